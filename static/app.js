@@ -1,0 +1,155 @@
+// Parley staff desk — small progressive enhancements on top of htmx 2.
+// Loaded with `defer` after htmx on every staff page. No framework, no build.
+//
+// Contract with the server:
+//   <meta name="csrf-token" content="…">         sent as X-CSRF-Token on every htmx request
+//   <meta name="msg-network-error" content="…">  toast text when a request cannot be sent
+//   <meta name="msg-server-error" content="…">   toast text for an error response without a toast
+//   HX-Trigger: {"toast":{"level":"error|success|info","message":"…"}}
+//   <div id="toasts" aria-live="polite"> with optional server-rendered
+//     <div class="toast toast-success" data-autodismiss>…</div>
+//   <select data-autosubmit>  submits its form on change
+//   <form data-confirm="…">   (or a submit button with data-confirm) asks confirm() first
+(function () {
+  'use strict';
+
+  var TOAST_MS = 5000;
+  var LEVELS = { error: 1, success: 1, info: 1 };
+
+  function meta(name) {
+    var el = document.querySelector('meta[name="' + name + '"]');
+    return el ? el.getAttribute('content') : '';
+  }
+
+  // ---- toasts ------------------------------------------------------------
+
+  function toastContainer() {
+    var box = document.getElementById('toasts');
+    if (!box) { // pages should render it; create one rather than lose a message
+      box = document.createElement('div');
+      box.id = 'toasts';
+      box.setAttribute('aria-live', 'polite');
+      document.body.appendChild(box);
+    }
+    return box;
+  }
+
+  function dismiss(toast) {
+    if (toast.classList.contains('leaving')) return;
+    toast.classList.add('leaving');
+    // Remove after the CSS fade; a timer instead of transitionend so it also
+    // happens with reduced motion or when the element is not rendered.
+    setTimeout(function () { toast.remove(); }, 220);
+  }
+
+  // Dismiss after TOAST_MS, but not while the pointer is over the toast
+  // (someone is reading it); the clock restarts when the pointer leaves.
+  function autoDismiss(toast) {
+    var timer = setTimeout(function () { dismiss(toast); }, TOAST_MS);
+    toast.addEventListener('mouseenter', function () { clearTimeout(timer); });
+    toast.addEventListener('mouseleave', function () {
+      timer = setTimeout(function () { dismiss(toast); }, TOAST_MS);
+    });
+  }
+
+  function showToast(level, message) {
+    if (!message) return;
+    var toast = document.createElement('div');
+    toast.className = 'toast toast-' + (LEVELS[level] ? level : 'info');
+    toast.textContent = String(message); // server text: never innerHTML
+    toastContainer().appendChild(toast);
+    autoDismiss(toast);
+  }
+
+  // Servers send {"toast":{"level":…,"message":…}} in HX-Trigger; htmx turns
+  // it into a `toast` event on the requesting element, which bubbles here.
+  // {"toast":"text"} arrives as detail.value and is shown as info.
+  document.body.addEventListener('toast', function (e) {
+    var d = e.detail || {};
+    showToast(d.level, d.message != null ? d.message : d.value);
+  });
+
+  // Delegated so it covers server-rendered and script-created toasts alike.
+  document.addEventListener('click', function (e) {
+    var toast = e.target.closest && e.target.closest('#toasts > .toast');
+    if (toast) dismiss(toast);
+  });
+
+  document.querySelectorAll('#toasts > .toast[data-autodismiss]').forEach(autoDismiss);
+
+  // ---- htmx --------------------------------------------------------------
+
+  if (window.htmx) {
+    // 422 = validation failed: swap the re-rendered form (with its errors) into
+    // the normal target, but still flag it as an error. Other 4xx/5xx are not
+    // swapped (a stack trace or error page must not land inside a table row);
+    // the user gets a toast instead, see htmx:responseError below.
+    htmx.config.responseHandling = [
+      { code: '204', swap: false },
+      { code: '[23]..', swap: true },
+      { code: '422', swap: true, error: true },
+      { code: '[45]..', swap: false, error: true },
+      { code: '...', swap: false }
+    ];
+    // htmx would otherwise inject an inline <style> for .htmx-indicator, which
+    // a strict CSP blocks; app.css carries the same rules. (Deferred scripts run
+    // before DOMContentLoaded, which is when htmx inserts that style.)
+    htmx.config.includeIndicatorStyles = false;
+  }
+
+  document.body.addEventListener('htmx:configRequest', function (e) {
+    // Read per request, not once: a swap may carry a rotated token.
+    var token = meta('csrf-token');
+    if (token) e.detail.headers['X-CSRF-Token'] = token;
+  });
+
+  // True if the response's HX-Trigger already carried a toast (htmx fired it
+  // before htmx:responseError), so we do not stack a generic one on top.
+  function hasToastTrigger(xhr) {
+    var h = xhr && xhr.getResponseHeader('HX-Trigger');
+    if (!h) return false;
+    if (h.charAt(0) === '{') {
+      try { return Object.prototype.hasOwnProperty.call(JSON.parse(h), 'toast'); } catch (_) { return false; }
+    }
+    return h.split(',').some(function (n) { return n.trim() === 'toast'; });
+  }
+
+  document.body.addEventListener('htmx:responseError', function (e) {
+    var xhr = e.detail.xhr;
+    if (!xhr || xhr.status === 422 || hasToastTrigger(xhr)) return;
+    showToast('error', meta('msg-server-error') || 'Something went wrong. Please try again.');
+  });
+
+  document.body.addEventListener('htmx:sendError', function () {
+    showToast('error', meta('msg-network-error') || 'Could not reach the server. Check your connection.');
+  });
+
+  // In the narrow layout the nav is a sideways-scrolling strip: make sure the
+  // current page's link is visible instead of possibly cut off at the edge.
+  var nav = document.querySelector('.nav'), cur = nav && nav.querySelector('[aria-current="page"]');
+  if (cur && nav.scrollWidth > nav.clientWidth) {
+    nav.scrollLeft += cur.getBoundingClientRect().left - nav.getBoundingClientRect().left - 16;
+  }
+
+  // ---- plain forms -------------------------------------------------------
+
+  document.addEventListener('change', function (e) {
+    var el = e.target;
+    if (!el.matches || !el.matches('select[data-autosubmit]') || !el.form) return;
+    // requestSubmit fires the submit event (CSRF field, data-confirm, htmx
+    // all still apply); submit() is the fallback for very old browsers.
+    if (el.form.requestSubmit) el.form.requestSubmit(); else el.form.submit();
+  });
+
+  // Capture phase on document runs before htmx's listener on the form, so a
+  // "Cancel" here stops both the native submit and an hx-post on that form.
+  document.addEventListener('submit', function (e) {
+    var form = e.target;
+    var btn = e.submitter;
+    var text = (btn && btn.getAttribute('data-confirm')) || form.getAttribute('data-confirm');
+    if (text && !window.confirm(text)) {
+      e.preventDefault();
+      e.stopPropagation();
+    }
+  }, true);
+})();
