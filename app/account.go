@@ -1,0 +1,54 @@
+package app
+
+import (
+	"net/http"
+	"net/url"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/parleydesk/parley/models"
+	"github.com/parleydesk/parley/views"
+)
+
+func (a *App) showAccount(c echo.Context) error {
+	return a.render(c, http.StatusOK, views.AccountPage(currentUser(c), views.NewForm(nil, nil)))
+}
+
+// setLanguage stores the user's language and returns to the page they were on.
+func (a *App) setLanguage(c echo.Context) error {
+	u := currentUser(c)
+	if err := models.SetLocale(ctxOf(c), a.db, u.ID, c.FormValue("locale")); err != nil {
+		return err
+	}
+	lang := c.FormValue("locale")
+	if lang == "" {
+		lang = views.MatchLanguage(c.Request().Header.Get("Accept-Language"))
+	}
+	a.toast(c, "success", views.T(views.WithLanguage(ctxOf(c), lang), "account.language_saved"))
+	back := "/account"
+	if ref, err := url.Parse(c.Request().Referer()); err == nil && ref.Host == c.Request().Host && ref.Path != "" {
+		back = safeNext(ref.RequestURI())
+	}
+	return a.redirect(c, back)
+}
+
+// changePassword checks the current password, sets the new one (which ends
+// every session of the user) and signs this browser in again.
+func (a *App) changePassword(c echo.Context) error {
+	u := currentUser(c)
+	if !models.CheckPassword(u.PasswordHash, c.FormValue("current_password")) {
+		form := views.NewForm(nil, models.Invalid("current_password", "current_password_wrong", nil))
+		return a.render(c, http.StatusUnprocessableEntity, views.AccountPage(u, form))
+	}
+	if err := models.SetPassword(ctxOf(c), a.db, u.ID, c.FormValue("password")); err != nil {
+		if isValidation(err) {
+			return a.render(c, http.StatusUnprocessableEntity, views.AccountPage(u, views.NewForm(nil, err)))
+		}
+		return err
+	}
+	if err := a.startSession(c, u); err != nil {
+		return err
+	}
+	a.toast(c, "success", tr(c, "account.password_changed"))
+	return a.redirect(c, "/account")
+}

@@ -1,0 +1,267 @@
+// Package app wires Parley together and serves it over HTTP: the database
+// (the private PostgreSQL or DATABASE_URL), one pgx pool shared by GORM and
+// River, the echo router, middleware (request id, sessions, CSRF, language)
+// and the handlers. Domain rules live in models; app reads requests, calls
+// one domain operation and renders.
+package app
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/labstack/echo/v4"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/parleydesk/parley/app/pgembed"
+	"github.com/parleydesk/parley/jobs"
+	"github.com/parleydesk/parley/migrations"
+	"github.com/parleydesk/parley/models"
+)
+
+// App is one running Parley instance. Several instances may share one
+// database; everything they must agree on lives in PostgreSQL.
+type App struct {
+	cfg  Config
+	log  *slog.Logger
+	pg   *pgembed.Server // nil when DATABASE_URL is set
+	pool *pgxpool.Pool
+	sql  *sql.DB
+	db   *gorm.DB
+
+	// river works jobs (pgx driver, LISTEN-based wake-ups); inserter puts
+	// jobs into GORM transactions (database/sql driver on the same pool).
+	river    *river.Client[pgx.Tx]
+	inserter *river.Client[*sql.Tx]
+
+	echo        *echo.Echo
+	loginLimits models.LoginLimits
+
+	// stopping is closed when shutdown begins, so long-lived streams end
+	// instead of holding the HTTP server open.
+	stopping  chan struct{}
+	stopOnce  sync.Once
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Options adjust an App beyond its Config; the zero value is production.
+type Options struct {
+	// Logger receives every log line; nil builds one from the Config.
+	Logger *slog.Logger
+	// Workers registers extra River workers (tests use it for probe jobs).
+	Workers func(*river.Workers)
+	// LoginLimits overrides models.DefaultLoginLimits.
+	LoginLimits *models.LoginLimits
+}
+
+// New connects to the database (starting the private PostgreSQL when no
+// DATABASE_URL is set), applies migrations and builds the HTTP handler and
+// job clients. Call Run to serve, or Close to release what New opened.
+func New(ctx context.Context, cfg Config, opts Options) (a *App, err error) {
+	a = &App{cfg: cfg, log: opts.Logger, stopping: make(chan struct{}), loginLimits: models.DefaultLoginLimits}
+	if a.log == nil {
+		a.log = slog.Default()
+	}
+	if opts.LoginLimits != nil {
+		a.loginLimits = *opts.LoginLimits
+	}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+
+	dsn := cfg.DatabaseURL
+	if dsn == "" {
+		start := time.Now()
+		a.pg, err = pgembed.Start(ctx, pgembed.Options{Dir: filepath.Join(cfg.DataDir, "postgres"), Fsync: true, Logger: a.log})
+		if err != nil {
+			return nil, fmt.Errorf("start the private PostgreSQL: %w", err)
+		}
+		if err = a.pg.EnsureDatabase(ctx, "parley"); err != nil {
+			return nil, err
+		}
+		a.log.Info("private PostgreSQL ready", "dir", a.pg.Dir(), "socket", a.pg.SocketDir(), "took", time.Since(start).Round(time.Millisecond))
+		dsn = a.pg.URL("parley")
+	}
+
+	pcfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	pcfg.MaxConns = cfg.DBMaxConns
+	if pcfg.ConnConfig.RuntimeParams == nil {
+		pcfg.ConnConfig.RuntimeParams = map[string]string{}
+	}
+	pcfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
+	pcfg.ConnConfig.RuntimeParams["application_name"] = "parley"
+	if a.pool, err = pgxpool.NewWithConfig(ctx, pcfg); err != nil {
+		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	if err = a.pool.Ping(ctx); err != nil {
+		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	a.sql = stdlib.OpenDBFromPool(a.pool)
+
+	start := time.Now()
+	if err = migrations.Up(ctx, a.sql); err != nil {
+		return nil, err
+	}
+	a.log.Debug("migrations applied", "took", time.Since(start).Round(time.Millisecond))
+
+	a.db, err = gorm.Open(postgres.New(postgres.Config{Conn: a.sql}), &gorm.Config{
+		Logger:                 logger.Discard,
+		NowFunc:                func() time.Time { return time.Now().UTC() },
+		SkipDefaultTransaction: true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open gorm: %w", err)
+	}
+
+	workers := river.NewWorkers()
+	jobs.Register(workers, jobs.Deps{DB: a.db, Log: a.log})
+	if opts.Workers != nil {
+		opts.Workers(workers)
+	}
+	a.river, err = river.NewClient(riverpgxv5.New(a.pool), &river.Config{
+		Logger:       a.log.With("component", "river"),
+		Queues:       map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}},
+		Workers:      workers,
+		PeriodicJobs: jobs.Periodic(),
+		// Pick up freshly inserted jobs quickly: the insert-only client below
+		// wakes this one through LISTEN at most once per cooldown.
+		FetchCooldown: 20 * time.Millisecond,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("river client: %w", err)
+	}
+	a.inserter, err = river.NewClient(riverdatabasesql.New(a.sql), &river.Config{
+		Logger:        a.log.With("component", "river-insert"),
+		Workers:       workers,
+		FetchCooldown: 20 * time.Millisecond,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("river insert client: %w", err)
+	}
+
+	a.echo = a.newEcho()
+	return a, nil
+}
+
+// Handler is the HTTP handler serving every route.
+func (a *App) Handler() http.Handler { return a.echo }
+
+// DB is the GORM handle (for commands such as "parley user").
+func (a *App) DB() *gorm.DB { return a.db }
+
+// StartJobs starts working River jobs; Run calls it, tests may too.
+func (a *App) StartJobs(ctx context.Context) error {
+	if err := a.river.Start(ctx); err != nil {
+		return fmt.Errorf("start jobs: %w", err)
+	}
+	return nil
+}
+
+// InsertJobTx inserts a job inside tx, a GORM transaction: the job exists if
+// and only if tx commits.
+func (a *App) InsertJobTx(ctx context.Context, tx *gorm.DB, args river.JobArgs, opts *river.InsertOpts) error {
+	sqlTx, ok := tx.Statement.ConnPool.(*sql.Tx)
+	if !ok {
+		return errors.New("insert job: not inside a transaction")
+	}
+	if _, err := a.inserter.InsertTx(ctx, sqlTx, args, opts); err != nil {
+		return fmt.Errorf("insert %s job: %w", args.Kind(), err)
+	}
+	return nil
+}
+
+// Run serves HTTP on the configured address until ctx is cancelled, then
+// shuts down gracefully: stop accepting, end streams, drain requests, stop
+// River, close the pool and stop the private PostgreSQL.
+func (a *App) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", a.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s (PARLEY_LISTEN): %w", a.cfg.Listen, err)
+	}
+	return a.Serve(ctx, ln)
+}
+
+// Serve is Run on an existing listener.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	defer a.Close()
+	if err := a.StartJobs(ctx); err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           a.echo,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		// No WriteTimeout: it would cut live event streams.
+		ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	srv.RegisterOnShutdown(a.beginStopping)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	a.log.Info("Parley is running", "url", a.cfg.BaseURL.String(), "listen", ln.Addr().String())
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	a.log.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		a.log.Warn("http shutdown", "err", err)
+	}
+	return nil
+}
+
+func (a *App) beginStopping() { a.stopOnce.Do(func() { close(a.stopping) }) }
+
+// Close stops River, closes the pool and stops the private PostgreSQL. It is
+// safe to call more than once.
+func (a *App) Close() error {
+	a.closeOnce.Do(func() {
+		a.beginStopping()
+		if a.river != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			if err := a.river.Stop(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+				a.log.Warn("stop jobs", "err", err)
+			}
+			cancel()
+		}
+		if a.sql != nil {
+			a.sql.Close()
+		}
+		if a.pool != nil {
+			a.pool.Close()
+		}
+		if a.pg != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			a.closeErr = a.pg.Stop(ctx)
+			cancel()
+			if a.closeErr == nil {
+				a.log.Info("private PostgreSQL stopped")
+			}
+		}
+	})
+	return a.closeErr
+}

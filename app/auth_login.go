@@ -1,0 +1,106 @@
+package app
+
+import (
+	"errors"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/parleydesk/parley/models"
+	"github.com/parleydesk/parley/views"
+)
+
+// home sends each visitor where they belong: setup on a fresh install, the
+// sign-in page when signed out, their account otherwise.
+func (a *App) home(c echo.Context) error {
+	needs, err := models.NeedsSetup(ctxOf(c), a.db)
+	if err != nil {
+		return err
+	}
+	switch {
+	case needs:
+		return a.redirect(c, "/setup")
+	case currentUser(c) == nil:
+		return a.redirect(c, "/login")
+	}
+	return a.redirect(c, "/account")
+}
+
+// safeNext accepts only local paths as a post-login destination, so the
+// sign-in page cannot be used to redirect to another site.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+		return "/"
+	}
+	return next
+}
+
+func (a *App) showLogin(c echo.Context) error {
+	if currentUser(c) != nil {
+		return a.redirect(c, safeNext(c.QueryParam("next")))
+	}
+	needs, err := models.NeedsSetup(ctxOf(c), a.db)
+	if err != nil {
+		return err
+	}
+	if needs {
+		return a.redirect(c, "/setup")
+	}
+	notice := ""
+	switch c.QueryParam("m") {
+	case "expired":
+		notice = tr(c, "login.expired")
+	case "signed_out":
+		notice = tr(c, "login.signed_out")
+	case "required":
+		notice = tr(c, "login.required")
+	}
+	return a.render(c, http.StatusOK, views.LoginPage(views.NewForm(nil, nil), safeNext(c.QueryParam("next")), notice, ""))
+}
+
+func (a *App) login(c echo.Context) error {
+	email, password, next := c.FormValue("email"), c.FormValue("password"), safeNext(c.FormValue("next"))
+	form := views.NewForm(map[string]string{"email": email}, nil)
+	u, err := models.Authenticate(ctxOf(c), a.db, email, password, c.RealIP(), a.loginLimits)
+	var rl *models.RateLimitedError
+	switch {
+	case errors.As(err, &rl):
+		minutes := int(math.Ceil(rl.RetryAfter.Minutes()))
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(rl.RetryAfter.Seconds()))))
+		return a.render(c, http.StatusTooManyRequests, views.LoginPage(form, next, "", tr(c, "login.rate_limited", map[string]any{"Count": minutes})))
+	case errors.Is(err, models.ErrInvalidCredentials):
+		return a.render(c, http.StatusUnprocessableEntity, views.LoginPage(form, next, "", tr(c, "login.invalid")))
+	case err != nil:
+		return err
+	}
+	if err := a.startSession(c, u); err != nil {
+		return err
+	}
+	return a.redirect(c, next)
+}
+
+// startSession signs u in on this browser.
+func (a *App) startSession(c echo.Context, u *models.User) error {
+	token, _, err := models.CreateSession(ctxOf(c), a.db, u.ID, models.SessionOpts{
+		TTL: a.cfg.SessionTTL, UserAgent: c.Request().UserAgent(), IP: c.RealIP(),
+	})
+	if err != nil {
+		return err
+	}
+	a.setSessionCookie(c, token)
+	reqLog(c).Info("signed in", "user_id", u.ID)
+	return nil
+}
+
+func (a *App) logout(c echo.Context) error {
+	if ck, err := c.Request().Cookie(sessionCookie); err == nil {
+		if err := models.DeleteSession(ctxOf(c), a.db, ck.Value); err != nil {
+			return err
+		}
+	}
+	a.clearCookie(c, sessionCookie)
+	return a.redirect(c, "/login?m=signed_out")
+}

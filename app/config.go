@@ -1,0 +1,165 @@
+package app
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is everything Parley reads from its environment. The README's
+// configuration table documents each variable; LoadConfig is the only place
+// that parses them.
+type Config struct {
+	// Listen is the TCP address the HTTP server binds (PARLEY_LISTEN).
+	Listen string
+	// BaseURL is how browsers reach Parley (PARLEY_BASE_URL): links in emails
+	// and the widget snippet use it, and an https URL makes cookies Secure.
+	BaseURL *url.URL
+	// DataDir holds the private PostgreSQL cluster (PARLEY_DATA_DIR).
+	DataDir string
+	// DatabaseURL points at an existing PostgreSQL server (DATABASE_URL);
+	// empty starts the private one in DataDir.
+	DatabaseURL string
+	// DBMaxConns sizes the one pgx pool shared by GORM, River and the
+	// realtime broker (PARLEY_DB_MAX_CONNS).
+	DBMaxConns int32
+	// SessionTTL is how long a staff session lives without activity
+	// (PARLEY_SESSION_TTL, a Go duration like 336h).
+	SessionTTL time.Duration
+	SMTP       SMTPConfig
+	LogLevel   slog.Level
+	LogFormat  string // "text" or "json"
+}
+
+// SMTPConfig is the outgoing mail server used by notification jobs.
+type SMTPConfig struct {
+	Host     string // PARLEY_SMTP_HOST; empty disables email
+	Port     int    // PARLEY_SMTP_PORT
+	Username string // PARLEY_SMTP_USERNAME
+	Password string // PARLEY_SMTP_PASSWORD
+	From     string // PARLEY_SMTP_FROM, e.g. "Parley <support@example.com>"
+	TLS      string // PARLEY_SMTP_TLS: "starttls" (default), "tls" or "none"
+}
+
+// LoadConfig reads the configuration through getenv (os.Getenv in main, a
+// map in tests). A bad value is an error naming the variable.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	get := func(key, def string) string {
+		if v := strings.TrimSpace(getenv(key)); v != "" {
+			return v
+		}
+		return def
+	}
+	c := Config{
+		Listen:      get("PARLEY_LISTEN", "localhost:8080"),
+		DataDir:     get("PARLEY_DATA_DIR", "data"),
+		DatabaseURL: get("DATABASE_URL", ""),
+		LogFormat:   get("PARLEY_LOG_FORMAT", "text"),
+	}
+	var errs []string
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, key+": "+fmt.Sprintf(format, args...))
+	}
+
+	host, port, err := net.SplitHostPort(c.Listen)
+	if err != nil {
+		bad("PARLEY_LISTEN", "want host:port like localhost:8080 or :8080, got %q", c.Listen)
+	}
+	defBase := "http://localhost:8080"
+	if err == nil {
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			host = "localhost"
+		}
+		defBase = "http://" + net.JoinHostPort(host, port)
+	}
+	base := get("PARLEY_BASE_URL", defBase)
+	u, err := url.Parse(strings.TrimRight(base, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("PARLEY_BASE_URL", "want an absolute http or https URL like https://help.example.com, got %q", base)
+	} else {
+		c.BaseURL = u
+	}
+
+	if abs, err := filepath.Abs(c.DataDir); err == nil {
+		c.DataDir = abs
+	}
+
+	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") && !strings.Contains(c.DatabaseURL, "=") {
+		bad("DATABASE_URL", "want a PostgreSQL URL like postgres://user:pass@host:5432/parley")
+	}
+
+	maxConns := get("PARLEY_DB_MAX_CONNS", "20")
+	if n, err := strconv.Atoi(maxConns); err != nil || n < 4 || n > 1000 {
+		bad("PARLEY_DB_MAX_CONNS", "want a number from 4 to 1000, got %q", maxConns)
+	} else {
+		c.DBMaxConns = int32(n)
+	}
+
+	ttl := get("PARLEY_SESSION_TTL", "336h")
+	if d, err := time.ParseDuration(ttl); err != nil || d < time.Minute {
+		bad("PARLEY_SESSION_TTL", "want a duration of at least 1m like 336h, got %q", ttl)
+	} else {
+		c.SessionTTL = d
+	}
+
+	switch lvl := strings.ToLower(get("PARLEY_LOG_LEVEL", "info")); lvl {
+	case "debug":
+		c.LogLevel = slog.LevelDebug
+	case "info":
+		c.LogLevel = slog.LevelInfo
+	case "warn", "warning":
+		c.LogLevel = slog.LevelWarn
+	case "error":
+		c.LogLevel = slog.LevelError
+	default:
+		bad("PARLEY_LOG_LEVEL", "want debug, info, warn or error, got %q", lvl)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		bad("PARLEY_LOG_FORMAT", "want text or json, got %q", c.LogFormat)
+	}
+
+	c.SMTP = SMTPConfig{
+		Host:     get("PARLEY_SMTP_HOST", ""),
+		Username: get("PARLEY_SMTP_USERNAME", ""),
+		Password: getenv("PARLEY_SMTP_PASSWORD"),
+		From:     get("PARLEY_SMTP_FROM", ""),
+		TLS:      strings.ToLower(get("PARLEY_SMTP_TLS", "starttls")),
+	}
+	smtpPort := get("PARLEY_SMTP_PORT", "587")
+	if n, err := strconv.Atoi(smtpPort); err != nil || n < 1 || n > 65535 {
+		bad("PARLEY_SMTP_PORT", "want a port number, got %q", smtpPort)
+	} else {
+		c.SMTP.Port = n
+	}
+	switch c.SMTP.TLS {
+	case "starttls", "tls", "none":
+	default:
+		bad("PARLEY_SMTP_TLS", "want starttls, tls or none, got %q", c.SMTP.TLS)
+	}
+	if c.SMTP.Host != "" && c.SMTP.From == "" {
+		bad("PARLEY_SMTP_FROM", "required when PARLEY_SMTP_HOST is set, e.g. \"Support <support@example.com>\"")
+	}
+
+	if len(errs) > 0 {
+		return c, fmt.Errorf("configuration: %s", strings.Join(errs, "; "))
+	}
+	return c, nil
+}
+
+// SecureCookies reports whether cookies must be marked Secure: whenever
+// browsers reach Parley over https.
+func (c Config) SecureCookies() bool { return c.BaseURL != nil && c.BaseURL.Scheme == "https" }
+
+// NewLogger builds the process logger from the configuration.
+func (c Config) NewLogger(w interface{ Write([]byte) (int, error) }) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.LogLevel}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

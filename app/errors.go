@@ -1,0 +1,75 @@
+package app
+
+import (
+	"encoding/json"
+	"errors"
+	"math"
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/parleydesk/parley/models"
+	"github.com/parleydesk/parley/views"
+)
+
+// handleError is the one place errors become responses: 404 for anything not
+// found (or not visible), 403 for roles and CSRF, 422 for validation that a
+// handler did not render itself, 429 for rate limits, and 500 — logged with
+// the request id — for everything else. htmx fragment requests get a toast
+// instead of a page.
+func (a *App) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	status, titleID, msgID := http.StatusInternalServerError, "error.server_title", "error.server"
+	var message string
+	var he *echo.HTTPError
+	var ve *models.ValidationError
+	var rl *models.RateLimitedError
+	switch {
+	case errors.Is(err, models.ErrNotFound), errors.Is(err, echo.ErrNotFound), errors.Is(err, echo.ErrMethodNotAllowed):
+		status, titleID, msgID = http.StatusNotFound, "error.not_found_title", "error.not_found"
+	case errors.Is(err, errCSRF):
+		status, titleID, msgID = http.StatusForbidden, "error.csrf_title", "error.csrf"
+	case errors.As(err, &ve):
+		status, titleID, msgID = http.StatusUnprocessableEntity, "error.bad_request_title", "error.bad_request"
+		if len(ve.Errors) > 0 {
+			fe := ve.Errors[0]
+			message = tr(c, "error."+fe.Code, fe.Data)
+		}
+	case errors.As(err, &rl):
+		status, titleID, msgID = http.StatusTooManyRequests, "error.too_many_title", "error.too_many"
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(rl.RetryAfter.Seconds()))))
+	case errors.As(err, &he):
+		switch he.Code {
+		case http.StatusForbidden:
+			status, titleID, msgID = http.StatusForbidden, "error.forbidden_title", "error.forbidden"
+		case http.StatusTooManyRequests:
+			status, titleID, msgID = http.StatusTooManyRequests, "error.too_many_title", "error.too_many"
+		case http.StatusRequestEntityTooLarge, http.StatusBadRequest, http.StatusUnsupportedMediaType:
+			status, titleID, msgID = he.Code, "error.bad_request_title", "error.bad_request"
+		case http.StatusServiceUnavailable:
+			status = he.Code
+		}
+	}
+	if status >= 500 {
+		reqLog(c).Error("request failed", "err", err, "method", c.Request().Method, "path", c.Request().URL.Path)
+	}
+	if message == "" {
+		message = tr(c, msgID)
+	}
+	if c.Request().Header.Get("HX-Request") == "true" {
+		// htmx does not swap error responses (but 422); the toast explains.
+		b, _ := json.Marshal(map[string]any{"toast": map[string]string{"level": "error", "message": message}})
+		c.Response().Header().Set("HX-Trigger", string(b))
+	}
+	if c.Request().Method == http.MethodHead {
+		c.NoContent(status) //nolint:errcheck
+		return
+	}
+	if err := a.render(c, status, views.ErrorPage(status, tr(c, titleID), message)); err != nil {
+		reqLog(c).Error("render error page", "err", err)
+		c.String(status, message) //nolint:errcheck
+	}
+}

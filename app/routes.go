@@ -1,0 +1,42 @@
+package app
+
+import (
+	"github.com/labstack/echo/v4"
+)
+
+// routes lists every route Parley serves, in one place.
+func (a *App) routes(e *echo.Echo) {
+	e.GET("/healthz", a.healthz)
+	e.GET("/readyz", a.readyz)
+	e.GET("/static/*", a.serveStatic)
+
+	e.GET("/", a.home)
+	e.GET("/setup", a.showSetup)
+	e.POST("/setup", a.createFirstAdmin)
+	e.GET("/login", a.showLogin)
+	e.POST("/login", a.login)
+	e.POST("/logout", a.logout)
+
+	staff := e.Group("", a.requireUser)
+	staff.GET("/account", a.showAccount)
+	staff.POST("/account/language", a.setLanguage)
+	staff.POST("/account/password", a.changePassword)
+
+	admin := e.Group("/admin", a.requireUser, a.requireAdmin)
+	admin.GET("", a.adminHome)
+	admin.GET("/agents", a.listAgents)
+	admin.GET("/agents/new", a.newAgent)
+	admin.POST("/agents", a.createAgent)
+	admin.GET("/agents/:id/edit", a.editAgent)
+	admin.POST("/agents/:id", a.updateAgent)
+	admin.POST("/agents/:id/password", a.setAgentPassword)
+	admin.POST("/agents/:id/deactivate", a.deactivateAgent)
+	admin.POST("/agents/:id/reactivate", a.reactivateAgent)
+	admin.GET("/teams", a.listTeams)
+	admin.POST("/teams", a.createTeam)
+	admin.GET("/teams/:id", a.showTeam)
+	admin.POST("/teams/:id", a.renameTeam)
+	admin.POST("/teams/:id/delete", a.deleteTeam)
+	admin.POST("/teams/:id/members", a.addTeamMember)
+	admin.POST("/teams/:id/members/:user/remove", a.removeTeamMember)
+}

@@ -1,0 +1,40 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/parleydesk/parley/models"
+	"github.com/riverqueue/river"
+)
+
+// CleanupArgs asks for expired sessions and old failed sign-ins to be
+// deleted, so those tables stay small however long Parley runs. Running it
+// twice is harmless.
+type CleanupArgs struct{}
+
+// Kind is stored with each job row; it must never change.
+func (CleanupArgs) Kind() string { return "cleanup" }
+
+// CleanupWorker deletes what CleanupArgs names.
+type CleanupWorker struct {
+	river.WorkerDefaults[CleanupArgs]
+	deps Deps
+}
+
+// Work deletes expired sessions and failed sign-ins older than the limit
+// window.
+func (w *CleanupWorker) Work(ctx context.Context, job *river.Job[CleanupArgs]) error {
+	sessions, err := models.DeleteExpiredSessions(ctx, w.deps.DB)
+	if err != nil {
+		return fmt.Errorf("cleanup sessions: %w", err)
+	}
+	failures, err := models.PruneLoginFailures(ctx, w.deps.DB, models.DefaultLoginLimits.Window)
+	if err != nil {
+		return fmt.Errorf("cleanup login failures: %w", err)
+	}
+	if sessions+failures > 0 {
+		w.deps.Log.InfoContext(ctx, "cleanup", "expired_sessions", sessions, "login_failures", failures)
+	}
+	return nil
+}

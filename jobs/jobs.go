@@ -1,0 +1,34 @@
+// Package jobs holds Parley's background work as River jobs: one file per job
+// kind, each with its XArgs (a stable snake_case Kind) and XWorker. Jobs that
+// must follow a write are inserted in that write's transaction, so a rolled
+// back change never sends a notification and a committed one always does.
+package jobs
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+	"gorm.io/gorm"
+)
+
+// Deps is what workers need from the running app.
+type Deps struct {
+	DB  *gorm.DB
+	Log *slog.Logger
+}
+
+// Register adds every worker to w.
+func Register(w *river.Workers, d Deps) {
+	river.AddWorker(w, &CleanupWorker{deps: d})
+}
+
+// Periodic lists the timed jobs River runs on a schedule. River elects one
+// leader among all instances, so each runs once per period, not per instance.
+func Periodic() []*river.PeriodicJob {
+	return []*river.PeriodicJob{
+		river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+			func() (river.JobArgs, *river.InsertOpts) { return CleanupArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true}),
+	}
+}

@@ -1,0 +1,125 @@
+package models
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Session is a signed-in browser. The cookie carries a random token; only its
+// SHA-256 is stored, so reading the table does not let anyone sign in.
+type Session struct {
+	TokenHash  []byte `gorm:"primaryKey"`
+	UserID     int64
+	CSRFToken  string `gorm:"column:csrf_token"`
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	ExpiresAt  time.Time
+	UserAgent  string
+	IP         string `gorm:"column:ip"`
+}
+
+// ErrSessionExpired is returned for a token whose session timed out, so the
+// sign-in page can say why the user has to sign in again.
+var ErrSessionExpired = errors.New("session expired")
+
+// touchEvery limits how often a busy session's expiry is pushed forward: one
+// write a minute per session, not one per request.
+const touchEvery = time.Minute
+
+// RandomToken returns n random bytes, URL-safe base64 encoded.
+func RandomToken(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(fmt.Sprintf("crypto/rand failed: %v", err)) // the kernel's CSPRNG does not fail on Linux
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func hashToken(token string) []byte {
+	sum := sha256.Sum256([]byte(token))
+	return sum[:]
+}
+
+// SessionOpts describe the browser a session is created for.
+type SessionOpts struct {
+	TTL       time.Duration // idle lifetime: each request within it extends the session
+	UserAgent string
+	IP        string
+}
+
+// CreateSession starts a session for an active user and returns the cookie
+// token. The session has its own CSRF token, rotated with every sign-in.
+func CreateSession(ctx context.Context, db *gorm.DB, userID int64, opts SessionOpts) (string, *Session, error) {
+	token := RandomToken(32)
+	ua := opts.UserAgent
+	if len(ua) > 500 {
+		ua = ua[:500]
+	}
+	s := &Session{
+		TokenHash: hashToken(token), UserID: userID, CSRFToken: RandomToken(32),
+		ExpiresAt: time.Now().Add(opts.TTL), UserAgent: ua, IP: opts.IP,
+	}
+	if err := db.WithContext(ctx).Select("TokenHash", "UserID", "CSRFToken", "ExpiresAt", "UserAgent", "IP").Create(s).Error; err != nil {
+		return "", nil, fmt.Errorf("create session: %w", err)
+	}
+	return token, s, nil
+}
+
+// LookupSession returns the session and user for a cookie token. An unknown
+// token or a deactivated user is ErrNotFound; a timed-out session is
+// ErrSessionExpired (and is deleted). A live session's expiry slides forward
+// by ttl, written at most once a minute.
+func LookupSession(ctx context.Context, db *gorm.DB, token string, ttl time.Duration) (*Session, *User, error) {
+	if token == "" {
+		return nil, nil, ErrNotFound
+	}
+	db = db.WithContext(ctx)
+	var s Session
+	err := db.Where("token_hash = ?", hashToken(token)).Take(&s).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("lookup session: %w", err)
+	}
+	now := time.Now()
+	if !s.ExpiresAt.After(now) {
+		db.Where("token_hash = ?", s.TokenHash).Delete(&Session{})
+		return nil, nil, ErrSessionExpired
+	}
+	u, err := FindUser(ctx, db, s.UserID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !u.Active {
+		return nil, nil, ErrNotFound
+	}
+	if now.Sub(s.LastSeenAt) > touchEvery {
+		s.LastSeenAt, s.ExpiresAt = now, now.Add(ttl)
+		if err := db.Model(&Session{}).Where("token_hash = ?", s.TokenHash).
+			Updates(map[string]any{"last_seen_at": s.LastSeenAt, "expires_at": s.ExpiresAt}).Error; err != nil {
+			return nil, nil, fmt.Errorf("touch session: %w", err)
+		}
+	}
+	return &s, u, nil
+}
+
+// DeleteSession ends the session behind token (sign-out). Unknown tokens are
+// ignored: signing out twice is not an error.
+func DeleteSession(ctx context.Context, db *gorm.DB, token string) error {
+	return db.WithContext(ctx).Where("token_hash = ?", hashToken(token)).Delete(&Session{}).Error
+}
+
+// DeleteExpiredSessions removes sessions past their expiry and returns how
+// many; a periodic job calls it.
+func DeleteExpiredSessions(ctx context.Context, db *gorm.DB) (int64, error) {
+	res := db.WithContext(ctx).Where("expires_at <= now()").Delete(&Session{})
+	return res.RowsAffected, res.Error
+}

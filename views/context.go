@@ -1,0 +1,46 @@
+package views
+
+import (
+	"context"
+
+	"github.com/parleydesk/parley/models"
+)
+
+// Toast is a short message shown in the corner of the page.
+type Toast struct {
+	Level   string // "success", "error" or "info"
+	Message string
+}
+
+// Request is what every page needs to know about the request it renders for.
+// The app puts it in the request context; templates read it with Req(ctx).
+type Request struct {
+	User      *models.User // nil when signed out
+	CSRFToken string
+	RequestID string
+	Path      string
+	// Fragment is set for htmx requests that swap part of a page: layouts then
+	// render only their content.
+	Fragment bool
+	Toasts   []Toast
+}
+
+type requestKey struct{}
+
+// WithRequest returns ctx carrying r.
+func WithRequest(ctx context.Context, r *Request) context.Context {
+	return context.WithValue(ctx, requestKey{}, r)
+}
+
+// Req returns the request info carried by ctx (never nil).
+func Req(ctx context.Context) *Request {
+	if r, ok := ctx.Value(requestKey{}).(*Request); ok {
+		return r
+	}
+	return &Request{}
+}
+
+// AssetURL maps a file under static/ to the URL that serves it. The app
+// replaces it at start-up with one that adds a content hash, so browsers can
+// cache assets for a year and still get a new file after an upgrade.
+var AssetURL = func(name string) string { return "/static/" + name }

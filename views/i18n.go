@@ -1,0 +1,159 @@
+// Package views renders Parley's HTML with templ. Every user-facing string
+// goes through T, which translates it into the language carried by the
+// request context (English, Brazilian Portuguese or French).
+package views
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"path"
+	"strings"
+
+	"github.com/nicksnyder/go-i18n/v2/i18n"
+	"golang.org/x/text/language"
+)
+
+//go:embed locales/*.json
+var localeFiles embed.FS
+
+// DefaultLanguage is used when neither the user nor the browser asks for one
+// Parley ships.
+const DefaultLanguage = "en"
+
+var (
+	bundle  = loadBundle()
+	tags    = []language.Tag{language.English, language.BrazilianPortuguese, language.French}
+	names   = []string{"en", "pt-BR", "fr"}
+	matcher = language.NewMatcher(tags)
+)
+
+func loadBundle() *i18n.Bundle {
+	b := i18n.NewBundle(language.English)
+	b.RegisterUnmarshalFunc("json", json.Unmarshal)
+	entries, err := fs.ReadDir(localeFiles, "locales")
+	if err != nil {
+		panic(err)
+	}
+	for _, e := range entries {
+		data, err := localeFiles.ReadFile(path.Join("locales", e.Name()))
+		if err != nil {
+			panic(err)
+		}
+		if _, err := b.ParseMessageFileBytes(data, e.Name()); err != nil {
+			panic(fmt.Sprintf("locale %s: %v", e.Name(), err))
+		}
+	}
+	return b
+}
+
+// MatchLanguage picks the shipped language that best fits an Accept-Language
+// header ("pt-PT" and "pt" get pt-BR, "fr-CA" gets fr); English otherwise.
+func MatchLanguage(acceptLanguage string) string {
+	prefs, _, err := language.ParseAcceptLanguage(acceptLanguage)
+	if err != nil || len(prefs) == 0 {
+		return DefaultLanguage
+	}
+	_, i, conf := matcher.Match(prefs...)
+	if conf == language.No {
+		return DefaultLanguage
+	}
+	return names[i]
+}
+
+// Supported reports whether lang is one of the shipped languages.
+func Supported(lang string) bool {
+	for _, n := range names {
+		if n == lang {
+			return true
+		}
+	}
+	return false
+}
+
+// LanguageName is a language's name in that language, for menus.
+func LanguageName(lang string) string {
+	switch lang {
+	case "pt-BR":
+		return "Português (Brasil)"
+	case "fr":
+		return "Français"
+	default:
+		return "English"
+	}
+}
+
+type localeKey struct{}
+
+type locale struct {
+	lang string
+	loc  *i18n.Localizer
+}
+
+// WithLanguage returns ctx carrying lang; T and Lang read it.
+func WithLanguage(ctx context.Context, lang string) context.Context {
+	if !Supported(lang) {
+		lang = DefaultLanguage
+	}
+	return context.WithValue(ctx, localeKey{}, &locale{lang: lang, loc: i18n.NewLocalizer(bundle, lang)})
+}
+
+// Lang returns the language carried by ctx.
+func Lang(ctx context.Context) string {
+	if l, ok := ctx.Value(localeKey{}).(*locale); ok {
+		return l.lang
+	}
+	return DefaultLanguage
+}
+
+// T translates message id into ctx's language. data fills placeholders
+// ({{.Name}}); a "Count" entry also selects the plural form. A missing id
+// renders as the id itself, which the locale tests catch.
+func T(ctx context.Context, id string, data ...map[string]any) string {
+	l, ok := ctx.Value(localeKey{}).(*locale)
+	if !ok {
+		l = &locale{lang: DefaultLanguage, loc: i18n.NewLocalizer(bundle, DefaultLanguage)}
+	}
+	cfg := &i18n.LocalizeConfig{MessageID: id}
+	if len(data) > 0 {
+		cfg.TemplateData = data[0]
+		if n, ok := data[0]["Count"]; ok {
+			cfg.PluralCount = n
+		}
+	}
+	s, err := l.loc.Localize(cfg)
+	if err != nil {
+		return id
+	}
+	return s
+}
+
+// messageIDs lists every id in a locale file; the tests compare languages.
+func messageIDs(lang string) (map[string]string, error) {
+	data, err := localeFiles.ReadFile("locales/" + lang + ".json")
+	if err != nil {
+		return nil, err
+	}
+	var raw map[string]any
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(raw))
+	for k, v := range raw {
+		switch v := v.(type) {
+		case string:
+			out[k] = v
+		case map[string]any:
+			var parts []string
+			for _, p := range v {
+				if s, ok := p.(string); ok {
+					parts = append(parts, s)
+				}
+			}
+			out[k] = strings.Join(parts, " ")
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,136 @@
+package views
+
+import (
+	"context"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// Every language must have every message, with the same placeholders, so no
+// screen falls back to English or shows a raw id.
+func TestLocalesComplete(t *testing.T) {
+	t.Parallel()
+	en, err := messageIDs("en")
+	if err != nil {
+		t.Fatal(err)
+	}
+	placeholder := regexp.MustCompile(`\{\{\s*\.(\w+)\s*\}\}`)
+	names := func(s string) string {
+		var out []string
+		for _, m := range placeholder.FindAllStringSubmatch(s, -1) {
+			out = append(out, m[1])
+		}
+		sort.Strings(out)
+		return strings.Join(uniq(out), ",")
+	}
+	for _, lang := range []string{"pt-BR", "fr"} {
+		other, err := messageIDs(lang)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for id, text := range en {
+			got, ok := other[id]
+			if !ok {
+				t.Errorf("%s: missing %q", lang, id)
+				continue
+			}
+			if names(got) != names(text) {
+				t.Errorf("%s: %q placeholders %q, English has %q", lang, id, names(got), names(text))
+			}
+		}
+		for id := range other {
+			if _, ok := en[id]; !ok {
+				t.Errorf("%s: %q is not in en.json", lang, id)
+			}
+		}
+	}
+}
+
+func uniq(s []string) []string {
+	out := s[:0]
+	for i, v := range s {
+		if i == 0 || v != s[i-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// Every literal message id used in Go or templ code must exist in en.json.
+func TestMessageIDsUsedExist(t *testing.T) {
+	t.Parallel()
+	en, err := messageIDs("en")
+	if err != nil {
+		t.Fatal(err)
+	}
+	validationCode := regexp.MustCompile(`(?:Invalid|\.Add)\(\s*"[a-z_]+"\s*,\s*"([a-z_]+)"`)
+	call := regexp.MustCompile(`\bT\(\s*\w+\s*,\s*"([a-z_]+\.[a-z_0-9.]+)"`)
+	root := ".."
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") || d.Name() == "node_modules" || d.Name() == "testdata") && path != root {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || strings.HasSuffix(path, "_templ.go") || !(strings.HasSuffix(path, ".go") || strings.HasSuffix(path, ".templ")) {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, m := range call.FindAllStringSubmatch(string(b), -1) {
+			if _, ok := en[m[1]]; !ok {
+				t.Errorf("%s uses unknown message id %q", path, m[1])
+			}
+		}
+		// Domain validation codes are shown as "error.<code>".
+		for _, m := range validationCode.FindAllStringSubmatch(string(b), -1) {
+			if _, ok := en["error."+m[1]]; !ok {
+				t.Errorf("%s uses validation code %q without an error.%s message", path, m[1], m[1])
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestMatchLanguage(t *testing.T) {
+	t.Parallel()
+	cases := map[string]string{
+		"":                        "en",
+		"pt-BR,pt;q=0.9":          "pt-BR",
+		"pt-PT":                   "pt-BR",
+		"fr-CA,fr;q=0.9,en;q=0.8": "fr",
+		"de-DE,de;q=0.9":          "en",
+		"de-DE,fr;q=0.5":          "fr",
+		"garbage;;;":              "en",
+	}
+	for in, want := range cases {
+		if got := MatchLanguage(in); got != want {
+			t.Errorf("MatchLanguage(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestTranslatePluralAndData(t *testing.T) {
+	t.Parallel()
+	ctx := WithLanguage(context.Background(), "fr")
+	if got := T(ctx, "login.rate_limited", map[string]any{"Count": 1}); !strings.Contains(got, "1 minute.") {
+		t.Errorf("singular: %q", got)
+	}
+	if got := T(ctx, "login.rate_limited", map[string]any{"Count": 3}); !strings.Contains(got, "3 minutes") {
+		t.Errorf("plural: %q", got)
+	}
+	if got := T(WithLanguage(context.Background(), "pt-BR"), "nav.teams"); got != "Equipes" {
+		t.Errorf("pt-BR: %q", got)
+	}
+}
