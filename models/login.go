@@ -53,7 +53,7 @@ func Authenticate(ctx context.Context, db *gorm.DB, email, password, ip string, 
 
 func checkLoginLimits(db *gorm.DB, email, ip string, limits LoginLimits) error {
 	var row struct {
-		ByEmail, ByIP       int
+		ByEmail, ByIP         int
 		OldestEmail, OldestIP *time.Time
 	}
 	err := db.Raw(`

@@ -13,12 +13,11 @@
 (function () {
   'use strict';
 
-  var TOAST_MS = 5000;
-  var LEVELS = { error: 1, success: 1, info: 1 };
+  var TOAST_MS = 5000, LEVELS = { error: 1, success: 1, info: 1 };
 
   function meta(name) {
     var el = document.querySelector('meta[name="' + name + '"]');
-    return el ? el.getAttribute('content') : '';
+    return el ? el.content : '';
   }
 
   // ---- toasts ------------------------------------------------------------
@@ -26,10 +25,9 @@
   function toastContainer() {
     var box = document.getElementById('toasts');
     if (!box) { // pages should render it; create one rather than lose a message
-      box = document.createElement('div');
+      box = document.body.appendChild(document.createElement('div'));
       box.id = 'toasts';
       box.setAttribute('aria-live', 'polite');
-      document.body.appendChild(box);
     }
     return box;
   }
@@ -37,7 +35,7 @@
   function dismiss(toast) {
     if (toast.classList.contains('leaving')) return;
     toast.classList.add('leaving');
-    // Remove after the CSS fade; a timer instead of transitionend so it also
+    // Remove after the CSS fade; a timer, not transitionend, so it also
     // happens with reduced motion or when the element is not rendered.
     setTimeout(function () { toast.remove(); }, 220);
   }
@@ -45,11 +43,10 @@
   // Dismiss after TOAST_MS, but not while the pointer is over the toast
   // (someone is reading it); the clock restarts when the pointer leaves.
   function autoDismiss(toast) {
-    var timer = setTimeout(function () { dismiss(toast); }, TOAST_MS);
+    var timer, arm = function () { timer = setTimeout(function () { dismiss(toast); }, TOAST_MS); };
+    arm();
     toast.addEventListener('mouseenter', function () { clearTimeout(timer); });
-    toast.addEventListener('mouseleave', function () {
-      timer = setTimeout(function () { dismiss(toast); }, TOAST_MS);
-    });
+    toast.addEventListener('mouseleave', arm);
   }
 
   function showToast(level, message) {
@@ -64,8 +61,10 @@
   // Servers send {"toast":{"level":…,"message":…}} in HX-Trigger; htmx turns
   // it into a `toast` event on the requesting element, which bubbles here.
   // {"toast":"text"} arrives as detail.value and is shown as info.
+  var toasted = false; // did the response being handled carry its own toast?
   document.body.addEventListener('toast', function (e) {
     var d = e.detail || {};
+    toasted = true;
     showToast(d.level, d.message != null ? d.message : d.value);
   });
 
@@ -74,8 +73,6 @@
     var toast = e.target.closest && e.target.closest('#toasts > .toast');
     if (toast) dismiss(toast);
   });
-
-  document.querySelectorAll('#toasts > .toast[data-autodismiss]').forEach(autoDismiss);
 
   // ---- htmx --------------------------------------------------------------
 
@@ -97,26 +94,41 @@
     htmx.config.includeIndicatorStyles = false;
   }
 
+  // Runs for the initial page and again for everything htmx swaps in (the body
+  // is hx-boost'ed, so a navigation brings a new #toasts and a new nav).
+  function enhance(root) {
+    var toasts = root.matches('#toasts > .toast') ? [root] : root.querySelectorAll('#toasts > .toast');
+    toasts.forEach(function (t) {
+      if (t.hasAttribute('data-autodismiss') && !t.dataset.timed) { t.dataset.timed = '1'; autoDismiss(t); }
+    });
+    // In the narrow layout the nav is a sideways-scrolling strip: bring the
+    // current page's link into view instead of leaving it cut off at the edge.
+    var nav = root.querySelector('.nav'), cur = nav && nav.querySelector('[aria-current="page"]');
+    if (cur && nav.scrollWidth > nav.clientWidth) {
+      nav.scrollLeft += cur.getBoundingClientRect().left - nav.getBoundingClientRect().left - 16;
+    }
+  }
+  if (window.htmx) htmx.onLoad(enhance); else enhance(document.body);
+
+  // Read per request, not once: a boosted navigation may carry a rotated token.
   document.body.addEventListener('htmx:configRequest', function (e) {
-    // Read per request, not once: a swap may carry a rotated token.
     var token = meta('csrf-token');
     if (token) e.detail.headers['X-CSRF-Token'] = token;
   });
 
-  // True if the response's HX-Trigger already carried a toast (htmx fired it
-  // before htmx:responseError), so we do not stack a generic one on top.
-  function hasToastTrigger(xhr) {
-    var h = xhr && xhr.getResponseHeader('HX-Trigger');
-    if (!h) return false;
-    if (h.charAt(0) === '{') {
-      try { return Object.prototype.hasOwnProperty.call(JSON.parse(h), 'toast'); } catch (_) { return false; }
-    }
-    return h.split(',').some(function (n) { return n.trim() === 'toast'; });
-  }
+  // htmx handles a response synchronously: htmx:beforeOnLoad, then the
+  // HX-Trigger events (our toast), then htmx:responseError. So a flag reset
+  // here tells responseError whether the server already said something.
+  document.body.addEventListener('htmx:beforeOnLoad', function () { toasted = false; });
 
   document.body.addEventListener('htmx:responseError', function (e) {
-    var xhr = e.detail.xhr;
-    if (!xhr || xhr.status === 422 || hasToastTrigger(xhr)) return;
+    var xhr = e.detail.xhr, cfg = e.detail.requestConfig;
+    if (!xhr || xhr.status === 422 || toasted) return;
+    // A boosted link that fails (404, 403, 500…): let the browser load it for
+    // real so the user sees the full error page with its request ID.
+    if (e.detail.boosted && cfg && cfg.verb === 'get') {
+      return window.location.assign(e.detail.pathInfo.finalRequestPath || e.detail.pathInfo.requestPath);
+    }
     showToast('error', meta('msg-server-error') || 'Something went wrong. Please try again.');
   });
 
@@ -124,18 +136,11 @@
     showToast('error', meta('msg-network-error') || 'Could not reach the server. Check your connection.');
   });
 
-  // In the narrow layout the nav is a sideways-scrolling strip: make sure the
-  // current page's link is visible instead of possibly cut off at the edge.
-  var nav = document.querySelector('.nav'), cur = nav && nav.querySelector('[aria-current="page"]');
-  if (cur && nav.scrollWidth > nav.clientWidth) {
-    nav.scrollLeft += cur.getBoundingClientRect().left - nav.getBoundingClientRect().left - 16;
-  }
-
   // ---- plain forms -------------------------------------------------------
 
   document.addEventListener('change', function (e) {
     var el = e.target;
-    if (!el.matches || !el.matches('select[data-autosubmit]') || !el.form) return;
+    if (!el.matches('select[data-autosubmit]') || !el.form) return;
     // requestSubmit fires the submit event (CSRF field, data-confirm, htmx
     // all still apply); submit() is the fallback for very old browsers.
     if (el.form.requestSubmit) el.form.requestSubmit(); else el.form.submit();
@@ -144,9 +149,7 @@
   // Capture phase on document runs before htmx's listener on the form, so a
   // "Cancel" here stops both the native submit and an hx-post on that form.
   document.addEventListener('submit', function (e) {
-    var form = e.target;
-    var btn = e.submitter;
-    var text = (btn && btn.getAttribute('data-confirm')) || form.getAttribute('data-confirm');
+    var text = (e.submitter && e.submitter.getAttribute('data-confirm')) || e.target.getAttribute('data-confirm');
     if (text && !window.confirm(text)) {
       e.preventDefault();
       e.stopPropagation();

@@ -159,7 +159,7 @@ func describe(err error) error {
 		"email_taken": "someone already uses this email", "email_invalid": "not a valid email address",
 		"email_required": "--email is required", "name_required": "--name is required",
 		"password_too_short": fmt.Sprintf("the password needs at least %d characters", models.MinPasswordLen),
-		"password_required": "the password is empty (pipe it on stdin)",
+		"password_required":  "the password is empty (pipe it on stdin)",
 	}
 	var parts []string
 	for _, fe := range ve.Errors {
