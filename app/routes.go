@@ -17,10 +17,11 @@ func (a *App) routes(e *echo.Echo) {
 	e.POST("/login", a.login)
 	e.POST("/logout", a.logout)
 
-	staff := e.Group("", a.requireUser)
-	staff.GET("/account", a.showAccount)
-	staff.POST("/account/language", a.setLanguage)
-	staff.POST("/account/password", a.changePassword)
+	// Signed-in pages take their middleware per route: an echo group with an
+	// empty prefix would also catch unknown paths and turn 404s into redirects.
+	e.GET("/account", a.showAccount, a.requireUser)
+	e.POST("/account/language", a.setLanguage, a.requireUser)
+	e.POST("/account/password", a.changePassword, a.requireUser)
 
 	admin := e.Group("/admin", a.requireUser, a.requireAdmin)
 	admin.GET("", a.adminHome)

@@ -1,0 +1,192 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+	"github.com/riverqueue/river"
+	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
+
+	"github.com/parleydesk/parley/app/dbtest"
+	"github.com/parleydesk/parley/jobs"
+	"github.com/parleydesk/parley/models"
+)
+
+// testEnv is one Parley instance on its own database, served by httptest.
+type testEnv struct {
+	t   testing.TB
+	app *App
+	srv *httptest.Server
+	db  *gorm.DB
+}
+
+// envOpts adjust setup; the zero value is a plain instance.
+type envOpts struct {
+	workers     func(*river.Workers)
+	startJobs   bool
+	loginLimits *models.LoginLimits
+	url         string // database URL; empty makes a fresh database
+}
+
+// syncBuffer collects log lines; they are printed only when a test fails.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func setup(t testing.TB, opts ...envOpts) *testEnv {
+	t.Helper()
+	var o envOpts
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	if o.url == "" {
+		o.url = dbtest.URL(t)
+	}
+	cfg, err := LoadConfig(func(k string) string {
+		return map[string]string{"DATABASE_URL": o.url, "PARLEY_DB_MAX_CONNS": "8"}[k]
+	})
+	require.NoError(t, err)
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ctx := context.Background()
+	a, err := New(ctx, cfg, Options{Logger: log, Workers: o.workers, LoginLimits: o.loginLimits})
+	require.NoError(t, err)
+	if o.startJobs {
+		require.NoError(t, a.StartJobs(ctx))
+	}
+	srv := httptest.NewServer(a.Handler())
+	a.cfg.BaseURL, _ = url.Parse(srv.URL)
+	t.Cleanup(func() {
+		srv.CloseClientConnections()
+		srv.Close()
+		a.Close()
+		if t.Failed() {
+			t.Logf("server log:\n%s", logs.String())
+		}
+	})
+	return &testEnv{t: t, app: a, srv: srv, db: a.db}
+}
+
+// user creates a staff user directly through the domain layer.
+func (e *testEnv) user(name, email string, role models.Role, support bool) *models.User {
+	e.t.Helper()
+	u, err := models.CreateUser(context.Background(), e.db, models.UserInput{
+		Name: name, Email: email, Password: "correct horse", Role: role, CustomerSupport: support,
+	})
+	require.NoError(e.t, err)
+	return u
+}
+
+// browser is an HTTP client with cookies that does not follow redirects, so
+// tests see each response as it is.
+type browser struct {
+	e      *testEnv
+	client *http.Client
+	csrf   string // the token from the last HTML page seen
+}
+
+func (e *testEnv) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{e: e, client: &http.Client{
+		Jar:           jar,
+		Timeout:       30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+type response struct {
+	*http.Response
+	body string
+	doc  *goquery.Document
+}
+
+func (b *browser) do(req *http.Request) *response {
+	b.e.t.Helper()
+	res, err := b.client.Do(req)
+	require.NoError(b.e.t, err)
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	require.NoError(b.e.t, err)
+	r := &response{Response: res, body: string(body)}
+	if strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") {
+		r.doc, err = goquery.NewDocumentFromReader(bytes.NewReader(body))
+		require.NoError(b.e.t, err)
+		if tok, ok := r.doc.Find(`meta[name="csrf-token"]`).Attr("content"); ok && tok != "" {
+			b.csrf = tok
+		}
+	}
+	return r
+}
+
+func (b *browser) get(path string, headers ...string) *response {
+	b.e.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, b.e.srv.URL+path, nil)
+	require.NoError(b.e.t, err)
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	return b.do(req)
+}
+
+// post submits a form with the current CSRF token (unless values already
+// has a _csrf entry, which tests of the CSRF check use).
+func (b *browser) post(path string, values url.Values, headers ...string) *response {
+	b.e.t.Helper()
+	if values == nil {
+		values = url.Values{}
+	}
+	if _, ok := values["_csrf"]; !ok {
+		if b.csrf == "" {
+			b.get("/login")
+		}
+		values.Set("_csrf", b.csrf)
+	}
+	req, err := http.NewRequest(http.MethodPost, b.e.srv.URL+path, strings.NewReader(values.Encode()))
+	require.NoError(b.e.t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	return b.do(req)
+}
+
+// login signs in and fails the test if that does not work.
+func (b *browser) login(email string) {
+	b.e.t.Helper()
+	b.get("/login")
+	res := b.post("/login", url.Values{"email": {email}, "password": {"correct horse"}})
+	require.Equal(b.e.t, http.StatusSeeOther, res.StatusCode, res.body)
+	b.get("/account") // pick up the session's CSRF token
+}
+
+// text returns the whitespace-normalised text of the first match.
+func (r *response) text(selector string) string {
+	return strings.Join(strings.Fields(r.doc.Find(selector).First().Text()), " ")
+}
+
+func cleanupArgs() river.JobArgs { return jobs.CleanupArgs{} }
