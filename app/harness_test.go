@@ -136,7 +136,7 @@ func (b *browser) do(req *http.Request) *response {
 	if strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") {
 		r.doc, err = goquery.NewDocumentFromReader(bytes.NewReader(body))
 		require.NoError(b.e.t, err)
-		if tok, ok := r.doc.Find(`meta[name="csrf-token"]`).Attr("content"); ok && tok != "" {
+		if tok, ok := r.doc.Find(`#page-meta`).Attr("data-csrf-token"); ok && tok != "" {
 			b.csrf = tok
 		}
 	}

@@ -2,9 +2,12 @@
 // Loaded with `defer` after htmx on every staff page. No framework, no build.
 //
 // Contract with the server:
-//   <meta name="csrf-token" content="…">         sent as X-CSRF-Token on every htmx request
-//   <meta name="msg-network-error" content="…">  toast text when a request cannot be sent
-//   <meta name="msg-server-error" content="…">   toast text for an error response without a toast
+//   <div id="page-meta" hidden data-csrf-token="…" data-msg-network-error="…" data-msg-server-error="…">
+//     inside <body>: boosted navigation swaps only the body, so values kept in
+//     <head> would go stale after sign-in (new CSRF token) or a language change.
+//     The token is sent as X-CSRF-Token on every htmx request; the messages are
+//     the toast texts for a request that cannot be sent / an error without a toast.
+//     <meta name="…" content="…"> tags with the same names are the fallback.
 //   HX-Trigger: {"toast":{"level":"error|success|info","message":"…"}}
 //   <div id="toasts" aria-live="polite"> with optional server-rendered
 //     <div class="toast toast-success" data-autodismiss>…</div>
@@ -16,6 +19,8 @@
   var TOAST_MS = 5000, LEVELS = { error: 1, success: 1, info: 1 };
 
   function meta(name) {
+    var box = document.getElementById('page-meta');
+    if (box && box.hasAttribute('data-' + name)) return box.getAttribute('data-' + name);
     var el = document.querySelector('meta[name="' + name + '"]');
     return el ? el.content : '';
   }

@@ -1,0 +1,102 @@
+// Package browsertest drives the system's Chromium with chromedp for
+// Parley's end-to-end tests: one headless browser per test process, and a
+// fresh, isolated browser context (its own cookies and storage) per tab, so
+// one test can play an admin, an agent and a customer at once.
+package browsertest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// ChromiumPath is where Debian's chromium package puts the browser;
+// PARLEY_CHROMIUM overrides it.
+const ChromiumPath = "/usr/bin/chromium"
+
+var (
+	once     sync.Once
+	allocCtx context.Context
+	browser  context.Context
+	startErr error
+)
+
+func chromium() (string, error) {
+	if p := os.Getenv("PARLEY_CHROMIUM"); p != "" {
+		return p, nil
+	}
+	if _, err := os.Stat(ChromiumPath); err == nil {
+		return ChromiumPath, nil
+	}
+	if p, err := exec.LookPath("chromium"); err == nil {
+		return p, nil
+	}
+	return "", fmt.Errorf("Chromium is needed for browser tests: run 'make test' (it installs it) or 'apt-get install chromium'")
+}
+
+func start() {
+	path, err := chromium()
+	if err != nil {
+		startErr = err
+		return
+	}
+	dir, err := os.MkdirTemp("", "parley-chromium-*")
+	if err != nil {
+		startErr = err
+		return
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.NoSandbox, // Chromium refuses to sandbox as root
+		chromedp.DisableGPU,
+		chromedp.UserDataDir(filepath.Join(dir, "profile")),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("no-proxy-server", true),
+		chromedp.WindowSize(1280, 900),
+	)
+	allocCtx, _ = chromedp.NewExecAllocator(context.Background(), opts...)
+	browser, _ = chromedp.NewContext(allocCtx)
+	// Launch now, so the first test does not pay for it in its timeout. The
+	// browser lives as long as the context that launched it: use browser
+	// itself, not a child with a deadline.
+	startErr = chromedp.Do(browser)
+}
+
+// Tab opens a new tab in its own browser context and returns its chromedp
+// context; it closes when the test ends. Every action in the test is bounded
+// by timeout.
+func Tab(t testing.TB, timeout time.Duration) context.Context {
+	t.Helper()
+	once.Do(start)
+	if startErr != nil {
+		t.Fatalf("start Chromium: %v", startErr)
+	}
+	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
+	ctx, cancelTimeout := context.WithTimeout(ctx, timeout)
+	t.Cleanup(func() {
+		cancelTimeout()
+		cancel()
+	})
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("open tab: %v", err)
+	}
+	return ctx
+}
+
+// Screenshot saves a PNG of the tab's viewport to path (tests use it to keep
+// a picture of a failure, and the README's screenshot comes from it).
+func Screenshot(ctx context.Context, path string) error {
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, png, 0o644)
+}
