@@ -91,8 +91,9 @@ type Options struct {
 	// Detached lets the server outlive this process, for a test harness
 	// shared by many test processes: no lifetime lock, its own session
 	// (Setsid), and no parent-death signal. Start then reuses a server
-	// already running for Dir, and wipes and re-initialises a cluster made
-	// by another PostgreSQL major version instead of failing.
+	// already running for Dir (which keeps the port and settings it was
+	// started with), and wipes and re-initialises a cluster made by another
+	// PostgreSQL major version instead of failing.
 	Detached bool
 	// BinDir, when set, is the only place searched for postgres and initdb;
 	// otherwise PATH is searched, then the highest version in
@@ -210,7 +211,14 @@ func (s *Server) boot(ctx context.Context, opts Options, bins binaries) error {
 			if err != nil || ok {
 				return err
 			}
-			continue // it exited while we waited; start afresh
+			// It exited while we waited, or is still writing
+			// postmaster.pid: look again.
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(20 * time.Millisecond):
+			}
+			continue
 		}
 		s.log.Warn("pgembed: a server left over from an earlier run still serves the cluster; stopping it", "dir", s.dir, "pid", pid)
 		if err := stopProcess(ctx, pid, pollGone(pid, s.dir, s.owner)); err != nil {
@@ -497,14 +505,20 @@ func (s *Server) waitReady(ctx context.Context, exited func() bool) error {
 	}
 }
 
-// waitDone waits up to d for our child to exit.
-func (s *Server) waitDone(d time.Duration) bool {
+// waitDone waits up to d, or until ctx ends, for our child to exit.
+func (s *Server) waitDone(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-s.done:
 		return true
 	case <-t.C:
+	case <-ctx.Done():
+	}
+	select {
+	case <-s.done:
+		return true
+	default:
 		return false
 	}
 }
@@ -600,6 +614,12 @@ func (s *Server) LogFile() string { return s.logPath }
 // PID is the postmaster's process id, for diagnostics.
 func (s *Server) PID() int { return s.pid }
 
+// Done is closed when a server this process started exits, whether by Stop
+// or not (a crash, the OOM killer), so that Parley can shut down rather
+// than keep serving errors. For a detached server found already running it
+// is nil: such a server is not watched.
+func (s *Server) Done() <-chan struct{} { return s.done }
+
 // EnsureDatabase creates database name unless it exists, so that Parley can
 // start on a fresh cluster. It is safe to call concurrently from several
 // processes.
@@ -649,7 +669,7 @@ func (s *Server) stop(ctx context.Context) error {
 	start := time.Now()
 	var err error
 	if s.done != nil {
-		if s.waitDone(0) {
+		if s.waitDone(ctx, 0) {
 			s.log.Warn("pgembed: the server had already exited", "dir", s.dir, "log", s.logPath)
 			return nil
 		}

@@ -417,3 +417,26 @@ func TestFindBinariesPicksHighestVersion(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "9.6", b.major)
 }
+
+func TestServerDeathIsNoticed(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(reachableDir(t), "pg")
+	ctx := t.Context()
+	// Durable, as in production: with synchronous_commit off a commit may
+	// still sit in WAL buffers when the server dies.
+	s, err := Start(ctx, Options{Dir: dir, Fsync: true, Logger: testLogger(t)})
+	require.NoError(t, err)
+	require.NoError(t, execSQL(ctx, s.URL("postgres"), "CREATE TABLE kept (v text); INSERT INTO kept VALUES ('survives')"))
+
+	require.NoError(t, syscall.Kill(s.PID(), syscall.SIGKILL))
+	select {
+	case <-s.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("Done was not closed after the server died")
+	}
+	require.NoError(t, s.Stop(ctx), "stopping a dead server is not an error")
+
+	// The next start removes the dead server's postmaster.pid and recovers.
+	s = start(t, Options{Dir: dir, Fsync: true})
+	assert.Equal(t, "survives", queryString(t, s.URL("postgres"), "SELECT v FROM kept"))
+}

@@ -126,25 +126,28 @@ const (
 	killGrace = 5 * time.Second
 )
 
-// stopProcess stops a postmaster: SIGINT, then SIGQUIT after stopGrace (or
-// when ctx ends), then SIGKILL. gone reports whether it has exited.
-func stopProcess(ctx context.Context, pid int, gone func(time.Duration) bool) error {
+// stopProcess stops a postmaster: SIGINT, then SIGQUIT after stopGrace or
+// as soon as ctx ends, then SIGKILL. gone waits up to a duration (or until
+// its context ends) and reports whether the process has exited.
+func stopProcess(ctx context.Context, pid int, gone func(context.Context, time.Duration) bool) error {
 	steps := []struct {
 		sig   syscall.Signal
 		grace time.Duration
 	}{{syscall.SIGINT, stopGrace}, {syscall.SIGQUIT, quitGrace}, {syscall.SIGKILL, killGrace}}
-	for _, st := range steps {
+	for i, st := range steps {
 		if err := syscall.Kill(pid, st.sig); err != nil {
 			if errors.Is(err, syscall.ESRCH) {
 				return nil
 			}
 			return fmt.Errorf("pgembed: signal pid %d: %w", pid, err)
 		}
-		grace := st.grace
-		if dl, ok := ctx.Deadline(); ok && st.sig == syscall.SIGINT {
-			grace = min(grace, time.Until(dl))
+		// Only the polite step is cut short by ctx; the later ones are
+		// already short and must run to leave no server behind.
+		wctx := context.Background()
+		if i == 0 {
+			wctx = ctx
 		}
-		if gone(grace) {
+		if gone(wctx, st.grace) {
 			return nil
 		}
 	}
@@ -153,15 +156,15 @@ func stopProcess(ctx context.Context, pid int, gone func(time.Duration) bool) er
 
 // pollGone returns a gone function for a process that is not our child:
 // it polls /proc until the pid no longer serves dir.
-func pollGone(pid int, dir string, o *owner) func(time.Duration) bool {
-	return func(d time.Duration) bool {
+func pollGone(pid int, dir string, o *owner) func(context.Context, time.Duration) bool {
+	return func(ctx context.Context, d time.Duration) bool {
 		deadline := time.Now().Add(d)
 		for {
 			st, err := inspect(pid, dir, o)
 			if err == nil && st != procServing {
 				return true
 			}
-			if time.Now().After(deadline) {
+			if time.Now().After(deadline) || ctx.Err() != nil {
 				return false
 			}
 			time.Sleep(20 * time.Millisecond)
