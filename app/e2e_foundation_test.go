@@ -13,7 +13,6 @@ import (
 	"github.com/parleydesk/parley/app/browsertest"
 )
 
-
 // TestBrowserFirstRunToAgent is the first-run journey in a real browser:
 // setup creates the admin, who creates an agent and signs out; the agent
 // signs in and finds no admin pages.
