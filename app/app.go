@@ -73,8 +73,8 @@ type Options struct {
 // New connects to the database (starting the private PostgreSQL when no
 // DATABASE_URL is set), applies migrations and builds the HTTP handler and
 // job clients. Call Run to serve, or Close to release what New opened.
-func New(ctx context.Context, cfg Config, opts Options) (a *App, err error) {
-	a = &App{cfg: cfg, log: opts.Logger, stopping: make(chan struct{}), loginLimits: models.DefaultLoginLimits}
+func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
+	a := &App{cfg: cfg, log: opts.Logger, stopping: make(chan struct{}), loginLimits: models.DefaultLoginLimits}
 	if a.log == nil {
 		a.log = slog.Default()
 	}
@@ -205,7 +205,9 @@ func (a *App) Run(ctx context.Context) error {
 // Serve is Run on an existing listener.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	defer a.Close()
-	if err := a.StartJobs(ctx); err != nil {
+	// River stops through Close, gracefully; cancelling its start context
+	// would abort jobs and maintenance mid-transaction instead.
+	if err := a.StartJobs(context.WithoutCancel(ctx)); err != nil {
 		return err
 	}
 	srv := &http.Server{
