@@ -1,0 +1,55 @@
+# Parley: the two commands of the README.
+#   make run    install what is missing, then run Parley (private PostgreSQL in ./data)
+#   make test   install what is missing, then run every test (unit, HTTP, browser)
+# Each installs the system packages a fresh Debian machine lacks, or stops
+# with the exact command to run where it cannot (not root, not Debian).
+
+GO ?= go
+SHELL := /bin/bash
+
+.PHONY: run test build generate deps-run deps-test check-go
+
+run: deps-run
+	$(GO) run ./cmd/parley
+
+test: deps-test
+	@status=0; $(GO) test -count=1 -timeout 20m ./... || status=$$?; \
+	$(GO) run ./cmd/parley-testdb stop >/dev/null 2>&1 || true; \
+	exit $$status
+
+build:
+	$(GO) build -o bin/parley ./cmd/parley
+
+# Regenerate templ code after editing a .templ file (the CLI version is pinned in go.mod).
+generate:
+	$(GO) tool templ generate -path .
+
+check-go:
+	@command -v $(GO) >/dev/null || { echo "Go 1.26 is needed: see https://go.dev/doc/install (or apt-get install golang-go where it is 1.26+)"; exit 1; }
+	@$(GO) mod download
+
+deps-run: check-go
+	@$(call need_pkg,postgres,postgresql,have_postgres)
+
+deps-test: check-go
+	@$(call need_pkg,postgres,postgresql,have_postgres)
+	@$(call need_pkg,chromium,chromium,have_chromium)
+
+have_postgres = command -v postgres >/dev/null || ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1
+have_chromium = test -x /usr/bin/chromium || command -v chromium >/dev/null
+
+# need_pkg(what, debian-package, check): install the Debian package when the
+# check fails; as a non-root user or off Debian, print the command instead.
+define need_pkg
+if ! ( $($(3)) ); then \
+  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+    echo "Installing $(2) (needed for $(1))..."; \
+    export DEBIAN_FRONTEND=noninteractive; \
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends $(2) >/dev/null || exit 1; \
+  elif command -v apt-get >/dev/null; then \
+    echo "$(1) is missing. Install it with:  sudo apt-get install -y $(2)"; exit 1; \
+  else \
+    echo "$(1) is missing. Install PostgreSQL server binaries and Chromium with your package manager (e.g. 'brew install postgresql chromium' on macOS)."; exit 1; \
+  fi; \
+fi
+endef
