@@ -342,11 +342,19 @@ func lockUser(tx *gorm.DB, id int64) (*User, error) {
 	return &u, err
 }
 
-// ensureAnotherAdmin fails unless an active admin other than id exists. The
-// admins are locked so two concurrent demotions cannot both pass the check.
+// roleLockKey serialises changes to who is an active admin ("parley-roles").
+const roleLockKey int64 = 0x70726f6c6573
+
+// ensureAnotherAdmin fails unless an active admin other than id exists. It
+// takes a transaction-level advisory lock first, so two admins demoting or
+// deactivating each other at once are serialised (and cannot deadlock): the
+// second sees the first's change and is refused.
 func ensureAnotherAdmin(tx *gorm.DB, id int64, field string) error {
+	if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", roleLockKey).Error; err != nil {
+		return err
+	}
 	var others []int64
-	err := tx.Raw("SELECT id FROM users WHERE role = 'admin' AND active AND id <> ? FOR UPDATE", id).Scan(&others).Error
+	err := tx.Raw("SELECT id FROM users WHERE role = 'admin' AND active AND id <> ?", id).Scan(&others).Error
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,186 @@
+package models_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/parleydesk/parley/app/dbtest"
+	"github.com/parleydesk/parley/models"
+)
+
+// setup returns a GORM handle on a fresh, migrated database.
+func setup(t *testing.T) *gorm.DB {
+	t.Helper()
+	sqlDB, err := sql.Open("pgx", dbtest.URL(t))
+	require.NoError(t, err)
+	t.Cleanup(func() { sqlDB.Close() })
+	db, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), &gorm.Config{Logger: logger.Discard})
+	require.NoError(t, err)
+	return db
+}
+
+func mkUser(t *testing.T, db *gorm.DB, email string, role models.Role) *models.User {
+	t.Helper()
+	u, err := models.CreateUser(context.Background(), db, models.UserInput{Name: email, Email: email, Password: "correct horse", Role: role})
+	require.NoError(t, err)
+	return u
+}
+
+func fieldCode(t *testing.T, err error, field string) string {
+	t.Helper()
+	var ve *models.ValidationError
+	require.True(t, errors.As(err, &ve), "want a ValidationError, got %v", err)
+	fe, ok := ve.Field(field)
+	require.True(t, ok, "no error for %s in %v", field, err)
+	return fe.Code
+}
+
+func TestPasswordHashing(t *testing.T) {
+	t.Parallel()
+	h, err := models.HashPassword("correct horse")
+	require.NoError(t, err)
+	assert.True(t, models.CheckPassword(h, "correct horse"))
+	assert.False(t, models.CheckPassword(h, "correct horsE"))
+	assert.False(t, models.CheckPassword("garbage", "correct horse"))
+	h2, _ := models.HashPassword("correct horse")
+	assert.NotEqual(t, h, h2, "salted")
+}
+
+func TestCreateUserValidation(t *testing.T) {
+	t.Parallel()
+	db := setup(t)
+	ctx := context.Background()
+	cases := []struct {
+		in    models.UserInput
+		field string
+		code  string
+	}{
+		{models.UserInput{Name: "", Email: "a@example.com", Password: "correct horse"}, "name", "name_required"},
+		{models.UserInput{Name: "A", Email: "a@b", Password: "correct horse"}, "email", "email_invalid"},
+		{models.UserInput{Name: "A", Email: "Ada <a@example.com>", Password: "correct horse"}, "email", "email_invalid"},
+		{models.UserInput{Name: "A", Email: "a@example.com", Password: "1234567"}, "password", "password_too_short"},
+		{models.UserInput{Name: "A", Email: "a@example.com", Password: "correct horse", Role: "root"}, "role", "role_invalid"},
+		{models.UserInput{Name: "A", Email: "a@example.com", Password: "correct horse", Locale: "de"}, "locale", "locale_invalid"},
+	}
+	for _, tc := range cases {
+		_, err := models.CreateUser(ctx, db, tc.in)
+		assert.Equal(t, tc.code, fieldCode(t, err, tc.field))
+	}
+	mkUser(t, db, "ada@example.com", models.RoleAdmin)
+	_, err := models.CreateUser(ctx, db, models.UserInput{Name: "B", Email: " ADA@example.com ", Password: "correct horse"})
+	assert.Equal(t, "email_taken", fieldCode(t, err, "email"))
+	var n int64
+	db.Model(&models.User{}).Count(&n)
+	assert.EqualValues(t, 1, n)
+}
+
+func TestLastAdminIsProtectedUnderConcurrency(t *testing.T) {
+	t.Parallel()
+	db := setup(t)
+	ctx := context.Background()
+	a := mkUser(t, db, "a@example.com", models.RoleAdmin)
+	b := mkUser(t, db, "b@example.com", models.RoleAdmin)
+	// Two admins demote each other at the same time: one must fail.
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, pair := range [][2]*models.User{{a, b}, {b, a}} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			target := pair[1]
+			_, errs[i] = models.UpdateUser(ctx, db, target.ID, models.UserInput{Name: target.Name, Email: target.Email, Role: models.RoleAgent})
+		}()
+	}
+	wg.Wait()
+	failures := 0
+	for _, err := range errs {
+		if err != nil {
+			assert.Equal(t, "last_admin", fieldCode(t, err, "role"))
+			failures++
+		}
+	}
+	assert.Equal(t, 1, failures)
+	var admins int64
+	db.Model(&models.User{}).Where("role = 'admin' AND active").Count(&admins)
+	assert.EqualValues(t, 1, admins)
+}
+
+func TestDeactivateEndsSessions(t *testing.T) {
+	t.Parallel()
+	db := setup(t)
+	ctx := context.Background()
+	admin := mkUser(t, db, "a@example.com", models.RoleAdmin)
+	agent := mkUser(t, db, "b@example.com", models.RoleAgent)
+	token, _, err := models.CreateSession(ctx, db, agent.ID, models.SessionOpts{TTL: time.Hour})
+	require.NoError(t, err)
+	_, _, err = models.LookupSession(ctx, db, token, time.Hour)
+	require.NoError(t, err)
+
+	assert.Equal(t, "cannot_deactivate_self", fieldCode(t, models.DeactivateUser(ctx, db, admin.ID, admin.ID), "user"))
+	require.NoError(t, models.DeactivateUser(ctx, db, admin.ID, agent.ID))
+	_, _, err = models.LookupSession(ctx, db, token, time.Hour)
+	require.ErrorIs(t, err, models.ErrNotFound)
+	_, err = models.Authenticate(ctx, db, "b@example.com", "correct horse", "10.0.0.1", models.DefaultLoginLimits)
+	require.ErrorIs(t, err, models.ErrInvalidCredentials)
+	require.ErrorIs(t, models.DeactivateUser(ctx, db, admin.ID, 424242), models.ErrNotFound)
+}
+
+func TestSessionSlidesAndExpires(t *testing.T) {
+	t.Parallel()
+	db := setup(t)
+	ctx := context.Background()
+	u := mkUser(t, db, "a@example.com", models.RoleAgent)
+	token, s, err := models.CreateSession(ctx, db, u.ID, models.SessionOpts{TTL: time.Hour})
+	require.NoError(t, err)
+	assert.Len(t, s.CSRFToken, 43)
+
+	// Activity after the touch interval pushes the expiry forward.
+	require.NoError(t, db.Exec("UPDATE sessions SET last_seen_at = now() - interval '2 minutes', expires_at = now() + interval '1 minute'").Error)
+	s2, _, err := models.LookupSession(ctx, db, token, time.Hour)
+	require.NoError(t, err)
+	assert.WithinDuration(t, time.Now().Add(time.Hour), s2.ExpiresAt, 5*time.Second)
+
+	require.NoError(t, db.Exec("UPDATE sessions SET expires_at = now() - interval '1 second'").Error)
+	_, _, err = models.LookupSession(ctx, db, token, time.Hour)
+	require.ErrorIs(t, err, models.ErrSessionExpired)
+	_, _, err = models.LookupSession(ctx, db, token, time.Hour)
+	require.ErrorIs(t, err, models.ErrNotFound, "an expired session is deleted")
+	_, _, err = models.LookupSession(ctx, db, "forged", time.Hour)
+	require.ErrorIs(t, err, models.ErrNotFound)
+}
+
+func TestAuthenticateLimits(t *testing.T) {
+	t.Parallel()
+	db := setup(t)
+	ctx := context.Background()
+	mkUser(t, db, "a@example.com", models.RoleAgent)
+	limits := models.LoginLimits{Window: time.Minute, PerAccount: 2, PerIP: 100}
+	for range 2 {
+		_, err := models.Authenticate(ctx, db, "a@example.com", "bad", "10.0.0.1", limits)
+		require.ErrorIs(t, err, models.ErrInvalidCredentials)
+	}
+	_, err := models.Authenticate(ctx, db, "A@EXAMPLE.COM", "correct horse", "10.0.0.2", limits)
+	var rl *models.RateLimitedError
+	require.ErrorAs(t, err, &rl)
+	assert.True(t, rl.RetryAfter > 0 && rl.RetryAfter <= time.Minute)
+
+	// Old failures fall out of the window and are pruned.
+	require.NoError(t, db.Exec("UPDATE login_failures SET at = now() - interval '2 minutes'").Error)
+	_, err = models.Authenticate(ctx, db, "a@example.com", "correct horse", "10.0.0.1", limits)
+	require.NoError(t, err)
+	n, err := models.PruneLoginFailures(ctx, db, time.Minute)
+	require.NoError(t, err)
+	assert.EqualValues(t, 2, n)
+}
