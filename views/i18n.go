@@ -130,15 +130,29 @@ func T(ctx context.Context, id string, data ...map[string]any) string {
 	return s
 }
 
-// messageIDs lists every id in a locale file; the tests compare languages.
+// messageIDs lists every id of a language, across its files (one per area,
+// named <area>.<lang>.json); the tests compare languages.
 func messageIDs(lang string) (map[string]string, error) {
-	data, err := localeFiles.ReadFile("locales/" + lang + ".json")
+	paths, err := fs.Glob(localeFiles, "locales/*."+lang+".json")
 	if err != nil {
 		return nil, err
 	}
-	var raw map[string]any
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return nil, err
+	raw := map[string]any{}
+	for _, p := range paths {
+		data, err := localeFiles.ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		var part map[string]any
+		if err := json.Unmarshal(data, &part); err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		for k, v := range part {
+			if _, dup := raw[k]; dup {
+				return nil, fmt.Errorf("%s: %q is defined twice", p, k)
+			}
+			raw[k] = v
+		}
 	}
 	out := make(map[string]string, len(raw))
 	for k, v := range raw {
