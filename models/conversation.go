@@ -1,0 +1,469 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// Conversation kinds and states.
+const (
+	KindCustomer = "customer" // a customer and the support team
+	KindInternal = "internal" // teammates only; never reaches a customer
+
+	StatusOpen   = "open"
+	StatusClosed = "closed"
+)
+
+// Message kinds and author types.
+const (
+	MessageText   = "message" // seen by everyone in the conversation
+	MessageNote   = "note"    // internal note: staff only
+	MessageSystem = "system"  // a status line
+
+	AuthorCustomer = "customer"
+	AuthorAgent    = "agent"
+	AuthorSystem   = "system"
+)
+
+// System line events. Customers see only those in customerEvents.
+const (
+	SysClosed             = "closed"
+	SysReopened           = "reopened"
+	SysReopenedByCustomer = "reopened_by_customer"
+	SysAssigned           = "assigned"
+	SysUnassigned         = "unassigned"
+)
+
+// customerEvents are the status lines a customer sees in the widget.
+var customerEvents = []string{SysClosed, SysReopened, SysReopenedByCustomer}
+
+// MaxMessageLen caps a message body, in characters.
+const MaxMessageLen = 10000
+
+// Conversation is a thread between a customer and the support team, or
+// between teammates.
+type Conversation struct {
+	ID                 int64
+	PublicID           string `gorm:"->"`
+	Kind               string
+	Status             string
+	CustomerID         *int64
+	AssigneeID         *int64
+	TeamID             *int64
+	CreatedBy          *int64
+	Subject            string
+	Channel            string
+	PageURL            string
+	Referrer           string
+	UserAgent          string
+	Browser            string
+	OS                 string `gorm:"column:os"`
+	Language           string
+	Timezone           string
+	LastMessageID      int64
+	LastMessageAt      time.Time
+	LastMessagePreview string
+	WaitingSince       *time.Time
+	ClosedAt           *time.Time
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+
+	Customer *Customer `gorm:"foreignKey:CustomerID"`
+	Assignee *User     `gorm:"foreignKey:AssigneeID"`
+}
+
+// Message is one entry in a conversation's thread.
+type Message struct {
+	ID               int64
+	ConversationID   int64
+	Kind             string
+	AuthorType       string
+	AuthorUserID     *int64
+	AuthorCustomerID *int64
+	Body             string
+	Event            string
+	EventData        JSONMap `gorm:"type:jsonb"`
+	CreatedAt        time.Time
+
+	AuthorUser     *User     `gorm:"foreignKey:AuthorUserID"`
+	AuthorCustomer *Customer `gorm:"foreignKey:AuthorCustomerID"`
+}
+
+// VisibleToCustomer reports whether the customer of a conversation may see
+// m: their messages and the agents' replies, and some status lines; never a
+// note.
+func (m *Message) VisibleToCustomer() bool {
+	switch m.Kind {
+	case MessageText:
+		return true
+	case MessageSystem:
+		for _, e := range customerEvents {
+			if m.Event == e {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Actor is who performs an operation: a staff user or a customer (exactly
+// one). Operations check what the actor may do.
+type Actor struct {
+	User     *User
+	Customer *Customer
+}
+
+// SessionInfo describes the visitor's browser when a conversation starts.
+type SessionInfo struct {
+	PageURL, Referrer, UserAgent, Browser, OS, Language, Timezone string
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	s = s[:n]
+	for !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// preview is the first line-ish of a body for inbox rows.
+func preview(body string) string {
+	p := strings.Join(strings.Fields(body), " ")
+	if utf8.RuneCountInString(p) > 140 {
+		p = string([]rune(p)[:139]) + "…"
+	}
+	return p
+}
+
+// validateBody trims a message and checks its length.
+func validateBody(body string) (string, error) {
+	body = strings.TrimSpace(strings.ReplaceAll(body, "\r\n", "\n"))
+	switch n := utf8.RuneCountInString(body); {
+	case n == 0:
+		return "", Invalid("body", "message_empty", nil)
+	case n > MaxMessageLen:
+		return "", Invalid("body", "message_too_long", map[string]any{"Max": MaxMessageLen, "Count": n})
+	}
+	return body, nil
+}
+
+// StartCustomerConversation opens a conversation for customer with its first
+// message, recording the browser's session details.
+func StartCustomerConversation(ctx context.Context, db *gorm.DB, customer *Customer, body string, s SessionInfo) (*Conversation, *Message, error) {
+	body, err := validateBody(body)
+	if err != nil {
+		return nil, nil, err
+	}
+	var conv *Conversation
+	var msg *Message
+	err = db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		conv = &Conversation{
+			Kind: KindCustomer, Status: StatusOpen, CustomerID: &customer.ID, Channel: "widget",
+			PageURL: clip(s.PageURL, 2000), Referrer: clip(s.Referrer, 2000), UserAgent: clip(s.UserAgent, 500),
+			Browser: clip(s.Browser, 100), OS: clip(s.OS, 100), Language: clip(s.Language, 35), Timezone: clip(s.Timezone, 64),
+		}
+		if err := tx.Omit(clause.Associations).Select("Kind", "Status", "CustomerID", "Channel", "PageURL", "Referrer", "UserAgent", "Browser", "OS", "Language", "Timezone").Create(conv).Error; err != nil {
+			return err
+		}
+		if err := tx.Raw("SELECT public_id::text FROM conversations WHERE id = ?", conv.ID).Scan(&conv.PublicID).Error; err != nil {
+			return err
+		}
+		if err := AppendEvent(tx, Event{Kind: EventConversation, ConversationID: &conv.ID, Data: JSONMap{"created": true}}); err != nil {
+			return err
+		}
+		var err error
+		msg, err = insertMessage(tx, conv, Actor{Customer: customer}, MessageText, body)
+		return err
+	})
+	if err != nil {
+		return nil, nil, wrapUnlessDomain(err, "start conversation")
+	}
+	conv.Customer = customer
+	return conv, msg, nil
+}
+
+// StartInternalConversation opens a teammates-only conversation between
+// creator and members, with a first message.
+func StartInternalConversation(ctx context.Context, db *gorm.DB, creator *User, memberIDs []int64, body string) (*Conversation, *Message, error) {
+	v := &ValidationError{}
+	members := map[int64]bool{}
+	for _, id := range memberIDs {
+		if id != creator.ID {
+			members[id] = true
+		}
+	}
+	if len(members) == 0 {
+		v.Add("members", "members_required", nil)
+	}
+	body, err := validateBody(body)
+	if err != nil {
+		var bv *ValidationError
+		errors.As(err, &bv)
+		v.Errors = append(v.Errors, bv.Errors...)
+	}
+	if err := v.Err(); err != nil {
+		return nil, nil, err
+	}
+	ids := []int64{creator.ID}
+	for id := range members {
+		ids = append(ids, id)
+	}
+	var conv *Conversation
+	var msg *Message
+	err = db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var active int64
+		if err := tx.Model(&User{}).Where("id IN ? AND active", ids).Count(&active).Error; err != nil {
+			return err
+		}
+		if int(active) != len(ids) {
+			return Invalid("members", "user_unknown", nil)
+		}
+		conv = &Conversation{Kind: KindInternal, Status: StatusOpen, CreatedBy: &creator.ID, Channel: "internal"}
+		if err := tx.Omit(clause.Associations).Select("Kind", "Status", "CreatedBy", "Channel").Create(conv).Error; err != nil {
+			return err
+		}
+		if err := tx.Raw("SELECT public_id::text FROM conversations WHERE id = ?", conv.ID).Scan(&conv.PublicID).Error; err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if err := tx.Exec("INSERT INTO conversation_users (conversation_id, user_id, member) VALUES (?, ?, true)", conv.ID, id).Error; err != nil {
+				return err
+			}
+		}
+		if err := AppendEvent(tx, Event{Kind: EventConversation, ConversationID: &conv.ID, Data: JSONMap{"created": true}}); err != nil {
+			return err
+		}
+		var err error
+		msg, err = insertMessage(tx, conv, Actor{User: creator}, MessageText, body)
+		return err
+	})
+	if err != nil {
+		return nil, nil, wrapUnlessDomain(err, "start internal conversation")
+	}
+	return conv, msg, nil
+}
+
+// PostMessage adds a message (or, for staff, an internal note) to conv. A
+// customer writing in a closed conversation reopens it, with a status line
+// saying so before their message.
+func PostMessage(ctx context.Context, db *gorm.DB, actor Actor, conv *Conversation, kind, body string) (*Message, error) {
+	body, err := validateBody(body)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case kind != MessageText && kind != MessageNote:
+		return nil, Invalid("kind", "kind_invalid", nil)
+	case kind == MessageNote && (actor.User == nil || conv.Kind != KindCustomer):
+		return nil, Invalid("kind", "kind_invalid", nil)
+	case actor.Customer != nil && (conv.Kind != KindCustomer || conv.CustomerID == nil || *conv.CustomerID != actor.Customer.ID):
+		return nil, ErrNotFound
+	case actor.User == nil && actor.Customer == nil:
+		return nil, errors.New("post message: no author")
+	}
+	var msg *Message
+	err = db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// Lock the conversation: concurrent posts keep last_message_* and the
+		// reopen rule consistent.
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Omit(clause.Associations).Take(conv, conv.ID).Error; err != nil {
+			return err
+		}
+		if actor.Customer != nil && conv.Status == StatusClosed {
+			if err := setStatus(tx, conv, Actor{Customer: actor.Customer}, StatusOpen, SysReopenedByCustomer); err != nil {
+				return err
+			}
+		}
+		var err error
+		msg, err = insertMessage(tx, conv, actor, kind, body)
+		return err
+	})
+	if err != nil {
+		return nil, wrapUnlessDomain(err, "post message in conversation %d", conv.ID)
+	}
+	return msg, nil
+}
+
+// insertMessage stores a message, moves the conversation's activity markers
+// and announces it. tx must hold the conversation (created or locked).
+func insertMessage(tx *gorm.DB, conv *Conversation, actor Actor, kind, body string) (*Message, error) {
+	m := &Message{ConversationID: conv.ID, Kind: kind, Body: body, EventData: JSONMap{}}
+	if actor.User != nil {
+		m.AuthorType, m.AuthorUserID, m.AuthorUser = AuthorAgent, &actor.User.ID, actor.User
+	} else {
+		m.AuthorType, m.AuthorCustomerID, m.AuthorCustomer = AuthorCustomer, &actor.Customer.ID, actor.Customer
+	}
+	if err := tx.Omit(clause.Associations).Select("ConversationID", "Kind", "AuthorType", "AuthorUserID", "AuthorCustomerID", "Body", "EventData").Create(m).Error; err != nil {
+		return nil, err
+	}
+	updates := map[string]any{"last_message_id": m.ID, "updated_at": gorm.Expr("now()")}
+	if kind == MessageText {
+		updates["last_message_at"] = m.CreatedAt
+		updates["last_message_preview"] = preview(body)
+		if actor.Customer != nil {
+			if conv.WaitingSince == nil {
+				updates["waiting_since"] = m.CreatedAt
+			}
+		} else {
+			updates["waiting_since"] = nil
+		}
+	}
+	if err := tx.Model(&Conversation{}).Where("id = ?", conv.ID).Updates(updates).Error; err != nil {
+		return nil, err
+	}
+	conv.LastMessageID = m.ID
+	if kind == MessageText {
+		conv.LastMessageAt, conv.LastMessagePreview = m.CreatedAt, preview(body)
+		if actor.Customer != nil && conv.WaitingSince == nil {
+			conv.WaitingSince = &m.CreatedAt
+		} else if actor.User != nil {
+			conv.WaitingSince = nil
+		}
+	}
+	if actor.User != nil {
+		// Writing in a conversation puts it in the writer's "My conversations"
+		// and marks it read up to their own message.
+		if err := tx.Exec(`
+			INSERT INTO conversation_users (conversation_id, user_id, participated, last_read_message_id)
+			VALUES (?, ?, true, ?)
+			ON CONFLICT (conversation_id, user_id) DO UPDATE
+			  SET participated = true, last_read_message_id = GREATEST(conversation_users.last_read_message_id, EXCLUDED.last_read_message_id)`,
+			conv.ID, actor.User.ID, m.ID).Error; err != nil {
+			return nil, err
+		}
+	}
+	if err := AppendEvent(tx, Event{Kind: EventMessage, ConversationID: &conv.ID, MessageID: &m.ID}); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// insertSystemLine adds a status line to the thread.
+func insertSystemLine(tx *gorm.DB, conv *Conversation, event string, data JSONMap) (*Message, error) {
+	m := &Message{ConversationID: conv.ID, Kind: MessageSystem, AuthorType: AuthorSystem, Event: event, EventData: data}
+	if err := tx.Omit(clause.Associations).Select("ConversationID", "Kind", "AuthorType", "Event", "EventData").Create(m).Error; err != nil {
+		return nil, err
+	}
+	if err := AppendEvent(tx, Event{Kind: EventMessage, ConversationID: &conv.ID, MessageID: &m.ID}); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func actorName(a Actor) string {
+	if a.User != nil {
+		return a.User.Name
+	}
+	return a.Customer.DisplayName()
+}
+
+// setStatus changes conv's state inside tx with a status line.
+func setStatus(tx *gorm.DB, conv *Conversation, actor Actor, status, event string) error {
+	updates := map[string]any{"status": status, "updated_at": gorm.Expr("now()")}
+	if status == StatusClosed {
+		updates["closed_at"] = gorm.Expr("now()")
+	} else {
+		updates["closed_at"] = nil
+	}
+	if err := tx.Model(&Conversation{}).Where("id = ?", conv.ID).Updates(updates).Error; err != nil {
+		return err
+	}
+	conv.Status = status
+	if _, err := insertSystemLine(tx, conv, event, JSONMap{"by": actorName(actor)}); err != nil {
+		return err
+	}
+	return AppendEvent(tx, Event{Kind: EventConversation, ConversationID: &conv.ID, Data: JSONMap{"status": status}})
+}
+
+// SetStatus opens or closes a conversation on a staff user's behalf. Setting
+// the current state again changes nothing.
+func SetStatus(ctx context.Context, db *gorm.DB, user *User, conv *Conversation, status string) error {
+	if status != StatusOpen && status != StatusClosed {
+		return Invalid("status", "status_invalid", nil)
+	}
+	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Omit(clause.Associations).Take(conv, conv.ID).Error; err != nil {
+			return err
+		}
+		if conv.Status == status {
+			return nil
+		}
+		event := SysClosed
+		if status == StatusOpen {
+			event = SysReopened
+		}
+		return setStatus(tx, conv, Actor{User: user}, status, event)
+	})
+	return wrapUnlessDomain(err, "set status of conversation %d", conv.ID)
+}
+
+// Assign gives a customer conversation to an agent with the customer-support
+// flag (assigneeID nil unassigns), with a status line for the team.
+func Assign(ctx context.Context, db *gorm.DB, user *User, conv *Conversation, assigneeID *int64) error {
+	if conv.Kind != KindCustomer {
+		return Invalid("assignee_id", "assignee_invalid", nil)
+	}
+	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var assignee *User
+		if assigneeID != nil {
+			var u User
+			err := tx.Where("id = ? AND active AND customer_support", *assigneeID).Take(&u).Error
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return Invalid("assignee_id", "assignee_invalid", nil)
+			}
+			if err != nil {
+				return err
+			}
+			assignee = &u
+		}
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Omit(clause.Associations).Take(conv, conv.ID).Error; err != nil {
+			return err
+		}
+		if (conv.AssigneeID == nil && assigneeID == nil) || (conv.AssigneeID != nil && assigneeID != nil && *conv.AssigneeID == *assigneeID) {
+			return nil
+		}
+		if err := tx.Model(&Conversation{}).Where("id = ?", conv.ID).Updates(map[string]any{"assignee_id": assigneeID, "updated_at": gorm.Expr("now()")}).Error; err != nil {
+			return err
+		}
+		conv.AssigneeID, conv.Assignee = assigneeID, assignee
+		data := JSONMap{"by": user.Name}
+		event := SysUnassigned
+		if assignee != nil {
+			event, data["to"] = SysAssigned, assignee.Name
+		}
+		if _, err := insertSystemLine(tx, conv, event, data); err != nil {
+			return err
+		}
+		return AppendEvent(tx, Event{Kind: EventConversation, ConversationID: &conv.ID, Data: JSONMap{"assigned": true}})
+	})
+	return wrapUnlessDomain(err, "assign conversation %d", conv.ID)
+}
+
+// MarkRead records that user has read conv up to its newest message; their
+// other tabs hear of it to clear the unread marks.
+func MarkRead(ctx context.Context, db *gorm.DB, user *User, conv *Conversation) error {
+	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Exec(`
+			INSERT INTO conversation_users (conversation_id, user_id, last_read_message_id)
+			SELECT id, ?, last_message_id FROM conversations WHERE id = ?
+			ON CONFLICT (conversation_id, user_id) DO UPDATE
+			  SET last_read_message_id = EXCLUDED.last_read_message_id
+			  WHERE conversation_users.last_read_message_id < EXCLUDED.last_read_message_id`, user.ID, conv.ID)
+		if res.Error != nil {
+			return fmt.Errorf("mark read: %w", res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return nil
+		}
+		return AppendEvent(tx, Event{Kind: EventRead, ConversationID: &conv.ID, UserID: &user.ID})
+	})
+}

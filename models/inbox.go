@@ -1,0 +1,315 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Inbox sections and filters.
+const (
+	SectionCustomers = "customers" // customer conversations: support agents only
+	SectionMine      = "mine"      // assigned to me, written in, followed, or internal with me
+
+	FilterAll        = "all"
+	FilterUnassigned = "unassigned"
+	FilterMine       = "mine"
+)
+
+// InboxQuery selects one page of an inbox list, newest activity first.
+// Before is the keyset cursor: the last row of the previous page.
+type InboxQuery struct {
+	Viewer  *User
+	Section string
+	Status  string
+	Filter  string
+	Limit   int
+	Before  *InboxCursor
+}
+
+// InboxCursor marks a position in an inbox list.
+type InboxCursor struct {
+	At time.Time
+	ID int64
+}
+
+// InboxRow is one conversation in a list, with what the row shows.
+type InboxRow struct {
+	Conversation
+	CustomerName  string
+	CustomerEmail string
+	AssigneeName  string
+	Unread        int
+}
+
+// Title is what a row or page calls the conversation.
+func (r *InboxRow) Title() string {
+	if r.CustomerName != "" {
+		return r.CustomerName
+	}
+	return r.CustomerEmail
+}
+
+// visibleToUser is the SQL condition for conversations u may open: customer
+// conversations need the customer-support flag; internal ones membership.
+const visibleToUser = `((c.kind = 'customer' AND @support) OR (c.kind = 'internal' AND EXISTS (
+	SELECT 1 FROM conversation_users m WHERE m.conversation_id = c.id AND m.user_id = @me AND m.member)))`
+
+// mineCondition selects "My conversations" for @me.
+const mineCondition = `(c.assignee_id = @me OR EXISTS (
+	SELECT 1 FROM conversation_users m WHERE m.conversation_id = c.id AND m.user_id = @me AND (m.member OR m.participated OR m.following)))`
+
+// unreadCount counts (up to 99) messages and notes by others after u's read
+// marker; a subquery per row of a page, each an index range scan.
+const unreadCount = `(SELECT count(*) FROM (
+	SELECT 1 FROM messages um
+	WHERE um.conversation_id = c.id AND um.id > COALESCE(r.last_read_message_id, 0)
+	  AND um.kind IN ('message', 'note') AND um.author_user_id IS DISTINCT FROM @me
+	LIMIT 99) u)`
+
+// ListInbox returns one page of conversations for q.
+func ListInbox(ctx context.Context, db *gorm.DB, q InboxQuery) ([]InboxRow, error) {
+	if q.Limit <= 0 || q.Limit > 100 {
+		q.Limit = 50
+	}
+	args := map[string]any{"me": q.Viewer.ID, "support": q.Viewer.CustomerSupport, "status": q.Status, "limit": q.Limit}
+	where := "c.status = @status AND " + visibleToUser
+	switch q.Section {
+	case SectionCustomers:
+		if !q.Viewer.CustomerSupport {
+			return nil, nil
+		}
+		where += " AND c.kind = 'customer'"
+		switch q.Filter {
+		case FilterUnassigned:
+			where += " AND c.assignee_id IS NULL"
+		case FilterMine:
+			where += " AND c.assignee_id = @me"
+		}
+	case SectionMine:
+		where += " AND " + mineCondition
+	default:
+		return nil, fmt.Errorf("list inbox: unknown section %q", q.Section)
+	}
+	if q.Before != nil {
+		where += " AND (c.last_message_at, c.id) < (@before_at, @before_id)"
+		args["before_at"], args["before_id"] = q.Before.At, q.Before.ID
+	}
+	var rows []InboxRow
+	err := db.WithContext(ctx).Raw(`
+		SELECT c.*, c.public_id::text AS public_id,
+		       COALESCE(cu.name, '') AS customer_name, COALESCE(cu.email, '') AS customer_email,
+		       COALESCE(a.name, '') AS assignee_name, `+unreadCount+` AS unread
+		FROM conversations c
+		LEFT JOIN customers cu ON cu.id = c.customer_id
+		LEFT JOIN users a ON a.id = c.assignee_id
+		LEFT JOIN conversation_users r ON r.conversation_id = c.id AND r.user_id = @me
+		WHERE `+where+`
+		ORDER BY c.last_message_at DESC, c.id DESC
+		LIMIT @limit`, args).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("list inbox: %w", err)
+	}
+	return rows, nil
+}
+
+// InboxRowFor returns conv as a row of u's lists (for live updates), or
+// ErrNotFound when u may not see it.
+func InboxRowFor(ctx context.Context, db *gorm.DB, u *User, convID int64) (*InboxRow, error) {
+	var rows []InboxRow
+	err := db.WithContext(ctx).Raw(`
+		SELECT c.*, c.public_id::text AS public_id,
+		       COALESCE(cu.name, '') AS customer_name, COALESCE(cu.email, '') AS customer_email,
+		       COALESCE(a.name, '') AS assignee_name, `+unreadCount+` AS unread
+		FROM conversations c
+		LEFT JOIN customers cu ON cu.id = c.customer_id
+		LEFT JOIN users a ON a.id = c.assignee_id
+		LEFT JOIN conversation_users r ON r.conversation_id = c.id AND r.user_id = @me
+		WHERE c.id = @id AND `+visibleToUser,
+		map[string]any{"me": u.ID, "support": u.CustomerSupport, "id": convID}).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("inbox row: %w", err)
+	}
+	if len(rows) == 0 {
+		return nil, ErrNotFound
+	}
+	return &rows[0], nil
+}
+
+// IsMine reports whether conv belongs in u's "My conversations".
+func IsMine(ctx context.Context, db *gorm.DB, u *User, convID int64) (bool, error) {
+	var ok bool
+	err := db.WithContext(ctx).Raw(`SELECT EXISTS (SELECT 1 FROM conversations c WHERE c.id = @id AND `+mineCondition+`)`,
+		map[string]any{"me": u.ID, "id": convID}).Scan(&ok).Error
+	return ok, err
+}
+
+// UnreadSummary counts conversations with unread messages for the navigation:
+// open customer conversations (support agents) and My conversations.
+type UnreadSummary struct {
+	Customers int
+	Mine      int
+}
+
+// CountUnread returns u's unread summary.
+func CountUnread(ctx context.Context, db *gorm.DB, u *User) (UnreadSummary, error) {
+	var s UnreadSummary
+	err := db.WithContext(ctx).Raw(`
+		SELECT
+		  count(*) FILTER (WHERE c.kind = 'customer' AND c.status = 'open' AND @support) AS customers,
+		  count(*) FILTER (WHERE `+mineCondition+`) AS mine
+		FROM conversations c
+		LEFT JOIN conversation_users r ON r.conversation_id = c.id AND r.user_id = @me
+		WHERE c.last_message_id > COALESCE(r.last_read_message_id, 0) AND `+visibleToUser,
+		map[string]any{"me": u.ID, "support": u.CustomerSupport}).Scan(&s).Error
+	if err != nil {
+		return s, fmt.Errorf("count unread: %w", err)
+	}
+	return s, nil
+}
+
+// FindConversationForUser returns the conversation with publicID if u may
+// open it; otherwise ErrNotFound, the same answer as for an unknown id.
+func FindConversationForUser(ctx context.Context, db *gorm.DB, u *User, publicID string) (*Conversation, error) {
+	var c Conversation
+	err := db.WithContext(ctx).Raw(`
+		SELECT c.*, c.public_id::text AS public_id FROM conversations c
+		WHERE c.public_id::text = @pid AND `+visibleToUser,
+		map[string]any{"pid": publicID, "me": u.ID, "support": u.CustomerSupport}).Scan(&c).Error
+	if err != nil {
+		return nil, fmt.Errorf("find conversation: %w", err)
+	}
+	if c.ID == 0 {
+		return nil, ErrNotFound
+	}
+	return loadParties(ctx, db, &c)
+}
+
+// FindConversationForCustomer returns the customer's own conversation with
+// publicID; any other id, internal or someone else's, is ErrNotFound.
+func FindConversationForCustomer(ctx context.Context, db *gorm.DB, customerID int64, publicID string) (*Conversation, error) {
+	var c Conversation
+	err := db.WithContext(ctx).Raw(`
+		SELECT c.*, c.public_id::text AS public_id FROM conversations c
+		WHERE c.public_id::text = ? AND c.kind = 'customer' AND c.customer_id = ?`, publicID, customerID).Scan(&c).Error
+	if err != nil {
+		return nil, fmt.Errorf("find conversation: %w", err)
+	}
+	if c.ID == 0 {
+		return nil, ErrNotFound
+	}
+	return loadParties(ctx, db, &c)
+}
+
+func loadParties(ctx context.Context, db *gorm.DB, c *Conversation) (*Conversation, error) {
+	if c.CustomerID != nil {
+		var cu Customer
+		if err := db.WithContext(ctx).Take(&cu, *c.CustomerID).Error; err != nil {
+			return nil, err
+		}
+		c.Customer = &cu
+	}
+	if c.AssigneeID != nil {
+		u, err := FindUser(ctx, db, *c.AssigneeID)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+		c.Assignee = u
+	}
+	return c, nil
+}
+
+// CustomerConversations lists a customer's conversations, newest first.
+func CustomerConversations(ctx context.Context, db *gorm.DB, customerID int64, limit int) ([]Conversation, error) {
+	var cs []Conversation
+	err := db.WithContext(ctx).Raw(`
+		SELECT c.*, c.public_id::text AS public_id FROM conversations c
+		WHERE c.kind = 'customer' AND c.customer_id = ?
+		ORDER BY c.last_message_at DESC, c.id DESC LIMIT ?`, customerID, limit).Scan(&cs).Error
+	if err != nil {
+		return nil, fmt.Errorf("customer conversations: %w", err)
+	}
+	return cs, nil
+}
+
+// ConversationMembers lists the staff members of an internal conversation.
+func ConversationMembers(ctx context.Context, db *gorm.DB, convID int64) ([]User, error) {
+	var us []User
+	err := db.WithContext(ctx).Raw(`
+		SELECT u.* FROM users u JOIN conversation_users m ON m.user_id = u.id
+		WHERE m.conversation_id = ? AND m.member ORDER BY lower(u.name), u.id`, convID).Scan(&us).Error
+	return us, err
+}
+
+// MessageLimit is how many of the newest messages a thread shows.
+const MessageLimit = 200
+
+// ListMessages returns the newest messages of conv in order, with authors;
+// for a customer, only what customers may see (no notes, no staff-only
+// status lines).
+func ListMessages(ctx context.Context, db *gorm.DB, conv *Conversation, forCustomer bool) ([]Message, error) {
+	q := db.WithContext(ctx).Preload("AuthorUser").Preload("AuthorCustomer").Where("conversation_id = ?", conv.ID)
+	if forCustomer {
+		q = q.Where("kind = 'message' OR (kind = 'system' AND event IN ?)", customerEvents)
+	}
+	var ms []Message
+	if err := q.Order("id DESC").Limit(MessageLimit).Find(&ms).Error; err != nil {
+		return nil, fmt.Errorf("list messages: %w", err)
+	}
+	for i, j := 0, len(ms)-1; i < j; i, j = i+1, j-1 {
+		ms[i], ms[j] = ms[j], ms[i]
+	}
+	return ms, nil
+}
+
+// MessagesByID loads messages with their authors, keyed by id (the realtime
+// broker loads each batch's messages once for all subscribers).
+func MessagesByID(ctx context.Context, db *gorm.DB, ids []int64) (map[int64]*Message, error) {
+	out := map[int64]*Message{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var ms []Message
+	if err := db.WithContext(ctx).Preload("AuthorUser").Preload("AuthorCustomer").Where("id IN ?", ids).Find(&ms).Error; err != nil {
+		return nil, fmt.Errorf("load messages: %w", err)
+	}
+	for i := range ms {
+		out[ms[i].ID] = &ms[i]
+	}
+	return out, nil
+}
+
+// ConversationsByID loads conversations with customer and assignee, keyed by id.
+func ConversationsByID(ctx context.Context, db *gorm.DB, ids []int64) (map[int64]*Conversation, error) {
+	out := map[int64]*Conversation{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var cs []Conversation
+	err := db.WithContext(ctx).Preload("Customer").Preload("Assignee").Where("id IN ?", ids).Find(&cs).Error
+	if err != nil {
+		return nil, fmt.Errorf("load conversations: %w", err)
+	}
+	for i := range cs {
+		out[cs[i].ID] = &cs[i]
+	}
+	return out, nil
+}
+
+// SupportAgents lists active users with the customer-support flag, for the
+// assignee menu.
+func SupportAgents(ctx context.Context, db *gorm.DB) ([]User, error) {
+	var us []User
+	err := db.WithContext(ctx).Where("active AND customer_support").Order("lower(name), id").Find(&us).Error
+	return us, err
+}
+
+// ActiveUsers lists active staff users, for picking teammates.
+func ActiveUsers(ctx context.Context, db *gorm.DB) ([]User, error) {
+	var us []User
+	err := db.WithContext(ctx).Where("active").Order("lower(name), id").Find(&us).Error
+	return us, err
+}

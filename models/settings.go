@@ -1,0 +1,153 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/lib/pq"
+	"gorm.io/gorm"
+)
+
+// DeskSettings is the single row of desk-wide settings: how the widget looks,
+// whether the desk is online, and the secret that signs visitor identities.
+type DeskSettings struct {
+	ID                    int16
+	DeskName              string
+	BrandColor            string
+	Greeting              string
+	OnlineMessage         string
+	OfflineMessage        string
+	Online                bool
+	OnlineChangedAt       *time.Time
+	OnlineChangedBy       *int64
+	WidgetSecret          string
+	RequireSignedIdentity bool
+	AllowedOrigins        pq.StringArray `gorm:"type:text[]"`
+	DemoEnabled           bool
+	UpdatedAt             time.Time
+}
+
+// TableName maps DeskSettings to its table.
+func (DeskSettings) TableName() string { return "desk_settings" }
+
+// GetSettings returns the desk settings, creating the widget secret the first
+// time it is needed.
+func GetSettings(ctx context.Context, db *gorm.DB) (*DeskSettings, error) {
+	var s DeskSettings
+	if err := db.WithContext(ctx).Take(&s, 1).Error; err != nil {
+		return nil, fmt.Errorf("load desk settings: %w", err)
+	}
+	if s.WidgetSecret == "" {
+		secret := RandomToken(32)
+		res := db.WithContext(ctx).Exec("UPDATE desk_settings SET widget_secret = ? WHERE id = 1 AND widget_secret = ''", secret)
+		if res.Error != nil {
+			return nil, fmt.Errorf("create widget secret: %w", res.Error)
+		}
+		if res.RowsAffected == 0 { // another request made it first
+			return GetSettings(ctx, db)
+		}
+		s.WidgetSecret = secret
+	}
+	return &s, nil
+}
+
+// SettingsInput is what the admin settings form submits.
+type SettingsInput struct {
+	DeskName              string
+	BrandColor            string
+	Greeting              string
+	OnlineMessage         string
+	OfflineMessage        string
+	RequireSignedIdentity bool
+	AllowedOrigins        string // one origin per line (or separated by spaces/commas)
+	DemoEnabled           bool
+}
+
+var colorRe = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
+
+// ParseOrigins turns the admin's list of sites into normalised origins
+// (scheme://host[:port]); it reports the first entry that is not one.
+func ParseOrigins(text string) ([]string, string) {
+	fields := strings.FieldsFunc(text, func(r rune) bool { return r == '\n' || r == '\r' || r == ',' || r == ' ' || r == '\t' })
+	seen := map[string]bool{}
+	var out []string
+	for _, f := range fields {
+		u, err := url.Parse(f)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+			return nil, f
+		}
+		o := strings.ToLower(u.Scheme + "://" + u.Host)
+		if !seen[o] {
+			seen[o] = true
+			out = append(out, o)
+		}
+	}
+	return out, ""
+}
+
+// UpdateSettings validates and stores the settings form, and tells every open
+// widget and desk (through the event log) so they update at once.
+func UpdateSettings(ctx context.Context, db *gorm.DB, in SettingsInput) error {
+	v := &ValidationError{}
+	in.DeskName = strings.TrimSpace(in.DeskName)
+	switch n := len([]rune(in.DeskName)); {
+	case n == 0:
+		v.Add("desk_name", "name_required", nil)
+	case n > 80:
+		v.Add("desk_name", "name_too_long", map[string]any{"Max": 80})
+	}
+	if !colorRe.MatchString(in.BrandColor) {
+		v.Add("brand_color", "color_invalid", nil)
+	}
+	for field, text := range map[string]*string{"greeting": &in.Greeting, "online_message": &in.OnlineMessage, "offline_message": &in.OfflineMessage} {
+		*text = strings.TrimSpace(*text)
+		if len([]rune(*text)) > 500 {
+			v.Add(field, "text_too_long", map[string]any{"Max": 500})
+		}
+	}
+	origins, bad := ParseOrigins(in.AllowedOrigins)
+	if bad != "" {
+		v.Add("allowed_origins", "origin_invalid", map[string]any{"Value": bad})
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		err := tx.Model(&DeskSettings{ID: 1}).Updates(map[string]any{
+			"desk_name": in.DeskName, "brand_color": strings.ToLower(in.BrandColor), "greeting": in.Greeting,
+			"online_message": in.OnlineMessage, "offline_message": in.OfflineMessage,
+			"require_signed_identity": in.RequireSignedIdentity, "allowed_origins": pq.StringArray(origins),
+			"demo_enabled": in.DemoEnabled, "updated_at": gorm.Expr("now()"),
+		}).Error
+		if err != nil {
+			return fmt.Errorf("update settings: %w", err)
+		}
+		return AppendEvent(tx, Event{Kind: EventSettings})
+	})
+}
+
+// SetOnline flips the desk's online switch. Every open widget hears of it.
+func SetOnline(ctx context.Context, db *gorm.DB, userID int64, online bool) error {
+	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Exec("UPDATE desk_settings SET online = ?, online_changed_at = now(), online_changed_by = ? WHERE id = 1 AND online <> ?", online, userID, online)
+		if res.Error != nil {
+			return fmt.Errorf("set online: %w", res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return nil // already in that state: nothing to tell anyone
+		}
+		return AppendEvent(tx, Event{Kind: EventDeskStatus, UserID: &userID})
+	})
+}
+
+// RotateWidgetSecret replaces the identity secret; identities signed with the
+// old one stop verifying.
+func RotateWidgetSecret(ctx context.Context, db *gorm.DB) (string, error) {
+	secret := RandomToken(32)
+	err := db.WithContext(ctx).Exec("UPDATE desk_settings SET widget_secret = ?, updated_at = now() WHERE id = 1", secret).Error
+	return secret, err
+}
