@@ -51,6 +51,12 @@ type App struct {
 
 	echo        *echo.Echo
 	loginLimits models.LoginLimits
+	rt          *broker
+
+	// bg scopes the instance's background goroutines (the realtime broker);
+	// Close cancels it.
+	bg       context.Context
+	bgCancel context.CancelFunc
 
 	// stopping is closed when shutdown begins, so long-lived streams end
 	// instead of holding the HTTP server open.
@@ -160,6 +166,12 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 		return nil, fmt.Errorf("river insert client: %w", err)
 	}
 
+	a.bg, a.bgCancel = context.WithCancel(context.WithoutCancel(ctx))
+	a.rt = newBroker(a.log, a.db, a.pool)
+	if err = a.rt.start(a.bg); err != nil {
+		return nil, fmt.Errorf("start realtime: %w", err)
+	}
+
 	a.echo = a.newEcho()
 	return a, nil
 }
@@ -243,6 +255,9 @@ func (a *App) beginStopping() { a.stopOnce.Do(func() { close(a.stopping) }) }
 func (a *App) Close() error {
 	a.closeOnce.Do(func() {
 		a.beginStopping()
+		if a.bgCancel != nil {
+			a.bgCancel()
+		}
 		if a.river != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			if err := a.river.Stop(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {

@@ -30,6 +30,7 @@ type testEnv struct {
 	app *App
 	srv *httptest.Server
 	db  *gorm.DB
+	url string // the database URL, for a second instance on the same database
 }
 
 // envOpts adjust setup; the zero value is a plain instance.
@@ -89,7 +90,7 @@ func setup(t testing.TB, opts ...envOpts) *testEnv {
 			t.Logf("server log:\n%s", logs.String())
 		}
 	})
-	return &testEnv{t: t, app: a, srv: srv, db: a.db}
+	return &testEnv{t: t, app: a, srv: srv, db: a.db, url: o.url}
 }
 
 // user creates a staff user directly through the domain layer.

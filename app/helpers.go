@@ -2,9 +2,9 @@ package app
 
 import (
 	"errors"
+	"strconv"
 
 	"github.com/parleydesk/parley/models"
-	"strconv"
 
 	"github.com/labstack/echo/v4"
 )

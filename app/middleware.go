@@ -35,11 +35,14 @@ const (
 	ctxLog     = "parley.log"
 )
 
+// The asset URLs depend only on the embedded files: set them once, before
+// any request renders.
+func init() { views.AssetURL = assetURLs(static.Files) }
+
 func (a *App) newEcho() *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = a.handleError
-	views.AssetURL = assetURLs(static.Files)
 	e.Pre(middleware.RemoveTrailingSlashWithConfig(middleware.TrailingSlashConfig{RedirectCode: http.StatusMovedPermanently}))
 	e.Use(
 		middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: func() string { return models.RandomToken(9) }}),
@@ -48,6 +51,7 @@ func (a *App) newEcho() *echo.Echo {
 		secureHeaders,
 		a.loadSession,
 		a.checkCSRF,
+		a.ringAfterWrites,
 	)
 	a.routes(e)
 	return e
@@ -199,6 +203,23 @@ func (a *App) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 			return errForbidden
 		}
 		return next(c)
+	}
+}
+
+// ringAfterWrites rings the realtime doorbell after every successful
+// state-changing request: whatever events its transactions committed reach
+// open desks and widgets at once, without each handler remembering to.
+func (a *App) ringAfterWrites(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		err := next(c)
+		switch c.Request().Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+		default:
+			if err == nil && c.Response().Status < 400 {
+				a.rt.Ring()
+			}
+		}
+		return err
 	}
 }
 

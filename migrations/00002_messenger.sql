@@ -140,7 +140,16 @@ CREATE TABLE events (
 CREATE INDEX events_xid_idx ON events (xid);
 CREATE INDEX events_created_at_idx ON events (created_at);
 
+-- Events below this transaction id may have been pruned: a client resuming
+-- from before it reloads instead of replaying.
+CREATE TABLE events_pruned (
+    id         smallint PRIMARY KEY DEFAULT 1 CHECK (id = 1),
+    before_xid bigint   NOT NULL DEFAULT 0
+);
+INSERT INTO events_pruned (id) VALUES (1);
+
 -- +goose Down
+DROP TABLE events_pruned;
 DROP TABLE events;
 DROP TABLE conversation_users;
 DROP TABLE messages;

@@ -46,15 +46,41 @@ func AppendEvent(tx *gorm.DB, e Event) error {
 	return nil
 }
 
-// CommittedHorizon returns the oldest transaction id still running: every
-// event with a smaller xid is committed (or rolled back) for good, and every
-// event committed later will have an xid at least this large.
-func CommittedHorizon(ctx context.Context, db *gorm.DB) (uint64, error) {
-	var s string
-	if err := db.WithContext(ctx).Raw("SELECT pg_snapshot_xmin(pg_current_snapshot())::text").Scan(&s).Error; err != nil {
-		return 0, fmt.Errorf("read committed horizon: %w", err)
+// Horizon is how far the event log is final.
+type Horizon struct {
+	// XID: every transaction of this database with a smaller id has ended, and
+	// every transaction that commits later has an id at least this large.
+	XID uint64
+	// InFlight reports whether write transactions of this database were
+	// running: their events may appear below the next horizon.
+	InFlight bool
+}
+
+// CommittedHorizon returns the horizon below which the event log is final:
+// the oldest transaction of this database still running, or the next
+// transaction id if none is. Only this database's transactions count (a long
+// write elsewhere on a shared server does not hold delivery back); they are
+// found in pg_stat_activity, which shows the xids of the role's own sessions,
+// and Parley writes its events as that role.
+func CommittedHorizon(ctx context.Context, db *gorm.DB) (Horizon, error) {
+	var row struct {
+		Horizon  string
+		InFlight bool
 	}
-	return strconv.ParseUint(s, 10, 64)
+	err := db.WithContext(ctx).Raw(`
+		WITH s AS (SELECT pg_current_snapshot() AS snap),
+		mine AS (
+			SELECT x FROM s, pg_snapshot_xip(s.snap) AS x
+			WHERE (x::text::numeric % 4294967296)::bigint IN (
+				SELECT backend_xid::text::bigint FROM pg_stat_activity
+				WHERE datname = current_database() AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()))
+		SELECT COALESCE((SELECT min(x) FROM mine), (SELECT pg_snapshot_xmax(snap) FROM s))::text AS horizon,
+		       EXISTS (SELECT 1 FROM mine) AS in_flight`).Scan(&row).Error
+	if err != nil {
+		return Horizon{}, fmt.Errorf("read committed horizon: %w", err)
+	}
+	x, err := strconv.ParseUint(row.Horizon, 10, 64)
+	return Horizon{XID: x, InFlight: row.InFlight}, err
 }
 
 // EventsBetween returns the events written by transactions with ids in
@@ -74,22 +100,30 @@ func EventsBetween(ctx context.Context, db *gorm.DB, from, to uint64, limit int)
 	return evs, nil
 }
 
-// OldestEventXID returns the smallest xid still in the log (0 if empty). A
-// client resuming from before it has missed events and must reload.
-func OldestEventXID(ctx context.Context, db *gorm.DB) (uint64, error) {
-	var s *string
-	if err := db.WithContext(ctx).Raw("SELECT min(xid)::text FROM events").Scan(&s).Error; err != nil {
-		return 0, err
-	}
-	if s == nil {
-		return 0, nil
-	}
-	return strconv.ParseUint(*s, 10, 64)
+// PrunedBefore returns the transaction id below which events may have been
+// pruned. A client resuming from before it has missed events and must reload.
+func PrunedBefore(ctx context.Context, db *gorm.DB) (uint64, error) {
+	var n int64
+	err := db.WithContext(ctx).Raw("SELECT before_xid FROM events_pruned WHERE id = 1").Scan(&n).Error
+	return uint64(n), err
 }
 
-// PruneEvents deletes events older than keep; resuming clients further behind
-// reload their page instead.
+// PruneEvents deletes events older than keep and records how far it went.
 func PruneEvents(ctx context.Context, db *gorm.DB, keep time.Duration) (int64, error) {
-	res := db.WithContext(ctx).Exec("DELETE FROM events WHERE created_at < now() - make_interval(secs => ?)", keep.Seconds())
-	return res.RowsAffected, res.Error
+	var n int64
+	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var deleted struct {
+			N   int64
+			Max *int64
+		}
+		err := tx.Raw(`
+			WITH d AS (DELETE FROM events WHERE created_at < now() - make_interval(secs => ?) RETURNING xid)
+			SELECT count(*) AS n, max(xid::text::bigint) AS max FROM d`, keep.Seconds()).Scan(&deleted).Error
+		if err != nil || deleted.Max == nil {
+			return err
+		}
+		n = deleted.N
+		return tx.Exec("UPDATE events_pruned SET before_xid = GREATEST(before_xid, ?) WHERE id = 1", *deleted.Max+1).Error
+	})
+	return n, err
 }

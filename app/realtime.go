@@ -1,0 +1,314 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"gorm.io/gorm"
+
+	"github.com/parleydesk/parley/models"
+)
+
+// Realtime delivery, one broker per instance.
+//
+// Every change writes its event row in its own transaction (models.AppendEvent).
+// After commit the writer rings the doorbell (Ring): this instance's broker
+// wakes at once, and a NOTIFY — sent once per short batch, outside any write
+// transaction, so it never serialises commits — wakes the brokers of the
+// other instances, each through one dedicated LISTEN connection.
+//
+// A woken broker reads the events of every transaction older than the
+// committed horizon (the oldest still-running transaction id of this
+// database, see models.CommittedHorizon): those are
+// final, so reading the window [cursor, horizon) and moving the cursor to
+// horizon never skips an event that commits late and never reads one twice.
+// The batch's messages and conversations are loaded once, then handed to
+// each subscriber (an SSE stream), which renders what its viewer may see in
+// the viewer's own language.
+
+const (
+	notifyChannel = "parley_events"
+	// notifyCoalesce gathers the rings of concurrent writers into one NOTIFY.
+	notifyCoalesce = 2 * time.Millisecond
+	// safetyPoll bounds delivery time if a doorbell is ever lost.
+	safetyPoll = time.Second
+	// subscriberBuffer is how many batches a slow stream may lag before it
+	// is dropped; its client reconnects and resumes from its last event id.
+	subscriberBuffer = 256
+)
+
+// Batch is the set of events committed in one window of transaction ids,
+// with what they refer to loaded once for every subscriber.
+type Batch struct {
+	From, To      uint64 // transaction-id window [From, To)
+	Events        []models.Event
+	Messages      map[int64]*models.Message
+	Conversations map[int64]*models.Conversation
+}
+
+// Subscription receives every batch dispatched after it was made.
+type Subscription struct {
+	C      chan *Batch
+	closed chan struct{} // closed when the broker dropped this subscriber
+	once   sync.Once
+}
+
+// Dropped is closed if the subscriber fell too far behind.
+func (s *Subscription) Dropped() <-chan struct{} { return s.closed }
+
+func (s *Subscription) drop() { s.once.Do(func() { close(s.closed) }) }
+
+type broker struct {
+	log  *slog.Logger
+	db   *gorm.DB
+	pool *pgxpool.Pool
+
+	mu     sync.Mutex
+	subs   map[*Subscription]struct{}
+	cursor uint64 // every event of a transaction below this has been dispatched
+
+	wake chan struct{}
+	ring chan struct{}
+	// pollMu serialises polls (the loop's, and tests' direct calls).
+	pollMu sync.Mutex
+	// repoll is set while transactions are in flight after a poll: events may
+	// be waiting for them, so poll again soon without a doorbell.
+	repoll time.Duration
+}
+
+func newBroker(log *slog.Logger, db *gorm.DB, pool *pgxpool.Pool) *broker {
+	return &broker{
+		log: log.With("component", "realtime"), db: db, pool: pool,
+		subs: map[*Subscription]struct{}{},
+		wake: make(chan struct{}, 1), ring: make(chan struct{}, 1),
+	}
+}
+
+// Ring tells every instance that new events may be committed. Call it after
+// a write's transaction has committed; it never blocks.
+func (b *broker) Ring() {
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+	select {
+	case b.ring <- struct{}{}:
+	default:
+	}
+}
+
+// Cursor is the position up to which events have been dispatched; a page
+// rendered now reflects every event below it, so its stream resumes there.
+func (b *broker) Cursor() uint64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.cursor
+}
+
+// Subscribe registers a subscriber and returns the cursor from which it will
+// receive batches; anything older the caller replays with LoadBatch.
+func (b *broker) Subscribe() (*Subscription, uint64) {
+	s := &Subscription{C: make(chan *Batch, subscriberBuffer), closed: make(chan struct{})}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.subs[s] = struct{}{}
+	return s, b.cursor
+}
+
+// Unsubscribe removes s.
+func (b *broker) Unsubscribe(s *Subscription) {
+	b.mu.Lock()
+	delete(b.subs, s)
+	b.mu.Unlock()
+}
+
+// Subscribers counts current subscribers.
+func (b *broker) Subscribers() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.subs)
+}
+
+// start positions the cursor at the current horizon and runs the broker
+// until ctx ends.
+func (b *broker) start(ctx context.Context) error {
+	h, err := models.CommittedHorizon(ctx, b.db)
+	if err != nil {
+		return err
+	}
+	b.cursor = h.XID
+	go b.listen(ctx)
+	go b.notify(ctx)
+	go b.loop(ctx)
+	return nil
+}
+
+func (b *broker) loop(ctx context.Context) {
+	timer := time.NewTimer(safetyPoll)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-b.wake:
+		case <-timer.C:
+		}
+		err := b.poll(ctx)
+		b.pollMu.Lock()
+		if err != nil && ctx.Err() == nil {
+			b.log.Warn("realtime poll", "err", err)
+			b.repoll = 100 * time.Millisecond
+		}
+		next := safetyPoll
+		if b.repoll > 0 {
+			next = b.repoll
+		}
+		b.pollMu.Unlock()
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		timer.Reset(next)
+	}
+}
+
+// poll dispatches every event committed below the current horizon.
+func (b *broker) poll(ctx context.Context) error {
+	b.pollMu.Lock()
+	defer b.pollMu.Unlock()
+	h, err := models.CommittedHorizon(ctx, b.db)
+	if err != nil {
+		return err
+	}
+	horizon := h.XID
+	// Transactions in flight may hold events back; look again shortly.
+	if h.InFlight {
+		b.repoll = min(max(b.repoll*2, 2*time.Millisecond), 200*time.Millisecond)
+	} else {
+		b.repoll = 0
+	}
+	from := b.Cursor()
+	if horizon <= from {
+		return nil
+	}
+	batch, err := LoadBatch(ctx, b.db, from, horizon)
+	if err != nil {
+		return err
+	}
+	b.mu.Lock()
+	b.cursor = horizon
+	if len(batch.Events) > 0 {
+		for s := range b.subs {
+			select {
+			case s.C <- batch:
+			default:
+				delete(b.subs, s)
+				s.drop()
+			}
+		}
+	}
+	b.mu.Unlock()
+	return nil
+}
+
+// LoadBatch reads the events of transactions in [from, to) and what they
+// refer to. Streams use it to replay what a reconnecting client missed.
+func LoadBatch(ctx context.Context, db *gorm.DB, from, to uint64) (*Batch, error) {
+	evs, err := models.EventsBetween(ctx, db, from, to, 1<<30)
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(evs, func(i, j int) bool { return evs[i].ID < evs[j].ID })
+	batch := &Batch{From: from, To: to, Events: evs}
+	var msgIDs, convIDs []int64
+	seen := map[int64]bool{}
+	for _, e := range evs {
+		if e.MessageID != nil {
+			msgIDs = append(msgIDs, *e.MessageID)
+		}
+		if e.ConversationID != nil && !seen[*e.ConversationID] {
+			seen[*e.ConversationID] = true
+			convIDs = append(convIDs, *e.ConversationID)
+		}
+	}
+	if batch.Messages, err = models.MessagesByID(ctx, db, msgIDs); err != nil {
+		return nil, err
+	}
+	if batch.Conversations, err = models.ConversationsByID(ctx, db, convIDs); err != nil {
+		return nil, err
+	}
+	return batch, nil
+}
+
+// notify sends one NOTIFY per short burst of rings, on a pooled connection
+// outside any write transaction.
+func (b *broker) notify(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-b.ring:
+		}
+		time.Sleep(notifyCoalesce)
+		select {
+		case <-b.ring:
+		default:
+		}
+		if _, err := b.pool.Exec(ctx, "SELECT pg_notify($1, '')", notifyChannel); err != nil && ctx.Err() == nil {
+			b.log.Warn("realtime notify", "err", err)
+		}
+	}
+}
+
+// listen keeps one dedicated connection LISTENing for other instances'
+// doorbells, reconnecting with backoff; each (re)connect triggers a poll in
+// case a doorbell rang while it was away.
+func (b *broker) listen(ctx context.Context) {
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		err := b.listenOnce(ctx, func() { backoff = 100 * time.Millisecond })
+		if ctx.Err() != nil {
+			return
+		}
+		b.log.Warn("realtime listener lost; reconnecting", "err", err, "in", backoff)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 5*time.Second)
+	}
+}
+
+func (b *broker) listenOnce(ctx context.Context, connected func()) error {
+	conn, err := pgx.ConnectConfig(ctx, b.pool.Config().ConnConfig.Copy())
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
+		return err
+	}
+	connected()
+	b.Ring() // catch up on anything missed while disconnected
+	for {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
+			if errors.Is(err, context.Canceled) {
+				return nil
+			}
+			return err
+		}
+		select {
+		case b.wake <- struct{}{}:
+		default:
+		}
+	}
+}

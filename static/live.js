@@ -1,0 +1,90 @@
+// Parley live updates: the glue between htmx's SSE extension and Parley's
+// streams, shared by the desk and the widget. Loaded with `defer` after
+// htmx and htmx-ext-sse. No framework, no build.
+//
+// Contract with the server (app/sse.go):
+//   <div hx-ext="sse" sse-connect="/…/events?since=N" sse-swap="update" hx-swap="none">
+//   event "update": HTML made of hx-swap-oob fragments; the last event of a
+//     batch carries the resume position as its id.
+//   event "sync":   heartbeat carrying the resume position.
+//   event "reload": the client is too far behind; reload the page.
+//   Appended items (messages, rows) carry ids, so a replay after a reconnect
+//   never shows anything twice.
+//   <time datetime="…Z" data-local="time|datetime|date"> is shown in the
+//   viewer's time zone and language.
+(function () {
+  'use strict';
+
+  // ---- resume after a reconnect -------------------------------------------
+  // The browser resends Last-Event-ID when it reconnects by itself; when the
+  // extension has to open a new EventSource (after an HTTP error) we pass the
+  // last id we saw as a parameter instead.
+  var lastIds = {};
+  function baseURL(url) {
+    return url.replace(/([?&])last_event_id=[^&]*(&|$)/, '$1').replace(/[?&]$/, '');
+  }
+  htmx.createEventSource = function (url) {
+    var base = baseURL(url), full = base;
+    if (lastIds[base]) full += (base.indexOf('?') < 0 ? '?' : '&') + 'last_event_id=' + encodeURIComponent(lastIds[base]);
+    var es = new EventSource(full);
+    var track = function (ev) { if (ev.lastEventId) lastIds[base] = ev.lastEventId; };
+    es.addEventListener('update', track);
+    es.addEventListener('sync', track);
+    es.addEventListener('reload', function () { es.close(); window.location.reload(); });
+    return es;
+  };
+
+  // ---- no duplicates ------------------------------------------------------
+  // For append-style out-of-band swaps htmx hands us the wrapper element whose
+  // children will be inserted; skip the swap when every child is already on
+  // the page (it was rendered with the page or delivered before a reconnect).
+  document.addEventListener('htmx:oobBeforeSwap', function (e) {
+    var frag = e.detail.fragment;
+    if (!frag || frag instanceof DocumentFragment || !frag.children || !frag.children.length) return;
+    for (var i = 0; i < frag.children.length; i++) {
+      var id = frag.children[i].id;
+      if (!id || !document.getElementById(id)) return;
+    }
+    e.detail.shouldSwap = false;
+  });
+
+  // ---- keep threads scrolled to the newest message ---------------------------
+  var pinned = new WeakMap();
+  document.addEventListener('htmx:oobBeforeSwap', function (e) {
+    var t = e.detail.target;
+    if (t && t.hasAttribute && t.hasAttribute('data-autoscroll')) {
+      pinned.set(t, t.scrollHeight - t.scrollTop - t.clientHeight < 120);
+    }
+  });
+  document.addEventListener('htmx:oobAfterSwap', function (e) {
+    var t = e.detail.target;
+    if (t && pinned.get(t)) t.scrollTop = t.scrollHeight;
+    localTimes(t || document);
+  });
+  function scrollThreads() {
+    document.querySelectorAll('[data-autoscroll]').forEach(function (t) { t.scrollTop = t.scrollHeight; });
+  }
+
+  // ---- local times -----------------------------------------------------------
+  var lang = document.documentElement.lang || undefined;
+  var formats = {
+    time: { hour: '2-digit', minute: '2-digit' },
+    date: { year: 'numeric', month: 'short', day: 'numeric' },
+    datetime: { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' }
+  };
+  function localTimes(root) {
+    if (!root || !root.querySelectorAll) return;
+    root.querySelectorAll('time[data-local]').forEach(function (el) {
+      var d = new Date(el.getAttribute('datetime'));
+      if (isNaN(d)) return;
+      var f = formats[el.getAttribute('data-local')] || formats.datetime;
+      try {
+        el.textContent = new Intl.DateTimeFormat(lang, f).format(d);
+        el.title = new Intl.DateTimeFormat(lang, { dateStyle: 'full', timeStyle: 'short' }).format(d);
+      } catch (err) { /* keep the server's text */ }
+    });
+  }
+
+  document.addEventListener('DOMContentLoaded', function () { localTimes(document); scrollThreads(); });
+  document.addEventListener('htmx:afterSwap', function (e) { localTimes(e.detail.target); scrollThreads(); });
+})();
