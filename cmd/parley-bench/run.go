@@ -1,0 +1,630 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/parleydesk/parley/app/pgembed"
+	"github.com/parleydesk/parley/migrations"
+	"github.com/parleydesk/parley/models"
+)
+
+// server is one Parley process under test.
+type server struct {
+	cmd  *exec.Cmd
+	base string
+}
+
+func (s *server) rss() int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmRSS:") {
+			f := strings.Fields(line)
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+// raiseNoFile lifts the open-files limit for the thousands of streams (the
+// servers inherit it).
+func raiseNoFile() {
+	var l syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l) == nil && l.Cur < l.Max {
+		l.Cur = l.Max
+		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
+	}
+}
+
+func freeAddr() string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func run(ctx context.Context, o options) error {
+	raiseNoFile()
+	dsn := os.Getenv("DATABASE_URL")
+	if dsn == "" {
+		dir := o.dataDir
+		if dir == "" {
+			d, err := os.MkdirTemp("", "parley-bench-*")
+			if err != nil {
+				return err
+			}
+			os.Chmod(d, 0o755)
+			defer os.RemoveAll(d)
+			dir = d
+		}
+		pg, err := pgembed.Start(ctx, pgembed.Options{Dir: filepath.Join(dir, "postgres"), Fsync: true, MaxConnections: 400})
+		if err != nil {
+			return err
+		}
+		defer pg.Stop(context.Background())
+		if err := pg.EnsureDatabase(ctx, "parley"); err != nil {
+			return err
+		}
+		dsn = pg.URL("parley")
+	}
+	sqlDB, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return err
+	}
+	defer sqlDB.Close()
+	if err := migrations.Up(ctx, sqlDB); err != nil {
+		return err
+	}
+	db, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), &gorm.Config{Logger: logger.Discard})
+	if err != nil {
+		return err
+	}
+	// A fresh desk for every run.
+	if err := db.Exec("TRUNCATE users, customers, conversations, events, river_job CASCADE").Error; err != nil {
+		return err
+	}
+
+	var servers []*server
+	defer func() {
+		for _, s := range servers {
+			s.cmd.Process.Signal(syscall.SIGTERM)
+			s.cmd.Wait()
+		}
+	}()
+	for i := range o.instances {
+		addr := freeAddr()
+		cmd := exec.CommandContext(ctx, os.Args[0], "-serve")
+		cmd.Env = append(os.Environ(), "DATABASE_URL="+dsn, "PARLEY_LISTEN="+addr, "PARLEY_LOG_LEVEL=warn",
+			"PARLEY_DB_MAX_CONNS=40", "PARLEY_WIDGET_RATE_VISITOR=1000000", "PARLEY_WIDGET_RATE_IP=100000000")
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+		if err := cmd.Start(); err != nil {
+			return err
+		}
+		s := &server{cmd: cmd, base: "http://" + addr}
+		servers = append(servers, s)
+		if err := waitReady(ctx, s.base); err != nil {
+			return fmt.Errorf("instance %d: %w", i+1, err)
+		}
+	}
+	visitorSrv, agentSrv := servers[0], servers[len(servers)-1]
+	fmt.Printf("parley-bench: %d instance(s) on one database; visitors on %s, agents on %s\n", len(servers), visitorSrv.base, agentSrv.base)
+
+	if o.idle > 0 {
+		return idleMemory(ctx, db, visitorSrv, o.idle)
+	}
+	return load(ctx, o, db, visitorSrv, agentSrv, servers)
+}
+
+func waitReady(ctx context.Context, base string) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		res, err := http.Get(base + "/readyz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return errors.New("not ready after 60s")
+}
+
+// agent is a signed-in support agent.
+type agent struct {
+	client *http.Client
+	csrf   string
+}
+
+var csrfRe = regexp.MustCompile(`data-csrf-token="([^"]+)"`)
+
+func login(ctx context.Context, base, email string, tr http.RoundTripper) (*agent, error) {
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Transport: tr}
+	page := func(path string) (string, error) {
+		res, err := c.Get(base + path)
+		if err != nil {
+			return "", err
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		m := csrfRe.FindSubmatch(b)
+		if m == nil {
+			return "", fmt.Errorf("no CSRF token on %s (status %d)", path, res.StatusCode)
+		}
+		return string(m[1]), nil
+	}
+	tok, err := page("/login")
+	if err != nil {
+		return nil, err
+	}
+	res, err := c.PostForm(base+"/login", url.Values{"email": {email}, "password": {"bench password"}, "_csrf": {tok}})
+	if err != nil {
+		return nil, err
+	}
+	res.Body.Close()
+	if tok, err = page("/account"); err != nil {
+		return nil, fmt.Errorf("login %s: %w", email, err)
+	}
+	return &agent{client: c, csrf: tok}, nil
+}
+
+// visitor is one widget visitor with one conversation.
+type visitor struct {
+	token string
+	pid   string
+}
+
+func newVisitor(ctx context.Context, db *gorm.DB, c *http.Client, base string, i int) (*visitor, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/widget/api/visitors", nil)
+	res, err := c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	m := regexp.MustCompile(`"token"\s*:\s*"([^"]+)"`).FindSubmatch(b)
+	if res.StatusCode >= 300 || m == nil {
+		return nil, fmt.Errorf("create visitor: %d %s", res.StatusCode, b)
+	}
+	v := &visitor{token: string(m[1])}
+	form := url.Values{"body": {fmt.Sprintf("Hello from visitor %d", i)}, "page_url": {"https://shop.example/bench"}, "tz": {"UTC"}, "lang": {"en"}}
+	if err := postForm(ctx, c, base+"/widget/conversations", form, "X-Parley-Visitor", v.token); err != nil {
+		return nil, fmt.Errorf("start conversation: %w", err)
+	}
+	sum := sha256.Sum256([]byte(v.token))
+	err = db.WithContext(ctx).Raw(`SELECT c.public_id::text FROM conversations c JOIN visitors v ON v.customer_id = c.customer_id
+		WHERE v.token_hash = ? ORDER BY c.id DESC LIMIT 1`, sum[:]).Scan(&v.pid).Error
+	if err != nil || v.pid == "" {
+		return nil, fmt.Errorf("find conversation of visitor %d: %v", i, err)
+	}
+	return v, nil
+}
+
+func postForm(ctx context.Context, c *http.Client, u string, form url.Values, headers ...string) error {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("HX-Request", "true")
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if res.StatusCode >= 300 {
+		return fmt.Errorf("POST %s: status %d", req.URL.Path, res.StatusCode)
+	}
+	return nil
+}
+
+// tokenRe finds benchmark message tokens in stream payloads.
+var tokenRe = regexp.MustCompile(`bk(\d+)x`)
+
+// stream reads one SSE stream and reports every token it carries.
+type stream struct {
+	ready chan struct{}
+	seen  map[int64]int
+	dups  int
+}
+
+func openStream(ctx context.Context, c *http.Client, u string, onToken func(seq int64, at time.Time, dup bool), s *stream) error {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	req.Header.Set("Accept", "text/event-stream")
+	res, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/event-stream") {
+		res.Body.Close()
+		return fmt.Errorf("stream %s: status %d %s", req.URL.Path, res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	close(s.ready)
+	go func() {
+		defer res.Body.Close()
+		r := bufio.NewReaderSize(res.Body, 16<<10)
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			if !strings.HasPrefix(line, "data:") {
+				continue
+			}
+			now := time.Now()
+			for _, m := range tokenRe.FindAllStringSubmatch(line, -1) {
+				seq, _ := strconv.ParseInt(m[1], 10, 64)
+				s.seen[seq]++
+				dup := s.seen[seq] > 1
+				onToken(seq, now, dup)
+			}
+		}
+	}()
+	return nil
+}
+
+// ledger records when each message was posted and when it arrived.
+type ledger struct {
+	mu        sync.Mutex
+	sentAt    map[int64]time.Time
+	ackAt     map[int64]time.Duration
+	expect    map[int64]int
+	got       map[int64]int
+	latencies []time.Duration
+	dups      int
+	measureOn time.Time
+}
+
+func (l *ledger) sent(seq int64, at time.Time, receivers int) {
+	l.mu.Lock()
+	l.sentAt[seq], l.expect[seq] = at, receivers
+	l.mu.Unlock()
+}
+
+func (l *ledger) received(seq int64, at time.Time, dup bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if dup {
+		l.dups++
+		return
+	}
+	sent, ok := l.sentAt[seq]
+	if !ok {
+		return
+	}
+	l.got[seq]++
+	if !sent.Before(l.measureOn) {
+		l.latencies = append(l.latencies, at.Sub(sent))
+	}
+}
+
+func (l *ledger) outstanding() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for seq, want := range l.expect {
+		n += want - l.got[seq]
+	}
+	return n
+}
+
+func pct(d []time.Duration, p float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	i := int(float64(len(d)-1) * p)
+	return d[i]
+}
+
+func load(ctx context.Context, o options, db *gorm.DB, vs, as *server, servers []*server) error {
+	tr := &http.Transport{MaxIdleConnsPerHost: o.senders + 16, MaxConnsPerHost: 0, IdleConnTimeout: time.Minute}
+	streamTr := &http.Transport{MaxIdleConnsPerHost: 4, DisableCompression: true}
+	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	streamClient := &http.Client{Transport: streamTr}
+
+	// Agents: support agents signed in on the agent instance.
+	var agents []*agent
+	for i := range o.agents {
+		email := fmt.Sprintf("agent%d@bench.example", i)
+		if _, err := models.CreateUser(ctx, db, models.UserInput{Name: fmt.Sprintf("Agent %d", i), Email: email,
+			Password: "bench password", Role: models.RoleAgent, CustomerSupport: true}); err != nil {
+			return err
+		}
+		ag, err := login(ctx, as.base, email, tr)
+		if err != nil {
+			return err
+		}
+		agents = append(agents, ag)
+	}
+	// Visitors: created through the widget API, a few at a time.
+	start := time.Now()
+	visitors := make([]*visitor, o.visitors)
+	var firstErr error
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 16)
+	for i := range o.visitors {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			v, err := newVisitor(ctx, db, client, vs.base, i)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+			visitors[i] = v
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	fmt.Printf("set-up: %d agents signed in, %d visitors with a conversation (%.1fs)\n", len(agents), len(visitors), time.Since(start).Seconds())
+
+	led := &ledger{sentAt: map[int64]time.Time{}, ackAt: map[int64]time.Duration{}, expect: map[int64]int{}, got: map[int64]int{}}
+	streamCtx, stopStreams := context.WithCancel(ctx)
+	defer stopStreams()
+	// Agents watch the Open inbox; visitors watch their conversation.
+	for i, ag := range agents {
+		s := &stream{ready: make(chan struct{}), seen: map[int64]int{}}
+		ac := &http.Client{Jar: ag.client.Jar, Transport: streamTr}
+		if err := openStream(streamCtx, ac, as.base+"/desk/events?view=inbox&status=open&filter=all", led.received, s); err != nil {
+			return fmt.Errorf("agent %d stream: %w", i, err)
+		}
+	}
+	for i, v := range visitors {
+		s := &stream{ready: make(chan struct{}), seen: map[int64]int{}}
+		if err := openStream(streamCtx, streamClient, vs.base+"/widget/events?visitor="+url.QueryEscape(v.token), led.received, s); err != nil {
+			return fmt.Errorf("visitor %d stream: %w", i, err)
+		}
+	}
+	rssBefore := make([]int64, len(servers))
+	for i, s := range servers {
+		rssBefore[i] = s.rss()
+	}
+	time.Sleep(500 * time.Millisecond)
+
+	// Post: each message carries a unique token; who must receive it depends
+	// on who wrote it. Conversations are taken in turn, so no conversation
+	// gets two messages in one delivery batch.
+	var seq, failed, missed atomic.Int64
+	var next atomic.Int64
+	acks := make(chan time.Duration, 1<<16)
+	post := func(ctx context.Context) {
+		n := seq.Add(1)
+		token := fmt.Sprintf("bk%dx", n)
+		v := visitors[int(next.Add(1)-1)%len(visitors)]
+		byAgent := o.mode == "agent" || (o.mode == "both" && n%2 == 0)
+		t0 := time.Now()
+		var err error
+		if byAgent {
+			ag := agents[int(n)%len(agents)]
+			led.sent(n, t0, 1)
+			err = postForm(ctx, ag.client, as.base+"/conversations/"+v.pid+"/messages",
+				url.Values{"body": {"Reply " + token}, "kind": {"message"}}, "X-CSRF-Token", ag.csrf)
+		} else {
+			led.sent(n, t0, len(agents))
+			err = postForm(ctx, client, vs.base+"/widget/conversations/"+v.pid+"/messages",
+				url.Values{"body": {"Question " + token}}, "X-Parley-Visitor", v.token)
+		}
+		if err != nil {
+			if failed.Add(1) <= 3 {
+				fmt.Fprintln(os.Stderr, "post failed:", err)
+			}
+			led.mu.Lock()
+			delete(led.expect, n)
+			led.mu.Unlock()
+			return
+		}
+		select {
+		case acks <- time.Since(t0):
+		default:
+		}
+	}
+
+	postCtx, stopPosting := context.WithTimeout(ctx, o.warmup+o.duration)
+	defer stopPosting()
+	led.measureOn = time.Now().Add(o.warmup)
+	jobs := make(chan struct{}, o.senders*4)
+	var sendersWG sync.WaitGroup
+	for range o.senders {
+		sendersWG.Add(1)
+		go func() {
+			defer sendersWG.Done()
+			for range jobs {
+				post(postCtx)
+			}
+		}()
+	}
+	began := time.Now()
+	if o.rate > 0 {
+		interval := time.Duration(float64(time.Second) / o.rate)
+		next := time.Now()
+	feed:
+		for {
+			next = next.Add(interval)
+			if d := time.Until(next); d > 0 {
+				select {
+				case <-postCtx.Done():
+					break feed
+				case <-time.After(d):
+				}
+			}
+			select {
+			case jobs <- struct{}{}:
+			case <-postCtx.Done():
+				break feed
+			default: // senders saturated: the slot is missed; the report shows the achieved rate
+				missed.Add(1)
+			}
+		}
+	} else {
+	closed:
+		for {
+			select {
+			case jobs <- struct{}{}:
+			case <-postCtx.Done():
+				break closed
+			}
+		}
+	}
+	close(jobs)
+	sendersWG.Wait()
+	elapsed := time.Since(began)
+
+	// Let deliveries drain.
+	drainBy := time.Now().Add(10 * time.Second)
+	for led.outstanding() > 0 && time.Now().Before(drainBy) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	rss := make([]int64, len(servers))
+	for i, s := range servers {
+		rss[i] = s.rss()
+	}
+	stopStreams()
+
+	led.mu.Lock()
+	defer led.mu.Unlock()
+	var posted, measured, expected, got int64
+	for n, want := range led.expect {
+		posted++
+		expected += int64(want)
+		got += int64(min(led.got[n], want))
+		if !led.sentAt[n].Before(led.measureOn) {
+			measured++
+		}
+	}
+	close(acks)
+	var ackL []time.Duration
+	for d := range acks {
+		ackL = append(ackL, d)
+	}
+	slices.Sort(ackL)
+	slices.Sort(led.latencies)
+	fmt.Printf("config: instances=%d visitors=%d agents=%d mode=%s rate=%s senders=%d duration=%s (+%s warm-up)\n",
+		o.instances, o.visitors, o.agents, o.mode, rateText(o.rate), o.senders, o.duration, o.warmup)
+	fmt.Printf("posted: %d messages in %.1fs = %.0f/s (measured window: %d); failed posts: %d; slots missed (senders busy): %d\n",
+		posted, elapsed.Seconds(), float64(posted)/elapsed.Seconds(), measured, failed.Load(), missed.Load())
+	fmt.Printf("post round trip (HTTP 2xx): p50 %s  p99 %s\n", pct(ackL, 0.50).Round(10*time.Microsecond), pct(ackL, 0.99).Round(10*time.Microsecond))
+	fmt.Printf("post→delivery: p50 %s  p99 %s  max %s  (%d deliveries measured)\n",
+		pct(led.latencies, 0.50).Round(10*time.Microsecond), pct(led.latencies, 0.99).Round(10*time.Microsecond),
+		pct(led.latencies, 1).Round(10*time.Microsecond), len(led.latencies))
+	fmt.Printf("delivered: %d of %d expected = %.0f deliveries/s; lost %d; duplicated %d\n",
+		got, expected, float64(got)/elapsed.Seconds(), expected-got, led.dups)
+	for i := range servers {
+		fmt.Printf("server %d RSS: %.1f MiB (%.1f MiB before posting)\n", i+1, float64(rss[i])/(1<<20), float64(rssBefore[i])/(1<<20))
+	}
+	return nil
+}
+
+func rateText(r float64) string {
+	if r <= 0 {
+		return "closed-loop"
+	}
+	return fmt.Sprintf("%.0f/s", r)
+}
+
+// idleMemory opens n idle visitor streams on one server and reports how much
+// its memory grew per connection.
+func idleMemory(ctx context.Context, db *gorm.DB, s *server, n int) error {
+	// Visitors are inserted directly: the point is the streams, not sign-up.
+	tokens := make([]string, n)
+	start := time.Now()
+	for i := 0; i < n; i += 1000 {
+		var b strings.Builder
+		b.WriteString("WITH c AS (INSERT INTO customers (name) SELECT '' FROM generate_series(1, ?) RETURNING id), ")
+		b.WriteString("n AS (SELECT id, row_number() OVER (ORDER BY id) AS k FROM c) INSERT INTO visitors (token_hash, customer_id) SELECT t.h, n.id FROM n JOIN (VALUES ")
+		var args []any
+		k := min(1000, n-i)
+		args = append(args, k)
+		for j := 0; j < k; j++ {
+			tok := fmt.Sprintf("bench-idle-%d-%d", i+j, rand.Int64())
+			tokens[i+j] = tok
+			sum := sha256.Sum256([]byte(tok))
+			if j > 0 {
+				b.WriteString(",")
+			}
+			b.WriteString(fmt.Sprintf("(%d, ?::bytea)", j+1))
+			args = append(args, sum[:])
+		}
+		b.WriteString(") AS t(k, h) ON t.k = n.k")
+		if err := db.WithContext(ctx).Exec(b.String(), args...).Error; err != nil {
+			return fmt.Errorf("insert visitors: %w", err)
+		}
+	}
+	fmt.Printf("set-up: %d visitors (%.1fs)\n", n, time.Since(start).Seconds())
+	time.Sleep(time.Second)
+	before := s.rss()
+	tr := &http.Transport{MaxIdleConnsPerHost: 1, DisableCompression: true}
+	c := &http.Client{Transport: tr}
+	streamCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	start = time.Now()
+	sem := make(chan struct{}, 64)
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	for _, tok := range tokens {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			st := &stream{ready: make(chan struct{}), seen: map[int64]int{}}
+			if err := openStream(streamCtx, c, s.base+"/widget/events?visitor="+url.QueryEscape(tok), func(int64, time.Time, bool) {}, st); err != nil {
+				if failed.Add(1) <= 3 {
+					fmt.Fprintln(os.Stderr, err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	fmt.Printf("connected: %d idle streams in %.1fs (%d failed)\n", n-int(failed.Load()), time.Since(start).Seconds(), failed.Load())
+	time.Sleep(3 * time.Second)
+	after := s.rss()
+	per := float64(after-before) / float64(n-int(failed.Load()))
+	fmt.Printf("server RSS: %.1f MiB before, %.1f MiB with %d idle streams: %.1f KiB per connection\n",
+		float64(before)/(1<<20), float64(after)/(1<<20), n, per/1024)
+	return nil
+}
