@@ -3,18 +3,24 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/parleydesk/parley/models"
 	"github.com/riverqueue/river"
 )
 
-// CleanupArgs asks for expired sessions and old failed sign-ins to be
-// deleted, so those tables stay small however long Parley runs. Running it
-// twice is harmless.
+// CleanupArgs asks for expired sessions, old failed sign-ins and old
+// realtime events to be deleted, so those tables stay small however long
+// Parley runs. Running it twice is harmless.
 type CleanupArgs struct{}
 
 // Kind is stored with each job row; it must never change.
 func (CleanupArgs) Kind() string { return "cleanup" }
+
+// EventRetention is how long realtime events are kept. A desk tab or widget
+// that reconnects within it replays what it missed; one that was away longer
+// reloads its page.
+const EventRetention = 24 * time.Hour
 
 // CleanupWorker deletes what CleanupArgs names.
 type CleanupWorker struct {
@@ -33,8 +39,12 @@ func (w *CleanupWorker) Work(ctx context.Context, job *river.Job[CleanupArgs]) e
 	if err != nil {
 		return fmt.Errorf("cleanup login failures: %w", err)
 	}
-	if sessions+failures > 0 {
-		w.deps.Log.InfoContext(ctx, "cleanup", "expired_sessions", sessions, "login_failures", failures)
+	events, err := models.PruneEvents(ctx, w.deps.DB, EventRetention)
+	if err != nil {
+		return fmt.Errorf("cleanup events: %w", err)
+	}
+	if sessions+failures+events > 0 {
+		w.deps.Log.InfoContext(ctx, "cleanup", "expired_sessions", sessions, "login_failures", failures, "events", events)
 	}
 	return nil
 }

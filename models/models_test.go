@@ -184,3 +184,29 @@ func TestAuthenticateLimits(t *testing.T) {
 	require.NoError(t, err)
 	assert.EqualValues(t, 2, n)
 }
+
+func TestPruneEventsRecordsHorizon(t *testing.T) {
+	t.Parallel()
+	db := setup(t)
+	ctx := context.Background()
+	_, v, err := models.CreateVisitor(ctx, db)
+	require.NoError(t, err)
+	_, _, err = models.StartCustomerConversation(ctx, db, v.Customer, "old", models.SessionInfo{})
+	require.NoError(t, err)
+	var maxXID uint64
+	require.NoError(t, db.Raw("SELECT max(xid)::text::bigint FROM events").Scan(&maxXID).Error)
+	before, err := models.PrunedBefore(ctx, db)
+	require.NoError(t, err)
+	assert.Zero(t, before)
+
+	n, err := models.PruneEvents(ctx, db, time.Hour)
+	require.NoError(t, err)
+	assert.Zero(t, n, "recent events are kept")
+	require.NoError(t, db.Exec("UPDATE events SET created_at = now() - interval '2 hours'").Error)
+	n, err = models.PruneEvents(ctx, db, time.Hour)
+	require.NoError(t, err)
+	assert.EqualValues(t, 2, n)
+	after, err := models.PrunedBefore(ctx, db)
+	require.NoError(t, err)
+	assert.Equal(t, maxXID+1, after, "resumes from before this reload instead")
+}
