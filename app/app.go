@@ -52,6 +52,7 @@ type App struct {
 	echo        *echo.Echo
 	loginLimits models.LoginLimits
 	rt          *broker
+	hub         *streamHub
 
 	// bg scopes the instance's background goroutines (the realtime broker);
 	// Close cancels it.
@@ -171,6 +172,8 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 	if err = a.rt.start(a.bg); err != nil {
 		return nil, fmt.Errorf("start realtime: %w", err)
 	}
+	a.hub = newStreamHub(a.log, a.rt)
+	a.hub.start(a.bg)
 
 	a.echo = a.newEcho()
 	return a, nil
@@ -248,7 +251,16 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-func (a *App) beginStopping() { a.stopOnce.Do(func() { close(a.stopping) }) }
+// beginStopping ends live streams: their clients reconnect (to another
+// instance, or to this one once it is back) and resume where they were.
+func (a *App) beginStopping() {
+	a.stopOnce.Do(func() {
+		close(a.stopping)
+		if a.hub != nil {
+			a.hub.closeAll()
+		}
+	})
+}
 
 // Close stops River, closes the pool and stops the private PostgreSQL. It is
 // safe to call more than once.

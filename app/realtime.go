@@ -38,9 +38,6 @@ const (
 	notifyCoalesce = 2 * time.Millisecond
 	// safetyPoll bounds delivery time if a doorbell is ever lost.
 	safetyPoll = time.Second
-	// subscriberBuffer is how many batches a slow stream may lag before it
-	// is dropped; its client reconnects and resumes from its last event id.
-	subscriberBuffer = 256
 )
 
 // Batch is the set of events committed in one window of transaction ids,
@@ -52,26 +49,68 @@ type Batch struct {
 	Conversations map[int64]*models.Conversation
 }
 
-// Subscription receives every batch dispatched after it was made.
+// Subscription receives the batches its viewer may care about: a staff
+// stream (customerID 0) gets every batch; a visitor's stream only batches
+// touching its customer's conversations, plus desk-wide events (online
+// switch, settings). Batches queue here until the stream takes them; a
+// stream that lets too many pile up is dropped and its client resumes.
 type Subscription struct {
-	C      chan *Batch
-	closed chan struct{} // closed when the broker dropped this subscriber
-	once   sync.Once
+	customerID int64
+	notify     func() // called when the queue becomes non-empty
+
+	mu      sync.Mutex
+	pending []*Batch
+	dropped bool
+	closed  chan struct{}
 }
+
+// maxPending is how many batches a stream may lag before it is dropped; its
+// client then reconnects and resumes from its last event id.
+const maxPending = 512
 
 // Dropped is closed if the subscriber fell too far behind.
 func (s *Subscription) Dropped() <-chan struct{} { return s.closed }
 
-func (s *Subscription) drop() { s.once.Do(func() { close(s.closed) }) }
+// Take returns the queued batches, oldest first, and empties the queue.
+func (s *Subscription) Take() []*Batch {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.pending
+	s.pending = nil
+	return p
+}
+
+func (s *Subscription) push(b *Batch) bool {
+	s.mu.Lock()
+	if s.dropped {
+		s.mu.Unlock()
+		return false
+	}
+	if len(s.pending) >= maxPending {
+		s.dropped, s.pending = true, nil
+		close(s.closed)
+		s.mu.Unlock()
+		return false
+	}
+	s.pending = append(s.pending, b)
+	first := len(s.pending) == 1
+	s.mu.Unlock()
+	if first {
+		s.notify()
+	}
+	return true
+}
 
 type broker struct {
 	log  *slog.Logger
 	db   *gorm.DB
 	pool *pgxpool.Pool
 
-	mu     sync.Mutex
-	subs   map[*Subscription]struct{}
-	cursor uint64 // every event of a transaction below this has been dispatched
+	mu        sync.Mutex
+	staff     map[*Subscription]struct{}
+	customers map[int64]map[*Subscription]struct{}
+	count     int
+	cursor    uint64 // every event of a transaction below this has been dispatched
 
 	wake chan struct{}
 	ring chan struct{}
@@ -85,7 +124,7 @@ type broker struct {
 func newBroker(log *slog.Logger, db *gorm.DB, pool *pgxpool.Pool) *broker {
 	return &broker{
 		log: log.With("component", "realtime"), db: db, pool: pool,
-		subs: map[*Subscription]struct{}{},
+		staff: map[*Subscription]struct{}{}, customers: map[int64]map[*Subscription]struct{}{},
 		wake: make(chan struct{}, 1), ring: make(chan struct{}, 1),
 	}
 }
@@ -111,28 +150,105 @@ func (b *broker) Cursor() uint64 {
 	return b.cursor
 }
 
-// Subscribe registers a subscriber and returns the cursor from which it will
-// receive batches; anything older the caller replays with LoadBatch.
-func (b *broker) Subscribe() (*Subscription, uint64) {
-	s := &Subscription{C: make(chan *Batch, subscriberBuffer), closed: make(chan struct{})}
+// Subscribe registers a subscriber (customerID 0 for staff) and returns the
+// cursor from which it will receive batches; anything older the caller
+// replays with LoadBatch. notify is called whenever its queue becomes
+// non-empty; it must not block.
+func (b *broker) Subscribe(customerID int64, notify func()) (*Subscription, uint64) {
+	s := &Subscription{customerID: customerID, notify: notify, closed: make(chan struct{})}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.subs[s] = struct{}{}
+	if customerID == 0 {
+		b.staff[s] = struct{}{}
+	} else {
+		m := b.customers[customerID]
+		if m == nil {
+			m = map[*Subscription]struct{}{}
+			b.customers[customerID] = m
+		}
+		m[s] = struct{}{}
+	}
+	b.count++
 	return s, b.cursor
 }
 
 // Unsubscribe removes s.
 func (b *broker) Unsubscribe(s *Subscription) {
 	b.mu.Lock()
-	delete(b.subs, s)
-	b.mu.Unlock()
+	defer b.mu.Unlock()
+	if s.customerID == 0 {
+		if _, ok := b.staff[s]; ok {
+			delete(b.staff, s)
+			b.count--
+		}
+		return
+	}
+	if m := b.customers[s.customerID]; m != nil {
+		if _, ok := m[s]; ok {
+			delete(m, s)
+			b.count--
+		}
+		if len(m) == 0 {
+			delete(b.customers, s.customerID)
+		}
+	}
 }
 
 // Subscribers counts current subscribers.
 func (b *broker) Subscribers() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return len(b.subs)
+	return b.count
+}
+
+// dispatch hands batch to every interested subscriber; b.mu is held.
+func (b *broker) dispatch(batch *Batch) {
+	broadcast := false
+	customers := map[int64]bool{}
+	for _, e := range batch.Events {
+		switch e.Kind {
+		case models.EventDeskStatus, models.EventSettings:
+			broadcast = true
+		}
+		if e.ConversationID != nil {
+			if c := batch.Conversations[*e.ConversationID]; c != nil && c.CustomerID != nil {
+				customers[*c.CustomerID] = true
+			}
+		}
+	}
+	send := func(s *Subscription) {
+		if !s.push(batch) {
+			b.unsubscribeLocked(s)
+		}
+	}
+	for s := range b.staff {
+		send(s)
+	}
+	if broadcast {
+		for _, m := range b.customers {
+			for s := range m {
+				send(s)
+			}
+		}
+		return
+	}
+	for id := range customers {
+		for s := range b.customers[id] {
+			send(s)
+		}
+	}
+}
+
+func (b *broker) unsubscribeLocked(s *Subscription) {
+	if s.customerID == 0 {
+		delete(b.staff, s)
+	} else if m := b.customers[s.customerID]; m != nil {
+		delete(m, s)
+		if len(m) == 0 {
+			delete(b.customers, s.customerID)
+		}
+	}
+	b.count--
 }
 
 // start positions the cursor at the current horizon and runs the broker
@@ -206,14 +322,7 @@ func (b *broker) poll(ctx context.Context) error {
 	b.mu.Lock()
 	b.cursor = horizon
 	if len(batch.Events) > 0 {
-		for s := range b.subs {
-			select {
-			case s.C <- batch:
-			default:
-				delete(b.subs, s)
-				s.drop()
-			}
-		}
+		b.dispatch(batch)
 	}
 	b.mu.Unlock()
 	return nil

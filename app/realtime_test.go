@@ -15,20 +15,22 @@ import (
 
 // collect reads message events from sub until want distinct ones arrived or
 // the deadline passes; it fails on any duplicate.
-func collect(t *testing.T, sub *Subscription, want int, timeout time.Duration) map[int64]bool {
+func collect(t *testing.T, sub *Subscription, wake chan struct{}, want int, timeout time.Duration) map[int64]bool {
 	t.Helper()
 	got := map[int64]bool{}
 	deadline := time.After(timeout)
 	for len(got) < want {
 		select {
-		case b := <-sub.C:
-			for _, e := range b.Events {
-				if e.Kind != models.EventMessage {
-					continue
+		case <-wake:
+			for _, b := range sub.Take() {
+				for _, e := range b.Events {
+					if e.Kind != models.EventMessage {
+						continue
+					}
+					require.False(t, got[*e.MessageID], "message %d delivered twice", *e.MessageID)
+					got[*e.MessageID] = true
+					require.NotNil(t, b.Messages[*e.MessageID], "batch carries the message")
 				}
-				require.False(t, got[*e.MessageID], "message %d delivered twice", *e.MessageID)
-				got[*e.MessageID] = true
-				require.NotNil(t, b.Messages[*e.MessageID], "batch carries the message")
 			}
 		case <-sub.Dropped():
 			t.Fatal("subscriber dropped")
@@ -49,8 +51,9 @@ func TestRealtimeDeliversEveryCommittedEventOnceAcrossInstances(t *testing.T) {
 	b := setup(t, envOpts{url: a.url})
 	ctx := context.Background()
 	start := a.app.rt.Cursor()
-	subA, _ := a.app.rt.Subscribe()
-	subB, _ := b.app.rt.Subscribe()
+	wakeA, wakeB := make(chan struct{}, 1), make(chan struct{}, 1)
+	subA, _ := a.app.rt.Subscribe(0, signal(wakeA))
+	subB, _ := b.app.rt.Subscribe(0, signal(wakeB))
 
 	const writers, perWriter = 8, 25
 	var wg sync.WaitGroup
@@ -104,8 +107,8 @@ func TestRealtimeDeliversEveryCommittedEventOnceAcrossInstances(t *testing.T) {
 	wg.Wait()
 	a.app.rt.Ring()
 	want := len(committed)
-	gotA := collect(t, subA, want, 20*time.Second)
-	gotB := collect(t, subB, want, 20*time.Second)
+	gotA := collect(t, subA, wakeA, want, 20*time.Second)
+	gotB := collect(t, subB, wakeB, want, 20*time.Second)
 	require.Equal(t, committed, gotA)
 	require.Equal(t, committed, gotB, "the other instance learns of every event through NOTIFY and the log")
 
@@ -122,6 +125,15 @@ func TestRealtimeDeliversEveryCommittedEventOnceAcrossInstances(t *testing.T) {
 	require.Equal(t, committed, got)
 }
 
+func signal(ch chan struct{}) func() {
+	return func() {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+}
+
 func assertNoErr(t *testing.T, err error) bool {
 	if err != nil {
 		t.Error(err)
@@ -136,12 +148,12 @@ func TestRealtimeDropsSlowSubscriber(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	ctx := context.Background()
-	slow, _ := e.app.rt.Subscribe()
+	slow, _ := e.app.rt.Subscribe(0, func() {})
 	_, v, err := models.CreateVisitor(ctx, e.db)
 	require.NoError(t, err)
 	conv, _, err := models.StartCustomerConversation(ctx, e.db, v.Customer, "hi", models.SessionInfo{})
 	require.NoError(t, err)
-	for range subscriberBuffer + 10 {
+	for range maxPending + 10 {
 		_, err := models.PostMessage(ctx, e.db, models.Actor{Customer: v.Customer}, conv, models.MessageText, "x")
 		require.NoError(t, err)
 		require.NoError(t, e.app.rt.poll(ctx)) // one batch per message
@@ -152,4 +164,37 @@ func TestRealtimeDropsSlowSubscriber(t *testing.T) {
 		t.Fatal("slow subscriber not dropped")
 	}
 	require.Zero(t, e.app.rt.Subscribers())
+}
+
+// A visitor's subscription only hears about its own customer's
+// conversations and desk-wide changes.
+func TestRealtimeRoutesVisitorsByCustomer(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ctx := context.Background()
+	_, alice, err := models.CreateVisitor(ctx, e.db)
+	require.NoError(t, err)
+	_, bob, err := models.CreateVisitor(ctx, e.db)
+	require.NoError(t, err)
+	wake := make(chan struct{}, 1)
+	sub, _ := e.app.rt.Subscribe(alice.CustomerID, signal(wake))
+
+	_, _, err = models.StartCustomerConversation(ctx, e.db, bob.Customer, "Bob's business", models.SessionInfo{})
+	require.NoError(t, err)
+	require.NoError(t, e.app.rt.poll(ctx))
+	require.Empty(t, sub.Take(), "nothing about another customer")
+
+	conv, _, err := models.StartCustomerConversation(ctx, e.db, alice.Customer, "Alice asks", models.SessionInfo{})
+	require.NoError(t, err)
+	require.NoError(t, e.app.rt.poll(ctx))
+	got := sub.Take()
+	require.Len(t, got, 1)
+	require.Equal(t, conv.ID, *got[0].Events[0].ConversationID)
+
+	admin := e.user("Ada", "ada@example.com", models.RoleAdmin, true)
+	require.NoError(t, models.SetOnline(ctx, e.db, admin.ID, false))
+	require.NoError(t, e.app.rt.poll(ctx))
+	got = sub.Take()
+	require.Len(t, got, 1, "desk-wide changes reach every visitor")
+	require.Equal(t, models.EventDeskStatus, got[0].Events[0].Kind)
 }

@@ -1,11 +1,15 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
+
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -13,51 +17,54 @@ import (
 	"github.com/parleydesk/parley/models"
 )
 
-// heartbeat keeps idle streams (and the proxies between) open, and carries
-// the resume position so a long-idle client never resumes from too far back.
-const heartbeat = 20 * time.Second
+// Live streams (Server-Sent Events).
+//
+// A stream handler validates its request, subscribes, replays what the
+// client missed, and then hijacks the connection and hands it to the
+// instance's hub before returning. From then on an idle stream costs a
+// socket and a small struct — no goroutine, no net/http buffers — so one
+// instance holds tens of thousands of open widgets. When a batch concerns a
+// stream, one of the hub's workers renders it for that stream's viewer and
+// writes it; one ticker sends every stream's heartbeat.
 
-// sseStream writes Server-Sent Events to one client.
-type sseStream struct {
-	res *echo.Response
-}
+const (
+	// heartbeat keeps idle streams (and the proxies between) open, detects
+	// clients that left, and carries the resume position so a long-idle
+	// client never resumes from too far back.
+	heartbeat = 20 * time.Second
+	// writeTimeout drops a client that cannot take a batch in time; it
+	// reconnects and resumes.
+	writeTimeout = 10 * time.Second
+	// renderTimeout bounds the database reads a render may do.
+	renderTimeout = 10 * time.Second
+	// hubWorkers render and write batches for streams. Writes have deadlines,
+	// so a few slow clients cannot hold every worker for long.
+	hubWorkers = 32
+)
 
-func openStream(c echo.Context) *sseStream {
-	h := c.Response().Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
-	c.Response().WriteHeader(http.StatusOK)
-	s := &sseStream{res: c.Response()}
-	fmt.Fprint(s.res, "retry: 2000\n\n")
-	s.res.Flush()
-	return s
-}
+// batchRenderer turns a batch into the SSE events one viewer should get
+// (name and data, in order), leaving out whatever that viewer may not see.
+// events holds only those the client has not had yet.
+type batchRenderer func(ctx context.Context, b *Batch, events []models.Event) ([][2]string, error)
 
-// send writes one event; multi-line data becomes several data: lines. An
-// empty id leaves the client's resume position as it was.
-func (s *sseStream) send(event, id, data string) error {
-	var b strings.Builder
+// formatEvent writes one SSE event; multi-line data becomes several data:
+// lines. An empty id leaves the client's resume position as it was.
+func formatEvent(w *bytes.Buffer, event, id, data string) {
 	if event != "" {
-		b.WriteString("event: " + event + "\n")
+		w.WriteString("event: " + event + "\n")
 	}
 	if id != "" {
-		b.WriteString("id: " + id + "\n")
+		w.WriteString("id: " + id + "\n")
 	}
 	for _, line := range strings.Split(data, "\n") {
-		b.WriteString("data: " + strings.TrimSuffix(line, "\r") + "\n")
+		w.WriteString("data: " + strings.TrimSuffix(line, "\r") + "\n")
 	}
-	b.WriteString("\n")
-	if _, err := s.res.Write([]byte(b.String())); err != nil {
-		return err
-	}
-	s.res.Flush()
-	return nil
+	w.WriteString("\n")
 }
 
 // resumePoint is where a client's stream starts: the Last-Event-ID the
-// browser sends on reconnect, the last_event_id parameter app.js adds when it
-// opens a fresh EventSource, or the since parameter of the page that was
+// browser sends on reconnect, the last_event_id parameter live.js adds when
+// it opens a fresh EventSource, or the since parameter of the page that was
 // rendered. Zero means "from now".
 func resumePoint(c echo.Context) uint64 {
 	for _, v := range []string{c.Request().Header.Get("Last-Event-ID"), c.QueryParam("last_event_id"), c.QueryParam("since")} {
@@ -68,90 +75,346 @@ func resumePoint(c echo.Context) uint64 {
 	return 0
 }
 
-// batchRenderer turns a batch into the SSE events one viewer should get
-// (name and data, in order), leaving out whatever that viewer may not see.
-// events holds only those the client has not had yet.
-type batchRenderer func(ctx context.Context, b *Batch, events []models.Event) ([][2]string, error)
+// liveStream is one client's stream.
+type liveStream struct {
+	hub    *streamHub
+	sub    *Subscription
+	render batchRenderer
+	ctx    context.Context // the viewer's context (user, language), never cancelled by the request's end
+	since  uint64          // events below this the client already had
 
-// streamEvents serves a live stream: it subscribes, replays what the client
-// missed since its resume point, then forwards live batches until the client
-// leaves, the server shuts down, or the client falls too far behind (it then
-// reconnects and resumes). Every batch ends with the new resume position as
-// the event id.
-func (a *App) streamEvents(c echo.Context, render batchRenderer) error {
+	// write sends bytes to the client; close ends the stream.
+	write func(b []byte) error
+	close func()
+
+	mu        sync.Mutex
+	pos       uint64 // resume position: every event below it is handled
+	scheduled bool
+	beat      bool // a heartbeat is due
+	done      bool
+	lastWrite time.Time
+}
+
+// deliver renders batches (and a due heartbeat) and writes them in one go.
+func (s *liveStream) deliver(batches []*Batch, beat bool) error {
+	var buf bytes.Buffer
+	for _, b := range batches {
+		var evs []models.Event
+		for _, e := range b.Events {
+			if e.XID >= s.since { // a client from a faster instance may be ahead of us
+				evs = append(evs, e)
+			}
+		}
+		ctx, cancel := context.WithTimeout(s.ctx, renderTimeout)
+		out, err := s.render(ctx, b, evs)
+		cancel()
+		if err != nil {
+			return err
+		}
+		s.pos = max(s.pos, b.To)
+		for i, ev := range out {
+			id := ""
+			if i == len(out)-1 {
+				id = strconv.FormatUint(s.pos, 10) // the position moves once the whole batch is written
+			}
+			formatEvent(&buf, ev[0], id, ev[1])
+		}
+	}
+	if beat && buf.Len() == 0 {
+		formatEvent(&buf, "sync", strconv.FormatUint(s.pos, 10), "")
+	}
+	if buf.Len() == 0 {
+		return nil
+	}
+	s.lastWrite = time.Now()
+	return s.write(buf.Bytes())
+}
+
+// schedule queues s on a hub worker unless it already is.
+func (s *liveStream) schedule() {
+	s.mu.Lock()
+	if s.scheduled || s.done {
+		s.mu.Unlock()
+		return
+	}
+	s.scheduled = true
+	s.mu.Unlock()
+	s.hub.enqueue(s)
+}
+
+// run is a worker's turn on s: deliver until nothing is queued.
+func (s *liveStream) run() {
+	for {
+		batches := s.sub.Take()
+		s.mu.Lock()
+		beat := s.beat
+		s.beat = false
+		if len(batches) == 0 && !beat {
+			s.sub.mu.Lock()
+			more := len(s.sub.pending) > 0
+			s.sub.mu.Unlock()
+			if !more {
+				s.scheduled = false
+				s.mu.Unlock()
+				return
+			}
+			s.mu.Unlock()
+			continue
+		}
+		s.mu.Unlock()
+		if err := s.deliver(batches, beat); err != nil {
+			s.hub.log.Debug("stream closed", "err", err)
+			s.hub.remove(s)
+			return
+		}
+	}
+}
+
+// streamHub owns the streams of one instance.
+type streamHub struct {
+	log *slog.Logger
+	rt  *broker
+
+	mu      sync.Mutex
+	cond    *sync.Cond
+	queue   []*liveStream
+	streams map[*liveStream]struct{}
+	closed  bool
+}
+
+func newStreamHub(log *slog.Logger, rt *broker) *streamHub {
+	h := &streamHub{log: log.With("component", "streams"), rt: rt, streams: map[*liveStream]struct{}{}}
+	h.cond = sync.NewCond(&h.mu)
+	return h
+}
+
+func (h *streamHub) start(ctx context.Context) {
+	for range hubWorkers {
+		go h.work()
+	}
+	go func() {
+		t := time.NewTicker(heartbeat)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				h.closeAll()
+				return
+			case <-t.C:
+				h.beat()
+			}
+		}
+	}()
+}
+
+func (h *streamHub) enqueue(s *liveStream) {
+	h.mu.Lock()
+	h.queue = append(h.queue, s)
+	h.mu.Unlock()
+	h.cond.Signal()
+}
+
+func (h *streamHub) work() {
+	for {
+		h.mu.Lock()
+		for len(h.queue) == 0 && !h.closed {
+			h.cond.Wait()
+		}
+		if h.closed {
+			h.mu.Unlock()
+			return
+		}
+		s := h.queue[0]
+		h.queue[0] = nil
+		h.queue = h.queue[1:]
+		h.mu.Unlock()
+		s.run()
+	}
+}
+
+// beat marks a heartbeat due on every stream that has been quiet.
+func (h *streamHub) beat() {
+	h.mu.Lock()
+	var due []*liveStream
+	for s := range h.streams {
+		due = append(due, s)
+	}
+	h.mu.Unlock()
+	cutoff := time.Now().Add(-heartbeat / 2)
+	for _, s := range due {
+		s.mu.Lock()
+		quiet := s.lastWrite.Before(cutoff)
+		if quiet {
+			s.beat = true
+		}
+		s.mu.Unlock()
+		if quiet {
+			s.schedule()
+		}
+	}
+}
+
+func (h *streamHub) add(s *liveStream) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return false
+	}
+	h.streams[s] = struct{}{}
+	return true
+}
+
+func (h *streamHub) remove(s *liveStream) {
+	h.mu.Lock()
+	delete(h.streams, s)
+	h.mu.Unlock()
+	s.mu.Lock()
+	s.done = true
+	s.mu.Unlock()
+	h.rt.Unsubscribe(s.sub)
+	s.close()
+}
+
+// Count is the number of open streams.
+func (h *streamHub) Count() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.streams)
+}
+
+// closeAll ends every stream (shutdown): clients reconnect to another
+// instance, or to this one when it is back, and resume.
+func (h *streamHub) closeAll() {
+	h.mu.Lock()
+	h.closed = true
+	streams := h.streams
+	h.streams = map[*liveStream]struct{}{}
+	h.mu.Unlock()
+	h.cond.Broadcast()
+	for s := range streams {
+		h.rt.Unsubscribe(s.sub)
+		s.close()
+	}
+}
+
+// streamEvents serves a live stream for a viewer: customerID 0 for staff
+// (they receive every batch and render filters), or the visitor's customer
+// (only batches about their conversations and desk-wide changes).
+func (a *App) streamEvents(c echo.Context, customerID int64, render batchRenderer) error {
 	ctx := c.Request().Context()
 	since := resumePoint(c)
-	sub, cur := a.rt.Subscribe()
-	defer a.rt.Unsubscribe(sub)
-
-	if since > 0 && since < cur {
+	if since > 0 {
 		pruned, err := models.PrunedBefore(ctx, a.db)
 		if err != nil {
 			return err
 		}
 		if since < pruned {
 			// Too far behind: what it missed is gone. Reload the page.
-			s := openStream(c)
-			return s.send("reload", "", "")
+			c.Response().Header().Set("Content-Type", "text/event-stream")
+			c.Response().Header().Set("Cache-Control", "no-store")
+			var buf bytes.Buffer
+			formatEvent(&buf, "reload", "", "")
+			return c.Blob(http.StatusOK, "text/event-stream", buf.Bytes())
 		}
 	}
-	s := openStream(c)
-	pos := max(since, cur)
-	deliver := func(b *Batch) error {
-		var evs []models.Event
-		for _, e := range b.Events {
-			if e.XID >= since { // a client from a faster instance may be ahead of us
-				evs = append(evs, e)
-			}
-		}
-		out, err := render(ctx, b, evs)
-		if err != nil {
-			return err
-		}
-		pos = max(pos, b.To)
-		id := strconv.FormatUint(pos, 10)
-		if len(out) == 0 {
-			return nil
-		}
-		for i, ev := range out {
-			evID := ""
-			if i == len(out)-1 {
-				evID = id // the position moves only once the whole batch is written
-			}
-			if err := s.send(ev[0], evID, ev[1]); err != nil {
-				return err
-			}
-		}
+	s := &liveStream{hub: a.hub, render: render, ctx: context.WithoutCancel(ctx), since: since, lastWrite: time.Now()}
+
+	conn, rw, err := http.NewResponseController(c.Response().Writer).Hijack()
+	if err != nil {
+		return a.streamInHandler(c, s, customerID)
+	}
+	_ = rw // nothing buffered: a GET stream request has no body, and we write to conn directly
+	s.write = func(b []byte) error {
+		conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+		_, err := conn.Write(b)
+		return err
+	}
+	s.close = func() { conn.Close() }
+	head := "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n" +
+		"X-Accel-Buffering: no\r\nConnection: close\r\n\r\nretry: 2000\n\n"
+	if err := s.write([]byte(head)); err != nil {
+		conn.Close()
 		return nil
 	}
+	var cur uint64
+	s.sub, cur = a.rt.Subscribe(customerID, s.schedule)
+	s.pos = max(since, cur)
 	if since > 0 && since < cur {
 		b, err := LoadBatch(ctx, a.db, since, cur)
+		if err == nil {
+			err = s.deliver([]*Batch{b}, false)
+		}
+		if err != nil {
+			a.rt.Unsubscribe(s.sub)
+			conn.Close()
+			reqLog(c).Debug("stream replay failed", "err", err)
+			return nil
+		}
+	}
+	if !a.hub.add(s) {
+		a.rt.Unsubscribe(s.sub)
+		conn.Close()
+		return nil
+	}
+	s.schedule() // deliver anything that queued during the replay
+	return nil
+}
+
+// streamInHandler serves a stream from the handler's goroutine, for
+// connections that cannot be hijacked (HTTP/2).
+func (a *App) streamInHandler(c echo.Context, s *liveStream, customerID int64) error {
+	res := c.Response()
+	res.Header().Set("Content-Type", "text/event-stream")
+	res.Header().Set("Cache-Control", "no-store")
+	res.Header().Set("X-Accel-Buffering", "no")
+	res.WriteHeader(http.StatusOK)
+	fmt.Fprint(res, "retry: 2000\n\n")
+	res.Flush()
+	s.write = func(b []byte) error {
+		if _, err := res.Write(b); err != nil {
+			return err
+		}
+		res.Flush()
+		return nil
+	}
+	s.close = func() {}
+	wake := make(chan struct{}, 1)
+	var cur uint64
+	s.sub, cur = a.rt.Subscribe(customerID, func() {
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+	})
+	defer a.rt.Unsubscribe(s.sub)
+	s.pos = max(s.since, cur)
+	ctx := c.Request().Context()
+	if s.since > 0 && s.since < cur {
+		b, err := LoadBatch(ctx, a.db, s.since, cur)
 		if err != nil {
 			return err
 		}
-		if err := deliver(b); err != nil {
-			return err
+		if err := s.deliver([]*Batch{b}, false); err != nil {
+			return nil
 		}
 	}
 	tick := time.NewTicker(heartbeat)
 	defer tick.Stop()
 	for {
+		beat := false
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-a.stopping:
 			return nil
-		case <-sub.Dropped():
+		case <-s.sub.Dropped():
 			return nil
 		case <-tick.C:
-			if err := s.send("sync", strconv.FormatUint(pos, 10), ""); err != nil {
-				return nil
-			}
-		case b := <-sub.C:
-			if err := deliver(b); err != nil {
-				reqLog(c).Debug("stream ended", "err", err)
-				return nil
-			}
+			beat = true
+		case <-wake:
+		}
+		if err := s.deliver(s.sub.Take(), beat); err != nil {
+			return nil
 		}
 	}
 }

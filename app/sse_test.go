@@ -1,0 +1,145 @@
+package app
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/stretchr/testify/require"
+
+	"github.com/parleydesk/parley/models"
+)
+
+// sseEvent is one event read from a stream.
+type sseEvent struct{ name, id, data string }
+
+// readSSE opens a stream and sends its events on a channel until ctx ends.
+func readSSE(t *testing.T, ctx context.Context, url string, headers ...string) <-chan sseEvent {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	require.NoError(t, err)
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.Equal(t, "text/event-stream", res.Header.Get("Content-Type"))
+	ch := make(chan sseEvent, 100)
+	go func() {
+		defer res.Body.Close()
+		defer close(ch)
+		r := bufio.NewReader(res.Body)
+		var ev sseEvent
+		var data []string
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			line = strings.TrimRight(line, "\n")
+			switch {
+			case line == "":
+				if ev.name != "" || len(data) > 0 {
+					ev.data = strings.Join(data, "\n")
+					ch <- ev
+				}
+				ev, data = sseEvent{}, nil
+			case strings.HasPrefix(line, "event: "):
+				ev.name = strings.TrimPrefix(line, "event: ")
+			case strings.HasPrefix(line, "id: "):
+				ev.id = strings.TrimPrefix(line, "id: ")
+			case strings.HasPrefix(line, "data: "):
+				data = append(data, strings.TrimPrefix(line, "data: "))
+			}
+		}
+	}()
+	return ch
+}
+
+// next waits (boundedly) for the next event named name.
+func next(t *testing.T, ch <-chan sseEvent, name string) sseEvent {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case ev, ok := <-ch:
+			require.True(t, ok, "stream ended before a %q event", name)
+			if ev.name == name {
+				return ev
+			}
+		case <-timeout:
+			t.Fatalf("no %q event", name)
+		}
+	}
+}
+
+// The stream machinery with a renderer that lists message bodies: resume
+// with Last-Event-ID replays exactly what was missed, once; shutdown ends
+// every stream.
+func TestStreamResumesExactlyAndEndsOnShutdown(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.app.echo.GET("/test/events", func(c echo.Context) error {
+		return e.app.streamEvents(c, 0, func(ctx context.Context, b *Batch, evs []models.Event) ([][2]string, error) {
+			var out [][2]string
+			for _, ev := range evs {
+				if ev.Kind == models.EventMessage {
+					out = append(out, [2]string{"update", b.Messages[*ev.MessageID].Body})
+				}
+			}
+			return out, nil
+		})
+	})
+	ctx := context.Background()
+	_, v, err := models.CreateVisitor(ctx, e.db)
+	require.NoError(t, err)
+	conv, _, err := models.StartCustomerConversation(ctx, e.db, v.Customer, "m0", models.SessionInfo{})
+	require.NoError(t, err)
+	post := func(body string) {
+		_, err := models.PostMessage(ctx, e.db, models.Actor{Customer: v.Customer}, conv, models.MessageText, body)
+		require.NoError(t, err)
+		e.app.rt.Ring()
+	}
+
+	// (A page may show events above its cursor too: replays are idempotent on
+	// the client. Here the broker catches up first so m0 is below it.)
+	require.NoError(t, e.app.rt.poll(ctx))
+	since := e.app.rt.Cursor()
+	sctx, cancel := context.WithCancel(ctx)
+	ch := readSSE(t, sctx, fmt.Sprintf("%s/test/events?since=%d", e.srv.URL, since))
+	post("m1")
+	first := next(t, ch, "update")
+	require.Equal(t, "m1", first.data)
+	require.NotEmpty(t, first.id)
+	cancel()
+
+	post("m2")
+	post("m3")
+	time.Sleep(50 * time.Millisecond)
+	ch = readSSE(t, ctx, e.srv.URL+"/test/events", "Last-Event-ID", first.id)
+	got := []string{next(t, ch, "update").data}
+	if got[0] != "m2\nm3" && !strings.Contains(got[0], "m3") {
+		got = append(got, next(t, ch, "update").data)
+	}
+	post("m4")
+	got = append(got, next(t, ch, "update").data)
+	require.Equal(t, "m2 m3 m4", strings.Join(strings.Fields(strings.Join(got, " ")), " "), "missed messages replayed once, then live ones")
+
+	require.Eventually(t, func() bool { return e.app.hub.Count() >= 1 }, 5*time.Second, 10*time.Millisecond)
+	e.app.beginStopping()
+	select {
+	case _, ok := <-ch:
+		for ok {
+			_, ok = <-ch
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("stream not closed on shutdown")
+	}
+	require.Zero(t, e.app.hub.Count())
+}
