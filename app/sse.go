@@ -95,10 +95,31 @@ type liveStream struct {
 	lastWrite time.Time
 }
 
+// merge joins batches that queued up for a stream into one, so a busy
+// stream renders once for all of them (one inbox row per conversation however
+// many messages it received meanwhile).
+func merge(batches []*Batch) []*Batch {
+	if len(batches) < 2 {
+		return batches
+	}
+	m := &Batch{From: batches[0].From, Messages: map[int64]*models.Message{}, Conversations: map[int64]*models.Conversation{}}
+	for _, b := range batches {
+		m.To = max(m.To, b.To)
+		m.Events = append(m.Events, b.Events...)
+		for k, v := range b.Messages {
+			m.Messages[k] = v
+		}
+		for k, v := range b.Conversations {
+			m.Conversations[k] = v // later batches carry the newer state
+		}
+	}
+	return []*Batch{m}
+}
+
 // deliver renders batches (and a due heartbeat) and writes them in one go.
 func (s *liveStream) deliver(batches []*Batch, beat bool) error {
 	var buf bytes.Buffer
-	for _, b := range batches {
+	for _, b := range merge(batches) {
 		var evs []models.Event
 		for _, e := range b.Events {
 			if e.XID >= s.since { // a client from a faster instance may be ahead of us
