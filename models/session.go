@@ -81,22 +81,29 @@ func LookupSession(ctx context.Context, db *gorm.DB, token string, ttl time.Dura
 		return nil, nil, ErrNotFound
 	}
 	db = db.WithContext(ctx)
-	var s Session
-	err := db.Where("token_hash = ?", hashToken(token)).Take(&s).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, nil, ErrNotFound
+	// One round trip for the session and its user: this runs on every request.
+	var row struct {
+		Session
+		User `gorm:"embedded;embeddedPrefix:u_"`
 	}
+	err := db.Raw(`
+		SELECT s.*, u.id AS u_id, u.name AS u_name, u.email AS u_email, u.password_hash AS u_password_hash,
+		       u.role AS u_role, u.customer_support AS u_customer_support, u.active AS u_active, u.locale AS u_locale,
+		       u.notify_sound AS u_notify_sound, u.created_at AS u_created_at, u.updated_at AS u_updated_at,
+		       u.deactivated_at AS u_deactivated_at
+		FROM sessions s JOIN users u ON u.id = s.user_id
+		WHERE s.token_hash = ?`, hashToken(token)).Scan(&row).Error
 	if err != nil {
 		return nil, nil, fmt.Errorf("lookup session: %w", err)
 	}
+	if row.Session.UserID == 0 {
+		return nil, nil, ErrNotFound
+	}
+	s, u := row.Session, row.User
 	now := time.Now()
 	if !s.ExpiresAt.After(now) {
 		db.Where("token_hash = ?", s.TokenHash).Delete(&Session{})
 		return nil, nil, ErrSessionExpired
-	}
-	u, err := FindUser(ctx, db, s.UserID)
-	if err != nil {
-		return nil, nil, err
 	}
 	if !u.Active {
 		return nil, nil, ErrNotFound
@@ -108,7 +115,7 @@ func LookupSession(ctx context.Context, db *gorm.DB, token string, ttl time.Dura
 			return nil, nil, fmt.Errorf("touch session: %w", err)
 		}
 	}
-	return &s, u, nil
+	return &s, &u, nil
 }
 
 // DeleteSession ends the session behind token (sign-out). Unknown tokens are

@@ -36,6 +36,7 @@ type User struct {
 	CustomerSupport bool `gorm:"column:customer_support"`
 	Active          bool
 	Locale          string
+	NotifySound     bool `gorm:"column:notify_sound"`
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
 	DeactivatedAt   *time.Time
