@@ -70,6 +70,8 @@ type ConversationView struct {
 	Agents []User
 	// Following reports whether the viewer follows the conversation.
 	Following bool
+	// Unread is the viewer's unread summary once this conversation is read.
+	Unread UnreadSummary
 }
 
 // OpenConversation loads the conversation with publicID for u, who has
@@ -116,6 +118,9 @@ func OpenConversation(ctx context.Context, db *gorm.DB, u *User, publicID string
 		conv.ID, u.ID).Scan(&v.Following).Error
 	if err != nil {
 		return nil, fmt.Errorf("following: %w", err)
+	}
+	if v.Unread, err = CountUnread(ctx, db, u); err != nil {
+		return nil, err
 	}
 	return v, nil
 }
