@@ -13,10 +13,11 @@ import (
 // withDesk prepares what every full staff page shows of the desk: unread
 // counts, the online switch, and the resume position of the page's live
 // stream. The position is taken before the handler reads anything, so the
-// stream replays whatever changes after.
+// stream replays whatever changes after. Fragments and streams need none of
+// it; a form post may still render a full page (a 422), so it gets it too.
 func (a *App) withDesk(c echo.Context) error {
 	req := c.Request()
-	if req.Method != http.MethodGet || views.Req(req.Context()).Fragment || req.Header.Get("Accept") == "text/event-stream" {
+	if req.Method == http.MethodHead || views.Req(req.Context()).Fragment || req.Header.Get("Accept") == "text/event-stream" {
 		return nil
 	}
 	cursor := a.rt.Cursor()
