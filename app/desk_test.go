@@ -594,3 +594,27 @@ func TestDeskEscapesCustomerText(t *testing.T) {
 	assert.Zero(t, m.Find("b, [onclick]").Length())
 	assert.Equal(t, "https://x.example/", m.Find("a").AttrOr("href", ""))
 }
+
+// Each agent's stream speaks their language.
+func TestDeskStreamInTheViewersLanguage(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ctx := context.Background()
+	mia := e.user("Mia", "mia@example.com", models.RoleAgent, true)
+	require.NoError(t, models.SetLocale(ctx, e.db, mia.ID, "pt-BR"))
+	cust, conv := e.customerConversation("", "Olá")
+	b := e.browser()
+	b.login("mia@example.com")
+	page := b.get("/conversations/" + conv.PublicID)
+	assert.Equal(t, "pt-BR", page.doc.Find("html").AttrOr("lang", ""))
+	s := b.streamFor(page)
+
+	require.NoError(t, models.SetStatus(ctx, e.db, mia, conv, models.StatusClosed))
+	e.customerSays(cust, conv, "Alguma novidade?")
+	_, doc := s.waitFor("the reopening", func(_ sseEvent, d *goquery.Document) bool {
+		return d.Find(".msg-system").Length() > 0 && strings.Contains(d.Text(), "reaberta")
+	})
+	assert.Equal(t, "Conversa reaberta pela resposta do cliente", strings.TrimSpace(doc.Find(".msg-system span").Last().Text()))
+	assert.Contains(t, doc.Find("#conv-status .badge").Text(), "Aberta")
+	assert.Equal(t, fmt.Sprintf("Visitante nº %d", cust.ID), strings.TrimSpace(doc.Find(".msg-in .msg-author").Text()))
+}

@@ -19,8 +19,8 @@
 //     page is hidden, that waits until it is visible again.
 //   #inbox-rows > [data-sort]: rows that arrive live are re-sorted, newest
 //     activity first.
-//   <time datetime="…" data-ago>: a short duration since then ("5 min"),
-//     kept current every 30 seconds.
+//   <time datetime="…" data-ago>: a short duration since then ("< 1 min",
+//     "5 min", "3 hr", "2 days"), kept current every 30 seconds.
 (function () {
   'use strict';
 
@@ -194,7 +194,8 @@
   function durationText(ms) {
     var s = Math.max(0, ms / 1000);
     try {
-      if (s < 60) return new Intl.RelativeTimeFormat(lang, { numeric: 'auto' }).format(0, 'second');
+      var minute = function (n) { return new Intl.NumberFormat(lang, { style: 'unit', unit: 'minute', unitDisplay: 'short' }).format(n); };
+      if (s < 60) return '< ' + minute(1);
       var unit = s < 3600 ? ['minute', s / 60] : s < 172800 ? ['hour', s / 3600] : ['day', s / 86400];
       return new Intl.NumberFormat(lang, { style: 'unit', unit: unit[0], unitDisplay: 'short' }).format(Math.floor(unit[1]));
     } catch (err) {
