@@ -208,6 +208,9 @@ func (v *deskViewer) renderThread(ctx context.Context, b *Batch, evs []models.Ev
 		}
 		switch e.Kind {
 		case models.EventMessage:
+			if e.MessageID == nil {
+				continue
+			}
 			if m := b.Messages[*e.MessageID]; m != nil {
 				msgs = append(msgs, m)
 			}
@@ -271,7 +274,7 @@ func (v *deskViewer) renderList(ids []int64, rows map[int64]*models.InboxRow, ad
 		case !v.list.Holds(r):
 			c = views.RowRemoved(r.PublicID)
 		case v.paged:
-			c = views.InboxRowItem(r, l, true)
+			c = views.RowRefreshed(r, l)
 		default:
 			c = views.RowMoved(r, l)
 		}

@@ -17,8 +17,11 @@
 //     stream appends messages by others ([data-from-other]) and the page is
 //     visible, they are marked read (POST /conversations/<id>/read); if the
 //     page is hidden, that waits until it is visible again.
-//   #inbox-rows > [data-sort]: rows that arrive live are re-sorted, newest
-//     activity first.
+//   <div hx-swap-oob="afterbegin:#inbox-rows">: the stream's list updates.
+//     A row first takes out the element with its id (a move); a
+//     [data-refresh-only] wrapper only replaces rows already on the page; a
+//     [data-gone] tombstone just removes its row. Rows are then re-sorted by
+//     data-sort, newest activity first.
 //   <time datetime="…" data-ago>: a short duration since then ("< 1 min",
 //     "5 min", "3 hr", "2 days"), kept current every 30 seconds.
 (function () {
@@ -27,7 +30,8 @@
   var ALERT_MS = 10000;
   var lang = document.documentElement.lang || undefined;
 
-  // Exposed for diagnostics (and the browser tests): how many chimes played.
+  // Exposed for diagnostics (and the browser tests): how many alerts asked
+  // for a chime.
   window.ParleyDesk = window.ParleyDesk || { chimes: 0 };
 
   // ---- composer: Enter sends, Shift+Enter adds a line ----------------------
@@ -55,18 +59,14 @@
 
   // ---- chime: two short sine notes from WebAudio (no audio file) ------------
 
+  // Browsers only let a page play sound after the user interacted with it:
+  // the audio context is made on the first click or key press (boosted
+  // navigation keeps it for the next pages).
   var audio = null;
-  function audioContext() {
-    var AC = window.AudioContext || window.webkitAudioContext;
-    if (!AC) return null;
-    if (!audio) audio = new AC();
-    return audio;
-  }
-  // Browsers only start audio after the user interacted with the page:
-  // unlock it on the first click or key press.
   function unlock() {
-    var a = audioContext();
-    if (a && a.state === 'suspended') a.resume().catch(function () {});
+    var AC = window.AudioContext || window.webkitAudioContext;
+    if (AC && !audio) audio = new AC();
+    if (audio && audio.state === 'suspended') audio.resume().catch(function () {});
     document.removeEventListener('pointerdown', unlock, true);
     document.removeEventListener('keydown', unlock, true);
   }
@@ -74,8 +74,9 @@
   document.addEventListener('keydown', unlock, true);
 
   function chime() {
-    var a = audioContext();
-    if (!a) return;
+    window.ParleyDesk.chimes++;
+    var a = audio;
+    if (!a) return; // no interaction yet: the browser would refuse to play
     if (a.state === 'suspended') a.resume().catch(function () {});
     var t0 = a.currentTime + 0.01;
     [[880, 0], [1318.5, 0.13]].forEach(function (note) {
@@ -90,7 +91,6 @@
       osc.start(at);
       osc.stop(at + 0.5);
     });
-    window.ParleyDesk.chimes++;
   }
 
   function soundOn(alert) {
@@ -173,7 +173,30 @@
     if (frag.querySelector('.msg:not([data-from-other])')) ownArrived = true;
   });
 
-  // ---- lists: keep live rows in order ----------------------------------------
+  // ---- lists: rows in and out, in order ---------------------------------------
+
+  // Capture phase: runs before live.js's duplicate check (a bubbling
+  // listener), so a moved row is not mistaken for one already shown.
+  document.addEventListener('htmx:oobBeforeSwap', function (e) {
+    var t = e.detail.target, frag = e.detail.fragment;
+    if (!t || t.id !== 'inbox-rows' || !frag || !frag.children) return;
+    var refreshOnly = frag.hasAttribute && frag.hasAttribute('data-refresh-only');
+    Array.prototype.slice.call(frag.children).forEach(function (el) {
+      var old = el.id && document.getElementById(el.id);
+      if (refreshOnly) {
+        if (old) {
+          old.replaceWith(el);
+          if (window.htmx) htmx.process(el); // boosted links
+        } else {
+          el.remove();
+        }
+      } else if (old) {
+        old.remove();
+      }
+    });
+    if (refreshOnly) e.detail.shouldSwap = false;
+  }, true);
+
 
   function sortRows(box) {
     var rows = Array.prototype.slice.call(box.children);
@@ -217,7 +240,10 @@
 
   document.addEventListener('htmx:oobAfterSwap', function (e) {
     var t = e.detail.target;
-    if (t && t.id === 'inbox-rows') sortRows(t);
+    if (t && t.id === 'inbox-rows') {
+      t.querySelectorAll(':scope > [data-gone]').forEach(function (el) { el.remove(); });
+      sortRows(t);
+    }
     if (t && t.id === 'messages' && ownArrived) {
       ownArrived = false;
       t.scrollTop = t.scrollHeight; // the agent's own message: always show it
