@@ -14,7 +14,8 @@ import (
 )
 
 // home sends each visitor where they belong: setup on a fresh install, the
-// sign-in page when signed out, their account otherwise.
+// sign-in page when signed out, the customers inbox for support agents and
+// My conversations for everyone else.
 func (a *App) home(c echo.Context) error {
 	needs, err := models.NeedsSetup(ctxOf(c), a.db)
 	if err != nil {
@@ -25,8 +26,10 @@ func (a *App) home(c echo.Context) error {
 		return a.redirect(c, "/setup")
 	case currentUser(c) == nil:
 		return a.redirect(c, "/login")
+	case currentUser(c).CustomerSupport:
+		return a.redirect(c, "/inbox")
 	}
-	return a.redirect(c, "/account")
+	return a.redirect(c, "/mine")
 }
 
 // safeNext accepts only local paths as a post-login destination, so the

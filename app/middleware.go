@@ -180,6 +180,9 @@ func currentUser(c echo.Context) *models.User {
 func (a *App) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if currentUser(c) != nil {
+			if err := a.withDesk(c); err != nil {
+				return err
+			}
 			return next(c)
 		}
 		reason := "required"

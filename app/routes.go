@@ -22,6 +22,22 @@ func (a *App) routes(e *echo.Echo) {
 	e.GET("/account", a.showAccount, a.requireUser)
 	e.POST("/account/language", a.setLanguage, a.requireUser)
 	e.POST("/account/password", a.changePassword, a.requireUser)
+	e.POST("/account/sound", a.setNotifySound, a.requireUser)
+
+	// The desk: the customers inbox, My conversations, conversations, teammate
+	// chats, the online switch and the live stream of every open desk tab.
+	e.GET("/inbox", a.listInbox, a.requireUser)
+	e.GET("/mine", a.listMine, a.requireUser)
+	e.GET("/mine/new", a.newTeammateChat, a.requireUser)
+	e.POST("/mine", a.createTeammateChat, a.requireUser)
+	e.GET("/conversations/:pid", a.showConversation, a.requireUser)
+	e.POST("/conversations/:pid/messages", a.postMessage, a.requireUser)
+	e.POST("/conversations/:pid/status", a.setConversationStatus, a.requireUser)
+	e.POST("/conversations/:pid/assign", a.assignConversation, a.requireUser)
+	e.POST("/conversations/:pid/follow", a.followConversation, a.requireUser)
+	e.POST("/conversations/:pid/read", a.markConversationRead, a.requireUser)
+	e.POST("/desk/status", a.setDeskStatus, a.requireUser)
+	e.GET("/desk/events", a.streamDeskEvents, a.requireUser)
 
 	admin := e.Group("/admin", a.requireUser, a.requireAdmin)
 	admin.GET("", a.adminHome)

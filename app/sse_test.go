@@ -15,9 +15,6 @@ import (
 	"github.com/parleydesk/parley/models"
 )
 
-// sseEvent is one event read from a stream.
-type sseEvent struct{ name, id, data string }
-
 // readSSE opens a stream and sends its events on a channel until ctx ends.
 func readSSE(t *testing.T, ctx context.Context, url string, headers ...string) <-chan sseEvent {
 	t.Helper()

@@ -171,7 +171,7 @@ func TestUnreadAndMarkRead(t *testing.T) {
 
 	s, err := models.CountUnread(ctx, db, a)
 	require.NoError(t, err)
-	assert.Equal(t, models.UnreadSummary{Customers: 1}, s)
+	assert.Equal(t, models.UnreadSummary{Customers: 1, Total: 1}, s)
 	rows, _ := models.ListInbox(ctx, db, models.InboxQuery{Viewer: a, Section: models.SectionCustomers, Status: models.StatusOpen})
 	require.Len(t, rows, 1)
 	assert.Equal(t, 2, rows[0].Unread)

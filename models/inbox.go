@@ -43,10 +43,19 @@ type InboxRow struct {
 	CustomerEmail string
 	AssigneeName  string
 	Unread        int
+	// MemberNames lists an internal conversation's other members (not the
+	// viewer), by name.
+	MemberNames string
+	// Mine reports whether the row belongs in the viewer's "My conversations".
+	Mine bool
 }
 
-// Title is what a row or page calls the conversation.
+// Title is what a row or page calls the conversation: the customer, or for
+// an internal conversation the viewer's teammates in it.
 func (r *InboxRow) Title() string {
+	if r.Kind == KindInternal {
+		return r.MemberNames
+	}
 	if r.CustomerName != "" {
 		return r.CustomerName
 	}
@@ -69,6 +78,23 @@ const unreadCount = `(SELECT count(*) FROM (
 	WHERE um.conversation_id = c.id AND um.id > COALESCE(r.last_read_message_id, 0)
 	  AND um.kind IN ('message', 'note') AND um.author_user_id IS DISTINCT FROM @me
 	LIMIT 99) u)`
+
+// memberNames lists the other members of an internal conversation.
+const memberNames = `(SELECT COALESCE(string_agg(mu.name, ', ' ORDER BY lower(mu.name), mu.id), '')
+	FROM conversation_users mm JOIN users mu ON mu.id = mm.user_id
+	WHERE mm.conversation_id = c.id AND mm.member AND mm.user_id <> @me)`
+
+// rowSelect reads conversations (alias c) as InboxRows for @me; r is @me's
+// read marker.
+const rowSelect = `SELECT c.*, c.public_id::text AS public_id,
+		       COALESCE(cu.name, '') AS customer_name, COALESCE(cu.email, '') AS customer_email,
+		       COALESCE(a.name, '') AS assignee_name, ` + unreadCount + ` AS unread,
+		       CASE WHEN c.kind = 'internal' THEN ` + memberNames + ` ELSE '' END AS member_names,
+		       ` + mineCondition + ` AS mine
+		FROM conversations c
+		LEFT JOIN customers cu ON cu.id = c.customer_id
+		LEFT JOIN users a ON a.id = c.assignee_id
+		LEFT JOIN conversation_users r ON r.conversation_id = c.id AND r.user_id = @me`
 
 // ListInbox returns one page of conversations for q.
 func ListInbox(ctx context.Context, db *gorm.DB, q InboxQuery) ([]InboxRow, error) {
@@ -100,13 +126,7 @@ func ListInbox(ctx context.Context, db *gorm.DB, q InboxQuery) ([]InboxRow, erro
 	}
 	var rows []InboxRow
 	err := db.WithContext(ctx).Raw(`
-		SELECT c.*, c.public_id::text AS public_id,
-		       COALESCE(cu.name, '') AS customer_name, COALESCE(cu.email, '') AS customer_email,
-		       COALESCE(a.name, '') AS assignee_name, `+unreadCount+` AS unread
-		FROM conversations c
-		LEFT JOIN customers cu ON cu.id = c.customer_id
-		LEFT JOIN users a ON a.id = c.assignee_id
-		LEFT JOIN conversation_users r ON r.conversation_id = c.id AND r.user_id = @me
+		`+rowSelect+`
 		WHERE `+where+`
 		ORDER BY c.last_message_at DESC, c.id DESC
 		LIMIT @limit`, args).Scan(&rows).Error
@@ -121,13 +141,7 @@ func ListInbox(ctx context.Context, db *gorm.DB, q InboxQuery) ([]InboxRow, erro
 func InboxRowFor(ctx context.Context, db *gorm.DB, u *User, convID int64) (*InboxRow, error) {
 	var rows []InboxRow
 	err := db.WithContext(ctx).Raw(`
-		SELECT c.*, c.public_id::text AS public_id,
-		       COALESCE(cu.name, '') AS customer_name, COALESCE(cu.email, '') AS customer_email,
-		       COALESCE(a.name, '') AS assignee_name, `+unreadCount+` AS unread
-		FROM conversations c
-		LEFT JOIN customers cu ON cu.id = c.customer_id
-		LEFT JOIN users a ON a.id = c.assignee_id
-		LEFT JOIN conversation_users r ON r.conversation_id = c.id AND r.user_id = @me
+		`+rowSelect+`
 		WHERE c.id = @id AND `+visibleToUser,
 		map[string]any{"me": u.ID, "support": u.CustomerSupport, "id": convID}).Scan(&rows).Error
 	if err != nil {
@@ -152,6 +166,9 @@ func IsMine(ctx context.Context, db *gorm.DB, u *User, convID int64) (bool, erro
 type UnreadSummary struct {
 	Customers int
 	Mine      int
+	// Total counts the conversations of either section once (a customer
+	// conversation assigned to me is in both), for the browser tab's title.
+	Total int
 }
 
 // CountUnread returns u's unread summary.
@@ -160,7 +177,8 @@ func CountUnread(ctx context.Context, db *gorm.DB, u *User) (UnreadSummary, erro
 	err := db.WithContext(ctx).Raw(`
 		SELECT
 		  count(*) FILTER (WHERE c.kind = 'customer' AND c.status = 'open' AND @support) AS customers,
-		  count(*) FILTER (WHERE `+mineCondition+`) AS mine
+		  count(*) FILTER (WHERE `+mineCondition+`) AS mine,
+		  count(*) FILTER (WHERE (c.kind = 'customer' AND c.status = 'open' AND @support) OR `+mineCondition+`) AS total
 		FROM conversations c
 		LEFT JOIN conversation_users r ON r.conversation_id = c.id AND r.user_id = @me
 		WHERE c.last_message_id > COALESCE(r.last_read_message_id, 0) AND `+visibleToUser,

@@ -36,10 +36,12 @@ type User struct {
 	CustomerSupport bool `gorm:"column:customer_support"`
 	Active          bool
 	Locale          string
-	NotifySound     bool `gorm:"column:notify_sound"`
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
-	DeactivatedAt   *time.Time
+	// NotifySound: the desk plays a chime when a customer conversation
+	// arrives (the user can mute it).
+	NotifySound   bool `gorm:"column:notify_sound;->"`
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	DeactivatedAt *time.Time
 }
 
 // IsAdmin reports whether u may use the admin area.

@@ -1,0 +1,150 @@
+package app
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/parleydesk/parley/models"
+	"github.com/parleydesk/parley/views"
+)
+
+// conversationList is the list shown beside a conversation, as the link that
+// opened it says (list, status, filter); none means the conversation's own.
+func conversationList(c echo.Context) models.InboxQuery {
+	section := c.QueryParam("list")
+	if section != models.SectionCustomers && section != models.SectionMine {
+		return models.InboxQuery{Limit: deskPageSize + 1}
+	}
+	q, _ := listQuery(c, section)
+	q.Before = nil // beside a conversation, the list starts at the newest
+	return q
+}
+
+// showConversation opens a conversation (and marks it read).
+func (a *App) showConversation(c echo.Context) error {
+	return a.renderConversation(c, http.StatusOK, views.NewForm(nil, nil))
+}
+
+func (a *App) renderConversation(c echo.Context, status int, composer views.Form) error {
+	v, err := models.OpenConversation(ctxOf(c), a.db, currentUser(c), c.Param("pid"), conversationList(c))
+	if err != nil {
+		return err
+	}
+	if status == http.StatusOK {
+		// Opening a conversation is a read receipt for the user's other tabs.
+		a.rt.Ring()
+	}
+	if d := views.DeskOf(ctxOf(c)); d != nil {
+		d.Nav.Unread = v.Unread // counted before this conversation was read
+	}
+	l, rows := listState(v.ListQuery, v.List, v.Conversation.PublicID)
+	liveView(c, l.StreamParams("conversation"))
+	return a.render(c, status, views.ConversationPage(l, rows, v, composer))
+}
+
+// conversation finds the route's conversation for the current user; anything
+// they may not see is a 404.
+func (a *App) conversation(c echo.Context) (*models.Conversation, error) {
+	return models.FindConversationForUser(ctxOf(c), a.db, currentUser(c), c.Param("pid"))
+}
+
+// postMessage sends a reply or an internal note. The message reaches every
+// open desk (the sender's too) through the stream; htmx gets the composer
+// back, cleared, in the same mode.
+func (a *App) postMessage(c echo.Context) error {
+	conv, err := a.conversation(c)
+	if err != nil {
+		return err
+	}
+	kind := c.FormValue("kind")
+	if kind == "" {
+		kind = models.MessageText
+	}
+	body := c.FormValue("body")
+	_, err = models.PostMessage(ctxOf(c), a.db, models.Actor{User: currentUser(c)}, conv, kind, body)
+	fragment := views.Req(ctxOf(c)).Fragment
+	switch {
+	case isValidation(err):
+		form := views.NewForm(map[string]string{"body": body, "kind": kind}, err)
+		if fragment {
+			return a.render(c, http.StatusUnprocessableEntity, views.Composer(conv, form))
+		}
+		return a.renderConversation(c, http.StatusUnprocessableEntity, form)
+	case err != nil:
+		return err
+	case fragment:
+		return a.render(c, http.StatusOK, views.Composer(conv, views.NewForm(map[string]string{"kind": kind}, nil)))
+	}
+	return a.redirect(c, back(c, "/conversations/"+conv.PublicID))
+}
+
+// done answers a successful change made from the conversation page: htmx
+// requests need nothing (the stream updates every open desk), plain forms
+// go back where they were.
+func (a *App) done(c echo.Context, conv *models.Conversation) error {
+	if views.Req(ctxOf(c)).Fragment {
+		return c.NoContent(http.StatusNoContent)
+	}
+	return a.redirect(c, back(c, "/conversations/"+conv.PublicID))
+}
+
+// setConversationStatus closes or reopens a conversation.
+func (a *App) setConversationStatus(c echo.Context) error {
+	conv, err := a.conversation(c)
+	if err != nil {
+		return err
+	}
+	if err := models.SetStatus(ctxOf(c), a.db, currentUser(c), conv, c.FormValue("status")); err != nil {
+		return err
+	}
+	return a.done(c, conv)
+}
+
+// assignConversation gives a customer conversation to a support agent;
+// an empty assignee_id unassigns it.
+func (a *App) assignConversation(c echo.Context) error {
+	conv, err := a.conversation(c)
+	if err != nil {
+		return err
+	}
+	var assignee *int64
+	if v := c.FormValue("assignee_id"); v != "" {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return models.Invalid("assignee_id", "assignee_invalid", nil)
+		}
+		assignee = &id
+	}
+	if err := models.Assign(ctxOf(c), a.db, currentUser(c), conv, assignee); err != nil {
+		return err
+	}
+	return a.done(c, conv)
+}
+
+// followConversation puts a customer conversation in (or takes it out of)
+// the user's My conversations.
+func (a *App) followConversation(c echo.Context) error {
+	conv, err := a.conversation(c)
+	if err != nil {
+		return err
+	}
+	if err := models.SetFollowing(ctxOf(c), a.db, currentUser(c), conv, c.FormValue("follow") == "true"); err != nil {
+		return err
+	}
+	return a.done(c, conv)
+}
+
+// markConversationRead is sent by desk.js while a conversation is open and
+// visible and new messages arrive.
+func (a *App) markConversationRead(c echo.Context) error {
+	conv, err := a.conversation(c)
+	if err != nil {
+		return err
+	}
+	if err := models.MarkRead(ctxOf(c), a.db, currentUser(c), conv); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}

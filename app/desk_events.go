@@ -1,0 +1,306 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"time"
+
+	"github.com/a-h/templ"
+	"github.com/labstack/echo/v4"
+
+	"github.com/parleydesk/parley/models"
+	"github.com/parleydesk/parley/views"
+)
+
+// recheckEvery bounds how long a desk stream trusts what it knows about its
+// viewer (session still valid, support flag, sound preference).
+const recheckEvery = 15 * time.Second
+
+// deskViewer is one open desk tab: who is looking, and at what.
+type deskViewer struct {
+	a     *App
+	token string // session cookie, rechecked while the stream runs
+	user  *models.User
+	// checked is when the session and user were last loaded.
+	checked time.Time
+	ended   bool
+
+	// list is the list on the page (nil: none); paged when it is not the
+	// first page, where rows are only updated in place.
+	list  *models.InboxQuery
+	paged bool
+	// conv is the public id of the open conversation, if any.
+	conv string
+}
+
+// streamDeskEvents is the desk's live stream, one per open desk tab. Each
+// batch of events becomes one "update" of out-of-band fragments for this
+// viewer only: new messages of the open conversation, its status and
+// assignee controls, rows moving in and out of the page's list, unread
+// counts, the online switch, and new-conversation alerts for support agents.
+func (a *App) streamDeskEvents(c echo.Context) error {
+	u := currentUser(c)
+	v := &deskViewer{a: a, user: u, checked: time.Now(), conv: c.QueryParam("c")}
+	if ck, err := c.Request().Cookie(sessionCookie); err == nil {
+		v.token = ck.Value
+	}
+	section := ""
+	switch c.QueryParam("view") {
+	case "inbox":
+		section = models.SectionCustomers
+	case "mine":
+		section = models.SectionMine
+	case "conversation":
+		section = c.QueryParam("list")
+	}
+	if section == models.SectionCustomers || section == models.SectionMine {
+		q, _ := listQuery(c, section)
+		q.Before = nil
+		v.list, v.paged = &q, c.QueryParam("paged") == "1"
+	}
+	return a.streamEvents(c, 0, v.render)
+}
+
+// recheck reloads the viewer's session and user at most every recheckEvery,
+// so a signed-out, deactivated or demoted agent stops receiving what they
+// may no longer see. It reports false when the session has ended.
+func (v *deskViewer) recheck(ctx context.Context) (bool, error) {
+	if time.Since(v.checked) < recheckEvery {
+		return true, nil
+	}
+	_, u, err := models.LookupSession(ctx, v.a.db, v.token, v.a.cfg.SessionTTL)
+	if errors.Is(err, models.ErrNotFound) || errors.Is(err, models.ErrSessionExpired) || (err == nil && u.ID != v.user.ID) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	v.user, v.checked = u, time.Now()
+	if v.list != nil {
+		v.list.Viewer = u
+	}
+	return true, nil
+}
+
+// render turns a batch into this viewer's update. It reads the database only
+// when the batch concerns the viewer, and then once per kind of data (the
+// touched conversations as rows, unread counts, the online switch, the
+// assignee list), never per event.
+func (v *deskViewer) render(ctx context.Context, b *Batch, evs []models.Event) ([][2]string, error) {
+	if v.ended || len(evs) == 0 {
+		return nil, nil
+	}
+	ok, err := v.recheck(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		// The page reloads, and the sign-in page takes over.
+		v.ended = true
+		return [][2]string{{"reload", ""}}, nil
+	}
+	u := v.user
+
+	// Which conversations of the batch may concern the viewer: customer
+	// conversations only with the support flag; internal ones are checked
+	// for membership by LiveRows. Read markers and follows of other users
+	// are none of their business.
+	var ids []int64
+	seen := map[int64]bool{}
+	deskStatus := false
+	for _, e := range evs {
+		switch e.Kind {
+		case models.EventDeskStatus:
+			deskStatus = true
+			continue
+		case models.EventMessage, models.EventConversation, models.EventRead:
+		default:
+			continue
+		}
+		if e.UserID != nil && *e.UserID != u.ID {
+			continue
+		}
+		if e.ConversationID == nil || seen[*e.ConversationID] {
+			continue
+		}
+		conv := b.Conversations[*e.ConversationID]
+		if conv == nil || (conv.Kind == models.KindCustomer && !u.CustomerSupport) {
+			continue
+		}
+		seen[conv.ID] = true
+		ids = append(ids, conv.ID)
+	}
+
+	var out bytes.Buffer
+	add := func(c templ.Component) error { return c.Render(ctx, &out) }
+
+	if len(ids) > 0 {
+		rows, err := models.LiveRows(ctx, v.a.db, u, ids)
+		if err != nil {
+			return nil, err
+		}
+		if len(rows) > 0 {
+			if err := v.renderThread(ctx, b, evs, rows, add); err != nil {
+				return nil, err
+			}
+			if err := v.renderList(ids, rows, add); err != nil {
+				return nil, err
+			}
+			if err := v.renderAlerts(evs, rows, add); err != nil {
+				return nil, err
+			}
+			unread, err := models.CountUnread(ctx, v.a.db, u)
+			if err != nil {
+				return nil, err
+			}
+			if u.CustomerSupport {
+				if err := add(views.NavBadge("nav-unread-customers", unread.Customers, true)); err != nil {
+					return nil, err
+				}
+			}
+			if err := add(views.NavBadge("nav-unread-mine", unread.Mine, true)); err != nil {
+				return nil, err
+			}
+			if err := add(views.TitleCount(unread.Total, true)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if deskStatus {
+		online, err := models.DeskOnline(ctx, v.a.db)
+		if err != nil {
+			return nil, err
+		}
+		if err := add(views.OnlineSwitch(online, true)); err != nil {
+			return nil, err
+		}
+	}
+	if out.Len() == 0 {
+		return nil, nil
+	}
+	return [][2]string{{"update", out.String()}}, nil
+}
+
+// renderThread appends the open conversation's new messages (notes and
+// status lines included: the viewer is staff who may see it) and replaces
+// its controls when its state, assignee or the viewer's follow changed.
+func (v *deskViewer) renderThread(ctx context.Context, b *Batch, evs []models.Event, rows map[int64]*models.InboxRow, add func(templ.Component) error) error {
+	if v.conv == "" {
+		return nil
+	}
+	var row *models.InboxRow
+	for _, r := range rows {
+		if r.PublicID == v.conv {
+			row = r
+		}
+	}
+	if row == nil {
+		return nil
+	}
+	conv := &row.Conversation
+	var msgs []*models.Message
+	var status, assigned bool
+	var follow *bool
+	for _, e := range evs {
+		if e.ConversationID == nil || *e.ConversationID != conv.ID {
+			continue
+		}
+		switch e.Kind {
+		case models.EventMessage:
+			if e.MessageID == nil {
+				continue
+			}
+			if m := b.Messages[*e.MessageID]; m != nil {
+				msgs = append(msgs, m)
+			}
+		case models.EventConversation:
+			if _, ok := e.Data["status"]; ok {
+				status = true
+			}
+			if _, ok := e.Data["assigned"]; ok {
+				assigned = true
+			}
+			if f, ok := e.Data["following"].(bool); ok && e.UserID != nil && *e.UserID == v.user.ID {
+				follow = &f
+			}
+		}
+	}
+	if len(msgs) > 0 {
+		if err := add(views.MessagesAppended(msgs, conv, v.user)); err != nil {
+			return err
+		}
+	}
+	if status {
+		if err := add(views.ConvStatus(conv, true)); err != nil {
+			return err
+		}
+		if err := add(views.StatusSelect(conv, true)); err != nil {
+			return err
+		}
+	}
+	if assigned && conv.Kind == models.KindCustomer {
+		agents, err := models.SupportAgents(ctx, v.a.db)
+		if err != nil {
+			return err
+		}
+		if err := add(views.AssigneeControl(conv, agents, true)); err != nil {
+			return err
+		}
+	}
+	if follow != nil {
+		if err := add(views.FollowControl(conv, *follow, true)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// renderList moves each touched conversation into, within or out of the
+// page's list according to its section, tab and filter. Past the first page
+// rows are only refreshed where they are.
+func (v *deskViewer) renderList(ids []int64, rows map[int64]*models.InboxRow, add func(templ.Component) error) error {
+	if v.list == nil {
+		return nil
+	}
+	l := views.ListState{Query: *v.list, Current: v.conv}
+	for _, id := range ids {
+		r := rows[id]
+		if r == nil {
+			continue
+		}
+		var c templ.Component
+		switch {
+		case !v.list.Holds(r):
+			c = views.RowRemoved(r.PublicID)
+		case v.paged:
+			c = views.RowRefreshed(r, l)
+		default:
+			c = views.RowMoved(r, l)
+		}
+		if err := add(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// renderAlerts announces new customer conversations to support agents.
+func (v *deskViewer) renderAlerts(evs []models.Event, rows map[int64]*models.InboxRow, add func(templ.Component) error) error {
+	if !v.user.CustomerSupport {
+		return nil
+	}
+	for _, e := range evs {
+		if e.Kind != models.EventConversation || e.ConversationID == nil || e.Data["created"] != true {
+			continue
+		}
+		r := rows[*e.ConversationID]
+		if r == nil || r.Kind != models.KindCustomer {
+			continue
+		}
+		if err := add(views.NewConversationAlert(r, v.user.NotifySound)); err != nil {
+			return err
+		}
+	}
+	return nil
+}

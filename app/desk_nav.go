@@ -1,0 +1,77 @@
+package app
+
+import (
+	"net/http"
+	"net/url"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/parleydesk/parley/models"
+	"github.com/parleydesk/parley/views"
+)
+
+// withDesk prepares what every full staff page shows of the desk: unread
+// counts, the online switch, and the resume position of the page's live
+// stream. The position is taken before the handler reads anything, so the
+// stream replays whatever changes after. Fragments and streams need none of
+// it; a form post may still render a full page (a 422), so it gets it too.
+func (a *App) withDesk(c echo.Context) error {
+	req := c.Request()
+	if req.Method == http.MethodHead || views.Req(req.Context()).Fragment || req.Header.Get("Accept") == "text/event-stream" {
+		return nil
+	}
+	cursor := a.rt.Cursor()
+	nav, err := models.DeskNav(req.Context(), a.db, currentUser(c))
+	if err != nil {
+		return err
+	}
+	c.SetRequest(req.WithContext(views.WithDesk(req.Context(), &views.Desk{Nav: nav, Cursor: cursor})))
+	return nil
+}
+
+// liveView tells the page's stream which list and conversation to keep live.
+func liveView(c echo.Context, params url.Values) {
+	if d := views.DeskOf(ctxOf(c)); d != nil {
+		d.Stream = params
+	}
+}
+
+// back returns to the page the request came from (same site only), or to
+// fallback.
+func back(c echo.Context, fallback string) string {
+	if ref, err := url.Parse(c.Request().Referer()); err == nil && ref.Host == c.Request().Host && ref.Path != "" {
+		return safeNext(ref.RequestURI())
+	}
+	return fallback
+}
+
+// setDeskStatus flips the desk's online switch; every open desk and widget
+// hears of it through the stream.
+func (a *App) setDeskStatus(c echo.Context) error {
+	online := c.FormValue("online") == "true"
+	if err := models.SetOnline(ctxOf(c), a.db, currentUser(c).ID, online); err != nil {
+		return err
+	}
+	if views.Req(ctxOf(c)).Fragment {
+		return a.render(c, http.StatusOK, views.OnlineSwitch(online, false))
+	}
+	return a.redirect(c, back(c, "/"))
+}
+
+// setNotifySound mutes or unmutes the user's new-conversation chime.
+func (a *App) setNotifySound(c echo.Context) error {
+	u := currentUser(c)
+	on := c.FormValue("on") == "true"
+	if err := models.SetNotifySound(ctxOf(c), a.db, u.ID, on); err != nil {
+		return err
+	}
+	msg := "desk.sound_saved_off"
+	if on {
+		msg = "desk.sound_saved_on"
+	}
+	a.toast(c, "success", tr(c, msg))
+	if views.Req(ctxOf(c)).Fragment {
+		return a.render(c, http.StatusOK, views.SoundToggle(on, false))
+	}
+	return a.redirect(c, back(c, "/account"))
+}

@@ -1,0 +1,220 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// The agent's desk: what its navigation shows, opening a conversation, the
+// rows live updates re-render, and per-user preferences.
+
+// NavState is what the desk navigation shows on every staff page.
+type NavState struct {
+	Unread UnreadSummary
+	Online bool
+}
+
+// DeskNav returns u's unread counts and whether the desk is online.
+func DeskNav(ctx context.Context, db *gorm.DB, u *User) (NavState, error) {
+	var n NavState
+	var err error
+	if n.Unread, err = CountUnread(ctx, db, u); err != nil {
+		return n, err
+	}
+	if n.Online, err = DeskOnline(ctx, db); err != nil {
+		return n, err
+	}
+	return n, nil
+}
+
+// DeskOnline reports the desk's online switch.
+func DeskOnline(ctx context.Context, db *gorm.DB) (bool, error) {
+	var online bool
+	if err := db.WithContext(ctx).Raw("SELECT online FROM desk_settings WHERE id = 1").Scan(&online).Error; err != nil {
+		return false, fmt.Errorf("desk online: %w", err)
+	}
+	return online, nil
+}
+
+// SetNotifySound turns the user's new-conversation chime on or off.
+func SetNotifySound(ctx context.Context, db *gorm.DB, userID int64, on bool) error {
+	res := db.WithContext(ctx).Exec("UPDATE users SET notify_sound = ?, updated_at = now() WHERE id = ?", on, userID)
+	if res.Error != nil {
+		return fmt.Errorf("set notify sound: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// ConversationView is everything the desk's conversation page shows.
+type ConversationView struct {
+	Conversation *Conversation
+	// List is the first page of the list shown beside the conversation, as
+	// selected by ListQuery (its limit may leave one row more than a page).
+	List      []InboxRow
+	ListQuery InboxQuery
+	// Row carries the list-level facts: member names, whether it is mine.
+	Row      *InboxRow
+	Messages []Message
+	// Members are the staff members of an internal conversation.
+	Members []User
+	// Agents are who a customer conversation can be assigned to.
+	Agents []User
+	// Following reports whether the viewer follows the conversation.
+	Following bool
+	// Unread is the viewer's unread summary once this conversation is read.
+	Unread UnreadSummary
+}
+
+// OpenConversation loads the conversation with publicID for u, who has
+// opened it, and marks it read for them; anything u may not see is
+// ErrNotFound. list selects the list shown beside it; without a section it
+// is the list the conversation belongs to: the customers inbox (Open, All)
+// for support agents' customer conversations, My conversations otherwise.
+func OpenConversation(ctx context.Context, db *gorm.DB, u *User, publicID string, list InboxQuery) (*ConversationView, error) {
+	conv, err := FindConversationForUser(ctx, db, u, publicID)
+	if err != nil {
+		return nil, err
+	}
+	if err := MarkRead(ctx, db, u, conv); err != nil {
+		return nil, err
+	}
+	v := &ConversationView{Conversation: conv}
+	if list.Section == "" || (list.Section == SectionCustomers && !u.CustomerSupport) {
+		list.Section, list.Status, list.Filter, list.Before = SectionMine, StatusOpen, FilterAll, nil
+		if conv.Kind == KindCustomer && u.CustomerSupport {
+			list.Section = SectionCustomers
+		}
+	}
+	list.Viewer = u
+	v.ListQuery = list
+	if v.List, err = ListInbox(ctx, db, list); err != nil {
+		return nil, err
+	}
+	if v.Row, err = InboxRowFor(ctx, db, u, conv.ID); err != nil {
+		return nil, err
+	}
+	if v.Messages, err = ListMessages(ctx, db, conv, false); err != nil {
+		return nil, err
+	}
+	if conv.Kind == KindInternal {
+		if v.Members, err = ConversationMembers(ctx, db, conv.ID); err != nil {
+			return nil, fmt.Errorf("conversation members: %w", err)
+		}
+	} else {
+		if v.Agents, err = SupportAgents(ctx, db); err != nil {
+			return nil, fmt.Errorf("support agents: %w", err)
+		}
+	}
+	err = db.WithContext(ctx).Raw("SELECT EXISTS (SELECT 1 FROM conversation_users WHERE conversation_id = ? AND user_id = ? AND following)",
+		conv.ID, u.ID).Scan(&v.Following).Error
+	if err != nil {
+		return nil, fmt.Errorf("following: %w", err)
+	}
+	if v.Unread, err = CountUnread(ctx, db, u); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// SetFollowing makes u follow a customer conversation (it then shows in their
+// "My conversations") or stop following it. Their open desks hear of it.
+func SetFollowing(ctx context.Context, db *gorm.DB, u *User, conv *Conversation, follow bool) error {
+	if conv.Kind != KindCustomer {
+		return Invalid("following", "follow_invalid", nil)
+	}
+	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Exec(`
+			INSERT INTO conversation_users (conversation_id, user_id, following) VALUES (?, ?, ?)
+			ON CONFLICT (conversation_id, user_id) DO UPDATE SET following = EXCLUDED.following
+			WHERE conversation_users.following <> EXCLUDED.following`, conv.ID, u.ID, follow)
+		if res.Error != nil {
+			return fmt.Errorf("set following: %w", res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return nil
+		}
+		return AppendEvent(tx, Event{Kind: EventConversation, ConversationID: &conv.ID, UserID: &u.ID, Data: JSONMap{"following": follow}})
+	})
+}
+
+// LiveRows returns, keyed by id, those of the conversations ids that u may
+// see, as rows of u's lists. Live updates call it once per batch of events.
+func LiveRows(ctx context.Context, db *gorm.DB, u *User, ids []int64) (map[int64]*InboxRow, error) {
+	out := map[int64]*InboxRow{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []InboxRow
+	err := db.WithContext(ctx).Raw(rowSelect+` WHERE c.id IN @ids AND `+visibleToUser,
+		map[string]any{"me": u.ID, "support": u.CustomerSupport, "ids": ids}).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("live rows: %w", err)
+	}
+	for i := range rows {
+		out[rows[i].ID] = &rows[i]
+	}
+	return out, nil
+}
+
+// Holds reports whether r belongs in the list q selects (for its viewer),
+// ignoring paging: live updates use it to move rows in and out of lists.
+func (q InboxQuery) Holds(r *InboxRow) bool {
+	if r.Status != q.Status {
+		return false
+	}
+	switch q.Section {
+	case SectionCustomers:
+		if r.Kind != KindCustomer || !q.Viewer.CustomerSupport {
+			return false
+		}
+		switch q.Filter {
+		case FilterUnassigned:
+			return r.AssigneeID == nil
+		case FilterMine:
+			return r.AssigneeID != nil && *r.AssigneeID == q.Viewer.ID
+		}
+		return true
+	case SectionMine:
+		return r.Mine
+	}
+	return false
+}
+
+// Cursor is the keyset position just after r in its list.
+func (r *InboxRow) Cursor() InboxCursor {
+	return InboxCursor{At: r.LastMessageAt, ID: r.ID}
+}
+
+// String encodes c for a URL ("Older" links): microseconds and id.
+func (c InboxCursor) String() string {
+	return strconv.FormatInt(c.At.UnixMicro(), 10) + "-" + strconv.FormatInt(c.ID, 10)
+}
+
+// ErrBadCursor is returned for a paging cursor that was not made by String.
+var ErrBadCursor = errors.New("bad inbox cursor")
+
+// ParseInboxCursor decodes what InboxCursor.String made; "" is no cursor.
+func ParseInboxCursor(s string) (*InboxCursor, error) {
+	if s == "" {
+		return nil, nil
+	}
+	at, id, ok := strings.Cut(s, "-")
+	if !ok {
+		return nil, ErrBadCursor
+	}
+	us, err1 := strconv.ParseInt(at, 10, 64)
+	n, err2 := strconv.ParseInt(id, 10, 64)
+	if err1 != nil || err2 != nil || n <= 0 || us <= 0 {
+		return nil, ErrBadCursor
+	}
+	return &InboxCursor{At: time.UnixMicro(us).UTC(), ID: n}, nil
+}

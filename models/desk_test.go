@@ -1,0 +1,239 @@
+package models_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
+
+	"github.com/parleydesk/parley/models"
+)
+
+func mkSupport(t *testing.T, db *gorm.DB, email string) *models.User {
+	t.Helper()
+	u, err := models.CreateUser(context.Background(), db, models.UserInput{Name: email, Email: email, Password: "correct horse", Role: models.RoleAgent, CustomerSupport: true})
+	require.NoError(t, err)
+	return u
+}
+
+// Holds must agree with ListInbox for every list a desk can show, or live
+// updates would put rows where a reload would not.
+func TestInboxQueryHoldsMatchesListInbox(t *testing.T) {
+	t.Parallel()
+	db := setup(t)
+	ctx := context.Background()
+	me := mkSupport(t, db, "me@example.com")
+	other := mkSupport(t, db, "other@example.com")
+	plain := mkUser(t, db, "plain@example.com", models.RoleAgent)
+
+	var convs []*models.Conversation
+	for range 6 {
+		_, cust := mkCustomer(t, db)
+		c, _, err := models.StartCustomerConversation(ctx, db, cust, "hello", models.SessionInfo{})
+		require.NoError(t, err)
+		convs = append(convs, c)
+	}
+	require.NoError(t, models.Assign(ctx, db, me, convs[0], &me.ID))
+	require.NoError(t, models.Assign(ctx, db, me, convs[1], &other.ID))
+	require.NoError(t, models.SetStatus(ctx, db, me, convs[2], models.StatusClosed))
+	require.NoError(t, models.Assign(ctx, db, other, convs[3], &me.ID))
+	require.NoError(t, models.SetStatus(ctx, db, me, convs[3], models.StatusClosed))
+	_, err := models.PostMessage(ctx, db, models.Actor{User: me}, convs[4], models.MessageText, "answered")
+	require.NoError(t, err)
+	require.NoError(t, models.SetFollowing(ctx, db, me, convs[5], true))
+	internal, _, err := models.StartInternalConversation(ctx, db, other, []int64{me.ID, plain.ID}, "team")
+	require.NoError(t, err)
+	notMine, _, err := models.StartInternalConversation(ctx, db, other, []int64{plain.ID}, "not for me")
+	require.NoError(t, err)
+
+	ids := []int64{internal.ID, notMine.ID}
+	for _, c := range convs {
+		ids = append(ids, c.ID)
+	}
+	for _, viewer := range []*models.User{me, other, plain} {
+		rows, err := models.LiveRows(ctx, db, viewer, ids)
+		require.NoError(t, err)
+		for _, section := range []string{models.SectionCustomers, models.SectionMine} {
+			for _, status := range []string{models.StatusOpen, models.StatusClosed} {
+				for _, filter := range []string{models.FilterAll, models.FilterUnassigned, models.FilterMine} {
+					q := models.InboxQuery{Viewer: viewer, Section: section, Status: status, Filter: filter}
+					list, err := models.ListInbox(ctx, db, q)
+					require.NoError(t, err)
+					want := map[int64]bool{}
+					for _, r := range list {
+						want[r.ID] = true
+					}
+					for id, r := range rows {
+						assert.Equal(t, want[id], q.Holds(r), "%s %s/%s/%s conversation %d", viewer.Email, section, status, filter, id)
+					}
+					for id := range want {
+						assert.Contains(t, rows, id, "a listed conversation is visible to LiveRows")
+					}
+				}
+			}
+		}
+	}
+
+	// Visibility: no customer conversations without the flag, internal ones
+	// for members only, with the other members' names.
+	rows, err := models.LiveRows(ctx, db, plain, ids)
+	require.NoError(t, err)
+	assert.Len(t, rows, 2)
+	assert.Equal(t, "me@example.com, other@example.com", rows[internal.ID].MemberNames)
+	assert.Equal(t, "me@example.com, other@example.com", rows[internal.ID].Title())
+	rows, err = models.LiveRows(ctx, db, me, ids)
+	require.NoError(t, err)
+	assert.NotContains(t, rows, notMine.ID)
+	assert.Equal(t, "other@example.com, plain@example.com", rows[internal.ID].MemberNames)
+	assert.True(t, rows[convs[5].ID].Mine, "followed")
+	assert.True(t, rows[convs[4].ID].Mine, "written in")
+	assert.False(t, rows[convs[1].ID].Mine, "someone else's")
+}
+
+func TestInboxCursorPaging(t *testing.T) {
+	t.Parallel()
+	db := setup(t)
+	ctx := context.Background()
+	me := mkSupport(t, db, "me@example.com")
+	for range 7 {
+		_, cust := mkCustomer(t, db)
+		_, _, err := models.StartCustomerConversation(ctx, db, cust, "hello", models.SessionInfo{})
+		require.NoError(t, err)
+	}
+	q := models.InboxQuery{Viewer: me, Section: models.SectionCustomers, Status: models.StatusOpen, Limit: 3}
+	seen := map[int64]bool{}
+	pages := 0
+	for {
+		rows, err := models.ListInbox(ctx, db, q)
+		require.NoError(t, err)
+		if len(rows) == 0 {
+			break
+		}
+		pages++
+		for _, r := range rows {
+			require.False(t, seen[r.ID], "row %d on two pages", r.ID)
+			seen[r.ID] = true
+		}
+		cur := rows[len(rows)-1].Cursor()
+		parsed, err := models.ParseInboxCursor(cur.String())
+		require.NoError(t, err)
+		require.True(t, parsed.At.Equal(cur.At), "the cursor keeps microseconds")
+		q.Before = parsed
+	}
+	assert.Len(t, seen, 7)
+	assert.Equal(t, 3, pages)
+
+	for _, bad := range []string{"x", "1-", "-1", "12-ab", "0-0"} {
+		_, err := models.ParseInboxCursor(bad)
+		assert.ErrorIs(t, err, models.ErrBadCursor, bad)
+	}
+	c, err := models.ParseInboxCursor("")
+	assert.NoError(t, err)
+	assert.Nil(t, c)
+}
+
+func TestOpenConversationMarksReadAndPicksList(t *testing.T) {
+	t.Parallel()
+	db := setup(t)
+	ctx := context.Background()
+	me := mkSupport(t, db, "me@example.com")
+	plain := mkUser(t, db, "plain@example.com", models.RoleAgent)
+	_, cust := mkCustomer(t, db)
+	conv, _, err := models.StartCustomerConversation(ctx, db, cust, "one", models.SessionInfo{Browser: "Firefox"})
+	require.NoError(t, err)
+	_, err = models.PostMessage(ctx, db, models.Actor{User: me}, conv, models.MessageNote, "a note")
+	require.NoError(t, err)
+	other := mkSupport(t, db, "other@example.com")
+	_, err = models.PostMessage(ctx, db, models.Actor{User: other}, conv, models.MessageText, "reply")
+	require.NoError(t, err)
+
+	s, err := models.CountUnread(ctx, db, me)
+	require.NoError(t, err)
+	require.Equal(t, 1, s.Customers)
+
+	v, err := models.OpenConversation(ctx, db, me, conv.PublicID, models.InboxQuery{})
+	require.NoError(t, err)
+	assert.Len(t, v.Messages, 3, "staff see the note")
+	assert.Equal(t, models.SectionCustomers, v.ListQuery.Section, "a customer conversation opens beside the inbox")
+	assert.Len(t, v.List, 1)
+	assert.Zero(t, v.Row.Unread)
+	assert.NotEmpty(t, v.Agents)
+	assert.True(t, v.Row.Mine, "I wrote a note in it")
+	s, err = models.CountUnread(ctx, db, me)
+	require.NoError(t, err)
+	assert.Equal(t, models.UnreadSummary{}, s, "opening it read it")
+
+	_, err = models.OpenConversation(ctx, db, plain, conv.PublicID, models.InboxQuery{})
+	require.ErrorIs(t, err, models.ErrNotFound)
+
+	internal, _, err := models.StartInternalConversation(ctx, db, plain, []int64{me.ID}, "hi")
+	require.NoError(t, err)
+	v, err = models.OpenConversation(ctx, db, plain, internal.PublicID, models.InboxQuery{Section: models.SectionCustomers, Status: models.StatusOpen})
+	require.NoError(t, err)
+	assert.Equal(t, models.SectionMine, v.ListQuery.Section, "no customers list without the flag")
+	assert.Len(t, v.Members, 2)
+	assert.Empty(t, v.Agents)
+}
+
+func TestUnreadTotalCountsEachConversationOnce(t *testing.T) {
+	t.Parallel()
+	db := setup(t)
+	ctx := context.Background()
+	me := mkSupport(t, db, "me@example.com")
+	other := mkSupport(t, db, "other@example.com")
+	_, cust := mkCustomer(t, db)
+	conv, _, err := models.StartCustomerConversation(ctx, db, cust, "one", models.SessionInfo{})
+	require.NoError(t, err)
+	require.NoError(t, models.Assign(ctx, db, other, conv, &me.ID))
+	_, _, err = models.StartInternalConversation(ctx, db, other, []int64{me.ID}, "team")
+	require.NoError(t, err)
+	s, err := models.CountUnread(ctx, db, me)
+	require.NoError(t, err)
+	assert.Equal(t, models.UnreadSummary{Customers: 1, Mine: 2, Total: 2}, s)
+
+	nav, err := models.DeskNav(ctx, db, me)
+	require.NoError(t, err)
+	assert.Equal(t, s, nav.Unread)
+	assert.True(t, nav.Online)
+	require.NoError(t, models.SetOnline(ctx, db, other.ID, false))
+	nav, err = models.DeskNav(ctx, db, me)
+	require.NoError(t, err)
+	assert.False(t, nav.Online)
+}
+
+func TestFollowingAndSound(t *testing.T) {
+	t.Parallel()
+	db := setup(t)
+	ctx := context.Background()
+	me := mkSupport(t, db, "me@example.com")
+	_, cust := mkCustomer(t, db)
+	conv, _, err := models.StartCustomerConversation(ctx, db, cust, "one", models.SessionInfo{})
+	require.NoError(t, err)
+
+	mine, err := models.IsMine(ctx, db, me, conv.ID)
+	require.NoError(t, err)
+	require.False(t, mine)
+	before := countEvents(t, db, models.EventConversation)
+	require.NoError(t, models.SetFollowing(ctx, db, me, conv, true))
+	require.NoError(t, models.SetFollowing(ctx, db, me, conv, true), "following twice changes nothing")
+	assert.Equal(t, before+1, countEvents(t, db, models.EventConversation), "one event for the one change")
+	mine, _ = models.IsMine(ctx, db, me, conv.ID)
+	assert.True(t, mine)
+	require.NoError(t, models.SetFollowing(ctx, db, me, conv, false))
+	mine, _ = models.IsMine(ctx, db, me, conv.ID)
+	assert.False(t, mine)
+
+	internal, _, err := models.StartInternalConversation(ctx, db, me, []int64{mkUser(t, db, "x@example.com", models.RoleAgent).ID}, "hi")
+	require.NoError(t, err)
+	assert.Equal(t, "follow_invalid", fieldCode(t, models.SetFollowing(ctx, db, me, internal, true), "following"))
+
+	u, err := models.FindUser(ctx, db, me.ID)
+	require.NoError(t, err)
+	assert.True(t, u.NotifySound, "the chime is on by default")
+	require.NoError(t, models.SetNotifySound(ctx, db, me.ID, false))
+	u, _ = models.FindUser(ctx, db, me.ID)
+	assert.False(t, u.NotifySound)
+	require.ErrorIs(t, models.SetNotifySound(ctx, db, 0, true), models.ErrNotFound)
+}

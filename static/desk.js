@@ -1,0 +1,264 @@
+// Parley desk — behaviour of the agents' desk on top of htmx, htmx-ext-sse
+// and live.js. Loaded with `defer` after them on staff pages. No framework,
+// no build; everything here is an enhancement: without it the desk still
+// works with plain forms and reloads.
+//
+// Contract with the server (views/desk_*.templ, app/desk_events.go):
+//   <textarea data-enter-sends> in a form: Enter sends, Shift+Enter adds a
+//     line; a blank message is not sent.
+//   #desk-unread-total[data-count]: conversations with unread messages; the
+//     tab title shows it as "(3) Inbox · Parley". The stream replaces it.
+//   #toasts > .desk-alert[data-alert-title][data-alert-body][data-alert-url]
+//     [data-sound]: a customer started a conversation (support agents only):
+//     chime (unless muted: #desk-sound[data-sound]) and desktop notification.
+//   #desk-notify: offered while desktop notifications are neither allowed
+//     nor refused; a click asks the browser.
+//   #conv[data-conversation] with #messages: the open conversation. When the
+//     stream appends messages by others ([data-from-other]) and the page is
+//     visible, they are marked read (POST /conversations/<id>/read); if the
+//     page is hidden, that waits until it is visible again.
+//   <div hx-swap-oob="afterbegin:#inbox-rows">: the stream's list updates.
+//     A row first takes out the element with its id (a move); a
+//     [data-refresh-only] wrapper only replaces rows already on the page; a
+//     [data-gone] tombstone just removes its row. Rows are then re-sorted by
+//     data-sort, newest activity first.
+//   <time datetime="…" data-ago>: a short duration since then ("< 1 min",
+//     "5 min", "3 hr", "2 days"), kept current every 30 seconds.
+(function () {
+  'use strict';
+
+  var ALERT_MS = 10000;
+  var lang = document.documentElement.lang || undefined;
+
+  // Exposed for diagnostics (and the browser tests): how many alerts asked
+  // for a chime.
+  window.ParleyDesk = window.ParleyDesk || { chimes: 0 };
+
+  // ---- composer: Enter sends, Shift+Enter adds a line ----------------------
+
+  document.addEventListener('keydown', function (e) {
+    var ta = e.target;
+    if (e.key !== 'Enter' || e.shiftKey || e.altKey || e.isComposing || e.keyCode === 229) return;
+    if (!ta.matches || !ta.matches('textarea[data-enter-sends]') || !ta.form) return;
+    e.preventDefault();
+    if (!ta.value.trim()) return; // empty messages are refused (the server refuses them too)
+    if (ta.form.classList.contains('htmx-request')) return; // still sending the previous one
+    if (ta.form.requestSubmit) ta.form.requestSubmit(); else ta.form.submit();
+  });
+
+  // ---- tab title: "(n) Page · Parley" ----------------------------------------
+
+  function updateTitle() {
+    var el = document.getElementById('desk-unread-total');
+    if (!el) return;
+    var n = parseInt(el.getAttribute('data-count'), 10) || 0;
+    var base = document.title.replace(/^\(\d+\)\s+/, '');
+    var title = n > 0 ? '(' + n + ') ' + base : base;
+    if (document.title !== title) document.title = title;
+  }
+
+  // ---- chime: two short sine notes from WebAudio (no audio file) ------------
+
+  // Browsers only let a page play sound after the user interacted with it:
+  // the audio context is made on the first click or key press (boosted
+  // navigation keeps it for the next pages).
+  var audio = null;
+  function unlock() {
+    var AC = window.AudioContext || window.webkitAudioContext;
+    if (AC && !audio) audio = new AC();
+    if (audio && audio.state === 'suspended') audio.resume().catch(function () {});
+    document.removeEventListener('pointerdown', unlock, true);
+    document.removeEventListener('keydown', unlock, true);
+  }
+  document.addEventListener('pointerdown', unlock, true);
+  document.addEventListener('keydown', unlock, true);
+
+  function chime() {
+    window.ParleyDesk.chimes++;
+    var a = audio;
+    if (!a) return; // no interaction yet: the browser would refuse to play
+    if (a.state === 'suspended') a.resume().catch(function () {});
+    var t0 = a.currentTime + 0.01;
+    [[880, 0], [1318.5, 0.13]].forEach(function (note) {
+      var osc = a.createOscillator(), gain = a.createGain(), at = t0 + note[1];
+      osc.type = 'sine';
+      osc.frequency.value = note[0];
+      gain.gain.setValueAtTime(0.0001, at);
+      gain.gain.exponentialRampToValueAtTime(0.18, at + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, at + 0.45);
+      osc.connect(gain);
+      gain.connect(a.destination);
+      osc.start(at);
+      osc.stop(at + 0.5);
+    });
+  }
+
+  function soundOn(alert) {
+    var toggle = document.getElementById('desk-sound'); // this tab's latest choice wins
+    var v = toggle ? toggle.getAttribute('data-sound') : alert.getAttribute('data-sound');
+    return v === 'true';
+  }
+
+  // ---- desktop notifications -------------------------------------------------
+
+  function canNotify() { return 'Notification' in window; }
+
+  function offerNotifications() {
+    var btn = document.getElementById('desk-notify');
+    if (btn) btn.hidden = !canNotify() || Notification.permission !== 'default';
+  }
+
+  document.addEventListener('click', function (e) {
+    if (!e.target.closest || !e.target.closest('#desk-notify') || !canNotify()) return;
+    var p = Notification.requestPermission(offerNotifications); // old Safari: callback
+    if (p && p.then) p.then(offerNotifications);
+  });
+
+  function notify(title, body, url) {
+    if (!canNotify() || Notification.permission !== 'granted') return;
+    if (document.visibilityState === 'visible' && document.hasFocus()) return; // the toast is enough
+    try {
+      var n = new Notification(title, { body: body, tag: url });
+      n.onclick = function () { window.focus(); window.location.assign(url); n.close(); };
+    } catch (err) { /* some browsers only allow notifications from a service worker */ }
+  }
+
+  // ---- new-conversation alerts -------------------------------------------------
+
+  // Alerts already announced during this page's life: a stream that replays
+  // after a reconnect must not chime twice. Boosted navigation keeps it.
+  var announced = {};
+
+  function dismiss(toast) {
+    toast.classList.add('leaving');
+    setTimeout(function () { toast.remove(); }, 220);
+  }
+
+  function handleAlerts() {
+    document.querySelectorAll('#toasts > .desk-alert:not([data-announced])').forEach(function (t) {
+      t.setAttribute('data-announced', '');
+      if (announced[t.id]) { t.remove(); return; }
+      announced[t.id] = true;
+      if (soundOn(t)) chime();
+      notify(t.getAttribute('data-alert-title'), t.getAttribute('data-alert-body'), t.getAttribute('data-alert-url'));
+      var timer = setTimeout(function () { dismiss(t); }, ALERT_MS);
+      t.addEventListener('mouseenter', function () { clearTimeout(timer); });
+      t.addEventListener('mouseleave', function () { timer = setTimeout(function () { dismiss(t); }, ALERT_MS / 2); });
+    });
+  }
+
+  // ---- the open conversation: mark read, follow own messages ------------------
+
+  var readPending = false, ownArrived = false;
+
+  function openConversation() {
+    var c = document.getElementById('conv');
+    return c && c.getAttribute('data-conversation');
+  }
+
+  function markRead() {
+    var id = openConversation();
+    if (!id || !readPending || document.visibilityState !== 'visible' || !window.htmx) return;
+    readPending = false;
+    htmx.ajax('POST', '/conversations/' + encodeURIComponent(id) + '/read', { target: '#conv', swap: 'none' });
+  }
+
+  document.addEventListener('visibilitychange', markRead);
+
+  // live.js's listener (registered first) has already cancelled duplicates.
+  document.addEventListener('htmx:oobBeforeSwap', function (e) {
+    var t = e.detail.target, frag = e.detail.fragment;
+    if (!t || t.id !== 'messages' || !e.detail.shouldSwap || !frag || !frag.querySelector) return;
+    if (frag.querySelector('[data-from-other]')) readPending = true;
+    if (frag.querySelector('.msg:not([data-from-other])')) ownArrived = true;
+  });
+
+  // ---- lists: rows in and out, in order ---------------------------------------
+
+  // Capture phase: runs before live.js's duplicate check (a bubbling
+  // listener), so a moved row is not mistaken for one already shown.
+  document.addEventListener('htmx:oobBeforeSwap', function (e) {
+    var t = e.detail.target, frag = e.detail.fragment;
+    if (!t || t.id !== 'inbox-rows' || !frag || !frag.children) return;
+    var refreshOnly = frag.hasAttribute && frag.hasAttribute('data-refresh-only');
+    Array.prototype.slice.call(frag.children).forEach(function (el) {
+      var old = el.id && document.getElementById(el.id);
+      if (refreshOnly) {
+        if (old) {
+          old.replaceWith(el);
+          if (window.htmx) htmx.process(el); // boosted links
+        } else {
+          el.remove();
+        }
+      } else if (old) {
+        old.remove();
+      }
+    });
+    if (refreshOnly) e.detail.shouldSwap = false;
+  }, true);
+
+
+  function sortRows(box) {
+    var rows = Array.prototype.slice.call(box.children);
+    var sorted = rows.slice().sort(function (a, b) {
+      var x = a.getAttribute('data-sort') || '', y = b.getAttribute('data-sort') || '';
+      return x < y ? 1 : x > y ? -1 : 0;
+    });
+    for (var i = 0; i < rows.length; i++) {
+      if (rows[i] !== sorted[i]) {
+        sorted.forEach(function (r) { box.appendChild(r); });
+        return;
+      }
+    }
+  }
+
+  // ---- durations ("5 min") -----------------------------------------------------
+
+  function durationText(ms) {
+    var s = Math.max(0, ms / 1000);
+    try {
+      var minute = function (n) { return new Intl.NumberFormat(lang, { style: 'unit', unit: 'minute', unitDisplay: 'short' }).format(n); };
+      if (s < 60) return '< ' + minute(1);
+      var unit = s < 3600 ? ['minute', s / 60] : s < 172800 ? ['hour', s / 3600] : ['day', s / 86400];
+      return new Intl.NumberFormat(lang, { style: 'unit', unit: unit[0], unitDisplay: 'short' }).format(Math.floor(unit[1]));
+    } catch (err) {
+      return null; // keep the server's text
+    }
+  }
+
+  function refreshDurations(root) {
+    (root || document).querySelectorAll('time[data-ago]').forEach(function (el) {
+      var d = new Date(el.getAttribute('datetime'));
+      if (isNaN(d)) return;
+      var text = durationText(Date.now() - d.getTime());
+      if (text && el.textContent !== text) el.textContent = text;
+    });
+  }
+  setInterval(refreshDurations, 30000);
+
+  // ---- wiring ------------------------------------------------------------------
+
+  document.addEventListener('htmx:oobAfterSwap', function (e) {
+    var t = e.detail.target;
+    if (t && t.id === 'inbox-rows') {
+      t.querySelectorAll(':scope > [data-gone]').forEach(function (el) { el.remove(); });
+      sortRows(t);
+    }
+    if (t && t.id === 'messages' && ownArrived) {
+      ownArrived = false;
+      t.scrollTop = t.scrollHeight; // the agent's own message: always show it
+    }
+    updateTitle();
+    handleAlerts();
+    markRead();
+    refreshDurations(document);
+  });
+
+  function pageReady() {
+    updateTitle();
+    offerNotifications();
+    refreshDurations(document);
+  }
+  document.addEventListener('DOMContentLoaded', pageReady);
+  document.addEventListener('htmx:afterSettle', pageReady); // boosted navigation brings a new page
+})();

@@ -1,0 +1,412 @@
+package views
+
+import (
+	"context"
+	"fmt"
+	"html"
+	"io"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/a-h/templ"
+
+	"github.com/parleydesk/parley/models"
+)
+
+// Desk is what the staff shell needs for the desk's navigation and its live
+// stream. The app puts it in the context of every full staff page.
+type Desk struct {
+	Nav models.NavState
+	// Cursor is the stream's resume position, taken before the page read
+	// its data, so the stream replays whatever changed after.
+	Cursor uint64
+	// Stream is the live stream's view parameters (view=inbox&status=open…);
+	// empty for pages that only need the navigation kept live.
+	Stream url.Values
+}
+
+type deskKey struct{}
+
+// WithDesk returns ctx carrying d.
+func WithDesk(ctx context.Context, d *Desk) context.Context {
+	return context.WithValue(ctx, deskKey{}, d)
+}
+
+// DeskOf returns the desk state carried by ctx, or nil.
+func DeskOf(ctx context.Context) *Desk {
+	d, _ := ctx.Value(deskKey{}).(*Desk)
+	return d
+}
+
+// streamURL is the sse-connect address of the page's desk stream.
+func (d *Desk) streamURL() string {
+	q := url.Values{}
+	for k, v := range d.Stream {
+		q[k] = v
+	}
+	if q.Get("view") == "" {
+		q.Set("view", "page")
+	}
+	q.Set("since", strconv.FormatUint(d.Cursor, 10))
+	return "/desk/events?" + q.Encode()
+}
+
+// pageTitle is the browser tab's title: the page, with the number of
+// conversations waiting to be read in front, e.g. "(3) Inbox · Parley".
+func pageTitle(ctx context.Context, title string) string {
+	if d := DeskOf(ctx); d != nil && d.Nav.Unread.Total > 0 {
+		return fmt.Sprintf("(%d) %s · Parley", d.Nav.Unread.Total, title)
+	}
+	return title + " · Parley"
+}
+
+// ListState is which list a desk page shows (section, tab, filter, page) and
+// which conversation is open beside it.
+type ListState struct {
+	Query   models.InboxQuery
+	Current string // public id of the open conversation, if any
+	Older   string // cursor of the next page, if there is one
+}
+
+// Customers reports whether the list is the customers section.
+func (l ListState) Customers() bool { return l.Query.Section == models.SectionCustomers }
+
+// URL is the list page with the given tab and filter.
+func (l ListState) URL(status, filter string) string {
+	q := url.Values{}
+	if status != models.StatusOpen {
+		q.Set("status", status)
+	}
+	path := "/mine"
+	if l.Customers() {
+		path = "/inbox"
+		if filter != models.FilterAll && filter != "" {
+			q.Set("filter", filter)
+		}
+	}
+	if len(q) == 0 {
+		return path
+	}
+	return path + "?" + q.Encode()
+}
+
+// OlderURL is the next page of the list.
+func (l ListState) OlderURL() string {
+	u := l.URL(l.Query.Status, l.Query.Filter)
+	sep := "?"
+	if strings.Contains(u, "?") {
+		sep = "&"
+	}
+	return u + sep + "before=" + url.QueryEscape(l.Older)
+}
+
+// ConvURL opens a conversation beside this list.
+func (l ListState) ConvURL(pid string) string {
+	q := url.Values{}
+	q.Set("list", l.Query.Section)
+	if l.Query.Status != models.StatusOpen {
+		q.Set("status", l.Query.Status)
+	}
+	if l.Customers() && l.Query.Filter != models.FilterAll && l.Query.Filter != "" {
+		q.Set("filter", l.Query.Filter)
+	}
+	return "/conversations/" + pid + "?" + q.Encode()
+}
+
+// StreamParams describes the list (and open conversation) to the stream, so
+// it can keep exactly this list live.
+func (l ListState) StreamParams(view string) url.Values {
+	q := url.Values{"view": {view}, "list": {l.Query.Section}, "status": {l.Query.Status}}
+	if l.Customers() {
+		q.Set("filter", l.Query.Filter)
+	}
+	if l.Query.Before != nil {
+		q.Set("paged", "1")
+	}
+	if l.Current != "" {
+		q.Set("c", l.Current)
+	}
+	return q
+}
+
+// rowSortKey orders rows like the list query (newest activity first); the
+// browser re-sorts rows that arrive live by it.
+func rowSortKey(r *models.InboxRow) string {
+	return fmt.Sprintf("%020d-%020d", r.LastMessageAt.UnixMicro(), r.ID)
+}
+
+func rowTitle(ctx context.Context, r *models.InboxRow) string {
+	if t := r.Title(); t != "" {
+		return t
+	}
+	if r.Kind == models.KindInternal {
+		return T(ctx, "desk.just_you")
+	}
+	return visitorName(ctx, r.CustomerID)
+}
+
+func visitorName(ctx context.Context, customerID *int64) string {
+	var id int64
+	if customerID != nil {
+		id = *customerID
+	}
+	return T(ctx, "desk.visitor", map[string]any{"ID": id})
+}
+
+// customerName is what the desk calls a conversation's customer.
+func customerName(ctx context.Context, c *models.Customer) string {
+	if c == nil {
+		return ""
+	}
+	if c.Name != "" {
+		return c.Name
+	}
+	if c.Email != "" {
+		return c.Email
+	}
+	return visitorName(ctx, &c.ID)
+}
+
+// convTitle is the heading of a conversation page.
+func convTitle(ctx context.Context, v *models.ConversationView) string {
+	if v.Conversation.Kind == models.KindInternal {
+		return rowTitle(ctx, v.Row)
+	}
+	return customerName(ctx, v.Conversation.Customer)
+}
+
+// isoTime is the machine-readable form of t for <time datetime>.
+func isoTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// timeText is the server's rendering of a <time>; live.js replaces it with
+// the viewer's local time.
+func timeText(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
+
+// timeFormat picks how much of a message time to show: today's messages
+// need only the hour.
+func timeFormat(t time.Time) string {
+	if time.Since(t) < 18*time.Hour {
+		return "time"
+	}
+	return "datetime"
+}
+
+// ago is a short duration since t ("5 min", "3 h", "2 d"); desk.js keeps it
+// current in the page.
+func ago(ctx context.Context, t time.Time) string {
+	d := time.Since(t)
+	switch {
+	case d < time.Minute:
+		return T(ctx, "desk.ago_now")
+	case d < time.Hour:
+		return T(ctx, "desk.ago_minutes", map[string]any{"Count": int(d.Minutes())})
+	case d < 48*time.Hour:
+		return T(ctx, "desk.ago_hours", map[string]any{"Count": int(d.Hours())})
+	}
+	return T(ctx, "desk.ago_days", map[string]any{"Count": int(d.Hours() / 24)})
+}
+
+// systemText is a status line of the thread in the viewer's language.
+func systemText(ctx context.Context, m *models.Message) string {
+	by, _ := m.EventData["by"].(string)
+	to, _ := m.EventData["to"].(string)
+	data := map[string]any{"By": by, "To": to}
+	switch m.Event {
+	case models.SysClosed:
+		return T(ctx, "desk.system_closed", data)
+	case models.SysReopened:
+		return T(ctx, "desk.system_reopened", data)
+	case models.SysReopenedByCustomer:
+		return T(ctx, "desk.system_reopened_by_customer", data)
+	case models.SysAssigned:
+		return T(ctx, "desk.system_assigned", data)
+	case models.SysUnassigned:
+		return T(ctx, "desk.system_unassigned", data)
+	}
+	return m.Event
+}
+
+// authorName is who wrote m, as staff see it.
+func authorName(ctx context.Context, m *models.Message) string {
+	switch {
+	case m.AuthorUser != nil:
+		return m.AuthorUser.Name
+	case m.AuthorCustomer != nil:
+		return customerName(ctx, m.AuthorCustomer)
+	case m.AuthorType == models.AuthorCustomer:
+		return T(ctx, "desk.customer")
+	}
+	return T(ctx, "desk.former_agent")
+}
+
+// ownMessage reports whether the viewer wrote m.
+func ownMessage(m *models.Message, me *models.User) bool {
+	return me != nil && m.AuthorUserID != nil && *m.AuthorUserID == me.ID
+}
+
+// outgoing puts a message on the right of the thread: the team's replies in
+// a customer conversation, the viewer's own in an internal one.
+func outgoing(m *models.Message, conv *models.Conversation, me *models.User) bool {
+	if conv.Kind == models.KindInternal {
+		return ownMessage(m, me)
+	}
+	return m.AuthorType == models.AuthorAgent
+}
+
+// textPart is a piece of a message: plain text, or a link when URL is set.
+type textPart struct {
+	Text string
+	URL  string
+}
+
+// urlCandidate finds what may be a web address; linkify then checks it.
+var urlCandidate = regexp.MustCompile("(?i)\\bhttps?://[^\\s<>\"'`]+")
+
+// linkify splits text into plain parts and http(s) links. Nothing else (no
+// javascript:, data: or other schemes) becomes a link; trailing punctuation
+// stays text, and a closing parenthesis only belongs to a link that opened
+// one.
+func linkify(text string) []textPart {
+	var parts []textPart
+	last := 0
+	for _, loc := range urlCandidate.FindAllStringIndex(text, -1) {
+		start, end := loc[0], loc[1]
+		for end > start {
+			c := text[end-1]
+			if strings.ContainsRune(".,;:!?]}", rune(c)) ||
+				(c == ')' && strings.Count(text[start:end], "(") < strings.Count(text[start:end], ")")) {
+				end--
+				continue
+			}
+			break
+		}
+		raw := text[start:end]
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			continue
+		}
+		if start > last {
+			parts = append(parts, textPart{Text: text[last:start]})
+		}
+		parts = append(parts, textPart{Text: raw, URL: raw})
+		last = end
+	}
+	if last < len(text) {
+		parts = append(parts, textPart{Text: text[last:]})
+	}
+	return parts
+}
+
+// MessageBody renders a message's text: escaped, with line breaks kept (by
+// CSS) and http(s) addresses as links that open in a new tab and pass no
+// referrer-based trust. Every piece, link targets included, is HTML-escaped.
+func MessageBody(text string) templ.Component {
+	return templ.ComponentFunc(func(_ context.Context, w io.Writer) error {
+		var b strings.Builder
+		for _, p := range linkify(text) {
+			if p.URL == "" {
+				b.WriteString(html.EscapeString(p.Text))
+				continue
+			}
+			b.WriteString(`<a href="`)
+			b.WriteString(html.EscapeString(p.URL))
+			b.WriteString(`" target="_blank" rel="noopener nofollow ugc">`)
+			b.WriteString(html.EscapeString(p.Text))
+			b.WriteString(`</a>`)
+		}
+		_, err := io.WriteString(w, b.String())
+		return err
+	})
+}
+
+// oob marks a fragment of a live update as an out-of-band swap.
+func oob(on bool, how string) templ.Attributes {
+	if !on {
+		return nil
+	}
+	return templ.Attributes{"hx-swap-oob": how}
+}
+
+func selectedIf(cond bool) templ.Attributes {
+	if cond {
+		return templ.Attributes{"selected": true}
+	}
+	return nil
+}
+
+func idString(id int64) string { return strconv.FormatInt(id, 10) }
+
+func assigneeValue(c *models.Conversation) string {
+	if c.AssigneeID == nil {
+		return ""
+	}
+	return idString(*c.AssigneeID)
+}
+
+// sessionBrowser is the "browser on OS" line of the session details.
+func sessionBrowser(ctx context.Context, c *models.Conversation) string {
+	switch {
+	case c.Browser != "" && c.OS != "":
+		return T(ctx, "desk.browser_on_os", map[string]any{"Browser": c.Browser, "OS": c.OS})
+	case c.Browser != "":
+		return c.Browser
+	}
+	return c.OS
+}
+
+func navUnread(d *Desk) models.UnreadSummary {
+	if d == nil {
+		return models.UnreadSummary{}
+	}
+	return d.Nav.Unread
+}
+
+// currentIf marks the selected tab, filter or row for assistive technology
+// (and the CSS that highlights it).
+func currentIf(cond bool) templ.Attributes {
+	if cond {
+		return templ.Attributes{"aria-current": "true"}
+	}
+	return nil
+}
+
+func listTitle(ctx context.Context, l ListState) string {
+	if l.Customers() {
+		return T(ctx, "desk.nav_inbox")
+	}
+	return T(ctx, "desk.nav_mine")
+}
+
+// emptyTitle and emptyText explain an empty list, per tab and filter.
+func emptyTitle(ctx context.Context, l ListState) string {
+	if l.Query.Status == models.StatusClosed {
+		return T(ctx, "desk.empty_closed")
+	}
+	if l.Customers() && l.Query.Filter == models.FilterUnassigned {
+		return T(ctx, "desk.empty_unassigned")
+	}
+	return T(ctx, "desk.empty_open")
+}
+
+func emptyText(ctx context.Context, l ListState) string {
+	switch {
+	case l.Query.Before != nil:
+		return T(ctx, "desk.empty_older")
+	case l.Customers():
+		return T(ctx, "desk.empty_customers_text")
+	}
+	return T(ctx, "desk.empty_mine_text")
+}
+
+func channelName(ctx context.Context, channel string) string {
+	switch channel {
+	case "widget":
+		return T(ctx, "desk.channel_widget")
+	case "internal":
+		return T(ctx, "desk.channel_internal")
+	}
+	return channel
+}
