@@ -22,7 +22,7 @@ type WidgetLimits struct {
 }
 
 // DefaultWidgetLimits are generous for people and tight for scripts.
-var DefaultWidgetLimits = WidgetLimits{VisitorPosts: 20, IPPosts: 300, IPVisitors: 30, IPReads: 1200}
+var DefaultWidgetLimits = WidgetLimits{VisitorPosts: 20, IPPosts: 300, IPVisitors: 30, IPReads: 3000}
 
 func (l WidgetLimits) withDefaults() WidgetLimits {
 	d := DefaultWidgetLimits

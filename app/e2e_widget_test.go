@@ -1,0 +1,333 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"html"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/parleydesk/parley/app/browsertest"
+	"github.com/parleydesk/parley/models"
+)
+
+// hostSite is another website (another origin: its own port) that embeds
+// the widget with the real snippet. /broken points the snippet at a script
+// that does not exist. Both pages have a button of their own.
+func hostSite(t *testing.T, parleyURL string) *httptest.Server {
+	t.Helper()
+	page := func(src string) string {
+		return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Example shop</title></head>
+<body><h1>Example shop</h1>
+<button id="host-btn" type="button">Add to cart</button> <span id="host-out"></span>
+<script>document.getElementById('host-btn').addEventListener('click', function () {
+  document.getElementById('host-out').textContent = 'added';
+});</script>
+<script async src="` + html.EscapeString(src) + `"></script>
+</body></html>`
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, page(parleyURL+"/widget.js"))
+	})
+	mux.HandleFunc("/broken", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, page(parleyURL+"/no-such-dir/widget.js"))
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// keepScreenshot saves the tab's screen when the test fails.
+func keepScreenshot(t *testing.T, tab context.Context) {
+	if !t.Failed() {
+		return
+	}
+	dir := filepath.Join(os.TempDir(), "parley-e2e")
+	os.MkdirAll(dir, 0o755)
+	p := filepath.Join(dir, t.Name()+".png")
+	if browsertest.Screenshot(tab, p) == nil {
+		t.Logf("screenshot of the failure: %s", p)
+	}
+}
+
+// frameNode returns the widget's iframe element on the host page; queries
+// with chromedp.FromNode(node) run inside it (same site, different origin).
+func frameNode(t *testing.T, tab context.Context) chromedp.QueryOption {
+	t.Helper()
+	nodes, err := chromedp.Run(tab, chromedp.Nodes(chromedp.CSS("iframe.parley-frame")))
+	require.NoError(t, err)
+	require.Len(t, nodes, 1)
+	return chromedp.FromNode(nodes[0])
+}
+
+// waitText waits (bounded by the tab's timeout) until the element's text
+// contains want, and returns it.
+func waitText(t *testing.T, tab context.Context, sel string, want string, opts ...chromedp.QueryOption) string {
+	t.Helper()
+	var got string
+	for range 400 {
+		ctx, cancel := context.WithTimeout(tab, 2*time.Second)
+		text, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel), opts...))
+		cancel()
+		if err == nil && strings.Contains(text, want) {
+			return text
+		}
+		got = text
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s never showed %q; last: %q", sel, want, got)
+	return ""
+}
+
+// TestBrowserWidgetJourney is the messenger's main journey: a visitor on
+// another site opens the launcher and writes; the agent (through the domain
+// layer: the desk UI is built separately) sees the conversation and
+// replies; the visitor sees it live, with an unread badge while the panel
+// is closed; the agent closes it; writing again reopens it; a reload keeps
+// the visitor.
+func TestBrowserWidgetJourney(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ctx := context.Background()
+	host := hostSite(t, e.srv.URL)
+	require.NoError(t, models.UpdateSettings(ctx, e.db, models.SettingsInput{
+		DeskName: "Acme Support", BrandColor: "#0f766e", AllowedOrigins: host.URL, DemoEnabled: true}))
+	agent := e.user("Alex Agent", "alex@example.com", models.RoleAgent, true)
+	tab := browsertest.Tab(t, 90*time.Second)
+	defer keepScreenshot(t, tab)
+
+	require.NoError(t, chromedp.Do(tab,
+		chromedp.Navigate(host.URL+"/"),
+		chromedp.WaitVisible(chromedp.CSS(".parley-launcher")),
+		// The host page works as before.
+		chromedp.Click(chromedp.ID("host-btn")),
+	))
+	out, err := chromedp.Run(tab, chromedp.Text(chromedp.ID("host-out")))
+	require.NoError(t, err)
+	require.Equal(t, "added", out)
+	label, err := chromedp.Run(tab, chromedp.AttributeValue(chromedp.CSS(".parley-launcher"), "aria-label"))
+	require.NoError(t, err)
+	assert.Equal(t, "Chat with Acme Support", label.Value)
+
+	require.NoError(t, chromedp.Do(tab,
+		chromedp.Click(chromedp.CSS(".parley-launcher")),
+		chromedp.WaitVisible(chromedp.CSS(".parley-root.parley-open .parley-frame")),
+	))
+	in := frameNode(t, tab)
+	require.NoError(t, chromedp.Do(tab, chromedp.WaitVisible(chromedp.ID("w-start-body"), in)))
+	greeting, err := chromedp.Run(tab, chromedp.Text(chromedp.ID("w-greeting"), in))
+	require.NoError(t, err)
+	assert.Equal(t, "Hi there! How can we help?", greeting)
+
+	// Enter sends; Shift+Enter would add a line.
+	require.NoError(t, chromedp.Do(tab,
+		chromedp.SendKeys(chromedp.ID("w-start-body"), "My parcel never arrived"+kb.Enter, in),
+		chromedp.WaitVisible(chromedp.CSS("#w-thread .w-msg-mine"), in),
+	))
+	waitText(t, tab, "#w-thread", "My parcel never arrived", in)
+
+	// The agent's side.
+	rows, err := models.ListInbox(ctx, e.db, models.InboxQuery{Viewer: agent, Section: models.SectionCustomers, Status: models.StatusOpen, Filter: models.FilterAll})
+	require.NoError(t, err)
+	require.Len(t, rows, 1)
+	assert.Equal(t, "My parcel never arrived", rows[0].LastMessagePreview)
+	conv, err := models.FindConversationForUser(ctx, e.db, agent, rows[0].PublicID)
+	require.NoError(t, err)
+	assert.Equal(t, host.URL+"/", conv.PageURL, "the host page, passed by the loader")
+	assert.Equal(t, "widget", conv.Channel)
+	assert.Contains(t, conv.Browser, "Chrome")
+	assert.NotEmpty(t, conv.Timezone)
+	assert.NotEmpty(t, conv.Language)
+
+	_, err = models.PostMessage(ctx, e.db, models.Actor{User: agent}, conv, models.MessageText, "Sorry! Track the new one at https://track.example.com/123.")
+	require.NoError(t, err)
+	e.app.rt.Ring()
+	waitText(t, tab, "#w-thread .w-msg-team", "Track the new one", in)
+	href, err := chromedp.Run(tab, chromedp.AttributeValue(chromedp.CSS("#w-thread .w-msg-team a"), "href", in))
+	require.NoError(t, err)
+	assert.Equal(t, "https://track.example.com/123", href.Value)
+	author, err := chromedp.Run(tab, chromedp.Text(chromedp.CSS("#w-thread .w-msg-team .w-msg-author"), in))
+	require.NoError(t, err)
+	assert.Equal(t, "Alex Agent", author)
+	// live.js showed the time in the visitor's zone (it sets a full title).
+	title, err := chromedp.Run(tab, chromedp.AttributeValue(chromedp.CSS("#w-thread .w-msg-team time"), "title", in))
+	require.NoError(t, err)
+	assert.True(t, title.Exists && title.Value != "", "localised time")
+
+	// Escape (inside the frame) closes the panel; a reply while closed
+	// shows as a badge on the launcher.
+	require.NoError(t, chromedp.Do(tab,
+		chromedp.SendKeys(chromedp.ID("w-body"), kb.Escape, in),
+		chromedp.WaitReady(chromedp.CSS(".parley-root:not(.parley-open)")),
+	))
+	_, err = models.PostMessage(ctx, e.db, models.Actor{User: agent}, conv, models.MessageText, "It ships tomorrow.")
+	require.NoError(t, err)
+	e.app.rt.Ring()
+	require.NoError(t, chromedp.Do(tab, chromedp.WaitVisible(chromedp.CSS(".parley-badge"))))
+	badge, err := chromedp.Run(tab, chromedp.Text(chromedp.CSS(".parley-badge")))
+	require.NoError(t, err)
+	assert.Equal(t, "1", badge)
+	require.NoError(t, chromedp.Do(tab,
+		chromedp.Click(chromedp.CSS(".parley-launcher")),
+		chromedp.WaitVisible(chromedp.CSS(".parley-root.parley-open .parley-frame")),
+		chromedp.WaitNotVisible(chromedp.CSS(".parley-badge")),
+	))
+	waitText(t, tab, "#w-thread", "It ships tomorrow.", in)
+
+	// The agent closes the conversation: the visitor sees the status line.
+	require.NoError(t, models.SetStatus(ctx, e.db, agent, conv, models.StatusClosed))
+	e.app.rt.Ring()
+	waitText(t, tab, "#w-thread .w-sysline", "Alex Agent closed this conversation.", in)
+	waitText(t, tab, "#w-convstate", "Write a message to reopen it.", in)
+
+	// Writing again reopens it, with a status line.
+	require.NoError(t, chromedp.Do(tab,
+		chromedp.SendKeys(chromedp.ID("w-body"), "Actually, one more question"+kb.Enter, in),
+	))
+	waitText(t, tab, "#w-thread", "Actually, one more question", in)
+	waitText(t, tab, "#w-thread", "You reopened this conversation.", in)
+	conv, err = models.FindConversationForUser(ctx, e.db, agent, conv.PublicID)
+	require.NoError(t, err)
+	assert.Equal(t, models.StatusOpen, conv.Status)
+	msgs, err := models.ListMessages(ctx, e.db, conv, false)
+	require.NoError(t, err)
+	var events []string
+	for _, m := range msgs {
+		if m.Kind == models.MessageSystem {
+			events = append(events, m.Event)
+		}
+	}
+	assert.Equal(t, []string{models.SysClosed, models.SysReopenedByCustomer}, events)
+
+	// A reload keeps the visitor (token in the host page's storage): the
+	// conversation is listed on the home view.
+	require.NoError(t, chromedp.Do(tab,
+		chromedp.Navigate(host.URL+"/"),
+		chromedp.WaitVisible(chromedp.CSS(".parley-launcher")),
+		chromedp.Click(chromedp.CSS(".parley-launcher")),
+		chromedp.WaitVisible(chromedp.CSS(".parley-root.parley-open .parley-frame")),
+	))
+	in = frameNode(t, tab)
+	waitText(t, tab, "#w-convs", "Actually, one more question", in)
+	var visitors int64
+	require.NoError(t, e.db.Raw("SELECT count(*) FROM visitors").Scan(&visitors).Error)
+	assert.Equal(t, int64(1), visitors, "one visitor across reloads")
+}
+
+// The desk's online switch and settings reach an open widget at once.
+func TestBrowserWidgetFollowsOnlineSwitch(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ctx := context.Background()
+	host := hostSite(t, e.srv.URL)
+	require.NoError(t, models.UpdateSettings(ctx, e.db, models.SettingsInput{
+		DeskName: "Acme Support", BrandColor: "#2563eb", AllowedOrigins: host.URL, DemoEnabled: true}))
+	admin := e.user("Ada", "ada@example.com", models.RoleAdmin, true)
+	tab := browsertest.Tab(t, 90*time.Second)
+	defer keepScreenshot(t, tab)
+
+	require.NoError(t, chromedp.Do(tab,
+		chromedp.Navigate(host.URL+"/"),
+		chromedp.WaitVisible(chromedp.CSS(".parley-launcher")),
+		chromedp.Click(chromedp.CSS(".parley-launcher")),
+		chromedp.WaitVisible(chromedp.CSS(".parley-root.parley-open .parley-frame")),
+	))
+	in := frameNode(t, tab)
+	require.NoError(t, chromedp.Do(tab, chromedp.WaitVisible(chromedp.ID("w-start-body"), in)))
+	waitText(t, tab, "#w-status", "We usually reply within a few minutes.", in)
+
+	require.NoError(t, models.SetOnline(ctx, e.db, admin.ID, false))
+	e.app.rt.Ring()
+	waitText(t, tab, "#w-status .w-status-label", "Away", in)
+	waitText(t, tab, "#w-status", "We are away right now.", in)
+
+	require.NoError(t, models.UpdateSettings(ctx, e.db, models.SettingsInput{
+		DeskName: "Acme Care", BrandColor: "#be123c", Greeting: "Welcome to Acme!", OfflineMessage: "Back at 9:00.",
+		AllowedOrigins: host.URL, DemoEnabled: true}))
+	e.app.rt.Ring()
+	waitText(t, tab, "#w-greeting", "Welcome to Acme!", in)
+	waitText(t, tab, "#w-title", "Acme Care", in)
+	waitText(t, tab, "#w-status", "Back at 9:00.", in)
+	// The launcher on the host page takes the new colour too.
+	launcherColor := `getComputedStyle(document.querySelector('.parley-launcher')).backgroundColor`
+	for range 200 {
+		if bg, err := chromedp.Run(tab, chromedp.Evaluate[string](launcherColor)); err == nil && bg == "rgb(190, 18, 60)" {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	bg, err := chromedp.Run(tab, chromedp.Evaluate[string](launcherColor))
+	require.NoError(t, err)
+	assert.Equal(t, "rgb(190, 18, 60)", bg)
+
+	require.NoError(t, models.SetOnline(ctx, e.db, admin.ID, true))
+	e.app.rt.Ring()
+	waitText(t, tab, "#w-status .w-status-label", "Online", in)
+}
+
+// A widget script that fails to load leaves the host page working.
+func TestBrowserWidgetFailedLoadIsHarmless(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	host := hostSite(t, e.srv.URL)
+	tab := browsertest.Tab(t, 60*time.Second)
+	defer keepScreenshot(t, tab)
+
+	require.NoError(t, chromedp.Do(tab,
+		chromedp.Navigate(host.URL+"/broken"),
+		chromedp.WaitVisible(chromedp.ID("host-btn")),
+		chromedp.Click(chromedp.ID("host-btn")),
+	))
+	out, err := chromedp.Run(tab, chromedp.Text(chromedp.ID("host-out")))
+	require.NoError(t, err)
+	assert.Equal(t, "added", out)
+	n, err := chromedp.Run(tab, chromedp.Evaluate[int](`document.querySelectorAll('.parley-root').length + (window.Parley ? 1 : 0)`))
+	require.NoError(t, err)
+	assert.Zero(t, n, "nothing of the widget on the page")
+}
+
+// On a site the admin did not allow, the browser refuses the frame
+// (frame-ancestors) and the loader shows nothing; the page keeps working.
+func TestBrowserWidgetRefusedOnOtherSites(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	host := hostSite(t, e.srv.URL) // not in the allowed sites
+	tab := browsertest.Tab(t, 60*time.Second)
+	defer keepScreenshot(t, tab)
+	logs := chromedp.Events(tab, cdplog.EntryAdded)
+	_, err := chromedp.Call(tab, cdplog.Enable, cdp.Empty{})
+	require.NoError(t, err)
+
+	require.NoError(t, chromedp.Do(tab, chromedp.Navigate(host.URL+"/")))
+	var refused string
+	for ev, err := range logs {
+		require.NoError(t, err, "the browser never reported the refused frame")
+		if strings.Contains(ev.Entry.Text, "frame-ancestors") {
+			refused = ev.Entry.Text
+			break
+		}
+	}
+	assert.Contains(t, refused, "frame-ancestors 'self'")
+	display, err := chromedp.Run(tab, chromedp.Evaluate[string](`document.querySelector('.parley-root').style.display`))
+	require.NoError(t, err)
+	assert.Equal(t, "none", display, "no launcher for a widget that cannot load")
+	require.NoError(t, chromedp.Do(tab, chromedp.Click(chromedp.ID("host-btn"))))
+	out, err := chromedp.Run(tab, chromedp.Text(chromedp.ID("host-out")))
+	require.NoError(t, err)
+	assert.Equal(t, "added", out)
+}
