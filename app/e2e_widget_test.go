@@ -120,6 +120,12 @@ func TestBrowserWidgetJourney(t *testing.T) {
 	out, err := chromedp.Run(tab, chromedp.Text(chromedp.ID("host-out")))
 	require.NoError(t, err)
 	require.Equal(t, "added", out)
+	countVisitors := func() int64 {
+		var n int64
+		require.NoError(t, e.db.Raw("SELECT count(*) FROM visitors").Scan(&n).Error)
+		return n
+	}
+	assert.Zero(t, countVisitors(), "no visitor until the chat is opened")
 	label, err := chromedp.Run(tab, chromedp.AttributeValue(chromedp.CSS(".parley-launcher"), "aria-label"))
 	require.NoError(t, err)
 	assert.Equal(t, "Chat with Acme Support", label.Value)
@@ -224,9 +230,7 @@ func TestBrowserWidgetJourney(t *testing.T) {
 	))
 	in = frameNode(t, tab)
 	waitText(t, tab, "#w-convs", "Actually, one more question", in)
-	var visitors int64
-	require.NoError(t, e.db.Raw("SELECT count(*) FROM visitors").Scan(&visitors).Error)
-	assert.Equal(t, int64(1), visitors, "one visitor across reloads")
+	assert.Equal(t, int64(1), countVisitors(), "one visitor across reloads")
 }
 
 // The desk's online switch and settings reach an open widget at once.

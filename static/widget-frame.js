@@ -140,7 +140,12 @@
     p.textContent = (err && err.shown) || msg('network-error');
     view.appendChild(p);
   };
+  // A browser that never opens the chat (most page views, and crawlers that
+  // run scripts) gets no visitor: it is created when the panel first opens.
+  // A returning visitor loads at once, so replies can raise the badge.
+  var started = false;
   var start = function () {
+    started = true;
     return ensureVisitor().then(identify).then(home).catch(function (err) {
       if (!token) return ensureVisitor().then(identify).then(home); // a stale token: once more
       throw err;
@@ -181,8 +186,12 @@
     if (e.detail.target && e.detail.target.id === 'w-config') toParent(config('parley:config'));
   });
   var focusComposer = function () {
-    var t = document.querySelector('#view textarea, #view input:not([type=hidden]), #view button');
+    var t = document.getElementById('w-body') ||
+      document.querySelector('#view textarea:not([hidden] *), #view input:not([type=hidden]), #view button');
     if (t) t.focus();
+  };
+  var scrollThreads = function () {
+    document.querySelectorAll('[data-autoscroll]').forEach(function (t) { t.scrollTop = t.scrollHeight; });
   };
   window.addEventListener('message', function (e) {
     if (!parentOrigin || e.source !== window.parent || e.origin !== parentOrigin) return;
@@ -191,6 +200,8 @@
       open = true;
       unread = 0;
       if (typeof m.page === 'string' && /^https?:/.test(m.page)) page = m.page;
+      if (!started) start();
+      scrollThreads();
       focusComposer();
     } else if (m.type === 'parley:closed') {
       open = false;
@@ -238,12 +249,12 @@
   htmx.onLoad(function (el) {
     var view = document.getElementById('view');
     if (el === view || view.contains(el)) view.setAttribute('aria-busy', 'false');
-    if (open && el.id === 'w-composer' && el.querySelector) {
-      var t = el.querySelector('textarea');
-      if (t) t.focus();
-    }
+    // A fresh composer (after sending, or a thread just opened) gets the
+    // focus while the panel is open.
+    var composer = el.id === 'w-body' ? el : el.querySelector && el.querySelector('#w-body');
+    if (open && composer) composer.focus();
   });
 
   toParent(config('parley:ready'));
-  start();
+  if (token || open) start();
 })();
