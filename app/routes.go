@@ -2,6 +2,7 @@ package app
 
 import (
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 )
 
 // routes lists every route Parley serves, in one place.
@@ -54,15 +55,18 @@ func (a *App) widgetRoutes(e *echo.Echo) {
 	e.GET("/widget.js", a.serveWidgetLoader)
 	e.GET("/demo", a.showDemo)
 
+	// 256 KiB fits the longest message (10,000 characters, URL-encoded) with
+	// room to spare; bigger bodies are refused before they are read.
+	limitBody := middleware.BodyLimit("256K")
 	reads := []echo.MiddlewareFunc{a.widgetContext, a.limitIP(ipReads)}
 	visitorReads := append(reads[:len(reads):len(reads)], a.requireVisitor)
-	visitorWrites := []echo.MiddlewareFunc{a.widgetContext, a.limitIP(ipPosts), a.requireVisitor, a.limitVisitor}
+	visitorWrites := []echo.MiddlewareFunc{a.widgetContext, limitBody, a.limitIP(ipPosts), a.requireVisitor, a.limitVisitor}
 	e.GET("/widget/frame", a.showWidgetFrame, reads...)
 	e.GET("/widget/theme.css", a.widgetTheme, reads...)
 	e.POST("/widget/api/visitors", a.createVisitor, a.widgetContext, a.limitIP(ipVisitors))
 	// Identifying runs on every page view of a signed-in user: it spends the
 	// read allowance, not the visitor's message allowance.
-	e.POST("/widget/api/identify", a.identifyVisitor, visitorReads...)
+	e.POST("/widget/api/identify", a.identifyVisitor, append(visitorReads[:len(visitorReads):len(visitorReads)], limitBody)...)
 	e.GET("/widget/home", a.widgetHome, visitorReads...)
 	e.POST("/widget/conversations", a.startWidgetConversation, visitorWrites...)
 	e.GET("/widget/conversations/:pid", a.showWidgetConversation, visitorReads...)

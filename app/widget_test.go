@@ -116,13 +116,13 @@ func TestWidgetStreamFollowsDesk(t *testing.T) {
 	thread := w.stream(t, e.app.rt.Cursor(), pid)
 	require.NoError(t, models.SetOnline(ctx, e.db, admin.ID, false))
 	e.app.rt.Ring()
-	got := thread.waitFor("w-status-offline")
-	assert.Contains(t, got, "We are away right now")
+	thread.waitFor("w-status-offline")
+	thread.waitFor("We are away right now")
 	thread.waitFor(`hx-post="/widget/contact"`) // the email prompt appears with it
 
 	require.NoError(t, models.UpdateSettings(ctx, e.db, models.SettingsInput{DeskName: "Acme Help", BrandColor: "#be123c", Greeting: "Olá from Acme", DemoEnabled: true}))
 	e.app.rt.Ring()
-	got = thread.waitFor("Olá from Acme")
+	got := thread.waitFor("Olá from Acme")
 	assert.Contains(t, got, `id="w-title" class="w-title" hx-swap-oob="outerHTML">Acme Help`)
 	assert.Contains(t, got, "/widget/theme.css?v="+themeVersion("#be123c"))
 	assert.Contains(t, got, `data-color="#be123c"`)
@@ -268,6 +268,12 @@ func TestAdminWidgetSettings(t *testing.T) {
 	page = b.get("/admin/widget")
 	assert.Equal(t, "https://shop.example.com\nhttps://blog.example.com", page.doc.Find("#f-allowed_origins").Text())
 	assert.Contains(t, page.text(".toast"), "Widget settings saved")
+
+	// The admin side keeps its CSRF protection (only /widget/ is exempt).
+	res = b.post("/admin/widget", url.Values{"_csrf": {"forged"}, "desk_name": {"Evil"}, "brand_color": {"#000000"}})
+	require.Equal(t, http.StatusForbidden, res.StatusCode)
+	res = b.post("/admin/widget/rotate-secret", url.Values{"_csrf": {"forged"}})
+	require.Equal(t, http.StatusForbidden, res.StatusCode)
 
 	res = b.post("/admin/widget/rotate-secret", nil)
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)

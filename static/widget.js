@@ -32,7 +32,7 @@
     try { token = localStorage.getItem(KEY) || ''; } catch (e) { /* storage blocked: this page view only */ }
 
     var root, panel, frame, btn, badge, timer;
-    var open = false, ready = false, cssReady = false, labels = {};
+    var open = false, ready = false, cssReady = false, wantOpen = false, labels = {};
 
     var el = function (tag, cls) {
       var e = d.createElement(tag);
@@ -52,7 +52,8 @@
       label(n);
     };
     var setOpen = function (on, focusLauncher) {
-      if (!ready || on === open) return;
+      if (!ready || !cssReady) { wantOpen = on; return; } // Parley.open() before the frame is ready
+      if (on === open) return;
       open = on;
       root.classList.toggle('parley-open', on);
       btn.setAttribute('aria-expanded', String(on));
@@ -66,7 +67,9 @@
       }
     };
     var show = function () {
-      if (ready && cssReady) root.style.removeProperty('display');
+      if (!ready || !cssReady) return;
+      root.style.removeProperty('display');
+      if (wantOpen) setOpen(true);
     };
     var apply = function (m) {
       if (/^#[0-9a-f]{6}$/i.test(m.color)) root.style.setProperty('--parley-brand', m.color);
@@ -161,7 +164,7 @@
       token = '';
       user = (w.ParleySettings || {}).user || null;
       if (root) root.remove();
-      open = ready = cssReady = false;
+      open = ready = cssReady = wantOpen = false;
       build();
     };
     if (d.body) build(); else d.addEventListener('DOMContentLoaded', build);

@@ -44,15 +44,12 @@ type WidgetThread struct {
 	StreamURL string
 }
 
-// askEmail reports whether the thread should ask the visitor for an email:
-// the desk is offline and nobody knows how to reach them.
-func askEmail(s *models.DeskSettings, v *models.Visitor) bool {
+// AskEmail reports whether a thread should ask the visitor for an email:
+// the desk is offline and nobody knows how to reach them. (The stream uses it
+// too, to re-render the prompt when the desk goes offline or comes back.)
+func AskEmail(s *models.DeskSettings, v *models.Visitor) bool {
 	return !s.Online && v != nil && v.Customer != nil && !v.Customer.Verified && v.Customer.Email == ""
 }
-
-// AskEmail is exported for the stream, which re-renders the prompt when the
-// desk goes offline or comes back.
-func AskEmail(s *models.DeskSettings, v *models.Visitor) bool { return askEmail(s, v) }
 
 func oob(on bool) templ.Attributes {
 	if on {
