@@ -335,3 +335,42 @@ func TestBrowserWidgetRefusedOnOtherSites(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "added", out)
 }
+
+// A token the server does not know (say, the visitor was deleted) is
+// replaced by a new one, which the loader stores.
+func TestBrowserWidgetRecoversFromUnknownToken(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	host := hostSite(t, e.srv.URL)
+	require.NoError(t, models.UpdateSettings(context.Background(), e.db, models.SettingsInput{
+		DeskName: "Acme", BrandColor: "#2563eb", AllowedOrigins: host.URL, DemoEnabled: true}))
+	tab := browsertest.Tab(t, 60*time.Second)
+	defer keepScreenshot(t, tab)
+	key := "parley.visitor:" + e.srv.URL
+	stale := "stale-token-stale-token-stale-token-stale-1"
+
+	require.NoError(t, chromedp.Do(tab,
+		chromedp.Navigate(host.URL+"/"),
+		chromedp.WaitVisible(chromedp.ID("host-btn")),
+	))
+	_, err := chromedp.Run(tab, chromedp.Evaluate[bool](fmt.Sprintf(`localStorage.setItem(%q, %q), true`, key, stale)))
+	require.NoError(t, err)
+	require.NoError(t, chromedp.Do(tab,
+		chromedp.Reload(),
+		chromedp.WaitVisible(chromedp.CSS(".parley-launcher")),
+		chromedp.Click(chromedp.CSS(".parley-launcher")),
+	))
+	require.NoError(t, chromedp.Do(tab, chromedp.WaitVisible(chromedp.ID("w-start-body"), frameNode(t, tab))))
+	var token string
+	for range 200 {
+		token, err = chromedp.Run(tab, chromedp.Evaluate[string](fmt.Sprintf(`localStorage.getItem(%q)`, key)))
+		require.NoError(t, err)
+		if token != stale {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	require.NotEqual(t, stale, token)
+	_, err = models.FindVisitor(context.Background(), e.db, token)
+	require.NoError(t, err, "the loader keeps the new, real token")
+}

@@ -125,13 +125,19 @@
       if (user[k] != null) body.set(k, String(user[k]));
     });
     return post('/widget/api/identify', body).then(function (r) {
-      if (r.status === 401) { token = ''; throw new Error('unknown visitor'); }
+      if (r.status === 401) {
+        token = '';
+        var err = new Error('unknown visitor');
+        err.stale = true;
+        throw err;
+      }
     });
   };
   var home = function () {
     return htmx.ajax('GET', '/widget/home', { target: '#view', swap: 'innerHTML' });
   };
   var failed = function (err) {
+    started = false; // opening the panel again tries again
     var view = document.getElementById('view');
     view.setAttribute('aria-busy', 'false');
     view.textContent = '';
@@ -147,7 +153,7 @@
   var start = function () {
     started = true;
     return ensureVisitor().then(identify).then(home).catch(function (err) {
-      if (!token) return ensureVisitor().then(identify).then(home); // a stale token: once more
+      if (err && err.stale) return ensureVisitor().then(identify).then(home); // once more, as a new visitor
       throw err;
     }).catch(failed);
   };
