@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/input"
 	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -50,6 +51,31 @@ func hostSite(t *testing.T, parleyURL string) *httptest.Server {
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+// pressEnter presses Enter in the focused element as a keyboard does, with
+// no separate character event (SendKeys' "\r" also types a newline that a
+// page cancelling the keydown would never get from a real keyboard).
+var pressEnter = enterKey(0, input.DispatchKeyEventTypeRawKeyDown)
+
+// shiftEnter presses Shift+Enter, which a textarea turns into a new line
+// unless the page cancels it.
+var shiftEnter = enterKey(8, input.DispatchKeyEventTypeKeyDown)
+
+func enterKey(modifiers int64, down input.DispatchKeyEventType) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		for _, typ := range []input.DispatchKeyEventType{down, input.DispatchKeyEventTypeKeyUp} {
+			p := input.DispatchKeyEventParams{Type: typ, Key: "Enter", Code: "Enter", Modifiers: modifiers,
+				WindowsVirtualKeyCode: 13, NativeVirtualKeyCode: 13}
+			if typ == input.DispatchKeyEventTypeKeyDown {
+				p.Text, p.UnmodifiedText = "\r", "\r"
+			}
+			if _, err := cdp.Call(ctx, t, input.DispatchKeyEvent, p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // keepScreenshot saves the tab's screen when the test fails.
@@ -142,7 +168,8 @@ func TestBrowserWidgetJourney(t *testing.T) {
 
 	// Enter sends; Shift+Enter would add a line.
 	require.NoError(t, chromedp.Do(tab,
-		chromedp.SendKeys(chromedp.ID("w-start-body"), "My parcel never arrived"+kb.Enter, in),
+		chromedp.SendKeys(chromedp.ID("w-start-body"), "My parcel never arrived", in),
+		pressEnter,
 		chromedp.WaitVisible(chromedp.CSS("#w-thread .w-msg-mine"), in),
 	))
 	waitText(t, tab, "#w-thread", "My parcel never arrived", in)
@@ -203,9 +230,12 @@ func TestBrowserWidgetJourney(t *testing.T) {
 
 	// Writing again reopens it, with a status line.
 	require.NoError(t, chromedp.Do(tab,
-		chromedp.SendKeys(chromedp.ID("w-body"), "Actually, one more question"+kb.Enter, in),
+		chromedp.SendKeys(chromedp.ID("w-body"), "Actually,", in),
+		shiftEnter,
+		chromedp.SendKeys(chromedp.ID("w-body"), "one more question", in),
+		pressEnter,
 	))
-	waitText(t, tab, "#w-thread", "Actually, one more question", in)
+	waitText(t, tab, "#w-thread", "one more question", in)
 	waitText(t, tab, "#w-thread", "You reopened this conversation.", in)
 	conv, err = models.FindConversationForUser(ctx, e.db, agent, conv.PublicID)
 	require.NoError(t, err)
@@ -219,6 +249,7 @@ func TestBrowserWidgetJourney(t *testing.T) {
 		}
 	}
 	assert.Equal(t, []string{models.SysClosed, models.SysReopenedByCustomer}, events)
+	assert.Equal(t, "Actually,\none more question", msgs[len(msgs)-1].Body, "Shift+Enter made a new line, Enter sent")
 
 	// A reload keeps the visitor (token in the host page's storage): the
 	// conversation is listed on the home view.
@@ -229,7 +260,7 @@ func TestBrowserWidgetJourney(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(".parley-root.parley-open .parley-frame")),
 	))
 	in = frameNode(t, tab)
-	waitText(t, tab, "#w-convs", "Actually, one more question", in)
+	waitText(t, tab, "#w-convs", "Actually, one more question", in) // the preview joins lines
 	assert.Equal(t, int64(1), countVisitors(), "one visitor across reloads")
 }
 
@@ -373,4 +404,37 @@ func TestBrowserWidgetRecoversFromUnknownToken(t *testing.T) {
 	require.NotEqual(t, stale, token)
 	_, err = models.FindVisitor(context.Background(), e.db, token)
 	require.NoError(t, err, "the loader keeps the new, real token")
+}
+
+// Too many messages: the visitor is told to wait, and keeps what they typed.
+func TestBrowserWidgetRateLimitKeepsText(t *testing.T) {
+	t.Parallel()
+	e := setup(t, envOpts{widgetLimits: &WidgetLimits{VisitorPosts: 2}})
+	tab := browsertest.Tab(t, 60*time.Second)
+	defer keepScreenshot(t, tab)
+
+	// The demo page: the widget on Parley's own origin.
+	require.NoError(t, chromedp.Do(tab,
+		chromedp.Navigate(e.srv.URL+"/demo"),
+		chromedp.WaitVisible(chromedp.CSS(".parley-launcher")),
+		chromedp.Click(chromedp.CSS(".parley-launcher")),
+	))
+	in := frameNode(t, tab)
+	require.NoError(t, chromedp.Do(tab,
+		chromedp.SendKeys(chromedp.ID("w-start-body"), "first", in),
+		pressEnter,
+		chromedp.WaitVisible(chromedp.ID("w-body"), in),
+		chromedp.SendKeys(chromedp.ID("w-body"), "second", in),
+		pressEnter,
+	))
+	waitText(t, tab, "#w-thread", "second", in)
+	require.NoError(t, chromedp.Do(tab,
+		chromedp.SendKeys(chromedp.ID("w-body"), "third, too fast", in),
+		pressEnter,
+		chromedp.WaitVisible(chromedp.CSS("#w-toasts .w-toast"), in),
+	))
+	waitText(t, tab, "#w-toasts", "You are sending messages too quickly.", in)
+	kept, err := chromedp.Run(tab, chromedp.Value(chromedp.ID("w-body"), in))
+	require.NoError(t, err)
+	assert.Equal(t, "third, too fast", kept)
 }
