@@ -262,6 +262,12 @@ func TestBrowserWidgetJourney(t *testing.T) {
 	in = frameNode(t, tab)
 	waitText(t, tab, "#w-convs", "Actually, one more question", in) // the preview joins lines
 	assert.Equal(t, int64(1), countVisitors(), "one visitor across reloads")
+
+	// Each view had its own stream; the ones left behind were closed.
+	for i := 0; i < 200 && e.app.rt.Subscribers() != 1; i++ {
+		time.Sleep(50 * time.Millisecond)
+	}
+	assert.Equal(t, 1, e.app.rt.Subscribers(), "only the open view's stream remains")
 }
 
 // The desk's online switch and settings reach an open widget at once.
