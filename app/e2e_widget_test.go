@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"html"
 	"net/http"
@@ -26,29 +27,41 @@ import (
 
 // hostSite is another website (another origin: its own port) that embeds
 // the widget with the real snippet. /broken points the snippet at a script
-// that does not exist. Both pages have a button of their own.
-func hostSite(t *testing.T, parleyURL string) *httptest.Server {
+// that does not exist. Pages have a button of their own. A signed-in user
+// of the site, if any, is passed as window.ParleySettings on /signed and as
+// data- attributes on /signed-data.
+func hostSite(t *testing.T, parleyURL string, user ...models.Identity) *httptest.Server {
 	t.Helper()
-	page := func(src string) string {
+	page := func(before, src, attrs string) string {
 		return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Example shop</title></head>
 <body><h1>Example shop</h1>
 <button id="host-btn" type="button">Add to cart</button> <span id="host-out"></span>
 <script>document.getElementById('host-btn').addEventListener('click', function () {
   document.getElementById('host-out').textContent = 'added';
 });</script>
-<script async src="` + html.EscapeString(src) + `"></script>
+` + before + `<script async src="` + html.EscapeString(src) + `"` + attrs + `></script>
 </body></html>`
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	pages := map[string]string{
+		"/":       page("", parleyURL+"/widget.js", ""),
+		"/broken": page("", parleyURL+"/no-such-dir/widget.js", ""),
+	}
+	if len(user) > 0 {
+		u := user[0]
+		settings, _ := json.Marshal(map[string]any{"user": map[string]string{"id": u.ExternalID, "email": u.Email, "name": u.Name, "signature": u.Signature}})
+		pages["/signed"] = page("<script>window.ParleySettings = "+string(settings)+";</script>\n", parleyURL+"/widget.js", "")
+		pages["/signed-data"] = page("", parleyURL+"/widget.js", fmt.Sprintf(` data-user-id="%s" data-user-email="%s" data-user-name="%s" data-user-signature="%s"`,
+			html.EscapeString(u.ExternalID), html.EscapeString(u.Email), html.EscapeString(u.Name), html.EscapeString(u.Signature)))
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, ok := pages[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprint(w, page(parleyURL+"/widget.js"))
-	})
-	mux.HandleFunc("/broken", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprint(w, page(parleyURL+"/no-such-dir/widget.js"))
-	})
-	srv := httptest.NewServer(mux)
+		fmt.Fprint(w, body)
+	}))
 	t.Cleanup(srv.Close)
 	return srv
 }
@@ -443,4 +456,66 @@ func TestBrowserWidgetRateLimitKeepsText(t *testing.T) {
 	kept, err := chromedp.Run(tab, chromedp.Value(chromedp.ID("w-body"), in))
 	require.NoError(t, err)
 	assert.Equal(t, "third, too fast", kept)
+}
+
+// A signed-in user of the host site is the same customer on two devices
+// (two browser profiles): one passes the identity as window.ParleySettings,
+// the other as data- attributes on the script tag.
+func TestBrowserWidgetSignedIdentityAcrossDevices(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ctx := context.Background()
+	settings, err := models.GetSettings(ctx, e.db)
+	require.NoError(t, err)
+	user := models.Identity{ExternalID: "shop-user-9", Email: "grace@example.com", Name: "Grace Hopper",
+		Signature: models.IdentitySignature(settings.WidgetSecret, "shop-user-9", "grace@example.com")}
+	host := hostSite(t, e.srv.URL, user)
+	require.NoError(t, models.UpdateSettings(ctx, e.db, models.SettingsInput{
+		DeskName: "Acme", BrandColor: "#2563eb", AllowedOrigins: host.URL, RequireSignedIdentity: true, DemoEnabled: true}))
+
+	laptop := browsertest.Tab(t, 60*time.Second)
+	defer keepScreenshot(t, laptop)
+	require.NoError(t, chromedp.Do(laptop,
+		chromedp.Navigate(host.URL+"/signed"),
+		chromedp.WaitVisible(chromedp.CSS(".parley-launcher")),
+		chromedp.Click(chromedp.CSS(".parley-launcher")),
+	))
+	in := frameNode(t, laptop)
+	// Signed: no pre-chat fields (the site vouches for name and email), and
+	// the desk's "signed identities only" rule lets this visitor write.
+	require.NoError(t, chromedp.Do(laptop,
+		chromedp.WaitVisible(chromedp.ID("w-start-body"), in),
+		chromedp.WaitNotPresent(chromedp.ID("w-f-email"), in),
+		chromedp.SendKeys(chromedp.ID("w-start-body"), "Written on my laptop", in),
+		pressEnter,
+	))
+	waitText(t, laptop, "#w-thread", "Written on my laptop", in)
+
+	phone := browsertest.Tab(t, 60*time.Second)
+	defer keepScreenshot(t, phone)
+	require.NoError(t, chromedp.Do(phone,
+		chromedp.Navigate(host.URL+"/signed-data"),
+		chromedp.WaitVisible(chromedp.CSS(".parley-launcher")),
+		chromedp.Click(chromedp.CSS(".parley-launcher")),
+	))
+	waitText(t, phone, "#w-convs", "Written on my laptop", frameNode(t, phone))
+
+	var customers []struct {
+		Verified bool
+		Name     string
+	}
+	require.NoError(t, e.db.Raw("SELECT DISTINCT c.verified, c.name FROM visitors v JOIN customers c ON c.id = v.customer_id").Scan(&customers).Error)
+	require.Len(t, customers, 1, "both browsers are one customer")
+	assert.True(t, customers[0].Verified)
+	assert.Equal(t, "Grace Hopper", customers[0].Name)
+
+	// An anonymous visitor on the same site is told to sign in.
+	anon := browsertest.Tab(t, 60*time.Second)
+	defer keepScreenshot(t, anon)
+	require.NoError(t, chromedp.Do(anon,
+		chromedp.Navigate(host.URL+"/"),
+		chromedp.WaitVisible(chromedp.CSS(".parley-launcher")),
+		chromedp.Click(chromedp.CSS(".parley-launcher")),
+	))
+	waitText(t, anon, "#w-identity-required", "Please sign in on this website", frameNode(t, anon))
 }
