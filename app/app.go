@@ -6,6 +6,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -54,6 +55,11 @@ type App struct {
 	rt          *broker
 	hub         *streamHub
 
+	// widgetLimits rate-limits the public widget endpoints; settingsMemo
+	// shares one settings read among the widget streams of a batch.
+	widgetLimits *widgetLimiters
+	settingsMemo settingsMemo
+
 	// bg scopes the instance's background goroutines (the realtime broker);
 	// Close cancels it.
 	bg       context.Context
@@ -75,6 +81,9 @@ type Options struct {
 	Workers func(*river.Workers)
 	// LoginLimits overrides models.DefaultLoginLimits.
 	LoginLimits *models.LoginLimits
+	// WidgetLimits overrides the widget's rate limits (non-zero fields win
+	// over the Config's and the defaults).
+	WidgetLimits *WidgetLimits
 }
 
 // New connects to the database (starting the private PostgreSQL when no
@@ -88,6 +97,12 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 	if opts.LoginLimits != nil {
 		a.loginLimits = *opts.LoginLimits
 	}
+	wl := WidgetLimits{VisitorPosts: cfg.WidgetRateVisitor, IPPosts: cfg.WidgetRateIP}
+	if o := opts.WidgetLimits; o != nil {
+		wl = WidgetLimits{VisitorPosts: cmp.Or(o.VisitorPosts, wl.VisitorPosts), IPPosts: cmp.Or(o.IPPosts, wl.IPPosts),
+			IPVisitors: o.IPVisitors, IPReads: o.IPReads}
+	}
+	a.widgetLimits = newWidgetLimiters(wl)
 	defer func() {
 		if err != nil {
 			a.Close()

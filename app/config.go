@@ -34,6 +34,12 @@ type Config struct {
 	SMTP       SMTPConfig
 	LogLevel   slog.Level
 	LogFormat  string // "text" or "json"
+
+	// WidgetRateVisitor and WidgetRateIP cap the messages the widget accepts
+	// per minute from one visitor and from one client IP
+	// (PARLEY_WIDGET_RATE_VISITOR, PARLEY_WIDGET_RATE_IP).
+	WidgetRateVisitor int
+	WidgetRateIP      int
 }
 
 // SMTPConfig is the outgoing mail server used by notification jobs.
@@ -105,6 +111,21 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		bad("PARLEY_SESSION_TTL", "want a duration of at least 1m like 336h, got %q", ttl)
 	} else {
 		c.SessionTTL = d
+	}
+
+	for _, r := range []struct {
+		key, def string
+		dst      *int
+	}{
+		{"PARLEY_WIDGET_RATE_VISITOR", "20", &c.WidgetRateVisitor},
+		{"PARLEY_WIDGET_RATE_IP", "300", &c.WidgetRateIP},
+	} {
+		v := get(r.key, r.def)
+		if n, err := strconv.Atoi(v); err != nil || n < 1 || n > 1_000_000 {
+			bad(r.key, "want a number of messages per minute (1 or more), got %q", v)
+		} else {
+			*r.dst = n
+		}
 	}
 
 	switch lvl := strings.ToLower(get("PARLEY_LOG_LEVEL", "info")); lvl {

@@ -55,3 +55,19 @@ func TestLoadConfigBadValuesNameTheVariable(t *testing.T) {
 	_, err := LoadConfig(env(map[string]string{"PARLEY_SMTP_HOST": "smtp.example.com"}))
 	require.ErrorContains(t, err, "PARLEY_SMTP_FROM")
 }
+
+func TestLoadConfigWidgetRates(t *testing.T) {
+	t.Parallel()
+	c, err := LoadConfig(env(nil))
+	require.NoError(t, err)
+	assert.Equal(t, 20, c.WidgetRateVisitor)
+	assert.Equal(t, 300, c.WidgetRateIP)
+	c, err = LoadConfig(env(map[string]string{"PARLEY_WIDGET_RATE_VISITOR": "5", "PARLEY_WIDGET_RATE_IP": "50"}))
+	require.NoError(t, err)
+	assert.Equal(t, 5, c.WidgetRateVisitor)
+	assert.Equal(t, 50, c.WidgetRateIP)
+	for key, val := range map[string]string{"PARLEY_WIDGET_RATE_VISITOR": "0", "PARLEY_WIDGET_RATE_IP": "lots"} {
+		_, err := LoadConfig(env(map[string]string{key: val}))
+		require.ErrorContains(t, err, key)
+	}
+}

@@ -31,14 +31,17 @@ type testEnv struct {
 	srv *httptest.Server
 	db  *gorm.DB
 	url string // the database URL, for a second instance on the same database
+	// logs holds the instance's log lines.
+	logs *syncBuffer
 }
 
 // envOpts adjust setup; the zero value is a plain instance.
 type envOpts struct {
-	workers     func(*river.Workers)
-	startJobs   bool
-	loginLimits *models.LoginLimits
-	url         string // database URL; empty makes a fresh database
+	workers      func(*river.Workers)
+	startJobs    bool
+	loginLimits  *models.LoginLimits
+	widgetLimits *WidgetLimits
+	url          string // database URL; empty makes a fresh database
 }
 
 // syncBuffer collects log lines; they are printed only when a test fails.
@@ -75,7 +78,7 @@ func setup(t testing.TB, opts ...envOpts) *testEnv {
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx := context.Background()
-	a, err := New(ctx, cfg, Options{Logger: log, Workers: o.workers, LoginLimits: o.loginLimits})
+	a, err := New(ctx, cfg, Options{Logger: log, Workers: o.workers, LoginLimits: o.loginLimits, WidgetLimits: o.widgetLimits})
 	require.NoError(t, err)
 	if o.startJobs {
 		require.NoError(t, a.StartJobs(ctx))
@@ -90,7 +93,7 @@ func setup(t testing.TB, opts ...envOpts) *testEnv {
 			t.Logf("server log:\n%s", logs.String())
 		}
 	})
-	return &testEnv{t: t, app: a, srv: srv, db: a.db, url: o.url}
+	return &testEnv{t: t, app: a, srv: srv, db: a.db, url: o.url, logs: logs}
 }
 
 // user creates a staff user directly through the domain layer.

@@ -43,6 +43,10 @@ func (a *App) newEcho() *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = a.handleError
+	// The client's address (logs, rate limits): X-Forwarded-For is believed
+	// only from a proxy on a loopback or private address, so a client on the
+	// internet cannot pick its own IP to dodge the widget's per-IP limits.
+	e.IPExtractor = echo.ExtractIPFromXFFHeader()
 	e.Pre(middleware.RemoveTrailingSlashWithConfig(middleware.TrailingSlashConfig{RedirectCode: http.StatusMovedPermanently}))
 	e.Use(
 		middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: func() string { return models.RandomToken(9) }}),
@@ -122,6 +126,9 @@ func secureHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 func (a *App) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
+		if isWidgetPath(req.URL.Path) {
+			return next(c) // visitors never use the staff session (widgetContext)
+		}
 		ctx := req.Context()
 		var user *models.User
 		var csrf string
@@ -236,6 +243,13 @@ func (a *App) checkCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		switch c.Request().Method {
 		case http.MethodGet, http.MethodHead, http.MethodOptions:
+			return next(c)
+		}
+		// The widget authenticates with the visitor token in the
+		// X-Parley-Visitor header, never with a cookie (and loadSession skips
+		// these paths): a forged cross-site request carries nothing that
+		// identifies anyone, so there is no ambient credential to protect.
+		if isWidgetPath(c.Request().URL.Path) {
 			return next(c)
 		}
 		want := views.Req(c.Request().Context()).CSRFToken

@@ -2,6 +2,7 @@ package app
 
 import (
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 )
 
 // routes lists every route Parley serves, in one place.
@@ -56,4 +57,36 @@ func (a *App) routes(e *echo.Echo) {
 	admin.POST("/teams/:id/delete", a.deleteTeam)
 	admin.POST("/teams/:id/members", a.addTeamMember)
 	admin.POST("/teams/:id/members/:user/remove", a.removeTeamMember)
+	admin.GET("/widget", a.showWidgetSettings)
+	admin.POST("/widget", a.saveWidgetSettings)
+	admin.POST("/widget/rotate-secret", a.rotateWidgetSecret)
+
+	a.widgetRoutes(e)
+}
+
+// widgetRoutes are the public messenger: the loader, the iframe and its API
+// (authenticated by the visitor token, rate-limited per IP and per visitor),
+// and the demo page.
+func (a *App) widgetRoutes(e *echo.Echo) {
+	e.GET("/widget.js", a.serveWidgetLoader)
+	e.GET("/demo", a.showDemo)
+
+	// 256 KiB fits the longest message (10,000 characters, URL-encoded) with
+	// room to spare; bigger bodies are refused before they are read.
+	limitBody := middleware.BodyLimit("256K")
+	reads := []echo.MiddlewareFunc{a.widgetContext, a.limitIP(ipReads)}
+	visitorReads := append(reads[:len(reads):len(reads)], a.requireVisitor)
+	visitorWrites := []echo.MiddlewareFunc{a.widgetContext, limitBody, a.limitIP(ipPosts), a.requireVisitor, a.limitVisitor}
+	e.GET("/widget/frame", a.showWidgetFrame, reads...)
+	e.GET("/widget/theme.css", a.widgetTheme, reads...)
+	e.POST("/widget/api/visitors", a.createVisitor, a.widgetContext, a.limitIP(ipVisitors))
+	// Identifying runs on every page view of a signed-in user: it spends the
+	// read allowance, not the visitor's message allowance.
+	e.POST("/widget/api/identify", a.identifyVisitor, append(visitorReads[:len(visitorReads):len(visitorReads)], limitBody)...)
+	e.GET("/widget/home", a.widgetHome, visitorReads...)
+	e.POST("/widget/conversations", a.startWidgetConversation, visitorWrites...)
+	e.GET("/widget/conversations/:pid", a.showWidgetConversation, visitorReads...)
+	e.POST("/widget/conversations/:pid/messages", a.postWidgetMessage, visitorWrites...)
+	e.POST("/widget/contact", a.saveWidgetContact, visitorWrites...)
+	e.GET("/widget/events", a.widgetEvents, visitorReads...)
 }

@@ -116,6 +116,9 @@ func UpdateSettings(ctx context.Context, db *gorm.DB, in SettingsInput) error {
 	if err := v.Err(); err != nil {
 		return err
 	}
+	if origins == nil {
+		origins = []string{} // NOT NULL: an empty list, not a nil array
+	}
 	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		err := tx.Model(&DeskSettings{ID: 1}).Updates(map[string]any{
 			"desk_name": in.DeskName, "brand_color": strings.ToLower(in.BrandColor), "greeting": in.Greeting,

@@ -13,6 +13,7 @@
 //     <div class="toast toast-success" data-autodismiss>…</div>
 //   <select data-autosubmit>  submits its form on change
 //   <form data-confirm="…">   (or a submit button with data-confirm) asks confirm() first
+//   <button data-copy="#field" data-copied="…">  copies the field's text, then toasts
 (function () {
   'use strict';
 
@@ -149,6 +150,22 @@
     // requestSubmit fires the submit event (CSRF field, data-confirm, htmx
     // all still apply); submit() is the fallback for very old browsers.
     if (el.form.requestSubmit) el.form.requestSubmit(); else el.form.submit();
+  });
+
+  // <button data-copy="#id" data-copied="…"> copies that field's text (the
+  // widget's embed code) and says so.
+  document.addEventListener('click', function (e) {
+    var btn = e.target.closest && e.target.closest('[data-copy]');
+    if (!btn) return;
+    var field = document.querySelector(btn.getAttribute('data-copy'));
+    if (!field) return;
+    var done = function () { showToast('success', btn.getAttribute('data-copied')); };
+    var fallback = function () { field.select(); if (document.execCommand('copy')) done(); };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(field.value).then(done, fallback);
+    } else {
+      fallback();
+    }
   });
 
   // Capture phase on document runs before htmx's listener on the form, so a

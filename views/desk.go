@@ -3,10 +3,7 @@ package views
 import (
 	"context"
 	"fmt"
-	"html"
-	"io"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -254,72 +251,6 @@ func outgoing(m *models.Message, conv *models.Conversation, me *models.User) boo
 		return ownMessage(m, me)
 	}
 	return m.AuthorType == models.AuthorAgent
-}
-
-// textPart is a piece of a message: plain text, or a link when URL is set.
-type textPart struct {
-	Text string
-	URL  string
-}
-
-// urlCandidate finds what may be a web address; linkify then checks it.
-var urlCandidate = regexp.MustCompile("(?i)\\bhttps?://[^\\s<>\"'`]+")
-
-// linkify splits text into plain parts and http(s) links. Nothing else (no
-// javascript:, data: or other schemes) becomes a link; trailing punctuation
-// stays text, and a closing parenthesis only belongs to a link that opened
-// one.
-func linkify(text string) []textPart {
-	var parts []textPart
-	last := 0
-	for _, loc := range urlCandidate.FindAllStringIndex(text, -1) {
-		start, end := loc[0], loc[1]
-		for end > start {
-			c := text[end-1]
-			if strings.ContainsRune(".,;:!?]}", rune(c)) ||
-				(c == ')' && strings.Count(text[start:end], "(") < strings.Count(text[start:end], ")")) {
-				end--
-				continue
-			}
-			break
-		}
-		raw := text[start:end]
-		u, err := url.Parse(raw)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			continue
-		}
-		if start > last {
-			parts = append(parts, textPart{Text: text[last:start]})
-		}
-		parts = append(parts, textPart{Text: raw, URL: raw})
-		last = end
-	}
-	if last < len(text) {
-		parts = append(parts, textPart{Text: text[last:]})
-	}
-	return parts
-}
-
-// MessageBody renders a message's text: escaped, with line breaks kept (by
-// CSS) and http(s) addresses as links that open in a new tab and pass no
-// referrer-based trust. Every piece, link targets included, is HTML-escaped.
-func MessageBody(text string) templ.Component {
-	return templ.ComponentFunc(func(_ context.Context, w io.Writer) error {
-		var b strings.Builder
-		for _, p := range linkify(text) {
-			if p.URL == "" {
-				b.WriteString(html.EscapeString(p.Text))
-				continue
-			}
-			b.WriteString(`<a href="`)
-			b.WriteString(html.EscapeString(p.URL))
-			b.WriteString(`" target="_blank" rel="noopener nofollow ugc">`)
-			b.WriteString(html.EscapeString(p.Text))
-			b.WriteString(`</a>`)
-		}
-		_, err := io.WriteString(w, b.String())
-		return err
-	})
 }
 
 // oob marks a fragment of a live update as an out-of-band swap.

@@ -38,7 +38,7 @@ func TestMessageBodyLinks(t *testing.T) {
 		{"http:// nothing", nil},
 		{`http://x.example/"onmouseover="alert(1)`, []string{"http://x.example/"}},
 		{"http://x.example/'onmouseover='alert(1)", []string{"http://x.example/"}},
-		{"HTTPS://EXAMPLE.COM/Up", []string{"HTTPS://EXAMPLE.COM/Up"}},
+		{"HTTPS://EXAMPLE.COM/Up", []string{"https://EXAMPLE.COM/Up"}}, // the scheme is normalised
 	}
 	for _, c := range cases {
 		_, doc := renderBody(t, c.in)

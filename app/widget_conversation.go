@@ -1,0 +1,180 @@
+package app
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"github.com/mileusna/useragent"
+
+	"github.com/parleydesk/parley/models"
+	"github.com/parleydesk/parley/views"
+)
+
+// conversationListLimit is how many past conversations the home view lists.
+const conversationListLimit = 30
+
+// widgetHome shows the visitor's conversations and the form to start one.
+func (a *App) widgetHome(c echo.Context) error {
+	return a.renderWidgetHome(c, http.StatusOK, views.Form{})
+}
+
+func (a *App) renderWidgetHome(c echo.Context, status int, f views.Form) error {
+	since := a.rt.Cursor() // before reading: the stream replays anything newer
+	v := currentVisitor(c)
+	s, err := models.GetSettings(ctxOf(c), a.db)
+	if err != nil {
+		return err
+	}
+	convs, err := models.CustomerConversations(ctxOf(c), a.db, v.CustomerID, conversationListLimit)
+	if err != nil {
+		return err
+	}
+	return a.renderWidget(c, status, s, views.WidgetHomeView(views.WidgetHome{
+		Settings: s, Visitor: v, Conversations: convs, Form: f, StreamURL: a.streamURL(c, since, ""),
+	}))
+}
+
+// startWidgetConversation opens a conversation with the visitor's first
+// message and the details of the page and browser they write from.
+func (a *App) startWidgetConversation(c echo.Context) error {
+	v := currentVisitor(c)
+	s, err := models.GetSettings(ctxOf(c), a.db)
+	if err != nil {
+		return err
+	}
+	in := models.VisitorStart{
+		Body: c.FormValue("body"), Name: c.FormValue("name"), Email: c.FormValue("email"),
+		Session: sessionInfo(c),
+	}
+	conv, _, err := models.StartVisitorConversation(ctxOf(c), a.db, v, s, in)
+	switch {
+	case errors.Is(err, models.ErrIdentityRequired):
+		return a.widgetToast(c, http.StatusForbidden, tr(c, "widget.identity_required"))
+	case isValidation(err):
+		return a.renderWidgetHome(c, http.StatusUnprocessableEntity, views.NewForm(map[string]string{
+			"body": in.Body, "name": in.Name, "email": in.Email}, err))
+	case err != nil:
+		return err
+	}
+	return a.renderWidgetThread(c, http.StatusOK, conv, views.Form{})
+}
+
+// showWidgetConversation shows one of the visitor's conversations; anyone
+// else's, an internal one or an unknown id is the same 404.
+func (a *App) showWidgetConversation(c echo.Context) error {
+	conv, err := models.FindConversationForCustomer(ctxOf(c), a.db, currentVisitor(c).CustomerID, c.Param("pid"))
+	if err != nil {
+		return err
+	}
+	return a.renderWidgetThread(c, http.StatusOK, conv, views.Form{})
+}
+
+func (a *App) renderWidgetThread(c echo.Context, status int, conv *models.Conversation, composer views.Form) error {
+	since := a.rt.Cursor()
+	s, err := models.GetSettings(ctxOf(c), a.db)
+	if err != nil {
+		return err
+	}
+	msgs, err := models.ListMessages(ctxOf(c), a.db, conv, true)
+	if err != nil {
+		return err
+	}
+	return a.renderWidget(c, status, s, views.WidgetThreadView(views.WidgetThread{
+		Settings: s, Visitor: currentVisitor(c), Conv: conv, Messages: msgs, Composer: composer,
+		StreamURL: a.streamURL(c, since, conv.PublicID),
+	}))
+}
+
+// postWidgetMessage adds the visitor's message (reopening a closed
+// conversation). The answer is a fresh composer; the message itself reaches
+// the thread through the stream, like everyone else's.
+func (a *App) postWidgetMessage(c echo.Context) error {
+	v := currentVisitor(c)
+	conv, err := models.FindConversationForCustomer(ctxOf(c), a.db, v.CustomerID, c.Param("pid"))
+	if err != nil {
+		return err
+	}
+	s, err := models.GetSettings(ctxOf(c), a.db)
+	if err != nil {
+		return err
+	}
+	body := c.FormValue("body")
+	_, err = models.PostVisitorMessage(ctxOf(c), a.db, v, s, conv, body)
+	switch {
+	case errors.Is(err, models.ErrIdentityRequired):
+		return a.widgetToast(c, http.StatusForbidden, tr(c, "widget.identity_required"))
+	case isValidation(err):
+		return a.render(c, http.StatusUnprocessableEntity, views.WidgetComposer(conv.PublicID, views.NewForm(map[string]string{"body": body}, err)))
+	case err != nil:
+		return err
+	}
+	return a.render(c, http.StatusOK, views.WidgetComposer(conv.PublicID, views.Form{}))
+}
+
+// saveWidgetContact stores the email an anonymous visitor leaves while the
+// desk is offline (never on a verified customer: that is a 404).
+func (a *App) saveWidgetContact(c echo.Context) error {
+	email := c.FormValue("email")
+	cust, err := models.SaveVisitorEmail(ctxOf(c), a.db, currentVisitor(c), email)
+	if isValidation(err) {
+		return a.render(c, http.StatusUnprocessableEntity, views.WidgetAskEmail(true, "", views.NewForm(map[string]string{"email": email}, err), false))
+	}
+	if err != nil {
+		return err
+	}
+	return a.render(c, http.StatusOK, views.WidgetAskEmail(false, cust.Email, views.Form{}, false))
+}
+
+// tzRe accepts IANA zone names ("Europe/Paris", "America/Argentina/Salta",
+// "UTC", "Etc/GMT+3").
+var tzRe = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*$`)
+
+// sessionInfo describes where and with what the visitor writes: the host
+// page and its referrer (passed by the loader), the browser and OS parsed
+// from the user agent, language and time zone.
+func sessionInfo(c echo.Context) models.SessionInfo {
+	ua := c.Request().UserAgent()
+	p := useragent.Parse(ua)
+	browser := p.Name
+	if v := majorVersion(p.Version); browser != "" && v != "" {
+		browser += " " + v
+	}
+	os := p.OS
+	if p.OSVersion != "" && os != "" {
+		os += " " + p.OSVersion
+	}
+	tz := strings.TrimSpace(c.FormValue("tz"))
+	if len(tz) > 64 || !tzRe.MatchString(tz) {
+		tz = ""
+	}
+	lang := strings.TrimSpace(c.FormValue("lang"))
+	if len(lang) > 35 || strings.ContainsAny(lang, " <>\"';") {
+		lang = ""
+	}
+	return models.SessionInfo{
+		PageURL: webURL(c.FormValue("page_url")), Referrer: webURL(c.FormValue("referrer")),
+		UserAgent: ua, Browser: browser, OS: os, Language: lang, Timezone: tz,
+	}
+}
+
+func majorVersion(v string) string {
+	if i := strings.IndexByte(v, '.'); i >= 0 {
+		return v[:i]
+	}
+	return v
+}
+
+// webURL keeps an absolute http(s) URL and drops anything else, so the desk
+// never shows a javascript: "page".
+func webURL(s string) string {
+	s = strings.TrimSpace(s)
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return ""
+	}
+	return u.String()
+}

@@ -1,0 +1,171 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/a-h/templ"
+	"github.com/labstack/echo/v4"
+
+	"github.com/parleydesk/parley/models"
+	"github.com/parleydesk/parley/views"
+)
+
+// widgetEvents is a visitor's live stream for one view: the home view
+// (conv empty) or one conversation. It carries only what that customer may
+// see: their own conversations' messages and customer-facing status lines,
+// never an internal conversation or a note, plus the desk's online switch
+// and settings. Besides "update" (out-of-band HTML) it sends "notify" with
+// the ids of new agent messages, which the frame counts for the launcher's
+// unread badge.
+func (a *App) widgetEvents(c echo.Context) error {
+	v := currentVisitor(c)
+	var conv *models.Conversation
+	if pid := c.QueryParam("conv"); pid != "" {
+		var err error
+		if conv, err = models.FindConversationForCustomer(ctxOf(c), a.db, v.CustomerID, pid); err != nil {
+			return err
+		}
+	}
+	w := &widgetStream{a: a, visitor: v, token: visitorToken(c), conv: conv}
+	return a.streamEvents(c, v.CustomerID, w.render)
+}
+
+type widgetStream struct {
+	a       *App
+	visitor *models.Visitor
+	token   string
+	conv    *models.Conversation // nil on the home view
+}
+
+// owns reports whether conv belongs to the stream's customer.
+func (w *widgetStream) owns(conv *models.Conversation) bool {
+	return conv != nil && conv.Kind == models.KindCustomer && conv.CustomerID != nil && *conv.CustomerID == w.visitor.CustomerID
+}
+
+func (w *widgetStream) render(ctx context.Context, b *Batch, evs []models.Event) ([][2]string, error) {
+	var (
+		appendMsgs []*models.Message
+		notify     []string
+		other      string
+		state      *models.Conversation
+		list       bool
+		chrome     bool
+	)
+	for _, e := range evs {
+		switch e.Kind {
+		case models.EventMessage:
+			if e.MessageID == nil || e.ConversationID == nil {
+				continue
+			}
+			m, cv := b.Messages[*e.MessageID], b.Conversations[*e.ConversationID]
+			if m == nil || !w.owns(cv) || m.ConversationID != cv.ID || !m.VisibleToCustomer() {
+				continue
+			}
+			if m.AuthorType == models.AuthorAgent && m.Kind == models.MessageText {
+				notify = append(notify, "m-"+strconv.FormatInt(m.ID, 10))
+			}
+			switch {
+			case w.conv == nil:
+				list = true
+			case cv.ID == w.conv.ID:
+				appendMsgs = append(appendMsgs, m)
+			case m.AuthorType == models.AuthorAgent:
+				other = cv.PublicID
+			}
+		case models.EventConversation:
+			if e.ConversationID == nil {
+				continue
+			}
+			cv := b.Conversations[*e.ConversationID]
+			if !w.owns(cv) {
+				continue
+			}
+			if w.conv == nil {
+				list = true
+			} else if cv.ID == w.conv.ID {
+				state = cv
+			}
+		case models.EventDeskStatus, models.EventSettings:
+			chrome = true
+		}
+	}
+	var parts []templ.Component
+	var settings *models.DeskSettings
+	if len(appendMsgs) > 0 || chrome {
+		var err error
+		if settings, err = w.a.batchSettings(ctx, b); err != nil {
+			return nil, err
+		}
+	}
+	if len(appendMsgs) > 0 {
+		parts = append(parts, views.WidgetAppend(appendMsgs, settings))
+	}
+	if state != nil {
+		parts = append(parts, views.WidgetConvState(state, true))
+	}
+	if other != "" {
+		parts = append(parts, views.WidgetOther(other, true))
+	}
+	if list {
+		convs, err := models.CustomerConversations(ctx, w.a.db, w.visitor.CustomerID, conversationListLimit)
+		if err != nil {
+			return nil, err
+		}
+		if len(convs) > 0 {
+			parts = append(parts, views.WidgetConversationList(convs, true))
+		}
+	}
+	if chrome {
+		parts = append(parts, views.WidgetChrome(settings, themeURL(settings)))
+		if w.conv != nil {
+			// The email prompt depends on the online switch and on what the
+			// visitor has told us since the stream began.
+			v, err := models.FindVisitor(ctx, w.a.db, w.token)
+			if err != nil {
+				return nil, err
+			}
+			parts = append(parts, views.WidgetAskEmail(views.AskEmail(settings, v), "", views.Form{}, true))
+		}
+	}
+	var out [][2]string
+	if len(notify) > 0 {
+		// Before "update", which carries the resume position as the batch's
+		// last event.
+		out = append(out, [2]string{"notify", strings.Join(notify, " ")})
+	}
+	if len(parts) > 0 {
+		var buf bytes.Buffer
+		if err := templ.Join(parts...).Render(ctx, &buf); err != nil {
+			return nil, err
+		}
+		out = append(out, [2]string{"update", buf.String()})
+	}
+	return out, nil
+}
+
+// batchSettings loads the desk settings once per live batch for all the
+// widget streams it is dispatched to (they share the *Batch).
+func (a *App) batchSettings(ctx context.Context, b *Batch) (*models.DeskSettings, error) {
+	a.settingsMemo.Lock()
+	defer a.settingsMemo.Unlock()
+	if a.settingsMemo.batch == b && a.settingsMemo.s != nil {
+		return a.settingsMemo.s, nil
+	}
+	s, err := models.GetSettings(ctx, a.db)
+	if err != nil {
+		return nil, err
+	}
+	a.settingsMemo.batch, a.settingsMemo.s = b, s
+	return s, nil
+}
+
+// settingsMemo holds the settings loaded for the latest batch.
+type settingsMemo struct {
+	sync.Mutex
+	batch *Batch
+	s     *models.DeskSettings
+}

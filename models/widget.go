@@ -1,0 +1,116 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"gorm.io/gorm"
+)
+
+// What a visitor may do from the widget. These wrap the conversation
+// operations with the rules that only apply to customers writing through the
+// widget: the desk may require a signed identity, and contact details typed
+// into the widget only ever land on the visitor's own unverified customer.
+
+// VisitorStart is what the widget's "new conversation" form sends.
+type VisitorStart struct {
+	Body    string
+	Name    string // optional pre-chat name
+	Email   string // optional pre-chat email
+	Session SessionInfo
+}
+
+// MayWrite reports whether v may write to the desk under settings: when the
+// desk requires signed identities, only verified customers may.
+func (v *Visitor) MayWrite(settings *DeskSettings) bool {
+	return !settings.RequireSignedIdentity || (v.Customer != nil && v.Customer.Verified)
+}
+
+// StartVisitorConversation opens a conversation for the visitor's customer,
+// first storing the pre-chat name and email on an unverified customer (a
+// verified one keeps what the host page signed). Everything is validated
+// before anything is written, so a rejected form stores nothing. It returns
+// ErrIdentityRequired when the desk requires a signed identity the visitor
+// does not have.
+func StartVisitorConversation(ctx context.Context, db *gorm.DB, v *Visitor, settings *DeskSettings, in VisitorStart) (*Conversation, *Message, error) {
+	if !v.MayWrite(settings) {
+		return nil, nil, ErrIdentityRequired
+	}
+	ve := &ValidationError{}
+	if _, err := validateBody(in.Body); err != nil {
+		var bv *ValidationError
+		errors.As(err, &bv)
+		ve.Errors = append(ve.Errors, bv.Errors...)
+	}
+	name, email := strings.TrimSpace(in.Name), strings.ToLower(strings.TrimSpace(in.Email))
+	if v.Customer.Verified {
+		name, email = "", ""
+	}
+	if len([]rune(name)) > 100 {
+		ve.Add("name", "name_too_long", map[string]any{"Max": 100})
+	}
+	if email != "" {
+		validateEmail(ve, "email", email)
+	}
+	if err := ve.Err(); err != nil {
+		return nil, nil, err
+	}
+	var conv *Conversation
+	var msg *Message
+	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		cust := v.Customer
+		if name != "" || email != "" {
+			c, err := UpdateCustomerContact(ctx, tx, v.CustomerID, name, email, false)
+			if err != nil {
+				return err
+			}
+			cust = c
+		}
+		var err error
+		conv, msg, err = StartCustomerConversation(ctx, tx, cust, in.Body, in.Session)
+		if err == nil {
+			v.Customer = cust
+		}
+		return err
+	})
+	if err != nil {
+		return nil, nil, wrapUnlessDomain(err, "start visitor conversation")
+	}
+	return conv, msg, nil
+}
+
+// PostVisitorMessage adds the visitor's message to one of their customer's
+// conversations (reopening it if it was closed). Someone else's conversation
+// is ErrNotFound; a desk that now requires signed identities refuses
+// unverified visitors with ErrIdentityRequired.
+func PostVisitorMessage(ctx context.Context, db *gorm.DB, v *Visitor, settings *DeskSettings, conv *Conversation, body string) (*Message, error) {
+	if conv.Kind != KindCustomer || conv.CustomerID == nil || *conv.CustomerID != v.CustomerID {
+		return nil, ErrNotFound
+	}
+	if !v.MayWrite(settings) {
+		return nil, ErrIdentityRequired
+	}
+	return PostMessage(ctx, db, Actor{Customer: v.Customer}, conv, MessageText, body)
+}
+
+// SaveVisitorEmail stores the email an anonymous visitor leaves so the team
+// can answer while the desk is offline. It never edits a verified customer:
+// for one, it is ErrNotFound.
+func SaveVisitorEmail(ctx context.Context, db *gorm.DB, v *Visitor, email string) (*Customer, error) {
+	if v.Customer.Verified {
+		return nil, ErrNotFound
+	}
+	email = strings.ToLower(strings.TrimSpace(email))
+	ve := &ValidationError{}
+	validateEmail(ve, "email", email)
+	if err := ve.Err(); err != nil {
+		return nil, err
+	}
+	c, err := UpdateCustomerContact(ctx, db, v.CustomerID, "", email, false)
+	if err != nil {
+		return nil, err
+	}
+	v.Customer = c
+	return c, nil
+}

@@ -1,0 +1,266 @@
+// Parley chat widget: the behaviour of the page inside the iframe. Loaded
+// with `defer` after htmx, htmx-ext-sse and live.js. No framework, no build.
+//
+// Contract with the loader on the host page (static/widget.js):
+//   the URL fragment carries JSON {t: token, o: host origin, p: page URL,
+//   r: referrer, u: {id, email, name, signature} or null}; it is removed
+//   from the address at once.
+//   frame → loader (postMessage, only to the host origin, and only if that
+//   origin is one the desk allows):
+//     {type: 'parley:ready'|'parley:config', color, ink, open, close, title}
+//     {type: 'parley:token', token}    a new visitor was created
+//     {type: 'parley:unread', count}   agent messages since the panel closed
+//     {type: 'parley:close'}           the close button or Escape
+//   loader → frame (accepted only from the parent window, from that origin):
+//     {type: 'parley:open', page} / {type: 'parley:closed'}
+// Contract with the server:
+//   every htmx request carries X-Parley-Visitor (the token) and
+//   X-Parley-Lang; a 401 means the token is unknown: start a new visitor.
+//   HX-Trigger {"toast": {"level", "message"}} shows a message.
+//   The stream's "notify" events list new agent messages (ids).
+(function () {
+  'use strict';
+
+  var meta = document.getElementById('w-meta');
+  var msg = function (name) { return meta.getAttribute('data-msg-' + name) || ''; };
+  var allowed = (meta.getAttribute('data-origins') || '').split(' ').filter(Boolean);
+  var lang = new URLSearchParams(location.search).get('lang') || meta.getAttribute('data-lang') || '';
+  var str = function (v) { return typeof v === 'string' ? v : ''; };
+
+  // ---- what the loader passed ------------------------------------------------
+  var boot = {};
+  try { boot = JSON.parse(decodeURIComponent(location.hash.slice(1))) || {}; } catch (e) { boot = {}; }
+  if (location.hash) history.replaceState(null, '', location.pathname + location.search);
+  var token = str(boot.t);
+  var page = str(boot.p), referrer = str(boot.r);
+  var user = boot.u && typeof boot.u === 'object' ? boot.u : null;
+  var framed = window.parent !== window;
+  // The frame can only be embedded by allowed sites (CSP frame-ancestors);
+  // it also only ever talks to the origin the loader named if that is one of
+  // them, and postMessage delivers nothing if the parent is another.
+  var parentOrigin = framed && (boot.o === location.origin || allowed.indexOf(boot.o) >= 0) ? boot.o : null;
+  var toParent = function (m) {
+    if (parentOrigin) window.parent.postMessage(m, parentOrigin);
+  };
+  if (parentOrigin) document.body.classList.add('w-framed');
+  var open = !parentOrigin; // standalone, the page is always "open"
+  var unread = 0, seen = {};
+
+  // ---- toasts ------------------------------------------------------------------
+  var toast = function (text) {
+    if (!text) return;
+    var box = document.getElementById('w-toasts'), t = document.createElement('div');
+    t.className = 'w-toast';
+    t.textContent = String(text); // server text: never innerHTML
+    box.appendChild(t);
+    setTimeout(function () { t.remove(); }, 6000);
+    t.addEventListener('click', function () { t.remove(); });
+  };
+  var toasted = false;
+  document.body.addEventListener('toast', function (e) {
+    var d = e.detail || {};
+    toasted = true;
+    toast(d.message != null ? d.message : d.value);
+  });
+
+  // ---- htmx --------------------------------------------------------------------
+  htmx.config.includeIndicatorStyles = false;
+  htmx.config.historyEnabled = false;
+  // Swap 422 (a form with its errors); other errors keep the page (and
+  // what the visitor typed) and show a toast.
+  htmx.config.responseHandling = [
+    { code: '204', swap: false },
+    { code: '[23]..', swap: true },
+    { code: '422', swap: true, error: true },
+    { code: '[45]..', swap: false, error: true },
+    { code: '...', swap: false }
+  ];
+  var timeZone = function () {
+    try { return Intl.DateTimeFormat().resolvedOptions().timeZone || ''; } catch (e) { return ''; }
+  };
+  document.body.addEventListener('htmx:configRequest', function (e) {
+    e.detail.headers['X-Parley-Visitor'] = token;
+    e.detail.headers['X-Parley-Lang'] = lang;
+    if (e.detail.verb === 'post' && e.detail.path === '/widget/conversations') {
+      var p = e.detail.parameters;
+      p.page_url = page;
+      p.referrer = referrer;
+      p.tz = timeZone();
+      p.lang = lang || navigator.language || '';
+    }
+  });
+  document.body.addEventListener('htmx:beforeOnLoad', function () { toasted = false; });
+  document.body.addEventListener('htmx:responseError', function (e) {
+    var xhr = e.detail.xhr;
+    if (!xhr || xhr.status === 422 || toasted) return;
+    if (xhr.status === 401) return restart();
+    toast(msg('server-error'));
+  });
+  document.body.addEventListener('htmx:sendError', function () { toast(msg('network-error')); });
+
+  // ---- visitor -------------------------------------------------------------------
+  var post = function (path, body) {
+    var headers = { 'X-Parley-Lang': lang };
+    if (token) headers['X-Parley-Visitor'] = token;
+    return fetch(path, { method: 'POST', headers: headers, body: body, credentials: 'omit' });
+  };
+  var ensureVisitor = function () {
+    if (token) return Promise.resolve();
+    return post('/widget/api/visitors').then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (j) {
+        if (!r.ok || !j.token) {
+          var err = new Error('create visitor: ' + r.status);
+          err.shown = str(j.error) || msg('server-error'); // e.g. the translated rate-limit message
+          throw err;
+        }
+        token = j.token;
+        toParent({ type: 'parley:token', token: token });
+      });
+    });
+  };
+  var identify = function () {
+    if (!user) return Promise.resolve();
+    var body = new URLSearchParams();
+    ['id', 'email', 'name', 'signature'].forEach(function (k) {
+      if (user[k] != null) body.set(k, String(user[k]));
+    });
+    return post('/widget/api/identify', body).then(function (r) {
+      if (r.status === 401) {
+        token = '';
+        var err = new Error('unknown visitor');
+        err.stale = true;
+        throw err;
+      }
+    });
+  };
+  var home = function () {
+    return htmx.ajax('GET', '/widget/home', { target: '#view', swap: 'innerHTML' });
+  };
+  var failed = function (err) {
+    started = false; // opening the panel again tries again
+    var view = document.getElementById('view');
+    view.setAttribute('aria-busy', 'false');
+    view.textContent = '';
+    var p = document.createElement('p');
+    p.className = 'w-notice w-notice-warn';
+    p.textContent = (err && err.shown) || msg('network-error');
+    view.appendChild(p);
+  };
+  // A browser that never opens the chat (most page views, and crawlers that
+  // run scripts) gets no visitor: it is created when the panel first opens.
+  // A returning visitor loads at once, so replies can raise the badge.
+  var started = false;
+  var start = function () {
+    started = true;
+    return ensureVisitor().then(identify).then(home).catch(function (err) {
+      if (err && err.stale) return ensureVisitor().then(identify).then(home); // once more, as a new visitor
+      throw err;
+    }).catch(failed);
+  };
+  // A token the server does not know (its data was removed): start afresh,
+  // at most once a minute so a misbehaving server cannot make us loop.
+  var restarted = 0;
+  var restart = function () {
+    if (Date.now() - restarted < 60000) return;
+    restarted = Date.now();
+    token = '';
+    start();
+  };
+
+  // ---- unread count for the launcher -------------------------------------------
+  document.body.addEventListener('htmx:sseBeforeMessage', function (e) {
+    if (e.detail.type !== 'notify') return;
+    var n = 0;
+    String(e.detail.data || '').split(' ').forEach(function (id) {
+      if (id && !seen[id] && !document.getElementById(id)) { seen[id] = 1; n++; }
+    });
+    if (n && !open) {
+      unread += n;
+      toParent({ type: 'parley:unread', count: unread });
+    }
+  });
+
+  // ---- the loader ------------------------------------------------------------------
+  var config = function (type) {
+    var c = document.getElementById('w-config');
+    return {
+      type: type, color: c.getAttribute('data-color'), ink: c.getAttribute('data-ink'), title: c.getAttribute('data-title'),
+      open: c.getAttribute('data-open-label'), close: c.getAttribute('data-close-label')
+    };
+  };
+  document.body.addEventListener('htmx:oobAfterSwap', function (e) {
+    if (e.detail.target && e.detail.target.id === 'w-config') toParent(config('parley:config'));
+  });
+  var focusComposer = function () {
+    var t = document.getElementById('w-body') ||
+      document.querySelector('#view textarea:not([hidden] *), #view input:not([type=hidden]), #view button');
+    if (t) t.focus();
+  };
+  var scrollThreads = function () {
+    document.querySelectorAll('[data-autoscroll]').forEach(function (t) { t.scrollTop = t.scrollHeight; });
+  };
+  window.addEventListener('message', function (e) {
+    if (!parentOrigin || e.source !== window.parent || e.origin !== parentOrigin) return;
+    var m = e.data || {};
+    if (m.type === 'parley:open') {
+      open = true;
+      unread = 0;
+      if (typeof m.page === 'string' && /^https?:/.test(m.page)) page = m.page;
+      if (!started) start();
+      scrollThreads();
+      focusComposer();
+    } else if (m.type === 'parley:closed') {
+      open = false;
+    }
+  });
+
+  // ---- keyboard and small behaviours -------------------------------------------------
+  document.addEventListener('keydown', function (e) {
+    var t = e.target;
+    if (e.key === 'Escape' && parentOrigin) {
+      toParent({ type: 'parley:close' });
+      return;
+    }
+    // Enter sends, Shift+Enter is a new line; not while an IME composes.
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229 &&
+        t.matches && t.matches('textarea[data-enter-sends]')) {
+      e.preventDefault();
+      if (t.value.trim() && t.form) {
+        if (t.form.requestSubmit) t.form.requestSubmit(); else htmx.trigger(t.form, 'submit');
+      }
+    }
+  });
+  // Grow the composer with its text, up to a limit (CSSOM, which the CSP allows).
+  document.addEventListener('input', function (e) {
+    var t = e.target;
+    if (t.matches && t.matches('textarea[data-enter-sends]')) {
+      t.style.height = 'auto';
+      t.style.height = Math.min(t.scrollHeight + 2, 160) + 'px';
+    }
+  });
+  document.addEventListener('click', function (e) {
+    var c = e.target.closest && e.target.closest('[data-close]');
+    if (c) return toParent({ type: 'parley:close' });
+    var s = e.target.closest && e.target.closest('[data-show]');
+    if (s) {
+      var target = document.getElementById(s.getAttribute('data-show'));
+      if (target) {
+        target.hidden = false;
+        s.hidden = true;
+        var f = target.querySelector('input, textarea');
+        if (f) f.focus();
+      }
+    }
+  });
+  htmx.onLoad(function (el) {
+    var view = document.getElementById('view');
+    if (el === view || view.contains(el)) view.setAttribute('aria-busy', 'false');
+    // A fresh composer (after sending, or a thread just opened) gets the
+    // focus while the panel is open.
+    var composer = el.id === 'w-body' ? el : el.querySelector && el.querySelector('#w-body');
+    if (open && composer) composer.focus();
+  });
+
+  toParent(config('parley:ready'));
+  if (token || open) start();
+})();

@@ -1,0 +1,174 @@
+/*! Parley chat widget loader. Embed with
+ *   <script async src="https://parley.example.com/widget.js"></script>
+ * Optionally tell it who the visitor is, before that tag:
+ *   window.ParleySettings = {user: {id, email, name, signature}, language: "fr"}
+ * or with data-user-id, data-user-email, data-user-name, data-user-signature,
+ * data-lang on the tag. Defines one global, window.Parley = {open, close,
+ * toggle, reset}.
+ *
+ * It adds a launcher button and an iframe served by Parley. The visitor's
+ * token lives here, in the host page's storage (first-party, so blocked
+ * third-party cookies do not lose it), and reaches the iframe in the URL
+ * fragment, which is never sent to a server. Nothing shows until the frame
+ * says it is ready, so a failed load leaves the page as it was.
+ */
+(function (w, d) {
+  'use strict';
+  if (w.Parley && w.Parley.v) return; // the tag is on the page twice
+  var api = w.Parley = { v: 1 };
+  try {
+    var script = d.currentScript || d.querySelector('script[src*="/widget.js"]');
+    var src = new URL(script.src, location.href);
+    var origin = src.origin;
+    var base = origin + src.pathname.replace(/\/widget\.js$/, '');
+    var data = script.dataset || {};
+    var cfg = w.ParleySettings || {};
+    var user = cfg.user || (data.userId || data.userEmail ? {
+      id: data.userId, email: data.userEmail, name: data.userName, signature: data.userSignature
+    } : null);
+    var lang = cfg.language || data.lang || navigator.language || '';
+    var KEY = 'parley.visitor:' + origin;
+    var token = '';
+    try { token = localStorage.getItem(KEY) || ''; } catch (e) { /* storage blocked: this page view only */ }
+
+    var root, panel, frame, btn, badge, timer;
+    var open = false, ready = false, cssReady = false, wantOpen = false, labels = {};
+
+    var el = function (tag, cls) {
+      var e = d.createElement(tag);
+      if (cls) e.className = cls;
+      return e;
+    };
+    var send = function (m) {
+      try { frame.contentWindow.postMessage(m, origin); } catch (e) { /* frame gone */ }
+    };
+    var label = function (n) {
+      btn.setAttribute('aria-label', (open ? labels.close : labels.open) + (n ? ' (' + n + ')' : ''));
+    };
+    var setUnread = function (n) {
+      n = open ? 0 : Math.max(0, n | 0);
+      badge.textContent = n > 9 ? '9+' : String(n);
+      badge.hidden = !n;
+      label(n);
+    };
+    var setOpen = function (on, focusLauncher) {
+      if (!ready || !cssReady) { wantOpen = on; return; } // Parley.open() before the frame is ready
+      if (on === open) return;
+      open = on;
+      root.classList.toggle('parley-open', on);
+      btn.setAttribute('aria-expanded', String(on));
+      setUnread(0);
+      if (on) {
+        send({ type: 'parley:open', page: location.href });
+        frame.focus();
+      } else {
+        send({ type: 'parley:closed' });
+        if (focusLauncher) btn.focus();
+      }
+    };
+    var show = function () {
+      if (!ready || !cssReady) return;
+      root.style.removeProperty('display');
+      if (wantOpen) setOpen(true);
+    };
+    var apply = function (m) {
+      if (/^#[0-9a-f]{6}$/i.test(m.color)) root.style.setProperty('--parley-brand', m.color);
+      if (/^#[0-9a-f]{6}$/i.test(m.ink)) root.style.setProperty('--parley-ink', m.ink);
+      if (typeof m.open === 'string') labels.open = m.open;
+      if (typeof m.close === 'string') labels.close = m.close;
+      if (typeof m.title === 'string') frame.title = m.title;
+      label(0);
+    };
+
+    var onMessage = function (e) {
+      if (e.origin !== origin || !frame || e.source !== frame.contentWindow) return;
+      var m = e.data || {};
+      switch (m.type) {
+        case 'parley:ready':
+          clearTimeout(timer);
+          apply(m);
+          ready = true;
+          show();
+          break;
+        case 'parley:config':
+          apply(m);
+          break;
+        case 'parley:token':
+          if (typeof m.token === 'string' && /^[\w-]{20,200}$/.test(m.token)) {
+            token = m.token;
+            try { localStorage.setItem(KEY, token); } catch (err) { /* keep it in memory */ }
+          }
+          break;
+        case 'parley:unread':
+          setUnread(m.count);
+          break;
+        case 'parley:close':
+          setOpen(false, true);
+          break;
+      }
+    };
+
+    var svg = function () {
+      var ns = 'http://www.w3.org/2000/svg', s = d.createElementNS(ns, 'svg'), p = d.createElementNS(ns, 'path');
+      s.setAttribute('viewBox', '0 0 24 24');
+      s.setAttribute('aria-hidden', 'true');
+      s.setAttribute('focusable', 'false');
+      p.setAttribute('d', 'M4 5.5A2.5 2.5 0 0 1 6.5 3h11A2.5 2.5 0 0 1 20 5.5v8a2.5 2.5 0 0 1-2.5 2.5H10l-4.2 3.6A.5.5 0 0 1 5 19.2V16A2.5 2.5 0 0 1 4 14V5.5z');
+      p.setAttribute('fill', 'currentColor');
+      s.appendChild(p);
+      return s;
+    };
+
+    var build = function () {
+      root = el('div', 'parley-root');
+      root.style.display = 'none'; // until the stylesheet and the frame are ready
+      var css = el('link');
+      css.rel = 'stylesheet';
+      css.href = base + '__PARLEY_LOADER_CSS__';
+      css.onload = function () { cssReady = true; show(); };
+      panel = el('div', 'parley-panel');
+      panel.id = 'parley-panel';
+      frame = el('iframe', 'parley-frame');
+      frame.title = 'Chat';
+      var boot = JSON.stringify({ t: token, o: location.origin, p: location.href, r: d.referrer, u: user });
+      frame.src = base + '/widget/frame?lang=' + encodeURIComponent(lang) + '#' + encodeURIComponent(boot);
+      panel.appendChild(frame);
+      btn = el('button', 'parley-launcher');
+      btn.type = 'button';
+      btn.setAttribute('aria-controls', panel.id);
+      btn.setAttribute('aria-expanded', 'false');
+      btn.appendChild(svg());
+      badge = el('span', 'parley-badge');
+      badge.hidden = true;
+      btn.appendChild(badge);
+      btn.addEventListener('click', function () { setOpen(!open, true); });
+      root.appendChild(css);
+      root.appendChild(panel);
+      root.appendChild(btn);
+      d.body.appendChild(root);
+      timer = setTimeout(function () {
+        if (w.console) console.warn('Parley: the chat did not load. Is ' + location.origin + ' listed under Allowed sites in the widget settings?');
+      }, 20000);
+    };
+
+    w.addEventListener('message', onMessage);
+    d.addEventListener('keydown', function (e) {
+      if (open && (e.key === 'Escape' || e.key === 'Esc')) setOpen(false, true);
+    });
+    api.open = function () { setOpen(true); };
+    api.close = function () { setOpen(false); };
+    api.toggle = function () { setOpen(!open); };
+    // reset forgets the visitor (for example when the site's user signs out).
+    api.reset = function () {
+      try { localStorage.removeItem(KEY); } catch (e) { /* nothing stored */ }
+      token = '';
+      user = (w.ParleySettings || {}).user || null;
+      if (root) root.remove();
+      open = ready = cssReady = wantOpen = false;
+      build();
+    };
+    if (d.body) build(); else d.addEventListener('DOMContentLoaded', build);
+  } catch (e) {
+    if (w.console) console.warn('Parley: the chat widget could not start.', e);
+  }
+})(window, document);
