@@ -317,7 +317,22 @@ func TestBrowserWidgetFollowsOnlineSwitch(t *testing.T) {
 	waitText(t, tab, "#w-greeting", "Welcome to Acme!", in)
 	waitText(t, tab, "#w-title", "Acme Care", in)
 	waitText(t, tab, "#w-status", "Back at 9:00.", in)
-	// The launcher on the host page takes the new colour too.
+	// The frame restyles (its theme stylesheet was swapped)...
+	headerColor := func() string {
+		props, err := chromedp.Run(tab, chromedp.ComputedStyle(chromedp.CSS(".w-header"), in))
+		require.NoError(t, err)
+		for _, p := range props {
+			if p.Name == "background-color" {
+				return p.Value
+			}
+		}
+		return ""
+	}
+	for i := 0; i < 200 && headerColor() != "rgb(190, 18, 60)"; i++ {
+		time.Sleep(50 * time.Millisecond)
+	}
+	assert.Equal(t, "rgb(190, 18, 60)", headerColor())
+	// ...and the launcher on the host page takes the new colour too.
 	launcherColor := `getComputedStyle(document.querySelector('.parley-launcher')).backgroundColor`
 	for range 200 {
 		if bg, err := chromedp.Run(tab, chromedp.Evaluate[string](launcherColor)); err == nil && bg == "rgb(190, 18, 60)" {

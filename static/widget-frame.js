@@ -191,6 +191,15 @@
   document.body.addEventListener('htmx:oobAfterSwap', function (e) {
     if (e.detail.target && e.detail.target.id === 'w-config') toParent(config('parley:config'));
   });
+  // Every view refreshes the theme link; keep the element (no restyle) when
+  // the colour did not change. (The link is in <head>: listen on document.)
+  document.addEventListener('htmx:oobBeforeSwap', function (e) {
+    var t = e.detail.target, f = e.detail.fragment;
+    var n = f && (f.firstElementChild || f);
+    if (t && t.id === 'w-theme' && n && n.getAttribute && n.getAttribute('href') === t.getAttribute('href')) {
+      e.detail.shouldSwap = false;
+    }
+  });
   var focusComposer = function () {
     var t = document.getElementById('w-body') ||
       document.querySelector('#view textarea:not([hidden] *), #view input:not([type=hidden]), #view button');
