@@ -196,6 +196,10 @@ type streamHub struct {
 	log *slog.Logger
 	rt  *broker
 
+	// hangups ends streams as soon as their client disconnects (Linux);
+	// elsewhere the next write finds out.
+	hangups *hangupWatcher
+
 	mu      sync.Mutex
 	cond    *sync.Cond
 	queue   []*liveStream
@@ -206,6 +210,7 @@ type streamHub struct {
 func newStreamHub(log *slog.Logger, rt *broker) *streamHub {
 	h := &streamHub{log: log.With("component", "streams"), rt: rt, streams: map[*liveStream]struct{}{}}
 	h.cond = sync.NewCond(&h.mu)
+	h.hangups = newHangupWatcher(h.remove)
 	return h
 }
 
@@ -285,14 +290,20 @@ func (h *streamHub) add(s *liveStream) bool {
 	return true
 }
 
+// remove ends s (client gone or too slow); calling it again does nothing.
 func (h *streamHub) remove(s *liveStream) {
 	h.mu.Lock()
 	delete(h.streams, s)
 	h.mu.Unlock()
 	s.mu.Lock()
+	already := s.done
 	s.done = true
 	s.mu.Unlock()
+	if already {
+		return
+	}
 	h.rt.Unsubscribe(s.sub)
+	h.hangups.remove(s)
 	s.close()
 }
 
@@ -313,8 +324,7 @@ func (h *streamHub) closeAll() {
 	h.mu.Unlock()
 	h.cond.Broadcast()
 	for s := range streams {
-		h.rt.Unsubscribe(s.sub)
-		s.close()
+		h.remove(s)
 	}
 }
 
@@ -377,6 +387,7 @@ func (a *App) streamEvents(c echo.Context, customerID int64, render batchRendere
 		conn.Close()
 		return nil
 	}
+	a.hub.hangups.add(conn, s)
 	s.schedule() // deliver anything that queued during the replay
 	return nil
 }
