@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"path/filepath"
 	"sync"
 	"time"
@@ -248,6 +249,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 	}
 	srv.RegisterOnShutdown(a.beginStopping)
+	if a.cfg.DebugListen != "" {
+		go a.serveDebug()
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	a.log.Info("Parley is running", "url", a.cfg.BaseURL.String(), "listen", ln.Addr().String())
@@ -264,6 +268,19 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		a.log.Warn("http shutdown", "err", err)
 	}
 	return nil
+}
+
+// serveDebug serves the Go profiler on its own (private) address.
+func (a *App) serveDebug() {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	a.log.Info("profiler listening", "addr", a.cfg.DebugListen)
+	if err := http.ListenAndServe(a.cfg.DebugListen, mux); err != nil {
+		a.log.Warn("profiler", "err", err)
+	}
 }
 
 // beginStopping ends live streams: their clients reconnect (to another

@@ -31,9 +31,12 @@ type Config struct {
 	// SessionTTL is how long a staff session lives without activity
 	// (PARLEY_SESSION_TTL, a Go duration like 336h).
 	SessionTTL time.Duration
-	SMTP       SMTPConfig
-	LogLevel   slog.Level
-	LogFormat  string // "text" or "json"
+	// DebugListen, when set, serves Go's profiler (net/http/pprof) on that
+	// address (PARLEY_DEBUG_LISTEN, e.g. 127.0.0.1:6060). Keep it private.
+	DebugListen string
+	SMTP        SMTPConfig
+	LogLevel    slog.Level
+	LogFormat   string // "text" or "json"
 
 	// WidgetRateVisitor and WidgetRateIP cap the messages the widget accepts
 	// per minute from one visitor and from one client IP
@@ -66,6 +69,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		DataDir:     get("PARLEY_DATA_DIR", "data"),
 		DatabaseURL: get("DATABASE_URL", ""),
 		LogFormat:   get("PARLEY_LOG_FORMAT", "text"),
+		DebugListen: get("PARLEY_DEBUG_LISTEN", ""),
 	}
 	var errs []string
 	bad := func(key, format string, args ...any) {
@@ -75,6 +79,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	host, port, err := net.SplitHostPort(c.Listen)
 	if err != nil {
 		bad("PARLEY_LISTEN", "want host:port like localhost:8080 or :8080, got %q", c.Listen)
+	}
+	if c.DebugListen != "" {
+		if _, _, err := net.SplitHostPort(c.DebugListen); err != nil {
+			bad("PARLEY_DEBUG_LISTEN", "want host:port like 127.0.0.1:6060, got %q", c.DebugListen)
+		}
 	}
 	defBase := "http://localhost:8080"
 	if err == nil {
@@ -122,7 +131,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	} {
 		v := get(r.key, r.def)
 		if n, err := strconv.Atoi(v); err != nil || n < 1 || n > 1_000_000 {
-			bad(r.key, "want a number of messages per minute (1 or more), got %q", v)
+			bad(r.key, "want a number of messages per minute from 1 to 1000000, got %q", v)
 		} else {
 			*r.dst = n
 		}

@@ -32,6 +32,9 @@ type deskViewer struct {
 	paged bool
 	// conv is the public id of the open conversation, if any.
 	conv string
+	// unread is the viewer's unread conversations, kept up to date from each
+	// batch's rows and reloaded at every recheck.
+	unread *models.UnreadSet
 }
 
 // streamDeskEvents is the desk's live stream, one per open desk tab. Each
@@ -80,6 +83,7 @@ func (v *deskViewer) recheck(ctx context.Context) (bool, error) {
 	if v.list != nil {
 		v.list.Viewer = u
 	}
+	v.unread = nil // recount from scratch: flags or memberships may have changed
 	return true, nil
 }
 
@@ -150,10 +154,16 @@ func (v *deskViewer) render(ctx context.Context, b *Batch, evs []models.Event) (
 			if err := v.renderAlerts(evs, rows, add); err != nil {
 				return nil, err
 			}
-			unread, err := models.CountUnread(ctx, v.a.db, u)
-			if err != nil {
-				return nil, err
+			if v.unread == nil {
+				if v.unread, err = models.LoadUnreadSet(ctx, v.a.db, u); err != nil {
+					return nil, err
+				}
+			} else {
+				for _, id := range ids {
+					v.unread.Update(u, id, rows[id])
+				}
 			}
+			unread := v.unread.Summary()
 			if u.CustomerSupport {
 				if err := add(views.NavBadge("nav-unread-customers", unread.Customers, true)); err != nil {
 					return nil, err

@@ -20,12 +20,26 @@ func (a *App) withDesk(c echo.Context) error {
 	if req.Method == http.MethodHead || views.Req(req.Context()).Fragment || req.Header.Get("Accept") == "text/event-stream" {
 		return nil
 	}
-	cursor := a.rt.Cursor()
-	nav, err := models.DeskNav(req.Context(), a.db, currentUser(c))
+	// The cursor is taken before the handler reads anything; the navigation
+	// counts are loaded only if a full page is rendered (see loadDeskNav), so
+	// form posts that redirect don't pay for them.
+	c.SetRequest(req.WithContext(views.WithDesk(req.Context(), &views.Desk{Cursor: a.rt.Cursor()})))
+	return nil
+}
+
+// loadDeskNav fills in the navigation counts of a full staff page about to
+// be rendered.
+func (a *App) loadDeskNav(c echo.Context) error {
+	d := views.DeskOf(ctxOf(c))
+	u := currentUser(c)
+	if d == nil || d.NavLoaded || u == nil || views.Req(ctxOf(c)).Fragment {
+		return nil
+	}
+	nav, err := models.DeskNav(ctxOf(c), a.db, u)
 	if err != nil {
 		return err
 	}
-	c.SetRequest(req.WithContext(views.WithDesk(req.Context(), &views.Desk{Nav: nav, Cursor: cursor})))
+	d.Nav, d.NavLoaded = nav, true
 	return nil
 }
 

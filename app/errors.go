@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"math"
@@ -52,6 +53,11 @@ func (a *App) handleError(err error, c echo.Context) {
 		case http.StatusServiceUnavailable:
 			status = he.Code
 		}
+	}
+	if errors.Is(err, context.Canceled) && c.Request().Context().Err() != nil {
+		// The client went away mid-request: nothing to show, nothing broken.
+		reqLog(c).Debug("client gone", "method", c.Request().Method, "path", c.Request().URL.Path)
+		return
 	}
 	if status >= 500 {
 		reqLog(c).Error("request failed", "err", err, "method", c.Request().Method, "path", c.Request().URL.Path)

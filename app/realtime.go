@@ -300,18 +300,24 @@ func (b *broker) loop(ctx context.Context) {
 func (b *broker) poll(ctx context.Context) error {
 	b.pollMu.Lock()
 	defer b.pollMu.Unlock()
+	// The horizon must come from an earlier statement than the events: a
+	// transaction that commits between a snapshot and the horizon's reading
+	// of pg_stat_activity would be invisible to that snapshot yet below the
+	// horizon. Read in the next statement, its events are visible.
+	from := b.Cursor()
 	h, err := models.CommittedHorizon(ctx, b.db)
 	if err != nil {
 		return err
 	}
 	horizon := h.XID
-	// Transactions in flight may hold events back; look again shortly.
+	// Transactions in flight may hold events back; they ring when they
+	// commit, but one that rolls back or commits without ringing must not
+	// strand the events behind it: look again after a while.
 	if h.InFlight {
-		b.repoll = min(max(b.repoll*2, 2*time.Millisecond), 200*time.Millisecond)
+		b.repoll = min(max(b.repoll*2, 20*time.Millisecond), 500*time.Millisecond)
 	} else {
 		b.repoll = 0
 	}
-	from := b.Cursor()
 	if horizon <= from {
 		return nil
 	}
@@ -335,8 +341,18 @@ func LoadBatch(ctx context.Context, db *gorm.DB, from, to uint64) (*Batch, error
 	if err != nil {
 		return nil, err
 	}
+	return loadBatchEvents(ctx, db, from, to, evs)
+}
+
+// loadBatchEvents completes a batch with the messages and conversations its
+// events refer to, one query each.
+func loadBatchEvents(ctx context.Context, db *gorm.DB, from, to uint64, evs []models.Event) (*Batch, error) {
+	var err error
 	sort.Slice(evs, func(i, j int) bool { return evs[i].ID < evs[j].ID })
-	batch := &Batch{From: from, To: to, Events: evs}
+	batch := &Batch{From: from, To: to, Events: evs, Messages: map[int64]*models.Message{}, Conversations: map[int64]*models.Conversation{}}
+	if len(evs) == 0 {
+		return batch, nil
+	}
 	var msgIDs, convIDs []int64
 	seen := map[int64]bool{}
 	for _, e := range evs {

@@ -21,6 +21,9 @@ import (
 // buffer first, so a template error still becomes a proper error page rather
 // than half a page. Layouts render a fragment for htmx requests themselves.
 func (a *App) render(c echo.Context, status int, comp templ.Component) error {
+	if err := a.loadDeskNav(c); err != nil {
+		return err
+	}
 	var buf bytes.Buffer
 	if err := comp.Render(c.Request().Context(), &buf); err != nil {
 		return fmt.Errorf("render: %w", err)

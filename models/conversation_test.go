@@ -267,3 +267,49 @@ func TestIdentity(t *testing.T) {
 	_, err = models.IdentifyVisitor(ctx, db, attacker, models.Identity{Email: "x@example.com"}, settings)
 	require.ErrorIs(t, err, models.ErrIdentityRequired)
 }
+
+// The live desk keeps unread counts incrementally; after any sequence of
+// changes applied through Update they equal a full recount.
+func TestUnreadSetTracksCountUnread(t *testing.T) {
+	t.Parallel()
+	db := setup(t)
+	ctx := context.Background()
+	me := mkUser(t, db, "me@example.com", models.RoleAgent)
+	other := mkUser(t, db, "o@example.com", models.RoleAgent)
+	require.NoError(t, db.Exec("UPDATE users SET customer_support = true").Error)
+	me.CustomerSupport, other.CustomerSupport = true, true
+
+	set, err := models.LoadUnreadSet(ctx, db, me)
+	require.NoError(t, err)
+	check := func(ids ...int64) {
+		t.Helper()
+		rows, err := models.LiveRows(ctx, db, me, ids)
+		require.NoError(t, err)
+		for _, id := range ids {
+			set.Update(me, id, rows[id])
+		}
+		want, err := models.CountUnread(ctx, db, me)
+		require.NoError(t, err)
+		assert.Equal(t, want, set.Summary())
+	}
+	var convs []*models.Conversation
+	for range 3 {
+		_, cust := mkCustomer(t, db)
+		c, _, err := models.StartCustomerConversation(ctx, db, cust, "hello", models.SessionInfo{})
+		require.NoError(t, err)
+		convs = append(convs, c)
+		check(c.ID)
+	}
+	require.NoError(t, models.MarkRead(ctx, db, me, convs[0]))
+	check(convs[0].ID)
+	_, err = models.PostMessage(ctx, db, models.Actor{User: other}, convs[1], models.MessageText, "hi")
+	require.NoError(t, err)
+	require.NoError(t, models.Assign(ctx, db, other, convs[1], &me.ID))
+	check(convs[1].ID)
+	require.NoError(t, models.SetStatus(ctx, db, other, convs[2], models.StatusClosed))
+	check(convs[2].ID)
+	internal, _, err := models.StartInternalConversation(ctx, db, other, []int64{me.ID}, "psst")
+	require.NoError(t, err)
+	check(internal.ID)
+	assert.Equal(t, models.UnreadSummary{Customers: 1, Mine: 2, Total: 2}, set.Summary())
+}

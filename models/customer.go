@@ -73,7 +73,7 @@ func FindVisitor(ctx context.Context, db *gorm.DB, token string) (*Visitor, erro
 		return nil, ErrNotFound
 	}
 	var v Visitor
-	err := db.WithContext(ctx).Preload("Customer").Where("token_hash = ?", hashToken(token)).Take(&v).Error
+	err := db.WithContext(ctx).Joins("Customer").Where("visitors.token_hash = ?", hashToken(token)).Take(&v).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, ErrNotFound
 	}

@@ -189,6 +189,71 @@ func CountUnread(ctx context.Context, db *gorm.DB, u *User) (UnreadSummary, erro
 	return s, nil
 }
 
+// UnreadSet is which conversations u has unread, by section: what the nav
+// counts are made of. A live desk keeps one and updates it from the rows of
+// each batch (Update) instead of counting over all conversations again.
+type UnreadSet struct {
+	Customers map[int64]bool
+	Mine      map[int64]bool
+}
+
+// LoadUnreadSet returns u's unread conversations.
+func LoadUnreadSet(ctx context.Context, db *gorm.DB, u *User) (*UnreadSet, error) {
+	var rows []struct {
+		ID        int64
+		Customers bool
+		Mine      bool
+	}
+	err := db.WithContext(ctx).Raw(`
+		SELECT c.id,
+		       (c.kind = 'customer' AND c.status = 'open' AND @support) AS customers,
+		       `+mineCondition+` AS mine
+		FROM conversations c
+		LEFT JOIN conversation_users r ON r.conversation_id = c.id AND r.user_id = @me
+		WHERE c.last_message_id > COALESCE(r.last_read_message_id, 0) AND `+visibleToUser,
+		map[string]any{"me": u.ID, "support": u.CustomerSupport}).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("load unread: %w", err)
+	}
+	set := &UnreadSet{Customers: map[int64]bool{}, Mine: map[int64]bool{}}
+	for _, r := range rows {
+		if r.Customers {
+			set.Customers[r.ID] = true
+		}
+		if r.Mine {
+			set.Mine[r.ID] = true
+		}
+	}
+	return set, nil
+}
+
+// Update applies the current state of a conversation, as u's row (nil: u
+// may no longer see it).
+func (s *UnreadSet) Update(u *User, id int64, r *InboxRow) {
+	delete(s.Customers, id)
+	delete(s.Mine, id)
+	if r == nil || r.Unread == 0 {
+		return
+	}
+	if r.Kind == KindCustomer && r.Status == StatusOpen && u.CustomerSupport {
+		s.Customers[id] = true
+	}
+	if r.Mine {
+		s.Mine[id] = true
+	}
+}
+
+// Summary counts the set like CountUnread does.
+func (s *UnreadSet) Summary() UnreadSummary {
+	total := len(s.Customers)
+	for id := range s.Mine {
+		if !s.Customers[id] {
+			total++
+		}
+	}
+	return UnreadSummary{Customers: len(s.Customers), Mine: len(s.Mine), Total: total}
+}
+
 // FindConversationForUser returns the conversation with publicID if u may
 // open it; otherwise ErrNotFound, the same answer as for an unknown id.
 func FindConversationForUser(ctx context.Context, db *gorm.DB, u *User, publicID string) (*Conversation, error) {
@@ -291,7 +356,8 @@ func MessagesByID(ctx context.Context, db *gorm.DB, ids []int64) (map[int64]*Mes
 		return out, nil
 	}
 	var ms []Message
-	if err := db.WithContext(ctx).Preload("AuthorUser").Preload("AuthorCustomer").Where("id IN ?", ids).Find(&ms).Error; err != nil {
+	// One query with both authors joined: the broker runs this for every batch.
+	if err := db.WithContext(ctx).Joins("AuthorUser").Joins("AuthorCustomer").Where("messages.id IN ?", ids).Find(&ms).Error; err != nil {
 		return nil, fmt.Errorf("load messages: %w", err)
 	}
 	for i := range ms {
@@ -307,7 +373,7 @@ func ConversationsByID(ctx context.Context, db *gorm.DB, ids []int64) (map[int64
 		return out, nil
 	}
 	var cs []Conversation
-	err := db.WithContext(ctx).Preload("Customer").Preload("Assignee").Where("id IN ?", ids).Find(&cs).Error
+	err := db.WithContext(ctx).Joins("Customer").Joins("Assignee").Where("conversations.id IN ?", ids).Find(&cs).Error
 	if err != nil {
 		return nil, fmt.Errorf("load conversations: %w", err)
 	}

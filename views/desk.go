@@ -16,7 +16,8 @@ import (
 // Desk is what the staff shell needs for the desk's navigation and its live
 // stream. The app puts it in the context of every full staff page.
 type Desk struct {
-	Nav models.NavState
+	Nav       models.NavState
+	NavLoaded bool
 	// Cursor is the stream's resume position, taken before the page read
 	// its data, so the stream replays whatever changed after.
 	Cursor uint64

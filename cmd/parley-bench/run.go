@@ -37,8 +37,9 @@ import (
 
 // server is one Parley process under test.
 type server struct {
-	cmd  *exec.Cmd
-	base string
+	cmd   *exec.Cmd
+	base  string
+	debug string // profiler address
 }
 
 func (s *server) rss() int64 {
@@ -60,7 +61,16 @@ func (s *server) rss() int64 {
 // servers inherit it).
 func raiseNoFile() {
 	var l syscall.Rlimit
-	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l) == nil && l.Cur < l.Max {
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l) != nil {
+		return
+	}
+	// As root the hard limit can rise too (20,000 streams need more than the
+	// usual 20,000 descriptors once PostgreSQL and the load side count).
+	want := uint64(1 << 17)
+	if l.Max < want && syscall.Setrlimit(syscall.RLIMIT_NOFILE, &syscall.Rlimit{Cur: want, Max: want}) == nil {
+		return
+	}
+	if l.Cur < l.Max {
 		l.Cur = l.Max
 		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
 	}
@@ -115,6 +125,10 @@ func run(ctx context.Context, o options) error {
 	if err := db.Exec("TRUNCATE users, customers, conversations, events, river_job CASCADE").Error; err != nil {
 		return err
 	}
+	// (desk_settings references users, so the cascade emptied it too.)
+	if err := db.Exec("INSERT INTO desk_settings (id) VALUES (1) ON CONFLICT DO NOTHING").Error; err != nil {
+		return err
+	}
 
 	var servers []*server
 	defer func() {
@@ -124,16 +138,16 @@ func run(ctx context.Context, o options) error {
 		}
 	}()
 	for i := range o.instances {
-		addr := freeAddr()
+		addr, debug := freeAddr(), freeAddr()
 		cmd := exec.CommandContext(ctx, os.Args[0], "-serve")
 		cmd.Env = append(os.Environ(), "DATABASE_URL="+dsn, "PARLEY_LISTEN="+addr, "PARLEY_LOG_LEVEL=warn",
-			"PARLEY_DB_MAX_CONNS=40", "PARLEY_WIDGET_RATE_VISITOR=1000000", "PARLEY_WIDGET_RATE_IP=100000000")
+			"PARLEY_DB_MAX_CONNS=40", "PARLEY_DEBUG_LISTEN="+debug)
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 		if err := cmd.Start(); err != nil {
 			return err
 		}
-		s := &server{cmd: cmd, base: "http://" + addr}
+		s := &server{cmd: cmd, base: "http://" + addr, debug: debug}
 		servers = append(servers, s)
 		if err := waitReady(ctx, s.base); err != nil {
 			return fmt.Errorf("instance %d: %w", i+1, err)
@@ -268,12 +282,22 @@ type stream struct {
 }
 
 func openStream(ctx context.Context, c *http.Client, u string, onToken func(seq int64, at time.Time, dup bool), s *stream) error {
+	ctx, cancel := context.WithCancel(ctx)
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	req.Header.Set("Accept", "text/event-stream")
+	// A stream that does not answer within 30 s counts as failed.
+	t := time.AfterFunc(30*time.Second, cancel)
 	res, err := c.Do(req)
-	if err != nil {
+	if !t.Stop() || err != nil {
+		cancel()
+		if err == nil {
+			res.Body.Close()
+			err = errors.New("stream did not answer within 30s")
+		}
 		return err
 	}
+	context.AfterFunc(ctx, func() {}) // the stream lives until ctx (the caller's) ends
+	_ = cancel
 	if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/event-stream") {
 		res.Body.Close()
 		return fmt.Errorf("stream %s: status %d %s", req.URL.Path, res.StatusCode, res.Header.Get("Content-Type"))
@@ -309,31 +333,37 @@ type ledger struct {
 	ackAt     map[int64]time.Duration
 	expect    map[int64]int
 	got       map[int64]int
+	to        map[int64]string // who must receive seq: "agents" or "v<index>"
 	latencies []time.Duration
 	dups      int
 	measureOn time.Time
 }
 
-func (l *ledger) sent(seq int64, at time.Time, receivers int) {
+func (l *ledger) sent(seq int64, at time.Time, to string, receivers int) {
 	l.mu.Lock()
-	l.sentAt[seq], l.expect[seq] = at, receivers
+	l.sentAt[seq], l.expect[seq], l.to[seq] = at, receivers, to
 	l.mu.Unlock()
 }
 
-func (l *ledger) received(seq int64, at time.Time, dup bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if dup {
-		l.dups++
-		return
-	}
-	sent, ok := l.sentAt[seq]
-	if !ok {
-		return
-	}
-	l.got[seq]++
-	if !sent.Before(l.measureOn) {
-		l.latencies = append(l.latencies, at.Sub(sent))
+// receiver returns the callback for one stream: only deliveries meant for
+// it count (an agent's reply also shows in other agents' inbox rows, which
+// must not stand in for the visitor's delivery).
+func (l *ledger) receiver(who string) func(seq int64, at time.Time, dup bool) {
+	return func(seq int64, at time.Time, dup bool) {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		sent, ok := l.sentAt[seq]
+		if !ok || l.to[seq] != who && !(l.to[seq] == "agents" && strings.HasPrefix(who, "a")) {
+			return
+		}
+		if dup {
+			l.dups++
+			return
+		}
+		l.got[seq]++
+		if !sent.Before(l.measureOn) {
+			l.latencies = append(l.latencies, at.Sub(sent))
+		}
 	}
 }
 
@@ -403,20 +433,20 @@ func load(ctx context.Context, o options, db *gorm.DB, vs, as *server, servers [
 	}
 	fmt.Printf("set-up: %d agents signed in, %d visitors with a conversation (%.1fs)\n", len(agents), len(visitors), time.Since(start).Seconds())
 
-	led := &ledger{sentAt: map[int64]time.Time{}, ackAt: map[int64]time.Duration{}, expect: map[int64]int{}, got: map[int64]int{}}
+	led := &ledger{sentAt: map[int64]time.Time{}, ackAt: map[int64]time.Duration{}, expect: map[int64]int{}, got: map[int64]int{}, to: map[int64]string{}}
 	streamCtx, stopStreams := context.WithCancel(ctx)
 	defer stopStreams()
 	// Agents watch the Open inbox; visitors watch their conversation.
 	for i, ag := range agents {
 		s := &stream{ready: make(chan struct{}), seen: map[int64]int{}}
 		ac := &http.Client{Jar: ag.client.Jar, Transport: streamTr}
-		if err := openStream(streamCtx, ac, as.base+"/desk/events?view=inbox&status=open&filter=all", led.received, s); err != nil {
+		if err := openStream(streamCtx, ac, as.base+"/desk/events?view=inbox&status=open&filter=all", led.receiver(fmt.Sprintf("a%d", i)), s); err != nil {
 			return fmt.Errorf("agent %d stream: %w", i, err)
 		}
 	}
 	for i, v := range visitors {
 		s := &stream{ready: make(chan struct{}), seen: map[int64]int{}}
-		if err := openStream(streamCtx, streamClient, vs.base+"/widget/events?visitor="+url.QueryEscape(v.token), led.received, s); err != nil {
+		if err := openStream(streamCtx, streamClient, vs.base+"/widget/events?visitor="+url.QueryEscape(v.token), led.receiver(fmt.Sprintf("v%d", i)), s); err != nil {
 			return fmt.Errorf("visitor %d stream: %w", i, err)
 		}
 	}
@@ -435,17 +465,18 @@ func load(ctx context.Context, o options, db *gorm.DB, vs, as *server, servers [
 	post := func(ctx context.Context) {
 		n := seq.Add(1)
 		token := fmt.Sprintf("bk%dx", n)
-		v := visitors[int(next.Add(1)-1)%len(visitors)]
+		vi := int(next.Add(1)-1) % len(visitors)
+		v := visitors[vi]
 		byAgent := o.mode == "agent" || (o.mode == "both" && n%2 == 0)
 		t0 := time.Now()
 		var err error
 		if byAgent {
 			ag := agents[int(n)%len(agents)]
-			led.sent(n, t0, 1)
+			led.sent(n, t0, fmt.Sprintf("v%d", vi), 1)
 			err = postForm(ctx, ag.client, as.base+"/conversations/"+v.pid+"/messages",
 				url.Values{"body": {"Reply " + token}, "kind": {"message"}}, "X-CSRF-Token", ag.csrf)
 		} else {
-			led.sent(n, t0, len(agents))
+			led.sent(n, t0, "agents", len(agents))
 			err = postForm(ctx, client, vs.base+"/widget/conversations/"+v.pid+"/messages",
 				url.Values{"body": {"Question " + token}}, "X-Parley-Visitor", v.token)
 		}
@@ -479,6 +510,14 @@ func load(ctx context.Context, o options, db *gorm.DB, vs, as *server, servers [
 		}()
 	}
 	began := time.Now()
+	if o.profile != "" {
+		go func() {
+			time.Sleep(o.warmup)
+			if err := saveProfile(ctx, servers[0].debug, o.duration, o.profile); err != nil {
+				fmt.Fprintln(os.Stderr, "profile:", err)
+			}
+		}()
+	}
 	if o.rate > 0 {
 		interval := time.Duration(float64(time.Second) / o.rate)
 		next := time.Now()
@@ -527,11 +566,18 @@ func load(ctx context.Context, o options, db *gorm.DB, vs, as *server, servers [
 
 	led.mu.Lock()
 	defer led.mu.Unlock()
-	var posted, measured, expected, got int64
+	var posted, measured, expected, got, lostToAgents, lostToVisitors int64
 	for n, want := range led.expect {
 		posted++
 		expected += int64(want)
 		got += int64(min(led.got[n], want))
+		if miss := int64(want - min(led.got[n], want)); miss > 0 {
+			if led.to[n] == "agents" {
+				lostToAgents += miss
+			} else {
+				lostToVisitors += miss
+			}
+		}
 		if !led.sentAt[n].Before(led.measureOn) {
 			measured++
 		}
@@ -551,8 +597,8 @@ func load(ctx context.Context, o options, db *gorm.DB, vs, as *server, servers [
 	fmt.Printf("post→delivery: p50 %s  p99 %s  max %s  (%d deliveries measured)\n",
 		pct(led.latencies, 0.50).Round(10*time.Microsecond), pct(led.latencies, 0.99).Round(10*time.Microsecond),
 		pct(led.latencies, 1).Round(10*time.Microsecond), len(led.latencies))
-	fmt.Printf("delivered: %d of %d expected = %.0f deliveries/s; lost %d; duplicated %d\n",
-		got, expected, float64(got)/elapsed.Seconds(), expected-got, led.dups)
+	fmt.Printf("delivered: %d of %d expected = %.0f deliveries/s; lost %d (to agents %d, to visitors %d); duplicated %d\n",
+		got, expected, float64(got)/elapsed.Seconds(), expected-got, lostToAgents, lostToVisitors, led.dups)
 	for i := range servers {
 		fmt.Printf("server %d RSS: %.1f MiB (%.1f MiB before posting)\n", i+1, float64(rss[i])/(1<<20), float64(rssBefore[i])/(1<<20))
 	}
@@ -627,4 +673,22 @@ func idleMemory(ctx context.Context, db *gorm.DB, s *server, n int) error {
 	fmt.Printf("server RSS: %.1f MiB before, %.1f MiB with %d idle streams: %.1f KiB per connection\n",
 		float64(before)/(1<<20), float64(after)/(1<<20), n, per/1024)
 	return nil
+}
+
+// saveProfile records a CPU profile of a server for d.
+func saveProfile(ctx context.Context, addr string, d time.Duration, path string) error {
+	u := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, int(d.Seconds()))
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(f, res.Body)
+	return err
 }
