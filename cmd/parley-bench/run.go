@@ -505,7 +505,7 @@ func load(ctx context.Context, o options, db *gorm.DB, vs, as *server, servers [
 		go func() {
 			defer sendersWG.Done()
 			for range jobs {
-				post(postCtx)
+				post(ctx) // requests finish even when the posting window closes
 			}
 		}()
 	}

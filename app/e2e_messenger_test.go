@@ -1,0 +1,110 @@
+package app
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+
+	"github.com/parleydesk/parley/app/browsertest"
+	"github.com/parleydesk/parley/models"
+)
+
+// TestBrowserMessengerJourney is the messenger end to end, with the real
+// widget and the real desk: a host page on another origin embeds the
+// widget; a visitor writes; a signed-in support agent sees the conversation
+// appear live and replies; the visitor sees the reply live; the agent closes
+// it; the visitor writes again; it reappears in the agent's Open tab live,
+// with the system line. It runs on one instance, and on two instances on one
+// database with the visitor on one and the agent on the other.
+func TestBrowserMessengerJourney(t *testing.T) {
+	t.Parallel()
+	for _, instances := range []int{1, 2} {
+		t.Run(map[int]string{1: "one instance", 2: "two instances"}[instances], func(t *testing.T) {
+			t.Parallel()
+			visitorSide := setup(t)
+			agentSide := visitorSide
+			if instances == 2 {
+				agentSide = setup(t, envOpts{url: visitorSide.url})
+			}
+			ctx := context.Background()
+			host := hostSite(t, visitorSide.srv.URL)
+			require.NoError(t, models.UpdateSettings(ctx, visitorSide.db, models.SettingsInput{
+				DeskName: "Acme Support", BrandColor: "#0f766e", AllowedOrigins: host.URL, DemoEnabled: true}))
+			agentSide.user("Sue Support", "sue@example.com", models.RoleAgent, true)
+
+			desk := deskTab(t, agentSide, "sue@example.com")
+			require.NoError(t, chromedp.Do(desk,
+				chromedp.Navigate(agentSide.srv.URL+"/inbox"),
+				chromedp.WaitVisible(chromedp.CSS(".inbox-empty")),
+			))
+
+			// The visitor, on the shop's own site, writes.
+			visitor := browserTabFor(t)
+			require.NoError(t, chromedp.Do(visitor,
+				chromedp.Navigate(host.URL+"/"),
+				chromedp.WaitVisible(chromedp.CSS(".parley-launcher")),
+				chromedp.Click(chromedp.CSS(".parley-launcher")),
+				chromedp.WaitVisible(chromedp.CSS(".parley-root.parley-open .parley-frame")),
+			))
+			in := frameNode(t, visitor)
+			require.NoError(t, chromedp.Do(visitor,
+				chromedp.WaitVisible(chromedp.ID("w-start-body"), in),
+				chromedp.SendKeys(chromedp.ID("w-start-body"), "My parcel never arrived", in),
+				pressEnter,
+			))
+			waitText(t, visitor, "#w-thread", "My parcel never arrived", in)
+
+			// It appears live in the agent's inbox; the agent answers.
+			require.NoError(t, chromedp.Do(desk,
+				chromedp.WaitVisible(chromedp.CSS(`#inbox-rows .inbox-row.is-unread`)),
+				chromedp.WaitVisible(chromedp.CSS(`#toasts .desk-alert`)),
+			))
+			waitText(t, desk, `#inbox-rows .inbox-row`, "My parcel never arrived")
+			require.NoError(t, chromedp.Do(desk,
+				chromedp.Click(chromedp.CSS(`#inbox-rows .inbox-row`)),
+				chromedp.WaitVisible(chromedp.CSS(`#messages .msg-in`)),
+				chromedp.SendKeys(chromedp.ID("f-body"), "Sorry! It ships today.\r"),
+				chromedp.WaitVisible(chromedp.CSS(`#messages .msg-out`)),
+			))
+
+			// The visitor sees the reply live.
+			waitText(t, visitor, "#w-thread .w-msg-team", "It ships today.", in)
+
+			// The agent closes it; the visitor sees the status line.
+			require.NoError(t, chromedp.Do(desk,
+				chromedp.Click(chromedp.CSS(`#conv-status .btn-close-conv`)),
+				chromedp.WaitVisible(chromedp.CSS(`#conv-status .btn-reopen-conv`)),
+				chromedp.WaitNotPresent(chromedp.CSS(`#inbox-rows .inbox-row`)),
+			))
+			waitText(t, visitor, "#w-thread .w-sysline", "Sue Support closed this conversation.", in)
+
+			// The visitor writes again: reopened, back in the Open tab, live,
+			// with the system line.
+			require.NoError(t, chromedp.Do(visitor,
+				chromedp.SendKeys(chromedp.ID("w-body"), "One more question", in),
+				pressEnter,
+			))
+			waitText(t, visitor, "#w-thread", "You reopened this conversation.", in)
+			require.NoError(t, chromedp.Do(desk,
+				chromedp.WaitVisible(chromedp.CSS(`#inbox-rows .inbox-row`)),
+				chromedp.WaitVisible(chromedp.CSS(`#conv-status .btn-close-conv`)),
+				until(`document.querySelectorAll('#messages .msg-system').length === 2`),
+			))
+			require.Equal(t, "Conversation reopened by the customer's reply",
+				jsText(t, desk, `document.querySelectorAll('#messages .msg-system span')[1].textContent`))
+			waitText(t, desk, "#messages", "One more question")
+		})
+	}
+}
+
+// browserTabFor opens a fresh browser context (its own cookies and storage)
+// that keeps a screenshot if the test fails.
+func browserTabFor(t *testing.T) context.Context {
+	t.Helper()
+	tab := browsertest.Tab(t, 90*time.Second)
+	t.Cleanup(func() { keepScreenshot(t, tab) })
+	return tab
+}
