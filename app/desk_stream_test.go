@@ -3,6 +3,7 @@ package app
 import (
 	"bufio"
 	"context"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -63,32 +64,39 @@ func (b *browser) stream(path string) *deskStream {
 	go func() {
 		defer res.Body.Close()
 		defer close(s.events)
-		sc := bufio.NewScanner(res.Body)
-		sc.Buffer(make([]byte, 1<<20), 1<<24)
-		var ev sseEvent
-		var data []string
-		for sc.Scan() {
-			line := sc.Text()
-			switch {
-			case line == "":
-				if ev.name != "" || len(data) > 0 {
-					ev.data = strings.Join(data, "\n")
-					s.mu.Lock()
-					s.all = append(s.all, ev)
-					s.mu.Unlock()
-					s.events <- ev
-				}
-				ev, data = sseEvent{}, nil
-			case strings.HasPrefix(line, "event: "):
-				ev.name = strings.TrimPrefix(line, "event: ")
-			case strings.HasPrefix(line, "id: "):
-				ev.id = strings.TrimPrefix(line, "id: ")
-			case strings.HasPrefix(line, "data: "):
-				data = append(data, strings.TrimPrefix(line, "data: "))
-			}
-		}
+		parseSSE(res.Body, func(ev sseEvent) {
+			s.mu.Lock()
+			s.all = append(s.all, ev)
+			s.mu.Unlock()
+			s.events <- ev
+		})
 	}()
 	return s
+}
+
+// parseSSE reads events from an event stream until it ends.
+func parseSSE(r io.Reader, emit func(sseEvent)) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	var ev sseEvent
+	var data []string
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case line == "":
+			if ev.name != "" || len(data) > 0 {
+				ev.data = strings.Join(data, "\n")
+				emit(ev)
+			}
+			ev, data = sseEvent{}, nil
+		case strings.HasPrefix(line, "event: "):
+			ev.name = strings.TrimPrefix(line, "event: ")
+		case strings.HasPrefix(line, "id: "):
+			ev.id = strings.TrimPrefix(line, "id: ")
+		case strings.HasPrefix(line, "data: "):
+			data = append(data, strings.TrimPrefix(line, "data: "))
+		}
+	}
 }
 
 // waitFor returns the first update (from now on) for which match is true,

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net/http"
@@ -31,30 +30,7 @@ func readSSE(t *testing.T, ctx context.Context, url string, headers ...string) <
 	go func() {
 		defer res.Body.Close()
 		defer close(ch)
-		r := bufio.NewReader(res.Body)
-		var ev sseEvent
-		var data []string
-		for {
-			line, err := r.ReadString('\n')
-			if err != nil {
-				return
-			}
-			line = strings.TrimRight(line, "\n")
-			switch {
-			case line == "":
-				if ev.name != "" || len(data) > 0 {
-					ev.data = strings.Join(data, "\n")
-					ch <- ev
-				}
-				ev, data = sseEvent{}, nil
-			case strings.HasPrefix(line, "event: "):
-				ev.name = strings.TrimPrefix(line, "event: ")
-			case strings.HasPrefix(line, "id: "):
-				ev.id = strings.TrimPrefix(line, "id: ")
-			case strings.HasPrefix(line, "data: "):
-				data = append(data, strings.TrimPrefix(line, "data: "))
-			}
-		}
+		parseSSE(res.Body, func(ev sseEvent) { ch <- ev })
 	}()
 	return ch
 }
