@@ -294,55 +294,69 @@ func PostMessage(ctx context.Context, db *gorm.DB, actor Actor, conv *Conversati
 }
 
 // insertMessage stores a message, moves the conversation's activity markers
-// and announces it. tx must hold the conversation (created or locked).
+// and announces it, in one statement (this is the hot path of every chat):
+// the message row, the conversation's last message, preview and waiting
+// time, the author's participation and read marker (staff), and the event.
+// tx must hold the conversation (created or locked).
 func insertMessage(tx *gorm.DB, conv *Conversation, actor Actor, kind, body string) (*Message, error) {
 	m := &Message{ConversationID: conv.ID, Kind: kind, Body: body, EventData: JSONMap{}}
+	var userID, customerID *int64
 	if actor.User != nil {
 		m.AuthorType, m.AuthorUserID, m.AuthorUser = AuthorAgent, &actor.User.ID, actor.User
+		userID = &actor.User.ID
 	} else {
 		m.AuthorType, m.AuthorCustomerID, m.AuthorCustomer = AuthorCustomer, &actor.Customer.ID, actor.Customer
+		customerID = &actor.Customer.ID
 	}
-	if err := tx.Omit(clause.Associations).Select("ConversationID", "Kind", "AuthorType", "AuthorUserID", "AuthorCustomerID", "Body", "EventData").Create(m).Error; err != nil {
+	var row struct {
+		ID           int64
+		CreatedAt    time.Time
+		WaitingSince *time.Time
+	}
+	err := tx.Raw(`
+		WITH m AS (
+			INSERT INTO messages (conversation_id, kind, author_type, author_user_id, author_customer_id, body)
+			VALUES (@conv, @kind, @author_type, @user_id, @customer_id, @body)
+			RETURNING id, created_at
+		), c AS (
+			UPDATE conversations SET
+				last_message_id = m.id,
+				updated_at = now(),
+				last_message_at = CASE WHEN @text THEN m.created_at ELSE last_message_at END,
+				last_message_preview = CASE WHEN @text THEN @preview ELSE last_message_preview END,
+				waiting_since = CASE
+					WHEN NOT @text THEN waiting_since
+					WHEN @by_customer THEN COALESCE(waiting_since, m.created_at)
+					ELSE NULL END
+			FROM m WHERE conversations.id = @conv
+			RETURNING conversations.waiting_since
+		), p AS (
+			-- Writing puts a conversation in the writer's "My conversations"
+			-- and marks it read up to their own message.
+			INSERT INTO conversation_users (conversation_id, user_id, participated, last_read_message_id)
+			SELECT @conv, @user_id, true, m.id FROM m WHERE CAST(@user_id AS bigint) IS NOT NULL
+			ON CONFLICT (conversation_id, user_id) DO UPDATE
+			  SET participated = true,
+			      last_read_message_id = GREATEST(conversation_users.last_read_message_id, EXCLUDED.last_read_message_id)
+		), e AS (
+			INSERT INTO events (kind, conversation_id, message_id) SELECT @event, @conv, m.id FROM m
+		)
+		SELECT m.id, m.created_at, c.waiting_since FROM m, c`,
+		map[string]any{
+			"conv": conv.ID, "kind": kind, "author_type": m.AuthorType, "user_id": userID, "customer_id": customerID,
+			"body": body, "text": kind == MessageText, "preview": preview(body), "by_customer": actor.Customer != nil,
+			"event": EventMessage,
+		}).Scan(&row).Error
+	if err != nil {
 		return nil, err
 	}
-	updates := map[string]any{"last_message_id": m.ID, "updated_at": gorm.Expr("now()")}
-	if kind == MessageText {
-		updates["last_message_at"] = m.CreatedAt
-		updates["last_message_preview"] = preview(body)
-		if actor.Customer != nil {
-			if conv.WaitingSince == nil {
-				updates["waiting_since"] = m.CreatedAt
-			}
-		} else {
-			updates["waiting_since"] = nil
-		}
+	if row.ID == 0 {
+		return nil, fmt.Errorf("insert message: conversation %d not found", conv.ID)
 	}
-	if err := tx.Model(&Conversation{}).Where("id = ?", conv.ID).Updates(updates).Error; err != nil {
-		return nil, err
-	}
+	m.ID, m.CreatedAt = row.ID, row.CreatedAt
 	conv.LastMessageID = m.ID
 	if kind == MessageText {
-		conv.LastMessageAt, conv.LastMessagePreview = m.CreatedAt, preview(body)
-		if actor.Customer != nil && conv.WaitingSince == nil {
-			conv.WaitingSince = &m.CreatedAt
-		} else if actor.User != nil {
-			conv.WaitingSince = nil
-		}
-	}
-	if actor.User != nil {
-		// Writing in a conversation puts it in the writer's "My conversations"
-		// and marks it read up to their own message.
-		if err := tx.Exec(`
-			INSERT INTO conversation_users (conversation_id, user_id, participated, last_read_message_id)
-			VALUES (?, ?, true, ?)
-			ON CONFLICT (conversation_id, user_id) DO UPDATE
-			  SET participated = true, last_read_message_id = GREATEST(conversation_users.last_read_message_id, EXCLUDED.last_read_message_id)`,
-			conv.ID, actor.User.ID, m.ID).Error; err != nil {
-			return nil, err
-		}
-	}
-	if err := AppendEvent(tx, Event{Kind: EventMessage, ConversationID: &conv.ID, MessageID: &m.ID}); err != nil {
-		return nil, err
+		conv.LastMessageAt, conv.LastMessagePreview, conv.WaitingSince = m.CreatedAt, preview(body), row.WaitingSince
 	}
 	return m, nil
 }
