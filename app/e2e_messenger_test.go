@@ -70,8 +70,11 @@ func TestBrowserMessengerJourney(t *testing.T) {
 				chromedp.WaitVisible(chromedp.CSS(`#messages .msg-out`)),
 			))
 
-			// The visitor sees the reply live.
+			// The visitor sees the reply live, and no message twice (the
+			// stream's replay overlaps what the page already showed).
 			waitText(t, visitor, "#w-thread .w-msg-team", "It ships today.", in)
+			requireDistinct(t, visitor, "#w-thread [id]", 2, in)
+			requireDistinct(t, desk, "#messages [id^='msg-']", 2)
 
 			// The agent closes it; the visitor sees the status line.
 			require.NoError(t, chromedp.Do(desk,
@@ -96,6 +99,8 @@ func TestBrowserMessengerJourney(t *testing.T) {
 			require.Equal(t, "Conversation reopened by the customer's reply",
 				jsText(t, desk, `document.querySelectorAll('#messages .msg-system span')[1].textContent`))
 			waitText(t, desk, "#messages", "One more question")
+			requireDistinct(t, visitor, "#w-thread [id]", 5, in) // 3 messages, 2 status lines
+			requireDistinct(t, desk, "#messages [id^='msg-']", 5)
 		})
 	}
 }
@@ -107,4 +112,18 @@ func browserTabFor(t *testing.T) context.Context {
 	tab := browsertest.Tab(t, 90*time.Second)
 	t.Cleanup(func() { keepScreenshot(t, tab) })
 	return tab
+}
+
+// requireDistinct checks that the elements matching sel have distinct ids,
+// and that there are want of them: nothing shown twice, nothing missing.
+func requireDistinct(t *testing.T, tab context.Context, sel string, want int, opts ...chromedp.QueryOption) {
+	t.Helper()
+	attrs, err := chromedp.Run(tab, chromedp.AttributesAll(chromedp.CSSAll(sel), opts...))
+	require.NoError(t, err)
+	seen := map[string]bool{}
+	for _, a := range attrs {
+		require.False(t, seen[a["id"]], "%s shown twice", a["id"])
+		seen[a["id"]] = true
+	}
+	require.Len(t, seen, want, "items in %s", sel)
 }

@@ -36,16 +36,16 @@
 
   // ---- no duplicates ------------------------------------------------------
   // For append-style out-of-band swaps htmx hands us the wrapper element whose
-  // children will be inserted; skip the swap when every child is already on
-  // the page (it was rendered with the page or delivered before a reconnect).
+  // children will be inserted. Drop the children already on the page (rendered
+  // with it, or delivered before a reconnect: a replay may carry them along
+  // with new ones), and skip the swap if nothing new is left.
   document.addEventListener('htmx:oobBeforeSwap', function (e) {
     var frag = e.detail.fragment;
     if (!frag || frag instanceof DocumentFragment || !frag.children || !frag.children.length) return;
-    for (var i = 0; i < frag.children.length; i++) {
-      var id = frag.children[i].id;
-      if (!id || !document.getElementById(id)) return;
-    }
-    e.detail.shouldSwap = false;
+    Array.prototype.slice.call(frag.children).forEach(function (child) {
+      if (child.id && document.getElementById(child.id)) frag.removeChild(child);
+    });
+    if (!frag.children.length) e.detail.shouldSwap = false;
   });
 
   // ---- keep threads scrolled to the newest message ---------------------------
