@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -257,52 +258,33 @@ func (s *UnreadSet) Summary() UnreadSummary {
 // FindConversationForUser returns the conversation with publicID if u may
 // open it; otherwise ErrNotFound, the same answer as for an unknown id.
 func FindConversationForUser(ctx context.Context, db *gorm.DB, u *User, publicID string) (*Conversation, error) {
-	var c Conversation
-	err := db.WithContext(ctx).Raw(`
-		SELECT c.*, c.public_id::text AS public_id FROM conversations c
-		WHERE c.public_id::text = @pid AND `+visibleToUser,
-		map[string]any{"pid": publicID, "me": u.ID, "support": u.CustomerSupport}).Scan(&c).Error
-	if err != nil {
-		return nil, fmt.Errorf("find conversation: %w", err)
-	}
-	if c.ID == 0 {
-		return nil, ErrNotFound
-	}
-	return loadParties(ctx, db, &c)
+	// One query with the customer and assignee joined (every message an
+	// agent sends looks its conversation up this way).
+	visible := strings.ReplaceAll(visibleToUser, "c.", "conversations.")
+	return findConversation(db.WithContext(ctx).Joins("Customer").Joins("Assignee").
+		Where("conversations.public_id::text = @pid AND "+visible,
+			map[string]any{"pid": publicID, "me": u.ID, "support": u.CustomerSupport}))
 }
 
 // FindConversationForCustomer returns the customer's own conversation with
 // publicID; any other id, internal or someone else's, is ErrNotFound.
 func FindConversationForCustomer(ctx context.Context, db *gorm.DB, customerID int64, publicID string) (*Conversation, error) {
+	return findConversation(db.WithContext(ctx).Joins("Customer").Joins("Assignee").
+		Where("conversations.public_id::text = ? AND conversations.kind = 'customer' AND conversations.customer_id = ?", publicID, customerID))
+}
+
+// findConversation runs a scoped conversation lookup: no row is ErrNotFound,
+// whether the conversation does not exist or the asker may not see it.
+func findConversation(q *gorm.DB) (*Conversation, error) {
 	var c Conversation
-	err := db.WithContext(ctx).Raw(`
-		SELECT c.*, c.public_id::text AS public_id FROM conversations c
-		WHERE c.public_id::text = ? AND c.kind = 'customer' AND c.customer_id = ?`, publicID, customerID).Scan(&c).Error
+	err := q.Take(&c).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, ErrNotFound
+	}
 	if err != nil {
 		return nil, fmt.Errorf("find conversation: %w", err)
 	}
-	if c.ID == 0 {
-		return nil, ErrNotFound
-	}
-	return loadParties(ctx, db, &c)
-}
-
-func loadParties(ctx context.Context, db *gorm.DB, c *Conversation) (*Conversation, error) {
-	if c.CustomerID != nil {
-		var cu Customer
-		if err := db.WithContext(ctx).Take(&cu, *c.CustomerID).Error; err != nil {
-			return nil, err
-		}
-		c.Customer = &cu
-	}
-	if c.AssigneeID != nil {
-		u, err := FindUser(ctx, db, *c.AssigneeID)
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return nil, err
-		}
-		c.Assignee = u
-	}
-	return c, nil
+	return &c, nil
 }
 
 // CustomerConversations lists a customer's conversations, newest first.
