@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -260,18 +261,32 @@ func (s *UnreadSet) Summary() UnreadSummary {
 func FindConversationForUser(ctx context.Context, db *gorm.DB, u *User, publicID string) (*Conversation, error) {
 	// One query with the customer and assignee joined (every message an
 	// agent sends looks its conversation up this way).
+	if !validPublicID(publicID) {
+		return nil, ErrNotFound
+	}
 	visible := strings.ReplaceAll(visibleToUser, "c.", "conversations.")
 	return findConversation(db.WithContext(ctx).Joins("Customer").Joins("Assignee").
-		Where("conversations.public_id::text = @pid AND "+visible,
+		Where("conversations.public_id = @pid AND "+visible,
 			map[string]any{"pid": publicID, "me": u.ID, "support": u.CustomerSupport}))
 }
 
 // FindConversationForCustomer returns the customer's own conversation with
 // publicID; any other id, internal or someone else's, is ErrNotFound.
 func FindConversationForCustomer(ctx context.Context, db *gorm.DB, customerID int64, publicID string) (*Conversation, error) {
+	if !validPublicID(publicID) {
+		return nil, ErrNotFound
+	}
 	return findConversation(db.WithContext(ctx).Joins("Customer").Joins("Assignee").
-		Where("conversations.public_id::text = ? AND conversations.kind = 'customer' AND conversations.customer_id = ?", publicID, customerID))
+		Where("conversations.public_id = ? AND conversations.kind = 'customer' AND conversations.customer_id = ?", publicID, customerID))
 }
+
+// uuidRe matches the canonical text form of a UUID.
+var uuidRe = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// validPublicID reports whether s can be a conversation's public id. Lookups
+// compare the uuid column itself (so its unique index is used), which needs a
+// well-formed value; anything else simply names no conversation.
+func validPublicID(s string) bool { return uuidRe.MatchString(s) }
 
 // findConversation runs a scoped conversation lookup: no row is ErrNotFound,
 // whether the conversation does not exist or the asker may not see it.
