@@ -6,6 +6,7 @@ import (
 	"net"
 	"sync"
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -100,3 +101,7 @@ func (w *hangupWatcher) run() {
 		}
 	}
 }
+
+// unsafePointer lets the watcher use the 8 bytes of an epoll event's data
+// union (Fd and Pad) as one stream number.
+func unsafePointer(p *int32) unsafe.Pointer { return unsafe.Pointer(p) }

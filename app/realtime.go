@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"sort"
 	"sync"
 	"time"
 
@@ -337,18 +336,10 @@ func (b *broker) poll(ctx context.Context) error {
 // LoadBatch reads the events of transactions in [from, to) and what they
 // refer to. Streams use it to replay what a reconnecting client missed.
 func LoadBatch(ctx context.Context, db *gorm.DB, from, to uint64) (*Batch, error) {
-	evs, err := models.EventsBetween(ctx, db, from, to, 1<<30)
+	evs, err := models.EventsBetween(ctx, db, from, to)
 	if err != nil {
 		return nil, err
 	}
-	return loadBatchEvents(ctx, db, from, to, evs)
-}
-
-// loadBatchEvents completes a batch with the messages and conversations its
-// events refer to, one query each.
-func loadBatchEvents(ctx context.Context, db *gorm.DB, from, to uint64, evs []models.Event) (*Batch, error) {
-	var err error
-	sort.Slice(evs, func(i, j int) bool { return evs[i].ID < evs[j].ID })
 	batch := &Batch{From: from, To: to, Events: evs, Messages: map[int64]*models.Message{}, Conversations: map[int64]*models.Conversation{}}
 	if len(evs) == 0 {
 		return batch, nil

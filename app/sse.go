@@ -350,11 +350,12 @@ func (a *App) streamEvents(c echo.Context, customerID int64, render batchRendere
 	}
 	s := &liveStream{hub: a.hub, render: render, ctx: context.WithoutCancel(ctx), since: since, lastWrite: time.Now()}
 
-	conn, rw, err := http.NewResponseController(c.Response().Writer).Hijack()
+	// Nothing is buffered for us to read: a GET stream request has no body,
+	// and writes go to conn directly.
+	conn, _, err := http.NewResponseController(c.Response().Writer).Hijack()
 	if err != nil {
 		return a.streamInHandler(c, s, customerID)
 	}
-	_ = rw // nothing buffered: a GET stream request has no body, and we write to conn directly
 	s.write = func(b []byte) error {
 		conn.SetWriteDeadline(time.Now().Add(writeTimeout))
 		_, err := conn.Write(b)

@@ -86,14 +86,13 @@ func CommittedHorizon(ctx context.Context, db *gorm.DB) (Horizon, error) {
 // EventsBetween returns the events written by transactions with ids in
 // [from, to), in id order. With to = CommittedHorizon, the result is final:
 // no event can later appear in that range.
-func EventsBetween(ctx context.Context, db *gorm.DB, from, to uint64, limit int) ([]Event, error) {
+func EventsBetween(ctx context.Context, db *gorm.DB, from, to uint64) ([]Event, error) {
 	var evs []Event
 	err := db.WithContext(ctx).Raw(`
 		SELECT id, xid::text::bigint AS xid, kind, conversation_id, message_id, user_id, data, created_at
 		FROM events
 		WHERE xid >= ?::text::xid8 AND xid < ?::text::xid8
-		ORDER BY id
-		LIMIT ?`, strconv.FormatUint(from, 10), strconv.FormatUint(to, 10), limit).Scan(&evs).Error
+		ORDER BY id`, strconv.FormatUint(from, 10), strconv.FormatUint(to, 10)).Scan(&evs).Error
 	if err != nil {
 		return nil, fmt.Errorf("read events: %w", err)
 	}

@@ -271,13 +271,6 @@ func selectedIf(cond bool) templ.Attributes {
 
 func idString(id int64) string { return strconv.FormatInt(id, 10) }
 
-func assigneeValue(c *models.Conversation) string {
-	if c.AssigneeID == nil {
-		return ""
-	}
-	return idString(*c.AssigneeID)
-}
-
 // sessionBrowser is the "browser on OS" line of the session details.
 func sessionBrowser(ctx context.Context, c *models.Conversation) string {
 	switch {

@@ -278,7 +278,6 @@ var tokenRe = regexp.MustCompile(`bk(\d+)x`)
 type stream struct {
 	ready chan struct{}
 	seen  map[int64]int
-	dups  int
 }
 
 func openStream(ctx context.Context, c *http.Client, u string, onToken func(seq int64, at time.Time, dup bool), s *stream) error {
@@ -296,14 +295,13 @@ func openStream(ctx context.Context, c *http.Client, u string, onToken func(seq 
 		}
 		return err
 	}
-	context.AfterFunc(ctx, func() {}) // the stream lives until ctx (the caller's) ends
-	_ = cancel
 	if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/event-stream") {
 		res.Body.Close()
 		return fmt.Errorf("stream %s: status %d %s", req.URL.Path, res.StatusCode, res.Header.Get("Content-Type"))
 	}
 	close(s.ready)
 	go func() {
+		defer cancel() // the stream lives until the caller's ctx ends or the server closes it
 		defer res.Body.Close()
 		r := bufio.NewReaderSize(res.Body, 16<<10)
 		for {
