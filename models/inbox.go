@@ -331,12 +331,13 @@ const MessageLimit = 200
 // for a customer, only what customers may see (no notes, no staff-only
 // status lines).
 func ListMessages(ctx context.Context, db *gorm.DB, conv *Conversation, forCustomer bool) ([]Message, error) {
-	q := db.WithContext(ctx).Preload("AuthorUser").Preload("AuthorCustomer").Where("conversation_id = ?", conv.ID)
+	// One query with both authors joined, like MessagesByID.
+	q := db.WithContext(ctx).Joins("AuthorUser").Joins("AuthorCustomer").Where("messages.conversation_id = ?", conv.ID)
 	if forCustomer {
-		q = q.Where("kind = 'message' OR (kind = 'system' AND event IN ?)", customerEvents)
+		q = q.Where("messages.kind = 'message' OR (messages.kind = 'system' AND messages.event IN ?)", customerEvents)
 	}
 	var ms []Message
-	if err := q.Order("id DESC").Limit(MessageLimit).Find(&ms).Error; err != nil {
+	if err := q.Order("messages.id DESC").Limit(MessageLimit).Find(&ms).Error; err != nil {
 		return nil, fmt.Errorf("list messages: %w", err)
 	}
 	for i, j := 0, len(ms)-1; i < j; i, j = i+1, j-1 {
