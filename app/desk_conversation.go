@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/labstack/echo/v4"
+	"gorm.io/gorm"
 
 	"github.com/parleydesk/parley/models"
 	"github.com/parleydesk/parley/views"
@@ -63,7 +64,10 @@ func (a *App) postMessage(c echo.Context) error {
 		kind = models.MessageText
 	}
 	body := c.FormValue("body")
-	_, err = models.PostMessage(ctxOf(c), a.db, models.Actor{User: currentUser(c)}, conv, kind, body)
+	err = a.write(ctxOf(c), func(tx *gorm.DB) error {
+		_, err := models.PostMessage(ctxOf(c), tx, models.Actor{User: currentUser(c)}, conv, kind, body)
+		return err
+	})
 	fragment := views.Req(ctxOf(c)).Fragment
 	switch {
 	case isValidation(err):
@@ -96,7 +100,10 @@ func (a *App) setConversationStatus(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := models.SetStatus(ctxOf(c), a.db, currentUser(c), conv, c.FormValue("status")); err != nil {
+	err = a.write(ctxOf(c), func(tx *gorm.DB) error {
+		return models.SetStatus(ctxOf(c), tx, currentUser(c), conv, c.FormValue("status"))
+	})
+	if err != nil {
 		return err
 	}
 	return a.done(c, conv)
@@ -117,7 +124,10 @@ func (a *App) assignConversation(c echo.Context) error {
 		}
 		assignee = &id
 	}
-	if err := models.Assign(ctxOf(c), a.db, currentUser(c), conv, assignee); err != nil {
+	err = a.write(ctxOf(c), func(tx *gorm.DB) error {
+		return models.Assign(ctxOf(c), tx, currentUser(c), conv, assignee)
+	})
+	if err != nil {
 		return err
 	}
 	return a.done(c, conv)

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/labstack/echo/v4"
+	"gorm.io/gorm"
 
 	"github.com/parleydesk/parley/models"
 	"github.com/parleydesk/parley/views"
@@ -48,7 +49,11 @@ func (a *App) createTeammateChat(c echo.Context) error {
 		picked[id] = true
 		ids = append(ids, id)
 	}
-	conv, _, err := models.StartInternalConversation(ctxOf(c), a.db, currentUser(c), ids, form.Get("body"))
+	var conv *models.Conversation
+	err = a.write(ctxOf(c), func(tx *gorm.DB) (err error) {
+		conv, _, err = models.StartInternalConversation(ctxOf(c), tx, currentUser(c), ids, form.Get("body"))
+		return err
+	})
 	if isValidation(err) {
 		return a.renderTeammateChat(c, http.StatusUnprocessableEntity, picked, views.NewForm(map[string]string{"body": form.Get("body")}, err))
 	}

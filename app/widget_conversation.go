@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/mileusna/useragent"
+	"gorm.io/gorm"
 
 	"github.com/parleydesk/parley/models"
 	"github.com/parleydesk/parley/views"
@@ -50,7 +51,11 @@ func (a *App) startWidgetConversation(c echo.Context) error {
 		Body: c.FormValue("body"), Name: c.FormValue("name"), Email: c.FormValue("email"),
 		Session: sessionInfo(c),
 	}
-	conv, _, err := models.StartVisitorConversation(ctxOf(c), a.db, v, s, in)
+	var conv *models.Conversation
+	err = a.write(ctxOf(c), func(tx *gorm.DB) (err error) {
+		conv, _, err = models.StartVisitorConversation(ctxOf(c), tx, v, s, in)
+		return err
+	})
 	switch {
 	case errors.Is(err, models.ErrIdentityRequired):
 		return a.widgetToast(c, http.StatusForbidden, tr(c, "widget.identity_required"))
@@ -103,7 +108,10 @@ func (a *App) postWidgetMessage(c echo.Context) error {
 		return err
 	}
 	body := c.FormValue("body")
-	_, err = models.PostVisitorMessage(ctxOf(c), a.db, v, s, conv, body)
+	err = a.write(ctxOf(c), func(tx *gorm.DB) error {
+		_, err := models.PostVisitorMessage(ctxOf(c), tx, v, s, conv, body)
+		return err
+	})
 	switch {
 	case errors.Is(err, models.ErrIdentityRequired):
 		return a.widgetToast(c, http.StatusForbidden, tr(c, "widget.identity_required"))

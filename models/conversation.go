@@ -457,7 +457,13 @@ func Assign(ctx context.Context, db *gorm.DB, user *User, conv *Conversation, as
 		if _, err := insertSystemLine(tx, conv, event, data); err != nil {
 			return err
 		}
-		return AppendEvent(tx, Event{Kind: EventConversation, ConversationID: &conv.ID, Data: JSONMap{"assigned": true}})
+		// Who assigned and to whom: the assignee is told (models.Audience),
+		// unless they assigned it to themselves.
+		ev := JSONMap{"assigned": true, "by_user_id": user.ID}
+		if assigneeID != nil {
+			ev["assignee_id"] = *assigneeID
+		}
+		return AppendEvent(tx, Event{Kind: EventConversation, ConversationID: &conv.ID, Data: ev})
 	})
 	return wrapUnlessDomain(err, "assign conversation %d", conv.ID)
 }

@@ -126,3 +126,16 @@ func PruneEvents(ctx context.Context, db *gorm.DB, keep time.Duration) (int64, e
 	})
 	return n, err
 }
+
+// EventsOfThisTx returns the events written so far by the transaction tx, in
+// order: what the change being committed announces.
+func EventsOfThisTx(ctx context.Context, tx *gorm.DB) ([]Event, error) {
+	var evs []Event
+	err := tx.WithContext(ctx).Raw(`
+		SELECT id, xid::text::bigint AS xid, kind, conversation_id, message_id, user_id, data, created_at
+		FROM events WHERE xid = pg_current_xact_id() ORDER BY id`).Scan(&evs).Error
+	if err != nil {
+		return nil, fmt.Errorf("read this transaction's events: %w", err)
+	}
+	return evs, nil
+}

@@ -1,0 +1,17 @@
+package jobs
+
+import (
+	"github.com/riverqueue/river"
+
+	"github.com/parleydesk/parley/models"
+)
+
+// FollowUps returns the jobs that a transaction's events call for, to be
+// inserted in that same transaction (app.write does this for every change
+// made through the desk or the widget). It is the one place that says which
+// background work follows which change.
+func FollowUps(evs []models.Event) []river.InsertManyParams {
+	// Notification and email jobs are added here as they are built.
+	_ = evs
+	return nil
+}

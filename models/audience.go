@@ -1,0 +1,97 @@
+package models
+
+import (
+	"context"
+	"fmt"
+
+	"gorm.io/gorm"
+)
+
+// Reasons a staff user is told about an event (in the bell, by email).
+const (
+	ReasonNewConversation = "new_conversation" // a customer started a conversation (support agents)
+	ReasonAssigned        = "assigned"         // a conversation was assigned to me
+	ReasonMessage         = "message"          // a message or note in a conversation I'm in
+)
+
+// Audience is who should hear of one event, and why.
+type Audience struct {
+	Reason  string
+	UserIDs []int64
+	// ConversationID is the conversation the event is about.
+	ConversationID int64
+	// MessageID is the message that caused it (ReasonMessage), for read checks.
+	MessageID int64
+}
+
+// AudienceOf returns the staff users an event concerns: the one place that
+// says who is notified of what. Nobody is told of their own action.
+//   - a new customer conversation: every active support agent;
+//   - an assignment: the new assignee, unless they assigned it themselves;
+//   - a message or note (not a status line): the staff "in" the conversation
+//     (assignee, members, those who wrote in it or follow it) except its
+//     author. Whether they are looking at it is for the consumer to check
+//     (their read marker), when it runs.
+//
+// Other events concern nobody (a nil Audience).
+func AudienceOf(ctx context.Context, db *gorm.DB, e Event) (*Audience, error) {
+	if e.ConversationID == nil {
+		return nil, nil
+	}
+	db = db.WithContext(ctx)
+	a := &Audience{ConversationID: *e.ConversationID}
+	var err error
+	switch {
+	case e.Kind == EventConversation && e.Data["created"] == true:
+		a.Reason = ReasonNewConversation
+		err = db.Raw(`
+			SELECT u.id FROM users u, conversations c
+			WHERE c.id = ? AND c.kind = 'customer' AND u.active AND u.customer_support
+			ORDER BY u.id`, *e.ConversationID).Scan(&a.UserIDs).Error
+	case e.Kind == EventConversation && e.Data["assigned"] == true:
+		assignee, by := dataID(e.Data["assignee_id"]), dataID(e.Data["by_user_id"])
+		if assignee == 0 || assignee == by {
+			return nil, nil
+		}
+		a.Reason = ReasonAssigned
+		// Still assigned to them and still allowed to see it.
+		err = db.Raw(`
+			SELECT u.id FROM users u JOIN conversations c ON c.assignee_id = u.id
+			WHERE c.id = ? AND u.id = ? AND u.active AND u.customer_support`, *e.ConversationID, assignee).Scan(&a.UserIDs).Error
+	case e.Kind == EventMessage && e.MessageID != nil:
+		a.Reason, a.MessageID = ReasonMessage, *e.MessageID
+		err = db.Raw(`
+			SELECT u.id FROM messages m
+			JOIN conversations c ON c.id = m.conversation_id
+			JOIN users u ON u.active AND (u.id = c.assignee_id OR EXISTS (
+				SELECT 1 FROM conversation_users cu WHERE cu.conversation_id = c.id AND cu.user_id = u.id
+				  AND (cu.member OR cu.participated OR cu.following)))
+			WHERE m.id = ? AND m.kind IN ('message', 'note')
+			  AND u.id IS DISTINCT FROM m.author_user_id
+			  AND (c.kind = 'internal' OR u.customer_support)
+			ORDER BY u.id`, *e.MessageID).Scan(&a.UserIDs).Error
+	default:
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("audience of %s event %d: %w", e.Kind, e.ID, err)
+	}
+	if len(a.UserIDs) == 0 {
+		return nil, nil
+	}
+	return a, nil
+}
+
+// dataID reads a user id stored in an event's JSON data (numbers decode as
+// float64).
+func dataID(v any) int64 {
+	switch n := v.(type) {
+	case float64:
+		return int64(n)
+	case int64:
+		return n
+	case int:
+		return int64(n)
+	}
+	return 0
+}
