@@ -158,7 +158,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 	}
 
 	workers := river.NewWorkers()
-	jobs.Register(workers, jobs.Deps{DB: a.db, Log: a.log})
+	jobs.Register(workers, jobs.Deps{DB: a.db, Log: a.log, InsertTx: a.InsertJobsTx})
 	if opts.Workers != nil {
 		opts.Workers(workers)
 	}

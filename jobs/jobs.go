@@ -5,6 +5,7 @@
 package jobs
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
@@ -16,6 +17,9 @@ import (
 type Deps struct {
 	DB  *gorm.DB
 	Log *slog.Logger
+	// InsertTx inserts jobs inside tx, a GORM transaction, so a worker's
+	// change and the jobs that follow it commit together.
+	InsertTx func(ctx context.Context, tx *gorm.DB, params []river.InsertManyParams) error
 }
 
 // Register adds every worker to w.
