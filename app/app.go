@@ -134,6 +134,12 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 	}
 	pcfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
 	pcfg.ConnConfig.RuntimeParams["application_name"] = "parley"
+	// JIT compiling costs hundreds of milliseconds on the list and count
+	// queries once tables hold ~100,000 rows (their estimated cost crosses
+	// jit_above_cost) and never pays off for short OLTP queries.
+	if _, set := pcfg.ConnConfig.RuntimeParams["jit"]; !set {
+		pcfg.ConnConfig.RuntimeParams["jit"] = "off"
+	}
 	if a.pool, err = pgxpool.NewWithConfig(ctx, pcfg); err != nil {
 		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
 	}

@@ -73,6 +73,14 @@ const visibleToUser = `((c.kind = 'customer' AND @support) OR (c.kind = 'interna
 const mineCondition = `(c.assignee_id = @me OR EXISTS (
 	SELECT 1 FROM conversation_users m WHERE m.conversation_id = c.id AND m.user_id = @me AND (m.member OR m.participated OR m.following)))`
 
+// mineIDs selects the ids of @me's "My conversations" (mineCondition, as a
+// set): found from @me's own rows, so a list or count of them never scans
+// every conversation.
+const mineIDs = `(SELECT id FROM conversations WHERE assignee_id = @me
+	UNION
+	SELECT conversation_id FROM conversation_users
+	WHERE user_id = @me AND (member OR participated OR following))`
+
 // unreadCount counts (up to 99) messages and notes by others after u's read
 // marker; a subquery per row of a page, each an index range scan.
 const unreadCount = `(SELECT count(*) FROM (
@@ -118,7 +126,7 @@ func ListInbox(ctx context.Context, db *gorm.DB, q InboxQuery) ([]InboxRow, erro
 			where += " AND c.assignee_id = @me"
 		}
 	case SectionMine:
-		where += " AND " + mineCondition
+		where += " AND c.id IN " + mineIDs
 	default:
 		return nil, fmt.Errorf("list inbox: unknown section %q", q.Section)
 	}
@@ -163,8 +171,14 @@ func IsMine(ctx context.Context, db *gorm.DB, u *User, convID int64) (bool, erro
 	return ok, err
 }
 
+// UnreadCap bounds the unread counts of the navigation: past it the desk
+// shows "99+". Counting stops there, so a page view never counts over all
+// of a large desk's conversations.
+const UnreadCap = 100
+
 // UnreadSummary counts conversations with unread messages for the navigation:
-// open customer conversations (support agents) and My conversations.
+// open customer conversations (support agents) and My conversations. Each
+// count stops at UnreadCap.
 type UnreadSummary struct {
 	Customers int
 	Mine      int
@@ -173,59 +187,69 @@ type UnreadSummary struct {
 	Total int
 }
 
+// unreadCustomers selects (up to @cap) open customer conversations unread by
+// @me, newest first: the inbox index, stopping at the cap.
+const unreadCustomers = `SELECT c.id FROM conversations c
+	LEFT JOIN conversation_users r ON r.conversation_id = c.id AND r.user_id = @me
+	WHERE @support AND c.kind = 'customer' AND c.status = 'open'
+	  AND c.last_message_id > COALESCE(r.last_read_message_id, 0)
+	ORDER BY c.last_message_at DESC, c.id DESC LIMIT @cap`
+
+// unreadMine selects (up to @cap) conversations in @me's My conversations
+// with unread messages: found from @me's own rows (assigned, member, wrote,
+// follows), never by scanning every conversation.
+const unreadMine = `SELECT c.id FROM conversations c
+	LEFT JOIN conversation_users r ON r.conversation_id = c.id AND r.user_id = @me
+	WHERE c.id IN ` + mineIDs + `
+	  AND c.last_message_id > COALESCE(r.last_read_message_id, 0)
+	  AND ` + visibleToUser + `
+	LIMIT @cap`
+
 // CountUnread returns u's unread summary.
 func CountUnread(ctx context.Context, db *gorm.DB, u *User) (UnreadSummary, error) {
-	var s UnreadSummary
-	err := db.WithContext(ctx).Raw(`
-		SELECT
-		  count(*) FILTER (WHERE c.kind = 'customer' AND c.status = 'open' AND @support) AS customers,
-		  count(*) FILTER (WHERE `+mineCondition+`) AS mine,
-		  count(*) FILTER (WHERE (c.kind = 'customer' AND c.status = 'open' AND @support) OR `+mineCondition+`) AS total
-		FROM conversations c
-		LEFT JOIN conversation_users r ON r.conversation_id = c.id AND r.user_id = @me
-		WHERE c.last_message_id > COALESCE(r.last_read_message_id, 0) AND `+visibleToUser,
-		map[string]any{"me": u.ID, "support": u.CustomerSupport}).Scan(&s).Error
+	set, err := LoadUnreadSet(ctx, db, u)
 	if err != nil {
-		return s, fmt.Errorf("count unread: %w", err)
+		return UnreadSummary{}, fmt.Errorf("count unread: %w", err)
 	}
-	return s, nil
+	return set.Summary(), nil
 }
 
 // UnreadSet is which conversations u has unread, by section: what the nav
 // counts are made of. A live desk keeps one and updates it from the rows of
 // each batch (Update) instead of counting over all conversations again.
+// A section that reached UnreadCap when loaded is saturated: it keeps
+// counting as "99+" until the next load.
 type UnreadSet struct {
 	Customers map[int64]bool
 	Mine      map[int64]bool
+
+	customersFull, mineFull bool
 }
 
-// LoadUnreadSet returns u's unread conversations.
+// LoadUnreadSet returns u's unread conversations, up to UnreadCap per
+// section.
 func LoadUnreadSet(ctx context.Context, db *gorm.DB, u *User) (*UnreadSet, error) {
 	var rows []struct {
-		ID        int64
-		Customers bool
-		Mine      bool
+		ID      int64
+		Section string
 	}
 	err := db.WithContext(ctx).Raw(`
-		SELECT c.id,
-		       (c.kind = 'customer' AND c.status = 'open' AND @support) AS customers,
-		       `+mineCondition+` AS mine
-		FROM conversations c
-		LEFT JOIN conversation_users r ON r.conversation_id = c.id AND r.user_id = @me
-		WHERE c.last_message_id > COALESCE(r.last_read_message_id, 0) AND `+visibleToUser,
-		map[string]any{"me": u.ID, "support": u.CustomerSupport}).Scan(&rows).Error
+		(SELECT id, 'customers' AS section FROM (`+unreadCustomers+`) uc)
+		UNION ALL
+		(SELECT id, 'mine' AS section FROM (`+unreadMine+`) um)`,
+		map[string]any{"me": u.ID, "support": u.CustomerSupport, "cap": UnreadCap}).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("load unread: %w", err)
 	}
 	set := &UnreadSet{Customers: map[int64]bool{}, Mine: map[int64]bool{}}
 	for _, r := range rows {
-		if r.Customers {
+		if r.Section == "customers" {
 			set.Customers[r.ID] = true
-		}
-		if r.Mine {
+		} else {
 			set.Mine[r.ID] = true
 		}
 	}
+	set.customersFull, set.mineFull = len(set.Customers) >= UnreadCap, len(set.Mine) >= UnreadCap
 	return set, nil
 }
 
@@ -245,7 +269,8 @@ func (s *UnreadSet) Update(u *User, id int64, r *InboxRow) {
 	}
 }
 
-// Summary counts the set like CountUnread does.
+// Summary counts the set like CountUnread does: each count stops at
+// UnreadCap, and a saturated section stays at the cap.
 func (s *UnreadSet) Summary() UnreadSummary {
 	total := len(s.Customers)
 	for id := range s.Mine {
@@ -253,7 +278,17 @@ func (s *UnreadSet) Summary() UnreadSummary {
 			total++
 		}
 	}
-	return UnreadSummary{Customers: len(s.Customers), Mine: len(s.Mine), Total: total}
+	capped := func(n int, full bool) int {
+		if full || n > UnreadCap {
+			return UnreadCap
+		}
+		return n
+	}
+	return UnreadSummary{
+		Customers: capped(len(s.Customers), s.customersFull),
+		Mine:      capped(len(s.Mine), s.mineFull),
+		Total:     capped(total, s.customersFull || s.mineFull),
+	}
 }
 
 // FindConversationForUser returns the conversation with publicID if u may

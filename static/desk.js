@@ -52,8 +52,10 @@
     var el = document.getElementById('desk-unread-total');
     if (!el) return;
     var n = parseInt(el.getAttribute('data-count'), 10) || 0;
-    var base = document.title.replace(/^\(\d+\)\s+/, '');
-    var title = n > 0 ? '(' + n + ') ' + base : base;
+    var base = document.title.replace(/^\(\d+\+?\)\s+/, '');
+    // Counting stops at 100 (models.UnreadCap): show "99+" from there.
+    var shown = n >= 100 ? '99+' : String(n);
+    var title = n > 0 ? '(' + shown + ') ' + base : base;
     if (document.title !== title) document.title = title;
   }
 

@@ -282,6 +282,15 @@ func sessionBrowser(ctx context.Context, c *models.Conversation) string {
 	return c.OS
 }
 
+// countText shows an unread count, "99+" once it reaches models.UnreadCap
+// (where counting stops).
+func countText(n int) string {
+	if n >= models.UnreadCap {
+		return strconv.Itoa(models.UnreadCap-1) + "+"
+	}
+	return strconv.Itoa(n)
+}
+
 func navUnread(d *Desk) models.UnreadSummary {
 	if d == nil {
 		return models.UnreadSummary{}

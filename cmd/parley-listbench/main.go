@@ -1,0 +1,56 @@
+// Command parley-listbench measures the server time of Parley's big lists
+// (the customers Inbox, the Tickets and Tasks lists) at scale: it seeds a
+// desk with 100,000 conversations, 1,000,000 messages and 100,000 items, then
+// requests each list's common views, page 1 and a deep page reached through
+// the lists' own "Older" links, through Parley's real HTTP handler in this
+// process, and prints p50/p99 of the time the handler takes.
+//
+//	go run ./cmd/parley-listbench                       (seed a temporary database, measure)
+//	go run ./cmd/parley-listbench -data /tmp/lb          (keep the seeded database for the next run)
+//	go run ./cmd/parley-listbench -requests 1000 -depth 200
+//
+// DATABASE_URL points it at an existing server instead (its database is
+// emptied and seeded).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+type options struct {
+	conversations int
+	messages      int
+	items         int
+	agents        int
+	requests      int
+	depth         int
+	dataDir       string
+	reseed        bool
+	profile       string
+}
+
+func main() {
+	var o options
+	flag.IntVar(&o.conversations, "conversations", 100_000, "customer conversations to seed")
+	flag.IntVar(&o.messages, "messages", 1_000_000, "messages to seed, spread over the conversations")
+	flag.IntVar(&o.items, "items", 100_000, "tickets and tasks to seed (70% tickets)")
+	flag.IntVar(&o.agents, "agents", 50, "support agents to seed (in 5 teams)")
+	flag.IntVar(&o.requests, "requests", 300, "measured requests per view")
+	flag.IntVar(&o.depth, "depth", 100, "the deep page: how many pages in, following the Older links")
+	flag.StringVar(&o.dataDir, "data", "", "directory for the private PostgreSQL (default: a temporary one); a seeded one is reused")
+	flag.BoolVar(&o.reseed, "reseed", false, "seed again even if the database already holds a seed of this size")
+	flag.StringVar(&o.profile, "profile", "", "write a CPU profile of the measured requests to this file")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, o)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "parley-listbench:", err)
+		os.Exit(1)
+	}
+}
