@@ -117,16 +117,19 @@ func run(ctx context.Context, o options) error {
 type view struct {
 	name string
 	path string
+	// next is the query parameter of the list's link to the following
+	// (older) page.
+	next string
 }
 
 // views lists the common views of each big list.
 func views(ctx context.Context, db *gorm.DB) []view {
 	vs := []view{
-		{"Inbox · open · all", "/inbox"},
-		{"Inbox · open · unassigned", "/inbox?filter=unassigned"},
-		{"Inbox · open · mine", "/inbox?filter=mine"},
-		{"Inbox · closed · all", "/inbox?status=closed"},
-		{"My conversations · open", "/mine"},
+		{"Inbox · open · all", "/inbox", "before"},
+		{"Inbox · open · unassigned", "/inbox?filter=unassigned", "before"},
+		{"Inbox · open · mine", "/inbox?filter=mine", "before"},
+		{"Inbox · closed · all", "/inbox?status=closed", "before"},
+		{"My conversations · open", "/mine", "before"},
 	}
 	return append(vs, itemViews(ctx, db)...)
 }
@@ -137,7 +140,6 @@ type measurer struct {
 	n      int
 }
 
-var olderRe = regexp.MustCompile(`href="([^"]*[?&](?:amp;)?(?:before|after)=[^"]*)"`)
 
 // get runs one request through the handler and returns its body and the
 // time the handler took.
@@ -166,7 +168,7 @@ func (m *measurer) view(v view, depth int) error {
 		if err != nil {
 			return err
 		}
-		next := olderRe.FindStringSubmatch(body)
+		next := regexp.MustCompile(`href="([^"]*[?&](?:amp;)?` + v.next + `=[^"]*)"`).FindStringSubmatch(body)
 		if next == nil {
 			fmt.Printf("%-44s %-10s %s\n", v.name, fmt.Sprint(depth), fmt.Sprintf("(the list ends at page %d)", i))
 			return nil
