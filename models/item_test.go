@@ -418,15 +418,21 @@ func TestListItemsFiltersSortsAndPaging(t *testing.T) {
 		q    models.ItemQuery
 		want func(r models.ItemRow) bool
 	}{
-		"status":       {models.ItemQuery{Status: models.ItemResolved}, func(r models.ItemRow) bool { return r.Status == models.ItemResolved }},
-		"open ones":    {models.ItemQuery{Status: models.StatusOpenOnes}, func(r models.ItemRow) bool { return models.ItemStatusOpen(r.Status) }},
-		"assignee":     {models.ItemQuery{AssigneeID: other.ID}, func(r models.ItemRow) bool { return r.AssigneeID != nil && *r.AssigneeID == other.ID }},
-		"team":         {models.ItemQuery{TeamID: team.ID}, func(r models.ItemRow) bool { return r.TeamID != nil }},
-		"priority":     {models.ItemQuery{Priority: models.PriorityUrgent}, func(r models.ItemRow) bool { return r.Priority == models.PriorityUrgent }},
-		"overdue":      {models.ItemQuery{Overdue: true}, func(r models.ItemRow) bool { return r.Overdue(today) }},
-		"mine":         {models.ItemQuery{Mine: true}, func(r models.ItemRow) bool { return (r.AssigneeID != nil && *r.AssigneeID == me.ID) || *r.CreatedBy == me.ID || r.ID == followed.ID }},
-		"combined":     {models.ItemQuery{Status: models.ItemNew, AssigneeID: me.ID}, func(r models.ItemRow) bool { return r.Status == models.ItemNew && r.AssigneeID != nil && *r.AssigneeID == me.ID }},
-		"mine overdue": {models.ItemQuery{Mine: true, Overdue: true}, func(r models.ItemRow) bool { return r.Overdue(today) && ((r.AssigneeID != nil && *r.AssigneeID == me.ID) || *r.CreatedBy == me.ID || r.ID == followed.ID) }},
+		"status":    {models.ItemQuery{Status: models.ItemResolved}, func(r models.ItemRow) bool { return r.Status == models.ItemResolved }},
+		"open ones": {models.ItemQuery{Status: models.StatusOpenOnes}, func(r models.ItemRow) bool { return models.ItemStatusOpen(r.Status) }},
+		"assignee":  {models.ItemQuery{AssigneeID: other.ID}, func(r models.ItemRow) bool { return r.AssigneeID != nil && *r.AssigneeID == other.ID }},
+		"team":      {models.ItemQuery{TeamID: team.ID}, func(r models.ItemRow) bool { return r.TeamID != nil }},
+		"priority":  {models.ItemQuery{Priority: models.PriorityUrgent}, func(r models.ItemRow) bool { return r.Priority == models.PriorityUrgent }},
+		"overdue":   {models.ItemQuery{Overdue: true}, func(r models.ItemRow) bool { return r.Overdue(today) }},
+		"mine": {models.ItemQuery{Mine: true}, func(r models.ItemRow) bool {
+			return (r.AssigneeID != nil && *r.AssigneeID == me.ID) || *r.CreatedBy == me.ID || r.ID == followed.ID
+		}},
+		"combined": {models.ItemQuery{Status: models.ItemNew, AssigneeID: me.ID}, func(r models.ItemRow) bool {
+			return r.Status == models.ItemNew && r.AssigneeID != nil && *r.AssigneeID == me.ID
+		}},
+		"mine overdue": {models.ItemQuery{Mine: true, Overdue: true}, func(r models.ItemRow) bool {
+			return r.Overdue(today) && ((r.AssigneeID != nil && *r.AssigneeID == me.ID) || *r.CreatedBy == me.ID || r.ID == followed.ID)
+		}},
 	}
 	for name, f := range filters {
 		q := f.q
