@@ -960,3 +960,35 @@ func DraftFromConversation(ctx context.Context, db *gorm.DB, conv *Conversation)
 	}
 	return d, nil
 }
+
+// ItemPanelFor returns the details of kind/number as panels show them.
+func ItemPanelFor(ctx context.Context, db *gorm.DB, u *User, kind string, number int64) (*ItemPanel, error) {
+	it, err := FindItem(ctx, db, u, kind, number)
+	if err != nil {
+		return nil, err
+	}
+	p := &ItemPanel{Item: it}
+	if err := db.WithContext(ctx).Raw("SELECT EXISTS (SELECT 1 FROM item_followers WHERE item_id = ? AND user_id = ?)", it.ID, u.ID).
+		Scan(&p.Following).Error; err != nil {
+		return nil, fmt.Errorf("item following: %w", err)
+	}
+	if p.Assignees, p.Teams, err = ItemChoices(ctx, db, it.Kind); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// OpenItemByID is OpenItem for an item known by id (live updates).
+func OpenItemByID(ctx context.Context, db *gorm.DB, u *User, id int64) (*ItemView, error) {
+	var key struct {
+		Kind   string
+		Number int64
+	}
+	if err := db.WithContext(ctx).Raw("SELECT kind, number FROM items WHERE id = ?", id).Scan(&key).Error; err != nil {
+		return nil, fmt.Errorf("item %d: %w", id, err)
+	}
+	if key.Number == 0 {
+		return nil, ErrNotFound
+	}
+	return OpenItem(ctx, db, u, key.Kind, key.Number)
+}
