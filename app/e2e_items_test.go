@@ -21,7 +21,7 @@ func chooseOption(sel, value string) chromedp.Action[chromedp.Void] {
 // script runs JavaScript statements in the tab.
 func script(js string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := chromedp.Evaluate[bool]("(() => { " + js + "; return true })()")(ctx, tg)
+		_, err := chromedp.Evaluate[bool]("(() => { "+js+"; return true })()")(ctx, tg)
 		return err
 	})
 }
