@@ -70,12 +70,15 @@ const visibleToUser = `((c.kind = 'customer' AND @support) OR (c.kind = 'interna
 	SELECT 1 FROM conversation_users m WHERE m.conversation_id = c.id AND m.user_id = @me AND m.member)))`
 
 // mineCondition selects "My conversations" for @me: also the conversations
-// of an item @me created, is assigned to, or follows (item.go).
+// of an item @me created, is assigned to, or follows (item.go). The item ids
+// are an uncorrelated subquery: computed once per query and probed as a hash,
+// not looked up per conversation.
 const mineCondition = `(c.assignee_id = @me OR EXISTS (
 	SELECT 1 FROM conversation_users m WHERE m.conversation_id = c.id AND m.user_id = @me AND (m.member OR m.participated OR m.following))
-	OR (c.item_id IS NOT NULL AND EXISTS (
-	SELECT 1 FROM items mi WHERE mi.id = c.item_id AND (mi.assignee_id = @me OR mi.created_by = @me OR EXISTS (
-		SELECT 1 FROM item_followers mf WHERE mf.item_id = mi.id AND mf.user_id = @me)))))`
+	OR c.item_id IN (
+		SELECT mi.id FROM items mi WHERE mi.kind IN ('ticket', 'task') AND mi.assignee_id = @me
+		UNION ALL SELECT mi.id FROM items mi WHERE mi.created_by = @me
+		UNION ALL SELECT mf.item_id FROM item_followers mf WHERE mf.user_id = @me))`
 
 // unreadCount counts (up to 99) messages and notes by others after u's read
 // marker; a subquery per row of a page, each an index range scan.

@@ -203,12 +203,12 @@ func ListItems(ctx context.Context, db *gorm.DB, q ItemQuery) (*ItemPage, error)
 		args["assignee"] = q.AssigneeID
 	}
 	if q.Mine {
-		// A union of three index lookups: the viewer's items are few
-		// compared with the list.
-		where = append(where, `i.id IN (
+		// Three index lookups make the viewer's item ids (few compared
+		// with the list), then those rows are read by primary key.
+		where = append(where, `i.id = ANY (ARRAY(
 			SELECT id FROM items WHERE kind = @kind AND assignee_id = @me
 			UNION SELECT id FROM items WHERE created_by = @me AND kind = @kind
-			UNION SELECT item_id FROM item_followers WHERE user_id = @me)`)
+			UNION SELECT item_id FROM item_followers WHERE user_id = @me))`)
 	}
 	if q.TeamID != 0 {
 		where = append(where, "i.team_id = @team")
@@ -243,17 +243,20 @@ func ListItems(ctx context.Context, db *gorm.DB, q ItemQuery) (*ItemPage, error)
 	for i, e := range spec.exprs {
 		order[i] = e + map[bool]string{true: " DESC", false: " ASC"}[desc]
 	}
+	// The page is chosen first (an index range scan), then its names are
+	// joined: never a join over every matching item.
 	var rows []ItemRow
 	err := db.WithContext(ctx).Raw(`
 		SELECT i.*, COALESCE(a.name, '') AS assignee_name, COALESCE(t.name, '') AS team_name,
 		       COALESCE(NULLIF(cu.name, ''), cu.email, '') AS requester_name
-		FROM items i
+		FROM (SELECT * FROM items i
+		      WHERE `+strings.Join(where, " AND ")+`
+		      ORDER BY `+strings.Join(order, ", ")+`
+		      LIMIT @limit) i
 		LEFT JOIN users a ON a.id = i.assignee_id
 		LEFT JOIN teams t ON t.id = i.team_id
 		LEFT JOIN customers cu ON cu.id = i.requester_id
-		WHERE `+strings.Join(where, " AND ")+`
-		ORDER BY `+strings.Join(order, ", ")+`
-		LIMIT @limit`, args).Scan(&rows).Error
+		ORDER BY `+strings.Join(order, ", "), args).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("list items: %w", err)
 	}
