@@ -42,7 +42,7 @@ func (v *deskViewer) renderItems(ctx context.Context, b *Batch, evs []models.Eve
 		}
 	}
 	if conv != nil && (conv.Kind != models.KindCustomer || v.user.CustomerSupport) {
-		p, err := models.ConversationItem(ctx, v.a.db, v.user, conv)
+		p, err := models.ConversationItem(ctx, v.a.db, v.user, conv, nil)
 		if err != nil {
 			return err
 		}

@@ -124,7 +124,7 @@ func OpenConversation(ctx context.Context, db *gorm.DB, u *User, publicID string
 	if v.Unread, err = CountUnread(ctx, db, u); err != nil {
 		return nil, err
 	}
-	if v.Item, err = ConversationItem(ctx, db, u, conv); err != nil {
+	if v.Item, err = ConversationItem(ctx, db, u, conv, v.Agents); err != nil {
 		return nil, err
 	}
 	return v, nil

@@ -349,7 +349,7 @@ func CreateItem(ctx context.Context, db *gorm.DB, u *User, in ItemInput) (*Item,
 		if err := addActivity(tx, item, u, "created", "", item.Ref()); err != nil {
 			return err
 		}
-		if err := AppendEvent(tx, Event{Kind: EventItem, ItemID: &item.ID, Data: JSONMap{"created": true}}); err != nil {
+		if err := AppendEvent(tx, Event{Kind: EventItem, ItemID: &item.ID, Data: JSONMap{"created": true, "by_user_id": u.ID, "assignee_id": item.AssigneeID}}); err != nil {
 			return err
 		}
 		if conv != nil {
@@ -658,7 +658,13 @@ func UpdateItem(ctx context.Context, db *gorm.DB, u *User, item *Item, field, va
 				}
 			}
 		}
-		return itemEvents(tx, &cur, ids, JSONMap{"field": field})
+		// Who did it, and for an assignment to whom: what notifications
+		// of item changes will need (see AudienceOf).
+		evData := JSONMap{"field": field, "by_user_id": u.ID}
+		if field == FieldAssignee {
+			evData["assignee_id"] = newVal
+		}
+		return itemEvents(tx, &cur, ids, evData)
 	})
 	return wrapUnlessDomain(err, "update item %d", item.ID)
 }
@@ -770,24 +776,32 @@ func SearchItems(ctx context.Context, db *gorm.DB, u *User, query string, limit 
 	if limit <= 0 || limit > 50 {
 		limit = 10
 	}
-	var kinds []string
+	// One ordered, limited search per kind, merged: each can walk its
+	// kind's recently-updated index and stop early when the words are
+	// common, or use the title's trigram index when they are rare.
+	var parts []string
+	args := map[string]any{"pattern": "%" + escapeLike(query) + "%", "limit": limit}
+	match := "title ILIKE @pattern"
+	if kind, n, ok := ParseItemRef(query); ok {
+		args["number"] = n
+		match = "(number = @number OR title ILIKE @pattern)"
+		if kind != "" {
+			args["refkind"] = kind
+			match = "(kind = @refkind AND number = @number)"
+		}
+	}
 	for _, k := range []string{ItemTicket, ItemTask} {
 		if CanSeeItems(u, k) {
-			kinds = append(kinds, k)
+			parts = append(parts, `(SELECT * FROM items WHERE kind = '`+k+`' AND `+match+` ORDER BY updated_at DESC, id DESC LIMIT @limit)`)
 		}
 	}
-	q := db.WithContext(ctx).Omit(clause.Associations).Where("kind IN ?", kinds)
-	if kind, n, ok := ParseItemRef(query); ok {
-		if kind != "" {
-			q = q.Where("kind = ? AND number = ?", kind, n)
-		} else {
-			q = q.Where("number = ? OR title ILIKE ?", n, "%"+escapeLike(query)+"%")
-		}
-	} else {
-		q = q.Where("title ILIKE ?", "%"+escapeLike(query)+"%")
+	if len(parts) == 0 {
+		return nil, nil
 	}
 	var out []Item
-	if err := q.Order("updated_at DESC, id DESC").Limit(limit).Find(&out).Error; err != nil {
+	err := db.WithContext(ctx).Raw(`SELECT * FROM (`+strings.Join(parts, " UNION ALL ")+`) s ORDER BY updated_at DESC, id DESC LIMIT @limit`, args).
+		Scan(&out).Error
+	if err != nil {
 		return nil, fmt.Errorf("search items: %w", err)
 	}
 	return out, nil
@@ -879,8 +893,9 @@ type ItemPanel struct {
 
 // ConversationItem returns the panel of conv's item for u: nil when conv
 // has no item or u may not see it. One query for the item (with the
-// viewer's follow), one each for the choices.
-func ConversationItem(ctx context.Context, db *gorm.DB, u *User, conv *Conversation) (*ItemPanel, error) {
+// viewer's follow), one each for the choices; agents, when the caller has
+// already loaded the support agents, stand for a ticket's assignees.
+func ConversationItem(ctx context.Context, db *gorm.DB, u *User, conv *Conversation, agents []User) (*ItemPanel, error) {
 	if conv.ItemID == nil {
 		return nil, nil
 	}
@@ -899,6 +914,13 @@ func ConversationItem(ctx context.Context, db *gorm.DB, u *User, conv *Conversat
 	}
 	it := row.Item
 	p := &ItemPanel{Item: &it, Following: row.Following}
+	if it.Kind == ItemTicket && agents != nil {
+		p.Assignees = agents
+		if err := db.WithContext(ctx).Omit(clause.Associations).Order("lower(name), id").Find(&p.Teams).Error; err != nil {
+			return nil, fmt.Errorf("teams: %w", err)
+		}
+		return p, nil
+	}
 	if p.Assignees, p.Teams, err = ItemChoices(ctx, db, it.Kind); err != nil {
 		return nil, err
 	}

@@ -58,6 +58,13 @@ func newItemTitle(ctx context.Context, kind string) string {
 	return T(ctx, "items.new_task")
 }
 
+func createItemLabel(ctx context.Context, kind string) string {
+	if kind == models.ItemTicket {
+		return T(ctx, "items.create_ticket")
+	}
+	return T(ctx, "items.create_task")
+}
+
 // itemStatusText translates a status.
 func itemStatusText(ctx context.Context, status string) string {
 	switch status {
