@@ -1,6 +1,7 @@
 package app
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -288,7 +289,7 @@ func (a *App) linkConversationItem(c echo.Context) error {
 		item, err = models.FindItem(ctxOf(c), a.db, u, kind, n)
 	}
 	if !ok || err != nil {
-		if err != nil && err != models.ErrNotFound {
+		if err != nil && !errors.Is(err, models.ErrNotFound) {
 			return err
 		}
 		return models.Invalid("item", "item_unknown", nil)

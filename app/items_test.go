@@ -333,3 +333,23 @@ func TestItemChangesAreLive(t *testing.T) {
 	assert.Equal(t, "true", res.doc.Find("#item-follow button").AttrOr("aria-pressed", ""))
 	mineStream.has(`#row-` + conv.PublicID)
 }
+
+// An item assigned to someone since deactivated still shows who it is
+// assigned to (the list offers only active people).
+func TestItemPanelShowsDeactivatedAssignee(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	sue := e.user("Sue", "sue@example.com", models.RoleAgent, true)
+	max := e.user("Max Gone", "max@example.com", models.RoleAgent, true)
+	_, conv := e.customerConversation("Ann", "hi")
+	_, err := models.CreateItem(t.Context(), e.db, sue, models.ItemInput{Kind: models.ItemTicket, Title: "Old", Assignee: fmt.Sprint(max.ID), Conversation: conv})
+	require.NoError(t, err)
+	require.NoError(t, models.DeactivateUser(t.Context(), e.db, sue.ID, max.ID))
+	b := e.browser()
+	b.login("sue@example.com")
+	for _, path := range []string{"/conversations/" + conv.PublicID, "/tickets/1"} {
+		res := b.get(path)
+		require.Equal(t, http.StatusOK, res.StatusCode)
+		assert.Equal(t, "Max Gone", res.text("#item-f-assignee option[selected]"), path)
+	}
+}

@@ -901,10 +901,12 @@ func ConversationItem(ctx context.Context, db *gorm.DB, u *User, conv *Conversat
 	}
 	var row struct {
 		Item
-		Following bool
+		Following    bool
+		AssigneeName string
 	}
 	err := db.WithContext(ctx).Raw(`
-		SELECT i.*, EXISTS (SELECT 1 FROM item_followers f WHERE f.item_id = i.id AND f.user_id = ?) AS following
+		SELECT i.*, EXISTS (SELECT 1 FROM item_followers f WHERE f.item_id = i.id AND f.user_id = ?) AS following,
+		       COALESCE((SELECT name FROM users WHERE id = i.assignee_id), '') AS assignee_name
 		FROM items i WHERE i.id = ?`, u.ID, *conv.ItemID).Scan(&row).Error
 	if err != nil {
 		return nil, fmt.Errorf("conversation item: %w", err)
@@ -913,6 +915,9 @@ func ConversationItem(ctx context.Context, db *gorm.DB, u *User, conv *Conversat
 		return nil, nil
 	}
 	it := row.Item
+	if it.AssigneeID != nil {
+		it.Assignee = &User{ID: *it.AssigneeID, Name: row.AssigneeName}
+	}
 	p := &ItemPanel{Item: &it, Following: row.Following}
 	if it.Kind == ItemTicket && agents != nil {
 		p.Assignees = agents

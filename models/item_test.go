@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -159,6 +160,10 @@ func TestCreateTicketFromConversation(t *testing.T) {
 	d, err := models.DraftFromConversation(ctx, db, conv)
 	require.NoError(t, err)
 	assert.Equal(t, "My order #77 never arrived", d.Title)
+	_, long := mkConversation(t, db, strings.Repeat("word ", 100))
+	ld, err := models.DraftFromConversation(ctx, db, long)
+	require.NoError(t, err)
+	assert.Equal(t, models.MaxItemTitle, utf8.RuneCountInString(ld.Title), "clipped to fit")
 	assert.Contains(t, d.Description, "Looking into it")
 	assert.NotContains(t, d.Description, "secret note", "notes stay out of the excerpt")
 	assert.Equal(t, fmt.Sprint(me.ID), d.Assignee)
@@ -339,6 +344,17 @@ func TestTicketsAreForSupportAgents(t *testing.T) {
 	found, err := models.SearchItems(ctx, db, plain, "Refund", 10)
 	require.NoError(t, err)
 	assert.Empty(t, found)
+	// A teammates' chat linked to the ticket shows its members no ticket.
+	chat, _, err := models.StartInternalConversation(ctx, db, me, []int64{plain.ID}, "about the refund")
+	require.NoError(t, err)
+	require.NoError(t, models.LinkConversation(ctx, db, me, it, chat))
+	panel, err := models.ConversationItem(ctx, db, plain, chat, nil)
+	require.NoError(t, err)
+	assert.Nil(t, panel)
+	panel, err = models.ConversationItem(ctx, db, me, chat, nil)
+	require.NoError(t, err)
+	assert.Equal(t, "T-1", panel.Item.Ref())
+	assert.ErrorIs(t, models.UnlinkConversation(ctx, db, plain, chat), models.ErrNotFound)
 	found, err = models.SearchItems(ctx, db, me, "refu", 10)
 	require.NoError(t, err)
 	assert.Len(t, found, 1)
