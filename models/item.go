@@ -230,43 +230,45 @@ func parseDue(v *ValidationError, s string) *string {
 
 // lookupAssignee finds who an item of kind may be assigned to: an active
 // user, with the customer-support flag for tickets. "" is nobody.
-func lookupAssignee(tx *gorm.DB, v *ValidationError, kind, raw string) *User {
+func lookupAssignee(tx *gorm.DB, v *ValidationError, kind, raw string) (*User, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
-		return nil
+		return nil, nil
 	}
-	id, err := strconv.ParseInt(raw, 10, 64)
 	var u User
+	id, err := strconv.ParseInt(raw, 10, 64)
 	if err == nil {
 		err = tx.Where("id = ? AND active", id).Take(&u).Error
-	}
-	if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) && !errors.Is(err, strconv.ErrSyntax) && !errors.Is(err, strconv.ErrRange) {
-		v.Add("assignee", "item_assignee_unknown", nil) // a database error shows up again at commit
-		return nil
+		if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil, fmt.Errorf("look up assignee: %w", err)
+		}
 	}
 	if err != nil || (kind == ItemTicket && !u.CustomerSupport) {
 		v.Add("assignee", "item_assignee_unknown", nil)
-		return nil
+		return nil, nil
 	}
-	return &u
+	return &u, nil
 }
 
 // lookupTeam finds a team by its form value; "" is none.
-func lookupTeam(tx *gorm.DB, v *ValidationError, raw string) *Team {
+func lookupTeam(tx *gorm.DB, v *ValidationError, raw string) (*Team, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
-		return nil
+		return nil, nil
 	}
-	id, err := strconv.ParseInt(raw, 10, 64)
 	var t Team
+	id, err := strconv.ParseInt(raw, 10, 64)
 	if err == nil {
 		err = tx.Omit(clause.Associations).Where("id = ?", id).Take(&t).Error
+		if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil, fmt.Errorf("look up team: %w", err)
+		}
 	}
 	if err != nil {
 		v.Add("team", "item_team_unknown", nil)
-		return nil
+		return nil, nil
 	}
-	return &t
+	return &t, nil
 }
 
 // CreateItem stores a new ticket or task by u, numbered next in its kind,
@@ -296,11 +298,15 @@ func CreateItem(ctx context.Context, db *gorm.DB, u *User, in ItemInput) (*Item,
 	}
 	var item *Item
 	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		vals.assignee = lookupAssignee(tx, v, in.Kind, in.Assignee)
-		vals.team = lookupTeam(tx, v, in.Team)
+		var err error
+		if vals.assignee, err = lookupAssignee(tx, v, in.Kind, in.Assignee); err != nil {
+			return err
+		}
+		if vals.team, err = lookupTeam(tx, v, in.Team); err != nil {
+			return err
+		}
 		var conv *Conversation
 		if in.Conversation != nil {
-			var err error
 			if conv, err = lockLinkable(tx, v, in.Conversation.ID); err != nil {
 				return err
 			}
@@ -336,7 +342,7 @@ func CreateItem(ctx context.Context, db *gorm.DB, u *User, in ItemInput) (*Item,
 			CreatedAt time.Time
 			DueOn     *time.Time
 		}
-		err := tx.Raw(`
+		err = tx.Raw(`
 			INSERT INTO items (kind, number, title, description, status, priority, assignee_id, team_id, requester_id, created_by, due_on)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS date))
 			RETURNING id, created_at, due_on`,
@@ -581,7 +587,10 @@ func UpdateItem(ctx context.Context, db *gorm.DB, u *User, item *Item, field, va
 			column, newVal, oldShown, newShown, event = "priority", value, cur.Priority, value, SysItemPriority
 			data["priority"] = value
 		case FieldAssignee:
-			a := lookupAssignee(tx, v, cur.Kind, value)
+			a, err := lookupAssignee(tx, v, cur.Kind, value)
+			if err != nil {
+				return err
+			}
 			if err := v.Err(); err != nil {
 				return err
 			}
@@ -600,7 +609,10 @@ func UpdateItem(ctx context.Context, db *gorm.DB, u *User, item *Item, field, va
 			}
 			data["to"] = newShown
 		case FieldTeam:
-			t := lookupTeam(tx, v, value)
+			t, err := lookupTeam(tx, v, value)
+			if err != nil {
+				return err
+			}
 			if err := v.Err(); err != nil {
 				return err
 			}
