@@ -32,6 +32,8 @@ type deskViewer struct {
 	paged bool
 	// conv is the public id of the open conversation, if any.
 	conv string
+	// item is the id of the open item page, if any (desk_events_items.go).
+	item int64
 	// unread is the viewer's unread conversations, kept up to date from each
 	// batch's rows and reloaded at every recheck.
 	unread *models.UnreadSet
@@ -44,7 +46,7 @@ type deskViewer struct {
 // counts, the online switch, and new-conversation alerts for support agents.
 func (a *App) streamDeskEvents(c echo.Context) error {
 	u := currentUser(c)
-	v := &deskViewer{a: a, user: u, checked: time.Now(), conv: c.QueryParam("c")}
+	v := &deskViewer{a: a, user: u, checked: time.Now(), conv: c.QueryParam("c"), item: itemStreamParam(c)}
 	if ck, err := c.Request().Cookie(sessionCookie); err == nil {
 		v.token = ck.Value
 	}
@@ -185,6 +187,9 @@ func (v *deskViewer) render(ctx context.Context, b *Batch, evs []models.Event) (
 		if err := add(views.OnlineSwitch(online, true)); err != nil {
 			return nil, err
 		}
+	}
+	if err := v.renderItems(ctx, b, evs, add); err != nil {
+		return nil, err
 	}
 	if out.Len() == 0 {
 		return nil, nil

@@ -3,6 +3,9 @@ package app
 import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/parleydesk/parley/models"
+	"github.com/parleydesk/parley/views"
 )
 
 // routes lists every route Parley serves, in one place.
@@ -39,6 +42,21 @@ func (a *App) routes(e *echo.Echo) {
 	e.POST("/conversations/:pid/read", a.markConversationRead, a.requireUser)
 	e.POST("/desk/status", a.setDeskStatus, a.requireUser)
 	e.GET("/desk/events", a.streamDeskEvents, a.requireUser)
+
+	// Tickets and tasks (items.go): lists, new-item form, item pages with
+	// in-place edits and following; linking conversations to items.
+	for _, kind := range []string{models.ItemTicket, models.ItemTask} {
+		base, k := views.ItemBase(kind), itemKind(kind)
+		e.GET(base, a.listItems, a.requireUser, k)
+		e.GET(base+"/new", a.newItem, a.requireUser, k)
+		e.POST(base, a.createItem, a.requireUser, k)
+		e.GET(base+"/:number", a.showItem, a.requireUser, k)
+		e.POST(base+"/:number/update", a.updateItem, a.requireUser, k)
+		e.POST(base+"/:number/follow", a.followItem, a.requireUser, k)
+	}
+	e.GET("/conversations/:pid/item-search", a.searchItems, a.requireUser)
+	e.POST("/conversations/:pid/item", a.linkConversationItem, a.requireUser)
+	e.POST("/conversations/:pid/item/unlink", a.unlinkConversationItem, a.requireUser)
 
 	admin := e.Group("/admin", a.requireUser, a.requireAdmin)
 	admin.GET("", a.adminHome)

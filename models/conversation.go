@@ -42,7 +42,8 @@ const (
 )
 
 // customerEvents are the status lines a customer sees in the widget.
-var customerEvents = []string{SysClosed, SysReopened, SysReopenedByCustomer}
+var customerEvents = []string{SysClosed, SysReopened, SysReopenedByCustomer,
+	SysTicketLinked, SysTicketStatus} // item.go: only a ticket's reference and resolved/closed
 
 // MaxMessageLen caps a message body, in characters.
 const MaxMessageLen = 10000
@@ -58,6 +59,7 @@ type Conversation struct {
 	AssigneeID         *int64
 	TeamID             *int64
 	CreatedBy          *int64
+	ItemID             *int64 // the ticket or task it belongs to (item.go)
 	Subject            string
 	Channel            string
 	PageURL            string

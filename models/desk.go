@@ -70,6 +70,8 @@ type ConversationView struct {
 	Agents []User
 	// Following reports whether the viewer follows the conversation.
 	Following bool
+	// Item is the conversation's ticket or task, if any (item.go).
+	Item *ItemPanel
 	// Unread is the viewer's unread summary once this conversation is read.
 	Unread UnreadSummary
 }
@@ -120,6 +122,9 @@ func OpenConversation(ctx context.Context, db *gorm.DB, u *User, publicID string
 		return nil, fmt.Errorf("following: %w", err)
 	}
 	if v.Unread, err = CountUnread(ctx, db, u); err != nil {
+		return nil, err
+	}
+	if v.Item, err = ConversationItem(ctx, db, u, conv, v.Agents); err != nil {
 		return nil, err
 	}
 	return v, nil

@@ -2,6 +2,7 @@ package models_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -43,6 +44,22 @@ func TestInboxQueryHoldsMatchesListInbox(t *testing.T) {
 	_, err := models.PostMessage(ctx, db, models.Actor{User: me}, convs[4], models.MessageText, "answered")
 	require.NoError(t, err)
 	require.NoError(t, models.SetFollowing(ctx, db, me, convs[5], true))
+	// Conversations of items (item.go): mine through an item I follow, one
+	// through an item assigned to me, and one of someone else's item.
+	for i, in := range []models.ItemInput{
+		{Kind: models.ItemTicket, Title: "followed"},
+		{Kind: models.ItemTask, Title: "assigned", Assignee: fmt.Sprint(me.ID)},
+		{Kind: models.ItemTicket, Title: "theirs", Assignee: fmt.Sprint(other.ID)},
+	} {
+		_, c := mkConversation(t, db, "item conversation")
+		in.Conversation = c
+		it, err := models.CreateItem(ctx, db, other, in)
+		require.NoError(t, err)
+		if i == 0 {
+			require.NoError(t, models.SetItemFollowing(ctx, db, me, it, true))
+		}
+		convs = append(convs, c)
+	}
 	internal, _, err := models.StartInternalConversation(ctx, db, other, []int64{me.ID, plain.ID}, "team")
 	require.NoError(t, err)
 	notMine, _, err := models.StartInternalConversation(ctx, db, other, []int64{plain.ID}, "not for me")
@@ -90,6 +107,9 @@ func TestInboxQueryHoldsMatchesListInbox(t *testing.T) {
 	assert.True(t, rows[convs[5].ID].Mine, "followed")
 	assert.True(t, rows[convs[4].ID].Mine, "written in")
 	assert.False(t, rows[convs[1].ID].Mine, "someone else's")
+	assert.True(t, rows[convs[6].ID].Mine, "its item followed")
+	assert.True(t, rows[convs[7].ID].Mine, "its item assigned to me")
+	assert.False(t, rows[convs[8].ID].Mine, "someone else's item")
 }
 
 func TestInboxCursorPaging(t *testing.T) {

@@ -17,6 +17,7 @@ const (
 	EventRead         = "read"         // UserID read a conversation: their unread counts changed
 	EventDeskStatus   = "desk_status"  // the desk went online or offline
 	EventSettings     = "settings"     // widget settings changed
+	EventItem         = "item"         // a ticket or task changed (ItemID; ConversationID for each linked conversation)
 )
 
 // Event is one row of the event log. It is written in the same transaction as
@@ -29,6 +30,7 @@ type Event struct {
 	ConversationID *int64
 	MessageID      *int64
 	UserID         *int64
+	ItemID         *int64
 	Data           JSONMap `gorm:"type:jsonb"`
 	CreatedAt      time.Time
 }
@@ -38,8 +40,8 @@ func AppendEvent(tx *gorm.DB, e Event) error {
 	if e.Data == nil {
 		e.Data = JSONMap{}
 	}
-	err := tx.Exec("INSERT INTO events (kind, conversation_id, message_id, user_id, data) VALUES (?, ?, ?, ?, ?)",
-		e.Kind, e.ConversationID, e.MessageID, e.UserID, e.Data).Error
+	err := tx.Exec("INSERT INTO events (kind, conversation_id, message_id, user_id, item_id, data) VALUES (?, ?, ?, ?, ?, ?)",
+		e.Kind, e.ConversationID, e.MessageID, e.UserID, e.ItemID, e.Data).Error
 	if err != nil {
 		return fmt.Errorf("append %s event: %w", e.Kind, err)
 	}
@@ -89,7 +91,7 @@ func CommittedHorizon(ctx context.Context, db *gorm.DB) (Horizon, error) {
 func EventsBetween(ctx context.Context, db *gorm.DB, from, to uint64) ([]Event, error) {
 	var evs []Event
 	err := db.WithContext(ctx).Raw(`
-		SELECT id, xid::text::bigint AS xid, kind, conversation_id, message_id, user_id, data, created_at
+		SELECT id, xid::text::bigint AS xid, kind, conversation_id, message_id, user_id, item_id, data, created_at
 		FROM events
 		WHERE xid >= ?::text::xid8 AND xid < ?::text::xid8
 		ORDER BY id`, strconv.FormatUint(from, 10), strconv.FormatUint(to, 10)).Scan(&evs).Error
@@ -132,7 +134,7 @@ func PruneEvents(ctx context.Context, db *gorm.DB, keep time.Duration) (int64, e
 func EventsOfThisTx(ctx context.Context, tx *gorm.DB) ([]Event, error) {
 	var evs []Event
 	err := tx.WithContext(ctx).Raw(`
-		SELECT id, xid::text::bigint AS xid, kind, conversation_id, message_id, user_id, data, created_at
+		SELECT id, xid::text::bigint AS xid, kind, conversation_id, message_id, user_id, item_id, data, created_at
 		FROM events WHERE xid = pg_current_xact_id() ORDER BY id`).Scan(&evs).Error
 	if err != nil {
 		return nil, fmt.Errorf("read this transaction's events: %w", err)

@@ -224,6 +224,9 @@ func systemText(ctx context.Context, m *models.Message) string {
 	case models.SysUnassigned:
 		return T(ctx, "desk.system_unassigned", data)
 	}
+	if s, ok := itemSystemText(ctx, m); ok {
+		return s
+	}
 	return m.Event
 }
 

@@ -99,7 +99,7 @@ func systemLine(ctx context.Context, m *models.Message) string {
 	case models.SysReopenedByCustomer:
 		return T(ctx, "widget.system.reopened_by_you")
 	}
-	return ""
+	return itemCustomerLine(ctx, m)
 }
 
 // customerAuthorName is who wrote a message, as the customer sees it.
