@@ -353,3 +353,35 @@ func TestItemPanelShowsDeactivatedAssignee(t *testing.T) {
 		assert.Equal(t, "Max Gone", res.text("#item-f-assignee option[selected]"), path)
 	}
 }
+
+// Lists page by keyset links: Older continues after the last row, Newer
+// goes back, the filters stay on both.
+func TestItemListPagingLinks(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	pat := e.user("Pat", "pat@example.com", models.RoleAgent, false)
+	for i := range 60 {
+		_, err := models.CreateItem(t.Context(), e.db, pat, models.ItemInput{Kind: models.ItemTask, Title: fmt.Sprintf("Task %d", i+1), Priority: models.PriorityHigh})
+		require.NoError(t, err)
+	}
+	b := e.browser()
+	b.login("pat@example.com")
+	first := b.get("/tasks?priority=high&sort=number")
+	require.Equal(t, http.StatusOK, first.StatusCode)
+	refs := itemRowRefs(first)
+	require.Len(t, refs, 50)
+	assert.Equal(t, "K-60", refs[0])
+	assert.Zero(t, first.doc.Find("#items-newer").Length())
+	older := first.doc.Find("#items-older").AttrOr("href", "")
+	assert.Contains(t, older, "priority=high")
+	second := b.get(older)
+	refs = itemRowRefs(second)
+	require.Len(t, refs, 10)
+	assert.Equal(t, "K-10", refs[0])
+	assert.Zero(t, second.doc.Find("#items-older").Length())
+	back := b.get(second.doc.Find("#items-newer").AttrOr("href", ""))
+	refs = itemRowRefs(back)
+	require.Len(t, refs, 50)
+	assert.Equal(t, "K-60", refs[0])
+	assert.Equal(t, "K-11", refs[49])
+}
