@@ -158,12 +158,14 @@ func insertNotifications(tx *gorm.DB, ev Event, a *Audience, data JSONMap, msgID
 // notification of this conversation with one counting this message too.
 func notifyMessage(tx *gorm.DB, ev Event, a *Audience, data JSONMap) (int, error) {
 	var m struct {
-		Kind   string
-		Body   string
-		Author string
+		Kind         string
+		Body         string
+		Author       string
+		FromCustomer bool
 	}
 	err := tx.Raw(`
-		SELECT m.kind, m.body, COALESCE(u.name, NULLIF(cu.name, ''), cu.email, '') AS author
+		SELECT m.kind, m.body, COALESCE(u.name, NULLIF(cu.name, ''), cu.email, '') AS author,
+		       m.author_type = 'customer' AS from_customer
 		FROM messages m
 		LEFT JOIN users u ON u.id = m.author_user_id
 		LEFT JOIN customers cu ON cu.id = m.author_customer_id
@@ -172,6 +174,7 @@ func notifyMessage(tx *gorm.DB, ev Event, a *Audience, data JSONMap) (int, error
 		return 0, err
 	}
 	data["actor"], data["preview"], data["note"] = m.Author, preview(m.Body), m.Kind == MessageNote
+	data["from_customer"] = m.FromCustomer
 	created := 0
 	for _, uid := range a.UserIDs {
 		// Serialise with other notify jobs for this user and conversation:
