@@ -41,6 +41,10 @@
   function open() {
     var p = panel(), b = bell();
     if (!p || !b) return;
+    // Out of the sidebar: it is sticky, a stacking context the page's own
+    // sticky headers would cover. (Boosted navigation replaces the body and
+    // brings a fresh panel in the nav.)
+    if (p.parentNode !== document.body) document.body.appendChild(p);
     p.hidden = false;
     place(p, b);
     b.setAttribute('aria-expanded', 'true');
