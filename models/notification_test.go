@@ -3,6 +3,7 @@ package models_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -213,4 +214,30 @@ func TestNotificationsAreTheirOwners(t *testing.T) {
 	count, list := bell(t, db, ann)
 	assert.Zero(t, count)
 	assert.Empty(t, list)
+}
+
+func TestPruneNotifications(t *testing.T) {
+	t.Parallel()
+	db := setup(t)
+	ctx := context.Background()
+	ann := mkSupport(t, db, "ann@example.com")
+	_, cust := mkCustomer(t, db)
+	for range 4 {
+		_, _, err := models.StartCustomerConversation(ctx, db, cust, "hello", models.SessionInfo{})
+		require.NoError(t, err)
+		require.Equal(t, 1, notifyLast(t, db, models.EventConversation))
+	}
+	_, list := bell(t, db, ann)
+	require.Len(t, list, 4)
+	// Read long ago; read recently; unread but ancient; unread and recent.
+	require.NoError(t, db.Exec("UPDATE notifications SET read_at = now() - interval '40 days' WHERE id = ?", list[0].ID).Error)
+	require.NoError(t, db.Exec("UPDATE notifications SET read_at = now() - interval '1 day' WHERE id = ?", list[1].ID).Error)
+	require.NoError(t, db.Exec("UPDATE notifications SET created_at = now() - interval '100 days' WHERE id = ?", list[2].ID).Error)
+	n, err := models.PruneNotifications(ctx, db, 30*24*time.Hour, 90*24*time.Hour)
+	require.NoError(t, err)
+	assert.EqualValues(t, 2, n)
+	_, left := bell(t, db, ann)
+	require.Len(t, left, 2)
+	assert.Equal(t, list[1].ID, left[0].ID)
+	assert.Equal(t, list[3].ID, left[1].ID)
 }
