@@ -66,6 +66,8 @@ func (w *AutoCloseWorker) Work(ctx context.Context, job *river.Job[AutoCloseArgs
 	if total > 0 {
 		w.deps.ring()
 		w.deps.Log.InfoContext(ctx, "auto-closed idle conversations", "count", total, "idle_for", after)
+	} else {
+		w.deps.Log.DebugContext(ctx, "auto-close: nothing idle", "idle_for", after, "as_of", now)
 	}
 	return nil
 }

@@ -60,9 +60,12 @@ func SetAutoClose(ctx context.Context, db *gorm.DB, in AutoCloseInput) error {
 // too, and the events open desks and widgets need. It returns how many it
 // closed; call it again while that is limit.
 //
-// Rows are taken with FOR UPDATE SKIP LOCKED and re-checked under the lock,
-// so concurrent runs (several instances, a retried job) never close one
-// twice, and a conversation someone is writing in right now is left alone.
+// Rows are taken with FOR NO KEY UPDATE SKIP LOCKED and re-checked under
+// the lock, so concurrent runs (several instances, a retried job) never
+// close one twice, and a conversation someone is writing in right now (a
+// post locks it FOR UPDATE) is left for the next run. NO KEY: rows merely
+// referencing the conversation (a notification, an event being inserted
+// hold FOR KEY SHARE) do not make it skip.
 // A customer's next message reopens it, as for any closed conversation.
 func AutoCloseIdle(ctx context.Context, db *gorm.DB, now time.Time, after time.Duration, limit int) (int, error) {
 	if after <= 0 || limit <= 0 {
@@ -76,7 +79,7 @@ func AutoCloseIdle(ctx context.Context, db *gorm.DB, now time.Time, after time.D
 			WHERE kind = 'customer' AND status = 'open' AND updated_at < ?
 			ORDER BY updated_at
 			LIMIT ?
-			FOR UPDATE SKIP LOCKED`, now.Add(-after), limit).Scan(&ids).Error
+			FOR NO KEY UPDATE SKIP LOCKED`, now.Add(-after), limit).Scan(&ids).Error
 		if err != nil {
 			return err
 		}

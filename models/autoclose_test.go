@@ -154,3 +154,30 @@ func TestAutoCloseIdleConcurrentRunsCloseOnce(t *testing.T) {
 	require.NoError(t, db.Raw("SELECT count(*) FROM messages WHERE event = ?", models.SysAutoClosed).Scan(&lines).Error)
 	assert.EqualValues(t, 30, lines)
 }
+
+// A conversation someone is writing in (locked by a post) is left for the
+// next run; rows that merely reference it (a notification or an event being
+// inserted) do not hold it back.
+func TestAutoCloseIdleSkipsOnlyConversationsBeingWritten(t *testing.T) {
+	t.Parallel()
+	db := setup(t)
+	ctx := context.Background()
+	_, cust := mkCustomer(t, db)
+	conv, _, err := models.StartCustomerConversation(ctx, db, cust, "hi", models.SessionInfo{})
+	require.NoError(t, err)
+	require.NoError(t, db.Exec("UPDATE conversations SET updated_at = now() - interval '2 hours'").Error)
+
+	post := db.Begin()
+	require.NoError(t, post.Exec("SELECT 1 FROM conversations WHERE id = ? FOR UPDATE", conv.ID).Error)
+	n, err := models.AutoCloseIdle(ctx, db, time.Now(), time.Hour, 10)
+	require.NoError(t, err)
+	assert.Zero(t, n, "being written in")
+	require.NoError(t, post.Rollback().Error)
+
+	ref := db.Begin()
+	require.NoError(t, ref.Exec("SELECT 1 FROM conversations WHERE id = ? FOR KEY SHARE", conv.ID).Error)
+	n, err = models.AutoCloseIdle(ctx, db, time.Now(), time.Hour, 10)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	require.NoError(t, ref.Rollback().Error)
+}
