@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -272,4 +273,51 @@ func TestAutoCloseSettingAndJob(t *testing.T) {
 	res = visitor.post("/widget/conversations/"+pid+"/messages", url.Values{"body": {"Hello again"}})
 	require.Equal(t, http.StatusOK, res.StatusCode, res.body)
 	assert.Equal(t, models.StatusOpen, status(pid), "a customer message reopens it")
+}
+
+// A customer message in a conversation assigned to Ann schedules its notify
+// job MessageNotifyDelay after the message, inserted with the message; run
+// now (rather than waited for), the worker tells Ann, grouped, once.
+func TestMessageNotifyJob(t *testing.T) {
+	t.Parallel()
+	e := setup(t, envOpts{startJobs: true})
+	ann := e.user("Ann", "ann@example.com", models.RoleAgent, true)
+	ctx := context.Background()
+	visitor := e.newVisitor()
+	pid := visitor.start("hello")
+	conv, err := models.FindConversationForUser(ctx, e.db, ann, pid)
+	require.NoError(t, err)
+	require.NoError(t, models.Assign(ctx, e.db, ann, conv, &ann.ID))
+	res := visitor.post("/widget/conversations/"+pid+"/messages", url.Values{"body": {"are you there?"}})
+	require.Equal(t, http.StatusOK, res.StatusCode, res.body)
+
+	var job struct {
+		Args        string
+		ScheduledAt time.Time
+		CreatedAt   time.Time
+	}
+	require.NoError(t, e.db.Raw(`SELECT args::text AS args, scheduled_at, created_at FROM river_job
+		WHERE kind = 'notify' AND state = 'scheduled' AND args->>'message_id' IS NOT NULL ORDER BY id DESC LIMIT 1`).Scan(&job).Error)
+	require.NotEmpty(t, job.Args, "the message's job waits")
+	assert.WithinDuration(t, job.CreatedAt.Add(jobs.MessageNotifyDelay), job.ScheduledAt, 2*time.Second)
+
+	var args jobs.NotifyArgs
+	require.NoError(t, json.Unmarshal([]byte(job.Args), &args))
+	for range 2 { // twice: a retry adds nothing
+		_, err = e.app.river.Insert(ctx, args, nil)
+		require.NoError(t, err)
+	}
+	// The new conversation's, and the message's.
+	eventually(t, "the message notification", func() bool { return unreadNotifications(t, e, ann) == 2 })
+	eventually(t, "both jobs", func() bool {
+		var left int64
+		require.NoError(t, e.db.Raw(`SELECT count(*) FROM river_job WHERE kind = 'notify' AND state NOT IN ('completed', 'scheduled')`).Scan(&left).Error)
+		return left == 0
+	})
+	var ns []models.Notification
+	require.NoError(t, e.db.Where("user_id = ? AND reason = ?", ann.ID, models.ReasonMessage).Find(&ns).Error)
+	require.Len(t, ns, 1)
+	assert.Equal(t, models.ReasonMessage, ns[0].Reason)
+	assert.Equal(t, "are you there?", ns[0].Text("preview"))
+	assert.True(t, ns[0].Flag("from_customer"))
 }
