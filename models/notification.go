@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strconv"
 	"time"
 
 	"github.com/lib/pq"
@@ -263,10 +264,15 @@ func NotificationsByID(ctx context.Context, db *gorm.DB, u *User, ids []int64) (
 	return out, nil
 }
 
-// CountUnreadNotifications is the number on u's bell.
+// MaxUnreadCount caps the bell's count (it shows "99+" beyond 99), so
+// counting stays cheap for someone who never reads their notifications.
+const MaxUnreadCount = 100
+
+// CountUnreadNotifications is the number on u's bell, up to MaxUnreadCount.
 func CountUnreadNotifications(ctx context.Context, db *gorm.DB, u *User) (int, error) {
 	var n int
-	err := db.WithContext(ctx).Raw(`SELECT count(*) FROM (`+notificationSelect+` AND n.read_at IS NULL) x`,
+	err := db.WithContext(ctx).Raw(`SELECT count(*) FROM (`+notificationSelect+` AND n.read_at IS NULL
+		ORDER BY n.id DESC LIMIT `+strconv.Itoa(MaxUnreadCount)+`) x`,
 		map[string]any{"me": u.ID, "support": u.CustomerSupport}).Scan(&n).Error
 	if err != nil {
 		return 0, fmt.Errorf("count notifications: %w", err)

@@ -241,3 +241,16 @@ func TestPruneNotifications(t *testing.T) {
 	assert.Equal(t, list[1].ID, left[0].ID)
 	assert.Equal(t, list[3].ID, left[1].ID)
 }
+
+func TestUnreadNotificationCountIsCapped(t *testing.T) {
+	t.Parallel()
+	db := setup(t)
+	ann := mkSupport(t, db, "ann@example.com")
+	_, cust := mkCustomer(t, db)
+	conv, _, err := models.StartCustomerConversation(context.Background(), db, cust, "hello", models.SessionInfo{})
+	require.NoError(t, err)
+	require.NoError(t, db.Exec(`INSERT INTO notifications (user_id, reason, conversation_id, event_id)
+		SELECT ?, 'assigned', ?, g FROM generate_series(1000, 1000 + ?) g`, ann.ID, conv.ID, models.MaxUnreadCount).Error)
+	n, _ := bell(t, db, ann)
+	assert.Equal(t, models.MaxUnreadCount, n)
+}

@@ -88,6 +88,14 @@ func bellCount(n int) string {
 	return strconv.Itoa(n)
 }
 
+// bellTitle describes the bell's count.
+func bellTitle(ctx context.Context, n int) string {
+	if n > 99 {
+		return T(ctx, "notify.unread_many")
+	}
+	return T(ctx, "notify.unread", map[string]any{"Count": n})
+}
+
 func navNotifications(d *Desk) int {
 	if d == nil {
 		return 0
