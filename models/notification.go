@@ -111,14 +111,14 @@ func Notify(ctx context.Context, db *gorm.DB, ev Event, a *Audience) (int, error
 		switch a.Reason {
 		case ReasonNewConversation:
 			data["preview"] = preview(c.FirstPreview)
-			n, err = insertNotifications(tx, ev, a, data, nil, c.FirstMessageID)
+			n, err = insertNotifications(tx, ev, a, data, c.FirstMessageID)
 		case ReasonAssigned:
 			var by string
 			if err := tx.Raw("SELECT name FROM users WHERE id = ?", dataID(ev.Data["by_user_id"])).Scan(&by).Error; err != nil {
 				return err
 			}
 			data["actor"], data["preview"] = by, c.Preview
-			n, err = insertNotifications(tx, ev, a, data, nil, math.MaxInt64)
+			n, err = insertNotifications(tx, ev, a, data, math.MaxInt64)
 		case ReasonMessage:
 			n, err = notifyMessage(tx, ev, a, data)
 		default:
@@ -133,13 +133,14 @@ func Notify(ctx context.Context, db *gorm.DB, ev Event, a *Audience) (int, error
 }
 
 // insertNotifications adds one notification per recipient who has not read
-// the conversation up to seen, with an event for each, in one statement.
-func insertNotifications(tx *gorm.DB, ev Event, a *Audience, data JSONMap, msgID *int64, seen int64) (int, error) {
+// the conversation up to message seen, with an event for each, in one
+// statement.
+func insertNotifications(tx *gorm.DB, ev Event, a *Audience, data JSONMap, seen int64) (int, error) {
 	var n int
 	err := tx.Raw(`
 		WITH ins AS (
-			INSERT INTO notifications (user_id, reason, conversation_id, message_id, event_id, data)
-			SELECT u, @reason, @conv, @msg, @event, @data FROM unnest(CAST(@users AS bigint[])) AS u
+			INSERT INTO notifications (user_id, reason, conversation_id, event_id, data)
+			SELECT u, @reason, @conv, @event, @data FROM unnest(CAST(@users AS bigint[])) AS u
 			WHERE NOT EXISTS (SELECT 1 FROM conversation_users r
 			                  WHERE r.conversation_id = @conv AND r.user_id = u AND r.last_read_message_id >= @seen)
 			ON CONFLICT (user_id, event_id) DO NOTHING
@@ -149,7 +150,7 @@ func insertNotifications(tx *gorm.DB, ev Event, a *Audience, data JSONMap, msgID
 			SELECT @kind, @conv, user_id, jsonb_build_object('id', id) FROM ins
 		)
 		SELECT count(*) FROM ins`,
-		map[string]any{"reason": a.Reason, "conv": a.ConversationID, "msg": msgID, "event": ev.ID, "data": data,
+		map[string]any{"reason": a.Reason, "conv": a.ConversationID, "event": ev.ID, "data": data,
 			"users": pq.Int64Array(a.UserIDs), "seen": seen, "kind": EventNotification}).Scan(&n).Error
 	return n, err
 }
