@@ -208,8 +208,23 @@ func TestNotificationReachesOnlyItsUsersStream(t *testing.T) {
 		return strings.Contains(d.Find(".notif-alert").Text(), "Carla wrote")
 	})
 	assert.Equal(t, "2", doc.Find("#nav-notif-count").Text())
+	first, _ := doc.Find(`[hx-swap-oob="afterbegin:#notif-list"] .notif-entry`).Attr("id")
+	require.NotEmpty(t, first)
 	assert.NotContains(t, annStream.everything(), bobAlertID)
 	assert.NotContains(t, annStream.everything(), "with Dan")
+
+	// Another message: the entry is replaced by one counting both, on top.
+	e.customerSays(cust1, conv1, "hello??")
+	e.notifyLatest(models.EventMessage)
+	_, doc = annStream.waitFor("the grouped entry", func(_ sseEvent, d *goquery.Document) bool {
+		return d.Find(`[hx-swap-oob="delete"]`).Length() > 0
+	})
+	gone, _ := doc.Find(`[hx-swap-oob="delete"]`).Attr("id")
+	assert.Equal(t, first, gone)
+	entry = doc.Find(`[hx-swap-oob="afterbegin:#notif-list"] .notif-entry`)
+	assert.Contains(t, entry.Find(".notif-count").Text(), "2 new messages")
+	assert.Equal(t, "hello??", strings.TrimSpace(entry.Find(".notif-preview").Text()))
+	assert.Equal(t, "2", doc.Find("#nav-notif-count").Text(), "still two: one replaced the other")
 }
 
 // Auto-close, with the setting made on the admin page: an idle conversation
