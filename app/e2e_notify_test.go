@@ -118,3 +118,36 @@ func jsBool(t *testing.T, tab context.Context, js string) bool {
 	require.NoError(t, err)
 	return v
 }
+
+// On the notifications page, a new notification appears at the top live,
+// and its check mark reads it in place (htmx, with the CSRF token).
+func TestBrowserNotificationsPageLive(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	sue := e.user("Sue Support", "sue@example.com", models.RoleAgent, true)
+	bob := e.user("Bob Backup", "bob@example.com", models.RoleAgent, true)
+	_, conv := e.customerConversation("Carla", "hello")
+
+	tab := deskTab(t, e, "sue@example.com")
+	require.NoError(t, chromedp.Do(tab,
+		chromedp.Navigate(e.srv.URL+"/notifications"),
+		chromedp.WaitVisible(chromedp.CSS(".notif-empty")),
+	))
+	require.NoError(t, models.Assign(context.Background(), e.db, bob, conv, &sue.ID))
+	e.notifyLatest(models.EventConversation)
+	require.NoError(t, chromedp.Do(tab,
+		chromedp.WaitVisible(chromedp.CSS(`#notif-list .notif-entry.is-unread`)),
+		until(`document.getElementById('nav-notif-count').textContent === '1'`),
+	))
+	require.Equal(t, "Bob Backup assigned you the conversation with Carla",
+		jsText(t, tab, `document.querySelector('#notif-list .notif-headline').textContent`))
+	require.NoError(t, chromedp.Do(tab, chromedp.WaitNotVisible(chromedp.CSS(".notif-empty"))))
+
+	require.NoError(t, chromedp.Do(tab,
+		chromedp.Click(chromedp.CSS(`#notif-list .notif-read button`)),
+		chromedp.WaitNotPresent(chromedp.CSS(`#notif-list .notif-entry.is-unread`)),
+		until(`document.getElementById('nav-notif-count').hidden`),
+	))
+	require.Equal(t, "1", jsText(t, tab, `String(document.querySelectorAll('#notif-list .notif-entry').length)`))
+	require.Zero(t, unreadNotifications(t, e, sue))
+}
