@@ -25,8 +25,6 @@ const autoCloseBatch = 100
 type AutoCloseWorker struct {
 	river.WorkerDefaults[AutoCloseArgs]
 	deps Deps
-	// now is the clock (tests set it).
-	now func() time.Time
 }
 
 // Work closes idle conversations in batches, each batch with its follow-up
@@ -40,10 +38,8 @@ func (w *AutoCloseWorker) Work(ctx context.Context, job *river.Job[AutoCloseArgs
 	if after == 0 {
 		return nil
 	}
+	// models.AutoCloseIdle takes the clock as an argument (its tests set it).
 	now := time.Now()
-	if w.now != nil {
-		now = w.now()
-	}
 	total := 0
 	for {
 		var n int
