@@ -164,7 +164,11 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 	}
 
 	workers := river.NewWorkers()
-	jobs.Register(workers, jobs.Deps{DB: a.db, Log: a.log, InsertTx: a.InsertJobsTx})
+	jobs.Register(workers, jobs.Deps{DB: a.db, Log: a.log, InsertTx: a.InsertJobsTx, Ring: func() {
+		if a.rt != nil {
+			a.rt.Ring()
+		}
+	}})
 	if opts.Workers != nil {
 		opts.Workers(workers)
 	}

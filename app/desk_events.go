@@ -37,6 +37,8 @@ type deskViewer struct {
 	// unread is the viewer's unread conversations, kept up to date from each
 	// batch's rows and reloaded at every recheck.
 	unread *models.UnreadSet
+	// view is the page's kind (the stream's view parameter).
+	view string
 }
 
 // streamDeskEvents is the desk's live stream, one per open desk tab. Each
@@ -46,7 +48,7 @@ type deskViewer struct {
 // counts, the online switch, and new-conversation alerts for support agents.
 func (a *App) streamDeskEvents(c echo.Context) error {
 	u := currentUser(c)
-	v := &deskViewer{a: a, user: u, checked: time.Now(), conv: c.QueryParam("c"), item: itemStreamParam(c)}
+	v := &deskViewer{a: a, user: u, checked: time.Now(), conv: c.QueryParam("c"), view: c.QueryParam("view"), item: itemStreamParam(c)}
 	if ck, err := c.Request().Cookie(sessionCookie); err == nil {
 		v.token = ck.Value
 	}
@@ -178,6 +180,9 @@ func (v *deskViewer) render(ctx context.Context, b *Batch, evs []models.Event) (
 				return nil, err
 			}
 		}
+	}
+	if err := v.renderNotifications(ctx, evs, add); err != nil {
+		return nil, err
 	}
 	if deskStatus {
 		online, err := models.DeskOnline(ctx, v.a.db)

@@ -58,6 +58,12 @@ func (a *App) routes(e *echo.Echo) {
 	e.POST("/conversations/:pid/item", a.linkConversationItem, a.requireUser)
 	e.POST("/conversations/:pid/item/unlink", a.unlinkConversationItem, a.requireUser)
 
+	// Notifications: the bell's page and popover, marking read.
+	e.GET("/notifications", a.listNotifications, a.requireUser)
+	e.GET("/notifications/panel", a.notificationsPanel, a.requireUser)
+	e.POST("/notifications/read-all", a.readAllNotifications, a.requireUser)
+	e.POST("/notifications/:id/read", a.readNotification, a.requireUser)
+
 	admin := e.Group("/admin", a.requireUser, a.requireAdmin)
 	admin.GET("", a.adminHome)
 	admin.GET("/agents", a.listAgents)
@@ -78,6 +84,8 @@ func (a *App) routes(e *echo.Echo) {
 	admin.GET("/widget", a.showWidgetSettings)
 	admin.POST("/widget", a.saveWidgetSettings)
 	admin.POST("/widget/rotate-secret", a.rotateWidgetSecret)
+	admin.GET("/conversations", a.showConversationSettings)
+	admin.POST("/conversations", a.saveConversationSettings)
 
 	a.widgetRoutes(e)
 }

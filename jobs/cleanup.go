@@ -22,6 +22,13 @@ func (CleanupArgs) Kind() string { return "cleanup" }
 // reloads its page.
 const EventRetention = 24 * time.Hour
 
+// NotificationReadRetention and NotificationRetention are how long read
+// notifications, and any notification, stay in the bell.
+const (
+	NotificationReadRetention = 30 * 24 * time.Hour
+	NotificationRetention     = 90 * 24 * time.Hour
+)
+
 // CleanupWorker deletes what CleanupArgs names.
 type CleanupWorker struct {
 	river.WorkerDefaults[CleanupArgs]
@@ -43,8 +50,12 @@ func (w *CleanupWorker) Work(ctx context.Context, job *river.Job[CleanupArgs]) e
 	if err != nil {
 		return fmt.Errorf("cleanup events: %w", err)
 	}
-	if sessions+failures+events > 0 {
-		w.deps.Log.InfoContext(ctx, "cleanup", "expired_sessions", sessions, "login_failures", failures, "events", events)
+	notifications, err := models.PruneNotifications(ctx, w.deps.DB, NotificationReadRetention, NotificationRetention)
+	if err != nil {
+		return fmt.Errorf("cleanup notifications: %w", err)
+	}
+	if sessions+failures+events+notifications > 0 {
+		w.deps.Log.InfoContext(ctx, "cleanup", "expired_sessions", sessions, "login_failures", failures, "events", events, "notifications", notifications)
 	}
 	return nil
 }

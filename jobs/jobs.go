@@ -11,6 +11,8 @@ import (
 
 	"github.com/riverqueue/river"
 	"gorm.io/gorm"
+
+	"github.com/parleydesk/parley/models"
 )
 
 // Deps is what workers need from the running app.
@@ -20,11 +22,23 @@ type Deps struct {
 	// InsertTx inserts jobs inside tx, a GORM transaction, so a worker's
 	// change and the jobs that follow it commit together.
 	InsertTx func(ctx context.Context, tx *gorm.DB, params []river.InsertManyParams) error
+	// Ring wakes live streams after a worker committed events (the realtime
+	// doorbell); nil in tests that need no live delivery.
+	Ring func()
+}
+
+// ring wakes live streams, if the app asked for it.
+func (d Deps) ring() {
+	if d.Ring != nil {
+		d.Ring()
+	}
 }
 
 // Register adds every worker to w.
 func Register(w *river.Workers, d Deps) {
 	river.AddWorker(w, &CleanupWorker{deps: d})
+	river.AddWorker(w, &NotifyWorker{deps: d})
+	river.AddWorker(w, &AutoCloseWorker{deps: d})
 }
 
 // Periodic lists the timed jobs River runs on a schedule. River elects one
@@ -34,5 +48,20 @@ func Periodic() []*river.PeriodicJob {
 		river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 			func() (river.JobArgs, *river.InsertOpts) { return CleanupArgs{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true}),
+		river.NewPeriodicJob(river.PeriodicInterval(time.Minute),
+			func() (river.JobArgs, *river.InsertOpts) { return AutoCloseArgs{}, nil }, nil),
 	}
+}
+
+// insertFollowUps inserts, inside tx, the jobs that the events tx wrote so
+// far call for (as app.write does for requests).
+func (d Deps) insertFollowUps(ctx context.Context, tx *gorm.DB) error {
+	if d.InsertTx == nil {
+		return nil
+	}
+	evs, err := models.EventsOfThisTx(ctx, tx)
+	if err != nil {
+		return err
+	}
+	return d.InsertTx(ctx, tx, FollowUps(evs))
 }

@@ -39,10 +39,11 @@ const (
 	SysReopenedByCustomer = "reopened_by_customer"
 	SysAssigned           = "assigned"
 	SysUnassigned         = "unassigned"
+	SysAutoClosed         = "auto_closed" // closed by the auto-close job (see AutoCloseIdle)
 )
 
 // customerEvents are the status lines a customer sees in the widget.
-var customerEvents = []string{SysClosed, SysReopened, SysReopenedByCustomer,
+var customerEvents = []string{SysClosed, SysReopened, SysReopenedByCustomer, SysAutoClosed,
 	SysTicketLinked, SysTicketStatus} // item.go: only a ticket's reference and resolved/closed
 
 // MaxMessageLen caps a message body, in characters.
@@ -470,10 +471,15 @@ func Assign(ctx context.Context, db *gorm.DB, user *User, conv *Conversation, as
 	return wrapUnlessDomain(err, "assign conversation %d", conv.ID)
 }
 
-// MarkRead records that user has read conv up to its newest message; their
-// other tabs hear of it to clear the unread marks.
+// MarkRead records that user has read conv up to its newest message, and
+// reads their notifications about it; their other tabs hear of it to clear
+// the unread marks and the bell.
 func MarkRead(ctx context.Context, db *gorm.DB, user *User, conv *Conversation) error {
 	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		notes, err := readConversationNotifications(tx, user.ID, conv.ID)
+		if err != nil {
+			return fmt.Errorf("mark read: %w", err)
+		}
 		res := tx.Exec(`
 			INSERT INTO conversation_users (conversation_id, user_id, last_read_message_id)
 			SELECT id, ?, last_message_id FROM conversations WHERE id = ?
@@ -483,7 +489,7 @@ func MarkRead(ctx context.Context, db *gorm.DB, user *User, conv *Conversation) 
 		if res.Error != nil {
 			return fmt.Errorf("mark read: %w", res.Error)
 		}
-		if res.RowsAffected == 0 {
+		if res.RowsAffected == 0 && notes == 0 {
 			return nil
 		}
 		return AppendEvent(tx, Event{Kind: EventRead, ConversationID: &conv.ID, UserID: &user.ID})

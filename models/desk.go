@@ -18,6 +18,8 @@ import (
 type NavState struct {
 	Unread UnreadSummary
 	Online bool
+	// Notifications is the number on the bell: unread notifications.
+	Notifications int
 }
 
 // DeskNav returns u's unread counts and whether the desk is online.
@@ -28,6 +30,9 @@ func DeskNav(ctx context.Context, db *gorm.DB, u *User) (NavState, error) {
 		return n, err
 	}
 	if n.Online, err = DeskOnline(ctx, db); err != nil {
+		return n, err
+	}
+	if n.Notifications, err = CountUnreadNotifications(ctx, db, u); err != nil {
 		return n, err
 	}
 	return n, nil

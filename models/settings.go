@@ -28,6 +28,9 @@ type DeskSettings struct {
 	RequireSignedIdentity bool
 	AllowedOrigins        pq.StringArray `gorm:"type:text[]"`
 	DemoEnabled           bool
+	// AutoCloseAfterMinutes closes customer conversations idle this long
+	// (nil: never); see AutoCloseIdle.
+	AutoCloseAfterMinutes *int
 	UpdatedAt             time.Time
 }
 

@@ -9,8 +9,10 @@
 //   #desk-unread-total[data-count]: conversations with unread messages; the
 //     tab title shows it as "(3) Inbox · Parley". The stream replaces it.
 //   #toasts > .desk-alert[data-alert-title][data-alert-body][data-alert-url]
-//     [data-sound]: a customer started a conversation (support agents only):
-//     chime (unless muted: #desk-sound[data-sound]) and desktop notification.
+//     [data-sound]: a customer started a conversation (support agents only),
+//     or a notification arrived (views/notify.templ; a new conversation's
+//     shares the id of its alert, so it is announced once): chime (unless
+//     muted: #desk-sound[data-sound]) and desktop notification.
 //   #desk-notify: offered while desktop notifications are neither allowed
 //     nor refused; a click asks the browser.
 //   #conv[data-conversation] with #messages: the open conversation. When the

@@ -223,6 +223,8 @@ func systemText(ctx context.Context, m *models.Message) string {
 		return T(ctx, "desk.system_assigned", data)
 	case models.SysUnassigned:
 		return T(ctx, "desk.system_unassigned", data)
+	case models.SysAutoClosed:
+		return autoClosedLine(ctx, m, false)
 	}
 	if s, ok := itemSystemText(ctx, m); ok {
 		return s

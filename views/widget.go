@@ -98,6 +98,8 @@ func systemLine(ctx context.Context, m *models.Message) string {
 		return T(ctx, "widget.system.reopened", map[string]any{"By": by})
 	case models.SysReopenedByCustomer:
 		return T(ctx, "widget.system.reopened_by_you")
+	case models.SysAutoClosed:
+		return autoClosedLine(ctx, m, true)
 	}
 	return itemCustomerLine(ctx, m)
 }

@@ -1,0 +1,42 @@
+package app
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/parleydesk/parley/models"
+	"github.com/parleydesk/parley/views"
+)
+
+// showConversationSettings is the admin page of how conversations are
+// handled (auto-close).
+func (a *App) showConversationSettings(c echo.Context) error {
+	return a.renderConversationSettings(c, http.StatusOK, nil, nil)
+}
+
+func (a *App) renderConversationSettings(c echo.Context, status int, values map[string]string, formErr error) error {
+	s, err := models.GetSettings(ctxOf(c), a.db)
+	if err != nil {
+		return err
+	}
+	if values == nil {
+		values = views.AutoCloseValues(s)
+	}
+	return a.render(c, status, views.AdminConversationsPage(views.AdminConversations{Settings: s, Form: views.NewForm(values, formErr)}))
+}
+
+// saveConversationSettings stores the auto-close delay (empty: off).
+func (a *App) saveConversationSettings(c echo.Context) error {
+	in := models.AutoCloseInput{Amount: c.FormValue("auto_close_amount"), Unit: c.FormValue("auto_close_unit")}
+	err := models.SetAutoClose(ctxOf(c), a.db, in)
+	if isValidation(err) {
+		return a.renderConversationSettings(c, http.StatusUnprocessableEntity,
+			map[string]string{"auto_close_amount": in.Amount, "auto_close_unit": in.Unit}, err)
+	}
+	if err != nil {
+		return err
+	}
+	a.toast(c, "success", tr(c, "notify.auto_close_saved"))
+	return a.redirect(c, "/admin/conversations")
+}

@@ -1,0 +1,75 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/parleydesk/parley/models"
+)
+
+// NotifyArgs asks for the in-app notifications of one event of the log. It
+// carries the event itself (the log is pruned; the job must not depend on
+// it), so the worker can ask models.AudienceOf who hears of it.
+type NotifyArgs struct {
+	EventID        int64          `json:"event_id"`
+	EventKind      string         `json:"event_kind"`
+	ConversationID *int64         `json:"conversation_id,omitempty"`
+	MessageID      *int64         `json:"message_id,omitempty"`
+	Data           models.JSONMap `json:"data,omitempty"`
+}
+
+// Kind is stored with each job row; it must never change.
+func (NotifyArgs) Kind() string { return "notify" }
+
+// MessageNotifyDelay is how long a message waits before its notifications
+// are made: whoever has the conversation open and visible reads it in the
+// meantime (the desk marks it read) and is not notified.
+const MessageNotifyDelay = 10 * time.Second
+
+// notifyFollowUps maps an event to its notify job: new customer
+// conversations and assignments at once, messages after MessageNotifyDelay.
+func notifyFollowUps(e models.Event) []river.InsertManyParams {
+	args := NotifyArgs{EventID: e.ID, EventKind: e.Kind, ConversationID: e.ConversationID, MessageID: e.MessageID, Data: e.Data}
+	switch {
+	case e.ConversationID == nil:
+		return nil
+	case e.Kind == models.EventConversation && (e.Data["created"] == true || e.Data["assigned"] == true):
+		return []river.InsertManyParams{{Args: args}}
+	case e.Kind == models.EventMessage && e.MessageID != nil:
+		at := e.CreatedAt
+		if at.IsZero() {
+			at = time.Now()
+		}
+		return []river.InsertManyParams{{Args: args, InsertOpts: &river.InsertOpts{ScheduledAt: at.Add(MessageNotifyDelay)}}}
+	}
+	return nil
+}
+
+// NotifyWorker makes the notifications NotifyArgs asks for.
+type NotifyWorker struct {
+	river.WorkerDefaults[NotifyArgs]
+	deps Deps
+}
+
+// Work finds the event's audience and notifies it; running it again for the
+// same event creates nothing more.
+func (w *NotifyWorker) Work(ctx context.Context, job *river.Job[NotifyArgs]) error {
+	a := job.Args
+	ev := models.Event{ID: a.EventID, Kind: a.EventKind, ConversationID: a.ConversationID, MessageID: a.MessageID, Data: a.Data}
+	aud, err := models.AudienceOf(ctx, w.deps.DB, ev)
+	if err != nil {
+		return err
+	}
+	n, err := models.Notify(ctx, w.deps.DB, ev, aud)
+	if err != nil {
+		return fmt.Errorf("notify: %w", err)
+	}
+	if n > 0 {
+		w.deps.ring()
+		w.deps.Log.DebugContext(ctx, "notified", "event", a.EventID, "reason", aud.Reason, "notifications", n)
+	}
+	return nil
+}

@@ -1,0 +1,183 @@
+package models_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/parleydesk/parley/models"
+)
+
+func TestSetAutoCloseValidates(t *testing.T) {
+	t.Parallel()
+	db := setup(t)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		amount, unit string
+		want         *int // minutes stored; nil: off
+		code         string
+	}{
+		{"", "minutes", nil, ""},
+		{"  ", "hours", nil, ""},
+		{"90", "minutes", ptr(90), ""},
+		{"2", "hours", ptr(120), ""},
+		{"525600", "minutes", ptr(525600), ""},
+		{"8760", "hours", ptr(525600), ""},
+		{"0", "minutes", nil, "auto_close_range"},
+		{"-5", "minutes", nil, "auto_close_range"},
+		{"1.5", "hours", nil, "auto_close_range"},
+		{"abc", "minutes", nil, "auto_close_range"},
+		{"525601", "minutes", nil, "auto_close_range"},
+		{"8761", "hours", nil, "auto_close_range"},
+		{"5", "weeks", nil, "auto_close_unit_invalid"},
+	} {
+		require.NoError(t, models.SetAutoClose(ctx, db, models.AutoCloseInput{Amount: "7", Unit: "minutes"}))
+		err := models.SetAutoClose(ctx, db, models.AutoCloseInput{Amount: tc.amount, Unit: tc.unit})
+		s, gerr := models.GetSettings(ctx, db)
+		require.NoError(t, gerr)
+		if tc.code != "" {
+			field := "auto_close_amount"
+			if tc.code == "auto_close_unit_invalid" {
+				field = "auto_close_unit"
+			}
+			assert.Equal(t, tc.code, fieldCode(t, err, field), "%q %s", tc.amount, tc.unit)
+			assert.Equal(t, 7, *s.AutoCloseAfterMinutes, "unchanged on error")
+			continue
+		}
+		require.NoError(t, err, "%q %s", tc.amount, tc.unit)
+		assert.Equal(t, tc.want, s.AutoCloseAfterMinutes, "%q %s", tc.amount, tc.unit)
+	}
+}
+
+func ptr(n int) *int { return &n }
+
+func TestAutoCloseIdle(t *testing.T) {
+	t.Parallel()
+	db := setup(t)
+	ctx := context.Background()
+	ann := mkSupport(t, db, "ann@example.com")
+	_, cust := mkCustomer(t, db)
+	idle, _, err := models.StartCustomerConversation(ctx, db, cust, "anyone?", models.SessionInfo{})
+	require.NoError(t, err)
+	busy, _, err := models.StartCustomerConversation(ctx, db, cust, "still here", models.SessionInfo{})
+	require.NoError(t, err)
+	closed, _, err := models.StartCustomerConversation(ctx, db, cust, "done", models.SessionInfo{})
+	require.NoError(t, err)
+	require.NoError(t, models.SetStatus(ctx, db, ann, closed, models.StatusClosed))
+	internal, _, err := models.StartInternalConversation(ctx, db, ann, []int64{mkSupport(t, db, "bob@example.com").ID}, "lunch?")
+	require.NoError(t, err)
+	// Everything happened three hours ago except the busy conversation.
+	require.NoError(t, db.Exec("UPDATE conversations SET updated_at = now() - interval '3 hours' WHERE id IN ?",
+		[]int64{idle.ID, closed.ID, internal.ID}).Error)
+
+	// Off (no delay): nothing.
+	n, err := models.AutoCloseIdle(ctx, db, time.Now(), 0, 100)
+	require.NoError(t, err)
+	require.Zero(t, n)
+	// Idle for 4 hours, as of now: none yet. As of 2 hours later: the idle one.
+	n, err = models.AutoCloseIdle(ctx, db, time.Now(), 4*time.Hour, 100)
+	require.NoError(t, err)
+	require.Zero(t, n)
+	n, err = models.AutoCloseIdle(ctx, db, time.Now().Add(2*time.Hour), 4*time.Hour, 100)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	n, err = models.AutoCloseIdle(ctx, db, time.Now().Add(2*time.Hour), 4*time.Hour, 100)
+	require.NoError(t, err)
+	require.Zero(t, n, "closed once")
+
+	statusOf := func(c *models.Conversation) string {
+		var s string
+		require.NoError(t, db.Raw("SELECT status FROM conversations WHERE id = ?", c.ID).Scan(&s).Error)
+		return s
+	}
+	assert.Equal(t, models.StatusClosed, statusOf(idle))
+	assert.Equal(t, models.StatusOpen, statusOf(busy))
+	assert.Equal(t, models.StatusOpen, statusOf(internal), "teammate chats are never auto-closed")
+
+	msgs, err := models.ListMessages(ctx, db, idle, true)
+	require.NoError(t, err)
+	last := msgs[len(msgs)-1]
+	assert.Equal(t, models.SysAutoClosed, last.Event)
+	assert.True(t, last.VisibleToCustomer())
+	var statusEvents int64
+	require.NoError(t, db.Raw("SELECT count(*) FROM events WHERE kind = ? AND conversation_id = ? AND data->>'status' = 'closed'",
+		models.EventConversation, idle.ID).Scan(&statusEvents).Error)
+	assert.EqualValues(t, 1, statusEvents, "open desks and widgets hear of it")
+
+	// The customer writes again: reopened, with the usual line.
+	_, err = models.PostMessage(ctx, db, models.Actor{Customer: cust}, idle, models.MessageText, "hello again")
+	require.NoError(t, err)
+	assert.Equal(t, models.StatusOpen, statusOf(idle))
+	msgs, err = models.ListMessages(ctx, db, idle, true)
+	require.NoError(t, err)
+	assert.Equal(t, models.SysReopenedByCustomer, msgs[len(msgs)-2].Event)
+}
+
+// Concurrent runs (two instances, a retried job) never close a conversation
+// twice: each gets its own rows.
+func TestAutoCloseIdleConcurrentRunsCloseOnce(t *testing.T) {
+	t.Parallel()
+	db := setup(t)
+	ctx := context.Background()
+	_, cust := mkCustomer(t, db)
+	for range 30 {
+		_, _, err := models.StartCustomerConversation(ctx, db, cust, "hi", models.SessionInfo{})
+		require.NoError(t, err)
+	}
+	require.NoError(t, db.Exec("UPDATE conversations SET updated_at = now() - interval '2 hours'").Error)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	total := 0
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				n, err := models.AutoCloseIdle(ctx, db, time.Now(), time.Hour, 5)
+				assert.NoError(t, err)
+				mu.Lock()
+				total += n
+				mu.Unlock()
+				if n == 0 || err != nil {
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	assert.Equal(t, 30, total)
+	var lines int64
+	require.NoError(t, db.Raw("SELECT count(*) FROM messages WHERE event = ?", models.SysAutoClosed).Scan(&lines).Error)
+	assert.EqualValues(t, 30, lines)
+}
+
+// A conversation someone is writing in (locked by a post) is left for the
+// next run; rows that merely reference it (a notification or an event being
+// inserted) do not hold it back.
+func TestAutoCloseIdleSkipsOnlyConversationsBeingWritten(t *testing.T) {
+	t.Parallel()
+	db := setup(t)
+	ctx := context.Background()
+	_, cust := mkCustomer(t, db)
+	conv, _, err := models.StartCustomerConversation(ctx, db, cust, "hi", models.SessionInfo{})
+	require.NoError(t, err)
+	require.NoError(t, db.Exec("UPDATE conversations SET updated_at = now() - interval '2 hours'").Error)
+
+	post := db.Begin()
+	require.NoError(t, post.Exec("SELECT 1 FROM conversations WHERE id = ? FOR UPDATE", conv.ID).Error)
+	n, err := models.AutoCloseIdle(ctx, db, time.Now(), time.Hour, 10)
+	require.NoError(t, err)
+	assert.Zero(t, n, "being written in")
+	require.NoError(t, post.Rollback().Error)
+
+	ref := db.Begin()
+	require.NoError(t, ref.Exec("SELECT 1 FROM conversations WHERE id = ? FOR KEY SHARE", conv.ID).Error)
+	n, err = models.AutoCloseIdle(ctx, db, time.Now(), time.Hour, 10)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	require.NoError(t, ref.Rollback().Error)
+}

@@ -1,0 +1,344 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/lib/pq"
+	"gorm.io/gorm"
+)
+
+// EventNotification tells a user's open desks that their notifications
+// changed: a new one arrived (Data "id", and "replaces" when it stands in
+// for an older unread one), or some were read (Data "read"). UserID is the
+// recipient; nobody else hears of it.
+const EventNotification = "notification"
+
+// Notification is one entry of a staff user's bell: something that happened
+// which concerns them (see AudienceOf), with what the entry shows as it was
+// when it happened.
+type Notification struct {
+	ID             int64
+	UserID         int64
+	Reason         string
+	ConversationID *int64
+	MessageID      *int64
+	EventID        int64
+	// Count is how many messages a grouped message notification stands for.
+	Count     int
+	Data      JSONMap `gorm:"type:jsonb"`
+	ReadAt    *time.Time
+	CreatedAt time.Time
+
+	// ConversationPublicID is what the entry opens (empty for other kinds).
+	ConversationPublicID string `gorm:"->"`
+}
+
+// Unread reports whether the user has not read n yet.
+func (n *Notification) Unread() bool { return n.ReadAt == nil }
+
+// Text returns a display field of n's data ("actor", "customer", "preview").
+func (n *Notification) Text(key string) string {
+	s, _ := n.Data[key].(string)
+	return s
+}
+
+// Flag returns a boolean display field of n's data ("internal", "note").
+func (n *Notification) Flag(key string) bool {
+	b, _ := n.Data[key].(bool)
+	return b
+}
+
+// CustomerID is the customer of the conversation n is about, if any (for
+// naming anonymous visitors).
+func (n *Notification) CustomerID() *int64 {
+	if id := dataID(n.Data["customer_id"]); id != 0 {
+		return &id
+	}
+	return nil
+}
+
+// Notify records the notifications an event calls for, one per member of
+// its audience (AudienceOf), and tells each recipient's open desks. It is
+// what the notify job does, and it is safe to run again for the same event:
+// rows are keyed by (user, event), so a retried job creates no duplicates.
+//
+// The rules beyond the audience:
+//   - a new conversation is not announced to someone who already read it;
+//   - a message is not announced to someone whose read marker covers it
+//     (they had the conversation open when it arrived: the desk marks an open,
+//     visible conversation read), nor twice;
+//   - messages are grouped: a user has at most one unread message
+//     notification per conversation; a newer message replaces it with one
+//     that counts both (and so comes first in the list).
+//
+// It returns how many notifications it created.
+func Notify(ctx context.Context, db *gorm.DB, ev Event, a *Audience) (int, error) {
+	if a == nil || len(a.UserIDs) == 0 {
+		return 0, nil
+	}
+	var n int
+	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var c struct {
+			Kind           string
+			CustomerID     *int64
+			Customer       string
+			FirstMessageID int64
+			FirstPreview   string
+			Preview        string
+		}
+		err := tx.Raw(`
+			SELECT c.kind, c.customer_id, COALESCE(NULLIF(cu.name, ''), cu.email, '') AS customer,
+			       COALESCE(f.id, 0) AS first_message_id, COALESCE(f.body, '') AS first_preview,
+			       c.last_message_preview AS preview
+			FROM conversations c
+			LEFT JOIN customers cu ON cu.id = c.customer_id
+			LEFT JOIN LATERAL (SELECT id, body FROM messages WHERE conversation_id = c.id AND kind = 'message' ORDER BY id LIMIT 1) f ON true
+			WHERE c.id = ?`, a.ConversationID).Scan(&c).Error
+		if err != nil {
+			return err
+		}
+		if c.Kind == "" {
+			return nil // deleted since
+		}
+		data := JSONMap{"internal": c.Kind == KindInternal, "customer": c.Customer}
+		if c.CustomerID != nil {
+			data["customer_id"] = *c.CustomerID
+		}
+		switch a.Reason {
+		case ReasonNewConversation:
+			data["preview"] = preview(c.FirstPreview)
+			n, err = insertNotifications(tx, ev, a, data, c.FirstMessageID)
+		case ReasonAssigned:
+			var by string
+			if err := tx.Raw("SELECT name FROM users WHERE id = ?", dataID(ev.Data["by_user_id"])).Scan(&by).Error; err != nil {
+				return err
+			}
+			data["actor"], data["preview"] = by, c.Preview
+			n, err = insertNotifications(tx, ev, a, data, math.MaxInt64)
+		case ReasonMessage:
+			n, err = notifyMessage(tx, ev, a, data)
+		default:
+			return fmt.Errorf("notify: unknown reason %q", a.Reason)
+		}
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("notify of %s event %d: %w", ev.Kind, ev.ID, err)
+	}
+	return n, nil
+}
+
+// insertNotifications adds one notification per recipient who has not read
+// the conversation up to message seen, with an event for each, in one
+// statement.
+func insertNotifications(tx *gorm.DB, ev Event, a *Audience, data JSONMap, seen int64) (int, error) {
+	var n int
+	err := tx.Raw(`
+		WITH ins AS (
+			INSERT INTO notifications (user_id, reason, conversation_id, event_id, data)
+			SELECT u, @reason, @conv, @event, @data FROM unnest(CAST(@users AS bigint[])) AS u
+			WHERE NOT EXISTS (SELECT 1 FROM conversation_users r
+			                  WHERE r.conversation_id = @conv AND r.user_id = u AND r.last_read_message_id >= @seen)
+			ON CONFLICT (user_id, event_id) DO NOTHING
+			RETURNING id, user_id
+		), e AS (
+			INSERT INTO events (kind, conversation_id, user_id, data)
+			SELECT @kind, @conv, user_id, jsonb_build_object('id', id) FROM ins
+		)
+		SELECT count(*) FROM ins`,
+		map[string]any{"reason": a.Reason, "conv": a.ConversationID, "event": ev.ID, "data": data,
+			"users": pq.Int64Array(a.UserIDs), "seen": seen, "kind": EventNotification}).Scan(&n).Error
+	return n, err
+}
+
+// notifyMessage applies the message rules for each recipient: skip what
+// they have read or were already told of, else replace their unread message
+// notification of this conversation with one counting this message too.
+func notifyMessage(tx *gorm.DB, ev Event, a *Audience, data JSONMap) (int, error) {
+	var m struct {
+		Kind         string
+		Body         string
+		Author       string
+		FromCustomer bool
+	}
+	err := tx.Raw(`
+		SELECT m.kind, m.body, COALESCE(u.name, NULLIF(cu.name, ''), cu.email, '') AS author,
+		       m.author_type = 'customer' AS from_customer
+		FROM messages m
+		LEFT JOIN users u ON u.id = m.author_user_id
+		LEFT JOIN customers cu ON cu.id = m.author_customer_id
+		WHERE m.id = ?`, a.MessageID).Scan(&m).Error
+	if err != nil || m.Kind == "" {
+		return 0, err
+	}
+	data["actor"], data["preview"], data["note"] = m.Author, preview(m.Body), m.Kind == MessageNote
+	data["from_customer"] = m.FromCustomer
+	created := 0
+	for _, uid := range a.UserIDs {
+		// Serialise with other notify jobs for this user and conversation:
+		// the grouping reads, deletes and inserts.
+		if err := tx.Exec("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))",
+			fmt.Sprintf("parley.notify:%d:%d", uid, a.ConversationID)).Error; err != nil {
+			return 0, err
+		}
+		var skip bool
+		err := tx.Raw(`
+			SELECT EXISTS (SELECT 1 FROM conversation_users
+			               WHERE conversation_id = @conv AND user_id = @u AND last_read_message_id >= @msg)
+			    OR EXISTS (SELECT 1 FROM notifications
+			               WHERE user_id = @u AND conversation_id = @conv AND reason = @reason AND message_id >= @msg)`,
+			map[string]any{"conv": a.ConversationID, "u": uid, "msg": a.MessageID, "reason": ReasonMessage}).Scan(&skip).Error
+		if err != nil {
+			return 0, err
+		}
+		if skip {
+			continue
+		}
+		var old struct {
+			ID    int64
+			Count int
+		}
+		err = tx.Raw(`DELETE FROM notifications WHERE user_id = ? AND conversation_id = ? AND reason = ? AND read_at IS NULL
+			RETURNING id, count`, uid, a.ConversationID, ReasonMessage).Scan(&old).Error
+		if err != nil {
+			return 0, err
+		}
+		var id int64
+		err = tx.Raw(`
+			INSERT INTO notifications (user_id, reason, conversation_id, message_id, event_id, count, data)
+			VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (user_id, event_id) DO NOTHING
+			RETURNING id`, uid, ReasonMessage, a.ConversationID, a.MessageID, ev.ID, old.Count+1, data).Scan(&id).Error
+		if err != nil {
+			return 0, err
+		}
+		if id == 0 {
+			continue
+		}
+		evData := JSONMap{"id": id}
+		if old.ID != 0 {
+			evData["replaces"] = old.ID
+		}
+		u, conv := uid, a.ConversationID
+		if err := AppendEvent(tx, Event{Kind: EventNotification, ConversationID: &conv, UserID: &u, Data: evData}); err != nil {
+			return 0, err
+		}
+		created++
+	}
+	return created, nil
+}
+
+// notificationSelect reads notifications (alias n) of @me that they may
+// still see: about a conversation they may open (or about no conversation).
+const notificationSelect = `SELECT n.*, COALESCE(c.public_id::text, '') AS conversation_public_id
+	FROM notifications n LEFT JOIN conversations c ON c.id = n.conversation_id
+	WHERE n.user_id = @me AND (n.conversation_id IS NULL OR ` + visibleToUser + `)`
+
+// ListNotifications returns u's newest notifications, newest first; before
+// (an id, 0 for none) pages to older ones.
+func ListNotifications(ctx context.Context, db *gorm.DB, u *User, before int64, limit int) ([]Notification, error) {
+	var out []Notification
+	err := db.WithContext(ctx).Raw(notificationSelect+` AND (@before = 0 OR n.id < @before) ORDER BY n.id DESC LIMIT @limit`,
+		map[string]any{"me": u.ID, "support": u.CustomerSupport, "before": before, "limit": limit}).Scan(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("list notifications: %w", err)
+	}
+	return out, nil
+}
+
+// NotificationsByID returns those of ids that are u's and visible to them,
+// newest first (live updates render new entries with it).
+func NotificationsByID(ctx context.Context, db *gorm.DB, u *User, ids []int64) ([]Notification, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var out []Notification
+	err := db.WithContext(ctx).Raw(notificationSelect+` AND n.id IN @ids ORDER BY n.id DESC`,
+		map[string]any{"me": u.ID, "support": u.CustomerSupport, "ids": ids}).Scan(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("notifications by id: %w", err)
+	}
+	return out, nil
+}
+
+// MaxUnreadCount caps the bell's count (it shows "99+" beyond 99), so
+// counting stays cheap for someone who never reads their notifications.
+const MaxUnreadCount = 100
+
+// CountUnreadNotifications is the number on u's bell, up to MaxUnreadCount.
+func CountUnreadNotifications(ctx context.Context, db *gorm.DB, u *User) (int, error) {
+	var n int
+	err := db.WithContext(ctx).Raw(`SELECT count(*) FROM (`+notificationSelect+` AND n.read_at IS NULL
+		ORDER BY n.id DESC LIMIT `+strconv.Itoa(MaxUnreadCount)+`) x`,
+		map[string]any{"me": u.ID, "support": u.CustomerSupport}).Scan(&n).Error
+	if err != nil {
+		return 0, fmt.Errorf("count notifications: %w", err)
+	}
+	return n, nil
+}
+
+// MarkNotificationRead marks one of u's notifications read; another user's
+// (or an unknown id) is ErrNotFound. Their other desks hear of it.
+func MarkNotificationRead(ctx context.Context, db *gorm.DB, u *User, id int64) error {
+	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var state struct {
+			Found  bool
+			Unread bool
+		}
+		err := tx.Raw(`SELECT true AS found, read_at IS NULL AS unread FROM notifications WHERE id = ? AND user_id = ? FOR UPDATE`,
+			id, u.ID).Scan(&state).Error
+		if err != nil {
+			return fmt.Errorf("mark notification read: %w", err)
+		}
+		if !state.Found {
+			return ErrNotFound
+		}
+		if !state.Unread {
+			return nil
+		}
+		if err := tx.Exec("UPDATE notifications SET read_at = now() WHERE id = ?", id).Error; err != nil {
+			return fmt.Errorf("mark notification read: %w", err)
+		}
+		return AppendEvent(tx, Event{Kind: EventNotification, UserID: &u.ID, Data: JSONMap{"read": []int64{id}}})
+	})
+}
+
+// MarkAllNotificationsRead marks every notification of u read and returns
+// how many were unread.
+func MarkAllNotificationsRead(ctx context.Context, db *gorm.DB, u *User) (int64, error) {
+	var n int64
+	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Exec("UPDATE notifications SET read_at = now() WHERE user_id = ? AND read_at IS NULL", u.ID)
+		if res.Error != nil {
+			return fmt.Errorf("mark all notifications read: %w", res.Error)
+		}
+		if n = res.RowsAffected; n == 0 {
+			return nil
+		}
+		return AppendEvent(tx, Event{Kind: EventNotification, UserID: &u.ID, Data: JSONMap{"read": "all"}})
+	})
+	return n, err
+}
+
+// readConversationNotifications marks u's notifications about a
+// conversation read: reading a conversation reads what announced it.
+func readConversationNotifications(tx *gorm.DB, userID, convID int64) (int64, error) {
+	res := tx.Exec("UPDATE notifications SET read_at = now() WHERE user_id = ? AND conversation_id = ? AND read_at IS NULL", userID, convID)
+	return res.RowsAffected, res.Error
+}
+
+// PruneNotifications deletes notifications read longer ago than keepRead,
+// and any older than keepAll, so the table stays small.
+func PruneNotifications(ctx context.Context, db *gorm.DB, keepRead, keepAll time.Duration) (int64, error) {
+	res := db.WithContext(ctx).Exec(`DELETE FROM notifications
+		WHERE read_at < now() - make_interval(secs => ?) OR created_at < now() - make_interval(secs => ?)`,
+		keepRead.Seconds(), keepAll.Seconds())
+	if res.Error != nil {
+		return 0, fmt.Errorf("prune notifications: %w", res.Error)
+	}
+	return res.RowsAffected, nil
+}
