@@ -140,7 +140,6 @@ type measurer struct {
 	n      int
 }
 
-
 // get runs one request through the handler and returns its body and the
 // time the handler took.
 func (m *measurer) get(path string) (string, time.Duration, error) {
