@@ -51,7 +51,9 @@ type App struct {
 	river    *river.Client[pgx.Tx]
 	inserter *river.Client[*sql.Tx]
 
-	echo        *echo.Echo
+	echo *echo.Echo
+	// jobsUI is River's admin UI, mounted under /admin/jobs.
+	jobsUI      http.Handler
 	loginLimits models.LoginLimits
 	rt          *broker
 	hub         *streamHub
@@ -158,7 +160,12 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 	}
 
 	workers := river.NewWorkers()
-	jobs.Register(workers, jobs.Deps{DB: a.db, Log: a.log, InsertTx: a.InsertJobsTx})
+	deps := jobs.Deps{DB: a.db, Log: a.log, InsertTx: a.InsertJobsTx,
+		BaseURL: cfg.BaseURL.String(), CustomerEmailDelay: cfg.CustomerEmailDelay}
+	if deps.Mailer, err = newMailer(cfg.SMTP); err != nil {
+		return nil, err
+	}
+	jobs.Register(workers, deps)
 	if opts.Workers != nil {
 		opts.Workers(workers)
 	}
@@ -191,6 +198,9 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 	a.hub = newStreamHub(a.log, a.rt)
 	a.hub.start(a.bg)
 
+	if err = a.mountJobsUI(); err != nil {
+		return nil, err
+	}
 	a.echo = a.newEcho()
 	return a, nil
 }

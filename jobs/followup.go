@@ -11,7 +11,7 @@ import (
 // made through the desk or the widget). It is the one place that says which
 // background work follows which change.
 func FollowUps(evs []models.Event) []river.InsertManyParams {
-	// Notification and email jobs are added here as they are built.
-	_ = evs
-	return nil
+	var out []river.InsertManyParams
+	out = append(out, mailFollowUps(evs)...)
+	return out
 }
