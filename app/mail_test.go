@@ -154,6 +154,36 @@ func TestAgentEmailImmediateTranslated(t *testing.T) {
 	require.Equal(t, http.StatusOK, b.get("/conversations/"+pid).StatusCode)
 }
 
+// An assignment emails the new assignee (not whoever assigned it), and
+// only the reasons they chose.
+func TestAgentEmailAssigned(t *testing.T) {
+	t.Parallel()
+	e, smtp := mailEnv(t)
+	ana := e.user("Ana", "ana@acme.test", models.RoleAgent, true)
+	_, err := models.SaveEmailPrefs(context.Background(), e.db, ana.ID, models.EmailPrefsInput{Assigned: true, Delivery: models.DeliveryImmediate})
+	require.NoError(t, err)
+	bob := e.user("Bob", "bob@acme.test", models.RoleAgent, true)
+	e.emailPrefs(bob, models.DeliveryImmediate, 5)
+	w := e.newVisitor()
+	res := w.post("/widget/conversations", url.Values{"body": {"Help"}, "name": {"Zoe"}})
+	pid, _ := res.doc.Find("#w-thread-view").Attr("data-pid")
+	smtp.WaitFor(t, 1, 30*time.Second)
+	e.allMail()
+	require.Len(t, smtp.Messages(), 1, "Bob hears of the new conversation; Ana did not ask to")
+	require.Equal(t, []string{"bob@acme.test"}, smtp.Messages()[0].To)
+
+	b := e.browser()
+	b.login("bob@acme.test")
+	require.Less(t, b.post("/conversations/"+pid+"/assign", url.Values{"assignee_id": {strconv.FormatInt(ana.ID, 10)}}, "HX-Request", "true").StatusCode, 300)
+	smtp.WaitFor(t, 2, 30*time.Second)
+	e.allMail()
+	msgs := smtp.Messages()
+	require.Len(t, msgs, 2)
+	require.Equal(t, []string{"ana@acme.test"}, msgs[1].To)
+	require.Equal(t, "[Support] Assigned to you: Zoe", msgs[1].Subject)
+	require.Contains(t, msgs[1].Text, "The conversation with Zoe was assigned to you.")
+}
+
 // A digest waits, then sends what is still unread as one email; what was
 // read meanwhile is not sent, and nothing at all when everything was read.
 func TestAgentEmailDigest(t *testing.T) {
@@ -302,6 +332,27 @@ func TestEmailFailures(t *testing.T) {
 		require.Len(t, js, 1)
 		require.Equal(t, "retryable", js[0].State)
 		require.Contains(t, js[0].Errors, "connection refused")
+		// After its last attempt it ends as discarded, with its errors.
+		require.NoError(t, e.db.Exec(`UPDATE river_job SET attempt = max_attempts - 1 WHERE id = ?`, js[0].ID).Error)
+		e.makeDue("agent_email")
+		js = e.jobsOf("agent_email")
+		require.Equal(t, "discarded", js[0].State)
+		require.Equal(t, jobs.MailMaxAttempts, js[0].Attempt)
+	})
+	t.Run("starttls required", func(t *testing.T) {
+		t.Parallel()
+		// The test server offers no STARTTLS: the default policy refuses to
+		// send in clear text.
+		e, smtp := mailEnv(t, map[string]string{"PARLEY_SMTP_TLS": "starttls"})
+		ana := e.user("Ana", "ana@acme.test", models.RoleAgent, true)
+		e.emailPrefs(ana, models.DeliveryImmediate, 5)
+		e.newVisitor().start("Hello")
+		e.allMail()
+		js := e.jobsOf("agent_email")
+		require.Len(t, js, 1)
+		require.Equal(t, "retryable", js[0].State)
+		require.Contains(t, strings.ToLower(js[0].Errors), "starttls")
+		require.Empty(t, smtp.Messages())
 	})
 	t.Run("bad address", func(t *testing.T) {
 		t.Parallel()
@@ -501,4 +552,26 @@ func TestEmailPrefsForm(t *testing.T) {
 	require.Equal(t, "immediate", res.doc.Find(`#email input[name=delivery][checked]`).AttrOr("value", ""))
 	require.Equal(t, 1, res.doc.Find(`#email input[name=assigned][checked]`).Length())
 	require.Equal(t, 0, res.doc.Find(`#email input[name=message][checked]`).Length())
+}
+
+// A teammate chat emails its members (not its author), named by who wrote.
+func TestAgentEmailTeammateChat(t *testing.T) {
+	t.Parallel()
+	e, smtp := mailEnv(t)
+	ana := e.user("Ana", "ana@acme.test", models.RoleAgent, false)
+	e.emailPrefs(ana, models.DeliveryImmediate, 5)
+	bob := e.user("Bob Builder", "bob@acme.test", models.RoleAgent, false)
+	e.emailPrefs(bob, models.DeliveryImmediate, 5)
+	b := e.browser()
+	b.login("bob@acme.test")
+	res := b.post("/mine", url.Values{"members": {strconv.FormatInt(ana.ID, 10)}, "body": {"Lunch at noon?"}})
+	require.Less(t, res.StatusCode, 400, res.body)
+	msgs := smtp.WaitFor(t, 1, 30*time.Second)
+	e.allMail()
+	msgs = smtp.Messages()
+	require.Len(t, msgs, 1)
+	require.Equal(t, []string{"ana@acme.test"}, msgs[0].To)
+	require.Equal(t, "[Support] New message from Bob Builder", msgs[0].Subject)
+	require.Contains(t, msgs[0].Text, "Lunch at noon?")
+	require.Contains(t, msgs[0].Text, e.srv.URL+"/conversations/")
 }

@@ -98,10 +98,15 @@ func mailExcerpt(s string) string {
 }
 
 // itemTitle names a conversation in an email: the customer, or the teammate
-// chat's subject.
+// chat's subject, or who wrote in it.
 func itemTitle(ctx context.Context, it models.DigestItem) string {
 	if t := it.Title(); t != "" {
 		return t
+	}
+	for _, m := range it.Messages {
+		if a := mailAuthor(m); a != "" {
+			return a
+		}
 	}
 	return T(ctx, "mail.teammate_chat")
 }
