@@ -87,6 +87,8 @@ type Options struct {
 	// WidgetLimits overrides the widget's rate limits (non-zero fields win
 	// over the Config's and the defaults).
 	WidgetLimits *WidgetLimits
+	// WrapMailer wraps the configured mailer (tests inject faults with it).
+	WrapMailer func(jobs.Mailer) jobs.Mailer
 }
 
 // New connects to the database (starting the private PostgreSQL when no
@@ -164,6 +166,9 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 		BaseURL: cfg.BaseURL.String(), CustomerEmailDelay: cfg.CustomerEmailDelay}
 	if deps.Mailer, err = newMailer(cfg.SMTP); err != nil {
 		return nil, err
+	}
+	if opts.WrapMailer != nil && deps.Mailer != nil {
+		deps.Mailer = opts.WrapMailer(deps.Mailer)
 	}
 	jobs.Register(workers, deps)
 	if opts.Workers != nil {

@@ -44,6 +44,8 @@ type envOpts struct {
 	url          string // database URL; empty makes a fresh database
 	// config adds environment variables (PARLEY_SMTP_HOST…) to the test's.
 	config map[string]string
+	// wrapMailer wraps the SMTP mailer (to inject faults).
+	wrapMailer func(jobs.Mailer) jobs.Mailer
 }
 
 // syncBuffer collects log lines; they are printed only when a test fails.
@@ -87,7 +89,7 @@ func setup(t testing.TB, opts ...envOpts) *testEnv {
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx := context.Background()
-	a, err := New(ctx, cfg, Options{Logger: log, Workers: o.workers, LoginLimits: o.loginLimits, WidgetLimits: o.widgetLimits})
+	a, err := New(ctx, cfg, Options{Logger: log, Workers: o.workers, LoginLimits: o.loginLimits, WidgetLimits: o.widgetLimits, WrapMailer: o.wrapMailer})
 	require.NoError(t, err)
 	if o.startJobs {
 		require.NoError(t, a.StartJobs(ctx))

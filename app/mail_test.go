@@ -3,11 +3,13 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,6 +27,11 @@ import (
 // long; tests make jobs due with makeDue instead of waiting.
 func mailEnv(t *testing.T, config ...map[string]string) (*testEnv, *smtptest.Server) {
 	t.Helper()
+	return mailEnvWith(t, envOpts{}, config...)
+}
+
+func mailEnvWith(t *testing.T, o envOpts, config ...map[string]string) (*testEnv, *smtptest.Server) {
+	t.Helper()
 	s := smtptest.Start(t)
 	cfg := map[string]string{
 		"PARLEY_SMTP_HOST": s.Host, "PARLEY_SMTP_PORT": strconv.Itoa(s.Port), "PARLEY_SMTP_TLS": "none",
@@ -35,7 +42,8 @@ func mailEnv(t *testing.T, config ...map[string]string) (*testEnv, *smtptest.Ser
 			cfg[k] = v
 		}
 	}
-	return setup(t, envOpts{startJobs: true, config: cfg}), s
+	o.startJobs, o.config = true, cfg
+	return setup(t, o), s
 }
 
 // jobRow is what a test reads of a River job.
@@ -574,4 +582,45 @@ func TestAgentEmailTeammateChat(t *testing.T) {
 	require.Equal(t, "[Support] New message from Bob Builder", msgs[0].Subject)
 	require.Contains(t, msgs[0].Text, "Lunch at noon?")
 	require.Contains(t, msgs[0].Text, e.srv.URL+"/conversations/")
+}
+
+// lostAck is a mailer whose first send reaches the server but reports a
+// failure, as when the connection drops after the server accepted the
+// message (or the process dies before recording it).
+type lostAck struct {
+	jobs.Mailer
+	once sync.Once
+}
+
+func (l *lostAck) Send(ctx context.Context, m jobs.Email) error {
+	err := l.Mailer.Send(ctx, m)
+	lost := false
+	l.once.Do(func() { lost = true })
+	if err == nil && lost {
+		return errors.New("connection lost after the server accepted the message")
+	}
+	return err
+}
+
+// The one window exactly-once cannot close: a send accepted by the server
+// but not recorded is sent again on retry. Both copies carry the same
+// Message-ID (derived from the idempotency key), which mail clients show
+// as one message.
+func TestEmailLostAcknowledgement(t *testing.T) {
+	t.Parallel()
+	e, smtp := mailEnvWith(t, envOpts{wrapMailer: func(m jobs.Mailer) jobs.Mailer { return &lostAck{Mailer: m} }})
+	ana := e.user("Ana", "ana@acme.test", models.RoleAgent, true)
+	e.emailPrefs(ana, models.DeliveryImmediate, 5)
+	e.newVisitor().start("Hello")
+	smtp.WaitFor(t, 1, 30*time.Second)
+	e.makeDue("agent_email")
+	e.allMail()
+	msgs := smtp.Messages()
+	require.Len(t, msgs, 2)
+	require.Equal(t, msgs[0].MessageID, msgs[1].MessageID)
+	require.Equal(t, msgs[0].Subject, msgs[1].Subject)
+	js := e.jobsOf("agent_email")
+	require.Len(t, js, 1)
+	require.Equal(t, "completed", js[0].State)
+	require.Equal(t, 2, js[0].Attempt)
 }

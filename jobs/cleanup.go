@@ -22,6 +22,10 @@ func (CleanupArgs) Kind() string { return "cleanup" }
 // reloads its page.
 const EventRetention = 24 * time.Hour
 
+// EmailRecordRetention is how long sent-email keys and done digest items
+// are kept: far longer than any retry of an email job.
+const EmailRecordRetention = 7 * 24 * time.Hour
+
 // CleanupWorker deletes what CleanupArgs names.
 type CleanupWorker struct {
 	river.WorkerDefaults[CleanupArgs]
@@ -43,8 +47,12 @@ func (w *CleanupWorker) Work(ctx context.Context, job *river.Job[CleanupArgs]) e
 	if err != nil {
 		return fmt.Errorf("cleanup events: %w", err)
 	}
-	if sessions+failures+events > 0 {
-		w.deps.Log.InfoContext(ctx, "cleanup", "expired_sessions", sessions, "login_failures", failures, "events", events)
+	emails, err := models.PruneEmailRecords(ctx, w.deps.DB, EmailRecordRetention)
+	if err != nil {
+		return fmt.Errorf("cleanup email records: %w", err)
+	}
+	if sessions+failures+events+emails > 0 {
+		w.deps.Log.InfoContext(ctx, "cleanup", "expired_sessions", sessions, "login_failures", failures, "events", events, "email_records", emails)
 	}
 	return nil
 }

@@ -213,11 +213,6 @@ func TakeAgentDigest(ctx context.Context, tx *gorm.DB, user *User) ([]DigestItem
 	if err != nil {
 		return nil, fmt.Errorf("take digest of user %d: %w", user.ID, err)
 	}
-	// Forget what was done long ago (the table stays small).
-	if err := tx.WithContext(ctx).Exec(`
-		DELETE FROM email_pending WHERE user_id = ? AND done_at < now() - interval '7 days'`, user.ID).Error; err != nil {
-		return nil, fmt.Errorf("take digest of user %d: %w", user.ID, err)
-	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].EventID < rows[j].EventID })
 	if len(rows) == 0 || !user.Active {
 		return nil, nil
@@ -344,6 +339,22 @@ func MarkCustomerRead(ctx context.Context, db *gorm.DB, conv *Conversation, upTo
 		return false, fmt.Errorf("mark conversation %d read by its customer: %w", conv.ID, res.Error)
 	}
 	return res.RowsAffected > 0, nil
+}
+
+// PruneEmailRecords forgets deliveries and done digest items older than
+// keep: long after any retry of the jobs that wrote them (River gives up
+// within hours).
+func PruneEmailRecords(ctx context.Context, db *gorm.DB, keep time.Duration) (int64, error) {
+	cutoff := time.Now().Add(-keep)
+	a := db.WithContext(ctx).Exec(`DELETE FROM email_deliveries WHERE sent_at < ?`, cutoff)
+	if a.Error != nil {
+		return 0, fmt.Errorf("prune email deliveries: %w", a.Error)
+	}
+	b := db.WithContext(ctx).Exec(`DELETE FROM email_pending WHERE done_at < ?`, cutoff)
+	if b.Error != nil {
+		return 0, fmt.Errorf("prune done email items: %w", b.Error)
+	}
+	return a.RowsAffected + b.RowsAffected, nil
 }
 
 // EmailDelivered reports whether the email with this idempotency key was

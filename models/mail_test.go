@@ -149,3 +149,21 @@ func TestCustomerReplies(t *testing.T) {
 	require.NoError(t, db.Raw(`SELECT customer_last_read_message_id, last_message_id FROM conversations WHERE id = ?`, conv.ID).Row().Scan(&read, &last))
 	require.Equal(t, last, read, "capped at the last message")
 }
+
+func TestPruneEmailRecords(t *testing.T) {
+	t.Parallel()
+	db := setup(t)
+	ctx := context.Background()
+	require.NoError(t, models.RecordEmailDelivery(ctx, db, "old", "agent", "a@example.com", "<1@x>", 1))
+	require.NoError(t, models.RecordEmailDelivery(ctx, db, "new", "agent", "a@example.com", "<2@x>", 2))
+	require.NoError(t, db.Exec(`UPDATE email_deliveries SET sent_at = now() - interval '8 days' WHERE key = 'old'`).Error)
+	n, err := models.PruneEmailRecords(ctx, db, 7*24*time.Hour)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, n)
+	done, err := models.EmailDelivered(ctx, db, "new")
+	require.NoError(t, err)
+	require.True(t, done)
+	done, err = models.EmailDelivered(ctx, db, "old")
+	require.NoError(t, err)
+	require.False(t, done)
+}
