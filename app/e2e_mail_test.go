@@ -78,6 +78,10 @@ func TestBrowserEmailContinuity(t *testing.T) {
 		pressEnter,
 	))
 	waitText(t, tab, "#w-thread", "Merci !")
+
+	// A reload keeps them in their chat: the conversation is listed.
+	require.NoError(t, chromedp.Do(tab, chromedp.Reload()))
+	waitText(t, tab, "#view", "Merci !")
 	waitText(t, deskTab(t, e, "sue@acme.test"), "body", "Merci !")
 }
 

@@ -35,6 +35,18 @@
   var page = str(boot.p), referrer = str(boot.r);
   var user = boot.u && typeof boot.u === 'object' ? boot.u : null;
   var framed = window.parent !== window;
+  // Opened as a page of its own (the link in a customer's email), the frame
+  // keeps its visitor for the tab's lifetime, so a reload stays in the chat.
+  var keep = function () {
+    if (framed) return;
+    try {
+      if (token) sessionStorage.setItem('parley.visitor', token); else sessionStorage.removeItem('parley.visitor');
+    } catch (e) { /* storage refused: the visitor lasts as long as the page */ }
+  };
+  if (!framed && !token) {
+    try { token = sessionStorage.getItem('parley.visitor') || ''; } catch (e) { token = ''; }
+  }
+  keep();
   // The frame can only be embedded by allowed sites (CSP frame-ancestors);
   // it also only ever talks to the origin the loader named if that is one of
   // them, and postMessage delivers nothing if the parent is another.
@@ -114,6 +126,7 @@
           throw err;
         }
         token = j.token;
+        keep();
         toParent({ type: 'parley:token', token: token });
       });
     });
@@ -127,6 +140,7 @@
     return post('/widget/api/identify', body).then(function (r) {
       if (r.status === 401) {
         token = '';
+        keep();
         var err = new Error('unknown visitor');
         err.stale = true;
         throw err;
@@ -171,6 +185,7 @@
     if (Date.now() - restarted < 60000) return;
     restarted = Date.now();
     token = '';
+    keep();
     start();
   };
 

@@ -10,6 +10,10 @@ import (
 // AgentMailSubject names what the email is about: the one conversation, or
 // how many.
 func AgentMailSubject(ctx context.Context, m AgentMail) string {
+	return oneLine(agentMailSubject(ctx, m))
+}
+
+func agentMailSubject(ctx context.Context, m AgentMail) string {
 	if len(m.Items) != 1 {
 		return T(ctx, "mail.subject_digest", map[string]any{"Desk": m.Desk, "Count": len(m.Items)})
 	}
@@ -40,8 +44,11 @@ func AgentMailText(ctx context.Context, m AgentMail) string {
 
 // CustomerMailSubject is the subject of a CustomerMail.
 func CustomerMailSubject(ctx context.Context, m CustomerMail) string {
-	return T(ctx, "mail.customer_subject", map[string]any{"Desk": m.Desk, "Count": len(m.Messages)})
+	return oneLine(T(ctx, "mail.customer_subject", map[string]any{"Desk": m.Desk, "Count": len(m.Messages)}))
 }
+
+// oneLine keeps a header value on one line whatever names it carries.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // CustomerMailText is the text/plain part of a CustomerMail.
 func CustomerMailText(ctx context.Context, m CustomerMail) string {
