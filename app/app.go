@@ -176,7 +176,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 	}
 	a.river, err = river.NewClient(riverpgxv5.New(a.pool), &river.Config{
 		Logger:       a.log.With("component", "river"),
-		Queues:       map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}},
+		Queues:       map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}, jobs.QueueMail: {MaxWorkers: jobs.MailWorkers}},
 		Workers:      workers,
 		PeriodicJobs: jobs.Periodic(),
 		// Pick up freshly inserted jobs quickly: the insert-only client below

@@ -25,14 +25,22 @@ type AgentEmailArgs struct {
 func (AgentEmailArgs) Kind() string { return "agent_email" }
 
 // InsertOpts: retried with River's backoff (about 1.3 hours in all), then
-// discarded and left visible on the jobs page.
+// discarded and left visible on the jobs page; in the mail queue.
 func (AgentEmailArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: MailMaxAttempts}
+	return river.InsertOpts{MaxAttempts: MailMaxAttempts, Queue: QueueMail}
 }
 
 // MailMaxAttempts is how many times an email job tries before it is
 // discarded.
 const MailMaxAttempts = 8
+
+// QueueMail is the River queue of the jobs that talk to the SMTP server.
+// It has few workers (MailWorkers): a slow or dead server then holds at
+// most that many database connections and never delays other jobs.
+const QueueMail = "mail"
+
+// MailWorkers is how many emails one instance sends at once.
+const MailWorkers = 4
 
 // AgentEmailWorker runs AgentEmailArgs.
 type AgentEmailWorker struct {

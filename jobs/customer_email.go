@@ -29,7 +29,7 @@ func (CustomerEmailArgs) Kind() string { return "customer_email" }
 
 // InsertOpts: see AgentEmailArgs.
 func (CustomerEmailArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: MailMaxAttempts}
+	return river.InsertOpts{MaxAttempts: MailMaxAttempts, Queue: QueueMail}
 }
 
 // DefaultCustomerEmailDelay is how long an agent's reply waits for the
