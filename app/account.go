@@ -11,7 +11,7 @@ import (
 )
 
 func (a *App) showAccount(c echo.Context) error {
-	return a.render(c, http.StatusOK, views.AccountPage(currentUser(c), views.NewForm(nil, nil)))
+	return a.renderAccount(c, http.StatusOK, views.NewForm(nil, nil), nil)
 }
 
 // setLanguage stores the user's language and returns to the page they were on.
@@ -38,11 +38,11 @@ func (a *App) changePassword(c echo.Context) error {
 	u := currentUser(c)
 	if !models.CheckPassword(u.PasswordHash, c.FormValue("current_password")) {
 		form := views.NewForm(nil, models.Invalid("current_password", "current_password_wrong", nil))
-		return a.render(c, http.StatusUnprocessableEntity, views.AccountPage(u, form))
+		return a.renderAccount(c, http.StatusUnprocessableEntity, form, nil)
 	}
 	if err := models.SetPassword(ctxOf(c), a.db, u.ID, c.FormValue("password")); err != nil {
 		if isValidation(err) {
-			return a.render(c, http.StatusUnprocessableEntity, views.AccountPage(u, views.NewForm(nil, err)))
+			return a.renderAccount(c, http.StatusUnprocessableEntity, views.NewForm(nil, err), nil)
 		}
 		return err
 	}

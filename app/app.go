@@ -51,7 +51,9 @@ type App struct {
 	river    *river.Client[pgx.Tx]
 	inserter *river.Client[*sql.Tx]
 
-	echo        *echo.Echo
+	echo *echo.Echo
+	// jobsUI is River's admin UI, mounted under /admin/jobs.
+	jobsUI      http.Handler
 	loginLimits models.LoginLimits
 	rt          *broker
 	hub         *streamHub
@@ -85,6 +87,8 @@ type Options struct {
 	// WidgetLimits overrides the widget's rate limits (non-zero fields win
 	// over the Config's and the defaults).
 	WidgetLimits *WidgetLimits
+	// WrapMailer wraps the configured mailer (tests inject faults with it).
+	WrapMailer func(jobs.Mailer) jobs.Mailer
 }
 
 // New connects to the database (starting the private PostgreSQL when no
@@ -164,17 +168,26 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 	}
 
 	workers := river.NewWorkers()
-	jobs.Register(workers, jobs.Deps{DB: a.db, Log: a.log, InsertTx: a.InsertJobsTx, Ring: func() {
-		if a.rt != nil {
-			a.rt.Ring()
-		}
-	}})
+	deps := jobs.Deps{DB: a.db, Log: a.log, InsertTx: a.InsertJobsTx,
+		BaseURL: cfg.BaseURL.String(), CustomerEmailDelay: cfg.CustomerEmailDelay,
+		Ring: func() {
+			if a.rt != nil {
+				a.rt.Ring()
+			}
+		}}
+	if deps.Mailer, err = newMailer(cfg.SMTP); err != nil {
+		return nil, err
+	}
+	if opts.WrapMailer != nil && deps.Mailer != nil {
+		deps.Mailer = opts.WrapMailer(deps.Mailer)
+	}
+	jobs.Register(workers, deps)
 	if opts.Workers != nil {
 		opts.Workers(workers)
 	}
 	a.river, err = river.NewClient(riverpgxv5.New(a.pool), &river.Config{
 		Logger:       a.log.With("component", "river"),
-		Queues:       map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}},
+		Queues:       map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}, jobs.QueueMail: {MaxWorkers: jobs.MailWorkers}},
 		Workers:      workers,
 		PeriodicJobs: jobs.Periodic(),
 		// Pick up freshly inserted jobs quickly: the insert-only client below
@@ -201,6 +214,9 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 	a.hub = newStreamHub(a.log, a.rt)
 	a.hub.start(a.bg)
 
+	if err = a.mountJobsUI(); err != nil {
+		return nil, err
+	}
 	a.echo = a.newEcho()
 	return a, nil
 }

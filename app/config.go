@@ -43,6 +43,11 @@ type Config struct {
 	// (PARLEY_WIDGET_RATE_VISITOR, PARLEY_WIDGET_RATE_IP).
 	WidgetRateVisitor int
 	WidgetRateIP      int
+
+	// CustomerEmailDelay is how long an agent's reply waits for the visitor
+	// to read it in the widget before it is emailed to them
+	// (PARLEY_CUSTOMER_EMAIL_DELAY, a Go duration; default 2m).
+	CustomerEmailDelay time.Duration
 }
 
 // SMTPConfig is the outgoing mail server used by notification jobs.
@@ -170,6 +175,12 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	case "starttls", "tls", "none":
 	default:
 		bad("PARLEY_SMTP_TLS", "want starttls, tls or none, got %q", c.SMTP.TLS)
+	}
+	delay := get("PARLEY_CUSTOMER_EMAIL_DELAY", "2m")
+	if d, err := time.ParseDuration(delay); err != nil || d < time.Second || d > 24*time.Hour {
+		bad("PARLEY_CUSTOMER_EMAIL_DELAY", "want a duration from 1s to 24h like 2m, got %q", delay)
+	} else {
+		c.CustomerEmailDelay = d
 	}
 	if c.SMTP.Host != "" && c.SMTP.From == "" {
 		bad("PARLEY_SMTP_FROM", "required when PARLEY_SMTP_HOST is set, e.g. \"Support <support@example.com>\"")

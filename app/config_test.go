@@ -71,3 +71,17 @@ func TestLoadConfigWidgetRates(t *testing.T) {
 		require.ErrorContains(t, err, key)
 	}
 }
+
+func TestLoadConfigCustomerEmailDelay(t *testing.T) {
+	t.Parallel()
+	c, err := LoadConfig(env(nil))
+	require.NoError(t, err)
+	assert.Equal(t, 2*time.Minute, c.CustomerEmailDelay)
+	c, err = LoadConfig(env(map[string]string{"PARLEY_CUSTOMER_EMAIL_DELAY": "30s"}))
+	require.NoError(t, err)
+	assert.Equal(t, 30*time.Second, c.CustomerEmailDelay)
+	for _, val := range []string{"0", "soon", "48h"} {
+		_, err := LoadConfig(env(map[string]string{"PARLEY_CUSTOMER_EMAIL_DELAY": val}))
+		require.ErrorContains(t, err, "PARLEY_CUSTOMER_EMAIL_DELAY", val)
+	}
+}

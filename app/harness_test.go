@@ -42,6 +42,10 @@ type envOpts struct {
 	loginLimits  *models.LoginLimits
 	widgetLimits *WidgetLimits
 	url          string // database URL; empty makes a fresh database
+	// config adds environment variables (PARLEY_SMTP_HOST…) to the test's.
+	config map[string]string
+	// wrapMailer wraps the SMTP mailer (to inject faults).
+	wrapMailer func(jobs.Mailer) jobs.Mailer
 }
 
 // syncBuffer collects log lines; they are printed only when a test fails.
@@ -71,20 +75,27 @@ func setup(t testing.TB, opts ...envOpts) *testEnv {
 	if o.url == "" {
 		o.url = dbtest.URL(t)
 	}
+	// The server's address is known before the app starts, so the
+	// configuration's base URL (links in emails) is the real one.
+	srv := httptest.NewUnstartedServer(nil)
 	cfg, err := LoadConfig(func(k string) string {
-		return map[string]string{"DATABASE_URL": o.url, "PARLEY_DB_MAX_CONNS": "8"}[k]
+		if v, ok := o.config[k]; ok {
+			return v
+		}
+		return map[string]string{"DATABASE_URL": o.url, "PARLEY_DB_MAX_CONNS": "8",
+			"PARLEY_BASE_URL": "http://" + srv.Listener.Addr().String()}[k]
 	})
 	require.NoError(t, err)
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx := context.Background()
-	a, err := New(ctx, cfg, Options{Logger: log, Workers: o.workers, LoginLimits: o.loginLimits, WidgetLimits: o.widgetLimits})
+	a, err := New(ctx, cfg, Options{Logger: log, Workers: o.workers, LoginLimits: o.loginLimits, WidgetLimits: o.widgetLimits, WrapMailer: o.wrapMailer})
 	require.NoError(t, err)
 	if o.startJobs {
 		require.NoError(t, a.StartJobs(ctx))
 	}
-	srv := httptest.NewServer(a.Handler())
-	a.cfg.BaseURL, _ = url.Parse(srv.URL)
+	srv.Config.Handler = a.Handler()
+	srv.Start()
 	t.Cleanup(func() {
 		srv.CloseClientConnections()
 		srv.Close()

@@ -27,6 +27,7 @@ func (a *App) routes(e *echo.Echo) {
 	e.POST("/account/language", a.setLanguage, a.requireUser)
 	e.POST("/account/password", a.changePassword, a.requireUser)
 	e.POST("/account/sound", a.setNotifySound, a.requireUser)
+	e.POST("/account/email", a.saveEmailPrefs, a.requireUser)
 
 	// The desk: the customers inbox, My conversations, conversations, teammate
 	// chats, the online switch and the live stream of every open desk tab.
@@ -86,6 +87,9 @@ func (a *App) routes(e *echo.Echo) {
 	admin.POST("/widget/rotate-secret", a.rotateWidgetSecret)
 	admin.GET("/conversations", a.showConversationSettings)
 	admin.POST("/conversations", a.saveConversationSettings)
+	// Background jobs: River's UI (admin_jobs.go).
+	admin.Any("/jobs", a.serveJobsUI)
+	admin.Any("/jobs/*", a.serveJobsUI)
 
 	a.widgetRoutes(e)
 }
@@ -115,4 +119,8 @@ func (a *App) widgetRoutes(e *echo.Echo) {
 	e.POST("/widget/conversations/:pid/messages", a.postWidgetMessage, visitorWrites...)
 	e.POST("/widget/contact", a.saveWidgetContact, visitorWrites...)
 	e.GET("/widget/events", a.widgetEvents, visitorReads...)
+	// Email continuity (chat_link.go): read receipts, and the link in a
+	// customer's email that reopens their conversation.
+	e.POST("/widget/conversations/:pid/read", a.markWidgetRead, append(visitorReads[:len(visitorReads):len(visitorReads)], limitBody)...)
+	e.GET("/chat/:token", a.openChatLink, a.limitIP(ipVisitors))
 }

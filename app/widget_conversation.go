@@ -88,6 +88,10 @@ func (a *App) renderWidgetThread(c echo.Context, status int, conv *models.Conver
 	if err != nil {
 		return err
 	}
+	// The visitor now sees the whole thread: nothing in it is to be emailed.
+	if _, err := models.MarkCustomerRead(ctxOf(c), a.db, conv, conv.LastMessageID); err != nil {
+		return err
+	}
 	return a.renderWidget(c, status, s, views.WidgetThreadView(views.WidgetThread{
 		Settings: s, Visitor: currentVisitor(c), Conv: conv, Messages: msgs, Composer: composer,
 		StreamURL: a.streamURL(c, since, conv.PublicID),

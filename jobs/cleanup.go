@@ -29,6 +29,10 @@ const (
 	NotificationRetention     = 90 * 24 * time.Hour
 )
 
+// EmailRecordRetention is how long sent-email keys and done digest items
+// are kept: far longer than any retry of an email job.
+const EmailRecordRetention = 7 * 24 * time.Hour
+
 // CleanupWorker deletes what CleanupArgs names.
 type CleanupWorker struct {
 	river.WorkerDefaults[CleanupArgs]
@@ -54,8 +58,13 @@ func (w *CleanupWorker) Work(ctx context.Context, job *river.Job[CleanupArgs]) e
 	if err != nil {
 		return fmt.Errorf("cleanup notifications: %w", err)
 	}
-	if sessions+failures+events+notifications > 0 {
-		w.deps.Log.InfoContext(ctx, "cleanup", "expired_sessions", sessions, "login_failures", failures, "events", events, "notifications", notifications)
+	emails, err := models.PruneEmailRecords(ctx, w.deps.DB, EmailRecordRetention)
+	if err != nil {
+		return fmt.Errorf("cleanup email records: %w", err)
+	}
+	if sessions+failures+events+notifications+emails > 0 {
+		w.deps.Log.InfoContext(ctx, "cleanup", "expired_sessions", sessions, "login_failures", failures, "events", events,
+			"notifications", notifications, "email_records", emails)
 	}
 	return nil
 }

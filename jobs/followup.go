@@ -15,5 +15,6 @@ func FollowUps(evs []models.Event) []river.InsertManyParams {
 	for _, e := range evs {
 		out = append(out, notifyFollowUps(e)...)
 	}
+	out = append(out, mailFollowUps(evs)...)
 	return out
 }

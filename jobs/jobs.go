@@ -7,6 +7,7 @@ package jobs
 import (
 	"context"
 	"log/slog"
+	"net/url"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -25,6 +26,23 @@ type Deps struct {
 	// Ring wakes live streams after a worker committed events (the realtime
 	// doorbell); nil in tests that need no live delivery.
 	Ring func()
+	// Mailer sends email; nil when email is disabled (no SMTP host): the
+	// email jobs then finish without doing anything.
+	Mailer Mailer
+	// BaseURL is how browsers reach Parley (links in emails), without a
+	// trailing slash.
+	BaseURL string
+	// CustomerEmailDelay is how long an agent's reply waits for the visitor
+	// to read it before it is emailed (DefaultCustomerEmailDelay if zero).
+	CustomerEmailDelay time.Duration
+}
+
+// baseHost is the host part of BaseURL, for Message-IDs.
+func (d Deps) baseHost() string {
+	if u, err := url.Parse(d.BaseURL); err == nil && u.Hostname() != "" {
+		return u.Hostname()
+	}
+	return ""
 }
 
 // ring wakes live streams, if the app asked for it.
@@ -36,9 +54,15 @@ func (d Deps) ring() {
 
 // Register adds every worker to w.
 func Register(w *river.Workers, d Deps) {
+	if d.CustomerEmailDelay == 0 {
+		d.CustomerEmailDelay = DefaultCustomerEmailDelay
+	}
 	river.AddWorker(w, &CleanupWorker{deps: d})
 	river.AddWorker(w, &NotifyWorker{deps: d})
 	river.AddWorker(w, &AutoCloseWorker{deps: d})
+	river.AddWorker(w, &MailEventWorker{deps: d})
+	river.AddWorker(w, &AgentEmailWorker{deps: d})
+	river.AddWorker(w, &CustomerEmailWorker{deps: d})
 }
 
 // Periodic lists the timed jobs River runs on a schedule. River elects one

@@ -35,6 +35,18 @@
   var page = str(boot.p), referrer = str(boot.r);
   var user = boot.u && typeof boot.u === 'object' ? boot.u : null;
   var framed = window.parent !== window;
+  // Opened as a page of its own (the link in a customer's email), the frame
+  // keeps its visitor for the tab's lifetime, so a reload stays in the chat.
+  var keep = function () {
+    if (framed) return;
+    try {
+      if (token) sessionStorage.setItem('parley.visitor', token); else sessionStorage.removeItem('parley.visitor');
+    } catch (e) { /* storage refused: the visitor lasts as long as the page */ }
+  };
+  if (!framed && !token) {
+    try { token = sessionStorage.getItem('parley.visitor') || ''; } catch (e) { token = ''; }
+  }
+  keep();
   // The frame can only be embedded by allowed sites (CSP frame-ancestors);
   // it also only ever talks to the origin the loader named if that is one of
   // them, and postMessage delivers nothing if the parent is another.
@@ -114,6 +126,7 @@
           throw err;
         }
         token = j.token;
+        keep();
         toParent({ type: 'parley:token', token: token });
       });
     });
@@ -127,13 +140,21 @@
     return post('/widget/api/identify', body).then(function (r) {
       if (r.status === 401) {
         token = '';
+        keep();
         var err = new Error('unknown visitor');
         err.stale = true;
         throw err;
       }
     });
   };
+  // A link from an email (/chat/…) names the conversation to open first.
+  var openConv = /^[0-9a-fA-F-]{36}$/.test(str(boot.c)) ? boot.c : '';
   var home = function () {
+    if (openConv) {
+      var pid = openConv;
+      openConv = '';
+      return htmx.ajax('GET', '/widget/conversations/' + pid, { target: '#view', swap: 'innerHTML' });
+    }
     return htmx.ajax('GET', '/widget/home', { target: '#view', swap: 'innerHTML' });
   };
   var failed = function (err) {
@@ -164,6 +185,7 @@
     if (Date.now() - restarted < 60000) return;
     restarted = Date.now();
     token = '';
+    keep();
     start();
   };
 
@@ -268,6 +290,43 @@
     // focus while the panel is open.
     var composer = el.id === 'w-body' ? el : el.querySelector && el.querySelector('#w-body');
     if (open && composer) composer.focus();
+  });
+
+  // ---- read receipts ---------------------------------------------------------------
+  // Agents' replies the visitor has not seen are emailed to them after a
+  // while (if they left an address). Opening a thread marks it read on the
+  // server; replies arriving live are reported here, when the visitor can
+  // see them (panel open, tab visible), at most about once a second.
+  var readPid = '', readUpTo = 0, readTimer = null;
+  var sendRead = function () {
+    readTimer = null;
+    var view = document.getElementById('w-thread-view');
+    if (!view || !token || !open || document.visibilityState !== 'visible') return;
+    var pid = view.getAttribute('data-pid') || '';
+    if (pid !== readPid) { readPid = pid; readUpTo = 0; }
+    var last = 0;
+    view.querySelectorAll('[id^="m-"]').forEach(function (m) {
+      var n = parseInt(m.id.slice(2), 10);
+      if (n > last) last = n;
+    });
+    if (!last || last <= readUpTo) return;
+    var before = readUpTo;
+    readUpTo = last;
+    var body = new URLSearchParams();
+    body.set('up_to', String(last));
+    post('/widget/conversations/' + encodeURIComponent(pid) + '/read', body).then(function (r) {
+      if (!r.ok) readUpTo = before;
+    }, function () { readUpTo = before; });
+  };
+  var readSoon = function () {
+    if (!readTimer) readTimer = setTimeout(sendRead, 1000);
+  };
+  document.body.addEventListener('htmx:oobAfterSwap', function (e) {
+    if (e.detail.target && e.detail.target.id === 'w-thread') readSoon();
+  });
+  document.addEventListener('visibilitychange', readSoon);
+  window.addEventListener('message', function (e) {
+    if (parentOrigin && e.source === window.parent && e.origin === parentOrigin && e.data && e.data.type === 'parley:open') readSoon();
   });
 
   toParent(config('parley:ready'));

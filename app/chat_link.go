@@ -1,0 +1,53 @@
+package app
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/parleydesk/parley/models"
+	"github.com/parleydesk/parley/views"
+)
+
+// openChatLink is where the link in a customer's email lands: a valid,
+// unexpired link starts a visitor for that customer in this browser and
+// opens the conversation in the messenger as a full page (the widget frame,
+// standalone). Anything else is a 404.
+func (a *App) openChatLink(c echo.Context) error {
+	token, conv, err := models.RedeemChatLink(ctxOf(c), a.db, c.Param("token"), time.Now())
+	if err != nil {
+		return err
+	}
+	boot, err := json.Marshal(map[string]string{"t": token, "c": conv.PublicID})
+	if err != nil {
+		return err
+	}
+	h := c.Response().Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Referrer-Policy", "no-referrer")
+	// The visitor token travels in the fragment, which browsers never send
+	// to a server; the frame reads it and removes it from the address.
+	return c.Redirect(http.StatusSeeOther, "/widget/frame?lang="+url.QueryEscape(views.MatchLanguage(conv.Language))+"#"+url.PathEscape(string(boot)))
+}
+
+// markWidgetRead moves the customer's read marker when the open thread
+// shows new messages (widget-frame.js sends it, at most about once a
+// second): replies they saw are not emailed to them.
+func (a *App) markWidgetRead(c echo.Context) error {
+	conv, err := models.FindConversationForCustomer(ctxOf(c), a.db, currentVisitor(c).CustomerID, c.Param("pid"))
+	if err != nil {
+		return err
+	}
+	upTo, err := strconv.ParseInt(c.FormValue("up_to"), 10, 64)
+	if err != nil || upTo <= 0 {
+		return c.NoContent(http.StatusBadRequest)
+	}
+	if _, err := models.MarkCustomerRead(ctxOf(c), a.db, conv, upTo); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
