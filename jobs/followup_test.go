@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
 	"github.com/stretchr/testify/require"
 
 	"github.com/parleydesk/parley/models"
@@ -25,7 +26,10 @@ func TestFollowUpsNotify(t *testing.T) {
 		{ID: 8, Kind: models.EventDeskStatus, UserID: &user, CreatedAt: at},
 		{ID: 9, Kind: models.EventSettings, CreatedAt: at},
 	}
-	params := FollowUps(evs)
+	var params []river.InsertManyParams
+	for _, e := range evs {
+		params = append(params, notifyFollowUps(e)...)
+	}
 	require.Len(t, params, 3)
 	var ids []int64
 	for _, p := range params {

@@ -73,11 +73,12 @@ func TestMailFollowUps(t *testing.T) {
 		{ID: 4, Kind: models.EventRead, ConversationID: conv, UserID: id(1)},
 		{ID: 5, Kind: models.EventDeskStatus},
 	}
-	out := FollowUps(evs)
+	out := mailFollowUps(evs)
 	require.Len(t, out, 1)
 	args, ok := out[0].Args.(MailEventArgs)
 	require.True(t, ok)
 	require.Len(t, args.Events, 2)
 	require.EqualValues(t, []int64{1, 2}, []int64{args.Events[0].ID, args.Events[1].ID})
-	require.Empty(t, FollowUps(evs[2:]))
+	require.Empty(t, mailFollowUps(evs[2:]))
+	require.Len(t, FollowUps(evs), 3, "FollowUps gathers the notify jobs and the mail fan-out")
 }
