@@ -17,6 +17,7 @@ type NotifyArgs struct {
 	EventID        int64          `json:"event_id"`
 	EventKind      string         `json:"event_kind"`
 	ConversationID *int64         `json:"conversation_id,omitempty"`
+	ItemID         *int64         `json:"item_id,omitempty"`
 	MessageID      *int64         `json:"message_id,omitempty"`
 	Data           models.JSONMap `json:"data,omitempty"`
 }
@@ -32,8 +33,11 @@ const MessageNotifyDelay = 10 * time.Second
 // notifyFollowUps maps an event to its notify job: new customer
 // conversations and assignments at once, messages after MessageNotifyDelay.
 func notifyFollowUps(e models.Event) []river.InsertManyParams {
-	args := NotifyArgs{EventID: e.ID, EventKind: e.Kind, ConversationID: e.ConversationID, MessageID: e.MessageID, Data: e.Data}
+	args := NotifyArgs{EventID: e.ID, EventKind: e.Kind, ConversationID: e.ConversationID, ItemID: e.ItemID, MessageID: e.MessageID, Data: e.Data}
 	switch {
+	case e.Kind == models.EventItem && e.ItemID != nil && e.ConversationID == nil &&
+		(e.Data["created"] == true || e.Data["field"] != nil):
+		return []river.InsertManyParams{{Args: args}}
 	case e.ConversationID == nil:
 		return nil
 	case e.Kind == models.EventConversation && (e.Data["created"] == true || e.Data["assigned"] == true):
@@ -58,18 +62,20 @@ type NotifyWorker struct {
 // same event creates nothing more.
 func (w *NotifyWorker) Work(ctx context.Context, job *river.Job[NotifyArgs]) error {
 	a := job.Args
-	ev := models.Event{ID: a.EventID, Kind: a.EventKind, ConversationID: a.ConversationID, MessageID: a.MessageID, Data: a.Data}
-	aud, err := models.AudienceOf(ctx, w.deps.DB, ev)
+	ev := models.Event{ID: a.EventID, Kind: a.EventKind, ConversationID: a.ConversationID, ItemID: a.ItemID, MessageID: a.MessageID, Data: a.Data}
+	auds, err := models.AudiencesOf(ctx, w.deps.DB, ev)
 	if err != nil {
 		return err
 	}
-	n, err := models.Notify(ctx, w.deps.DB, ev, aud)
-	if err != nil {
-		return fmt.Errorf("notify: %w", err)
-	}
-	if n > 0 {
-		w.deps.ring()
-		w.deps.Log.DebugContext(ctx, "notified", "event", a.EventID, "reason", aud.Reason, "notifications", n)
+	for _, aud := range auds {
+		n, err := models.Notify(ctx, w.deps.DB, ev, aud)
+		if err != nil {
+			return fmt.Errorf("notify: %w", err)
+		}
+		if n > 0 {
+			w.deps.ring()
+			w.deps.Log.DebugContext(ctx, "notified", "event", a.EventID, "reason", aud.Reason, "notifications", n)
+		}
 	}
 	return nil
 }

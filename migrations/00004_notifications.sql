@@ -13,6 +13,8 @@ CREATE TABLE notifications (
     reason          text        NOT NULL CHECK (reason ~ '^[a-z][a-z_]{0,39}$'),
     -- What it opens. Nullable so notifications about other things (items) fit.
     conversation_id bigint      REFERENCES conversations (id) ON DELETE CASCADE,
+    -- The ticket or task it opens (item reasons).
+    item_id         bigint      REFERENCES items (id) ON DELETE CASCADE,
     -- The newest message it tells of (reason message), for grouping and retries.
     message_id      bigint      REFERENCES messages (id) ON DELETE SET NULL,
     -- The event of the log that caused it (events are pruned; ids are never reused).

@@ -12,14 +12,18 @@ const (
 	ReasonNewConversation = "new_conversation" // a customer started a conversation (support agents)
 	ReasonAssigned        = "assigned"         // a conversation was assigned to me
 	ReasonMessage         = "message"          // a message or note in a conversation I'm in
+	ReasonItemAssigned    = "item_assigned"    // a ticket or task was assigned to me
+	ReasonItemChanged     = "item_changed"     // a ticket or task I follow changed
 )
 
 // Audience is who should hear of one event, and why.
 type Audience struct {
 	Reason  string
 	UserIDs []int64
-	// ConversationID is the conversation the event is about.
+	// ConversationID is the conversation the event is about (0 for items).
 	ConversationID int64
+	// ItemID is the ticket or task the event is about (item reasons).
+	ItemID int64
 	// MessageID is the message that caused it (ReasonMessage), for read checks.
 	MessageID int64
 }
@@ -94,4 +98,64 @@ func dataID(v any) int64 {
 		return int64(n)
 	}
 	return 0
+}
+
+// AudiencesOf returns every audience of an event: AudienceOf's for
+// conversations, and for a ticket or task (EventItem, once per change, not
+// the copies addressed to its linked conversations):
+//   - created or reassigned: the new assignee (ReasonItemAssigned), unless
+//     they did it themselves;
+//   - any field changed: its followers (ReasonItemChanged), except who changed
+//     it and the new assignee (told already).
+//
+// Only users who may see the item are included: tickets need the
+// customer-support flag. Following, linking and unlinking tell nobody.
+func AudiencesOf(ctx context.Context, db *gorm.DB, e Event) ([]*Audience, error) {
+	if e.Kind != EventItem {
+		a, err := AudienceOf(ctx, db, e)
+		if a == nil || err != nil {
+			return nil, err
+		}
+		return []*Audience{a}, nil
+	}
+	if e.ItemID == nil || e.ConversationID != nil {
+		return nil, nil
+	}
+	field, _ := e.Data["field"].(string)
+	created := e.Data["created"] == true
+	if !created && field == "" {
+		return nil, nil
+	}
+	by, assignee := dataID(e.Data["by_user_id"]), dataID(e.Data["assignee_id"])
+	if assignee == by || (!created && field != FieldAssignee) {
+		assignee = 0
+	}
+	db = db.WithContext(ctx)
+	const mayRead = `u.active AND (i.kind = 'task' OR u.customer_support)`
+	var out []*Audience
+	if assignee != 0 {
+		a := &Audience{Reason: ReasonItemAssigned, ItemID: *e.ItemID}
+		err := db.Raw(`SELECT u.id FROM users u JOIN items i ON i.assignee_id = u.id
+			WHERE i.id = ? AND u.id = ? AND `+mayRead, *e.ItemID, assignee).Scan(&a.UserIDs).Error
+		if err != nil {
+			return nil, fmt.Errorf("audience of item event %d: %w", e.ID, err)
+		}
+		if len(a.UserIDs) > 0 {
+			out = append(out, a)
+		}
+	}
+	if created {
+		return out, nil
+	}
+	a := &Audience{Reason: ReasonItemChanged, ItemID: *e.ItemID}
+	err := db.Raw(`SELECT u.id FROM item_followers f JOIN users u ON u.id = f.user_id JOIN items i ON i.id = f.item_id
+		WHERE f.item_id = ? AND u.id <> ? AND u.id <> ? AND `+mayRead+` ORDER BY u.id`,
+		*e.ItemID, by, assignee).Scan(&a.UserIDs).Error
+	if err != nil {
+		return nil, fmt.Errorf("audience of item event %d: %w", e.ID, err)
+	}
+	if len(a.UserIDs) > 0 {
+		out = append(out, a)
+	}
+	return out, nil
 }

@@ -25,6 +25,7 @@ type Notification struct {
 	UserID         int64
 	Reason         string
 	ConversationID *int64
+	ItemID         *int64
 	MessageID      *int64
 	EventID        int64
 	// Count is how many messages a grouped message notification stands for.
@@ -79,6 +80,9 @@ func (n *Notification) CustomerID() *int64 {
 func Notify(ctx context.Context, db *gorm.DB, ev Event, a *Audience) (int, error) {
 	if a == nil || len(a.UserIDs) == 0 {
 		return 0, nil
+	}
+	if a.ItemID != 0 {
+		return notifyItem(ctx, db, ev, a)
 	}
 	var n int
 	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -236,7 +240,8 @@ func notifyMessage(tx *gorm.DB, ev Event, a *Audience, data JSONMap) (int, error
 // still see: about a conversation they may open (or about no conversation).
 const notificationSelect = `SELECT n.*, COALESCE(c.public_id::text, '') AS conversation_public_id
 	FROM notifications n LEFT JOIN conversations c ON c.id = n.conversation_id
-	WHERE n.user_id = @me AND (n.conversation_id IS NULL OR ` + visibleToUser + `)`
+	WHERE n.user_id = @me AND (n.conversation_id IS NULL OR ` + visibleToUser + `)
+	  AND (n.item_id IS NULL OR EXISTS (SELECT 1 FROM items vi WHERE vi.id = n.item_id AND (vi.kind = 'task' OR @support)))`
 
 // ListNotifications returns u's newest notifications, newest first; before
 // (an id, 0 for none) pages to older ones.
@@ -341,4 +346,42 @@ func PruneNotifications(ctx context.Context, db *gorm.DB, keepRead, keepAll time
 		return 0, fmt.Errorf("prune notifications: %w", res.Error)
 	}
 	return res.RowsAffected, nil
+}
+
+// notifyItem records item notifications: what the entry shows (the item's
+// reference, title, who changed what) as it was, and an event per
+// recipient; keyed by (user, event) like the others.
+func notifyItem(ctx context.Context, db *gorm.DB, ev Event, a *Audience) (int, error) {
+	var it struct {
+		Kind   string
+		Number int64
+		Title  string
+		Actor  string
+	}
+	err := db.WithContext(ctx).Raw(`SELECT i.kind, i.number, i.title, COALESCE(u.name, '') AS actor
+		FROM items i LEFT JOIN users u ON u.id = ? WHERE i.id = ?`, dataID(ev.Data["by_user_id"]), a.ItemID).Scan(&it).Error
+	if err != nil || it.Kind == "" {
+		return 0, err // or deleted since
+	}
+	field, _ := ev.Data["field"].(string)
+	data := JSONMap{"kind": it.Kind, "number": it.Number, "ref": (&Item{Kind: it.Kind, Number: it.Number}).Ref(),
+		"title": it.Title, "actor": it.Actor, "field": field}
+	var n int
+	err = db.WithContext(ctx).Raw(`
+		WITH ins AS (
+			INSERT INTO notifications (user_id, reason, item_id, event_id, data)
+			SELECT u, @reason, @item, @event, @data FROM unnest(CAST(@users AS bigint[])) AS u
+			ON CONFLICT (user_id, event_id) DO NOTHING
+			RETURNING id, user_id
+		), e AS (
+			INSERT INTO events (kind, item_id, user_id, data)
+			SELECT @kind, @item, user_id, jsonb_build_object('id', id) FROM ins
+		)
+		SELECT count(*) FROM ins`,
+		map[string]any{"reason": a.Reason, "item": a.ItemID, "event": ev.ID, "data": data,
+			"users": pq.Int64Array(a.UserIDs), "kind": EventNotification}).Scan(&n).Error
+	if err != nil {
+		return 0, fmt.Errorf("notify of item event %d: %w", ev.ID, err)
+	}
+	return n, nil
 }

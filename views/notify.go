@@ -46,6 +46,15 @@ func NotificationHeadline(ctx context.Context, n *models.Notification) string {
 		return T(ctx, "notify.new_conversation", data)
 	case models.ReasonAssigned:
 		return T(ctx, "notify.assigned", data)
+	case models.ReasonItemAssigned, models.ReasonItemChanged:
+		data["Ref"], data["Title"] = n.Text("ref"), n.Text("title")
+		if n.Reason == models.ReasonItemAssigned {
+			return T(ctx, "notify.item_assigned", data)
+		}
+		if id, ok := itemChangeIDs[n.Text("field")]; ok {
+			return T(ctx, id, data)
+		}
+		return T(ctx, "notify.item_changed", data)
 	case models.ReasonMessage:
 		switch {
 		case n.Flag("internal"):
@@ -60,10 +69,25 @@ func NotificationHeadline(ctx context.Context, n *models.Notification) string {
 	return n.Reason
 }
 
+// itemChangeIDs are the headlines of a change to a followed item, by field.
+var itemChangeIDs = map[string]string{
+	models.FieldStatus:      "notify.item_changed_status",
+	models.FieldPriority:    "notify.item_changed_priority",
+	models.FieldAssignee:    "notify.item_changed_assignee",
+	models.FieldTeam:        "notify.item_changed_team",
+	models.FieldDue:         "notify.item_changed_due",
+	models.FieldTitle:       "notify.item_changed_title",
+	models.FieldDescription: "notify.item_changed_description",
+}
+
 // notifURL is what a notification opens.
 func notifURL(n *models.Notification) string {
 	if n.ConversationPublicID != "" {
 		return "/conversations/" + n.ConversationPublicID
+	}
+	if n.ItemID != nil {
+		num, _ := n.Data["number"].(float64)
+		return ItemURL(&models.Item{Kind: n.Text("kind"), Number: int64(num)})
 	}
 	return "/notifications"
 }
