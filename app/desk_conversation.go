@@ -37,9 +37,6 @@ func (a *App) renderConversation(c echo.Context, status int, composer views.Form
 		// Opening a conversation is a read receipt for the user's other tabs.
 		a.rt.Ring()
 	}
-	if d := views.DeskOf(ctxOf(c)); d != nil {
-		d.Nav.Unread = v.Unread // counted before this conversation was read
-	}
 	l, rows := listState(v.ListQuery, v.List, v.Conversation.PublicID)
 	liveView(c, l.StreamParams("conversation"))
 	return a.render(c, status, views.ConversationPage(l, rows, v, composer))

@@ -59,6 +59,19 @@ func back(c echo.Context, fallback string) string {
 	return fallback
 }
 
+// deskUnread answers the counts request of a desk page (sent once it has
+// loaded): the navigation's unread badges and the tab title's count, as
+// out-of-band fragments. The live stream keeps them current afterwards.
+func (a *App) deskUnread(c echo.Context) error {
+	u := currentUser(c)
+	s, err := models.CountUnread(ctxOf(c), a.db, u)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return a.render(c, http.StatusOK, views.UnreadCounts(u, s))
+}
+
 // setDeskStatus flips the desk's online switch; every open desk and widget
 // hears of it through the stream.
 func (a *App) setDeskStatus(c echo.Context) error {

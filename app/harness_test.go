@@ -205,3 +205,12 @@ func (r *response) text(selector string) string {
 }
 
 func cleanupArgs() river.JobArgs { return jobs.CleanupArgs{} }
+
+// unreadCounts is what a desk page asks for once loaded: the navigation's
+// unread badges and the title's count.
+func (b *browser) unreadCounts() *response {
+	b.e.t.Helper()
+	res := b.get("/desk/unread", "HX-Request", "true")
+	require.Equal(b.e.t, http.StatusOK, res.StatusCode)
+	return res
+}

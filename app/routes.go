@@ -43,6 +43,7 @@ func (a *App) routes(e *echo.Echo) {
 	e.POST("/conversations/:pid/read", a.markConversationRead, a.requireUser)
 	e.POST("/desk/status", a.setDeskStatus, a.requireUser)
 	e.GET("/desk/events", a.streamDeskEvents, a.requireUser)
+	e.GET("/desk/unread", a.deskUnread, a.requireUser)
 
 	// Tickets and tasks (items.go): lists, new-item form, item pages with
 	// in-place edits and following; linking conversations to items.

@@ -46,7 +46,7 @@ CREATE INDEX items_priority_idx ON items (kind, priority_rank DESC, updated_at D
 CREATE INDEX items_created_idx  ON items (kind, created_at DESC, id DESC);
 CREATE INDEX items_due_idx      ON items (kind, (COALESCE(due_on, 'infinity'::date)), id);
 CREATE INDEX items_overdue_idx  ON items (kind, due_on, id) WHERE open AND due_on IS NOT NULL;
-CREATE INDEX items_created_by_idx ON items (created_by, kind);
+CREATE INDEX items_created_by_idx ON items (created_by, kind) INCLUDE (id);
 CREATE INDEX items_requester_idx ON items (requester_id) WHERE requester_id IS NOT NULL;
 CREATE INDEX items_title_trgm_idx ON items USING gin (title gin_trgm_ops);
 
@@ -75,7 +75,7 @@ CREATE INDEX item_activities_item_idx ON item_activities (item_id, id);
 
 -- A conversation belongs to at most one item.
 ALTER TABLE conversations ADD COLUMN item_id bigint REFERENCES items (id) ON DELETE SET NULL;
-CREATE INDEX conversations_item_idx ON conversations (item_id, last_message_at DESC) WHERE item_id IS NOT NULL;
+CREATE INDEX conversations_item_idx ON conversations (item_id, last_message_at DESC) INCLUDE (id) WHERE item_id IS NOT NULL;
 
 -- Live updates of item panels and pages.
 ALTER TABLE events ADD COLUMN item_id bigint REFERENCES items (id) ON DELETE CASCADE;

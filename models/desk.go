@@ -16,6 +16,10 @@ import (
 
 // NavState is what the desk navigation shows on every staff page.
 type NavState struct {
+	// Unread is filled by the counts request each desk page makes after it
+	// loads (GET /desk/unread), not by the page itself: counting over a
+	// user's conversations is the costliest part of a page, and the lists
+	// should not wait for it.
 	Unread UnreadSummary
 	Online bool
 	// Notifications is the number on the bell: unread notifications.
@@ -26,9 +30,6 @@ type NavState struct {
 func DeskNav(ctx context.Context, db *gorm.DB, u *User) (NavState, error) {
 	var n NavState
 	var err error
-	if n.Unread, err = CountUnread(ctx, db, u); err != nil {
-		return n, err
-	}
 	if n.Online, err = DeskOnline(ctx, db); err != nil {
 		return n, err
 	}
@@ -77,8 +78,6 @@ type ConversationView struct {
 	Following bool
 	// Item is the conversation's ticket or task, if any (item.go).
 	Item *ItemPanel
-	// Unread is the viewer's unread summary once this conversation is read.
-	Unread UnreadSummary
 }
 
 // OpenConversation loads the conversation with publicID for u, who has
@@ -125,9 +124,6 @@ func OpenConversation(ctx context.Context, db *gorm.DB, u *User, publicID string
 		conv.ID, u.ID).Scan(&v.Following).Error
 	if err != nil {
 		return nil, fmt.Errorf("following: %w", err)
-	}
-	if v.Unread, err = CountUnread(ctx, db, u); err != nil {
-		return nil, err
 	}
 	if v.Item, err = ConversationItem(ctx, db, u, conv, v.Agents); err != nil {
 		return nil, err

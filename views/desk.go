@@ -52,12 +52,10 @@ func (d *Desk) streamURL() string {
 	return "/desk/events?" + q.Encode()
 }
 
-// pageTitle is the browser tab's title: the page, with the number of
-// conversations waiting to be read in front, e.g. "(3) Inbox · Parley".
+// pageTitle is the browser tab's title. desk.js puts the number of
+// conversations waiting to be read in front once the counts arrive, e.g.
+// "(3) Inbox · Parley".
 func pageTitle(ctx context.Context, title string) string {
-	if d := DeskOf(ctx); d != nil && d.Nav.Unread.Total > 0 {
-		return fmt.Sprintf("(%d) %s · Parley", d.Nav.Unread.Total, title)
-	}
 	return title + " · Parley"
 }
 
