@@ -32,6 +32,7 @@ type options struct {
 	dataDir       string
 	reseed        bool
 	profile       string
+	only          string
 }
 
 func main() {
@@ -44,6 +45,7 @@ func main() {
 	flag.IntVar(&o.depth, "depth", 100, "the deep page: how many pages in, following the Older links")
 	flag.StringVar(&o.dataDir, "data", "", "directory for the private PostgreSQL (default: a temporary one); a seeded one is reused")
 	flag.BoolVar(&o.reseed, "reseed", false, "seed again even if the database already holds a seed of this size")
+	flag.StringVar(&o.only, "only", "", "measure only the views whose name contains this")
 	flag.StringVar(&o.profile, "profile", "", "write a CPU profile of the measured requests to this file")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"runtime/pprof"
 	"slices"
+	"strings"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
@@ -106,6 +107,9 @@ func run(ctx context.Context, o options) error {
 	fmt.Printf("\nserver time per request (full page, in-process handler), %d requests per row, viewer %s\n\n", o.requests, viewer.Email)
 	fmt.Printf("%-44s %-10s %9s %9s %9s\n", "view", "page", "p50", "p99", "max")
 	for _, v := range views(ctx, db) {
+		if !strings.Contains(v.name, o.only) {
+			continue
+		}
 		if err := m.view(v, o.depth); err != nil {
 			return fmt.Errorf("%s: %w", v.name, err)
 		}
