@@ -47,6 +47,8 @@ CREATE INDEX items_created_idx  ON items (kind, created_at DESC, id DESC);
 CREATE INDEX items_due_idx      ON items (kind, (COALESCE(due_on, 'infinity'::date)), id);
 CREATE INDEX items_overdue_idx  ON items (kind, due_on, id) WHERE open AND due_on IS NOT NULL;
 CREATE INDEX items_created_by_idx ON items (created_by, kind) INCLUDE (id);
+-- The "mine" lists page the items I created in the list's default order.
+CREATE INDEX items_creator_updated_idx ON items (kind, created_by, updated_at DESC, id DESC);
 CREATE INDEX items_requester_idx ON items (requester_id) WHERE requester_id IS NOT NULL;
 CREATE INDEX items_title_trgm_idx ON items USING gin (title gin_trgm_ops);
 

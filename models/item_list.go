@@ -202,14 +202,6 @@ func ListItems(ctx context.Context, db *gorm.DB, q ItemQuery) (*ItemPage, error)
 		where = append(where, "i.assignee_id = @assignee")
 		args["assignee"] = q.AssigneeID
 	}
-	if q.Mine {
-		// Three index lookups make the viewer's item ids (few compared
-		// with the list), then those rows are read by primary key.
-		where = append(where, `i.id = ANY (ARRAY(
-			SELECT id FROM items WHERE kind = @kind AND assignee_id = @me
-			UNION SELECT id FROM items WHERE created_by = @me AND kind = @kind
-			UNION SELECT item_id FROM item_followers WHERE user_id = @me))`)
-	}
 	if q.TeamID != 0 {
 		where = append(where, "i.team_id = @team")
 		args["team"] = q.TeamID
@@ -245,14 +237,29 @@ func ListItems(ctx context.Context, db *gorm.DB, q ItemQuery) (*ItemPage, error)
 	}
 	// The page is chosen first (an index range scan), then its names are
 	// joined: never a join over every matching item.
+	orderBy := strings.Join(order, ", ")
+	page := `SELECT * FROM items i WHERE ` + strings.Join(where, " AND ") + ` ORDER BY ` + orderBy + ` LIMIT @limit`
+	if q.Mine {
+		// Mine is three lists (assigned to me, created by me, followed by
+		// me), each paged on its own index range in the list's order (the
+		// followed ones by primary key from the follow list, a plan that
+		// stays right for cached statements); the page is the first rows of
+		// their union.
+		cond := strings.Join(where, " AND ")
+		page = `SELECT * FROM (
+			(SELECT * FROM items i WHERE ` + cond + ` AND i.assignee_id = @me ORDER BY ` + orderBy + ` LIMIT @limit)
+			UNION
+			(SELECT * FROM items i WHERE ` + cond + ` AND i.created_by = @me ORDER BY ` + orderBy + ` LIMIT @limit)
+			UNION
+			(SELECT * FROM items i WHERE i.id = ANY (ARRAY(SELECT item_id FROM item_followers WHERE user_id = @me))
+			 AND ` + cond + ` ORDER BY ` + orderBy + ` LIMIT @limit)) i
+			ORDER BY ` + orderBy + ` LIMIT @limit`
+	}
 	var rows []ItemRow
 	err := db.WithContext(ctx).Raw(`
 		SELECT i.*, COALESCE(a.name, '') AS assignee_name, COALESCE(t.name, '') AS team_name,
 		       COALESCE(NULLIF(cu.name, ''), cu.email, '') AS requester_name
-		FROM (SELECT * FROM items i
-		      WHERE `+strings.Join(where, " AND ")+`
-		      ORDER BY `+strings.Join(order, ", ")+`
-		      LIMIT @limit) i
+		FROM (`+page+`) i
 		LEFT JOIN users a ON a.id = i.assignee_id
 		LEFT JOIN teams t ON t.id = i.team_id
 		LEFT JOIN customers cu ON cu.id = i.requester_id
