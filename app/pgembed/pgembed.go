@@ -371,7 +371,16 @@ func (s *Server) runInitdb(ctx context.Context, bins binaries, fsync bool, targe
 // choosing it and binding it; Start then tries another port.
 var errBind = errors.New("port in use")
 
+// errOrphans marks a start refused because backends of a previous server
+// that died (killed, or its parent gone) still hold its shared memory. They
+// exit on their own once they notice; Start waits and tries again.
+var errOrphans = errors.New("backends of a dead server are still exiting")
+
+// orphanWait bounds how long Start waits for a dead server's backends.
+const orphanWait = 15 * time.Second
+
 func (s *Server) launch(ctx context.Context, opts Options, bins binaries, logf *os.File) error {
+	orphansUntil := time.Now().Add(orphanWait)
 	for attempt := 0; ; attempt++ {
 		port := opts.Port
 		if port < 0 {
@@ -399,6 +408,15 @@ func (s *Server) launch(ctx context.Context, opts Options, bins binaries, logf *
 		}
 		err = s.run(ctx, opts, bins, logf)
 		if errors.Is(err, errBind) && opts.Port < 0 && attempt < 3 {
+			continue
+		}
+		if errors.Is(err, errOrphans) && time.Now().Before(orphansUntil) {
+			s.log.Info("pgembed: waiting for the backends of a server that died", "dir", s.dir)
+			select {
+			case <-ctx.Done():
+				return err
+			case <-time.After(250 * time.Millisecond):
+			}
 			continue
 		}
 		if err == nil && s.tcp && !opts.Detached {
@@ -472,8 +490,11 @@ func (s *Server) run(ctx context.Context, opts Options, bins binaries, logf *os.
 			_ = stopProcess(context.Background(), s.pid, s.waitDone)
 		}
 		out := readTail(s.logPath, logStart, 20)
-		if strings.Contains(out, "could not bind") || strings.Contains(out, "could not create any TCP/IP sockets") {
+		switch {
+		case strings.Contains(out, "could not bind") || strings.Contains(out, "could not create any TCP/IP sockets"):
 			err = fmt.Errorf("%w: %w", errBind, err)
+		case strings.Contains(out, "pre-existing shared memory block"):
+			err = fmt.Errorf("%w: %w", errOrphans, err)
 		}
 		return fmt.Errorf("%w; server log %s:\n%s", err, s.logPath, out)
 	}
