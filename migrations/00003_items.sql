@@ -79,12 +79,25 @@ CREATE INDEX item_activities_item_idx ON item_activities (item_id, id);
 ALTER TABLE conversations ADD COLUMN item_id bigint REFERENCES items (id) ON DELETE SET NULL;
 CREATE INDEX conversations_item_idx ON conversations (item_id, last_message_at DESC) INCLUDE (id) WHERE item_id IS NOT NULL;
 
+-- Being involved in a conversation's item (its assignee, creator or a
+-- follower) puts the conversation in one's My conversations. It is kept as a
+-- flag on the user's conversation row (item.go syncs it on link, unlink,
+-- reassignment and following), so My conversations and its unread count are
+-- one index range per user instead of a search through their items.
+ALTER TABLE conversation_users ADD COLUMN via_item boolean NOT NULL DEFAULT false;
+DROP INDEX conversation_users_mine_idx;
+CREATE INDEX conversation_users_mine_idx ON conversation_users (user_id, conversation_id)
+    WHERE member OR participated OR following OR via_item;
+
 -- Live updates of item panels and pages.
 ALTER TABLE events ADD COLUMN item_id bigint REFERENCES items (id) ON DELETE CASCADE;
 
 -- +goose Down
 ALTER TABLE events DROP COLUMN item_id;
 ALTER TABLE conversations DROP COLUMN item_id;
+DROP INDEX conversation_users_mine_idx;
+ALTER TABLE conversation_users DROP COLUMN via_item;
+CREATE INDEX conversation_users_mine_idx ON conversation_users (user_id, conversation_id) WHERE member OR participated OR following;
 DROP TABLE item_activities;
 DROP TABLE item_followers;
 DROP TABLE items;

@@ -69,16 +69,12 @@ func (r *InboxRow) Title() string {
 const visibleToUser = `((c.kind = 'customer' AND @support) OR (c.kind = 'internal' AND EXISTS (
 	SELECT 1 FROM conversation_users m WHERE m.conversation_id = c.id AND m.user_id = @me AND m.member)))`
 
-// mineCondition selects "My conversations" for @me: also the conversations
-// of an item @me created, is assigned to, or follows (item.go). The item ids
-// are an uncorrelated subquery: computed once per query and probed as a hash,
-// not looked up per conversation.
+// mineCondition selects "My conversations" for @me: assigned to me, or my
+// row says I am a member, wrote in it, follow it, or am involved in its item
+// (created, assigned or follow it: via_item, kept by item.go).
 const mineCondition = `(c.assignee_id = @me OR EXISTS (
-	SELECT 1 FROM conversation_users m WHERE m.conversation_id = c.id AND m.user_id = @me AND (m.member OR m.participated OR m.following))
-	OR c.item_id IN (
-		SELECT mi.id FROM items mi WHERE mi.kind IN ('ticket', 'task') AND mi.assignee_id = @me
-		UNION ALL SELECT mi.id FROM items mi WHERE mi.created_by = @me
-		UNION ALL SELECT mf.item_id FROM item_followers mf WHERE mf.user_id = @me))`
+	SELECT 1 FROM conversation_users m WHERE m.conversation_id = c.id AND m.user_id = @me
+	  AND (m.member OR m.participated OR m.following OR m.via_item)))`
 
 // mineIDs selects the ids of @me's "My conversations" (mineCondition, as a
 // set): found from @me's own rows, so a list or count of them never scans
@@ -86,12 +82,7 @@ const mineCondition = `(c.assignee_id = @me OR EXISTS (
 const mineIDs = `(SELECT id FROM conversations WHERE assignee_id = @me
 	UNION
 	SELECT conversation_id FROM conversation_users
-	WHERE user_id = @me AND (member OR participated OR following)
-	UNION
-	SELECT ic.id FROM conversations ic WHERE ic.item_id IN (
-		SELECT mi.id FROM items mi WHERE mi.kind IN ('ticket', 'task') AND mi.assignee_id = @me
-		UNION ALL SELECT mi.id FROM items mi WHERE mi.created_by = @me
-		UNION ALL SELECT mf.item_id FROM item_followers mf WHERE mf.user_id = @me))`
+	WHERE user_id = @me AND (member OR participated OR following OR via_item))`
 
 // unreadCount counts (up to 99) messages and notes by others after u's read
 // marker; a subquery per row of a page, each an index range scan.

@@ -405,6 +405,9 @@ func link(tx *gorm.DB, u *User, item *Item, conv *Conversation) error {
 		return fmt.Errorf("link conversation: %w", err)
 	}
 	conv.ItemID = &item.ID
+	if err := syncItemInvolvement(tx, item.ID); err != nil {
+		return err
+	}
 	event := SysItemLinked
 	if item.Kind == ItemTicket && conv.Kind == KindCustomer {
 		event = SysTicketLinked
@@ -419,6 +422,33 @@ func link(tx *gorm.DB, u *User, item *Item, conv *Conversation) error {
 		return err
 	}
 	return itemEvents(tx, item, []int64{conv.ID}, JSONMap{"linked": true})
+}
+
+// syncItemInvolvement makes the rows of item's linked conversations say who
+// is involved in it (assignee, creator, followers): their My conversations
+// hold those conversations (conversation_users.via_item). It runs after every
+// change of who that is, or of which conversations are linked.
+func syncItemInvolvement(tx *gorm.DB, itemID int64) error {
+	err := tx.Exec(`
+		WITH inv AS (
+			SELECT assignee_id AS user_id FROM items WHERE id = @item AND assignee_id IS NOT NULL
+			UNION SELECT created_by FROM items WHERE id = @item AND created_by IS NOT NULL
+			UNION SELECT user_id FROM item_followers WHERE item_id = @item
+		), convs AS (
+			SELECT id FROM conversations WHERE item_id = @item
+		), cleared AS (
+			UPDATE conversation_users SET via_item = false
+			WHERE conversation_id IN (SELECT id FROM convs) AND via_item
+			  AND user_id NOT IN (SELECT user_id FROM inv)
+		)
+		INSERT INTO conversation_users (conversation_id, user_id, via_item)
+		SELECT convs.id, inv.user_id, true FROM convs, inv
+		ON CONFLICT (conversation_id, user_id) DO UPDATE SET via_item = true
+		WHERE NOT conversation_users.via_item`, map[string]any{"item": itemID}).Error
+	if err != nil {
+		return fmt.Errorf("sync item involvement: %w", err)
+	}
+	return nil
 }
 
 // conversationLabel names a conversation in an item's history: its
@@ -514,6 +544,9 @@ func UnlinkConversation(ctx context.Context, db *gorm.DB, u *User, conv *Convers
 			return err
 		}
 		conv.ItemID = nil
+		if err := tx.Exec("UPDATE conversation_users SET via_item = false WHERE conversation_id = ? AND via_item", conv.ID).Error; err != nil {
+			return fmt.Errorf("unlink conversation: %w", err)
+		}
 		if _, err := insertSystemLine(tx, &locked, SysItemUnlinked, JSONMap{"by": u.Name, "ref": item.Ref()}); err != nil {
 			return err
 		}
@@ -654,6 +687,11 @@ func UpdateItem(ctx context.Context, db *gorm.DB, u *User, item *Item, field, va
 		if err := tx.Model(&Item{}).Where("id = ?", cur.ID).Updates(map[string]any{column: newVal, "updated_at": gorm.Expr("now()")}).Error; err != nil {
 			return fmt.Errorf("update item: %w", err)
 		}
+		if column == "assignee_id" {
+			if err := syncItemInvolvement(tx, cur.ID); err != nil {
+				return err
+			}
+		}
 		if err := addActivity(tx, &cur, u, field, oldShown, newShown); err != nil {
 			return err
 		}
@@ -717,6 +755,9 @@ func SetItemFollowing(ctx context.Context, db *gorm.DB, u *User, item *Item, fol
 		}
 		if res.RowsAffected == 0 {
 			return nil
+		}
+		if err := syncItemInvolvement(tx, item.ID); err != nil {
+			return err
 		}
 		if err := AppendEvent(tx, Event{Kind: EventItem, ItemID: &item.ID, UserID: &u.ID, Data: JSONMap{"following": follow}}); err != nil {
 			return err

@@ -570,4 +570,32 @@ func TestItemConversationsAreMine(t *testing.T) {
 	assert.False(t, mine, "unfollowed")
 	// Following announces the move to the follower's desks.
 	assert.Equal(t, int64(2), count(t, db, "SELECT count(*) FROM events WHERE kind = 'conversation' AND user_id = ? AND data->>'item_following' IS NOT NULL", follower.ID))
+
+	isMine := func(u *models.User, c *models.Conversation) bool {
+		t.Helper()
+		mine, err := models.IsMine(ctx, db, u, c.ID)
+		require.NoError(t, err)
+		return mine
+	}
+	// Reassigning moves the conversation from the old assignee's list to
+	// the new one's; the creator keeps it.
+	require.NoError(t, models.UpdateItem(ctx, db, creator, it, models.FieldAssignee, fmt.Sprint(stranger.ID)))
+	assert.False(t, isMine(assignee, conv), "no longer assigned")
+	assert.True(t, isMine(stranger, conv), "newly assigned")
+	assert.True(t, isMine(creator, conv))
+	// A conversation linked later joins the lists of everyone involved.
+	_, conv2 := mkConversation(t, db, "more")
+	require.NoError(t, models.LinkConversation(ctx, db, creator, it, conv2))
+	assert.True(t, isMine(stranger, conv2))
+	assert.True(t, isMine(creator, conv2))
+	// Unlinked, it leaves them (nobody wrote in it or follows it).
+	require.NoError(t, models.UnlinkConversation(ctx, db, creator, conv2))
+	assert.False(t, isMine(stranger, conv2))
+	assert.False(t, isMine(creator, conv2))
+	// Writing in a conversation keeps it mine after the item lets go.
+	_, err = models.PostMessage(ctx, db, models.Actor{User: stranger}, conv, models.MessageText, "on it")
+	require.NoError(t, err)
+	require.NoError(t, models.UnlinkConversation(ctx, db, creator, conv))
+	assert.True(t, isMine(stranger, conv), "wrote in it")
+	assert.False(t, isMine(creator, conv))
 }

@@ -93,6 +93,13 @@ func seedItems(ctx context.Context, db *gorm.DB, o options) error {
 			FROM items i WHERE i.kind = 'ticket' AND c.id % 2 = 0 AND i.number = 1 + (c.id / 2) % ?`, []any{max(1, tickets)}},
 		{"item followers", `INSERT INTO item_followers (item_id, user_id)
 			SELECT i.id, u.id FROM users u, items i WHERE u.email = 'agent1@bench.example' AND i.id % 200 = 0`, nil},
+		// What linking, assigning and following keep up (models.syncItemInvolvement).
+		{"involvement", `INSERT INTO conversation_users (conversation_id, user_id, via_item)
+			SELECT c.id, x.user_id, true FROM conversations c JOIN items i ON i.id = c.item_id
+			CROSS JOIN LATERAL (SELECT i.assignee_id AS user_id WHERE i.assignee_id IS NOT NULL
+			                    UNION SELECT i.created_by WHERE i.created_by IS NOT NULL
+			                    UNION SELECT f.user_id FROM item_followers f WHERE f.item_id = i.id) x
+			ON CONFLICT (conversation_id, user_id) DO UPDATE SET via_item = true`, nil},
 	}
 	for _, s := range steps {
 		t := time.Now()
