@@ -38,7 +38,7 @@ func (a *App) insertFollowUps(ctx context.Context, tx *gorm.DB) error {
 	if err != nil {
 		return err
 	}
-	return a.InsertJobsTx(ctx, tx, jobs.FollowUps(evs))
+	return a.InsertJobsTx(ctx, tx, jobs.FollowUps(evs, a.followUps))
 }
 
 // InsertJobsTx inserts jobs inside tx, a GORM transaction: they exist if and

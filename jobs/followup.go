@@ -10,11 +10,21 @@ import (
 // inserted in that same transaction (app.write does this for every change
 // made through the desk or the widget). It is the one place that says which
 // background work follows which change.
-func FollowUps(evs []models.Event) []river.InsertManyParams {
+//
+// With email disabled (no mailer), no email job is inserted.
+func FollowUps(evs []models.Event, o FollowUpOptions) []river.InsertManyParams {
 	var out []river.InsertManyParams
 	for _, e := range evs {
 		out = append(out, notifyFollowUps(e)...)
 	}
-	out = append(out, mailFollowUps(evs)...)
+	if o.Mail {
+		out = append(out, mailFollowUps(evs)...)
+	}
 	return out
+}
+
+// FollowUpOptions says which optional work is on.
+type FollowUpOptions struct {
+	// Mail: an SMTP server is configured.
+	Mail bool
 }

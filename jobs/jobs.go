@@ -87,5 +87,5 @@ func (d Deps) insertFollowUps(ctx context.Context, tx *gorm.DB) error {
 	if err != nil {
 		return err
 	}
-	return d.InsertTx(ctx, tx, FollowUps(evs))
+	return d.InsertTx(ctx, tx, FollowUps(evs, FollowUpOptions{Mail: d.Mailer != nil}))
 }

@@ -80,5 +80,6 @@ func TestMailFollowUps(t *testing.T) {
 	require.Len(t, args.Events, 2)
 	require.EqualValues(t, []int64{1, 2}, []int64{args.Events[0].ID, args.Events[1].ID})
 	require.Empty(t, mailFollowUps(evs[2:]))
-	require.Len(t, FollowUps(evs), 3, "FollowUps gathers the notify jobs and the mail fan-out")
+	require.Len(t, FollowUps(evs, FollowUpOptions{Mail: true}), 3, "FollowUps gathers the notify jobs and the mail fan-out")
+	require.Len(t, FollowUps(evs, FollowUpOptions{}), 2, "without email, no email job")
 }

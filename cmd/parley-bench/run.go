@@ -430,6 +430,11 @@ func load(ctx context.Context, o options, db *gorm.DB, vs, as *server, servers [
 		return firstErr
 	}
 	fmt.Printf("set-up: %d agents signed in, %d visitors with a conversation (%.1fs)\n", len(agents), len(visitors), time.Since(start).Seconds())
+	// Starting 1,000 conversations queued their follow-up jobs (each
+	// notifies every agent); measure messaging once those are done.
+	if err := drainJobs(ctx, db); err != nil {
+		return err
+	}
 
 	led := &ledger{sentAt: map[int64]time.Time{}, ackAt: map[int64]time.Duration{}, expect: map[int64]int{}, got: map[int64]int{}, to: map[int64]string{}}
 	streamCtx, stopStreams := context.WithCancel(ctx)
@@ -689,4 +694,27 @@ func saveProfile(ctx context.Context, addr string, d time.Duration, path string)
 	defer f.Close()
 	_, err = io.Copy(f, res.Body)
 	return err
+}
+
+// drainJobs waits (up to a minute) until no job is due or running.
+func drainJobs(ctx context.Context, db *gorm.DB) error {
+	start := time.Now()
+	for time.Since(start) < time.Minute {
+		var n int64
+		err := db.WithContext(ctx).Raw(`SELECT count(*) FROM river_job
+			WHERE state IN ('available', 'running', 'retryable') OR (state = 'scheduled' AND scheduled_at <= now() + interval '15 seconds')`).Scan(&n).Error
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			fmt.Printf("set-up: follow-up jobs done (%.1fs)\n", time.Since(start).Seconds())
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return errors.New("follow-up jobs of the set-up still running after a minute")
 }
