@@ -16,11 +16,6 @@ import (
 
 // NavState is what the desk navigation shows on every staff page.
 type NavState struct {
-	// Unread is filled by the counts request each desk page makes after it
-	// loads (GET /desk/unread), not by the page itself: counting over a
-	// user's conversations is the costliest part of a page, and the lists
-	// should not wait for it.
-	Unread UnreadSummary
 	Online bool
 	// Notifications is the number on the bell: unread notifications.
 	Notifications int

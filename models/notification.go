@@ -139,22 +139,24 @@ func Notify(ctx context.Context, db *gorm.DB, ev Event, a *Audience) (int, error
 // insertNotifications adds one notification per recipient who has not read
 // the conversation up to message seen, with an event for each, in one
 // statement.
+// An item's audience (a.ItemID) has no read marker to check.
 func insertNotifications(tx *gorm.DB, ev Event, a *Audience, data JSONMap, seen int64) (int, error) {
 	var n int
 	err := tx.Raw(`
 		WITH ins AS (
-			INSERT INTO notifications (user_id, reason, conversation_id, event_id, data)
-			SELECT u, @reason, @conv, @event, @data FROM unnest(CAST(@users AS bigint[])) AS u
+			INSERT INTO notifications (user_id, reason, conversation_id, item_id, event_id, data)
+			SELECT u, @reason, NULLIF(CAST(@conv AS bigint), 0), NULLIF(CAST(@item AS bigint), 0), @event, @data
+			FROM unnest(CAST(@users AS bigint[])) AS u
 			WHERE NOT EXISTS (SELECT 1 FROM conversation_users r
 			                  WHERE r.conversation_id = @conv AND r.user_id = u AND r.last_read_message_id >= @seen)
 			ON CONFLICT (user_id, event_id) DO NOTHING
-			RETURNING id, user_id
+			RETURNING id, user_id, conversation_id, item_id
 		), e AS (
-			INSERT INTO events (kind, conversation_id, user_id, data)
-			SELECT @kind, @conv, user_id, jsonb_build_object('id', id) FROM ins
+			INSERT INTO events (kind, conversation_id, item_id, user_id, data)
+			SELECT @kind, conversation_id, item_id, user_id, jsonb_build_object('id', id) FROM ins
 		)
 		SELECT count(*) FROM ins`,
-		map[string]any{"reason": a.Reason, "conv": a.ConversationID, "event": ev.ID, "data": data,
+		map[string]any{"reason": a.Reason, "conv": a.ConversationID, "item": a.ItemID, "event": ev.ID, "data": data,
 			"users": pq.Int64Array(a.UserIDs), "seen": seen, "kind": EventNotification}).Scan(&n).Error
 	return n, err
 }
@@ -366,20 +368,7 @@ func notifyItem(ctx context.Context, db *gorm.DB, ev Event, a *Audience) (int, e
 	field, _ := ev.Data["field"].(string)
 	data := JSONMap{"kind": it.Kind, "number": it.Number, "ref": (&Item{Kind: it.Kind, Number: it.Number}).Ref(),
 		"title": it.Title, "actor": it.Actor, "field": field}
-	var n int
-	err = db.WithContext(ctx).Raw(`
-		WITH ins AS (
-			INSERT INTO notifications (user_id, reason, item_id, event_id, data)
-			SELECT u, @reason, @item, @event, @data FROM unnest(CAST(@users AS bigint[])) AS u
-			ON CONFLICT (user_id, event_id) DO NOTHING
-			RETURNING id, user_id
-		), e AS (
-			INSERT INTO events (kind, item_id, user_id, data)
-			SELECT @kind, @item, user_id, jsonb_build_object('id', id) FROM ins
-		)
-		SELECT count(*) FROM ins`,
-		map[string]any{"reason": a.Reason, "item": a.ItemID, "event": ev.ID, "data": data,
-			"users": pq.Int64Array(a.UserIDs), "kind": EventNotification}).Scan(&n).Error
+	n, err := insertNotifications(db.WithContext(ctx), ev, a, data, 0)
 	if err != nil {
 		return 0, fmt.Errorf("notify of item event %d: %w", ev.ID, err)
 	}

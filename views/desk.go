@@ -294,13 +294,6 @@ func countText(n int) string {
 	return strconv.Itoa(n)
 }
 
-func navUnread(d *Desk) models.UnreadSummary {
-	if d == nil {
-		return models.UnreadSummary{}
-	}
-	return d.Nav.Unread
-}
-
 // currentIf marks the selected tab, filter or row for assistive technology
 // (and the CSS that highlights it).
 func currentIf(cond bool) templ.Attributes {
