@@ -249,7 +249,7 @@ const notificationSelect = `SELECT n.*, COALESCE(c.public_id::text, '') AS conve
 // (an id, 0 for none) pages to older ones.
 func ListNotifications(ctx context.Context, db *gorm.DB, u *User, before int64, limit int) ([]Notification, error) {
 	var out []Notification
-	err := db.WithContext(ctx).Raw(notificationSelect+` AND (@before = 0 OR n.id < @before) ORDER BY n.id DESC LIMIT @limit`,
+	err := db.WithContext(ctx).Raw(notificationSelect+` AND (CAST(@before AS bigint) = 0 OR n.id < @before) ORDER BY n.id DESC LIMIT @limit`,
 		map[string]any{"me": u.ID, "support": u.CustomerSupport, "before": before, "limit": limit}).Scan(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("list notifications: %w", err)

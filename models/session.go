@@ -58,10 +58,9 @@ type SessionOpts struct {
 // token. The session has its own CSRF token, rotated with every sign-in.
 func CreateSession(ctx context.Context, db *gorm.DB, userID int64, opts SessionOpts) (string, *Session, error) {
 	token := RandomToken(32)
-	ua := opts.UserAgent
-	if len(ua) > 500 {
-		ua = ua[:500]
-	}
+	// Cut on a character boundary: half a character is not UTF-8 and
+	// PostgreSQL refuses it.
+	ua := clip(opts.UserAgent, 500)
 	s := &Session{
 		TokenHash: hashToken(token), UserID: userID, CSRFToken: RandomToken(32),
 		ExpiresAt: time.Now().Add(opts.TTL), UserAgent: ua, IP: opts.IP,
