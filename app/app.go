@@ -54,6 +54,8 @@ type App struct {
 	followUps jobs.FollowUpOptions
 
 	echo *echo.Echo
+	// bodyRules are the request-body rules routes declare (edge.go).
+	bodyRules map[string]bodyRule
 	// jobsUI is River's admin UI, mounted under /admin/jobs.
 	jobsUI      http.Handler
 	loginLimits models.LoginLimits

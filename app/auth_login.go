@@ -88,7 +88,7 @@ func (a *App) login(c echo.Context) error {
 // startSession signs u in on this browser.
 func (a *App) startSession(c echo.Context, u *models.User) error {
 	token, _, err := models.CreateSession(ctxOf(c), a.db, u.ID, models.SessionOpts{
-		TTL: a.cfg.SessionTTL, UserAgent: c.Request().UserAgent(), IP: c.RealIP(),
+		TTL: a.cfg.SessionTTL, UserAgent: userAgent(c), IP: c.RealIP(),
 	})
 	if err != nil {
 		return err

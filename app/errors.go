@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -33,6 +34,8 @@ func (a *App) handleError(err error, c echo.Context) {
 		status, titleID, msgID = http.StatusNotFound, "error.not_found_title", "error.not_found"
 	case errors.Is(err, errCSRF):
 		status, titleID, msgID = http.StatusForbidden, "error.csrf_title", "error.csrf"
+	case errors.Is(err, errBadText):
+		status, titleID, msgID = http.StatusBadRequest, "error.bad_text_title", "error.bad_text"
 	case errors.As(err, &ve):
 		status, titleID, msgID = http.StatusUnprocessableEntity, "error.bad_request_title", "error.bad_request"
 		if len(ve.Errors) > 0 {
@@ -48,7 +51,11 @@ func (a *App) handleError(err error, c echo.Context) {
 			status, titleID, msgID = http.StatusForbidden, "error.forbidden_title", "error.forbidden"
 		case http.StatusTooManyRequests:
 			status, titleID, msgID = http.StatusTooManyRequests, "error.too_many_title", "error.too_many"
-		case http.StatusRequestEntityTooLarge, http.StatusBadRequest, http.StatusUnsupportedMediaType:
+		case http.StatusRequestEntityTooLarge:
+			status, titleID, msgID = he.Code, "error.too_large_title", "error.too_large"
+		case http.StatusUnsupportedMediaType:
+			status, titleID, msgID = he.Code, "error.bad_request_title", "error.unsupported_body"
+		case http.StatusBadRequest:
 			status, titleID, msgID = he.Code, "error.bad_request_title", "error.bad_request"
 		case http.StatusServiceUnavailable:
 			status = he.Code
@@ -59,6 +66,7 @@ func (a *App) handleError(err error, c echo.Context) {
 		reqLog(c).Debug("client gone", "method", c.Request().Method, "path", c.Request().URL.Path)
 		return
 	}
+	a.edgeContext(c)
 	if status >= 500 {
 		reqLog(c).Error("request failed", "err", err, "method", c.Request().Method, "path", c.Request().URL.Path)
 	}
@@ -78,4 +86,24 @@ func (a *App) handleError(err error, c echo.Context) {
 		reqLog(c).Error("render error page", "err", err)
 		c.String(status, message) //nolint:errcheck
 	}
+}
+
+// edgeContext gives a request refused at the edge (before loadSession or
+// widgetContext prepared it) what its error page needs: the visitor's
+// language and whether htmx asked for a fragment. Both middlewares always
+// set the request id, so its absence tells that neither ran.
+func (a *App) edgeContext(c echo.Context) {
+	req := c.Request()
+	if views.Req(req.Context()).RequestID != "" {
+		return
+	}
+	lang, fragment := req.Header.Get("Accept-Language"), req.Header.Get("HX-Request") == "true" && req.Header.Get("HX-Boosted") != "true"
+	if isWidgetPath(req.URL.Path) {
+		lang, fragment = cmp.Or(c.QueryParam("lang"), req.Header.Get(langHeader), lang), req.Header.Get("HX-Request") == "true"
+	}
+	ctx := views.WithLanguage(req.Context(), views.MatchLanguage(lang))
+	ctx = views.WithRequest(ctx, &views.Request{
+		RequestID: c.Response().Header().Get(echo.HeaderXRequestID), Path: req.URL.Path, Fragment: fragment,
+	})
+	c.SetRequest(req.WithContext(ctx))
 }

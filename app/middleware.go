@@ -53,6 +53,10 @@ func (a *App) newEcho() *echo.Echo {
 		a.logRequests,
 		a.recoverPanics,
 		secureHeaders,
+		// The edge: bodies limited and input checked before anything reads
+		// them (edge.go).
+		a.limitBody,
+		a.checkInput,
 		a.loadSession,
 		a.checkCSRF,
 		a.ringAfterWrites,

@@ -2,13 +2,15 @@ package app
 
 import (
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/parleydesk/parley/models"
 	"github.com/parleydesk/parley/views"
 )
 
-// routes lists every route Parley serves, in one place.
+// routes lists every route Parley serves, in one place. Every request body
+// is limited to formBodyLimit (64 KiB, any form of short fields) unless its
+// route declares more with bodyLimit; multipart bodies (uploads) only where
+// a route's rule allows them (edge.go).
 func (a *App) routes(e *echo.Echo) {
 	e.GET("/healthz", a.healthz)
 	e.GET("/readyz", a.readyz)
@@ -34,9 +36,9 @@ func (a *App) routes(e *echo.Echo) {
 	e.GET("/inbox", a.listInbox, a.requireUser)
 	e.GET("/mine", a.listMine, a.requireUser)
 	e.GET("/mine/new", a.newTeammateChat, a.requireUser)
-	e.POST("/mine", a.createTeammateChat, a.requireUser)
+	a.bodyLimit(e.POST("/mine", a.createTeammateChat, a.requireUser), bodyRule{limit: messageBodyLimit})
 	e.GET("/conversations/:pid", a.showConversation, a.requireUser)
-	e.POST("/conversations/:pid/messages", a.postMessage, a.requireUser)
+	a.bodyLimit(e.POST("/conversations/:pid/messages", a.postMessage, a.requireUser), bodyRule{limit: messageBodyLimit})
 	e.POST("/conversations/:pid/status", a.setConversationStatus, a.requireUser)
 	e.POST("/conversations/:pid/assign", a.assignConversation, a.requireUser)
 	e.POST("/conversations/:pid/follow", a.followConversation, a.requireUser)
@@ -51,9 +53,9 @@ func (a *App) routes(e *echo.Echo) {
 		base, k := views.ItemBase(kind), itemKind(kind)
 		e.GET(base, a.listItems, a.requireUser, k)
 		e.GET(base+"/new", a.newItem, a.requireUser, k)
-		e.POST(base, a.createItem, a.requireUser, k)
+		a.bodyLimit(e.POST(base, a.createItem, a.requireUser, k), bodyRule{limit: itemBodyLimit})
 		e.GET(base+"/:number", a.showItem, a.requireUser, k)
-		e.POST(base+"/:number/update", a.updateItem, a.requireUser, k)
+		a.bodyLimit(e.POST(base+"/:number/update", a.updateItem, a.requireUser, k), bodyRule{limit: itemBodyLimit})
 		e.POST(base+"/:number/follow", a.followItem, a.requireUser, k)
 	}
 	e.GET("/conversations/:pid/item-search", a.searchItems, a.requireUser)
@@ -102,26 +104,23 @@ func (a *App) widgetRoutes(e *echo.Echo) {
 	e.GET("/widget.js", a.serveWidgetLoader)
 	e.GET("/demo", a.showDemo)
 
-	// 256 KiB fits the longest message (10,000 characters, URL-encoded) with
-	// room to spare; bigger bodies are refused before they are read.
-	limitBody := middleware.BodyLimit("256K")
 	reads := []echo.MiddlewareFunc{a.widgetContext, a.limitIP(ipReads)}
 	visitorReads := append(reads[:len(reads):len(reads)], a.requireVisitor)
-	visitorWrites := []echo.MiddlewareFunc{a.widgetContext, limitBody, a.limitIP(ipPosts), a.requireVisitor, a.limitVisitor}
+	visitorWrites := []echo.MiddlewareFunc{a.widgetContext, a.limitIP(ipPosts), a.requireVisitor, a.limitVisitor}
 	e.GET("/widget/frame", a.showWidgetFrame, reads...)
 	e.GET("/widget/theme.css", a.widgetTheme, reads...)
 	e.POST("/widget/api/visitors", a.createVisitor, a.widgetContext, a.limitIP(ipVisitors))
 	// Identifying runs on every page view of a signed-in user: it spends the
 	// read allowance, not the visitor's message allowance.
-	e.POST("/widget/api/identify", a.identifyVisitor, append(visitorReads[:len(visitorReads):len(visitorReads)], limitBody)...)
+	e.POST("/widget/api/identify", a.identifyVisitor, visitorReads...)
 	e.GET("/widget/home", a.widgetHome, visitorReads...)
-	e.POST("/widget/conversations", a.startWidgetConversation, visitorWrites...)
+	a.bodyLimit(e.POST("/widget/conversations", a.startWidgetConversation, visitorWrites...), bodyRule{limit: messageBodyLimit})
 	e.GET("/widget/conversations/:pid", a.showWidgetConversation, visitorReads...)
-	e.POST("/widget/conversations/:pid/messages", a.postWidgetMessage, visitorWrites...)
+	a.bodyLimit(e.POST("/widget/conversations/:pid/messages", a.postWidgetMessage, visitorWrites...), bodyRule{limit: messageBodyLimit})
 	e.POST("/widget/contact", a.saveWidgetContact, visitorWrites...)
 	e.GET("/widget/events", a.widgetEvents, visitorReads...)
 	// Email continuity (chat_link.go): read receipts, and the link in a
 	// customer's email that reopens their conversation.
-	e.POST("/widget/conversations/:pid/read", a.markWidgetRead, append(visitorReads[:len(visitorReads):len(visitorReads)], limitBody)...)
+	e.POST("/widget/conversations/:pid/read", a.markWidgetRead, visitorReads...)
 	e.GET("/chat/:token", a.openChatLink, a.limitIP(ipVisitors))
 }

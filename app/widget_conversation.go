@@ -149,7 +149,7 @@ var tzRe = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*$`)
 // page and its referrer (passed by the loader), the browser and OS parsed
 // from the user agent, language and time zone.
 func sessionInfo(c echo.Context) models.SessionInfo {
-	ua := c.Request().UserAgent()
+	ua := userAgent(c)
 	p := useragent.Parse(ua)
 	browser := p.Name
 	if v := majorVersion(p.Version); browser != "" && v != "" {
