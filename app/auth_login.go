@@ -4,8 +4,10 @@ import (
 	"errors"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -32,13 +34,48 @@ func (a *App) home(c echo.Context) error {
 	return a.redirect(c, "/mine")
 }
 
-// safeNext accepts only local paths as a post-login destination, so the
-// sign-in page cannot be used to redirect to another site.
+// safeNext accepts only a path on this site as a post-login destination,
+// so the sign-in page cannot send anyone to another site. It judges the
+// address as a browser will read it: browsers drop tabs and newlines from a
+// URL and take a backslash for a slash ("/\t/evil.example" and
+// "/\\evil.example" both mean "//evil.example", another host), and
+// anything percent-encoded is judged decoded as well. Anything doubtful is
+// "/".
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+	if next == "" || len(next) > 2048 || !utf8.ValidString(next) {
 		return "/"
 	}
-	return next
+	for _, r := range next {
+		if r < 0x20 || r == 0x7f || r == '\\' {
+			return "/"
+		}
+	}
+	// Decode until nothing changes (a few rounds at most: each one shortens
+	// the string), judging every form.
+	for s, i := next, 0; i < 4; i++ {
+		if !localPath(s) {
+			return "/"
+		}
+		d, err := url.PathUnescape(s)
+		if err != nil || d == s {
+			return next // a browser decodes no further either
+		}
+		if strings.ContainsAny(d, "\t\r\n\\") {
+			return "/"
+		}
+		s = d
+	}
+	return "/"
+}
+
+// localPath reports whether s is a path on this site: it starts with one
+// slash and names no scheme or host.
+func localPath(s string) bool {
+	if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") {
+		return false
+	}
+	u, err := url.Parse(s)
+	return err == nil && u.Scheme == "" && u.Host == "" && u.User == nil && u.Opaque == ""
 }
 
 func (a *App) showLogin(c echo.Context) error {
