@@ -1,6 +1,7 @@
 package app
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -43,6 +44,12 @@ type Config struct {
 	// (PARLEY_WIDGET_RATE_VISITOR, PARLEY_WIDGET_RATE_IP).
 	WidgetRateVisitor int
 	WidgetRateIP      int
+
+	// TrustedProxies are the addresses whose X-Forwarded-For header is
+	// believed when telling the client's IP (PARLEY_TRUSTED_PROXIES: comma-
+	// separated IPs or CIDR ranges; default loopback only; "none" trusts no
+	// proxy).
+	TrustedProxies []*net.IPNet
 
 	// CustomerEmailDelay is how long an agent's reply waits for the visitor
 	// to read it in the widget before it is emailed to them
@@ -127,6 +134,13 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		c.SessionTTL = d
 	}
 
+	proxies := get("PARLEY_TRUSTED_PROXIES", "127.0.0.0/8,::1")
+	if nets, err := parseTrustedProxies(proxies); err != nil {
+		bad("PARLEY_TRUSTED_PROXIES", "want comma-separated IP addresses or CIDR ranges like 10.0.0.5,192.168.1.0/24, or none: %v", err)
+	} else {
+		c.TrustedProxies = nets
+	}
+
 	for _, r := range []struct {
 		key, def string
 		dst      *int
@@ -190,6 +204,42 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return c, fmt.Errorf("configuration: %s", strings.Join(errs, "; "))
 	}
 	return c, nil
+}
+
+// parseTrustedProxies reads PARLEY_TRUSTED_PROXIES: IPs (one address) and
+// CIDR ranges, comma-separated; "none" is the empty list.
+func parseTrustedProxies(s string) ([]*net.IPNet, error) {
+	if strings.EqualFold(s, "none") {
+		return nil, nil
+	}
+	var out []*net.IPNet
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if strings.Contains(f, "/") {
+			_, n, err := net.ParseCIDR(f)
+			if err != nil {
+				return nil, fmt.Errorf("%q is not a CIDR range", f)
+			}
+			out = append(out, n)
+			continue
+		}
+		ip := net.ParseIP(f)
+		if ip == nil {
+			return nil, fmt.Errorf("%q is not an IP address", f)
+		}
+		bits := 128
+		if ip4 := ip.To4(); ip4 != nil {
+			ip, bits = ip4, 32
+		}
+		out = append(out, &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)})
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no address given")
+	}
+	return out, nil
 }
 
 // SecureCookies reports whether cookies must be marked Secure: whenever

@@ -44,15 +44,20 @@ func (a *App) newEcho() *echo.Echo {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = a.handleError
 	// The client's address (logs, rate limits): X-Forwarded-For is believed
-	// only from a proxy on a loopback or private address, so a client on the
-	// internet cannot pick its own IP to dodge the widget's per-IP limits.
-	e.IPExtractor = echo.ExtractIPFromXFFHeader()
+	// only from the proxies PARLEY_TRUSTED_PROXIES names (loopback by
+	// default), so a client cannot pick its own IP to dodge the widget's
+	// per-IP limits, not even from a neighbouring private address.
+	trust := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, n := range a.cfg.TrustedProxies {
+		trust = append(trust, echo.TrustIPRange(n))
+	}
+	e.IPExtractor = echo.ExtractIPFromXFFHeader(trust...)
 	e.Pre(middleware.RemoveTrailingSlashWithConfig(middleware.TrailingSlashConfig{RedirectCode: http.StatusMovedPermanently}))
 	e.Use(
 		middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: func() string { return models.RandomToken(9) }}),
 		a.logRequests,
 		a.recoverPanics,
-		secureHeaders,
+		a.secureHeaders,
 		// The edge: bodies limited and input checked before anything reads
 		// them (edge.go).
 		a.limitBody,
@@ -114,9 +119,15 @@ func reqLog(c echo.Context) *slog.Logger {
 
 // secureHeaders sets the browser protections every staff page gets. The
 // content security policy allows only Parley's own scripts and styles.
-func secureHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+// Served over https (the base URL says so), browsers are told to never use
+// plain http for this host again.
+func (a *App) secureHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	hsts := a.cfg.SecureCookies()
 	return func(c echo.Context) error {
 		h := c.Response().Header()
+		if hsts {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin")
 		h.Set("X-Frame-Options", "DENY")
