@@ -66,8 +66,9 @@ var (
 	errBodyTooLarge = echo.NewHTTPError(http.StatusRequestEntityTooLarge)
 	// errMultipart is a multipart body on a route that takes none.
 	errMultipart = echo.NewHTTPError(http.StatusUnsupportedMediaType)
-	// errBadText is input that is not text: invalid UTF-8 or a NUL byte.
-	errBadText = errors.New("request input is not valid UTF-8 text or contains a NUL byte")
+	// errBadText is input that is not text: invalid UTF-8 or a NUL byte
+	// (handleError gives it its own message).
+	errBadText = echo.NewHTTPError(http.StatusBadRequest, "request input is not valid UTF-8 text or contains a NUL byte")
 )
 
 // limitBody runs before anything may read the body (the session, the CSRF
