@@ -340,21 +340,30 @@ func TestEveryRouteRefusesBadTextWithoutServerError(t *testing.T) {
 	t.Logf("%d routes, %d requests", len(seen), n)
 	require.Greater(t, len(seen), 60, "the walk covers the routes")
 
-	// Extreme numbers in every numeric parameter a page reads (streams
-	// excepted: a valid cursor opens them).
+	// Extreme numbers in every numeric parameter a page or form reads
+	// (streams excepted: a valid cursor opens them; and the admin stays
+	// signed in and active).
 	for _, r := range e.app.echo.Routes() {
-		if r.Method != http.MethodGet || strings.HasSuffix(r.Path, "/events") {
+		if (r.Method != http.MethodGet && r.Method != http.MethodPost) || strings.HasSuffix(r.Path, "/events") ||
+			r.Path == "/logout" || strings.HasSuffix(r.Path, "/deactivate") || strings.HasPrefix(r.Path, "/admin/jobs") {
 			continue
 		}
 		for _, v := range []string{"9223372036854775807", "18446744073709551615", "-1", "0", "9223372036854775807-9223372036854775807"} {
 			q := url.Values{}
-			for _, f := range []string{"before", "after", "since", "up_to", "assignee", "team", "item", "conversation"} {
+			for _, f := range []string{"before", "after", "since", "up_to", "assignee", "team", "item", "conversation",
+				"user_id", "members", "number", "digest_minutes", "auto_close_amount", "id"} {
 				q.Set(f, v)
 			}
 			for _, u := range users {
-				req, _ := http.NewRequest(http.MethodGet, e.srv.URL+routePath(r.Path, "")+"?"+q.Encode(), nil)
+				var req *http.Request
+				if r.Method == http.MethodGet {
+					req, _ = http.NewRequest(http.MethodGet, e.srv.URL+routePath(r.Path, "")+"?"+q.Encode(), nil)
+				} else {
+					req, _ = http.NewRequest(http.MethodPost, e.srv.URL+routePath(r.Path, ""), strings.NewReader(q.Encode()))
+					req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				}
 				res := u.do(req)
-				assert.Less(t, res.StatusCode, 500, "GET %s as %s with %s: %s", r.Path, u.name, v, res.body)
+				assert.Less(t, res.StatusCode, 500, "%s %s as %s with %s: %s", r.Method, r.Path, u.name, v, res.body)
 			}
 		}
 	}
