@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -13,7 +14,7 @@ import (
 	"github.com/parleydesk/parley/models"
 )
 
-// Deactivation, sign-out and losing the support flag, done on one
+// Deactivation, sign-out, a password reset and losing the support flag, done on one
 // instance, end the open desk streams they concern on another at once: a
 // customer message posted right after reaches none of them, while the same
 // user's other session keeps its stream and gets the message.
@@ -26,6 +27,7 @@ func TestRevocationEndsDeskStreamsAtOnceOnEveryInstance(t *testing.T) {
 	dave := a.user("Dave", "dave@example.com", models.RoleAgent, true)
 	fay := a.user("Fay", "fay@example.com", models.RoleAgent, true)
 	a.user("Bob", "bob@example.com", models.RoleAgent, true)
+	gus := a.user("Gus", "gus@example.com", models.RoleAgent, true)
 	cust, conv := a.customerConversation("Cara", "first question")
 
 	// Each signs in on instance a; the desk streams run on instance b (the
@@ -40,12 +42,15 @@ func TestRevocationEndsDeskStreamsAtOnceOnEveryInstance(t *testing.T) {
 	}
 	_, daveStream := onB("dave@example.com")
 	_, fayStream := onB("fay@example.com")
+	_, gusStream := onB("gus@example.com")
 	bobOut, outStream := onB("bob@example.com")
 	_, keepStream := onB("bob@example.com")
 
 	ada := a.browser()
 	ada.login("ada@example.com")
 	res := ada.post(fmt.Sprintf("/admin/agents/%d/deactivate", dave.ID), nil)
+	require.Less(t, res.StatusCode, 400, res.body)
+	res = ada.post(fmt.Sprintf("/admin/agents/%d/password", gus.ID), url.Values{"password": {"a new secret"}})
 	require.Less(t, res.StatusCode, 400, res.body)
 	_, err := models.UpdateUser(ctx, a.db, fay.ID, models.UserInput{Name: fay.Name, Email: fay.Email, Role: fay.Role, CustomerSupport: false})
 	require.NoError(t, err)
@@ -57,7 +62,7 @@ func TestRevocationEndsDeskStreamsAtOnceOnEveryInstance(t *testing.T) {
 		return strings.Contains(ev.data, "sent after the revocations")
 	})
 
-	for name, s := range map[string]*deskStream{"deactivated": daveStream, "lost the support flag": fayStream, "signed out": outStream} {
+	for name, s := range map[string]*deskStream{"deactivated": daveStream, "lost the support flag": fayStream, "signed out": outStream, "password reset": gusStream} {
 		next(t, s.events, "reload")
 		s.end()
 		require.NotContains(t, s.everything(), "sent after the revocations", name)
