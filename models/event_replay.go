@@ -26,8 +26,9 @@ type ReplayLimits struct {
 }
 
 // DefaultReplayLimits cover a dropped connection, a proxy restart or a
-// laptop lid closed for a few minutes; anything longer is a reload.
-var DefaultReplayLimits = ReplayLimits{MaxAge: 10 * time.Minute, MaxEvents: 1000}
+// laptop lid closed for a few minutes (5,000 events is about a minute of a
+// very busy desk); anything longer is a reload, one page render.
+var DefaultReplayLimits = ReplayLimits{MaxAge: 10 * time.Minute, MaxEvents: 5000}
 
 // ReplayScope says whose events a replay reads.
 type ReplayScope struct {
