@@ -61,6 +61,8 @@ type App struct {
 	loginLimits models.LoginLimits
 	rt          *broker
 	hub         *streamHub
+	// replayLimits bound stream resumes; zero means models.DefaultReplayLimits.
+	replayLimits models.ReplayLimits
 
 	// widgetLimits rate-limits the public widget endpoints; settingsMemo
 	// shares one settings read among the widget streams of a batch.

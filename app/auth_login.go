@@ -104,21 +104,26 @@ func (a *App) showLogin(c echo.Context) error {
 func (a *App) login(c echo.Context) error {
 	email, password, next := c.FormValue("email"), c.FormValue("password"), safeNext(c.FormValue("next"))
 	form := views.NewForm(map[string]string{"email": email}, nil)
-	u, err := models.Authenticate(ctxOf(c), a.db, email, password, c.RealIP(), a.loginLimits)
+	res, err := models.SignIn(ctxOf(c), a.db, models.LoginAttempt{Email: email, Password: password, IP: c.RealIP(), Device: deviceToken(c)}, a.loginLimits)
 	var rl *models.RateLimitedError
 	switch {
 	case errors.As(err, &rl):
 		minutes := int(math.Ceil(rl.RetryAfter.Minutes()))
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(rl.RetryAfter.Seconds()))))
-		return a.render(c, http.StatusTooManyRequests, views.LoginPage(form, next, "", tr(c, "login.rate_limited", map[string]any{"Count": minutes})))
+		msg := "login.rate_limited"
+		if rl.Scope == models.LimitAccount {
+			msg = "login.rate_limited_account"
+		}
+		return a.render(c, http.StatusTooManyRequests, views.LoginPage(form, next, "", tr(c, msg, map[string]any{"Count": minutes})))
 	case errors.Is(err, models.ErrInvalidCredentials):
 		return a.render(c, http.StatusUnprocessableEntity, views.LoginPage(form, next, "", tr(c, "login.invalid")))
 	case err != nil:
 		return err
 	}
-	if err := a.startSession(c, u); err != nil {
+	if err := a.startSession(c, res.User); err != nil {
 		return err
 	}
+	a.setDeviceCookie(c, res.Device)
 	return a.redirect(c, next)
 }
 

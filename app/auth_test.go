@@ -181,7 +181,7 @@ func TestLoginWrongPasswordAndUnknownEmailLookAlike(t *testing.T) {
 
 func TestLoginRateLimitedPerAccountAndPerIP(t *testing.T) {
 	t.Parallel()
-	e := setup(t, envOpts{loginLimits: &models.LoginLimits{Window: time.Minute, PerAccount: 3, PerIP: 5}})
+	e := setup(t, envOpts{loginLimits: &models.LoginLimits{Window: time.Minute, PerAccountIP: 3, PerIP: 5}})
 	e.user("Ada", "ada@example.com", models.RoleAdmin, true)
 	b := e.browser()
 	b.get("/login")
@@ -189,7 +189,9 @@ func TestLoginRateLimitedPerAccountAndPerIP(t *testing.T) {
 		res := b.post("/login", url.Values{"email": {"ada@example.com"}, "password": {"nope nope"}})
 		require.Equal(t, http.StatusUnprocessableEntity, res.StatusCode)
 	}
-	// Even the right password is refused while the account is limited.
+	// Even the right password is refused from this address while it is
+	// limited for the account (TestLoginAttackerCannotLockTheOwnerOut: not
+	// from elsewhere).
 	res := b.post("/login", url.Values{"email": {"ada@example.com"}, "password": {"correct horse"}})
 	require.Equal(t, http.StatusTooManyRequests, res.StatusCode)
 	assert.Contains(t, res.text(".alert-error"), "Too many failed sign-in attempts. Try again in 1 minute.")

@@ -69,11 +69,12 @@ func (a *App) streamDeskEvents(c echo.Context) error {
 	return a.streamEvents(c, 0, v.render)
 }
 
-// recheck reloads the viewer's session and user at most every recheckEvery,
-// so a signed-out, deactivated or demoted agent stops receiving what they
-// may no longer see. It reports false when the session has ended.
-func (v *deskViewer) recheck(ctx context.Context) (bool, error) {
-	if time.Since(v.checked) < recheckEvery {
+// recheck reloads the viewer's session and user when now is set (an access
+// event about the viewer) and otherwise at most every recheckEvery, so a
+// signed-out, deactivated or demoted agent stops receiving what they may no
+// longer see. It reports false when the session has ended.
+func (v *deskViewer) recheck(ctx context.Context, now bool) (bool, error) {
+	if !now && time.Since(v.checked) < recheckEvery {
 		return true, nil
 	}
 	_, u, err := models.LookupSession(ctx, v.a.db, v.token, v.a.cfg.SessionTTL)
@@ -99,12 +100,25 @@ func (v *deskViewer) render(ctx context.Context, b *Batch, evs []models.Event) (
 	if v.ended || len(evs) == 0 {
 		return nil, nil
 	}
-	ok, err := v.recheck(ctx)
+	// An access change of the viewer (recorded with the change, so it is in
+	// this batch or an earlier one whenever a later write is) is applied
+	// before anything of the batch is rendered.
+	access := false
+	for _, e := range evs {
+		if e.Kind == models.EventAccess && e.UserID != nil && *e.UserID == v.user.ID {
+			access = true
+		}
+	}
+	before := *v.user
+	ok, err := v.recheck(ctx, access)
 	if err != nil {
 		return nil, err
 	}
-	if !ok {
-		// The page reloads, and the sign-in page takes over.
+	if !ok || (before.CustomerSupport && !v.user.CustomerSupport) || (before.IsAdmin() && !v.user.IsAdmin()) {
+		// Signed out or deactivated: the page reloads and the sign-in page
+		// takes over. Rights lost: the page on screen may show what the
+		// viewer may no longer see, so it is rendered again under the new
+		// rights. Either way the stream ends here.
 		v.ended = true
 		return [][2]string{{"reload", ""}}, nil
 	}

@@ -151,7 +151,7 @@ func (b *broker) Cursor() uint64 {
 
 // Subscribe registers a subscriber (customerID 0 for staff) and returns the
 // cursor from which it will receive batches; anything older the caller
-// replays with LoadBatch. notify is called whenever its queue becomes
+// replays with LoadReplay. notify is called whenever its queue becomes
 // non-empty; it must not block.
 func (b *broker) Subscribe(customerID int64, notify func()) (*Subscription, uint64) {
 	s := &Subscription{customerID: customerID, notify: notify, closed: make(chan struct{})}
@@ -334,12 +334,30 @@ func (b *broker) poll(ctx context.Context) error {
 }
 
 // LoadBatch reads the events of transactions in [from, to) and what they
-// refer to. Streams use it to replay what a reconnecting client missed.
+// refer to: the broker's window of newly committed events.
 func LoadBatch(ctx context.Context, db *gorm.DB, from, to uint64) (*Batch, error) {
 	evs, err := models.EventsBetween(ctx, db, from, to)
 	if err != nil {
 		return nil, err
 	}
+	return loadRefs(ctx, db, from, to, evs)
+}
+
+// LoadReplay reads what a stream resuming at from missed before to: for a
+// visitor (customerID ≠ 0) only its customer's and the desk-wide events,
+// for staff every event, within models.ReplayLimits. It returns
+// models.ErrResumeTooFar when the client should reload instead.
+func LoadReplay(ctx context.Context, db *gorm.DB, customerID int64, from, to uint64, limits models.ReplayLimits) (*Batch, error) {
+	evs, err := models.ReplayEvents(ctx, db, from, to, models.ReplayScope{CustomerID: customerID}, limits)
+	if err != nil {
+		return nil, err
+	}
+	return loadRefs(ctx, db, from, to, evs)
+}
+
+// loadRefs loads the messages and conversations that evs refer to, once.
+func loadRefs(ctx context.Context, db *gorm.DB, from, to uint64, evs []models.Event) (*Batch, error) {
+	var err error
 	batch := &Batch{From: from, To: to, Events: evs, Messages: map[int64]*models.Message{}, Conversations: map[int64]*models.Conversation{}}
 	if len(evs) == 0 {
 		return batch, nil

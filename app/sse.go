@@ -2,7 +2,9 @@ package app
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 
@@ -75,6 +77,16 @@ func resumePoint(c echo.Context) uint64 {
 	return 0
 }
 
+// errStreamEnded ends a stream after its last event (a reload).
+var errStreamEnded = errors.New("stream ended")
+
+// reloadEvent is the whole answer to a client that must reload its page.
+func reloadEvent() []byte {
+	var buf bytes.Buffer
+	formatEvent(&buf, "reload", "", "")
+	return buf.Bytes()
+}
+
 // liveStream is one client's stream.
 type liveStream struct {
 	hub    *streamHub
@@ -134,6 +146,15 @@ func (s *liveStream) deliver(batches []*Batch, beat bool) error {
 		}
 		s.pos = max(s.pos, b.To)
 		for i, ev := range out {
+			if ev[0] == "reload" {
+				// The client reloads its page and opens a new stream: this
+				// one is over, whatever else is queued.
+				formatEvent(&buf, "reload", "", "")
+				if err := s.write(buf.Bytes()); err != nil {
+					return err
+				}
+				return errStreamEnded
+			}
 			id := ""
 			if i == len(out)-1 {
 				id = strconv.FormatUint(s.pos, 10) // the position moves once the whole batch is written
@@ -335,20 +356,19 @@ func (a *App) streamEvents(c echo.Context, customerID int64, render batchRendere
 	ctx := c.Request().Context()
 	since := resumePoint(c)
 	if since > 0 {
-		pruned, err := models.PrunedBefore(ctx, a.db)
+		err := models.CheckResumePoint(ctx, a.db, since)
+		if errors.Is(err, models.ErrResumeTooFar) {
+			// What it missed is gone, or it never existed: reload the page.
+			c.Response().Header().Set("Cache-Control", "no-store")
+			return c.Blob(http.StatusOK, "text/event-stream", reloadEvent())
+		}
 		if err != nil {
 			return err
 		}
-		if since < pruned {
-			// Too far behind: what it missed is gone. Reload the page.
-			c.Response().Header().Set("Content-Type", "text/event-stream")
-			c.Response().Header().Set("Cache-Control", "no-store")
-			var buf bytes.Buffer
-			formatEvent(&buf, "reload", "", "")
-			return c.Blob(http.StatusOK, "text/event-stream", buf.Bytes())
-		}
 	}
-	s := &liveStream{hub: a.hub, render: render, ctx: context.WithoutCancel(ctx), since: since, lastWrite: time.Now()}
+	// scheduled until the replay is written: a live batch arriving meanwhile
+	// waits in the subscription instead of being delivered concurrently.
+	s := &liveStream{hub: a.hub, render: render, ctx: context.WithoutCancel(ctx), since: since, lastWrite: time.Now(), scheduled: true}
 
 	// Nothing is buffered for us to read: a GET stream request has no body,
 	// and writes go to conn directly.
@@ -372,14 +392,11 @@ func (a *App) streamEvents(c echo.Context, customerID int64, render batchRendere
 	s.sub, cur = a.rt.Subscribe(customerID, s.schedule)
 	s.pos = max(since, cur)
 	if since > 0 && since < cur {
-		b, err := LoadBatch(ctx, a.db, since, cur)
-		if err == nil {
-			err = s.deliver([]*Batch{b}, false)
-		}
+		err := a.replay(ctx, s, customerID, cur)
 		if err != nil {
 			a.rt.Unsubscribe(s.sub)
 			conn.Close()
-			reqLog(c).Debug("stream replay failed", "err", err)
+			reqLog(c).Debug("stream replay ended", "err", err)
 			return nil
 		}
 	}
@@ -389,8 +406,28 @@ func (a *App) streamEvents(c echo.Context, customerID int64, render batchRendere
 		return nil
 	}
 	a.hub.hangups.add(conn, s)
+	s.mu.Lock()
+	s.scheduled = false
+	s.mu.Unlock()
 	s.schedule() // deliver anything that queued during the replay
 	return nil
+}
+
+// replay delivers to s what its client missed before cur, bounded by the
+// app's replay limits; past them the client is told to reload, and the
+// stream ends (errStreamEnded).
+func (a *App) replay(ctx context.Context, s *liveStream, customerID int64, cur uint64) error {
+	b, err := LoadReplay(ctx, a.db, customerID, s.since, cur, cmp.Or(a.replayLimits, models.DefaultReplayLimits))
+	if errors.Is(err, models.ErrResumeTooFar) {
+		if err := s.write(reloadEvent()); err != nil {
+			return err
+		}
+		return errStreamEnded
+	}
+	if err != nil {
+		return err
+	}
+	return s.deliver([]*Batch{b}, false)
 }
 
 // streamInHandler serves a stream from the handler's goroutine, for
@@ -423,11 +460,7 @@ func (a *App) streamInHandler(c echo.Context, s *liveStream, customerID int64) e
 	s.pos = max(s.since, cur)
 	ctx := c.Request().Context()
 	if s.since > 0 && s.since < cur {
-		b, err := LoadBatch(ctx, a.db, s.since, cur)
-		if err != nil {
-			return err
-		}
-		if err := s.deliver([]*Batch{b}, false); err != nil {
+		if err := a.replay(ctx, s, customerID, cur); err != nil {
 			return nil
 		}
 	}

@@ -31,6 +31,9 @@ var ErrInvalidCredentials = errors.New("invalid email or password")
 // attempts, and when it may be tried again.
 type RateLimitedError struct {
 	RetryAfter time.Duration
+	// Scope names the limit that refused, where the caller can say more
+	// (sign-in: LimitAccount means a known device may still try).
+	Scope string
 }
 
 func (e *RateLimitedError) Error() string {

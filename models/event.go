@@ -18,7 +18,17 @@ const (
 	EventDeskStatus   = "desk_status"  // the desk went online or offline
 	EventSettings     = "settings"     // widget settings changed
 	EventItem         = "item"         // a ticket or task changed (ItemID; ConversationID for each linked conversation)
+	// EventAccess: UserID's access changed (deactivated, signed out, sessions
+	// ended by a password reset, role or flags edited). Every open desk
+	// stream of that user rechecks its session and flags before rendering
+	// anything else of the batch, on every instance.
+	EventAccess = "access"
 )
+
+// appendAccessEvent records in tx that userID's access changed.
+func appendAccessEvent(tx *gorm.DB, userID int64, why string) error {
+	return AppendEvent(tx, Event{Kind: EventAccess, UserID: &userID, Data: JSONMap{"why": why}})
+}
 
 // Event is one row of the event log. It is written in the same transaction as
 // the change it announces, so a committed change is never lost to live

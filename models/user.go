@@ -216,8 +216,9 @@ func ListUsers(ctx context.Context, db *gorm.DB) ([]User, error) {
 	return users, nil
 }
 
-// UpdateUser changes a user's name, email, role and customer-support flag.
-// It refuses to demote the last active admin, so the desk can always be
+// UpdateUser changes a user's name, email, role and customer-support flag;
+// a change of role or flag is an access event for the user's open desks. It
+// refuses to demote the last active admin, so the desk can always be
 // administered.
 func UpdateUser(ctx context.Context, db *gorm.DB, id int64, in UserInput) (*User, error) {
 	in.normalize()
@@ -237,11 +238,18 @@ func UpdateUser(ctx context.Context, db *gorm.DB, id int64, in UserInput) (*User
 				return err
 			}
 		}
+		changed := u.Role != in.Role || u.CustomerSupport != in.CustomerSupport
 		u.Name, u.Email, u.Role, u.CustomerSupport = in.Name, in.Email, in.Role, in.CustomerSupport
-		return tx.Model(u).Updates(map[string]any{
+		if err := tx.Model(u).Updates(map[string]any{
 			"name": u.Name, "email": u.Email, "role": u.Role,
 			"customer_support": u.CustomerSupport, "updated_at": gorm.Expr("now()"),
-		}).Error
+		}).Error; err != nil {
+			return err
+		}
+		if !changed {
+			return nil
+		}
+		return appendAccessEvent(tx, id, "role")
 	})
 	if isUniqueViolation(err, "users_email_key") {
 		return nil, Invalid("email", "email_taken", nil)
@@ -269,7 +277,8 @@ func SetLocale(ctx context.Context, db *gorm.DB, id int64, locale string) error 
 }
 
 // SetPassword replaces a user's password and ends all of their sessions, so a
-// reset also signs out whoever knew the old one.
+// reset also signs out whoever knew the old one (their open desks hear of it
+// through an access event).
 func SetPassword(ctx context.Context, db *gorm.DB, id int64, password string) error {
 	v := &ValidationError{}
 	validatePassword(v, "password", password)
@@ -289,12 +298,15 @@ func SetPassword(ctx context.Context, db *gorm.DB, id int64, password string) er
 		if res.RowsAffected == 0 {
 			return ErrNotFound
 		}
-		return tx.Where("user_id = ?", id).Delete(&Session{}).Error
+		if err := tx.Where("user_id = ?", id).Delete(&Session{}).Error; err != nil {
+			return err
+		}
+		return appendAccessEvent(tx, id, "password")
 	})
 }
 
-// DeactivateUser stops a user from signing in and ends their sessions at
-// once. An admin cannot deactivate themselves, nor the last active admin.
+// DeactivateUser stops a user from signing in and ends their sessions and
+// open desks at once. An admin cannot deactivate themselves, nor the last active admin.
 func DeactivateUser(ctx context.Context, db *gorm.DB, actorID, id int64) error {
 	if actorID == id {
 		return Invalid("user", "cannot_deactivate_self", nil)
@@ -317,7 +329,10 @@ func DeactivateUser(ctx context.Context, db *gorm.DB, actorID, id int64) error {
 		}).Error; err != nil {
 			return err
 		}
-		return tx.Where("user_id = ?", id).Delete(&Session{}).Error
+		if err := tx.Where("user_id = ?", id).Delete(&Session{}).Error; err != nil {
+			return err
+		}
+		return appendAccessEvent(tx, id, "deactivated")
 	})
 	return wrapUnlessDomain(err, "deactivate user %d", id)
 }

@@ -30,9 +30,32 @@
     var track = function (ev) { if (ev.lastEventId) lastIds[base] = ev.lastEventId; };
     es.addEventListener('update', track);
     es.addEventListener('sync', track);
-    es.addEventListener('reload', function () { es.close(); window.location.reload(); });
+    es.addEventListener('reload', function () { es.close(); reload(); });
     return es;
   };
+
+  // ---- reload, unless the page is being left ------------------------------
+  // A stream ends with "reload" when its viewer's access changed — signing
+  // out included. The tab that signs out (or changes its password, which
+  // ends its sessions) hears it while its own navigation is under way, and a
+  // reload then would cancel that navigation. The page that follows has a
+  // fresh stream; only if the navigation fails is the reload still due.
+  var leaving = false, reloadDue = false;
+  function reload() {
+    if (leaving) { reloadDue = true; return; }
+    window.location.reload();
+  }
+  document.addEventListener('submit', function (e) { if (!e.defaultPrevented) leaving = true; });
+  window.addEventListener('beforeunload', function () { leaving = true; });
+  document.addEventListener('htmx:beforeRequest', function (e) { if (e.detail.boosted) leaving = true; });
+  document.addEventListener('htmx:afterRequest', function (e) {
+    // After the swap, which closed the old page's streams.
+    if (!e.detail.boosted || !leaving) return;
+    var due = reloadDue;
+    leaving = false;
+    reloadDue = false;
+    if (due && !e.detail.successful) window.location.reload();
+  });
 
   // ---- no duplicates ------------------------------------------------------
   // For append-style out-of-band swaps htmx hands us the wrapper element whose
