@@ -125,3 +125,47 @@ func TestBrowserWidgetAwayNeedsEmail(t *testing.T) {
 	require.NoError(t, e.db.Raw("SELECT email FROM customers WHERE email <> ''").Scan(&email).Error)
 	assert.Equal(t, "zoe@client.test", email)
 }
+
+// TestBrowserDeskComposerKeepsTextThroughOutage: an agent's reply that
+// cannot be sent (the database is down) stays in the composer, with the
+// translated reason, and keeps its idempotency key for the resend; once the
+// database is back, sending again delivers it once.
+func TestBrowserDeskComposerKeepsTextThroughOutage(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.user("Sue Support", "sue@example.com", models.RoleAgent, true)
+	_, conv := e.customerConversation("Carla Customer", "Where is my order?")
+	tab := deskTab(t, e, "sue@example.com")
+	require.NoError(t, chromedp.Do(tab,
+		chromedp.Navigate(e.srv.URL+"/conversations/"+conv.PublicID),
+		chromedp.WaitVisible(chromedp.CSS(`#messages .msg-in`)),
+		chromedp.WaitVisible(chromedp.ID("f-body")),
+	))
+
+	restore := e.outage()
+	const text = "It ships today."
+	require.NoError(t, chromedp.Do(tab,
+		chromedp.SendKeys(chromedp.ID("f-body"), text),
+		pressEnter,
+	))
+	waitText(t, tab, "#toasts", "cannot reach its database")
+	require.NoError(t, chromedp.Do(tab, until(`!document.querySelector('#composer.htmx-request')`)))
+	assert.Equal(t, text, jsText(t, tab, `document.getElementById('f-body').value`), "the reply is kept")
+	key := jsText(t, tab, `document.getElementById('composer').parleyKey || ''`)
+	require.NotEmpty(t, key)
+	// Sending again while still down: the same message, the same key.
+	require.NoError(t, chromedp.Do(tab,
+		chromedp.Evaluate[chromedp.Void](`document.getElementById('composer').requestSubmit()`),
+		until(`!document.querySelector('#composer.htmx-request')`),
+	))
+	assert.Equal(t, key, jsText(t, tab, `document.getElementById('composer').parleyKey || ''`))
+	assert.Equal(t, text, jsText(t, tab, `document.getElementById('f-body').value`))
+
+	restore()
+	require.NoError(t, chromedp.Do(tab,
+		chromedp.Evaluate[chromedp.Void](`document.getElementById('composer').requestSubmit()`),
+		chromedp.WaitVisible(chromedp.CSS(`#messages .msg-out`)),
+		until(`document.getElementById('f-body').value === ''`),
+	))
+	assert.EqualValues(t, 1, e.countMessages(conv.PublicID, text), "stored once")
+}
