@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -109,4 +111,8 @@ func TestDBUnavailableClassification(t *testing.T) {
 	require.Error(t, err)
 	assert.True(t, dbUnavailable(err), "%v", err)
 	assert.False(t, dbUnavailable(models.ErrNotFound))
+	// A truncated request body is the client's doing, not the database's.
+	assert.False(t, dbUnavailable(fmt.Errorf("read form: %w", io.ErrUnexpectedEOF)))
+	// Waiting too long for a connection is.
+	assert.True(t, dbUnavailable(fmt.Errorf("find visitor: %w", context.DeadlineExceeded)))
 }

@@ -42,7 +42,7 @@ func dbUnavailable(err error) bool {
 	}
 	// A deadline while waiting for a connection or the server (the client
 	// going away is context.Canceled, handled apart).
-	return errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err) || errors.Is(err, syscall.ECONNREFUSED)
+	return errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err)
 }
 
 // dbConnectionLost reports whether err means an established connection
@@ -54,8 +54,15 @@ func dbConnectionLost(err error) bool {
 		// Connection exceptions; admin or crash shutdown.
 		return strings.HasPrefix(pe.Code, "08") || pe.Code == "57P01" || pe.Code == "57P02"
 	}
-	return errors.Is(err, pgconn.ErrConnClosed) || errors.Is(err, driver.ErrBadConn) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, io.ErrUnexpectedEOF)
+	if errors.Is(err, pgconn.ErrConnClosed) || errors.Is(err, driver.ErrBadConn) {
+		return true
+	}
+	// A broken socket counts only under pgx's connection layer (whose errors
+	// say whether a retry is safe): the same errors from reading a request
+	// body are the client's.
+	var fromPgconn interface{ SafeToRetry() bool }
+	return errors.As(err, &fromPgconn) && (errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF))
 }
 
 // handleError is the one place errors become responses: 404 for anything not
@@ -70,6 +77,7 @@ func (a *App) handleError(err error, c echo.Context) {
 	}
 	status, titleID, msgID := http.StatusInternalServerError, "error.server_title", "error.server"
 	var message string
+	unavailable := false
 	var he *echo.HTTPError
 	var ve *models.ValidationError
 	var rl *models.RateLimitedError
@@ -91,6 +99,7 @@ func (a *App) handleError(err error, c echo.Context) {
 		// The database is down or unreachable: nothing the client did wrong,
 		// and a retry shortly is the right move (the widget retries by itself).
 		status, titleID, msgID = http.StatusServiceUnavailable, "error.unavailable_title", "error.unavailable"
+		unavailable = true
 		c.Response().Header().Set("Retry-After", strconv.Itoa(retryAfterUnavailable))
 		c.Response().Header().Set("Cache-Control", "no-store")
 		if dbConnectionLost(err) && a.pool != nil {
@@ -116,7 +125,7 @@ func (a *App) handleError(err error, c echo.Context) {
 		return
 	}
 	switch {
-	case status == http.StatusServiceUnavailable:
+	case unavailable:
 		reqLog(c).Warn("database unavailable", "err", err, "method", c.Request().Method, "path", c.Request().URL.Path)
 	case status >= 500:
 		reqLog(c).Error("request failed", "err", err, "method", c.Request().Method, "path", c.Request().URL.Path)

@@ -42,10 +42,12 @@ func (v *Visitor) EmailRequired(settings *DeskSettings) bool {
 // StartVisitorConversation opens a conversation for the visitor's customer,
 // first storing the pre-chat name and email on an unverified customer (a
 // verified one keeps what the host page signed). While the desk is away the
-// email is required of a visitor we cannot reach otherwise (EmailRequired). Everything is validated
-// before anything is written, so a rejected form stores nothing. It returns
-// ErrIdentityRequired when the desk requires a signed identity the visitor
-// does not have.
+// email is required of a visitor we cannot reach otherwise (EmailRequired).
+// Everything is validated before anything is written, so a rejected form
+// stores nothing. It returns ErrIdentityRequired when the desk requires a
+// signed identity the visitor does not have, and ErrNotFound for a visitor
+// scoped to one conversation by a chat link. A retry with the same
+// idempotency key returns the conversation and message it stored.
 func StartVisitorConversation(ctx context.Context, db *gorm.DB, v *Visitor, settings *DeskSettings, in VisitorStart) (*Conversation, *Message, error) {
 	if !v.MayWrite(settings) {
 		return nil, nil, ErrIdentityRequired
