@@ -14,9 +14,10 @@ import (
 )
 
 // openChatLink is where the link in a customer's email lands: a valid,
-// unexpired link starts a visitor for that customer in this browser and
-// opens the conversation in the messenger as a full page (the widget frame,
-// standalone). Anything else is a 404.
+// unexpired link starts a visitor for that customer in this browser, scoped
+// to the link's conversation (the customer's others stay out of reach), and
+// opens it in the messenger as a full page (the widget frame, standalone).
+// Anything else is a 404.
 func (a *App) openChatLink(c echo.Context) error {
 	token, conv, err := models.RedeemChatLink(ctxOf(c), a.db, c.Param("token"), time.Now())
 	if err != nil {
@@ -38,7 +39,7 @@ func (a *App) openChatLink(c echo.Context) error {
 // shows new messages (widget-frame.js sends it, at most about once a
 // second): replies they saw are not emailed to them.
 func (a *App) markWidgetRead(c echo.Context) error {
-	conv, err := models.FindConversationForCustomer(ctxOf(c), a.db, currentVisitor(c).CustomerID, c.Param("pid"))
+	conv, err := models.FindConversationForVisitor(ctxOf(c), a.db, currentVisitor(c), c.Param("pid"))
 	if err != nil {
 		return err
 	}

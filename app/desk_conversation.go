@@ -50,7 +50,9 @@ func (a *App) conversation(c echo.Context) (*models.Conversation, error) {
 
 // postMessage sends a reply or an internal note. The message reaches every
 // open desk (the sender's too) through the stream; htmx gets the composer
-// back, cleared, in the same mode.
+// back, cleared, in the same mode. A retry with the same idempotency key
+// (desk.js sends one per composed message) gets the same answer and stores
+// nothing.
 func (a *App) postMessage(c echo.Context) error {
 	conv, err := a.conversation(c)
 	if err != nil {
@@ -60,9 +62,13 @@ func (a *App) postMessage(c echo.Context) error {
 	if kind == "" {
 		kind = models.MessageText
 	}
+	key, err := idempotencyKey(c)
+	if err != nil {
+		return err
+	}
 	body := c.FormValue("body")
 	err = a.write(ctxOf(c), func(tx *gorm.DB) error {
-		_, err := models.PostMessage(ctxOf(c), tx, models.Actor{User: currentUser(c)}, conv, kind, body)
+		_, err := models.PostMessageWithOpts(ctxOf(c), tx, models.Actor{User: currentUser(c)}, conv, kind, body, models.PostOpts{IdempotencyKey: key})
 		return err
 	})
 	fragment := views.Req(ctxOf(c)).Fragment

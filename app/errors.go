@@ -3,21 +3,73 @@ package app
 import (
 	"cmp"
 	"context"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
+	"io"
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
+	"syscall"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/labstack/echo/v4"
 
 	"github.com/parleydesk/parley/models"
 	"github.com/parleydesk/parley/views"
 )
 
+// retryAfterUnavailable is the Retry-After, in seconds, of a 503 answered
+// while the database is unreachable.
+const retryAfterUnavailable = 5
+
+// dbUnavailable reports whether err means the database cannot be reached
+// right now (as opposed to a query that is wrong): no connection could be
+// made or acquired in time, the connection was refused, reset or closed
+// under the request, the server is shutting down or starting up, or pgx
+// says the statement never reached the server.
+func dbUnavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) || pgconn.SafeToRetry(err) || dbConnectionLost(err) {
+		return true
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "57P03" || pe.Code == "53300" // cannot connect now, too many connections
+	}
+	// A deadline while waiting for a connection or the server (the client
+	// going away is context.Canceled, handled apart).
+	return errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err)
+}
+
+// dbConnectionLost reports whether err means an established connection
+// died (server shut down or restarted, network cut): the pool's other idle
+// connections are most likely dead too.
+func dbConnectionLost(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		// Connection exceptions; admin or crash shutdown.
+		return strings.HasPrefix(pe.Code, "08") || pe.Code == "57P01" || pe.Code == "57P02"
+	}
+	if errors.Is(err, pgconn.ErrConnClosed) || errors.Is(err, driver.ErrBadConn) {
+		return true
+	}
+	// A broken socket counts only under pgx's connection layer (whose errors
+	// say whether a retry is safe): the same errors from reading a request
+	// body are the client's.
+	var fromPgconn interface{ SafeToRetry() bool }
+	return errors.As(err, &fromPgconn) && (errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF))
+}
+
 // handleError is the one place errors become responses: 404 for anything not
 // found (or not visible), 403 for roles and CSRF, 422 for validation that a
-// handler did not render itself, 429 for rate limits, and 500 — logged with
+// handler did not render itself, 429 for rate limits, 503 with Retry-After
+// while the database is unreachable (dbUnavailable), and 500 — logged with
 // the request id — for everything else. htmx fragment requests get a toast
 // instead of a page.
 func (a *App) handleError(err error, c echo.Context) {
@@ -26,6 +78,7 @@ func (a *App) handleError(err error, c echo.Context) {
 	}
 	status, titleID, msgID := http.StatusInternalServerError, "error.server_title", "error.server"
 	var message string
+	unavailable := false
 	var he *echo.HTTPError
 	var ve *models.ValidationError
 	var rl *models.RateLimitedError
@@ -45,6 +98,18 @@ func (a *App) handleError(err error, c echo.Context) {
 	case errors.As(err, &rl):
 		status, titleID, msgID = http.StatusTooManyRequests, "error.too_many_title", "error.too_many"
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(rl.RetryAfter.Seconds()))))
+	case dbUnavailable(err):
+		// The database is down or unreachable: nothing the client did wrong,
+		// and a retry shortly is the right move (the widget retries by itself).
+		status, titleID, msgID = http.StatusServiceUnavailable, "error.unavailable_title", "error.unavailable"
+		unavailable = true
+		c.Response().Header().Set("Retry-After", strconv.Itoa(retryAfterUnavailable))
+		c.Response().Header().Set("Cache-Control", "no-store")
+		if dbConnectionLost(err) && a.pool != nil {
+			// Drop the pool's other connections now rather than fail one
+			// request per dead connection once the server is back.
+			a.pool.Reset()
+		}
 	case errors.As(err, &he):
 		switch he.Code {
 		case http.StatusForbidden:
@@ -67,7 +132,10 @@ func (a *App) handleError(err error, c echo.Context) {
 		return
 	}
 	a.edgeContext(c)
-	if status >= 500 {
+	switch {
+	case unavailable:
+		reqLog(c).Warn("database unavailable", "err", err, "method", c.Request().Method, "path", c.Request().URL.Path)
+	case status >= 500:
 		reqLog(c).Error("request failed", "err", err, "method", c.Request().Method, "path", c.Request().URL.Path)
 	}
 	if message == "" {

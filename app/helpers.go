@@ -2,6 +2,7 @@ package app
 
 import (
 	"errors"
+	"net/http"
 	"strconv"
 
 	"github.com/parleydesk/parley/models"
@@ -21,4 +22,25 @@ func idParam(c echo.Context, name string) (int64, error) {
 func isValidation(err error) bool {
 	var ve *models.ValidationError
 	return errors.As(err, &ve)
+}
+
+// idempotencyKeyHeader carries the client's key for one composed message
+// (the idempotency_key form field works too, for plain forms).
+const idempotencyKeyHeader = "Idempotency-Key"
+
+// errBadIdempotencyKey is a malformed key: a client bug, not the user's.
+var errBadIdempotencyKey = echo.NewHTTPError(http.StatusBadRequest, "malformed Idempotency-Key")
+
+// idempotencyKey reads a message post's idempotency key (empty if none):
+// the widget and the desk generate one per composed message and send it
+// again with every retry, so a post whose answer was lost is stored once.
+func idempotencyKey(c echo.Context) (string, error) {
+	k := c.Request().Header.Get(idempotencyKeyHeader)
+	if k == "" {
+		k = c.FormValue("idempotency_key")
+	}
+	if k != "" && !models.ValidIdempotencyKey(k) {
+		return "", errBadIdempotencyKey
+	}
+	return k, nil
 }

@@ -233,7 +233,7 @@ func TestNotificationReachesOnlyItsUsersStream(t *testing.T) {
 func TestAutoCloseSettingAndJob(t *testing.T) {
 	t.Parallel()
 	e := setup(t, envOpts{startJobs: true})
-	e.user("Ada Admin", "ada@example.com", models.RoleAdmin, true)
+	ada := e.user("Ada Admin", "ada@example.com", models.RoleAdmin, true)
 	b := e.browser()
 	b.login("ada@example.com")
 
@@ -266,6 +266,12 @@ func TestAutoCloseSettingAndJob(t *testing.T) {
 
 	visitor := e.newVisitor()
 	pid := visitor.start("Is anyone there?")
+	conv, err := models.FindConversationForUser(context.Background(), e.db, ada, pid)
+	require.NoError(t, err)
+	// Answered: the conversation waits on the customer (an unanswered one is
+	// never auto-closed, models.TestAutoCloseOnlyWhenWaitingOnCustomer).
+	_, err = models.PostMessage(context.Background(), e.db, models.Actor{User: ada}, conv, models.MessageText, "Yes, how can we help?")
+	require.NoError(t, err)
 	fresh := visitor.start("Another, still going") // not idle: left open
 	require.NoError(t, e.db.Exec("UPDATE conversations SET updated_at = now() - interval '2 minutes' WHERE public_id = ?", pid).Error)
 

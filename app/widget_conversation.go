@@ -30,7 +30,7 @@ func (a *App) renderWidgetHome(c echo.Context, status int, f views.Form) error {
 	if err != nil {
 		return err
 	}
-	convs, err := models.CustomerConversations(ctxOf(c), a.db, v.CustomerID, conversationListLimit)
+	convs, err := models.VisitorConversations(ctxOf(c), a.db, v, conversationListLimit)
 	if err != nil {
 		return err
 	}
@@ -47,9 +47,13 @@ func (a *App) startWidgetConversation(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	key, err := idempotencyKey(c)
+	if err != nil {
+		return err
+	}
 	in := models.VisitorStart{
 		Body: c.FormValue("body"), Name: c.FormValue("name"), Email: c.FormValue("email"),
-		Session: sessionInfo(c),
+		Session: sessionInfo(c), IdempotencyKey: key,
 	}
 	var conv *models.Conversation
 	err = a.write(ctxOf(c), func(tx *gorm.DB) (err error) {
@@ -71,7 +75,7 @@ func (a *App) startWidgetConversation(c echo.Context) error {
 // showWidgetConversation shows one of the visitor's conversations; anyone
 // else's, an internal one or an unknown id is the same 404.
 func (a *App) showWidgetConversation(c echo.Context) error {
-	conv, err := models.FindConversationForCustomer(ctxOf(c), a.db, currentVisitor(c).CustomerID, c.Param("pid"))
+	conv, err := models.FindConversationForVisitor(ctxOf(c), a.db, currentVisitor(c), c.Param("pid"))
 	if err != nil {
 		return err
 	}
@@ -100,10 +104,15 @@ func (a *App) renderWidgetThread(c echo.Context, status int, conv *models.Conver
 
 // postWidgetMessage adds the visitor's message (reopening a closed
 // conversation). The answer is a fresh composer; the message itself reaches
-// the thread through the stream, like everyone else's.
+// the thread through the stream, like everyone else's. A retry with the
+// same idempotency key gets the same answer and stores nothing.
 func (a *App) postWidgetMessage(c echo.Context) error {
 	v := currentVisitor(c)
-	conv, err := models.FindConversationForCustomer(ctxOf(c), a.db, v.CustomerID, c.Param("pid"))
+	conv, err := models.FindConversationForVisitor(ctxOf(c), a.db, v, c.Param("pid"))
+	if err != nil {
+		return err
+	}
+	key, err := idempotencyKey(c)
 	if err != nil {
 		return err
 	}
@@ -113,7 +122,7 @@ func (a *App) postWidgetMessage(c echo.Context) error {
 	}
 	body := c.FormValue("body")
 	err = a.write(ctxOf(c), func(tx *gorm.DB) error {
-		_, err := models.PostVisitorMessage(ctxOf(c), tx, v, s, conv, body)
+		_, err := models.PostVisitorMessage(ctxOf(c), tx, v, s, conv, body, models.PostOpts{IdempotencyKey: key})
 		return err
 	})
 	switch {

@@ -26,7 +26,7 @@ func (a *App) widgetEvents(c echo.Context) error {
 	var conv *models.Conversation
 	if pid := c.QueryParam("conv"); pid != "" {
 		var err error
-		if conv, err = models.FindConversationForCustomer(ctxOf(c), a.db, v.CustomerID, pid); err != nil {
+		if conv, err = models.FindConversationForVisitor(ctxOf(c), a.db, v, pid); err != nil {
 			return err
 		}
 	}
@@ -41,9 +41,10 @@ type widgetStream struct {
 	conv    *models.Conversation // nil on the home view
 }
 
-// owns reports whether conv belongs to the stream's customer.
+// owns reports whether the stream's visitor may see conv: their customer's
+// and, for a chat link's visitor, only the link's conversation.
 func (w *widgetStream) owns(conv *models.Conversation) bool {
-	return conv != nil && conv.Kind == models.KindCustomer && conv.CustomerID != nil && *conv.CustomerID == w.visitor.CustomerID
+	return w.visitor.Sees(conv)
 }
 
 func (w *widgetStream) render(ctx context.Context, b *Batch, evs []models.Event) ([][2]string, error) {
@@ -111,7 +112,7 @@ func (w *widgetStream) render(ctx context.Context, b *Batch, evs []models.Event)
 		parts = append(parts, views.WidgetOther(other, true))
 	}
 	if list {
-		convs, err := models.CustomerConversations(ctx, w.a.db, w.visitor.CustomerID, conversationListLimit)
+		convs, err := models.VisitorConversations(ctx, w.a.db, w.visitor, conversationListLimit)
 		if err != nil {
 			return nil, err
 		}

@@ -64,12 +64,14 @@ func TestWidgetOfflineAsksForEmail(t *testing.T) {
 	e := setup(t)
 	ctx := context.Background()
 	admin := e.user("Ada", "ada@example.com", models.RoleAdmin, true)
-	require.NoError(t, models.SetOnline(ctx, e.db, admin.ID, false))
 	w := e.newVisitor()
+	// Started while online, without an email (while away, starting needs
+	// one: TestWidgetStartNeedsEmailWhileAway); then the desk goes away.
+	pid := w.start("Are you there?")
+	require.NoError(t, models.SetOnline(ctx, e.db, admin.ID, false))
 
 	home := w.get("/widget/home")
 	assert.Contains(t, home.text("#w-status"), "We are away right now")
-	pid := w.start("Are you there?")
 	thread := w.get("/widget/conversations/" + pid)
 	require.Equal(t, 1, thread.doc.Find(`#w-askemail form[hx-post="/widget/contact"]`).Length(), thread.body)
 	assert.Contains(t, thread.text("#w-askemail"), "Leave your email")

@@ -54,11 +54,20 @@ func SetAutoClose(ctx context.Context, db *gorm.DB, in AutoCloseInput) error {
 	return nil
 }
 
-// AutoCloseIdle closes up to limit open customer conversations in which
-// nothing happened (no message, note, status or assignment change) for
-// after, as of now, each with an auto_closed status line the customer sees
-// too, and the events open desks and widgets need. It returns how many it
-// closed; call it again while that is limit.
+// AutoCloseIdle closes up to limit open customer conversations that wait on
+// the customer (the last public message is the team's) and in which nothing
+// happened (no message, note, status or assignment change) for after, as of
+// now, each with an auto_closed status line the customer sees too, and the
+// events open desks and widgets need. It returns how many it closed; call it
+// again while that is limit.
+//
+// A conversation whose last public message is the customer's is never
+// closed, however long it waits: that is an unanswered question, not a
+// finished chat. Notes and status lines do not count as answers. The rule
+// reads conversations.waiting_since, which insertMessage sets on a
+// customer's message and clears on an agent's (notes and status lines leave
+// it), so the scan stays on one partial index (conversations_idle_idx) and
+// is re-checked under the row lock like the rest of the condition.
 //
 // Rows are taken with FOR NO KEY UPDATE SKIP LOCKED and re-checked under
 // the lock, so concurrent runs (several instances, a retried job) never
@@ -76,7 +85,7 @@ func AutoCloseIdle(ctx context.Context, db *gorm.DB, now time.Time, after time.D
 		var ids []int64
 		err := tx.Raw(`
 			SELECT id FROM conversations
-			WHERE kind = 'customer' AND status = 'open' AND updated_at < ?
+			WHERE kind = 'customer' AND status = 'open' AND waiting_since IS NULL AND updated_at < ?
 			ORDER BY updated_at
 			LIMIT ?
 			FOR NO KEY UPDATE SKIP LOCKED`, now.Add(-after), limit).Scan(&ids).Error

@@ -63,6 +63,8 @@ func TestAutoCloseIdle(t *testing.T) {
 	_, cust := mkCustomer(t, db)
 	idle, _, err := models.StartCustomerConversation(ctx, db, cust, "anyone?", models.SessionInfo{})
 	require.NoError(t, err)
+	_, err = models.PostMessage(ctx, db, models.Actor{User: ann}, idle, models.MessageText, "Yes: what can we do for you?")
+	require.NoError(t, err)
 	busy, _, err := models.StartCustomerConversation(ctx, db, cust, "still here", models.SessionInfo{})
 	require.NoError(t, err)
 	closed, _, err := models.StartCustomerConversation(ctx, db, cust, "done", models.SessionInfo{})
@@ -124,8 +126,11 @@ func TestAutoCloseIdleConcurrentRunsCloseOnce(t *testing.T) {
 	db := setup(t)
 	ctx := context.Background()
 	_, cust := mkCustomer(t, db)
+	ann := mkSupport(t, db, "ann@example.com")
 	for range 30 {
-		_, _, err := models.StartCustomerConversation(ctx, db, cust, "hi", models.SessionInfo{})
+		conv, _, err := models.StartCustomerConversation(ctx, db, cust, "hi", models.SessionInfo{})
+		require.NoError(t, err)
+		_, err = models.PostMessage(ctx, db, models.Actor{User: ann}, conv, models.MessageText, "hello")
 		require.NoError(t, err)
 	}
 	require.NoError(t, db.Exec("UPDATE conversations SET updated_at = now() - interval '2 hours'").Error)
@@ -165,6 +170,8 @@ func TestAutoCloseIdleSkipsOnlyConversationsBeingWritten(t *testing.T) {
 	_, cust := mkCustomer(t, db)
 	conv, _, err := models.StartCustomerConversation(ctx, db, cust, "hi", models.SessionInfo{})
 	require.NoError(t, err)
+	_, err = models.PostMessage(ctx, db, models.Actor{User: mkSupport(t, db, "ann@example.com")}, conv, models.MessageText, "hello")
+	require.NoError(t, err)
 	require.NoError(t, db.Exec("UPDATE conversations SET updated_at = now() - interval '2 hours'").Error)
 
 	post := db.Begin()
@@ -180,4 +187,72 @@ func TestAutoCloseIdleSkipsOnlyConversationsBeingWritten(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, n)
 	require.NoError(t, ref.Rollback().Error)
+}
+
+// Auto-close closes only conversations waiting on the customer: the last
+// public message (not a note, not a status line) is the team's. An
+// unanswered customer question stays open however long it waits.
+func TestAutoCloseOnlyWhenWaitingOnCustomer(t *testing.T) {
+	t.Parallel()
+	db := setup(t)
+	ctx := context.Background()
+	ann := mkSupport(t, db, "ann@example.com")
+	_, cust := mkCustomer(t, db)
+	post := func(conv *models.Conversation, actor models.Actor, kind, body string) {
+		t.Helper()
+		_, err := models.PostMessage(ctx, db, actor, conv, kind, body)
+		require.NoError(t, err)
+	}
+	agent, customer := models.Actor{User: ann}, models.Actor{Customer: cust}
+	cases := []struct {
+		name   string
+		then   func(conv *models.Conversation) // after the customer's first message
+		closed bool
+	}{
+		{"last public message from the customer", func(*models.Conversation) {}, false},
+		{"customer wrote again after the answer", func(c *models.Conversation) {
+			post(c, agent, models.MessageText, "Which order?")
+			post(c, customer, models.MessageText, "Order 42")
+		}, false},
+		{"last public message from an agent", func(c *models.Conversation) {
+			post(c, agent, models.MessageText, "It ships today.")
+		}, true},
+		{"an agent's note after the customer's message", func(c *models.Conversation) {
+			post(c, agent, models.MessageNote, "checking with the warehouse")
+		}, false},
+		{"status lines after the customer's message do not count", func(c *models.Conversation) {
+			require.NoError(t, models.Assign(ctx, db, ann, c, &ann.ID))
+			require.NoError(t, models.SetStatus(ctx, db, ann, c, models.StatusClosed))
+			post(c, customer, models.MessageText, "still there?") // reopens, with a status line
+			require.NoError(t, models.Assign(ctx, db, ann, c, nil))
+		}, false},
+		{"agent's answer, then a note and status lines", func(c *models.Conversation) {
+			post(c, agent, models.MessageText, "Done, anything else?")
+			post(c, agent, models.MessageNote, "refund issued")
+			require.NoError(t, models.Assign(ctx, db, ann, c, &ann.ID))
+		}, true},
+	}
+	convs := make([]*models.Conversation, len(cases))
+	for i, tc := range cases {
+		conv, _, err := models.StartCustomerConversation(ctx, db, cust, "My parcel never arrived ("+tc.name+")", models.SessionInfo{})
+		require.NoError(t, err)
+		tc.then(conv)
+		convs[i] = conv
+	}
+	// Everything is a day old; the delay is an hour.
+	require.NoError(t, db.Exec("UPDATE conversations SET updated_at = now() - interval '1 day'").Error)
+	n, err := models.AutoCloseIdle(ctx, db, time.Now(), time.Hour, 100)
+	require.NoError(t, err)
+	want := 0
+	for i, tc := range cases {
+		var status string
+		require.NoError(t, db.Raw("SELECT status FROM conversations WHERE id = ?", convs[i].ID).Scan(&status).Error)
+		if tc.closed {
+			want++
+			assert.Equal(t, models.StatusClosed, status, tc.name)
+		} else {
+			assert.Equal(t, models.StatusOpen, status, tc.name)
+		}
+	}
+	assert.Equal(t, want, n)
 }

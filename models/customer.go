@@ -42,9 +42,22 @@ type Visitor struct {
 	ID         int64
 	TokenHash  []byte
 	CustomerID int64
-	CreatedAt  time.Time
-	LastSeenAt time.Time
-	Customer   *Customer `gorm:"foreignKey:CustomerID"`
+	// ConversationID scopes a visitor started by an emailed chat link to
+	// that one conversation (nil: the visitor sees all of its customer's).
+	ConversationID *int64
+	CreatedAt      time.Time
+	LastSeenAt     time.Time
+	Customer       *Customer `gorm:"foreignKey:CustomerID"`
+}
+
+// Scoped reports whether v may only see one conversation (a chat link's).
+func (v *Visitor) Scoped() bool { return v.ConversationID != nil }
+
+// Sees reports whether v may read and write conv: a customer conversation
+// of v's customer and, for a visitor scoped by a chat link, that one.
+func (v *Visitor) Sees(conv *Conversation) bool {
+	return conv != nil && conv.Kind == KindCustomer && conv.CustomerID != nil && *conv.CustomerID == v.CustomerID &&
+		(v.ConversationID == nil || *v.ConversationID == conv.ID)
 }
 
 // CreateVisitor starts an anonymous visitor with its own unverified customer
@@ -126,6 +139,11 @@ func IdentifyVisitor(ctx context.Context, db *gorm.DB, v *Visitor, id Identity, 
 		if ve.Err() != nil || len(id.Email) > 254 {
 			id.Email = ""
 		}
+	}
+	if v.Scoped() {
+		// A chat link's visitor proves only that someone read one email: it
+		// neither edits the customer nor moves to another one.
+		return v.Customer, nil
 	}
 	signed := id.ExternalID != "" && len(id.ExternalID) <= 200 && id.Signature != "" &&
 		hmac.Equal([]byte(strings.ToLower(id.Signature)), []byte(IdentitySignature(settings.WidgetSecret, id.ExternalID, id.Email)))

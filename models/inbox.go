@@ -318,6 +318,36 @@ func FindConversationForCustomer(ctx context.Context, db *gorm.DB, customerID in
 		Where("conversations.public_id = ? AND conversations.kind = 'customer' AND conversations.customer_id = ?", publicID, customerID))
 }
 
+// FindConversationForVisitor returns the conversation with publicID if v
+// may see it (Visitor.Sees): its customer's own and, for a visitor started
+// by a chat link, only that link's conversation. Anything else is
+// ErrNotFound.
+func FindConversationForVisitor(ctx context.Context, db *gorm.DB, v *Visitor, publicID string) (*Conversation, error) {
+	conv, err := FindConversationForCustomer(ctx, db, v.CustomerID, publicID)
+	if err != nil {
+		return nil, err
+	}
+	if !v.Sees(conv) {
+		return nil, ErrNotFound
+	}
+	return conv, nil
+}
+
+// VisitorConversations lists the conversations v may see, newest first.
+func VisitorConversations(ctx context.Context, db *gorm.DB, v *Visitor, limit int) ([]Conversation, error) {
+	if v.ConversationID == nil {
+		return CustomerConversations(ctx, db, v.CustomerID, limit)
+	}
+	var cs []Conversation
+	err := db.WithContext(ctx).Raw(`
+		SELECT c.*, c.public_id::text AS public_id FROM conversations c
+		WHERE c.id = ? AND c.kind = 'customer' AND c.customer_id = ?`, *v.ConversationID, v.CustomerID).Scan(&cs).Error
+	if err != nil {
+		return nil, fmt.Errorf("visitor conversations: %w", err)
+	}
+	return cs, nil
+}
+
 // uuidRe matches the canonical text form of a UUID.
 var uuidRe = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 

@@ -457,12 +457,13 @@ func OpenChatLink(ctx context.Context, db *gorm.DB, token string, now time.Time)
 	return conv, nil
 }
 
-// CreateVisitorFor starts a visitor (a browser) for an existing customer:
-// someone who proved they read that customer's email.
-func CreateVisitorFor(ctx context.Context, db *gorm.DB, customer *Customer) (string, *Visitor, error) {
+// CreateVisitorFor starts a visitor (a browser) for an existing customer,
+// scoped to conv: someone who proved they read the email about that one
+// conversation sees and writes in it alone, never the customer's others.
+func CreateVisitorFor(ctx context.Context, db *gorm.DB, customer *Customer, conv *Conversation) (string, *Visitor, error) {
 	token := RandomToken(32)
-	v := &Visitor{TokenHash: hashToken(token), CustomerID: customer.ID, Customer: customer}
-	if err := db.WithContext(ctx).Select("TokenHash", "CustomerID").Create(v).Error; err != nil {
+	v := &Visitor{TokenHash: hashToken(token), CustomerID: customer.ID, ConversationID: &conv.ID, Customer: customer}
+	if err := db.WithContext(ctx).Select("TokenHash", "CustomerID", "ConversationID").Create(v).Error; err != nil {
 		return "", nil, fmt.Errorf("create visitor for customer %d: %w", customer.ID, err)
 	}
 	return token, v, nil
@@ -470,14 +471,14 @@ func CreateVisitorFor(ctx context.Context, db *gorm.DB, customer *Customer) (str
 
 // RedeemChatLink opens a chat link in a new browser: it checks the token
 // (ErrNotFound if forged, altered or expired) and starts a visitor for the
-// conversation's customer, returning the visitor's token and the
-// conversation.
+// conversation's customer, scoped to that conversation, returning the
+// visitor's token and the conversation.
 func RedeemChatLink(ctx context.Context, db *gorm.DB, token string, now time.Time) (string, *Conversation, error) {
 	conv, err := OpenChatLink(ctx, db, token, now)
 	if err != nil {
 		return "", nil, err
 	}
-	vt, _, err := CreateVisitorFor(ctx, db, conv.Customer)
+	vt, _, err := CreateVisitorFor(ctx, db, conv.Customer, conv)
 	if err != nil {
 		return "", nil, err
 	}

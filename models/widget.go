@@ -17,8 +17,11 @@ import (
 type VisitorStart struct {
 	Body    string
 	Name    string // optional pre-chat name
-	Email   string // optional pre-chat email
+	Email   string // optional pre-chat email (required while the desk is away: see EmailRequired)
 	Session SessionInfo
+	// IdempotencyKey identifies this first message across retries
+	// (PostOpts): a retried start returns the conversation it opened.
+	IdempotencyKey string
 }
 
 // MayWrite reports whether v may write to the desk under settings: when the
@@ -27,15 +30,30 @@ func (v *Visitor) MayWrite(settings *DeskSettings) bool {
 	return !settings.RequireSignedIdentity || (v.Customer != nil && v.Customer.Verified)
 }
 
+// EmailRequired reports whether v must leave an email to start a
+// conversation under settings: the desk is away, so the answer will come
+// after the visitor has left, and an email is the only way it can reach an
+// anonymous visitor who gave none yet. (Verified customers keep what the
+// host page signed.)
+func (v *Visitor) EmailRequired(settings *DeskSettings) bool {
+	return !settings.Online && v.Customer != nil && !v.Customer.Verified && v.Customer.Email == ""
+}
+
 // StartVisitorConversation opens a conversation for the visitor's customer,
 // first storing the pre-chat name and email on an unverified customer (a
-// verified one keeps what the host page signed). Everything is validated
-// before anything is written, so a rejected form stores nothing. It returns
-// ErrIdentityRequired when the desk requires a signed identity the visitor
-// does not have.
+// verified one keeps what the host page signed). While the desk is away the
+// email is required of a visitor we cannot reach otherwise (EmailRequired).
+// Everything is validated before anything is written, so a rejected form
+// stores nothing. It returns ErrIdentityRequired when the desk requires a
+// signed identity the visitor does not have, and ErrNotFound for a visitor
+// scoped to one conversation by a chat link. A retry with the same
+// idempotency key returns the conversation and message it stored.
 func StartVisitorConversation(ctx context.Context, db *gorm.DB, v *Visitor, settings *DeskSettings, in VisitorStart) (*Conversation, *Message, error) {
 	if !v.MayWrite(settings) {
 		return nil, nil, ErrIdentityRequired
+	}
+	if v.Scoped() {
+		return nil, nil, ErrNotFound // a chat link's visitor writes in its conversation only
 	}
 	ve := &ValidationError{}
 	if _, err := validateBody(in.Body); err != nil {
@@ -50,8 +68,16 @@ func StartVisitorConversation(ctx context.Context, db *gorm.DB, v *Visitor, sett
 	if len([]rune(name)) > 100 {
 		ve.Add("name", "name_too_long", map[string]any{"Max": 100})
 	}
-	if email != "" {
+	switch {
+	case email != "":
 		validateEmail(ve, "email", email)
+	case v.EmailRequired(settings):
+		ve.Add("email", "email_required_away", nil)
+	}
+	if err := (PostOpts{IdempotencyKey: in.IdempotencyKey}).validate(); err != nil {
+		var kv *ValidationError
+		errors.As(err, &kv)
+		ve.Errors = append(ve.Errors, kv.Errors...)
 	}
 	if err := ve.Err(); err != nil {
 		return nil, nil, err
@@ -59,6 +85,23 @@ func StartVisitorConversation(ctx context.Context, db *gorm.DB, v *Visitor, sett
 	var conv *Conversation
 	var msg *Message
 	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if in.IdempotencyKey != "" {
+			// Serialise this customer's starts, so a retry racing its
+			// original waits for it and then finds what it stored.
+			if err := tx.Exec("SELECT 1 FROM customers WHERE id = ? FOR UPDATE", v.CustomerID).Error; err != nil {
+				return err
+			}
+			prior, err := keyedMessage(tx, Actor{Customer: v.Customer}, in.IdempotencyKey)
+			if err != nil {
+				return err
+			}
+			if prior != nil {
+				conv, err = findConversation(tx.Joins("Customer").Joins("Assignee").
+					Where("conversations.id = ? AND conversations.customer_id = ?", prior.ConversationID, v.CustomerID))
+				msg = prior
+				return err
+			}
+		}
 		cust := v.Customer
 		if name != "" || email != "" {
 			c, err := UpdateCustomerContact(ctx, tx, v.CustomerID, name, email, false)
@@ -68,7 +111,7 @@ func StartVisitorConversation(ctx context.Context, db *gorm.DB, v *Visitor, sett
 			cust = c
 		}
 		var err error
-		conv, msg, err = StartCustomerConversation(ctx, tx, cust, in.Body, in.Session)
+		conv, msg, err = startCustomerConversation(ctx, tx, cust, in.Body, in.Session, in.IdempotencyKey)
 		if err == nil {
 			v.Customer = cust
 		}
@@ -84,21 +127,21 @@ func StartVisitorConversation(ctx context.Context, db *gorm.DB, v *Visitor, sett
 // conversations (reopening it if it was closed). Someone else's conversation
 // is ErrNotFound; a desk that now requires signed identities refuses
 // unverified visitors with ErrIdentityRequired.
-func PostVisitorMessage(ctx context.Context, db *gorm.DB, v *Visitor, settings *DeskSettings, conv *Conversation, body string) (*Message, error) {
-	if conv.Kind != KindCustomer || conv.CustomerID == nil || *conv.CustomerID != v.CustomerID {
+func PostVisitorMessage(ctx context.Context, db *gorm.DB, v *Visitor, settings *DeskSettings, conv *Conversation, body string, opts PostOpts) (*Message, error) {
+	if !v.Sees(conv) {
 		return nil, ErrNotFound
 	}
 	if !v.MayWrite(settings) {
 		return nil, ErrIdentityRequired
 	}
-	return PostMessage(ctx, db, Actor{Customer: v.Customer}, conv, MessageText, body)
+	return PostMessageWithOpts(ctx, db, Actor{Customer: v.Customer}, conv, MessageText, body, opts)
 }
 
 // SaveVisitorEmail stores the email an anonymous visitor leaves so the team
-// can answer while the desk is offline. It never edits a verified customer:
-// for one, it is ErrNotFound.
+// can answer while the desk is offline. It never edits a verified customer,
+// nor one reached through a chat link: for those, it is ErrNotFound.
 func SaveVisitorEmail(ctx context.Context, db *gorm.DB, v *Visitor, email string) (*Customer, error) {
-	if v.Customer.Verified {
+	if v.Customer.Verified || v.Scoped() {
 		return nil, ErrNotFound
 	}
 	email = strings.ToLower(strings.TrimSpace(email))

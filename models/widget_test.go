@@ -52,7 +52,7 @@ func TestStartVisitorConversation(t *testing.T) {
 	settings.RequireSignedIdentity = true
 	_, _, err = models.StartVisitorConversation(ctx, db, v, settings, models.VisitorStart{Body: "again"})
 	require.ErrorIs(t, err, models.ErrIdentityRequired)
-	_, err = models.PostVisitorMessage(ctx, db, v, settings, found, "more")
+	_, err = models.PostVisitorMessage(ctx, db, v, settings, found, "more", models.PostOpts{})
 	require.ErrorIs(t, err, models.ErrIdentityRequired)
 	assert.False(t, v.MayWrite(settings))
 
@@ -79,9 +79,9 @@ func TestPostVisitorMessageScopedToOwnConversations(t *testing.T) {
 	require.NoError(t, err)
 	conv, _, err := models.StartVisitorConversation(ctx, db, a, settings, models.VisitorStart{Body: "mine"})
 	require.NoError(t, err)
-	_, err = models.PostVisitorMessage(ctx, db, b, settings, conv, "not yours")
+	_, err = models.PostVisitorMessage(ctx, db, b, settings, conv, "not yours", models.PostOpts{})
 	require.ErrorIs(t, err, models.ErrNotFound)
-	_, err = models.PostVisitorMessage(ctx, db, a, settings, conv, "yes")
+	_, err = models.PostVisitorMessage(ctx, db, a, settings, conv, "yes", models.PostOpts{})
 	require.NoError(t, err)
 }
 

@@ -26,6 +26,10 @@
 //     data-sort, newest activity first.
 //   <time datetime="…" data-ago>: a short duration since then ("< 1 min",
 //     "5 min", "3 hr", "2 days"), kept current every 30 seconds.
+//   form#composer: its posts carry an Idempotency-Key, one per composed
+//     message and the same on every resend of it, so a post whose answer was
+//     lost (connection cut, 503) and is sent again is stored once. A failed
+//     send is not swapped (app.js): the text stays in the composer.
 (function () {
   'use strict';
 
@@ -46,6 +50,30 @@
     if (!ta.value.trim()) return; // empty messages are refused (the server refuses them too)
     if (ta.form.classList.contains('htmx-request')) return; // still sending the previous one
     if (ta.form.requestSubmit) ta.form.requestSubmit(); else ta.form.submit();
+  });
+
+  // ---- composer: one idempotency key per composed message ---------------------
+
+  function newKey() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    var b = new Uint8Array(16);
+    crypto.getRandomValues(b);
+    return Array.prototype.map.call(b, function (x) { return ('0' + x.toString(16)).slice(-2); }).join('');
+  }
+
+  document.addEventListener('htmx:configRequest', function (e) {
+    var form = e.detail.elt;
+    if (e.detail.verb !== 'post' || !form || !form.matches || !form.matches('form#composer')) return;
+    // Kept while the text and mode are unchanged: a resend after a failure
+    // is the same message; anything edited is a new one.
+    var body = form.querySelector('[name=body]');
+    var kind = form.querySelector('[name=kind]:checked') || form.querySelector('input[type=hidden][name=kind]');
+    var text = (body ? body.value : '') + '|' + (kind ? kind.value : '');
+    if (!form.parleyKey || form.parleyKeyText !== text) {
+      form.parleyKey = newKey();
+      form.parleyKeyText = text;
+    }
+    e.detail.headers['Idempotency-Key'] = form.parleyKey;
   });
 
   // ---- tab title: "(n) Page · Parley" ----------------------------------------

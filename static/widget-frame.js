@@ -18,6 +18,9 @@
 //   X-Parley-Lang; a 401 means the token is unknown: start a new visitor.
 //   HX-Trigger {"toast": {"level", "message"}} shows a message.
 //   The stream's "notify" events list new agent messages (ids).
+//   Message posts (#w-composer, #w-start) carry an Idempotency-Key, one per
+//   composed message and the same on every retry of it; 503 (with
+//   Retry-After) and network errors are retried with backoff.
 (function () {
   'use strict';
 
@@ -69,9 +72,13 @@
     t.addEventListener('click', function () { t.remove(); });
   };
   var toasted = false;
+  // A form already retrying on its own says so under itself: its repeated
+  // failures do not toast again.
+  var retrying = function (el) { return !!(el && el.hasAttribute && el.hasAttribute('data-retrying')); };
   document.body.addEventListener('toast', function (e) {
     var d = e.detail || {};
     toasted = true;
+    if (retrying(e.target)) return;
     toast(d.message != null ? d.message : d.value);
   });
 
@@ -93,6 +100,17 @@
   document.body.addEventListener('htmx:configRequest', function (e) {
     e.detail.headers['X-Parley-Visitor'] = token;
     e.detail.headers['X-Parley-Lang'] = lang;
+    var form = e.detail.elt;
+    if (e.detail.verb === 'post' && isSendForm(form)) {
+      // One key per composed message: kept while the text is unchanged, so
+      // every retry of it is recognised; a new text is a new message.
+      var field = form.querySelector('[name=body]'), text = field ? field.value : '';
+      if (!form.parleyKey || form.parleyKeyText !== text) {
+        form.parleyKey = newKey();
+        form.parleyKeyText = text;
+      }
+      e.detail.headers['Idempotency-Key'] = form.parleyKey;
+    }
     if (e.detail.verb === 'post' && e.detail.path === '/widget/conversations') {
       var p = e.detail.parameters;
       p.page_url = page;
@@ -108,7 +126,68 @@
     if (xhr.status === 401) return restart();
     toast(msg('server-error'));
   });
-  document.body.addEventListener('htmx:sendError', function () { toast(msg('network-error')); });
+  document.body.addEventListener('htmx:sendError', function (e) {
+    if (!retrying(e.detail.elt)) toast(msg('network-error'));
+  });
+
+  // ---- sending messages: nothing typed is lost ------------------------------------
+  // A failed send never clears the form (errors are not swapped). When the
+  // failure should pass by itself (503: the server cannot reach its
+  // database; the network is down), the form says "not sent yet, retrying"
+  // and sends again with backoff, honouring Retry-After; the same key makes
+  // a retry of a post that did go through store nothing new. Other
+  // failures (429, 403…) keep the text and say so; sending is up to the
+  // visitor.
+  function isSendForm(el) { return !!(el && el.matches && el.matches('#w-composer, #w-start')); }
+  function newKey() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    var b = new Uint8Array(16);
+    crypto.getRandomValues(b);
+    return Array.prototype.map.call(b, function (x) { return ('0' + x.toString(16)).slice(-2); }).join('');
+  }
+  var sendState = function (form, text) {
+    var p = form.querySelector('.w-retry');
+    if (!text) {
+      if (p) p.remove();
+      return;
+    }
+    if (!p) {
+      p = document.createElement('p');
+      p.className = 'w-retry';
+      p.setAttribute('role', 'status');
+      form.appendChild(p);
+    }
+    p.textContent = text;
+  };
+  document.body.addEventListener('htmx:afterRequest', function (e) {
+    var form = e.detail.elt, xhr = e.detail.xhr;
+    if (!isSendForm(form)) return;
+    var status = xhr ? xhr.status : 0;
+    clearTimeout(form.parleyRetry);
+    if (e.detail.successful || status === 422) { // sent, or refused with reasons beside the fields
+      form.parleyAttempts = 0;
+      form.removeAttribute('data-retrying');
+      sendState(form, '');
+      return;
+    }
+    if (status === 0 || status === 502 || status === 503 || status === 504) {
+      var n = form.parleyAttempts = (form.parleyAttempts || 0) + 1;
+      var delay = Math.min(30000, 1000 * Math.pow(2, n - 1));
+      var after = parseInt(xhr && xhr.getResponseHeader('Retry-After'), 10);
+      if (after > 0) delay = Math.max(delay, Math.min(after, 120) * 1000);
+      delay = Math.round(delay * (1 + Math.random() * 0.2)); // many widgets: not all at once
+      form.setAttribute('data-retrying', '');
+      sendState(form, msg('retrying'));
+      form.parleyRetry = setTimeout(function () {
+        if (!form.isConnected) return; // the visitor went elsewhere
+        if (form.requestSubmit) form.requestSubmit(); else htmx.trigger(form, 'submit');
+      }, delay);
+      return;
+    }
+    form.parleyAttempts = 0;
+    form.removeAttribute('data-retrying');
+    sendState(form, msg('not-sent'));
+  });
 
   // ---- visitor -------------------------------------------------------------------
   var post = function (path, body) {

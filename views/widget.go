@@ -44,7 +44,7 @@ type WidgetThread struct {
 // the desk is offline and nobody knows how to reach them. (The stream uses it
 // too, to re-render the prompt when the desk goes offline or comes back.)
 func AskEmail(s *models.DeskSettings, v *models.Visitor) bool {
-	return !s.Online && v != nil && v.Customer != nil && !v.Customer.Verified && v.Customer.Email == ""
+	return v != nil && v.EmailRequired(s)
 }
 
 func deskGreeting(ctx context.Context, s *models.DeskSettings) string {

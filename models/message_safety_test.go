@@ -1,0 +1,186 @@
+package models_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
+
+	"github.com/parleydesk/parley/models"
+)
+
+func countBodies(t *testing.T, db *gorm.DB, convID int64, body string) int64 {
+	t.Helper()
+	var n int64
+	require.NoError(t, db.Raw("SELECT count(*) FROM messages WHERE conversation_id = ? AND body = ?", convID, body).Scan(&n).Error)
+	return n
+}
+
+// A post retried with its idempotency key (the answer to the first was lost)
+// returns the stored message and stores nothing; keys are per author; a
+// retry racing its original stores one message.
+func TestPostMessageIdempotencyKey(t *testing.T) {
+	t.Parallel()
+	db := setup(t)
+	ctx := context.Background()
+	ann := mkSupport(t, db, "ann@example.com")
+	bob := mkSupport(t, db, "bob@example.com")
+	_, cust := mkCustomer(t, db)
+	conv, _, err := models.StartCustomerConversation(ctx, db, cust, "hi", models.SessionInfo{})
+	require.NoError(t, err)
+	opts := models.PostOpts{IdempotencyKey: "c0ffee00-0001"}
+
+	first, err := models.PostMessageWithOpts(ctx, db, models.Actor{Customer: cust}, conv, models.MessageText, "anyone?", opts)
+	require.NoError(t, err)
+	assert.False(t, first.Replayed)
+	again, err := models.PostMessageWithOpts(ctx, db, models.Actor{Customer: cust}, conv, models.MessageText, "anyone?", opts)
+	require.NoError(t, err)
+	assert.True(t, again.Replayed)
+	assert.Equal(t, first.ID, again.ID)
+	assert.EqualValues(t, 1, countBodies(t, db, conv.ID, "anyone?"))
+	var events int64
+	require.NoError(t, db.Raw("SELECT count(*) FROM events WHERE message_id = ?", first.ID).Scan(&events).Error)
+	assert.EqualValues(t, 1, events, "a replay announces nothing")
+
+	// Another author with the same key is another message; so is a note.
+	_, err = models.PostMessageWithOpts(ctx, db, models.Actor{User: ann}, conv, models.MessageNote, "anyone?", opts)
+	require.NoError(t, err)
+	assert.EqualValues(t, 2, countBodies(t, db, conv.ID, "anyone?"))
+	// The same key in another conversation is refused.
+	other, _, err := models.StartCustomerConversation(ctx, db, cust, "other", models.SessionInfo{})
+	require.NoError(t, err)
+	_, err = models.PostMessageWithOpts(ctx, db, models.Actor{Customer: cust}, other, models.MessageText, "anyone?", opts)
+	assert.Equal(t, "idempotency_key_invalid", fieldCode(t, err, "idempotency_key"))
+	// Malformed keys are refused before anything is stored.
+	for _, k := range []string{"short", "has space in it", "é-not-ascii-key", string(make([]byte, 101))} {
+		_, err = models.PostMessageWithOpts(ctx, db, models.Actor{User: bob}, conv, models.MessageText, "bad key", models.PostOpts{IdempotencyKey: k})
+		assert.Equal(t, "idempotency_key_invalid", fieldCode(t, err, "idempotency_key"), "%q", k)
+	}
+	assert.Zero(t, countBodies(t, db, conv.ID, "bad key"))
+
+	// A retry sent while the original is still running stores one message.
+	var wg sync.WaitGroup
+	race := models.PostOpts{IdempotencyKey: "c0ffee00-race"}
+	ids := make([]int64, 4)
+	for i := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := *conv
+			m, err := models.PostMessageWithOpts(ctx, db, models.Actor{User: bob}, &c, models.MessageText, "raced", race)
+			if assert.NoError(t, err) {
+				ids[i] = m.ID
+			}
+		}()
+	}
+	wg.Wait()
+	assert.EqualValues(t, 1, countBodies(t, db, conv.ID, "raced"))
+	for _, id := range ids {
+		assert.Equal(t, ids[0], id)
+	}
+}
+
+// A retried start (same key) returns the conversation it opened.
+func TestStartVisitorConversationIdempotencyKey(t *testing.T) {
+	t.Parallel()
+	db := setup(t)
+	ctx := context.Background()
+	settings, err := models.GetSettings(ctx, db)
+	require.NoError(t, err)
+	_, v, err := models.CreateVisitor(ctx, db)
+	require.NoError(t, err)
+	in := models.VisitorStart{Body: "First question", IdempotencyKey: "start-0000-0001"}
+	conv, msg, err := models.StartVisitorConversation(ctx, db, v, settings, in)
+	require.NoError(t, err)
+	again, msg2, err := models.StartVisitorConversation(ctx, db, v, settings, in)
+	require.NoError(t, err)
+	assert.Equal(t, conv.ID, again.ID)
+	assert.Equal(t, conv.PublicID, again.PublicID)
+	assert.Equal(t, msg.ID, msg2.ID)
+	assert.True(t, msg2.Replayed)
+	var n int64
+	require.NoError(t, db.Raw("SELECT count(*) FROM conversations WHERE customer_id = ?", v.CustomerID).Scan(&n).Error)
+	assert.EqualValues(t, 1, n)
+}
+
+// A chat link's visitor sees and writes in that conversation only.
+func TestChatLinkVisitorIsScoped(t *testing.T) {
+	t.Parallel()
+	db := setup(t)
+	ctx := context.Background()
+	settings, err := models.GetSettings(ctx, db)
+	require.NoError(t, err)
+	_, owner, err := models.CreateVisitor(ctx, db)
+	require.NoError(t, err)
+	a, _, err := models.StartVisitorConversation(ctx, db, owner, settings, models.VisitorStart{Body: "A", Email: "zoe@client.test"})
+	require.NoError(t, err)
+	b, _, err := models.StartVisitorConversation(ctx, db, owner, settings, models.VisitorStart{Body: "B"})
+	require.NoError(t, err)
+	tok, err := models.ChatLinkToken(ctx, db, a, time.Now().Add(time.Hour))
+	require.NoError(t, err)
+	vt, _, err := models.RedeemChatLink(ctx, db, tok, time.Now())
+	require.NoError(t, err)
+	v, err := models.FindVisitor(ctx, db, vt)
+	require.NoError(t, err)
+	require.True(t, v.Scoped())
+
+	_, err = models.FindConversationForVisitor(ctx, db, v, a.PublicID)
+	require.NoError(t, err)
+	_, err = models.FindConversationForVisitor(ctx, db, v, b.PublicID)
+	assert.ErrorIs(t, err, models.ErrNotFound)
+	convs, err := models.VisitorConversations(ctx, db, v, 30)
+	require.NoError(t, err)
+	require.Len(t, convs, 1)
+	assert.Equal(t, a.ID, convs[0].ID)
+	assert.True(t, v.Sees(a))
+	assert.False(t, v.Sees(b))
+	_, err = models.PostVisitorMessage(ctx, db, v, settings, b, "sneaky", models.PostOpts{})
+	assert.ErrorIs(t, err, models.ErrNotFound)
+	_, err = models.PostVisitorMessage(ctx, db, v, settings, a, "thanks", models.PostOpts{})
+	assert.NoError(t, err)
+	_, _, err = models.StartVisitorConversation(ctx, db, v, settings, models.VisitorStart{Body: "new"})
+	assert.ErrorIs(t, err, models.ErrNotFound)
+	_, err = models.SaveVisitorEmail(ctx, db, v, "mallory@evil.test")
+	assert.ErrorIs(t, err, models.ErrNotFound)
+
+	// The customer's own browser is not scoped.
+	all, err := models.VisitorConversations(ctx, db, owner, 30)
+	require.NoError(t, err)
+	assert.Len(t, all, 2)
+}
+
+// While the desk is away, an anonymous visitor with no email on record must
+// leave one to start; online (or with an email already) it stays optional.
+func TestStartVisitorConversationEmailWhileAway(t *testing.T) {
+	t.Parallel()
+	db := setup(t)
+	ctx := context.Background()
+	settings, err := models.GetSettings(ctx, db)
+	require.NoError(t, err)
+	_, v, err := models.CreateVisitor(ctx, db)
+	require.NoError(t, err)
+
+	settings.Online = false
+	assert.True(t, v.EmailRequired(settings))
+	for _, email := range []string{"", "   ", "nope"} {
+		_, _, err = models.StartVisitorConversation(ctx, db, v, settings, models.VisitorStart{Body: "hello?", Email: email})
+		code := fieldCode(t, err, "email")
+		assert.Contains(t, []string{"email_required_away", "email_invalid"}, code, "%q", email)
+	}
+	_, _, err = models.StartVisitorConversation(ctx, db, v, settings, models.VisitorStart{Body: "hello?", Email: "zoe@client.test"})
+	require.NoError(t, err)
+	assert.False(t, v.EmailRequired(settings), "known now")
+	_, _, err = models.StartVisitorConversation(ctx, db, v, settings, models.VisitorStart{Body: "again"})
+	assert.NoError(t, err)
+
+	settings.Online = true
+	_, fresh, err := models.CreateVisitor(ctx, db)
+	require.NoError(t, err)
+	assert.False(t, fresh.EmailRequired(settings))
+	_, _, err = models.StartVisitorConversation(ctx, db, fresh, settings, models.VisitorStart{Body: "online, no email"})
+	assert.NoError(t, err)
+}
