@@ -33,7 +33,15 @@
   // ---- what the loader passed ------------------------------------------------
   var boot = {};
   try { boot = JSON.parse(decodeURIComponent(location.hash.slice(1))) || {}; } catch (e) { boot = {}; }
-  if (location.hash) history.replaceState(null, '', location.pathname + location.search);
+  // A reload (the live stream asks for one when the frame is too far behind)
+  // has no fragment any more: what the loader passed, with the visitor made
+  // since, is kept in this history entry's state, which survives reloads.
+  var st = history.state;
+  if (!location.hash && st && typeof st === 'object' && st.parleyBoot && typeof st.parleyBoot === 'object') boot = st.parleyBoot;
+  var remember = function () {
+    try { history.replaceState({ parleyBoot: boot }, '', location.pathname + location.search); } catch (e) { /* nothing kept */ }
+  };
+  remember();
   var token = str(boot.t);
   var page = str(boot.p), referrer = str(boot.r);
   var user = boot.u && typeof boot.u === 'object' ? boot.u : null;
@@ -41,6 +49,8 @@
   // Opened as a page of its own (the link in a customer's email), the frame
   // keeps its visitor for the tab's lifetime, so a reload stays in the chat.
   var keep = function () {
+    boot.t = token;
+    remember();
     if (framed) return;
     try {
       if (token) sessionStorage.setItem('parley.visitor', token); else sessionStorage.removeItem('parley.visitor');
