@@ -36,10 +36,10 @@ func TestBrowserFirstRunToAgent(t *testing.T) {
 	require.NoError(t, chromedp.Do(tab,
 		chromedp.Navigate(base+"/"),
 		chromedp.WaitVisible(chromedp.CSS(`form[action="/setup"]`)),
-		chromedp.SendKeys(chromedp.ID("f-name"), "Ada Admin"),
-		chromedp.SendKeys(chromedp.ID("f-email"), "ada@example.com"),
-		chromedp.SendKeys(chromedp.ID("f-password"), "short"),
-		chromedp.Click(chromedp.CSS(`form[action="/setup"] button[type="submit"]`)),
+		browsertest.Type("#f-name", "Ada Admin"),
+		browsertest.Type("#f-email", "ada@example.com"),
+		browsertest.Type("#f-password", "short"),
+		browsertest.Click(`form[action="/setup"] button[type="submit"]`),
 		// A too-short password comes back beside the field, form kept.
 		chromedp.WaitVisible(chromedp.CSS(`#e-password`)),
 	))
@@ -51,16 +51,16 @@ func TestBrowserFirstRunToAgent(t *testing.T) {
 	require.Equal(t, "Ada Admin", name)
 
 	require.NoError(t, chromedp.Do(tab,
-		chromedp.SendKeys(chromedp.ID("f-password"), "correct horse"),
-		chromedp.Click(chromedp.CSS(`form[action="/setup"] button[type="submit"]`)),
+		browsertest.Type("#f-password", "correct horse"),
+		browsertest.Click(`form[action="/setup"] button[type="submit"]`),
 		chromedp.WaitVisible(chromedp.ID("agents")),
 		// Create an agent.
-		chromedp.Click(chromedp.CSS(`a[href="/admin/agents/new"]`)),
+		browsertest.Click(`a[href="/admin/agents/new"]`),
 		chromedp.WaitVisible(chromedp.CSS(`form[action="/admin/agents"]`)),
-		chromedp.SendKeys(chromedp.ID("f-name"), "Bob Agent"),
-		chromedp.SendKeys(chromedp.ID("f-email"), "bob@example.com"),
-		chromedp.SendKeys(chromedp.ID("f-password"), "bob's password"),
-		chromedp.Click(chromedp.CSS(`form[action="/admin/agents"] button[type="submit"]`)),
+		browsertest.Type("#f-name", "Bob Agent"),
+		browsertest.Type("#f-email", "bob@example.com"),
+		browsertest.Type("#f-password", "bob's password"),
+		browsertest.Click(`form[action="/admin/agents"] button[type="submit"]`),
 		chromedp.WaitVisible(chromedp.CSS(`#agents`)),
 	))
 	table, err := chromedp.Run(tab, chromedp.Text(chromedp.ID("agents")))
@@ -72,7 +72,7 @@ func TestBrowserFirstRunToAgent(t *testing.T) {
 
 	// Sign out, and the agent signs in.
 	require.NoError(t, chromedp.Do(tab,
-		chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)),
+		browsertest.Click(`form[action="/logout"] button`),
 		chromedp.WaitVisible(chromedp.CSS(`form[action="/login"]`)),
 	))
 	notice, err := chromedp.Run(tab, chromedp.Text(chromedp.CSS(".alert-info")))
@@ -80,9 +80,9 @@ func TestBrowserFirstRunToAgent(t *testing.T) {
 	require.Equal(t, "You have been signed out.", notice)
 
 	require.NoError(t, chromedp.Do(tab,
-		chromedp.SendKeys(chromedp.ID("f-email"), "bob@example.com"),
-		chromedp.SendKeys(chromedp.ID("f-password"), "bob's password"),
-		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type="submit"]`)),
+		browsertest.Type("#f-email", "bob@example.com"),
+		browsertest.Type("#f-password", "bob's password"),
+		browsertest.Click(`form[action="/login"] button[type="submit"]`),
 		chromedp.WaitVisible(chromedp.CSS(".user-menu")),
 	))
 	who, err := chromedp.Run(tab, chromedp.Text(chromedp.CSS(".user-menu strong")))

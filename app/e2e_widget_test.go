@@ -104,6 +104,9 @@ func keepScreenshot(t *testing.T, tab context.Context) {
 	}
 }
 
+// inWidget makes a browsertest action act inside the widget's iframe.
+var inWidget = browsertest.InFrame("iframe.parley-frame")
+
 // frameNode returns the widget's iframe element on the host page; queries
 // with chromedp.FromNode(node) run inside it (same site, different origin).
 func frameNode(t *testing.T, tab context.Context) chromedp.QueryOption {
@@ -154,7 +157,7 @@ func TestBrowserWidgetJourney(t *testing.T) {
 		chromedp.Navigate(host.URL+"/"),
 		chromedp.WaitVisible(chromedp.CSS(".parley-launcher")),
 		// The host page works as before.
-		chromedp.Click(chromedp.ID("host-btn")),
+		browsertest.Click("#host-btn"),
 	))
 	out, err := chromedp.Run(tab, chromedp.Text(chromedp.ID("host-out")))
 	require.NoError(t, err)
@@ -170,7 +173,7 @@ func TestBrowserWidgetJourney(t *testing.T) {
 	assert.Equal(t, "Chat with Acme Support", label.Value)
 
 	require.NoError(t, chromedp.Do(tab,
-		chromedp.Click(chromedp.CSS(".parley-launcher")),
+		browsertest.Click(".parley-launcher"),
 		chromedp.WaitVisible(chromedp.CSS(".parley-root.parley-open .parley-frame")),
 	))
 	in := frameNode(t, tab)
@@ -181,7 +184,7 @@ func TestBrowserWidgetJourney(t *testing.T) {
 
 	// Enter sends; Shift+Enter would add a line.
 	require.NoError(t, chromedp.Do(tab,
-		chromedp.SendKeys(chromedp.ID("w-start-body"), "My parcel never arrived", in),
+		browsertest.Type("#w-start-body", "My parcel never arrived", inWidget),
 		pressEnter,
 		chromedp.WaitVisible(chromedp.CSS("#w-thread .w-msg-mine"), in),
 	))
@@ -218,7 +221,7 @@ func TestBrowserWidgetJourney(t *testing.T) {
 	// Escape (inside the frame) closes the panel; a reply while closed
 	// shows as a badge on the launcher.
 	require.NoError(t, chromedp.Do(tab,
-		chromedp.SendKeys(chromedp.ID("w-body"), kb.Escape, in),
+		browsertest.Type("#w-body", kb.Escape, inWidget),
 		chromedp.WaitReady(chromedp.CSS(".parley-root:not(.parley-open)")),
 	))
 	_, err = models.PostMessage(ctx, e.db, models.Actor{User: agent}, conv, models.MessageText, "It ships tomorrow.")
@@ -229,7 +232,7 @@ func TestBrowserWidgetJourney(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "1", badge)
 	require.NoError(t, chromedp.Do(tab,
-		chromedp.Click(chromedp.CSS(".parley-launcher")),
+		browsertest.Click(".parley-launcher"),
 		chromedp.WaitVisible(chromedp.CSS(".parley-root.parley-open .parley-frame")),
 		chromedp.WaitNotVisible(chromedp.CSS(".parley-badge")),
 	))
@@ -243,9 +246,9 @@ func TestBrowserWidgetJourney(t *testing.T) {
 
 	// Writing again reopens it, with a status line.
 	require.NoError(t, chromedp.Do(tab,
-		chromedp.SendKeys(chromedp.ID("w-body"), "Actually,", in),
+		browsertest.Type("#w-body", "Actually,", inWidget),
 		shiftEnter,
-		chromedp.SendKeys(chromedp.ID("w-body"), "one more question", in),
+		browsertest.Type("#w-body", "one more question", inWidget),
 		pressEnter,
 	))
 	waitText(t, tab, "#w-thread", "one more question", in)
@@ -269,7 +272,7 @@ func TestBrowserWidgetJourney(t *testing.T) {
 	require.NoError(t, chromedp.Do(tab,
 		chromedp.Navigate(host.URL+"/"),
 		chromedp.WaitVisible(chromedp.CSS(".parley-launcher")),
-		chromedp.Click(chromedp.CSS(".parley-launcher")),
+		browsertest.Click(".parley-launcher"),
 		chromedp.WaitVisible(chromedp.CSS(".parley-root.parley-open .parley-frame")),
 	))
 	in = frameNode(t, tab)
@@ -298,7 +301,7 @@ func TestBrowserWidgetFollowsOnlineSwitch(t *testing.T) {
 	require.NoError(t, chromedp.Do(tab,
 		chromedp.Navigate(host.URL+"/"),
 		chromedp.WaitVisible(chromedp.CSS(".parley-launcher")),
-		chromedp.Click(chromedp.CSS(".parley-launcher")),
+		browsertest.Click(".parley-launcher"),
 		chromedp.WaitVisible(chromedp.CSS(".parley-root.parley-open .parley-frame")),
 	))
 	in := frameNode(t, tab)
@@ -360,7 +363,7 @@ func TestBrowserWidgetFailedLoadIsHarmless(t *testing.T) {
 	require.NoError(t, chromedp.Do(tab,
 		chromedp.Navigate(host.URL+"/broken"),
 		chromedp.WaitVisible(chromedp.ID("host-btn")),
-		chromedp.Click(chromedp.ID("host-btn")),
+		browsertest.Click("#host-btn"),
 	))
 	out, err := chromedp.Run(tab, chromedp.Text(chromedp.ID("host-out")))
 	require.NoError(t, err)
@@ -395,7 +398,7 @@ func TestBrowserWidgetRefusedOnOtherSites(t *testing.T) {
 	display, err := chromedp.Run(tab, chromedp.Evaluate[string](`document.querySelector('.parley-root').style.display`))
 	require.NoError(t, err)
 	assert.Equal(t, "none", display, "no launcher for a widget that cannot load")
-	require.NoError(t, chromedp.Do(tab, chromedp.Click(chromedp.ID("host-btn"))))
+	require.NoError(t, chromedp.Do(tab, browsertest.Click("#host-btn")))
 	out, err := chromedp.Run(tab, chromedp.Text(chromedp.ID("host-out")))
 	require.NoError(t, err)
 	assert.Equal(t, "added", out)
@@ -423,7 +426,7 @@ func TestBrowserWidgetRecoversFromUnknownToken(t *testing.T) {
 	require.NoError(t, chromedp.Do(tab,
 		chromedp.Reload(),
 		chromedp.WaitVisible(chromedp.CSS(".parley-launcher")),
-		chromedp.Click(chromedp.CSS(".parley-launcher")),
+		browsertest.Click(".parley-launcher"),
 	))
 	require.NoError(t, chromedp.Do(tab, chromedp.WaitVisible(chromedp.ID("w-start-body"), frameNode(t, tab))))
 	var token string
@@ -451,19 +454,19 @@ func TestBrowserWidgetRateLimitKeepsText(t *testing.T) {
 	require.NoError(t, chromedp.Do(tab,
 		chromedp.Navigate(e.srv.URL+"/demo"),
 		chromedp.WaitVisible(chromedp.CSS(".parley-launcher")),
-		chromedp.Click(chromedp.CSS(".parley-launcher")),
+		browsertest.Click(".parley-launcher"),
 	))
 	in := frameNode(t, tab)
 	require.NoError(t, chromedp.Do(tab,
-		chromedp.SendKeys(chromedp.ID("w-start-body"), "first", in),
+		browsertest.Type("#w-start-body", "first", inWidget),
 		pressEnter,
 		chromedp.WaitVisible(chromedp.ID("w-body"), in),
-		chromedp.SendKeys(chromedp.ID("w-body"), "second", in),
+		browsertest.Type("#w-body", "second", inWidget),
 		pressEnter,
 	))
 	waitText(t, tab, "#w-thread", "second", in)
 	require.NoError(t, chromedp.Do(tab,
-		chromedp.SendKeys(chromedp.ID("w-body"), "third, too fast", in),
+		browsertest.Type("#w-body", "third, too fast", inWidget),
 		pressEnter,
 		chromedp.WaitVisible(chromedp.CSS("#w-toasts .w-toast"), in),
 	))
@@ -493,7 +496,7 @@ func TestBrowserWidgetSignedIdentityAcrossDevices(t *testing.T) {
 	require.NoError(t, chromedp.Do(laptop,
 		chromedp.Navigate(host.URL+"/signed"),
 		chromedp.WaitVisible(chromedp.CSS(".parley-launcher")),
-		chromedp.Click(chromedp.CSS(".parley-launcher")),
+		browsertest.Click(".parley-launcher"),
 	))
 	in := frameNode(t, laptop)
 	// Signed: no pre-chat fields (the site vouches for name and email), and
@@ -501,7 +504,7 @@ func TestBrowserWidgetSignedIdentityAcrossDevices(t *testing.T) {
 	require.NoError(t, chromedp.Do(laptop,
 		chromedp.WaitVisible(chromedp.ID("w-start-body"), in),
 		chromedp.WaitNotPresent(chromedp.ID("w-f-email"), in),
-		chromedp.SendKeys(chromedp.ID("w-start-body"), "Written on my laptop", in),
+		browsertest.Type("#w-start-body", "Written on my laptop", inWidget),
 		pressEnter,
 	))
 	waitText(t, laptop, "#w-thread", "Written on my laptop", in)
@@ -511,7 +514,7 @@ func TestBrowserWidgetSignedIdentityAcrossDevices(t *testing.T) {
 	require.NoError(t, chromedp.Do(phone,
 		chromedp.Navigate(host.URL+"/signed-data"),
 		chromedp.WaitVisible(chromedp.CSS(".parley-launcher")),
-		chromedp.Click(chromedp.CSS(".parley-launcher")),
+		browsertest.Click(".parley-launcher"),
 	))
 	waitText(t, phone, "#w-convs", "Written on my laptop", frameNode(t, phone))
 
@@ -530,7 +533,7 @@ func TestBrowserWidgetSignedIdentityAcrossDevices(t *testing.T) {
 	require.NoError(t, chromedp.Do(anon,
 		chromedp.Navigate(host.URL+"/"),
 		chromedp.WaitVisible(chromedp.CSS(".parley-launcher")),
-		chromedp.Click(chromedp.CSS(".parley-launcher")),
+		browsertest.Click(".parley-launcher"),
 	))
 	waitText(t, anon, "#w-identity-required", "Please sign in on this website", frameNode(t, anon))
 }
