@@ -43,10 +43,10 @@ func TestBrowserFirstRunToAgent(t *testing.T) {
 		// A too-short password comes back beside the field, form kept.
 		chromedp.WaitVisible(chromedp.CSS(`#e-password`)),
 	))
-	msg, err := chromedp.Run(tab, chromedp.Text(chromedp.ID("e-password")))
+	msg, err := chromedp.Run(tab, browsertest.Text("#e-password"))
 	require.NoError(t, err)
 	require.Equal(t, "Use at least 8 characters.", msg)
-	name, err := chromedp.Run(tab, chromedp.Value(chromedp.ID("f-name")))
+	name, err := chromedp.Run(tab, browsertest.Value("#f-name"))
 	require.NoError(t, err)
 	require.Equal(t, "Ada Admin", name)
 
@@ -63,7 +63,7 @@ func TestBrowserFirstRunToAgent(t *testing.T) {
 		browsertest.Click(`form[action="/admin/agents"] button[type="submit"]`),
 		chromedp.WaitVisible(chromedp.CSS(`#agents`)),
 	))
-	table, err := chromedp.Run(tab, chromedp.Text(chromedp.ID("agents")))
+	table, err := chromedp.Run(tab, browsertest.Text("#agents"))
 	require.NoError(t, err)
 	require.Contains(t, table, "bob@example.com")
 	loc, err := chromedp.Run(tab, chromedp.Location())
@@ -75,7 +75,7 @@ func TestBrowserFirstRunToAgent(t *testing.T) {
 		browsertest.Click(`form[action="/logout"] button`),
 		chromedp.WaitVisible(chromedp.CSS(`form[action="/login"]`)),
 	))
-	notice, err := chromedp.Run(tab, chromedp.Text(chromedp.CSS(".alert-info")))
+	notice, err := chromedp.Run(tab, browsertest.Text(".alert-info"))
 	require.NoError(t, err)
 	require.Equal(t, "You have been signed out.", notice)
 
@@ -85,7 +85,7 @@ func TestBrowserFirstRunToAgent(t *testing.T) {
 		browsertest.Click(`form[action="/login"] button[type="submit"]`),
 		chromedp.WaitVisible(chromedp.CSS(".user-menu")),
 	))
-	who, err := chromedp.Run(tab, chromedp.Text(chromedp.CSS(".user-menu strong")))
+	who, err := chromedp.Run(tab, browsertest.Text(".user-menu strong"))
 	require.NoError(t, err)
 	require.Equal(t, "Bob Agent", who)
 	adminLinks, err := chromedp.Run(tab, chromedp.Evaluate[int](`document.querySelectorAll('a[href^="/admin"]').length`))
@@ -97,7 +97,7 @@ func TestBrowserFirstRunToAgent(t *testing.T) {
 		chromedp.Navigate(base+"/admin/agents"),
 		chromedp.WaitVisible(chromedp.CSS(".error-page")),
 	))
-	title, err := chromedp.Run(tab, chromedp.Text(chromedp.CSS(".error-page h1")))
+	title, err := chromedp.Run(tab, browsertest.Text(".error-page h1"))
 	require.NoError(t, err)
 	require.Equal(t, "No access", title)
 }

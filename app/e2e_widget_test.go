@@ -159,7 +159,7 @@ func TestBrowserWidgetJourney(t *testing.T) {
 		// The host page works as before.
 		browsertest.Click("#host-btn"),
 	))
-	out, err := chromedp.Run(tab, chromedp.Text(chromedp.ID("host-out")))
+	out, err := chromedp.Run(tab, browsertest.Text("#host-out"))
 	require.NoError(t, err)
 	require.Equal(t, "added", out)
 	countVisitors := func() int64 {
@@ -178,7 +178,7 @@ func TestBrowserWidgetJourney(t *testing.T) {
 	))
 	in := frameNode(t, tab)
 	require.NoError(t, chromedp.Do(tab, chromedp.WaitVisible(chromedp.ID("w-start-body"), in)))
-	greeting, err := chromedp.Run(tab, chromedp.Text(chromedp.ID("w-greeting"), in))
+	greeting, err := chromedp.Run(tab, browsertest.Text("#w-greeting", inWidget))
 	require.NoError(t, err)
 	assert.Equal(t, "Hi there! How can we help?", greeting)
 
@@ -207,16 +207,16 @@ func TestBrowserWidgetJourney(t *testing.T) {
 	require.NoError(t, err)
 	e.app.rt.Ring()
 	waitText(t, tab, "#w-thread .w-msg-team", "Track the new one", in)
-	href, err := chromedp.Run(tab, chromedp.AttributeValue(chromedp.CSS("#w-thread .w-msg-team a"), "href", in))
+	href, err := chromedp.Run(tab, browsertest.Attr("#w-thread .w-msg-team a", "href", inWidget))
 	require.NoError(t, err)
-	assert.Equal(t, "https://track.example.com/123", href.Value)
-	author, err := chromedp.Run(tab, chromedp.Text(chromedp.CSS("#w-thread .w-msg-team .w-msg-author"), in))
+	assert.Equal(t, "https://track.example.com/123", href)
+	author, err := chromedp.Run(tab, browsertest.Text("#w-thread .w-msg-team .w-msg-author", inWidget))
 	require.NoError(t, err)
 	assert.Equal(t, "Alex Agent", author)
 	// live.js showed the time in the visitor's zone (it sets a full title).
-	title, err := chromedp.Run(tab, chromedp.AttributeValue(chromedp.CSS("#w-thread .w-msg-team time"), "title", in))
+	title, err := chromedp.Run(tab, browsertest.Attr("#w-thread .w-msg-team time", "title", inWidget))
 	require.NoError(t, err)
-	assert.True(t, title.Exists && title.Value != "", "localised time")
+	assert.NotEmpty(t, title, "localised time")
 
 	// Escape (inside the frame) closes the panel; a reply while closed
 	// shows as a badge on the launcher.
@@ -228,7 +228,7 @@ func TestBrowserWidgetJourney(t *testing.T) {
 	require.NoError(t, err)
 	e.app.rt.Ring()
 	require.NoError(t, chromedp.Do(tab, chromedp.WaitVisible(chromedp.CSS(".parley-badge"))))
-	badge, err := chromedp.Run(tab, chromedp.Text(chromedp.CSS(".parley-badge")))
+	badge, err := chromedp.Run(tab, browsertest.Text(".parley-badge"))
 	require.NoError(t, err)
 	assert.Equal(t, "1", badge)
 	require.NoError(t, chromedp.Do(tab,
@@ -321,31 +321,11 @@ func TestBrowserWidgetFollowsOnlineSwitch(t *testing.T) {
 	waitText(t, tab, "#w-title", "Acme Care", in)
 	waitText(t, tab, "#w-status", "Back at 9:00.", in)
 	// The frame restyles (its theme stylesheet was swapped)...
-	headerColor := func() string {
-		props, err := chromedp.Run(tab, chromedp.ComputedStyle(chromedp.CSS(".w-header"), in))
-		require.NoError(t, err)
-		for _, p := range props {
-			if p.Name == "background-color" {
-				return p.Value
-			}
-		}
-		return ""
-	}
-	for i := 0; i < 200 && headerColor() != "rgb(190, 18, 60)"; i++ {
-		time.Sleep(50 * time.Millisecond)
-	}
-	assert.Equal(t, "rgb(190, 18, 60)", headerColor())
+	require.NoError(t, chromedp.Do(tab, browsertest.WaitFor(
+		`getComputedStyle(document.querySelector('.w-header')).backgroundColor === 'rgb(190, 18, 60)'`, inWidget)))
 	// ...and the launcher on the host page takes the new colour too.
-	launcherColor := `getComputedStyle(document.querySelector('.parley-launcher')).backgroundColor`
-	for range 200 {
-		if bg, err := chromedp.Run(tab, chromedp.Evaluate[string](launcherColor)); err == nil && bg == "rgb(190, 18, 60)" {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	bg, err := chromedp.Run(tab, chromedp.Evaluate[string](launcherColor))
-	require.NoError(t, err)
-	assert.Equal(t, "rgb(190, 18, 60)", bg)
+	require.NoError(t, chromedp.Do(tab, browsertest.WaitFor(
+		`getComputedStyle(document.querySelector('.parley-launcher')).backgroundColor === 'rgb(190, 18, 60)'`)))
 
 	require.NoError(t, models.SetOnline(ctx, e.db, admin.ID, true))
 	e.app.rt.Ring()
@@ -365,7 +345,7 @@ func TestBrowserWidgetFailedLoadIsHarmless(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("host-btn")),
 		browsertest.Click("#host-btn"),
 	))
-	out, err := chromedp.Run(tab, chromedp.Text(chromedp.ID("host-out")))
+	out, err := chromedp.Run(tab, browsertest.Text("#host-out"))
 	require.NoError(t, err)
 	assert.Equal(t, "added", out)
 	n, err := chromedp.Run(tab, chromedp.Evaluate[int](`document.querySelectorAll('.parley-root').length + (window.Parley ? 1 : 0)`))
@@ -399,7 +379,7 @@ func TestBrowserWidgetRefusedOnOtherSites(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "none", display, "no launcher for a widget that cannot load")
 	require.NoError(t, chromedp.Do(tab, browsertest.Click("#host-btn")))
-	out, err := chromedp.Run(tab, chromedp.Text(chromedp.ID("host-out")))
+	out, err := chromedp.Run(tab, browsertest.Text("#host-out"))
 	require.NoError(t, err)
 	assert.Equal(t, "added", out)
 }
@@ -471,7 +451,7 @@ func TestBrowserWidgetRateLimitKeepsText(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#w-toasts .w-toast"), in),
 	))
 	waitText(t, tab, "#w-toasts", "You are sending messages too quickly.", in)
-	kept, err := chromedp.Run(tab, chromedp.Value(chromedp.ID("w-body"), in))
+	kept, err := chromedp.Run(tab, browsertest.Value("#w-body", inWidget))
 	require.NoError(t, err)
 	assert.Equal(t, "third, too fast", kept)
 }

@@ -79,19 +79,39 @@ const readyJS = `function (sel, doName, state) {
 		break;
 	case 'check':
 		break;
+	case 'text':
+		return {v: el.innerText};
+	case 'value':
+		return {v: el.value};
+	case 'attr':
+		return {v: el.getAttribute(state.value) || ''};
 	}
-	return true;
+	return {v: ''};
 }`
+
+// result is what readyJS returns once it has acted: an object, so that an
+// empty text is still a truthy answer to the poll.
+type result struct {
+	V string `json:"v"`
+}
 
 // act runs readyJS for sel with the action doName until it reports done, or
 // fails with the reason it was still waiting. A navigation or frame reload
 // during the wait (the page it polled is gone) starts the wait again.
 func act(sel, doName, value string, opts []Opt) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := read(sel, doName, value, opts)(ctx, t)
+		return err
+	})
+}
+
+// read is act for the actions that return a string.
+func read(sel, doName, value string, opts []Opt) chromedp.Action[string] {
 	var sc scope
 	for _, o := range opts {
 		o(&sc)
 	}
-	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+	return func(ctx context.Context, t *chromedp.Target) (string, error) {
 		deadline := time.Now().Add(ActTimeout)
 		for {
 			pollOpts := []chromedp.PollOption{
@@ -104,26 +124,26 @@ func act(sel, doName, value string, opts []Opt) chromedp.Action[chromedp.Void] {
 			if sc.frame != "" {
 				frame, err := frameNode(ctx, t, sc.frame)
 				if err != nil {
-					return err
+					return "", err
 				}
 				pollOpts = append(pollOpts, chromedp.WithPollingInFrame(frame))
 			}
-			_, err := chromedp.PollFunction[chromedp.Void](readyJS, pollOpts...)(ctx, t)
+			res, err := chromedp.PollFunction[result](readyJS, pollOpts...)(ctx, t)
 			switch {
 			case err == nil:
-				return nil
+				return res.V, nil
 			case errors.Is(err, chromedp.ErrPollingTimeout):
-				return fmt.Errorf("%s %q%s: gave up after %s: %s", doName, sel, inFrame(sc), ActTimeout, why(ctx, t, sel, sc))
+				return "", fmt.Errorf("%s %q%s: gave up after %s: %s", doName, sel, inFrame(sc), ActTimeout, why(ctx, t, sel, sc))
 			case ctx.Err() != nil:
-				return fmt.Errorf("%s %q%s: %w (%s)", doName, sel, inFrame(sc), ctx.Err(), why(context.Background(), t, sel, sc))
+				return "", fmt.Errorf("%s %q%s: %w (%s)", doName, sel, inFrame(sc), ctx.Err(), why(context.Background(), t, sel, sc))
 			case pageGone(err) && time.Now().Before(deadline):
 				time.Sleep(20 * time.Millisecond)
 				continue
 			default:
-				return fmt.Errorf("%s %q%s: %w", doName, sel, inFrame(sc), err)
+				return "", fmt.Errorf("%s %q%s: %w", doName, sel, inFrame(sc), err)
 			}
 		}
-	})
+	}
 }
 
 func inFrame(sc scope) string {
@@ -229,6 +249,24 @@ func SetValue(sel, value string, opts ...Opt) chromedp.Action[chromedp.Void] {
 // present, visible, enabled, not being swapped, and stable.
 func WaitReady(sel string, opts ...Opt) chromedp.Action[chromedp.Void] {
 	return act(sel, "check", "", opts)
+}
+
+// Text returns the text (innerText) of the element sel matches, read once
+// it is ready: after the requests and swaps in progress have landed.
+func Text(sel string, opts ...Opt) chromedp.Action[string] {
+	return read(sel, "text", "", opts)
+}
+
+// Value returns the value of the input, textarea or select sel matches,
+// read once it is ready.
+func Value(sel string, opts ...Opt) chromedp.Action[string] {
+	return read(sel, "value", "", opts)
+}
+
+// Attr returns the attribute name of the element sel matches ("" when it is
+// absent), read once it is ready.
+func Attr(sel, name string, opts ...Opt) chromedp.Action[string] {
+	return read(sel, "attr", name, opts)
 }
 
 // WaitFor waits until the JavaScript expression js is truthy in the page
