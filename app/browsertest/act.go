@@ -44,22 +44,23 @@ func InFrame(frameSel string) Opt {
 	return func(s *scope) { s.frame = frameSel }
 }
 
-// readyJS is the page side of every action: it finds the element for sel,
-// waits (across polls, in state) until it is ready and stable, then runs do
-// on it and returns true. It records why it is still waiting in state.why,
-// for the error message.
+// readyJS is the page side of every action, polled: it finds the element
+// for sel, waits (across polls, remembering the element in state) until it
+// is ready and has stayed the same element for state.stableMs, then does
+// doName on it in the same turn and returns {v: what it read}. Until then it
+// returns false.
 const readyJS = `function (sel, doName, state) {
 	const el = document.querySelector(sel);
-	let why = '';
+	let why = ''; // (why() in Go says the same for an error message)
 	if (!el) why = 'no element matches';
 	else if (!el.isConnected) why = 'detached';
 	else if (!(el.offsetWidth || el.offsetHeight || el.getClientRects().length) || getComputedStyle(el).visibility === 'hidden') why = 'not visible';
 	else if (el.disabled || el.closest('fieldset[disabled]')) why = 'disabled';
 	else if (el.closest('.htmx-request, .htmx-swapping, .htmx-settling')) why = 'inside an htmx request or swap in progress';
 	else if (window.__browsertestXHR > 0) why = 'a request of the page is in flight (its response may replace the page)';
-	if (why) { state.why = why; state.el = null; return false; }
+	if (why) { state.el = null; return false; }
 	const now = performance.now();
-	if (state.el !== el) { state.el = el; state.since = now; state.why = 'not stable yet'; return false; }
+	if (state.el !== el) { state.el = el; state.since = now; return false; }
 	if (now - state.since < state.stableMs) return false;
 	switch (doName) {
 	case 'click':
@@ -69,7 +70,7 @@ const readyJS = `function (sel, doName, state) {
 	case 'focus':
 		el.scrollIntoView({block: 'center'});
 		el.focus();
-		if (document.activeElement !== el) { state.why = 'does not take the focus'; state.el = null; return false; }
+		if (document.activeElement !== el) { state.el = null; return false; }
 		break;
 	case 'set':
 		el.focus();
