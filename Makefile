@@ -9,8 +9,16 @@ SHELL := /bin/bash
 
 .PHONY: run test build generate deps-run deps-test check-go
 
+# run builds bin/parley, then the recipe's shell execs it: parley itself is
+# make's child, so Ctrl-C (SIGINT to the terminal's process group) and SIGTERM
+# to make (which GNU make passes on to its children before it waits for them)
+# both reach parley, which stops its private PostgreSQL before it exits. With
+# `go run`, SIGTERM ended only the go command and left the server running.
 run: deps-run
-	$(GO) run ./cmd/parley
+	@echo "==> Building bin/parley (the first build compiles every dependency: a minute or two; each package is listed as it compiles)..."
+	@$(GO) build -v -o bin/parley ./cmd/parley
+	@echo "==> Starting Parley (stop with Ctrl-C)..."
+	@exec ./bin/parley
 
 test: deps-test
 	@status=0; $(GO) test -count=1 -timeout 20m ./... || status=$$?; \
@@ -26,6 +34,7 @@ generate:
 
 check-go:
 	@command -v $(GO) >/dev/null || { echo "Go 1.26 is needed: see https://go.dev/doc/install (or apt-get install golang-go where it is 1.26+)"; exit 1; }
+	@echo "==> Downloading Go modules (only those missing from the module cache; the first time, about a minute)..."
 	@$(GO) mod download
 
 deps-run: check-go

@@ -34,9 +34,9 @@ func deskTab(t *testing.T, e *testEnv, email string) context.Context {
 	require.NoError(t, chromedp.Do(tab,
 		chromedp.Navigate(e.srv.URL+"/login"),
 		chromedp.WaitVisible(chromedp.ID("f-email")),
-		chromedp.SendKeys(chromedp.ID("f-email"), email),
-		chromedp.SendKeys(chromedp.ID("f-password"), "correct horse"),
-		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type="submit"]`)),
+		browsertest.Type("#f-email", email),
+		browsertest.Type("#f-password", "correct horse"),
+		browsertest.Click(`form[action="/login"] button[type="submit"]`),
 		chromedp.WaitVisible(chromedp.CSS(".user-menu")),
 	))
 	return tab
@@ -44,7 +44,7 @@ func deskTab(t *testing.T, e *testEnv, email string) context.Context {
 
 // until waits (bounded) for a JavaScript condition in the tab.
 func until(js string) chromedp.Action[chromedp.Void] {
-	return chromedp.Poll[chromedp.Void]("!!("+js+")", chromedp.WithPollingTimeout(20*time.Second))
+	return browsertest.WaitFor(js)
 }
 
 func jsText(t *testing.T, tab context.Context, js string) string {
@@ -72,11 +72,11 @@ func TestBrowserTeammateChat(t *testing.T) {
 	tabA := deskTab(t, e, "ana@example.com")
 	require.NoError(t, chromedp.Do(tabA,
 		chromedp.Navigate(e.srv.URL+"/mine"),
-		chromedp.Click(chromedp.CSS(`a[href="/mine/new"]`)),
+		browsertest.Click(`a[href="/mine/new"]`),
 		chromedp.WaitVisible(chromedp.CSS(`#teammate-chat`)),
-		chromedp.Click(chromedp.CSS(`input[name="members"][value="`+strconv.FormatInt(ben.ID, 10)+`"]`)),
-		chromedp.SendKeys(chromedp.ID("f-body"), "Can you take the 3pm call?"),
-		chromedp.Click(chromedp.CSS(`#teammate-chat button[type="submit"]`)),
+		browsertest.Click(`input[name="members"][value="`+strconv.FormatInt(ben.ID, 10)+`"]`),
+		browsertest.Type("#f-body", "Can you take the 3pm call?"),
+		browsertest.Click(`#teammate-chat button[type="submit"]`),
 		chromedp.WaitVisible(chromedp.CSS(`#messages .msg-out`)),
 	))
 	require.Equal(t, "Can you take the 3pm call?", jsText(t, tabA, `document.querySelector('#messages .msg-out .msg-body').textContent`))
@@ -94,19 +94,19 @@ func TestBrowserTeammateChat(t *testing.T) {
 
 	// B opens it: read. Shift+Enter adds a line, Enter sends.
 	require.NoError(t, chromedp.Do(tabB,
-		chromedp.Click(chromedp.CSS(`#inbox-rows .inbox-row`)),
+		browsertest.Click(`#inbox-rows .inbox-row`),
 		chromedp.WaitVisible(chromedp.CSS(`#messages .msg-in`)),
 		until(`document.getElementById('nav-unread-mine').hidden && !document.title.startsWith('(')`),
-		chromedp.SendKeys(chromedp.ID("f-body"), "Sure,"),
+		browsertest.Type("#f-body", "Sure,"),
 		chromedp.KeyEvent("\r", chromedp.KeyModifiers(chromedp.ModifierShift)),
-		chromedp.SendKeys(chromedp.ID("f-body"), "I will.\r"),
+		browsertest.Type("#f-body", "I will.\r"),
 		chromedp.WaitVisible(chromedp.CSS(`#messages .msg-out`)),
 		until(`document.getElementById('f-body').value === ''`),
 	))
 	require.Equal(t, "Sure,\nI will.", jsText(t, tabB, `document.querySelector('#messages .msg-out .msg-body').textContent`))
 
 	// An empty Enter sends nothing.
-	require.NoError(t, chromedp.Do(tabB, chromedp.SendKeys(chromedp.ID("f-body"), "   \r")))
+	require.NoError(t, chromedp.Do(tabB, browsertest.Type("#f-body", "   \r")))
 
 	// A: the answer arrives live; A's page is open and visible, so it is
 	// marked read at once and the badge stays clear.
@@ -157,12 +157,12 @@ func TestBrowserCustomerConversationLive(t *testing.T) {
 
 	// Open it, reply with Enter, close it with the check mark.
 	require.NoError(t, chromedp.Do(tab,
-		chromedp.Click(chromedp.CSS(row)),
+		browsertest.Click(row),
 		chromedp.WaitVisible(chromedp.CSS(`#messages .msg-in`)),
 		until(`document.getElementById('nav-unread-customers').hidden && document.title === 'Carla Customer · Parley'`),
-		chromedp.SendKeys(chromedp.ID("f-body"), "It ships today.\r"),
+		browsertest.Type("#f-body", "It ships today.\r"),
 		chromedp.WaitVisible(chromedp.CSS(`#messages .msg-out`)),
-		chromedp.Click(chromedp.CSS(`#conv-status .btn-close-conv`)),
+		browsertest.Click(`#conv-status .btn-close-conv`),
 		chromedp.WaitVisible(chromedp.CSS(`#conv-status .btn-reopen-conv`)),
 		chromedp.WaitNotPresent(chromedp.CSS(row)), // it left the Open tab beside it
 		until(`document.querySelector('#messages .msg-system')`),
@@ -195,7 +195,7 @@ func TestBrowserOnlineSwitchIsLive(t *testing.T) {
 	require.NoError(t, chromedp.Do(pat, chromedp.Navigate(e.srv.URL+"/account"), chromedp.WaitVisible(chromedp.CSS(`#desk-online .switch.is-on`))))
 
 	require.NoError(t, chromedp.Do(pat,
-		chromedp.Click(chromedp.CSS(`#desk-online button`)),
+		browsertest.Click(`#desk-online button`),
 		chromedp.WaitVisible(chromedp.CSS(`#desk-online button[aria-checked="false"]`)),
 	))
 	require.NoError(t, chromedp.Do(sue, chromedp.WaitVisible(chromedp.CSS(`#desk-online button[aria-checked="false"]`))))
@@ -204,6 +204,6 @@ func TestBrowserOnlineSwitchIsLive(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, settings.Online)
 
-	require.NoError(t, chromedp.Do(sue, chromedp.Click(chromedp.CSS(`#desk-online button`))))
+	require.NoError(t, chromedp.Do(sue, browsertest.Click(`#desk-online button`)))
 	require.NoError(t, chromedp.Do(pat, chromedp.WaitVisible(chromedp.CSS(`#desk-online button[aria-checked="true"]`))))
 }

@@ -36,34 +36,34 @@ func TestBrowserFirstRunToAgent(t *testing.T) {
 	require.NoError(t, chromedp.Do(tab,
 		chromedp.Navigate(base+"/"),
 		chromedp.WaitVisible(chromedp.CSS(`form[action="/setup"]`)),
-		chromedp.SendKeys(chromedp.ID("f-name"), "Ada Admin"),
-		chromedp.SendKeys(chromedp.ID("f-email"), "ada@example.com"),
-		chromedp.SendKeys(chromedp.ID("f-password"), "short"),
-		chromedp.Click(chromedp.CSS(`form[action="/setup"] button[type="submit"]`)),
+		browsertest.Type("#f-name", "Ada Admin"),
+		browsertest.Type("#f-email", "ada@example.com"),
+		browsertest.Type("#f-password", "short"),
+		browsertest.Click(`form[action="/setup"] button[type="submit"]`),
 		// A too-short password comes back beside the field, form kept.
 		chromedp.WaitVisible(chromedp.CSS(`#e-password`)),
 	))
-	msg, err := chromedp.Run(tab, chromedp.Text(chromedp.ID("e-password")))
+	msg, err := chromedp.Run(tab, browsertest.Text("#e-password"))
 	require.NoError(t, err)
 	require.Equal(t, "Use at least 8 characters.", msg)
-	name, err := chromedp.Run(tab, chromedp.Value(chromedp.ID("f-name")))
+	name, err := chromedp.Run(tab, browsertest.Value("#f-name"))
 	require.NoError(t, err)
 	require.Equal(t, "Ada Admin", name)
 
 	require.NoError(t, chromedp.Do(tab,
-		chromedp.SendKeys(chromedp.ID("f-password"), "correct horse"),
-		chromedp.Click(chromedp.CSS(`form[action="/setup"] button[type="submit"]`)),
+		browsertest.Type("#f-password", "correct horse"),
+		browsertest.Click(`form[action="/setup"] button[type="submit"]`),
 		chromedp.WaitVisible(chromedp.ID("agents")),
 		// Create an agent.
-		chromedp.Click(chromedp.CSS(`a[href="/admin/agents/new"]`)),
+		browsertest.Click(`a[href="/admin/agents/new"]`),
 		chromedp.WaitVisible(chromedp.CSS(`form[action="/admin/agents"]`)),
-		chromedp.SendKeys(chromedp.ID("f-name"), "Bob Agent"),
-		chromedp.SendKeys(chromedp.ID("f-email"), "bob@example.com"),
-		chromedp.SendKeys(chromedp.ID("f-password"), "bob's password"),
-		chromedp.Click(chromedp.CSS(`form[action="/admin/agents"] button[type="submit"]`)),
+		browsertest.Type("#f-name", "Bob Agent"),
+		browsertest.Type("#f-email", "bob@example.com"),
+		browsertest.Type("#f-password", "bob's password"),
+		browsertest.Click(`form[action="/admin/agents"] button[type="submit"]`),
 		chromedp.WaitVisible(chromedp.CSS(`#agents`)),
 	))
-	table, err := chromedp.Run(tab, chromedp.Text(chromedp.ID("agents")))
+	table, err := chromedp.Run(tab, browsertest.Text("#agents"))
 	require.NoError(t, err)
 	require.Contains(t, table, "bob@example.com")
 	loc, err := chromedp.Run(tab, chromedp.Location())
@@ -72,20 +72,20 @@ func TestBrowserFirstRunToAgent(t *testing.T) {
 
 	// Sign out, and the agent signs in.
 	require.NoError(t, chromedp.Do(tab,
-		chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)),
+		browsertest.Click(`form[action="/logout"] button`),
 		chromedp.WaitVisible(chromedp.CSS(`form[action="/login"]`)),
 	))
-	notice, err := chromedp.Run(tab, chromedp.Text(chromedp.CSS(".alert-info")))
+	notice, err := chromedp.Run(tab, browsertest.Text(".alert-info"))
 	require.NoError(t, err)
 	require.Equal(t, "You have been signed out.", notice)
 
 	require.NoError(t, chromedp.Do(tab,
-		chromedp.SendKeys(chromedp.ID("f-email"), "bob@example.com"),
-		chromedp.SendKeys(chromedp.ID("f-password"), "bob's password"),
-		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type="submit"]`)),
+		browsertest.Type("#f-email", "bob@example.com"),
+		browsertest.Type("#f-password", "bob's password"),
+		browsertest.Click(`form[action="/login"] button[type="submit"]`),
 		chromedp.WaitVisible(chromedp.CSS(".user-menu")),
 	))
-	who, err := chromedp.Run(tab, chromedp.Text(chromedp.CSS(".user-menu strong")))
+	who, err := chromedp.Run(tab, browsertest.Text(".user-menu strong"))
 	require.NoError(t, err)
 	require.Equal(t, "Bob Agent", who)
 	adminLinks, err := chromedp.Run(tab, chromedp.Evaluate[int](`document.querySelectorAll('a[href^="/admin"]').length`))
@@ -97,7 +97,7 @@ func TestBrowserFirstRunToAgent(t *testing.T) {
 		chromedp.Navigate(base+"/admin/agents"),
 		chromedp.WaitVisible(chromedp.CSS(".error-page")),
 	))
-	title, err := chromedp.Run(tab, chromedp.Text(chromedp.CSS(".error-page h1")))
+	title, err := chromedp.Run(tab, browsertest.Text(".error-page h1"))
 	require.NoError(t, err)
 	require.Equal(t, "No access", title)
 }

@@ -1,34 +1,14 @@
 package app
 
 import (
-	"context"
-	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
+	"github.com/parleydesk/parley/app/browsertest"
 	"github.com/parleydesk/parley/models"
 )
-
-// chooseOption picks value in a select as a person would: the change event
-// fires (and data-autosubmit forms submit).
-func chooseOption(sel, value string) chromedp.Action[chromedp.Void] {
-	return script(`const el = document.querySelector(` + jsString(sel) + `);
-		el.value = ` + jsString(value) + `; el.dispatchEvent(new Event('change', {bubbles: true}));`)
-}
-
-// script runs JavaScript statements in the tab.
-func script(js string) chromedp.Action[chromedp.Void] {
-	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := chromedp.Evaluate[bool]("(() => { "+js+"; return true })()")(ctx, tg)
-		return err
-	})
-}
-
-func jsString(s string) string {
-	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
-}
 
 // TestBrowserTicketJourney is issue 4's journey: from a live customer
 // conversation the agent creates a ticket (editing the pre-filled title),
@@ -50,15 +30,15 @@ func TestBrowserTicketJourney(t *testing.T) {
 	require.NoError(t, chromedp.Do(sue,
 		chromedp.Navigate(e.srv.URL+"/conversations/"+conv1.PublicID),
 		chromedp.WaitVisible(chromedp.ID("create-ticket")),
-		chromedp.Click(chromedp.ID("create-ticket")),
+		browsertest.Click("#create-ticket"),
 		chromedp.WaitVisible(chromedp.ID("f-title")),
 	))
 	require.Equal(t, "My parcel never arrived", jsText(t, sue, `document.getElementById('f-title').value`))
 	require.Contains(t, jsText(t, sue, `document.getElementById('f-description').value`), "Carla Customer")
 	require.NoError(t, chromedp.Do(sue,
-		script(`document.getElementById('f-title').value = ''`),
-		chromedp.SendKeys(chromedp.ID("f-title"), "Lost parcel: carrier claim"),
-		chromedp.Click(chromedp.ID("item-save")),
+		browsertest.SetValue("#f-title", ""),
+		browsertest.Type("#f-title", "Lost parcel: carrier claim"),
+		browsertest.Click("#item-save"),
 		chromedp.WaitVisible(chromedp.ID("item-panel-link")),
 	))
 	require.Equal(t, "T-1", jsText(t, sue, `document.getElementById('item-panel-link').textContent`))
@@ -68,20 +48,20 @@ func TestBrowserTicketJourney(t *testing.T) {
 	// Resolve it from the details panel, in place.
 	require.NoError(t, chromedp.Do(sue,
 		chromedp.WaitVisible(chromedp.ID("item-f-status")),
-		chooseOption("#item-f-status", "resolved"),
+		browsertest.SetValue("#item-f-status", "resolved"),
 		until(`document.getElementById('item-f-status').value === 'resolved' &&
 			[...document.querySelectorAll('#messages .msg-system')].some(el => el.textContent.includes('set T-1 to Resolved'))`),
 	))
 
 	// The Tickets list, filtered by status.
 	require.NoError(t, chromedp.Do(sue,
-		chromedp.Click(chromedp.ID("nav-tickets")),
+		browsertest.Click("#nav-tickets"),
 		chromedp.WaitVisible(chromedp.ID("item-filters")),
-		chooseOption("#flt-status", "new"),
-		chromedp.Click(chromedp.ID("flt-apply")),
+		browsertest.SetValue("#flt-status", "new"),
+		browsertest.Click("#flt-apply"),
 		chromedp.WaitVisible(chromedp.ID("items-empty")),
-		chooseOption("#flt-status", "resolved"),
-		chromedp.Click(chromedp.ID("flt-apply")),
+		browsertest.SetValue("#flt-status", "resolved"),
+		browsertest.Click("#flt-apply"),
 		chromedp.WaitVisible(chromedp.ID("item-T-1")),
 	))
 	loc, err := chromedp.Run(sue, chromedp.Location())
@@ -92,21 +72,25 @@ func TestBrowserTicketJourney(t *testing.T) {
 	require.NoError(t, chromedp.Do(sue,
 		chromedp.Navigate(e.srv.URL+"/conversations/"+conv2.PublicID),
 		chromedp.WaitVisible(chromedp.ID("item-link-q")),
-		chromedp.SendKeys(chromedp.ID("item-link-q"), "carrier"),
+		browsertest.Type("#item-link-q", "carrier"),
 		chromedp.WaitVisible(chromedp.CSS(`.item-result[data-ref="T-1"]`)),
-		chromedp.Click(chromedp.CSS(`.item-result[data-ref="T-1"]`)),
+		browsertest.Click(`.item-result[data-ref="T-1"]`),
 		chromedp.WaitVisible(chromedp.ID("item-panel-link")),
 	))
+	// The link's live update re-renders the panel (with #item-panel-link) a
+	// moment after the response did: wait for it, so the click below acts on
+	// the panel that stays (this click once hit the node the swap replaced).
+	waitText(t, sue, "#messages", "Sue Support linked this conversation to T-1")
 
 	// Both conversations on the ticket's page; open one to continue it.
 	require.NoError(t, chromedp.Do(sue,
-		chromedp.Click(chromedp.ID("item-panel-link")),
+		browsertest.Click("#item-panel-link"),
 		chromedp.WaitVisible(chromedp.ID("item-conversations")),
 		until(`document.querySelectorAll('#item-conversations .item-conv').length === 2`),
 	))
 	require.Contains(t, jsText(t, sue, `document.getElementById('item-activity').textContent`), "changed the status from New to Resolved")
 	require.NoError(t, chromedp.Do(sue,
-		chromedp.Click(chromedp.CSS(`#item-conversations a[href="/conversations/`+conv1.PublicID+`"]`)),
+		browsertest.Click(`#item-conversations a[href="/conversations/`+conv1.PublicID+`"]`),
 		chromedp.WaitVisible(chromedp.CSS(`#conv[data-conversation="`+conv1.PublicID+`"]`)),
 		chromedp.WaitVisible(chromedp.ID("f-body")),
 	))
@@ -119,7 +103,7 @@ func TestBrowserTicketJourney(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(".inbox-empty")),
 		chromedp.Navigate(e.srv.URL+"/tickets/1"),
 		chromedp.WaitVisible(chromedp.CSS(`#item-follow button[aria-pressed="false"]`)),
-		chromedp.Click(chromedp.CSS(`#item-follow button`)),
+		browsertest.Click(`#item-follow button`),
 		chromedp.WaitVisible(chromedp.CSS(`#item-follow button[aria-pressed="true"]`)),
 		chromedp.Navigate(e.srv.URL+"/mine"),
 		chromedp.WaitVisible(chromedp.ID("row-"+conv1.PublicID)),

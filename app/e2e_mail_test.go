@@ -11,6 +11,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
+	"github.com/parleydesk/parley/app/browsertest"
 	"github.com/parleydesk/parley/app/smtptest"
 	"github.com/parleydesk/parley/models"
 )
@@ -74,7 +75,7 @@ func TestBrowserEmailContinuity(t *testing.T) {
 
 	// The customer answers from the page.
 	require.NoError(t, chromedp.Do(tab,
-		chromedp.SendKeys(chromedp.ID("w-body"), "Merci !"),
+		browsertest.Type("#w-body", "Merci !"),
 		pressEnter,
 	))
 	waitText(t, tab, "#w-thread", "Merci !")

@@ -46,13 +46,13 @@ func TestBrowserMessengerJourney(t *testing.T) {
 			require.NoError(t, chromedp.Do(visitor,
 				chromedp.Navigate(host.URL+"/"),
 				chromedp.WaitVisible(chromedp.CSS(".parley-launcher")),
-				chromedp.Click(chromedp.CSS(".parley-launcher")),
+				browsertest.Click(".parley-launcher"),
 				chromedp.WaitVisible(chromedp.CSS(".parley-root.parley-open .parley-frame")),
 			))
 			in := frameNode(t, visitor)
 			require.NoError(t, chromedp.Do(visitor,
 				chromedp.WaitVisible(chromedp.ID("w-start-body"), in),
-				chromedp.SendKeys(chromedp.ID("w-start-body"), "My parcel never arrived", in),
+				browsertest.Type("#w-start-body", "My parcel never arrived", inWidget),
 				pressEnter,
 			))
 			waitText(t, visitor, "#w-thread", "My parcel never arrived", in)
@@ -64,9 +64,9 @@ func TestBrowserMessengerJourney(t *testing.T) {
 			))
 			waitText(t, desk, `#inbox-rows .inbox-row`, "My parcel never arrived")
 			require.NoError(t, chromedp.Do(desk,
-				chromedp.Click(chromedp.CSS(`#inbox-rows .inbox-row`)),
+				browsertest.Click(`#inbox-rows .inbox-row`),
 				chromedp.WaitVisible(chromedp.CSS(`#messages .msg-in`)),
-				chromedp.SendKeys(chromedp.ID("f-body"), "Sorry! It ships today.\r"),
+				browsertest.Type("#f-body", "Sorry! It ships today.\r"),
 				chromedp.WaitVisible(chromedp.CSS(`#messages .msg-out`)),
 			))
 
@@ -78,7 +78,7 @@ func TestBrowserMessengerJourney(t *testing.T) {
 
 			// The agent closes it; the visitor sees the status line.
 			require.NoError(t, chromedp.Do(desk,
-				chromedp.Click(chromedp.CSS(`#conv-status .btn-close-conv`)),
+				browsertest.Click(`#conv-status .btn-close-conv`),
 				chromedp.WaitVisible(chromedp.CSS(`#conv-status .btn-reopen-conv`)),
 				chromedp.WaitNotPresent(chromedp.CSS(`#inbox-rows .inbox-row`)),
 			))
@@ -87,7 +87,7 @@ func TestBrowserMessengerJourney(t *testing.T) {
 			// The visitor writes again: reopened, back in the Open tab, live,
 			// with the system line.
 			require.NoError(t, chromedp.Do(visitor,
-				chromedp.SendKeys(chromedp.ID("w-body"), "One more question", in),
+				browsertest.Type("#w-body", "One more question", inWidget),
 				pressEnter,
 			))
 			waitText(t, visitor, "#w-thread", "You reopened this conversation.", in)

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
 
+	"github.com/parleydesk/parley/app/browsertest"
 	"github.com/parleydesk/parley/models"
 )
 
@@ -72,7 +73,7 @@ func TestBrowserNotificationBell(t *testing.T) {
 	// The bell opens its popover with the entry; the entry opens the
 	// conversation, which reads it.
 	require.NoError(t, chromedp.Do(tab,
-		chromedp.Click(chromedp.ID("nav-bell")),
+		browsertest.Click("#nav-bell"),
 		chromedp.WaitVisible(chromedp.CSS(`#notif-panel .notif-entry.is-unread`)),
 	))
 	require.Equal(t, "New conversation from Carla", jsText(t, tab, `document.querySelector('#notif-panel .notif-headline').textContent`))
@@ -80,7 +81,7 @@ func TestBrowserNotificationBell(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, e.srv.URL+"/inbox", loc, "the popover, not a page")
 	require.NoError(t, chromedp.Do(tab,
-		chromedp.Click(chromedp.CSS(`#notif-panel .notif-link`)),
+		browsertest.Click(`#notif-panel .notif-link`),
 		chromedp.WaitVisible(chromedp.CSS(`#messages .msg-in`)),
 		until(`document.getElementById('nav-notif-count').hidden`),
 	))
@@ -144,7 +145,7 @@ func TestBrowserNotificationsPageLive(t *testing.T) {
 	require.NoError(t, chromedp.Do(tab, chromedp.WaitNotVisible(chromedp.CSS(".notif-empty"))))
 
 	require.NoError(t, chromedp.Do(tab,
-		chromedp.Click(chromedp.CSS(`#notif-list .notif-read button`)),
+		browsertest.Click(`#notif-list .notif-read button`),
 		chromedp.WaitNotPresent(chromedp.CSS(`#notif-list .notif-entry.is-unread`)),
 		until(`document.getElementById('nav-notif-count').hidden`),
 	))

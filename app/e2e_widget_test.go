@@ -104,6 +104,9 @@ func keepScreenshot(t *testing.T, tab context.Context) {
 	}
 }
 
+// inWidget makes a browsertest action act inside the widget's iframe.
+var inWidget = browsertest.InFrame("iframe.parley-frame")
+
 // frameNode returns the widget's iframe element on the host page; queries
 // with chromedp.FromNode(node) run inside it (same site, different origin).
 func frameNode(t *testing.T, tab context.Context) chromedp.QueryOption {
@@ -154,9 +157,9 @@ func TestBrowserWidgetJourney(t *testing.T) {
 		chromedp.Navigate(host.URL+"/"),
 		chromedp.WaitVisible(chromedp.CSS(".parley-launcher")),
 		// The host page works as before.
-		chromedp.Click(chromedp.ID("host-btn")),
+		browsertest.Click("#host-btn"),
 	))
-	out, err := chromedp.Run(tab, chromedp.Text(chromedp.ID("host-out")))
+	out, err := chromedp.Run(tab, browsertest.Text("#host-out"))
 	require.NoError(t, err)
 	require.Equal(t, "added", out)
 	countVisitors := func() int64 {
@@ -170,18 +173,18 @@ func TestBrowserWidgetJourney(t *testing.T) {
 	assert.Equal(t, "Chat with Acme Support", label.Value)
 
 	require.NoError(t, chromedp.Do(tab,
-		chromedp.Click(chromedp.CSS(".parley-launcher")),
+		browsertest.Click(".parley-launcher"),
 		chromedp.WaitVisible(chromedp.CSS(".parley-root.parley-open .parley-frame")),
 	))
 	in := frameNode(t, tab)
 	require.NoError(t, chromedp.Do(tab, chromedp.WaitVisible(chromedp.ID("w-start-body"), in)))
-	greeting, err := chromedp.Run(tab, chromedp.Text(chromedp.ID("w-greeting"), in))
+	greeting, err := chromedp.Run(tab, browsertest.Text("#w-greeting", inWidget))
 	require.NoError(t, err)
 	assert.Equal(t, "Hi there! How can we help?", greeting)
 
 	// Enter sends; Shift+Enter would add a line.
 	require.NoError(t, chromedp.Do(tab,
-		chromedp.SendKeys(chromedp.ID("w-start-body"), "My parcel never arrived", in),
+		browsertest.Type("#w-start-body", "My parcel never arrived", inWidget),
 		pressEnter,
 		chromedp.WaitVisible(chromedp.CSS("#w-thread .w-msg-mine"), in),
 	))
@@ -204,32 +207,32 @@ func TestBrowserWidgetJourney(t *testing.T) {
 	require.NoError(t, err)
 	e.app.rt.Ring()
 	waitText(t, tab, "#w-thread .w-msg-team", "Track the new one", in)
-	href, err := chromedp.Run(tab, chromedp.AttributeValue(chromedp.CSS("#w-thread .w-msg-team a"), "href", in))
+	href, err := chromedp.Run(tab, browsertest.Attr("#w-thread .w-msg-team a", "href", inWidget))
 	require.NoError(t, err)
-	assert.Equal(t, "https://track.example.com/123", href.Value)
-	author, err := chromedp.Run(tab, chromedp.Text(chromedp.CSS("#w-thread .w-msg-team .w-msg-author"), in))
+	assert.Equal(t, "https://track.example.com/123", href)
+	author, err := chromedp.Run(tab, browsertest.Text("#w-thread .w-msg-team .w-msg-author", inWidget))
 	require.NoError(t, err)
 	assert.Equal(t, "Alex Agent", author)
 	// live.js showed the time in the visitor's zone (it sets a full title).
-	title, err := chromedp.Run(tab, chromedp.AttributeValue(chromedp.CSS("#w-thread .w-msg-team time"), "title", in))
+	title, err := chromedp.Run(tab, browsertest.Attr("#w-thread .w-msg-team time", "title", inWidget))
 	require.NoError(t, err)
-	assert.True(t, title.Exists && title.Value != "", "localised time")
+	assert.NotEmpty(t, title, "localised time")
 
 	// Escape (inside the frame) closes the panel; a reply while closed
 	// shows as a badge on the launcher.
 	require.NoError(t, chromedp.Do(tab,
-		chromedp.SendKeys(chromedp.ID("w-body"), kb.Escape, in),
+		browsertest.Type("#w-body", kb.Escape, inWidget),
 		chromedp.WaitReady(chromedp.CSS(".parley-root:not(.parley-open)")),
 	))
 	_, err = models.PostMessage(ctx, e.db, models.Actor{User: agent}, conv, models.MessageText, "It ships tomorrow.")
 	require.NoError(t, err)
 	e.app.rt.Ring()
 	require.NoError(t, chromedp.Do(tab, chromedp.WaitVisible(chromedp.CSS(".parley-badge"))))
-	badge, err := chromedp.Run(tab, chromedp.Text(chromedp.CSS(".parley-badge")))
+	badge, err := chromedp.Run(tab, browsertest.Text(".parley-badge"))
 	require.NoError(t, err)
 	assert.Equal(t, "1", badge)
 	require.NoError(t, chromedp.Do(tab,
-		chromedp.Click(chromedp.CSS(".parley-launcher")),
+		browsertest.Click(".parley-launcher"),
 		chromedp.WaitVisible(chromedp.CSS(".parley-root.parley-open .parley-frame")),
 		chromedp.WaitNotVisible(chromedp.CSS(".parley-badge")),
 	))
@@ -243,9 +246,9 @@ func TestBrowserWidgetJourney(t *testing.T) {
 
 	// Writing again reopens it, with a status line.
 	require.NoError(t, chromedp.Do(tab,
-		chromedp.SendKeys(chromedp.ID("w-body"), "Actually,", in),
+		browsertest.Type("#w-body", "Actually,", inWidget),
 		shiftEnter,
-		chromedp.SendKeys(chromedp.ID("w-body"), "one more question", in),
+		browsertest.Type("#w-body", "one more question", inWidget),
 		pressEnter,
 	))
 	waitText(t, tab, "#w-thread", "one more question", in)
@@ -269,7 +272,7 @@ func TestBrowserWidgetJourney(t *testing.T) {
 	require.NoError(t, chromedp.Do(tab,
 		chromedp.Navigate(host.URL+"/"),
 		chromedp.WaitVisible(chromedp.CSS(".parley-launcher")),
-		chromedp.Click(chromedp.CSS(".parley-launcher")),
+		browsertest.Click(".parley-launcher"),
 		chromedp.WaitVisible(chromedp.CSS(".parley-root.parley-open .parley-frame")),
 	))
 	in = frameNode(t, tab)
@@ -298,7 +301,7 @@ func TestBrowserWidgetFollowsOnlineSwitch(t *testing.T) {
 	require.NoError(t, chromedp.Do(tab,
 		chromedp.Navigate(host.URL+"/"),
 		chromedp.WaitVisible(chromedp.CSS(".parley-launcher")),
-		chromedp.Click(chromedp.CSS(".parley-launcher")),
+		browsertest.Click(".parley-launcher"),
 		chromedp.WaitVisible(chromedp.CSS(".parley-root.parley-open .parley-frame")),
 	))
 	in := frameNode(t, tab)
@@ -318,31 +321,11 @@ func TestBrowserWidgetFollowsOnlineSwitch(t *testing.T) {
 	waitText(t, tab, "#w-title", "Acme Care", in)
 	waitText(t, tab, "#w-status", "Back at 9:00.", in)
 	// The frame restyles (its theme stylesheet was swapped)...
-	headerColor := func() string {
-		props, err := chromedp.Run(tab, chromedp.ComputedStyle(chromedp.CSS(".w-header"), in))
-		require.NoError(t, err)
-		for _, p := range props {
-			if p.Name == "background-color" {
-				return p.Value
-			}
-		}
-		return ""
-	}
-	for i := 0; i < 200 && headerColor() != "rgb(190, 18, 60)"; i++ {
-		time.Sleep(50 * time.Millisecond)
-	}
-	assert.Equal(t, "rgb(190, 18, 60)", headerColor())
+	require.NoError(t, chromedp.Do(tab, browsertest.WaitFor(
+		`getComputedStyle(document.querySelector('.w-header')).backgroundColor === 'rgb(190, 18, 60)'`, inWidget)))
 	// ...and the launcher on the host page takes the new colour too.
-	launcherColor := `getComputedStyle(document.querySelector('.parley-launcher')).backgroundColor`
-	for range 200 {
-		if bg, err := chromedp.Run(tab, chromedp.Evaluate[string](launcherColor)); err == nil && bg == "rgb(190, 18, 60)" {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	bg, err := chromedp.Run(tab, chromedp.Evaluate[string](launcherColor))
-	require.NoError(t, err)
-	assert.Equal(t, "rgb(190, 18, 60)", bg)
+	require.NoError(t, chromedp.Do(tab, browsertest.WaitFor(
+		`getComputedStyle(document.querySelector('.parley-launcher')).backgroundColor === 'rgb(190, 18, 60)'`)))
 
 	require.NoError(t, models.SetOnline(ctx, e.db, admin.ID, true))
 	e.app.rt.Ring()
@@ -360,9 +343,9 @@ func TestBrowserWidgetFailedLoadIsHarmless(t *testing.T) {
 	require.NoError(t, chromedp.Do(tab,
 		chromedp.Navigate(host.URL+"/broken"),
 		chromedp.WaitVisible(chromedp.ID("host-btn")),
-		chromedp.Click(chromedp.ID("host-btn")),
+		browsertest.Click("#host-btn"),
 	))
-	out, err := chromedp.Run(tab, chromedp.Text(chromedp.ID("host-out")))
+	out, err := chromedp.Run(tab, browsertest.Text("#host-out"))
 	require.NoError(t, err)
 	assert.Equal(t, "added", out)
 	n, err := chromedp.Run(tab, chromedp.Evaluate[int](`document.querySelectorAll('.parley-root').length + (window.Parley ? 1 : 0)`))
@@ -395,8 +378,8 @@ func TestBrowserWidgetRefusedOnOtherSites(t *testing.T) {
 	display, err := chromedp.Run(tab, chromedp.Evaluate[string](`document.querySelector('.parley-root').style.display`))
 	require.NoError(t, err)
 	assert.Equal(t, "none", display, "no launcher for a widget that cannot load")
-	require.NoError(t, chromedp.Do(tab, chromedp.Click(chromedp.ID("host-btn"))))
-	out, err := chromedp.Run(tab, chromedp.Text(chromedp.ID("host-out")))
+	require.NoError(t, chromedp.Do(tab, browsertest.Click("#host-btn")))
+	out, err := chromedp.Run(tab, browsertest.Text("#host-out"))
 	require.NoError(t, err)
 	assert.Equal(t, "added", out)
 }
@@ -423,7 +406,7 @@ func TestBrowserWidgetRecoversFromUnknownToken(t *testing.T) {
 	require.NoError(t, chromedp.Do(tab,
 		chromedp.Reload(),
 		chromedp.WaitVisible(chromedp.CSS(".parley-launcher")),
-		chromedp.Click(chromedp.CSS(".parley-launcher")),
+		browsertest.Click(".parley-launcher"),
 	))
 	require.NoError(t, chromedp.Do(tab, chromedp.WaitVisible(chromedp.ID("w-start-body"), frameNode(t, tab))))
 	var token string
@@ -451,24 +434,24 @@ func TestBrowserWidgetRateLimitKeepsText(t *testing.T) {
 	require.NoError(t, chromedp.Do(tab,
 		chromedp.Navigate(e.srv.URL+"/demo"),
 		chromedp.WaitVisible(chromedp.CSS(".parley-launcher")),
-		chromedp.Click(chromedp.CSS(".parley-launcher")),
+		browsertest.Click(".parley-launcher"),
 	))
 	in := frameNode(t, tab)
 	require.NoError(t, chromedp.Do(tab,
-		chromedp.SendKeys(chromedp.ID("w-start-body"), "first", in),
+		browsertest.Type("#w-start-body", "first", inWidget),
 		pressEnter,
 		chromedp.WaitVisible(chromedp.ID("w-body"), in),
-		chromedp.SendKeys(chromedp.ID("w-body"), "second", in),
+		browsertest.Type("#w-body", "second", inWidget),
 		pressEnter,
 	))
 	waitText(t, tab, "#w-thread", "second", in)
 	require.NoError(t, chromedp.Do(tab,
-		chromedp.SendKeys(chromedp.ID("w-body"), "third, too fast", in),
+		browsertest.Type("#w-body", "third, too fast", inWidget),
 		pressEnter,
 		chromedp.WaitVisible(chromedp.CSS("#w-toasts .w-toast"), in),
 	))
 	waitText(t, tab, "#w-toasts", "You are sending messages too quickly.", in)
-	kept, err := chromedp.Run(tab, chromedp.Value(chromedp.ID("w-body"), in))
+	kept, err := chromedp.Run(tab, browsertest.Value("#w-body", inWidget))
 	require.NoError(t, err)
 	assert.Equal(t, "third, too fast", kept)
 }
@@ -493,7 +476,7 @@ func TestBrowserWidgetSignedIdentityAcrossDevices(t *testing.T) {
 	require.NoError(t, chromedp.Do(laptop,
 		chromedp.Navigate(host.URL+"/signed"),
 		chromedp.WaitVisible(chromedp.CSS(".parley-launcher")),
-		chromedp.Click(chromedp.CSS(".parley-launcher")),
+		browsertest.Click(".parley-launcher"),
 	))
 	in := frameNode(t, laptop)
 	// Signed: no pre-chat fields (the site vouches for name and email), and
@@ -501,7 +484,7 @@ func TestBrowserWidgetSignedIdentityAcrossDevices(t *testing.T) {
 	require.NoError(t, chromedp.Do(laptop,
 		chromedp.WaitVisible(chromedp.ID("w-start-body"), in),
 		chromedp.WaitNotPresent(chromedp.ID("w-f-email"), in),
-		chromedp.SendKeys(chromedp.ID("w-start-body"), "Written on my laptop", in),
+		browsertest.Type("#w-start-body", "Written on my laptop", inWidget),
 		pressEnter,
 	))
 	waitText(t, laptop, "#w-thread", "Written on my laptop", in)
@@ -511,7 +494,7 @@ func TestBrowserWidgetSignedIdentityAcrossDevices(t *testing.T) {
 	require.NoError(t, chromedp.Do(phone,
 		chromedp.Navigate(host.URL+"/signed-data"),
 		chromedp.WaitVisible(chromedp.CSS(".parley-launcher")),
-		chromedp.Click(chromedp.CSS(".parley-launcher")),
+		browsertest.Click(".parley-launcher"),
 	))
 	waitText(t, phone, "#w-convs", "Written on my laptop", frameNode(t, phone))
 
@@ -530,7 +513,7 @@ func TestBrowserWidgetSignedIdentityAcrossDevices(t *testing.T) {
 	require.NoError(t, chromedp.Do(anon,
 		chromedp.Navigate(host.URL+"/"),
 		chromedp.WaitVisible(chromedp.CSS(".parley-launcher")),
-		chromedp.Click(chromedp.CSS(".parley-launcher")),
+		browsertest.Click(".parley-launcher"),
 	))
 	waitText(t, anon, "#w-identity-required", "Please sign in on this website", frameNode(t, anon))
 }

@@ -33,13 +33,25 @@ Usage:
 `
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals()...)
 	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout)
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "parley:", err)
 		os.Exit(1)
 	}
+}
+
+// stopSignals are the signals that shut Parley down cleanly (stopping its
+// private PostgreSQL): Ctrl-C, SIGTERM (make, systemd, kill) and SIGHUP, which
+// a closing terminal sends to `make run`. A SIGHUP that the parent ignores
+// (nohup) stays ignored: asking for it would undo that.
+func stopSignals() []os.Signal {
+	sigs := []os.Signal{os.Interrupt, syscall.SIGTERM}
+	if !signal.Ignored(syscall.SIGHUP) {
+		sigs = append(sigs, syscall.SIGHUP)
+	}
+	return sigs
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
