@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -136,9 +137,32 @@ func UpdateSettings(ctx context.Context, db *gorm.DB, in SettingsInput) error {
 	})
 }
 
-// SetOnline flips the desk's online switch. Every open widget hears of it.
+// CanSwitchDesk reports whether u may set the whole desk online or offline:
+// admins and customer-support agents (the switch tells customers whether
+// anyone will answer them).
+func CanSwitchDesk(u *User) bool {
+	return u != nil && u.Active && (u.IsAdmin() || CanSeeCustomerData(u))
+}
+
+// ErrNotAllowed is returned when the caller may not do what they asked
+// (handlers answer 403).
+var ErrNotAllowed = errors.New("not allowed")
+
+// SetOnline flips the desk's online switch for the user userID, who must be
+// allowed to (CanSwitchDesk), and records who switched it and when
+// (RecentDeskStatusChanges). Every open widget hears of it.
 func SetOnline(ctx context.Context, db *gorm.DB, userID int64, online bool) error {
 	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var u User
+		if err := tx.Take(&u, userID).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return ErrNotAllowed
+			}
+			return fmt.Errorf("set online: %w", err)
+		}
+		if !CanSwitchDesk(&u) {
+			return ErrNotAllowed
+		}
 		res := tx.Exec("UPDATE desk_settings SET online = ?, online_changed_at = now(), online_changed_by = ? WHERE id = 1 AND online <> ?", online, userID, online)
 		if res.Error != nil {
 			return fmt.Errorf("set online: %w", res.Error)
@@ -146,8 +170,31 @@ func SetOnline(ctx context.Context, db *gorm.DB, userID int64, online bool) erro
 		if res.RowsAffected == 0 {
 			return nil // already in that state: nothing to tell anyone
 		}
+		if err := tx.Exec("INSERT INTO desk_status_changes (user_id, user_name, online) VALUES (?, ?, ?)", u.ID, u.Name, online).Error; err != nil {
+			return fmt.Errorf("record desk status change: %w", err)
+		}
 		return AppendEvent(tx, Event{Kind: EventDeskStatus, UserID: &userID})
 	})
+}
+
+// DeskStatusChange is one switch of the desk online or offline.
+type DeskStatusChange struct {
+	ID        int64
+	UserID    *int64
+	UserName  string
+	Online    bool // what it was set to
+	CreatedAt time.Time
+}
+
+// RecentDeskStatusChanges lists the latest switches of the desk, newest
+// first, at most limit.
+func RecentDeskStatusChanges(ctx context.Context, db *gorm.DB, limit int) ([]DeskStatusChange, error) {
+	var out []DeskStatusChange
+	err := db.WithContext(ctx).Raw("SELECT * FROM desk_status_changes ORDER BY created_at DESC, id DESC LIMIT ?", limit).Scan(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("desk status changes: %w", err)
+	}
+	return out, nil
 }
 
 // RotateWidgetSecret replaces the identity secret; identities signed with the
