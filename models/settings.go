@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -74,14 +76,19 @@ type SettingsInput struct {
 var colorRe = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
 
 // ParseOrigins turns the admin's list of sites into normalised origins
-// (scheme://host[:port]); it reports the first entry that is not one.
+// (scheme://host[:port]); it reports the first entry that is not one. A
+// site is http or https, a host name (letters, digits, hyphens, dots) or an
+// IP address, and an optional port: no wildcard (origins are compared
+// exactly, and go into the frame's CSP as they are), no path, query,
+// fragment or user.
 func ParseOrigins(text string) ([]string, string) {
 	fields := strings.FieldsFunc(text, func(r rune) bool { return r == '\n' || r == '\r' || r == ',' || r == ' ' || r == '\t' })
 	seen := map[string]bool{}
 	var out []string
 	for _, f := range fields {
 		u, err := url.Parse(f)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Opaque != "" || u.User != nil ||
+			(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || !validOriginHost(u.Host) {
 			return nil, f
 		}
 		o := strings.ToLower(u.Scheme + "://" + u.Host)
@@ -91,6 +98,31 @@ func ParseOrigins(text string) ([]string, string) {
 		}
 	}
 	return out, ""
+}
+
+// hostLabels is a DNS host name: dot-separated labels of letters, digits
+// and inner hyphens, each at most 63 characters.
+var hostLabels = regexp.MustCompile(`^(?i)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$`)
+
+// validOriginHost reports whether hostport (a URL's Host) is a host name,
+// an IPv4 address or a bracketed IPv6 address, with an optional port from 1
+// to 65535.
+func validOriginHost(hostport string) bool {
+	host, port := hostport, ""
+	if i := strings.LastIndexByte(hostport, ':'); i >= 0 && !strings.HasSuffix(hostport, "]") {
+		host, port = hostport[:i], hostport[i+1:]
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || port[0] == '0' {
+			return false
+		}
+	}
+	if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		ip, err := netip.ParseAddr(host[1 : len(host)-1])
+		return err == nil && ip.Is6() && ip.Zone() == ""
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return !strings.Contains(host, ":") // an IPv6 address needs its brackets
+	}
+	return len(host) <= 253 && hostLabels.MatchString(host)
 }
 
 // UpdateSettings validates and stores the settings form, and tells every open
