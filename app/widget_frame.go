@@ -33,5 +33,5 @@ func (a *App) showDemo(c echo.Context) error {
 	if !s.DemoEnabled {
 		return echo.ErrNotFound
 	}
-	return a.render(c, http.StatusOK, views.DemoPage(s.DeskName))
+	return a.render(c, http.StatusOK, views.DemoPage(views.DeskName(ctxOf(c), s)))
 }

@@ -31,3 +31,12 @@ func deskStatusChangeText(ctx context.Context, ch *models.DeskStatusChange) stri
 	}
 	return T(ctx, "desk.status_change_offline", d)
 }
+
+// DeskName is what customers and emails call the desk: its name, or, for a
+// desk not named yet, "Support" in the reader's language.
+func DeskName(ctx context.Context, s *models.DeskSettings) string {
+	if s == nil || s.DeskName == "" {
+		return T(ctx, "widget.default_desk_name")
+	}
+	return s.DeskName
+}

@@ -112,7 +112,7 @@ func customerAuthorName(ctx context.Context, m *models.Message, s *models.DeskSe
 	if m.AuthorUser != nil && m.AuthorUser.Name != "" {
 		return m.AuthorUser.Name
 	}
-	return s.DeskName
+	return DeskName(ctx, s)
 }
 
 func conversationTitle(ctx context.Context, c *models.Conversation) string {
