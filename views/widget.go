@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/parleydesk/parley/models"
 )
@@ -125,3 +126,14 @@ func conversationTitle(ctx context.Context, c *models.Conversation) string {
 func threadURL(pid string) string { return "/widget/conversations/" + url.PathEscape(pid) }
 
 func messagesURL(pid string) string { return threadURL(pid) + "/messages" }
+
+// WidgetTimeText is the widget's one date format, as the server writes it
+// (UTC) before live.js shows it in the visitor's zone: "15:04" for a time
+// on now's day, "2006-01-02 15:04" otherwise.
+func WidgetTimeText(t, now time.Time) string {
+	t, now = t.UTC(), now.UTC()
+	if t.Year() == now.Year() && t.YearDay() == now.YearDay() {
+		return t.Format("15:04")
+	}
+	return t.Format("2006-01-02 15:04")
+}
