@@ -20,6 +20,7 @@ func (a *App) showWidgetFrame(c echo.Context) error {
 	frameHeaders(c, s)
 	return a.render(c, http.StatusOK, views.WidgetFramePage(views.WidgetFrame{
 		Settings: s, ThemeURL: themeURL(s), Origins: s.AllowedOrigins,
+		Standalone: c.QueryParam("view") == "page",
 	}))
 }
 

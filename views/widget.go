@@ -19,6 +19,9 @@ type WidgetFrame struct {
 	// Origins are the sites allowed to embed the widget; the frame posts its
 	// messages (the visitor's token, unread counts) only to one of them.
 	Origins []string
+	// Standalone lays the frame out as a full page (the emailed chat link):
+	// a centred column, not the widget stretched to the window.
+	Standalone bool
 }
 
 // WidgetHome is the visitor's start view: greeting and status (in the frame
