@@ -23,7 +23,11 @@ func (a *App) renderConversationSettings(c echo.Context, status int, values map[
 	if values == nil {
 		values = views.AutoCloseValues(s)
 	}
-	return a.render(c, status, views.AdminConversationsPage(views.AdminConversations{Settings: s, Form: views.NewForm(values, formErr)}))
+	changes, err := models.RecentDeskStatusChanges(ctxOf(c), a.db, 10)
+	if err != nil {
+		return err
+	}
+	return a.render(c, status, views.AdminConversationsPage(views.AdminConversations{Settings: s, Form: views.NewForm(values, formErr), DeskChanges: changes}))
 }
 
 // saveConversationSettings stores the auto-close delay (empty: off).

@@ -21,7 +21,7 @@ func (a *App) renderWidgetSettings(c echo.Context, status int, values map[string
 		return err
 	}
 	if values == nil {
-		values = views.SettingsValues(s)
+		values = views.SettingsValues(ctxOf(c), s)
 	}
 	return a.render(c, status, views.AdminWidgetPage(views.AdminWidget{
 		Settings: s, Form: views.NewForm(values, formErr), BaseURL: a.cfg.BaseURL.String(),

@@ -32,7 +32,8 @@ func (a *App) openChatLink(c echo.Context) error {
 	h.Set("Referrer-Policy", "no-referrer")
 	// The visitor token travels in the fragment, which browsers never send
 	// to a server; the frame reads it and removes it from the address.
-	return c.Redirect(http.StatusSeeOther, "/widget/frame?lang="+url.QueryEscape(views.MatchLanguage(conv.Language))+"#"+url.PathEscape(string(boot)))
+	// view=page lays the frame out as a full-page chat.
+	return c.Redirect(http.StatusSeeOther, "/widget/frame?view=page&lang="+url.QueryEscape(views.MatchLanguage(conv.Language))+"#"+url.PathEscape(string(boot)))
 }
 
 // markWidgetRead moves the customer's read marker when the open thread

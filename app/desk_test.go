@@ -466,8 +466,9 @@ func TestDeskOnlineSwitchAndSound(t *testing.T) {
 	assert.Equal(t, "Desk online", res.text("#desk-online .switch-label"))
 	s := mia.streamFor(res)
 
-	// Any agent may flip it; htmx gets the new switch back.
-	res = pat.post("/desk/status", url.Values{"online": {"false"}}, "HX-Request", "true")
+	// Support agents and admins flip it, once confirmed (htmx sends
+	// confirmed=1 after its dialog); htmx gets the new switch back.
+	res = mia.post("/desk/status", url.Values{"online": {"false"}, "confirmed": {"1"}}, "HX-Request", "true")
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	assert.Equal(t, "Desk offline", res.text("#desk-online .switch-label"))
 	settings, err := models.GetSettings(context.Background(), e.db)
@@ -478,7 +479,7 @@ func TestDeskOnlineSwitchAndSound(t *testing.T) {
 	assert.Equal(t, "Desk offline", strings.TrimSpace(sw.Find(".switch-label").Text()))
 	assert.Equal(t, "true", sw.Find(`input[name="online"]`).AttrOr("value", ""), "the next click turns it back on")
 	assert.Equal(t, "Desk offline", mia.get("/mine").text("#desk-online .switch-label"))
-	res = mia.post("/desk/status", url.Values{"online": {"true"}})
+	res = mia.post("/desk/status", url.Values{"online": {"true"}, "confirmed": {"1"}})
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
 	assert.Equal(t, "Desk online", mia.get("/mine").text("#desk-online .switch-label"))
 

@@ -183,27 +183,52 @@ func TestBrowserCustomerConversationLive(t *testing.T) {
 	require.Equal(t, "Thanks! One more thing…", jsText(t, tab, `document.querySelectorAll('#messages .msg-in .msg-body')[1].textContent`))
 }
 
-// The online switch flipped in one agent's desk shows in another's at once.
+// The online switch is for admins and support agents and asks first: Sue
+// cancels once (nothing changes), then confirms in the dialog; Pat, without
+// the support flag, has no switch, only the desk's status, which follows
+// live; the change is on the admins' page with who made it.
 func TestBrowserOnlineSwitchIsLive(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	e.user("Sue Support", "sue@example.com", models.RoleAgent, true)
 	e.user("Pat Plain", "pat@example.com", models.RoleAgent, false)
+	e.user("Ada Admin", "ada@example.com", models.RoleAdmin, false)
 	sue := deskTab(t, e, "sue@example.com")
 	pat := deskTab(t, e, "pat@example.com")
 	require.NoError(t, chromedp.Do(sue, chromedp.Navigate(e.srv.URL+"/inbox"), chromedp.WaitVisible(chromedp.CSS(`#desk-online .switch.is-on`))))
 	require.NoError(t, chromedp.Do(pat, chromedp.Navigate(e.srv.URL+"/account"), chromedp.WaitVisible(chromedp.CSS(`#desk-online .switch.is-on`))))
+	require.Equal(t, "0", jsText(t, pat, `String(document.querySelectorAll('#desk-online button, form#desk-online').length)`), "no switch for Pat")
+	online := func() bool {
+		s, err := models.GetSettings(context.Background(), e.db)
+		require.NoError(t, err)
+		return s.Online
+	}
 
-	require.NoError(t, chromedp.Do(pat,
+	// Cancel: the dialog closes, nothing is sent.
+	require.NoError(t, chromedp.Do(sue,
 		browsertest.Click(`#desk-online button`),
+		chromedp.WaitVisible(chromedp.CSS(`dialog#confirm-dialog[open]`)),
+	))
+	require.Contains(t, jsText(t, sue, `document.querySelector('#confirm-dialog p').textContent`), "Set the whole desk offline?")
+	require.NoError(t, chromedp.Do(sue,
+		browsertest.Click(`#confirm-cancel`),
+		chromedp.WaitNotPresent(chromedp.ID("confirm-dialog")),
+	))
+	require.True(t, online())
+	require.Equal(t, "true", jsText(t, sue, `document.querySelector('#desk-online button').getAttribute('aria-checked')`))
+
+	// Confirm: the desk goes offline, in Pat's desk too.
+	require.NoError(t, chromedp.Do(sue,
+		browsertest.Click(`#desk-online button`),
+		chromedp.WaitVisible(chromedp.ID("confirm-ok")),
+		browsertest.Click(`#confirm-ok`),
 		chromedp.WaitVisible(chromedp.CSS(`#desk-online button[aria-checked="false"]`)),
 	))
-	require.NoError(t, chromedp.Do(sue, chromedp.WaitVisible(chromedp.CSS(`#desk-online button[aria-checked="false"]`))))
-	require.Equal(t, "Desk offline", strings.TrimSpace(jsText(t, sue, `document.querySelector('#desk-online .switch-label').textContent`)))
-	settings, err := models.GetSettings(context.Background(), e.db)
-	require.NoError(t, err)
-	require.False(t, settings.Online)
+	require.NoError(t, chromedp.Do(pat, chromedp.WaitVisible(chromedp.CSS(`#desk-online .switch:not(.is-on)`))))
+	require.Equal(t, "Desk offline", strings.TrimSpace(jsText(t, pat, `document.querySelector('#desk-online .switch-label').textContent`)))
+	require.False(t, online())
 
-	require.NoError(t, chromedp.Do(sue, browsertest.Click(`#desk-online button`)))
-	require.NoError(t, chromedp.Do(pat, chromedp.WaitVisible(chromedp.CSS(`#desk-online button[aria-checked="true"]`))))
+	admin := deskTab(t, e, "ada@example.com")
+	require.NoError(t, chromedp.Do(admin, chromedp.Navigate(e.srv.URL+"/admin/conversations"), chromedp.WaitVisible(chromedp.ID("desk-status-changes"))))
+	require.Contains(t, jsText(t, admin, `document.querySelector('#desk-status-changes li').textContent`), "Sue Support set the desk offline at ")
 }

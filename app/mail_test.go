@@ -143,7 +143,7 @@ func TestAgentEmailImmediateTranslated(t *testing.T) {
 	require.Equal(t, []string{"ana@acme.test"}, m.To)
 	require.Equal(t, "support@acme.test", m.From)
 	require.Contains(t, m.Header.Get("From"), "Acme Support")
-	require.Equal(t, "[Support] Nova conversa de Zoe Client", m.Subject)
+	require.Equal(t, "[Suporte] Nova conversa de Zoe Client", m.Subject)
 	require.Equal(t, "pt-BR", m.Header.Get("Content-Language"))
 	link := e.srv.URL + "/conversations/" + pid
 	require.Contains(t, m.Text, "Olá, Ana Souza!")
@@ -412,7 +412,7 @@ func TestCustomerEmailContinuity(t *testing.T) {
 	require.Len(t, msgs, 1, "one email for the burst")
 	m := msgs[0]
 	require.Equal(t, []string{"zoe@client.test"}, m.To)
-	require.Equal(t, "Support respondeu a você (3 mensagens)", m.Subject)
+	require.Equal(t, "Suporte respondeu a você (3 mensagens)", m.Subject)
 	require.Equal(t, "pt-BR", m.Header.Get("Content-Language"))
 	for _, body := range []string{"Olá Zoe!", "Seu pedido saiu hoje.", "Chega amanhã."} {
 		require.Contains(t, m.Text, body)
@@ -467,7 +467,7 @@ func TestCustomerEmailContinuity(t *testing.T) {
 	e.makeDue("customer_email")
 	msgs = smtp.Messages()
 	require.Len(t, msgs, 2)
-	require.Equal(t, "Support respondeu a você", msgs[1].Subject)
+	require.Equal(t, "Suporte respondeu a você", msgs[1].Subject)
 	require.Contains(t, msgs[1].Text, "Mais alguma coisa?")
 	require.NotContains(t, msgs[1].Text, "Chega amanhã.")
 }

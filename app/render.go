@@ -60,6 +60,16 @@ func assetURLs(files fs.FS) func(string) string {
 	}
 }
 
+// serveFavicon answers the browsers' default /favicon.ico with Parley's icon.
+func (a *App) serveFavicon(c echo.Context) error {
+	b, err := fs.ReadFile(static.Files, "favicon.svg")
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "public, max-age=86400")
+	return c.Blob(http.StatusOK, "image/svg+xml", b)
+}
+
 // serveStatic serves the embedded assets. Versioned URLs (?v=hash) are
 // immutable; others revalidate.
 func (a *App) serveStatic(c echo.Context) error {

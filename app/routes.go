@@ -15,6 +15,8 @@ func (a *App) routes(e *echo.Echo) {
 	e.GET("/healthz", a.healthz)
 	e.GET("/readyz", a.readyz)
 	e.GET("/static/*", a.serveStatic)
+	// Every layout links the icon; browsers that ask anyway get it here.
+	e.GET("/favicon.ico", a.serveFavicon)
 
 	e.GET("/", a.home)
 	e.GET("/setup", a.showSetup)
@@ -90,9 +92,10 @@ func (a *App) routes(e *echo.Echo) {
 	admin.POST("/widget/rotate-secret", a.rotateWidgetSecret)
 	admin.GET("/conversations", a.showConversationSettings)
 	admin.POST("/conversations", a.saveConversationSettings)
-	// Background jobs: River's UI (admin_jobs.go).
-	admin.Any("/jobs", a.serveJobsUI)
-	admin.Any("/jobs/*", a.serveJobsUI)
+	// Background jobs: River's UI (admin_jobs.go), never cached, not even
+	// its refusals: noStore comes before the admin check.
+	e.Any("/admin/jobs", a.serveJobsUI, noStore, a.requireUser, a.requireAdmin)
+	e.Any("/admin/jobs/*", a.serveJobsUI, noStore, a.requireUser, a.requireAdmin)
 
 	a.widgetRoutes(e)
 }

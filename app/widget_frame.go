@@ -20,6 +20,7 @@ func (a *App) showWidgetFrame(c echo.Context) error {
 	frameHeaders(c, s)
 	return a.render(c, http.StatusOK, views.WidgetFramePage(views.WidgetFrame{
 		Settings: s, ThemeURL: themeURL(s), Origins: s.AllowedOrigins,
+		Standalone: c.QueryParam("view") == "page",
 	}))
 }
 
@@ -33,5 +34,5 @@ func (a *App) showDemo(c echo.Context) error {
 	if !s.DemoEnabled {
 		return echo.ErrNotFound
 	}
-	return a.render(c, http.StatusOK, views.DemoPage(s.DeskName))
+	return a.render(c, http.StatusOK, views.DemoPage(views.DeskName(ctxOf(c), s)))
 }

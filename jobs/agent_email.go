@@ -75,7 +75,7 @@ func (w *AgentEmailWorker) Work(ctx context.Context, job *river.Job[AgentEmailAr
 		}
 		lang := views.MatchLanguage(user.Locale)
 		vctx := views.WithLanguage(ctx, lang)
-		m := views.AgentMail{Desk: settings.DeskName, UserName: user.Name, Items: items, BaseURL: w.deps.BaseURL}
+		m := views.AgentMail{Desk: views.DeskName(vctx, settings), UserName: user.Name, Items: items, BaseURL: w.deps.BaseURL}
 		var html bytes.Buffer
 		if err := views.AgentMailHTML(m).Render(vctx, &html); err != nil {
 			return nil, err

@@ -77,7 +77,7 @@ func (w *CustomerEmailWorker) Work(ctx context.Context, job *river.Job[CustomerE
 		lang := views.MatchLanguage(r.Conv.Language)
 		vctx := views.WithLanguage(ctx, lang)
 		m := views.CustomerMail{
-			Desk: settings.DeskName, CustomerName: r.Conv.Customer.Name, Messages: r.Messages,
+			Desk: views.DeskName(vctx, settings), CustomerName: r.Conv.Customer.Name, Messages: r.Messages,
 			Link: w.deps.BaseURL + "/chat/" + url.PathEscape(token), LinkDays: int(models.ChatLinkTTL / (24 * time.Hour)),
 		}
 		var html bytes.Buffer

@@ -99,12 +99,18 @@ func ItemPrefix(kind string) string {
 	return "K"
 }
 
+// CanSeeCustomerData reports whether u may see customers: their names,
+// addresses and conversations. Customer data is for customer-support staff
+// only, in every rendering (pages, live updates, notifications, emails), so
+// every place that shows it asks this one predicate.
+func CanSeeCustomerData(u *User) bool { return u != nil && u.CustomerSupport }
+
 // CanSeeItems reports whether u may see items of kind: tickets involve
 // customers and are for customer-support agents; tasks are for all staff.
 func CanSeeItems(u *User, kind string) bool {
 	switch kind {
 	case ItemTicket:
-		return u != nil && u.CustomerSupport
+		return CanSeeCustomerData(u)
 	case ItemTask:
 		return u != nil
 	}
@@ -875,6 +881,24 @@ type ItemActivity struct {
 	OldValue  string
 	NewValue  string
 	CreatedAt time.Time
+	// CustomerHidden is set on a "linked"/"unlinked" entry whose customer's
+	// name was withheld from a viewer without the support flag
+	// (ItemActivity.Redact): the entry still says a customer's conversation
+	// was linked, without naming them.
+	CustomerHidden bool `gorm:"-"`
+}
+
+// Redact withholds customer data from u in an entry of an item's history:
+// "linked"/"unlinked" entries name the customer of the conversation (a
+// teammate chat has no name there). Tasks are for all staff, so their
+// history reaches agents who may not see customers.
+func (a *ItemActivity) Redact(u *User) {
+	if CanSeeCustomerData(u) || (a.Field != "linked" && a.Field != "unlinked") {
+		return
+	}
+	if a.OldValue != "" || a.NewValue != "" {
+		a.OldValue, a.NewValue, a.CustomerHidden = "", "", true
+	}
 }
 
 // ItemView is everything an item's page shows.
@@ -902,6 +926,9 @@ func OpenItem(ctx context.Context, db *gorm.DB, u *User, kind string, number int
 	if err := db.Raw(`SELECT * FROM (SELECT * FROM item_activities WHERE item_id = ? ORDER BY id DESC LIMIT ?) a ORDER BY id`,
 		it.ID, ItemActivityLimit).Scan(&v.Activities).Error; err != nil {
 		return nil, fmt.Errorf("item activities: %w", err)
+	}
+	for i := range v.Activities {
+		v.Activities[i].Redact(u)
 	}
 	// Only the conversations u may open.
 	if err := db.Raw(rowSelect+` WHERE c.item_id = @item AND `+visibleToUser+` ORDER BY c.last_message_at DESC, c.id DESC LIMIT 100`,

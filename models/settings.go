@@ -2,9 +2,12 @@ package models
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -73,14 +76,19 @@ type SettingsInput struct {
 var colorRe = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
 
 // ParseOrigins turns the admin's list of sites into normalised origins
-// (scheme://host[:port]); it reports the first entry that is not one.
+// (scheme://host[:port]); it reports the first entry that is not one. A
+// site is http or https, a host name (letters, digits, hyphens, dots) or an
+// IP address, and an optional port: no wildcard (origins are compared
+// exactly, and go into the frame's CSP as they are), no path, query,
+// fragment or user.
 func ParseOrigins(text string) ([]string, string) {
 	fields := strings.FieldsFunc(text, func(r rune) bool { return r == '\n' || r == '\r' || r == ',' || r == ' ' || r == '\t' })
 	seen := map[string]bool{}
 	var out []string
 	for _, f := range fields {
 		u, err := url.Parse(f)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Opaque != "" || u.User != nil ||
+			(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || !validOriginHost(u.Host) {
 			return nil, f
 		}
 		o := strings.ToLower(u.Scheme + "://" + u.Host)
@@ -90,6 +98,31 @@ func ParseOrigins(text string) ([]string, string) {
 		}
 	}
 	return out, ""
+}
+
+// hostLabels is a DNS host name: dot-separated labels of letters, digits
+// and inner hyphens, each at most 63 characters.
+var hostLabels = regexp.MustCompile(`^(?i)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$`)
+
+// validOriginHost reports whether hostport (a URL's Host) is a host name,
+// an IPv4 address or a bracketed IPv6 address, with an optional port from 1
+// to 65535.
+func validOriginHost(hostport string) bool {
+	host, port := hostport, ""
+	if i := strings.LastIndexByte(hostport, ':'); i >= 0 && !strings.HasSuffix(hostport, "]") {
+		host, port = hostport[:i], hostport[i+1:]
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || port[0] == '0' {
+			return false
+		}
+	}
+	if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		ip, err := netip.ParseAddr(host[1 : len(host)-1])
+		return err == nil && ip.Is6() && ip.Zone() == ""
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return !strings.Contains(host, ":") // an IPv6 address needs its brackets
+	}
+	return len(host) <= 253 && hostLabels.MatchString(host)
 }
 
 // UpdateSettings validates and stores the settings form, and tells every open
@@ -136,9 +169,32 @@ func UpdateSettings(ctx context.Context, db *gorm.DB, in SettingsInput) error {
 	})
 }
 
-// SetOnline flips the desk's online switch. Every open widget hears of it.
+// CanSwitchDesk reports whether u may set the whole desk online or offline:
+// admins and customer-support agents (the switch tells customers whether
+// anyone will answer them).
+func CanSwitchDesk(u *User) bool {
+	return u != nil && u.Active && (u.IsAdmin() || CanSeeCustomerData(u))
+}
+
+// ErrNotAllowed is returned when the caller may not do what they asked
+// (handlers answer 403).
+var ErrNotAllowed = errors.New("not allowed")
+
+// SetOnline flips the desk's online switch for the user userID, who must be
+// allowed to (CanSwitchDesk), and records who switched it and when
+// (RecentDeskStatusChanges). Every open widget hears of it.
 func SetOnline(ctx context.Context, db *gorm.DB, userID int64, online bool) error {
 	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var u User
+		if err := tx.Take(&u, userID).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return ErrNotAllowed
+			}
+			return fmt.Errorf("set online: %w", err)
+		}
+		if !CanSwitchDesk(&u) {
+			return ErrNotAllowed
+		}
 		res := tx.Exec("UPDATE desk_settings SET online = ?, online_changed_at = now(), online_changed_by = ? WHERE id = 1 AND online <> ?", online, userID, online)
 		if res.Error != nil {
 			return fmt.Errorf("set online: %w", res.Error)
@@ -146,8 +202,31 @@ func SetOnline(ctx context.Context, db *gorm.DB, userID int64, online bool) erro
 		if res.RowsAffected == 0 {
 			return nil // already in that state: nothing to tell anyone
 		}
+		if err := tx.Exec("INSERT INTO desk_status_changes (user_id, user_name, online) VALUES (?, ?, ?)", u.ID, u.Name, online).Error; err != nil {
+			return fmt.Errorf("record desk status change: %w", err)
+		}
 		return AppendEvent(tx, Event{Kind: EventDeskStatus, UserID: &userID})
 	})
+}
+
+// DeskStatusChange is one switch of the desk online or offline.
+type DeskStatusChange struct {
+	ID        int64
+	UserID    *int64
+	UserName  string
+	Online    bool // what it was set to
+	CreatedAt time.Time
+}
+
+// RecentDeskStatusChanges lists the latest switches of the desk, newest
+// first, at most limit.
+func RecentDeskStatusChanges(ctx context.Context, db *gorm.DB, limit int) ([]DeskStatusChange, error) {
+	var out []DeskStatusChange
+	err := db.WithContext(ctx).Raw("SELECT * FROM desk_status_changes ORDER BY created_at DESC, id DESC LIMIT ?", limit).Scan(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("desk status changes: %w", err)
+	}
+	return out, nil
 }
 
 // RotateWidgetSecret replaces the identity secret; identities signed with the

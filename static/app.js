@@ -177,4 +177,43 @@
       e.stopPropagation();
     }
   }, true);
+
+  // hx-confirm asks in a native <dialog> rather than window.confirm, with
+  // the element's translated button labels (data-confirm-ok/-cancel); the
+  // request goes out only after "OK" (htmx's issueRequest).
+  document.body.addEventListener('htmx:confirm', function (e) {
+    var question = e.detail.question, el = e.detail.elt;
+    if (!question || typeof HTMLDialogElement !== 'function') return;
+    e.preventDefault();
+    var d = document.createElement('dialog');
+    d.className = 'confirm-dialog';
+    d.id = 'confirm-dialog';
+    var p = document.createElement('p');
+    p.textContent = question;
+    var f = document.createElement('form');
+    f.method = 'dialog';
+    f.className = 'form-actions';
+    var cancel = document.createElement('button');
+    cancel.className = 'btn';
+    cancel.value = 'cancel';
+    cancel.id = 'confirm-cancel';
+    cancel.textContent = el.getAttribute('data-confirm-cancel') || 'Cancel';
+    var ok = document.createElement('button');
+    ok.className = 'btn btn-primary';
+    ok.value = 'ok';
+    ok.id = 'confirm-ok';
+    ok.textContent = el.getAttribute('data-confirm-ok') || 'OK';
+    f.appendChild(cancel);
+    f.appendChild(ok);
+    d.appendChild(p);
+    d.appendChild(f);
+    d.addEventListener('close', function () {
+      var yes = d.returnValue === 'ok';
+      d.remove();
+      if (yes) e.detail.issueRequest(true);
+    });
+    document.body.appendChild(d);
+    d.showModal();
+    ok.focus();
+  });
 })();

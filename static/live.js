@@ -10,7 +10,7 @@
 //   event "reload": the client is too far behind; reload the page.
 //   Appended items (messages, rows) carry ids, so a replay after a reconnect
 //   never shows anything twice.
-//   <time datetime="…Z" data-local="time|datetime|date"> is shown in the
+//   <time datetime="…Z" data-local="time|datetime|date|auto"> is shown in the
 //   viewer's time zone and language.
 (function () {
   'use strict';
@@ -100,7 +100,10 @@
     root.querySelectorAll('time[data-local]').forEach(function (el) {
       var d = new Date(el.getAttribute('datetime'));
       if (isNaN(d)) return;
-      var f = formats[el.getAttribute('data-local')] || formats.datetime;
+      var kind = el.getAttribute('data-local'), now = new Date();
+      // "auto" (the widget's one format): the time alone today, else day and time.
+      if (kind === 'auto') kind = d.toDateString() === now.toDateString() ? 'time' : 'datetime';
+      var f = formats[kind] || formats.datetime;
       try {
         el.textContent = new Intl.DateTimeFormat(lang, f).format(d);
         el.title = new Intl.DateTimeFormat(lang, { dateStyle: 'full', timeStyle: 'short' }).format(d);

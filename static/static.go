@@ -7,5 +7,5 @@ import "embed"
 
 // Files is the asset tree, served under /static/.
 //
-//go:embed *.css *.js vendor
+//go:embed *.css *.js *.svg vendor
 var Files embed.FS

@@ -1,6 +1,7 @@
 package views
 
 import (
+	"context"
 	"html"
 	"strings"
 
@@ -16,7 +17,7 @@ type AdminWidget struct {
 }
 
 // SettingsValues fills the settings form from stored settings.
-func SettingsValues(s *models.DeskSettings) map[string]string {
+func SettingsValues(ctx context.Context, s *models.DeskSettings) map[string]string {
 	b := func(v bool) string {
 		if v {
 			return "on"
@@ -24,7 +25,7 @@ func SettingsValues(s *models.DeskSettings) map[string]string {
 		return ""
 	}
 	return map[string]string{
-		"desk_name": s.DeskName, "brand_color": s.BrandColor, "greeting": s.Greeting,
+		"desk_name": DeskName(ctx, s), "brand_color": s.BrandColor, "greeting": s.Greeting,
 		"online_message": s.OnlineMessage, "offline_message": s.OfflineMessage,
 		"allowed_origins":         strings.Join(s.AllowedOrigins, "\n"),
 		"require_signed_identity": b(s.RequireSignedIdentity), "demo_enabled": b(s.DemoEnabled),

@@ -211,8 +211,20 @@ func activityText(ctx context.Context, it *models.Item, a *models.ItemActivity) 
 		}
 		return T(ctx, "items.activity_due", d)
 	case "linked":
+		switch {
+		case a.CustomerHidden:
+			return T(ctx, "items.activity_linked_customer", d)
+		case a.NewValue == "":
+			return T(ctx, "items.activity_linked_chat", d)
+		}
 		return T(ctx, "items.activity_linked", d)
 	case "unlinked":
+		switch {
+		case a.CustomerHidden:
+			return T(ctx, "items.activity_unlinked_customer", d)
+		case a.OldValue == "":
+			return T(ctx, "items.activity_unlinked_chat", d)
+		}
 		return T(ctx, "items.activity_unlinked", d)
 	}
 	return a.Field

@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/parleydesk/parley/models"
 )
@@ -18,6 +19,9 @@ type WidgetFrame struct {
 	// Origins are the sites allowed to embed the widget; the frame posts its
 	// messages (the visitor's token, unread counts) only to one of them.
 	Origins []string
+	// Standalone lays the frame out as a full page (the emailed chat link):
+	// a centred column, not the widget stretched to the window.
+	Standalone bool
 }
 
 // WidgetHome is the visitor's start view: greeting and status (in the frame
@@ -112,7 +116,7 @@ func customerAuthorName(ctx context.Context, m *models.Message, s *models.DeskSe
 	if m.AuthorUser != nil && m.AuthorUser.Name != "" {
 		return m.AuthorUser.Name
 	}
-	return s.DeskName
+	return DeskName(ctx, s)
 }
 
 func conversationTitle(ctx context.Context, c *models.Conversation) string {
@@ -125,3 +129,14 @@ func conversationTitle(ctx context.Context, c *models.Conversation) string {
 func threadURL(pid string) string { return "/widget/conversations/" + url.PathEscape(pid) }
 
 func messagesURL(pid string) string { return threadURL(pid) + "/messages" }
+
+// WidgetTimeText is the widget's one date format, as the server writes it
+// (UTC) before live.js shows it in the visitor's zone: "15:04" for a time
+// on now's day, "2006-01-02 15:04" otherwise.
+func WidgetTimeText(t, now time.Time) string {
+	t, now = t.UTC(), now.UTC()
+	if t.Year() == now.Year() && t.YearDay() == now.YearDay() {
+		return t.Format("15:04")
+	}
+	return t.Format("2006-01-02 15:04")
+}

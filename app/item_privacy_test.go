@@ -1,0 +1,76 @@
+package app
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/parleydesk/parley/models"
+)
+
+// Customer data is for support staff only: a task linked to a customer's
+// conversation names that customer in its history for support agents, and
+// never for an agent without the flag, neither on the page nor in the live
+// update of the page.
+func TestTaskHistoryHidesCustomerFromNonSupport(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.user("Sue", "sue@example.com", models.RoleAgent, true)
+	e.user("Nat", "nat@example.com", models.RoleAgent, false)
+	_, conv := e.customerConversation("Zelda Customer", "Broken zip")
+	sue, nat := e.browser(), e.browser()
+	sue.login("sue@example.com")
+	nat.login("nat@example.com")
+	require.Equal(t, http.StatusSeeOther, sue.post("/tasks", url.Values{"conversation": {conv.PublicID}, "title": {"Fix the zip"}}).StatusCode)
+
+	res := sue.get("/tasks/1")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Contains(t, res.text("#item-activity"), "Sue linked a conversation with Zelda Customer")
+
+	page := nat.get("/tasks/1")
+	require.Equal(t, http.StatusOK, page.StatusCode)
+	assert.Contains(t, page.text("#item-activity"), "Sue linked a customer's conversation")
+	assert.NotContains(t, page.body, "Zelda")
+
+	stream := nat.streamFor(page)
+	sueStream := sue.streamFor(sue.get("/tasks/1"))
+	sue.post("/tasks/1/update", url.Values{"field": {"status"}, "value": {"in_progress"}}, "HX-Request", "true", "HX-Target", "item-details")
+	ev, act := stream.has(`#item-activity[hx-swap-oob]`)
+	assert.Contains(t, act.Text(), "Sue linked a customer's conversation")
+	assert.NotContains(t, ev.data, "Zelda")
+	_, act = sueStream.has(`#item-activity[hx-swap-oob]`)
+	assert.Contains(t, act.Text(), "Sue linked a conversation with Zelda Customer")
+
+	// Unlinking is told the same way.
+	require.Equal(t, http.StatusNoContent, sue.post("/conversations/"+conv.PublicID+"/item/unlink", nil, "HX-Request", "true").StatusCode)
+	page = nat.get("/tasks/1")
+	assert.Contains(t, page.text("#item-activity"), "Sue unlinked a customer's conversation")
+	assert.NotContains(t, page.body, "Zelda")
+	assert.Contains(t, sue.get("/tasks/1").text("#item-activity"), "Sue unlinked a conversation with Zelda Customer")
+}
+
+// A task linked to a teammate chat says so in its history (there is no
+// customer to name), rather than "linked a conversation with" and nothing.
+func TestTaskLinkedToTeammateChatWording(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.user("Ana", "ana@example.com", models.RoleAgent, false)
+	ben := e.user("Ben", "ben@example.com", models.RoleAgent, true)
+	ana := e.browser()
+	ana.login("ana@example.com")
+	res := ana.post("/mine", url.Values{"members": {fmt.Sprint(ben.ID)}, "body": {"Can you cover my shift?"}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	pid := strings.TrimSuffix(strings.TrimPrefix(res.Header.Get("Location"), "/conversations/"), "?list=mine")
+
+	require.Equal(t, http.StatusSeeOther, ana.post("/tasks", url.Values{"conversation": {pid}, "title": {"Shift swap"}}).StatusCode)
+	res = ana.get("/tasks/1")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Contains(t, res.text("#item-activity"), "Ana linked a teammate chat")
+	require.Equal(t, http.StatusNoContent, ana.post("/conversations/"+pid+"/item/unlink", nil, "HX-Request", "true").StatusCode)
+	assert.Contains(t, ana.get("/tasks/1").text("#item-activity"), "Ana unlinked a teammate chat")
+}
