@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/parleydesk/parley/app/browsertest"
 	"github.com/parleydesk/parley/models"
 )
 
@@ -105,7 +106,7 @@ func TestBrowserJobsPageLeadsBackToTheDesk(t *testing.T) {
 		// The bar sits above River's UI, which keeps the rest of the window.
 		// Nothing of River's UI (its fixed sidebar) covers the bar's links.
 		until(`(function(){ var r = document.getElementById('jobs-back').getBoundingClientRect(); return document.elementFromPoint(r.left + r.width/2, r.top + r.height/2) === document.getElementById('jobs-back'); })()`),
-		chromedp.Click(chromedp.ID("jobs-back")),
+		browsertest.Click("#jobs-back"),
 		chromedp.WaitVisible(chromedp.CSS(".user-menu")),
 	))
 	loc, err := chromedp.Run(tab, chromedp.Location())
@@ -115,7 +116,7 @@ func TestBrowserJobsPageLeadsBackToTheDesk(t *testing.T) {
 	require.NoError(t, chromedp.Do(tab,
 		chromedp.Navigate(e.srv.URL+"/admin/jobs/queues"),
 		chromedp.WaitVisible(chromedp.CSS(`#parley-jobs-bar a[href="/admin/agents"]`)),
-		chromedp.Click(chromedp.CSS(`#parley-jobs-bar a[href="/admin/agents"]`)),
+		browsertest.Click(`#parley-jobs-bar a[href="/admin/agents"]`),
 		chromedp.WaitVisible(chromedp.ID("agents")),
 	))
 }

@@ -51,10 +51,10 @@ func TestBrowserLayoutAfterSignInAndSetup(t *testing.T) {
 		))
 		jsText(t, tab, `window.layoutMarker = 'kept'; 'ok'`)
 		require.NoError(t, chromedp.Do(tab,
-			chromedp.SendKeys(chromedp.ID("f-name"), "Ada Admin"),
-			chromedp.SendKeys(chromedp.ID("f-email"), "ada@example.com"),
-			chromedp.SendKeys(chromedp.ID("f-password"), "correct horse"),
-			chromedp.Click(chromedp.CSS(`form[action="/setup"] button[type="submit"]`)),
+			browsertest.Type("#f-name", "Ada Admin"),
+			browsertest.Type("#f-email", "ada@example.com"),
+			browsertest.Type("#f-password", "correct horse"),
+			browsertest.Click(`form[action="/setup"] button[type="submit"]`),
 			chromedp.WaitVisible(chromedp.CSS(".user-menu")),
 		))
 		sameAsReloaded(t, tab)
@@ -71,9 +71,9 @@ func TestBrowserLayoutAfterSignInAndSetup(t *testing.T) {
 		))
 		jsText(t, tab, `window.layoutMarker = 'kept'; 'ok'`)
 		require.NoError(t, chromedp.Do(tab,
-			chromedp.SendKeys(chromedp.ID("f-email"), "sue@example.com"),
-			chromedp.SendKeys(chromedp.ID("f-password"), "correct horse"),
-			chromedp.Click(chromedp.CSS(`form[action="/login"] button[type="submit"]`)),
+			browsertest.Type("#f-email", "sue@example.com"),
+			browsertest.Type("#f-password", "correct horse"),
+			browsertest.Click(`form[action="/login"] button[type="submit"]`),
 			chromedp.WaitVisible(chromedp.CSS(".user-menu")),
 		))
 		sameAsReloaded(t, tab)

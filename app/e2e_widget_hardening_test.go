@@ -23,7 +23,7 @@ func openWidget(t *testing.T, e *testEnv, tab context.Context) chromedp.QueryOpt
 	require.NoError(t, chromedp.Do(tab,
 		chromedp.Navigate(host.URL+"/"),
 		chromedp.WaitVisible(chromedp.CSS(".parley-launcher")),
-		chromedp.Click(chromedp.CSS(".parley-launcher")),
+		browsertest.Click(".parley-launcher"),
 		chromedp.WaitVisible(chromedp.CSS(".parley-root.parley-open .parley-frame")),
 	))
 	in := frameNode(t, tab)
@@ -42,7 +42,7 @@ func TestBrowserWidgetKeepsTextThroughOutage(t *testing.T) {
 	defer keepScreenshot(t, tab)
 	in := openWidget(t, e, tab)
 	require.NoError(t, chromedp.Do(tab,
-		chromedp.SendKeys(chromedp.ID("w-start-body"), "My parcel never arrived", in),
+		browsertest.Type("#w-start-body", "My parcel never arrived", inWidget),
 		pressEnter,
 		chromedp.WaitVisible(chromedp.CSS("#w-thread .w-msg-mine"), in),
 		chromedp.WaitVisible(chromedp.ID("w-body"), in),
@@ -53,7 +53,7 @@ func TestBrowserWidgetKeepsTextThroughOutage(t *testing.T) {
 	restore := e.outage()
 	const text = "Sent while the database was down"
 	require.NoError(t, chromedp.Do(tab,
-		chromedp.SendKeys(chromedp.ID("w-body"), text, in),
+		browsertest.Type("#w-body", text, inWidget),
 		pressEnter,
 	))
 	waitText(t, tab, "#w-composer .w-retry", "Not sent yet: retrying", in)
@@ -104,7 +104,7 @@ func TestBrowserWidgetAwayNeedsEmail(t *testing.T) {
 	assert.Equal(t, "true", attrs["aria-required"])
 
 	require.NoError(t, chromedp.Do(tab,
-		chromedp.SendKeys(chromedp.ID("w-start-body"), "Where is my parcel?", in),
+		browsertest.Type("#w-start-body", "Where is my parcel?", inWidget),
 		pressEnter,
 	))
 	waitText(t, tab, "#w-e-email", "enter your email so our answer can reach you", in)
@@ -116,8 +116,8 @@ func TestBrowserWidgetAwayNeedsEmail(t *testing.T) {
 	assert.Zero(t, convs)
 
 	require.NoError(t, chromedp.Do(tab,
-		chromedp.SendKeys(chromedp.ID("w-f-email"), "zoe@client.test", in),
-		chromedp.Click(chromedp.CSS("#w-start button[type=submit]"), in),
+		browsertest.Type("#w-f-email", "zoe@client.test", inWidget),
+		browsertest.Click("#w-start button[type=submit]", inWidget),
 		chromedp.WaitVisible(chromedp.CSS("#w-thread .w-msg-mine"), in),
 	))
 	waitText(t, tab, "#w-thread", "Where is my parcel?", in)
@@ -145,7 +145,7 @@ func TestBrowserDeskComposerKeepsTextThroughOutage(t *testing.T) {
 	restore := e.outage()
 	const text = "It ships today."
 	require.NoError(t, chromedp.Do(tab,
-		chromedp.SendKeys(chromedp.ID("f-body"), text),
+		browsertest.Type("#f-body", text),
 		pressEnter,
 	))
 	waitText(t, tab, "#toasts", "cannot reach its database")

@@ -517,3 +517,41 @@ func TestBrowserWidgetSignedIdentityAcrossDevices(t *testing.T) {
 	))
 	waitText(t, anon, "#w-identity-required", "Please sign in on this website", frameNode(t, anon))
 }
+
+// A reload of the embedded frame (the live stream asks for one when the
+// frame fell too far behind) keeps the visitor and the site's identity: the
+// frame had dropped what the loader passed in its URL fragment, so a
+// reloaded frame became a new, anonymous visitor with an empty chat.
+func TestBrowserWidgetFrameReloadKeepsVisitor(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ctx := context.Background()
+	settings, err := models.GetSettings(ctx, e.db)
+	require.NoError(t, err)
+	user := models.Identity{ExternalID: "shop-user-7", Email: "ada@example.com", Name: "Ada Lovelace",
+		Signature: models.IdentitySignature(settings.WidgetSecret, "shop-user-7", "ada@example.com")}
+	host := hostSite(t, e.srv.URL, user)
+	require.NoError(t, models.UpdateSettings(ctx, e.db, models.SettingsInput{
+		DeskName: "Acme", BrandColor: "#2563eb", AllowedOrigins: host.URL, RequireSignedIdentity: true, DemoEnabled: true}))
+	tab := browsertest.Tab(t, 60*time.Second)
+	defer keepScreenshot(t, tab)
+	require.NoError(t, chromedp.Do(tab,
+		chromedp.Navigate(host.URL+"/signed"),
+		browsertest.Click(".parley-launcher"),
+		browsertest.Type("#w-start-body", "Before the reload", inWidget),
+		pressEnter,
+		browsertest.WaitFor(`!!document.querySelector('#w-thread .w-msg-mine')`, inWidget),
+	))
+	visitors := func() (n int64) {
+		require.NoError(t, e.db.Raw("SELECT count(*) FROM visitors").Scan(&n).Error)
+		return n
+	}
+	require.Equal(t, int64(1), visitors())
+
+	require.NoError(t, chromedp.Do(tab,
+		browsertest.WaitFor(`(location.reload(), true)`, inWidget),
+		// The reloaded frame opens on the visitor's home, listing the chat.
+		browsertest.WaitFor(`!!document.querySelector('#w-convs') && document.querySelector('#w-convs').textContent.includes('Before the reload')`, inWidget),
+	))
+	assert.Equal(t, int64(1), visitors(), "the same visitor after the reload")
+}
