@@ -95,9 +95,11 @@ func TestBodyLimitRefusesLargeBodiesUnread(t *testing.T) {
 // was spooled to disk is removed when the request ends, even when a
 // middleware replaced echo's request with a copy.
 func TestMultipartLeavesNoTemporaryFile(t *testing.T) {
+	// The database first: dbtest keeps its shared server under os.TempDir(),
+	// and a TMPDIR set before would start (and leak) a server of its own.
+	e := setup(t)
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
-	e := setup(t)
 	b := e.browser()
 	b.get("/login")
 
