@@ -440,6 +440,12 @@ func insertMessage(tx *gorm.DB, conv *Conversation, actor Actor, kind, body, key
 			"body": body, "text": kind == MessageText, "preview": preview(body), "by_customer": actor.Customer != nil,
 			"event": EventMessage, "key": key,
 		}).Scan(&row).Error
+	if isUniqueViolation(err, "messages_customer_idempotency_key") || isUniqueViolation(err, "messages_user_idempotency_key") {
+		// The same key, at the same moment, in another conversation (the
+		// conversation lock serializes retries within one): a client bug or
+		// a hostile one, refused like the sequential case.
+		return nil, Invalid("idempotency_key", "idempotency_key_invalid", nil)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -184,3 +184,41 @@ func TestStartVisitorConversationEmailWhileAway(t *testing.T) {
 	_, _, err = models.StartVisitorConversation(ctx, db, fresh, settings, models.VisitorStart{Body: "online, no email"})
 	assert.NoError(t, err)
 }
+
+// The same key in two conversations at the same moment: the second insert
+// waits on the first one's unique-index entry and, once that commits, is
+// refused like the sequential case (it was a unique violation, a 500).
+func TestIdempotencyKeyReusedConcurrentlyElsewhere(t *testing.T) {
+	t.Parallel()
+	db := setup(t)
+	ctx := context.Background()
+	_, cust := mkCustomer(t, db)
+	a, _, err := models.StartCustomerConversation(ctx, db, cust, "a", models.SessionInfo{})
+	require.NoError(t, err)
+	b, _, err := models.StartCustomerConversation(ctx, db, cust, "b", models.SessionInfo{})
+	require.NoError(t, err)
+	opts := models.PostOpts{IdempotencyKey: "c0ffee00-twice"}
+
+	tx := db.Begin()
+	defer tx.Rollback()
+	_, err = models.PostMessageWithOpts(ctx, tx, models.Actor{Customer: cust}, a, models.MessageText, "in a", opts)
+	require.NoError(t, err)
+	var pid int64
+	require.NoError(t, tx.Raw("SELECT pg_backend_pid()").Scan(&pid).Error)
+
+	done := make(chan error, 1)
+	go func() {
+		_, err := models.PostMessageWithOpts(ctx, db, models.Actor{Customer: cust}, b, models.MessageText, "in b", opts)
+		done <- err
+	}()
+	// Wait until the second post is blocked behind the first transaction.
+	require.Eventually(t, func() bool {
+		var n int64
+		db.Raw("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND ? = ANY(pg_blocking_pids(pid))", pid).Scan(&n)
+		return n > 0
+	}, 10*time.Second, 10*time.Millisecond)
+	require.NoError(t, tx.Commit().Error)
+	err = <-done
+	assert.Equal(t, "idempotency_key_invalid", fieldCode(t, err, "idempotency_key"))
+	assert.Zero(t, countBodies(t, db, b.ID, "in b"))
+}
