@@ -40,8 +40,9 @@ func TestJobsAPIRefusesWhatRiverUICannotTake(t *testing.T) {
 		{"non-numeric id", "jobs?ids=abc", "ids"},
 		{"zero id", "jobs?ids=0", "ids"},
 		{"bad priority", "jobs?priorities=9", "priorities"},
-		{"invalid UTF-8", "jobs?kinds=%ff", "kinds"},
-		{"NUL byte", "autocomplete?facet=job_kind&match=a%00b", "match"},
+		// Not text at all: refused at the request edge, in the API's shape.
+		{"invalid UTF-8", "jobs?kinds=%ff", "What was sent contains"},
+		{"NUL byte", "autocomplete?facet=job_kind&match=a%00b", "What was sent contains"},
 		{"bad facet", "autocomplete?facet=users", "facet"},
 		{"too many queues", "jobs?" + strings.Repeat("queues=mail&", 101), "queues"},
 		{"job id not a number", "jobs/abc", "job id"},

@@ -150,6 +150,13 @@ func (a *App) handleError(err error, c echo.Context) {
 		c.NoContent(status) //nolint:errcheck
 		return
 	}
+	if isJobsAPIPath(c.Request().URL.Path) {
+		// River's UI reads its API's errors as {"message": …}; whatever the
+		// edge refused before the jobs guard ran is answered the same way.
+		c.Response().Header().Set("Cache-Control", "no-store")
+		c.JSON(status, map[string]string{"message": message}) //nolint:errcheck
+		return
+	}
 	if err := a.render(c, status, views.ErrorPage(status, tr(c, titleID), message)); err != nil {
 		reqLog(c).Error("render error page", "err", err)
 		c.String(status, message) //nolint:errcheck
