@@ -161,7 +161,10 @@ func pageGone(err error) bool {
 		strings.Contains(s, "Cannot find context with specified id") ||
 		strings.Contains(s, "Inspected target navigated or closed") ||
 		strings.Contains(s, "Could not find node with given id") ||
-		strings.Contains(s, "Either ObjectId or executionContextId must be specified")
+		// "Either ObjectId or executionContextId must be specified", and
+		// newer Chromium's "Either objectId or executionContextId or
+		// uniqueContextId must be specified": a frame between documents.
+		strings.Contains(s, "executionContextId")
 }
 
 // why describes the element's state for an error message.
