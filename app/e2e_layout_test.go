@@ -29,9 +29,14 @@ const layoutProbe = `JSON.stringify((function () {
 // page after a reload.
 func sameAsReloaded(t *testing.T, tab context.Context) {
 	t.Helper()
+	// htmx marks the body while it settles a swap (class htmx-settling):
+	// compare the page at rest.
+	settled := browsertest.WaitFor(`!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling') &&
+		!document.body.matches('.htmx-request, .htmx-swapping, .htmx-settling') && !(window.__browsertestXHR > 0)`)
+	require.NoError(t, chromedp.Do(tab, settled))
 	require.Equal(t, "kept", jsText(t, tab, `String(window.layoutMarker)`), "reached by a boosted navigation")
 	boosted := jsText(t, tab, layoutProbe)
-	require.NoError(t, chromedp.Do(tab, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(".user-menu"))))
+	require.NoError(t, chromedp.Do(tab, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(".user-menu")), settled))
 	require.Equal(t, "undefined", jsText(t, tab, `String(window.layoutMarker)`), "reloaded")
 	require.Equal(t, jsText(t, tab, layoutProbe), boosted)
 }
