@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"gorm.io/gorm"
 
 	"github.com/parleydesk/parley/models"
 )
@@ -89,7 +90,11 @@ func (w *NotifyWorker) Work(ctx context.Context, job *river.Job[NotifyArgs]) err
 		return err
 	}
 	for _, aud := range auds {
-		n, err := models.Notify(ctx, w.deps.DB, ev, aud)
+		var n int
+		err := w.deps.Writer.Write(ctx, func(tx *gorm.DB) (err error) {
+			n, err = models.Notify(ctx, tx, ev, aud)
+			return err
+		})
 		if err != nil {
 			return fmt.Errorf("notify: %w", err)
 		}
