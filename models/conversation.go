@@ -246,7 +246,7 @@ func startCustomerConversation(ctx context.Context, db *gorm.DB, customer *Custo
 		if err := tx.Raw("SELECT public_id::text FROM conversations WHERE id = ?", conv.ID).Scan(&conv.PublicID).Error; err != nil {
 			return err
 		}
-		if err := AppendEvent(tx, Event{ConversationID: &conv.ID, Data: ConversationEvent{Created: true}}); err != nil {
+		if err := appendEvent(tx, Event{ConversationID: &conv.ID, Data: ConversationEvent{Created: true}}); err != nil {
 			return err
 		}
 		var err error
@@ -308,7 +308,7 @@ func StartInternalConversation(ctx context.Context, db *gorm.DB, creator *User, 
 				return err
 			}
 		}
-		if err := AppendEvent(tx, Event{ConversationID: &conv.ID, Data: ConversationEvent{Created: true}}); err != nil {
+		if err := appendEvent(tx, Event{ConversationID: &conv.ID, Data: ConversationEvent{Created: true}}); err != nil {
 			return err
 		}
 		var err error
@@ -460,7 +460,7 @@ func insertSystemLine(tx *gorm.DB, conv *Conversation, event string, data JSONMa
 	if err := tx.Omit(clause.Associations).Select("ConversationID", "Kind", "AuthorType", "Event", "EventData").Create(m).Error; err != nil {
 		return nil, err
 	}
-	if err := AppendEvent(tx, Event{ConversationID: &conv.ID, MessageID: &m.ID, Data: MessageEvent{}}); err != nil {
+	if err := appendEvent(tx, Event{ConversationID: &conv.ID, MessageID: &m.ID, Data: MessageEvent{}}); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -488,7 +488,7 @@ func setStatus(tx *gorm.DB, conv *Conversation, actor Actor, status, event strin
 	if _, err := insertSystemLine(tx, conv, event, JSONMap{"by": actorName(actor)}); err != nil {
 		return err
 	}
-	return AppendEvent(tx, Event{ConversationID: &conv.ID, Data: ConversationEvent{Status: status}})
+	return appendEvent(tx, Event{ConversationID: &conv.ID, Data: ConversationEvent{Status: status}})
 }
 
 // SetStatus opens or closes a conversation on a staff user's behalf. Setting
@@ -553,7 +553,7 @@ func Assign(ctx context.Context, db *gorm.DB, user *User, conv *Conversation, as
 		// Who assigned and to whom: the assignee is told (models.Audience),
 		// unless they assigned it to themselves.
 		ev := ConversationEvent{Assigned: true, ByUserID: user.ID, AssigneeID: assigneeID}
-		return AppendEvent(tx, Event{ConversationID: &conv.ID, Data: ev})
+		return appendEvent(tx, Event{ConversationID: &conv.ID, Data: ev})
 	})
 	return wrapUnlessDomain(err, "assign conversation %d", conv.ID)
 }
@@ -579,6 +579,6 @@ func MarkRead(ctx context.Context, db *gorm.DB, user *User, conv *Conversation) 
 		if res.RowsAffected == 0 && notes == 0 {
 			return nil
 		}
-		return AppendEvent(tx, Event{ConversationID: &conv.ID, UserID: &user.ID, Data: ReadEvent{}})
+		return appendEvent(tx, Event{ConversationID: &conv.ID, UserID: &user.ID, Data: ReadEvent{}})
 	})
 }

@@ -31,7 +31,7 @@ const (
 
 // appendAccessEvent records in tx that userID's access changed.
 func appendAccessEvent(tx *gorm.DB, userID int64, why string) error {
-	return AppendEvent(tx, Event{UserID: &userID, Data: AccessEvent{Why: why}})
+	return appendEvent(tx, Event{UserID: &userID, Data: AccessEvent{Why: why}})
 }
 
 // Event is one row of the event log. It is written in the same transaction as
@@ -51,8 +51,10 @@ type Event struct {
 	CreatedAt time.Time
 }
 
-// AppendEvent records e inside tx. Its kind is e.Data's.
-func AppendEvent(tx *gorm.DB, e Event) error {
+// appendEvent records e inside tx. Its kind is e.Data's. It is unexported:
+// only the domain operations of this package record events, and app and
+// jobs run those through one writer (jobs.Writer).
+func appendEvent(tx *gorm.DB, e Event) error {
 	if e.Data == nil {
 		return errors.New("append event: no data")
 	}

@@ -7,7 +7,7 @@ import (
 
 // EventData is the typed payload of an event: one Go type per event kind,
 // with that kind's fields. Like River's JobArgs, each type names its kind;
-// AppendEvent stores the kind from it, so a payload can never be filed under
+// appendEvent stores the kind from it, so a payload can never be filed under
 // the wrong kind. EncodeEventData and DecodeEventData are the one place the
 // stored JSON (events.data, and the copies carried by jobs) is written and
 // read: readers type-switch on Event.Data and never look up string keys.

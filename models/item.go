@@ -361,7 +361,7 @@ func CreateItem(ctx context.Context, db *gorm.DB, u *User, in ItemInput) (*Item,
 		if err := addActivity(tx, item, u, "created", "", item.Ref()); err != nil {
 			return err
 		}
-		if err := AppendEvent(tx, Event{ItemID: &item.ID, Data: ItemEvent{Created: true, ByUserID: u.ID, AssigneeID: item.AssigneeID}}); err != nil {
+		if err := appendEvent(tx, Event{ItemID: &item.ID, Data: ItemEvent{Created: true, ByUserID: u.ID, AssigneeID: item.AssigneeID}}); err != nil {
 			return err
 		}
 		if conv != nil {
@@ -478,11 +478,11 @@ func touchItem(tx *gorm.DB, item *Item) error {
 // itemEvents announces a change of item: once for pages showing the item,
 // and once per conversation whose panel shows it.
 func itemEvents(tx *gorm.DB, item *Item, convIDs []int64, data ItemEvent) error {
-	if err := AppendEvent(tx, Event{ItemID: &item.ID, Data: data}); err != nil {
+	if err := appendEvent(tx, Event{ItemID: &item.ID, Data: data}); err != nil {
 		return err
 	}
 	for _, id := range convIDs {
-		if err := AppendEvent(tx, Event{ItemID: &item.ID, ConversationID: &id, Data: data}); err != nil {
+		if err := appendEvent(tx, Event{ItemID: &item.ID, ConversationID: &id, Data: data}); err != nil {
 			return err
 		}
 	}
@@ -765,7 +765,7 @@ func SetItemFollowing(ctx context.Context, db *gorm.DB, u *User, item *Item, fol
 		if err := syncItemInvolvement(tx, item.ID); err != nil {
 			return err
 		}
-		if err := AppendEvent(tx, Event{ItemID: &item.ID, UserID: &u.ID, Data: ItemEvent{Following: &follow}}); err != nil {
+		if err := appendEvent(tx, Event{ItemID: &item.ID, UserID: &u.ID, Data: ItemEvent{Following: &follow}}); err != nil {
 			return err
 		}
 		// The linked conversations move in or out of u's My conversations.
@@ -774,7 +774,7 @@ func SetItemFollowing(ctx context.Context, db *gorm.DB, u *User, item *Item, fol
 			return err
 		}
 		for i := range convs {
-			if err := AppendEvent(tx, Event{ConversationID: &convs[i].ID, UserID: &u.ID, Data: ConversationEvent{ItemFollowing: &follow}}); err != nil {
+			if err := appendEvent(tx, Event{ConversationID: &convs[i].ID, UserID: &u.ID, Data: ConversationEvent{ItemFollowing: &follow}}); err != nil {
 				return err
 			}
 		}

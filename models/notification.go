@@ -226,7 +226,7 @@ func notifyMessage(tx *gorm.DB, ev Event, a *Audience, data JSONMap) (int, error
 			continue
 		}
 		u, conv := uid, a.ConversationID
-		if err := AppendEvent(tx, Event{ConversationID: &conv, UserID: &u, Data: NotificationEvent{ID: id, Replaces: old.ID}}); err != nil {
+		if err := appendEvent(tx, Event{ConversationID: &conv, UserID: &u, Data: NotificationEvent{ID: id, Replaces: old.ID}}); err != nil {
 			return 0, err
 		}
 		created++
@@ -306,7 +306,7 @@ func MarkNotificationRead(ctx context.Context, db *gorm.DB, u *User, id int64) e
 		if err := tx.Exec("UPDATE notifications SET read_at = now() WHERE id = ?", id).Error; err != nil {
 			return fmt.Errorf("mark notification read: %w", err)
 		}
-		return AppendEvent(tx, Event{UserID: &u.ID, Data: NotificationEvent{Read: &NotificationsRead{IDs: []int64{id}}}})
+		return appendEvent(tx, Event{UserID: &u.ID, Data: NotificationEvent{Read: &NotificationsRead{IDs: []int64{id}}}})
 	})
 }
 
@@ -322,7 +322,7 @@ func MarkAllNotificationsRead(ctx context.Context, db *gorm.DB, u *User) (int64,
 		if n = res.RowsAffected; n == 0 {
 			return nil
 		}
-		return AppendEvent(tx, Event{UserID: &u.ID, Data: NotificationEvent{Read: &NotificationsRead{All: true}}})
+		return appendEvent(tx, Event{UserID: &u.ID, Data: NotificationEvent{Read: &NotificationsRead{All: true}}})
 	})
 	return n, err
 }
