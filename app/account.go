@@ -5,6 +5,7 @@ import (
 	"net/url"
 
 	"github.com/labstack/echo/v4"
+	"gorm.io/gorm"
 
 	"github.com/parleydesk/parley/models"
 	"github.com/parleydesk/parley/views"
@@ -40,7 +41,9 @@ func (a *App) changePassword(c echo.Context) error {
 		form := views.NewForm(nil, models.Invalid("current_password", "current_password_wrong", nil))
 		return a.renderAccount(c, http.StatusUnprocessableEntity, form, nil)
 	}
-	if err := models.SetPassword(ctxOf(c), a.db, u.ID, c.FormValue("password")); err != nil {
+	if err := a.write(ctxOf(c), func(tx *gorm.DB) error {
+		return models.SetPassword(ctxOf(c), tx, u.ID, c.FormValue("password"))
+	}); err != nil {
 		if isValidation(err) {
 			return a.renderAccount(c, http.StatusUnprocessableEntity, views.NewForm(nil, err), nil)
 		}

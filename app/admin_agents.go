@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
+	"gorm.io/gorm"
 
 	"github.com/parleydesk/parley/models"
 	"github.com/parleydesk/parley/views"
@@ -82,7 +83,10 @@ func (a *App) updateAgent(c echo.Context) error {
 		return err
 	}
 	in, values := agentInput(c)
-	if _, err := models.UpdateUser(ctxOf(c), a.db, u.ID, in); err != nil {
+	if err := a.write(ctxOf(c), func(tx *gorm.DB) error {
+		_, err := models.UpdateUser(ctxOf(c), tx, u.ID, in)
+		return err
+	}); err != nil {
 		if isValidation(err) {
 			return a.render(c, http.StatusUnprocessableEntity, views.AgentForm(u, views.NewForm(values, err), views.Form{}))
 		}
@@ -97,7 +101,9 @@ func (a *App) setAgentPassword(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := models.SetPassword(ctxOf(c), a.db, u.ID, c.FormValue("password")); err != nil {
+	if err := a.write(ctxOf(c), func(tx *gorm.DB) error {
+		return models.SetPassword(ctxOf(c), tx, u.ID, c.FormValue("password"))
+	}); err != nil {
 		if isValidation(err) {
 			return a.render(c, http.StatusUnprocessableEntity, views.AgentForm(u, views.NewForm(userValues(u), nil), views.NewForm(nil, err)))
 		}
@@ -117,7 +123,9 @@ func (a *App) deactivateAgent(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := models.DeactivateUser(ctxOf(c), a.db, currentUser(c).ID, u.ID); err != nil {
+	if err := a.write(ctxOf(c), func(tx *gorm.DB) error {
+		return models.DeactivateUser(ctxOf(c), tx, currentUser(c).ID, u.ID)
+	}); err != nil {
 		if isValidation(err) {
 			return a.render(c, http.StatusUnprocessableEntity, views.AgentForm(u, views.NewForm(userValues(u), err), views.Form{}))
 		}

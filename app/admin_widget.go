@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
+	"gorm.io/gorm"
 
 	"github.com/parleydesk/parley/models"
 	"github.com/parleydesk/parley/views"
@@ -38,7 +39,9 @@ func (a *App) saveWidgetSettings(c echo.Context) error {
 		RequireSignedIdentity: c.FormValue("require_signed_identity") != "",
 		DemoEnabled:           c.FormValue("demo_enabled") != "",
 	}
-	err := models.UpdateSettings(ctxOf(c), a.db, in)
+	err := a.write(ctxOf(c), func(tx *gorm.DB) error {
+		return models.UpdateSettings(ctxOf(c), tx, in)
+	})
 	if isValidation(err) {
 		values := map[string]string{
 			"desk_name": in.DeskName, "brand_color": in.BrandColor, "greeting": in.Greeting,

@@ -50,8 +50,9 @@ type App struct {
 	// jobs into GORM transactions (database/sql driver on the same pool).
 	river    *river.Client[pgx.Tx]
 	inserter *river.Client[*sql.Tx]
-	// followUps says which follow-up jobs writes insert (App.write).
-	followUps jobs.FollowUpOptions
+	// writer runs every change with its events and follow-up jobs (App.write);
+	// the workers share it.
+	writer *jobs.Writer
 
 	echo *echo.Echo
 	// bodyRules are the request-body rules routes declare (edge.go).
@@ -187,8 +188,9 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 	if opts.WrapMailer != nil && deps.Mailer != nil {
 		deps.Mailer = opts.WrapMailer(deps.Mailer)
 	}
+	a.writer = deps.NewWriter()
+	deps.Writer = a.writer
 	jobs.Register(workers, deps)
-	a.followUps = jobs.FollowUpOptions{Mail: deps.Mailer != nil}
 	if opts.Workers != nil {
 		opts.Workers(workers)
 	}
@@ -240,6 +242,10 @@ func (a *App) Handler() http.Handler { return a.echo }
 
 // DB is the GORM handle (for commands such as "parley user").
 func (a *App) DB() *gorm.DB { return a.db }
+
+// Write runs a change as one unit of work, as handlers do (App.write): for
+// commands that change what live desks hear of.
+func (a *App) Write(ctx context.Context, fn func(tx *gorm.DB) error) error { return a.write(ctx, fn) }
 
 // StartJobs starts working River jobs; Run calls it, tests may too.
 func (a *App) StartJobs(ctx context.Context) error {

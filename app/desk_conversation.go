@@ -29,7 +29,12 @@ func (a *App) showConversation(c echo.Context) error {
 }
 
 func (a *App) renderConversation(c echo.Context, status int, composer views.Form) error {
-	v, err := models.OpenConversation(ctxOf(c), a.db, currentUser(c), c.Param("pid"), conversationList(c))
+	// Opening marks the conversation read: a write.
+	var v *models.ConversationView
+	err := a.write(ctxOf(c), func(tx *gorm.DB) (err error) {
+		v, err = models.OpenConversation(ctxOf(c), tx, currentUser(c), c.Param("pid"), conversationList(c))
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -143,7 +148,9 @@ func (a *App) followConversation(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := models.SetFollowing(ctxOf(c), a.db, currentUser(c), conv, c.FormValue("follow") == "true"); err != nil {
+	if err := a.write(ctxOf(c), func(tx *gorm.DB) error {
+		return models.SetFollowing(ctxOf(c), tx, currentUser(c), conv, c.FormValue("follow") == "true")
+	}); err != nil {
 		return err
 	}
 	return a.done(c, conv)
@@ -156,7 +163,9 @@ func (a *App) markConversationRead(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := models.MarkRead(ctxOf(c), a.db, currentUser(c), conv); err != nil {
+	if err := a.write(ctxOf(c), func(tx *gorm.DB) error {
+		return models.MarkRead(ctxOf(c), tx, currentUser(c), conv)
+	}); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

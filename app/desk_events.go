@@ -249,13 +249,15 @@ func (v *deskViewer) renderThread(ctx context.Context, b *Batch, evs []models.Ev
 				msgs = append(msgs, m)
 			}
 		case models.EventConversation:
-			if _, ok := e.Data["status"]; ok {
+			d, _ := e.Data.(models.ConversationEvent)
+			if d.Status != "" {
 				status = true
 			}
-			if _, ok := e.Data["assigned"]; ok {
+			if d.Assigned {
 				assigned = true
 			}
-			if f, ok := e.Data["following"].(bool); ok && e.UserID != nil && *e.UserID == v.user.ID {
+			if d.Following != nil && e.UserID != nil && *e.UserID == v.user.ID {
+				f := *d.Following
 				follow = &f
 			}
 		}
@@ -325,7 +327,7 @@ func (v *deskViewer) renderAlerts(evs []models.Event, rows map[int64]*models.Inb
 		return nil
 	}
 	for _, e := range evs {
-		if e.Kind != models.EventConversation || e.ConversationID == nil || e.Data["created"] != true {
+		if d, ok := e.Data.(models.ConversationEvent); !ok || e.ConversationID == nil || !d.Created {
 			continue
 		}
 		r := rows[*e.ConversationID]

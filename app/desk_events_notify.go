@@ -26,9 +26,9 @@ func (v *deskViewer) renderNotifications(ctx context.Context, evs []models.Event
 		switch e.Kind {
 		case models.EventNotification:
 			changed = true
-			if id := jsonID(e.Data["id"]); id != 0 {
-				ids = append(ids, id)
-				replaces[id] = jsonID(e.Data["replaces"])
+			if n, ok := e.Data.(models.NotificationEvent); ok && n.ID != 0 {
+				ids = append(ids, n.ID)
+				replaces[n.ID] = n.Replaces
 			}
 		case models.EventRead:
 			changed = true
@@ -59,15 +59,4 @@ func (v *deskViewer) renderNotifications(ctx context.Context, evs []models.Event
 		}
 	}
 	return nil
-}
-
-// jsonID reads an id from an event's JSON data (numbers decode as float64).
-func jsonID(v any) int64 {
-	switch n := v.(type) {
-	case float64:
-		return int64(n)
-	case int64:
-		return n
-	}
-	return 0
 }

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/labstack/echo/v4"
+	"gorm.io/gorm"
 
 	"github.com/parleydesk/parley/models"
 	"github.com/parleydesk/parley/views"
@@ -71,7 +72,9 @@ func (a *App) readNotification(c echo.Context) error {
 		return err
 	}
 	u := currentUser(c)
-	if err := models.MarkNotificationRead(ctxOf(c), a.db, u, id); err != nil {
+	if err := a.write(ctxOf(c), func(tx *gorm.DB) error {
+		return models.MarkNotificationRead(ctxOf(c), tx, u, id)
+	}); err != nil {
 		return err
 	}
 	if !views.Req(ctxOf(c)).Fragment {
@@ -89,7 +92,10 @@ func (a *App) readNotification(c echo.Context) error {
 
 // readAllNotifications marks every notification of the user read.
 func (a *App) readAllNotifications(c echo.Context) error {
-	if _, err := models.MarkAllNotificationsRead(ctxOf(c), a.db, currentUser(c)); err != nil {
+	if err := a.write(ctxOf(c), func(tx *gorm.DB) error {
+		_, err := models.MarkAllNotificationsRead(ctxOf(c), tx, currentUser(c))
+		return err
+	}); err != nil {
 		return err
 	}
 	a.toast(c, "success", tr(c, "notify.marked_all_read"))

@@ -16,7 +16,8 @@ import (
 
 // Realtime delivery, one broker per instance.
 //
-// Every change writes its event row in its own transaction (models.AppendEvent).
+// Every change writes its event row in its own transaction (models' domain
+// operations, run through jobs.Writer).
 // After commit the writer rings the doorbell (Ring): this instance's broker
 // wakes at once, and a NOTIFY — sent once per short batch, outside any write
 // transaction, so it never serialises commits — wakes the brokers of the

@@ -8,37 +8,14 @@ import (
 
 	"github.com/riverqueue/river"
 	"gorm.io/gorm"
-
-	"github.com/parleydesk/parley/jobs"
-	"github.com/parleydesk/parley/models"
 )
 
-// write runs a change in one transaction together with what must follow it:
-// fn makes the change through models (which records its realtime events),
-// then the background jobs those events call for (jobs.FollowUps) are
-// inserted before the commit. The change, its events and its jobs commit or
-// roll back together: a rolled-back reply never notifies anyone and a
-// committed one always does.
-//
-// Models operations open their own transactions; inside fn they join this
-// one instead of nesting savepoints.
+// write runs a change as one unit of work (jobs.Writer, shared with the
+// workers): fn makes the change through models, which records its realtime
+// events, and the background jobs those events call for are inserted before
+// the commit. Every handler that changes something goes through it.
 func (a *App) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	return a.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := fn(tx.Session(&gorm.Session{DisableNestedTransaction: true})); err != nil {
-			return err
-		}
-		return a.insertFollowUps(ctx, tx)
-	})
-}
-
-// insertFollowUps inserts the jobs that the events written so far in tx call
-// for.
-func (a *App) insertFollowUps(ctx context.Context, tx *gorm.DB) error {
-	evs, err := models.EventsOfThisTx(ctx, tx)
-	if err != nil {
-		return err
-	}
-	return a.InsertJobsTx(ctx, tx, jobs.FollowUps(evs, a.followUps))
+	return a.writer.Write(ctx, fn)
 }
 
 // InsertJobsTx inserts jobs inside tx, a GORM transaction: they exist if and

@@ -43,13 +43,10 @@ func (w *AutoCloseWorker) Work(ctx context.Context, job *river.Job[AutoCloseArgs
 	total := 0
 	for {
 		var n int
-		err := w.deps.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			tx = tx.Session(&gorm.Session{DisableNestedTransaction: true})
+		err := w.deps.Writer.Write(ctx, func(tx *gorm.DB) error {
 			var err error
-			if n, err = models.AutoCloseIdle(ctx, tx, now, after, autoCloseBatch); err != nil || n == 0 {
-				return err
-			}
-			return w.deps.insertFollowUps(ctx, tx)
+			n, err = models.AutoCloseIdle(ctx, tx, now, after, autoCloseBatch)
+			return err
 		})
 		if err != nil {
 			return fmt.Errorf("auto-close: %w", err)

@@ -28,3 +28,10 @@ type FollowUpOptions struct {
 	// Mail: an SMTP server is configured.
 	Mail bool
 }
+
+// createdOrAssigned reports whether e announces a new conversation or an
+// assignment: what notifies and may email someone at once.
+func createdOrAssigned(e models.Event) bool {
+	c, ok := e.Data.(models.ConversationEvent)
+	return ok && (c.Created || c.Assigned)
+}

@@ -13,16 +13,17 @@ import (
 func TestFollowUpsNotify(t *testing.T) {
 	t.Parallel()
 	conv, msg, user := int64(7), int64(70), int64(3)
+	yes := true
 	at := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
 	evs := []models.Event{
-		{ID: 1, Kind: models.EventConversation, ConversationID: &conv, Data: models.JSONMap{"created": true}, CreatedAt: at},
+		{ID: 1, Kind: models.EventConversation, ConversationID: &conv, Data: models.ConversationEvent{Created: true}, CreatedAt: at},
 		{ID: 2, Kind: models.EventMessage, ConversationID: &conv, MessageID: &msg, CreatedAt: at},
-		{ID: 3, Kind: models.EventConversation, ConversationID: &conv, Data: models.JSONMap{"assigned": true, "assignee_id": 3.0, "by_user_id": 4.0}, CreatedAt: at},
+		{ID: 3, Kind: models.EventConversation, ConversationID: &conv, Data: models.ConversationEvent{Assigned: true, AssigneeID: &user, ByUserID: 4}, CreatedAt: at},
 		// Nobody is notified of these.
-		{ID: 4, Kind: models.EventConversation, ConversationID: &conv, Data: models.JSONMap{"status": "closed"}, CreatedAt: at},
+		{ID: 4, Kind: models.EventConversation, ConversationID: &conv, Data: models.ConversationEvent{Status: "closed"}, CreatedAt: at},
 		{ID: 5, Kind: models.EventRead, ConversationID: &conv, UserID: &user, CreatedAt: at},
-		{ID: 6, Kind: models.EventConversation, ConversationID: &conv, UserID: &user, Data: models.JSONMap{"following": true}, CreatedAt: at},
-		{ID: 7, Kind: models.EventNotification, ConversationID: &conv, UserID: &user, Data: models.JSONMap{"id": 1.0}, CreatedAt: at},
+		{ID: 6, Kind: models.EventConversation, ConversationID: &conv, UserID: &user, Data: models.ConversationEvent{Following: &yes}, CreatedAt: at},
+		{ID: 7, Kind: models.EventNotification, ConversationID: &conv, UserID: &user, Data: models.NotificationEvent{ID: 1}, CreatedAt: at},
 		{ID: 8, Kind: models.EventDeskStatus, UserID: &user, CreatedAt: at},
 		{ID: 9, Kind: models.EventSettings, CreatedAt: at},
 	}
@@ -46,5 +47,5 @@ func TestFollowUpsNotify(t *testing.T) {
 		}
 	}
 	require.Equal(t, []int64{1, 2, 3}, ids)
-	require.Equal(t, 4.0, params[2].Args.(NotifyArgs).Data["by_user_id"], "the job carries the event's data")
+	require.Equal(t, int64(4), params[2].Args.(NotifyArgs).Data.(models.ConversationEvent).ByUserID, "the job carries the event's data")
 }

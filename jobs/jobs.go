@@ -5,15 +5,12 @@
 package jobs
 
 import (
-	"context"
 	"log/slog"
 	"net/url"
 	"time"
 
 	"github.com/riverqueue/river"
 	"gorm.io/gorm"
-
-	"github.com/parleydesk/parley/models"
 )
 
 // Deps is what workers need from the running app.
@@ -22,7 +19,10 @@ type Deps struct {
 	Log *slog.Logger
 	// InsertTx inserts jobs inside tx, a GORM transaction, so a worker's
 	// change and the jobs that follow it commit together.
-	InsertTx func(ctx context.Context, tx *gorm.DB, params []river.InsertManyParams) error
+	InsertTx InsertTxFunc
+	// Writer runs workers' changes (the same writer as the app's handlers);
+	// Register makes it from DB, InsertTx and Mailer if nil.
+	Writer *Writer
 	// Ring wakes live streams after a worker committed events (the realtime
 	// doorbell); nil in tests that need no live delivery.
 	Ring func()
@@ -57,6 +57,9 @@ func Register(w *river.Workers, d Deps) {
 	if d.CustomerEmailDelay == 0 {
 		d.CustomerEmailDelay = DefaultCustomerEmailDelay
 	}
+	if d.Writer == nil {
+		d.Writer = d.NewWriter()
+	}
 	river.AddWorker(w, &CleanupWorker{deps: d})
 	river.AddWorker(w, &NotifyWorker{deps: d})
 	river.AddWorker(w, &AutoCloseWorker{deps: d})
@@ -77,15 +80,8 @@ func Periodic() []*river.PeriodicJob {
 	}
 }
 
-// insertFollowUps inserts, inside tx, the jobs that the events tx wrote so
-// far call for (as app.write does for requests).
-func (d Deps) insertFollowUps(ctx context.Context, tx *gorm.DB) error {
-	if d.InsertTx == nil {
-		return nil
-	}
-	evs, err := models.EventsOfThisTx(ctx, tx)
-	if err != nil {
-		return err
-	}
-	return d.InsertTx(ctx, tx, FollowUps(evs, FollowUpOptions{Mail: d.Mailer != nil}))
+// NewWriter returns the writer of d's database, inserting the follow-ups
+// that d's configuration calls for (email jobs only with a mailer).
+func (d Deps) NewWriter() *Writer {
+	return NewWriter(d.DB, d.InsertTx, FollowUpOptions{Mail: d.Mailer != nil})
 }

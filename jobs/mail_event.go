@@ -36,8 +36,7 @@ func mailFollowUps(evs []models.Event) []river.InsertManyParams {
 	for _, e := range evs {
 		switch {
 		case e.ConversationID == nil:
-		case e.Kind == models.EventMessage && e.MessageID != nil,
-			e.Kind == models.EventConversation && (e.Data["created"] == true || e.Data["assigned"] == true):
+		case e.Kind == models.EventMessage && e.MessageID != nil, createdOrAssigned(e):
 			mine = append(mine, e)
 		}
 	}

@@ -67,9 +67,9 @@ func TestMailFollowUps(t *testing.T) {
 	id := func(n int64) *int64 { return &n }
 	conv := id(7)
 	evs := []models.Event{
-		{ID: 1, Kind: models.EventConversation, ConversationID: conv, Data: models.JSONMap{"created": true}},
+		{ID: 1, Kind: models.EventConversation, ConversationID: conv, Data: models.ConversationEvent{Created: true}},
 		{ID: 2, Kind: models.EventMessage, ConversationID: conv, MessageID: id(9)},
-		{ID: 3, Kind: models.EventConversation, ConversationID: conv, Data: models.JSONMap{"status": "closed"}},
+		{ID: 3, Kind: models.EventConversation, ConversationID: conv, Data: models.ConversationEvent{Status: "closed"}},
 		{ID: 4, Kind: models.EventRead, ConversationID: conv, UserID: id(1)},
 		{ID: 5, Kind: models.EventDeskStatus},
 	}

@@ -2,10 +2,12 @@ package jobs
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/riverqueue/river"
+	"gorm.io/gorm"
 
 	"github.com/parleydesk/parley/models"
 )
@@ -14,12 +16,32 @@ import (
 // carries the event itself (the log is pruned; the job must not depend on
 // it), so the worker can ask models.AudienceOf who hears of it.
 type NotifyArgs struct {
-	EventID        int64          `json:"event_id"`
-	EventKind      string         `json:"event_kind"`
-	ConversationID *int64         `json:"conversation_id,omitempty"`
-	ItemID         *int64         `json:"item_id,omitempty"`
-	MessageID      *int64         `json:"message_id,omitempty"`
-	Data           models.JSONMap `json:"data,omitempty"`
+	EventID        int64  `json:"event_id"`
+	EventKind      string `json:"event_kind"`
+	ConversationID *int64 `json:"conversation_id,omitempty"`
+	ItemID         *int64 `json:"item_id,omitempty"`
+	MessageID      *int64 `json:"message_id,omitempty"`
+	// Data is the event's payload, stored as the event log stores it.
+	Data models.EventData `json:"data,omitempty"`
+}
+
+// UnmarshalJSON decodes Data by EventKind (models.DecodeEventData).
+func (a *NotifyArgs) UnmarshalJSON(b []byte) error {
+	type plain NotifyArgs
+	var w struct {
+		plain
+		Data json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	d, err := models.DecodeEventData(w.EventKind, w.Data)
+	if err != nil {
+		return err
+	}
+	*a = NotifyArgs(w.plain)
+	a.Data = d
+	return nil
 }
 
 // Kind is stored with each job row; it must never change.
@@ -34,13 +56,13 @@ const MessageNotifyDelay = 10 * time.Second
 // conversations and assignments at once, messages after MessageNotifyDelay.
 func notifyFollowUps(e models.Event) []river.InsertManyParams {
 	args := NotifyArgs{EventID: e.ID, EventKind: e.Kind, ConversationID: e.ConversationID, ItemID: e.ItemID, MessageID: e.MessageID, Data: e.Data}
+	item, isItem := e.Data.(models.ItemEvent)
 	switch {
-	case e.Kind == models.EventItem && e.ItemID != nil && e.ConversationID == nil &&
-		(e.Data["created"] == true || e.Data["field"] != nil):
+	case isItem && e.ItemID != nil && e.ConversationID == nil && (item.Created || item.Field != ""):
 		return []river.InsertManyParams{{Args: args}}
 	case e.ConversationID == nil:
 		return nil
-	case e.Kind == models.EventConversation && (e.Data["created"] == true || e.Data["assigned"] == true):
+	case createdOrAssigned(e):
 		return []river.InsertManyParams{{Args: args}}
 	case e.Kind == models.EventMessage && e.MessageID != nil:
 		at := e.CreatedAt
@@ -68,7 +90,11 @@ func (w *NotifyWorker) Work(ctx context.Context, job *river.Job[NotifyArgs]) err
 		return err
 	}
 	for _, aud := range auds {
-		n, err := models.Notify(ctx, w.deps.DB, ev, aud)
+		var n int
+		err := w.deps.Writer.Write(ctx, func(tx *gorm.DB) (err error) {
+			n, err = models.Notify(ctx, tx, ev, aud)
+			return err
+		})
 		if err != nil {
 			return fmt.Errorf("notify: %w", err)
 		}

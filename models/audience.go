@@ -44,24 +44,24 @@ func AudienceOf(ctx context.Context, db *gorm.DB, e Event) (*Audience, error) {
 	}
 	db = db.WithContext(ctx)
 	a := &Audience{ConversationID: *e.ConversationID}
+	conv, _ := e.Data.(ConversationEvent)
 	var err error
 	switch {
-	case e.Kind == EventConversation && e.Data["created"] == true:
+	case conv.Created:
 		a.Reason = ReasonNewConversation
 		err = db.Raw(`
 			SELECT u.id FROM users u, conversations c
 			WHERE c.id = ? AND c.kind = 'customer' AND u.active AND u.customer_support
 			ORDER BY u.id`, *e.ConversationID).Scan(&a.UserIDs).Error
-	case e.Kind == EventConversation && e.Data["assigned"] == true:
-		assignee, by := dataID(e.Data["assignee_id"]), dataID(e.Data["by_user_id"])
-		if assignee == 0 || assignee == by {
+	case conv.Assigned:
+		if conv.AssigneeID == nil || *conv.AssigneeID == conv.ByUserID {
 			return nil, nil
 		}
 		a.Reason = ReasonAssigned
 		// Still assigned to them and still allowed to see it.
 		err = db.Raw(`
 			SELECT u.id FROM users u JOIN conversations c ON c.assignee_id = u.id
-			WHERE c.id = ? AND u.id = ? AND u.active AND u.customer_support`, *e.ConversationID, assignee).Scan(&a.UserIDs).Error
+			WHERE c.id = ? AND u.id = ? AND u.active AND u.customer_support`, *e.ConversationID, *conv.AssigneeID).Scan(&a.UserIDs).Error
 	case e.Kind == EventMessage && e.MessageID != nil:
 		a.Reason, a.MessageID = ReasonMessage, *e.MessageID
 		err = db.Raw(`
@@ -86,20 +86,6 @@ func AudienceOf(ctx context.Context, db *gorm.DB, e Event) (*Audience, error) {
 	return a, nil
 }
 
-// dataID reads a user id stored in an event's JSON data (numbers decode as
-// float64).
-func dataID(v any) int64 {
-	switch n := v.(type) {
-	case float64:
-		return int64(n)
-	case int64:
-		return n
-	case int:
-		return int64(n)
-	}
-	return 0
-}
-
 // AudiencesOf returns every audience of an event: AudienceOf's for
 // conversations, and for a ticket or task (EventItem, once per change, not
 // the copies addressed to its linked conversations):
@@ -111,7 +97,8 @@ func dataID(v any) int64 {
 // Only users who may see the item are included: tickets need the
 // customer-support flag. Following, linking and unlinking tell nobody.
 func AudiencesOf(ctx context.Context, db *gorm.DB, e Event) ([]*Audience, error) {
-	if e.Kind != EventItem {
+	item, isItem := e.Data.(ItemEvent)
+	if !isItem {
 		a, err := AudienceOf(ctx, db, e)
 		if a == nil || err != nil {
 			return nil, err
@@ -121,12 +108,14 @@ func AudiencesOf(ctx context.Context, db *gorm.DB, e Event) ([]*Audience, error)
 	if e.ItemID == nil || e.ConversationID != nil {
 		return nil, nil
 	}
-	field, _ := e.Data["field"].(string)
-	created := e.Data["created"] == true
+	field, created, by := item.Field, item.Created, item.ByUserID
 	if !created && field == "" {
 		return nil, nil
 	}
-	by, assignee := dataID(e.Data["by_user_id"]), dataID(e.Data["assignee_id"])
+	var assignee int64
+	if item.AssigneeID != nil {
+		assignee = *item.AssigneeID
+	}
 	if assignee == by || (!created && field != FieldAssignee) {
 		assignee = 0
 	}

@@ -101,7 +101,7 @@ func AutoCloseIdle(ctx context.Context, db *gorm.DB, now time.Time, after time.D
 			if _, err := insertSystemLine(tx, conv, SysAutoClosed, JSONMap{"minutes": minutes}); err != nil {
 				return err
 			}
-			if err := AppendEvent(tx, Event{Kind: EventConversation, ConversationID: &conv.ID, Data: JSONMap{"status": StatusClosed}}); err != nil {
+			if err := appendEvent(tx, Event{ConversationID: &conv.ID, Data: ConversationEvent{Status: StatusClosed}}); err != nil {
 				return err
 			}
 		}

@@ -246,7 +246,7 @@ func startCustomerConversation(ctx context.Context, db *gorm.DB, customer *Custo
 		if err := tx.Raw("SELECT public_id::text FROM conversations WHERE id = ?", conv.ID).Scan(&conv.PublicID).Error; err != nil {
 			return err
 		}
-		if err := AppendEvent(tx, Event{Kind: EventConversation, ConversationID: &conv.ID, Data: JSONMap{"created": true}}); err != nil {
+		if err := appendEvent(tx, Event{ConversationID: &conv.ID, Data: ConversationEvent{Created: true}}); err != nil {
 			return err
 		}
 		var err error
@@ -308,7 +308,7 @@ func StartInternalConversation(ctx context.Context, db *gorm.DB, creator *User, 
 				return err
 			}
 		}
-		if err := AppendEvent(tx, Event{Kind: EventConversation, ConversationID: &conv.ID, Data: JSONMap{"created": true}}); err != nil {
+		if err := appendEvent(tx, Event{ConversationID: &conv.ID, Data: ConversationEvent{Created: true}}); err != nil {
 			return err
 		}
 		var err error
@@ -466,7 +466,7 @@ func insertSystemLine(tx *gorm.DB, conv *Conversation, event string, data JSONMa
 	if err := tx.Omit(clause.Associations).Select("ConversationID", "Kind", "AuthorType", "Event", "EventData").Create(m).Error; err != nil {
 		return nil, err
 	}
-	if err := AppendEvent(tx, Event{Kind: EventMessage, ConversationID: &conv.ID, MessageID: &m.ID}); err != nil {
+	if err := appendEvent(tx, Event{ConversationID: &conv.ID, MessageID: &m.ID, Data: MessageEvent{}}); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -494,7 +494,7 @@ func setStatus(tx *gorm.DB, conv *Conversation, actor Actor, status, event strin
 	if _, err := insertSystemLine(tx, conv, event, JSONMap{"by": actorName(actor)}); err != nil {
 		return err
 	}
-	return AppendEvent(tx, Event{Kind: EventConversation, ConversationID: &conv.ID, Data: JSONMap{"status": status}})
+	return appendEvent(tx, Event{ConversationID: &conv.ID, Data: ConversationEvent{Status: status}})
 }
 
 // SetStatus opens or closes a conversation on a staff user's behalf. Setting
@@ -558,11 +558,8 @@ func Assign(ctx context.Context, db *gorm.DB, user *User, conv *Conversation, as
 		}
 		// Who assigned and to whom: the assignee is told (models.Audience),
 		// unless they assigned it to themselves.
-		ev := JSONMap{"assigned": true, "by_user_id": user.ID}
-		if assigneeID != nil {
-			ev["assignee_id"] = *assigneeID
-		}
-		return AppendEvent(tx, Event{Kind: EventConversation, ConversationID: &conv.ID, Data: ev})
+		ev := ConversationEvent{Assigned: true, ByUserID: user.ID, AssigneeID: assigneeID}
+		return appendEvent(tx, Event{ConversationID: &conv.ID, Data: ev})
 	})
 	return wrapUnlessDomain(err, "assign conversation %d", conv.ID)
 }
@@ -588,6 +585,6 @@ func MarkRead(ctx context.Context, db *gorm.DB, user *User, conv *Conversation) 
 		if res.RowsAffected == 0 && notes == 0 {
 			return nil
 		}
-		return AppendEvent(tx, Event{Kind: EventRead, ConversationID: &conv.ID, UserID: &user.ID})
+		return appendEvent(tx, Event{ConversationID: &conv.ID, UserID: &user.ID, Data: ReadEvent{}})
 	})
 }

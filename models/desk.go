@@ -143,7 +143,7 @@ func SetFollowing(ctx context.Context, db *gorm.DB, u *User, conv *Conversation,
 		if res.RowsAffected == 0 {
 			return nil
 		}
-		return AppendEvent(tx, Event{Kind: EventConversation, ConversationID: &conv.ID, UserID: &u.ID, Data: JSONMap{"following": follow}})
+		return appendEvent(tx, Event{ConversationID: &conv.ID, UserID: &u.ID, Data: ConversationEvent{Following: &follow}})
 	})
 }
 

@@ -2,11 +2,15 @@ package models
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/schema"
 )
 
 // Event kinds written to the event log. Each is the durable record of a
@@ -27,7 +31,7 @@ const (
 
 // appendAccessEvent records in tx that userID's access changed.
 func appendAccessEvent(tx *gorm.DB, userID int64, why string) error {
-	return AppendEvent(tx, Event{Kind: EventAccess, UserID: &userID, Data: JSONMap{"why": why}})
+	return appendEvent(tx, Event{UserID: &userID, Data: AccessEvent{Why: why}})
 }
 
 // Event is one row of the event log. It is written in the same transaction as
@@ -41,21 +45,115 @@ type Event struct {
 	MessageID      *int64
 	UserID         *int64
 	ItemID         *int64
-	Data           JSONMap `gorm:"type:jsonb"`
-	CreatedAt      time.Time
+	// Data is the kind's typed payload (see EventData); its Kind is the
+	// event's Kind.
+	Data      EventData `gorm:"column:data;serializer:eventdata"`
+	CreatedAt time.Time
 }
 
-// AppendEvent records e inside tx.
-func AppendEvent(tx *gorm.DB, e Event) error {
+// appendEvent records e inside tx. Its kind is e.Data's. It is unexported:
+// only the domain operations of this package record events, and app and
+// jobs run those through one writer (jobs.Writer).
+func appendEvent(tx *gorm.DB, e Event) error {
 	if e.Data == nil {
-		e.Data = JSONMap{}
+		return errors.New("append event: no data")
 	}
-	err := tx.Exec("INSERT INTO events (kind, conversation_id, message_id, user_id, item_id, data) VALUES (?, ?, ?, ?, ?, ?)",
-		e.Kind, e.ConversationID, e.MessageID, e.UserID, e.ItemID, e.Data).Error
+	e.Kind = e.Data.Kind()
+	data, err := EncodeEventData(e.Data)
+	if err != nil {
+		return err
+	}
+	err = tx.Exec("INSERT INTO events (kind, conversation_id, message_id, user_id, item_id, data) VALUES (?, ?, ?, ?, ?, ?)",
+		e.Kind, e.ConversationID, e.MessageID, e.UserID, e.ItemID, string(data)).Error
 	if err != nil {
 		return fmt.Errorf("append %s event: %w", e.Kind, err)
 	}
 	return nil
+}
+
+// MarshalJSON encodes e with its payload in the stored form: jobs carry
+// events (MailEventArgs), and their JSON must stay readable across versions.
+func (e Event) MarshalJSON() ([]byte, error) {
+	type plain Event
+	p := plain(e)
+	if p.Data == nil {
+		p.Data = UnknownEvent{EventKind: e.Kind}
+	}
+	return json.Marshal(p)
+}
+
+// UnmarshalJSON decodes what MarshalJSON (or an earlier version, whose Data
+// was a JSON object) wrote.
+func (e *Event) UnmarshalJSON(b []byte) error {
+	type plain Event
+	var w struct {
+		plain
+		Data json.RawMessage
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	d, err := DecodeEventData(w.Kind, w.Data)
+	if err != nil {
+		return err
+	}
+	*e = Event(w.plain)
+	e.Data = d
+	return nil
+}
+
+// eventColumns are the columns of an Event, kind before data (see
+// eventDataSerializer).
+const eventColumns = `id, xid::text::bigint AS xid, kind, conversation_id, message_id, user_id, item_id, data, created_at`
+
+func init() { schema.RegisterSerializer("eventdata", eventDataSerializer{}) }
+
+// eventDataSerializer lets GORM load and store Event.Data through
+// DecodeEventData and EncodeEventData, so an Event read by any query
+// (Raw(…).Scan, Find, Take) has its typed payload. The payload's type
+// depends on the row's kind, which GORM has set already when the kind
+// column comes first (as in the table and eventColumns); a query that reads
+// data without or before kind is an error, not a silent guess.
+type eventDataSerializer struct{}
+
+// Scan decodes the data column by the kind already scanned into dst.
+func (eventDataSerializer) Scan(ctx context.Context, field *schema.Field, dst reflect.Value, dbValue any) error {
+	kind := reflect.Indirect(dst).FieldByName("Kind").String()
+	if kind == "" {
+		return errors.New("scan event data: kind not read before data")
+	}
+	var raw []byte
+	switch v := dbValue.(type) {
+	case nil:
+	case []byte:
+		raw = v
+	case string:
+		raw = []byte(v)
+	default:
+		return fmt.Errorf("scan event data: cannot scan %T", dbValue)
+	}
+	d, err := DecodeEventData(kind, raw)
+	if err != nil {
+		return err
+	}
+	field.ReflectValueOf(ctx, dst).Set(reflect.ValueOf(&d).Elem())
+	return nil
+}
+
+// Value encodes the payload.
+func (eventDataSerializer) Value(_ context.Context, _ *schema.Field, _ reflect.Value, fieldValue any) (any, error) {
+	d, _ := fieldValue.(EventData)
+	raw, err := EncodeEventData(d)
+	return string(raw), err
+}
+
+// scanEvents runs q, a query selecting eventColumns.
+func scanEvents(q *gorm.DB) ([]Event, error) {
+	var evs []Event
+	if err := q.Scan(&evs).Error; err != nil {
+		return nil, err
+	}
+	return evs, nil
 }
 
 // Horizon is how far the event log is final.
@@ -99,12 +197,10 @@ func CommittedHorizon(ctx context.Context, db *gorm.DB) (Horizon, error) {
 // [from, to), in id order. With to = CommittedHorizon, the result is final:
 // no event can later appear in that range.
 func EventsBetween(ctx context.Context, db *gorm.DB, from, to uint64) ([]Event, error) {
-	var evs []Event
-	err := db.WithContext(ctx).Raw(`
-		SELECT id, xid::text::bigint AS xid, kind, conversation_id, message_id, user_id, item_id, data, created_at
-		FROM events
+	evs, err := scanEvents(db.WithContext(ctx).Raw(`
+		SELECT `+eventColumns+` FROM events
 		WHERE xid >= ?::text::xid8 AND xid < ?::text::xid8
-		ORDER BY id`, strconv.FormatUint(from, 10), strconv.FormatUint(to, 10)).Scan(&evs).Error
+		ORDER BY id`, strconv.FormatUint(from, 10), strconv.FormatUint(to, 10)))
 	if err != nil {
 		return nil, fmt.Errorf("read events: %w", err)
 	}
@@ -142,10 +238,8 @@ func PruneEvents(ctx context.Context, db *gorm.DB, keep time.Duration) (int64, e
 // EventsOfThisTx returns the events written so far by the transaction tx, in
 // order: what the change being committed announces.
 func EventsOfThisTx(ctx context.Context, tx *gorm.DB) ([]Event, error) {
-	var evs []Event
-	err := tx.WithContext(ctx).Raw(`
-		SELECT id, xid::text::bigint AS xid, kind, conversation_id, message_id, user_id, item_id, data, created_at
-		FROM events WHERE xid = pg_current_xact_id() ORDER BY id`).Scan(&evs).Error
+	evs, err := scanEvents(tx.WithContext(ctx).Raw(`
+		SELECT ` + eventColumns + ` FROM events WHERE xid = pg_current_xact_id() ORDER BY id`))
 	if err != nil {
 		return nil, fmt.Errorf("read this transaction's events: %w", err)
 	}

@@ -74,7 +74,7 @@ func ReplayEvents(ctx context.Context, db *gorm.DB, from, to uint64, scope Repla
 	}
 	db = db.WithContext(ctx)
 	f, t, n := strconv.FormatUint(from, 10), strconv.FormatUint(to, 10), limits.MaxEvents+1
-	const cols = `id, xid::text::bigint AS xid, kind, conversation_id, message_id, user_id, item_id, data, created_at`
+	const cols = eventColumns
 	var evs []Event
 	if scope.CustomerID == 0 {
 		// A resume point from long ago is found stale from the first event
@@ -88,9 +88,9 @@ func ReplayEvents(ctx context.Context, db *gorm.DB, from, to uint64, scope Repla
 		if len(first) > 0 && first[0].Before(time.Now().Add(-limits.MaxAge)) {
 			return nil, ErrResumeTooFar
 		}
-		err = db.Raw(`SELECT `+cols+` FROM events
+		evs, err = scanEvents(db.Raw(`SELECT `+cols+` FROM events
 			WHERE xid >= ?::text::xid8 AND xid < ?::text::xid8
-			ORDER BY xid LIMIT ?`, f, t, n).Scan(&evs).Error
+			ORDER BY xid LIMIT ?`, f, t, n))
 		if err != nil {
 			return nil, fmt.Errorf("replay events: %w", err)
 		}
@@ -104,17 +104,17 @@ func ReplayEvents(ctx context.Context, db *gorm.DB, from, to uint64, scope Repla
 			return nil, fmt.Errorf("replay events: %w", err)
 		}
 		if len(convIDs) > 0 {
-			err := db.Raw(`SELECT `+cols+` FROM events
+			var err error
+			evs, err = scanEvents(db.Raw(`SELECT `+cols+` FROM events
 				WHERE conversation_id IN ? AND xid >= ?::text::xid8 AND xid < ?::text::xid8
-				LIMIT ?`, convIDs, f, t, n).Scan(&evs).Error
+				LIMIT ?`, convIDs, f, t, n))
 			if err != nil {
 				return nil, fmt.Errorf("replay events: %w", err)
 			}
 		}
-		var wide []Event
-		err := db.Raw(`SELECT `+cols+` FROM events
+		wide, err := scanEvents(db.Raw(`SELECT `+cols+` FROM events
 			WHERE kind IN ('desk_status', 'settings') AND xid >= ?::text::xid8 AND xid < ?::text::xid8
-			LIMIT ?`, f, t, n).Scan(&wide).Error
+			LIMIT ?`, f, t, n))
 		if err != nil {
 			return nil, fmt.Errorf("replay events: %w", err)
 		}

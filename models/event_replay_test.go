@@ -72,7 +72,7 @@ func TestReplayEventsScopedToCustomerAndBounded(t *testing.T) {
 	_, err = models.PostMessage(ctx, db, models.Actor{Customer: me.Customer}, mine, models.MessageText, "more")
 	require.NoError(t, err)
 	require.NoError(t, db.Transaction(func(tx *gorm.DB) error {
-		return models.AppendEvent(tx, models.Event{Kind: models.EventDeskStatus})
+		return models.AppendEvent(tx, models.Event{Data: models.DeskStatusEvent{}})
 	}))
 	require.NoError(t, db.Exec("ANALYZE events").Error)
 	to := horizon(t, db)

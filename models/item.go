@@ -361,7 +361,7 @@ func CreateItem(ctx context.Context, db *gorm.DB, u *User, in ItemInput) (*Item,
 		if err := addActivity(tx, item, u, "created", "", item.Ref()); err != nil {
 			return err
 		}
-		if err := AppendEvent(tx, Event{Kind: EventItem, ItemID: &item.ID, Data: JSONMap{"created": true, "by_user_id": u.ID, "assignee_id": item.AssigneeID}}); err != nil {
+		if err := appendEvent(tx, Event{ItemID: &item.ID, Data: ItemEvent{Created: true, ByUserID: u.ID, AssigneeID: item.AssigneeID}}); err != nil {
 			return err
 		}
 		if conv != nil {
@@ -427,7 +427,7 @@ func link(tx *gorm.DB, u *User, item *Item, conv *Conversation) error {
 	if err := touchItem(tx, item); err != nil {
 		return err
 	}
-	return itemEvents(tx, item, []int64{conv.ID}, JSONMap{"linked": true})
+	return itemEvents(tx, item, []int64{conv.ID}, ItemEvent{Linked: true})
 }
 
 // syncItemInvolvement makes the rows of item's linked conversations say who
@@ -477,12 +477,12 @@ func touchItem(tx *gorm.DB, item *Item) error {
 
 // itemEvents announces a change of item: once for pages showing the item,
 // and once per conversation whose panel shows it.
-func itemEvents(tx *gorm.DB, item *Item, convIDs []int64, data JSONMap) error {
-	if err := AppendEvent(tx, Event{Kind: EventItem, ItemID: &item.ID, Data: data}); err != nil {
+func itemEvents(tx *gorm.DB, item *Item, convIDs []int64, data ItemEvent) error {
+	if err := appendEvent(tx, Event{ItemID: &item.ID, Data: data}); err != nil {
 		return err
 	}
 	for _, id := range convIDs {
-		if err := AppendEvent(tx, Event{Kind: EventItem, ItemID: &item.ID, ConversationID: &id, Data: data}); err != nil {
+		if err := appendEvent(tx, Event{ItemID: &item.ID, ConversationID: &id, Data: data}); err != nil {
 			return err
 		}
 	}
@@ -562,7 +562,7 @@ func UnlinkConversation(ctx context.Context, db *gorm.DB, u *User, conv *Convers
 		if err := touchItem(tx, &item); err != nil {
 			return err
 		}
-		return itemEvents(tx, &item, []int64{conv.ID}, JSONMap{"unlinked": true})
+		return itemEvents(tx, &item, []int64{conv.ID}, ItemEvent{Unlinked: true})
 	})
 	return wrapUnlessDomain(err, "unlink conversation %d", conv.ID)
 }
@@ -716,9 +716,9 @@ func UpdateItem(ctx context.Context, db *gorm.DB, u *User, item *Item, field, va
 		}
 		// Who did it, and for an assignment to whom: what notifications
 		// of item changes will need (see AudienceOf).
-		evData := JSONMap{"field": field, "by_user_id": u.ID}
-		if field == FieldAssignee {
-			evData["assignee_id"] = newVal
+		evData := ItemEvent{Field: field, ByUserID: u.ID}
+		if id, ok := newVal.(int64); ok && field == FieldAssignee {
+			evData.AssigneeID = &id
 		}
 		return itemEvents(tx, &cur, ids, evData)
 	})
@@ -765,7 +765,7 @@ func SetItemFollowing(ctx context.Context, db *gorm.DB, u *User, item *Item, fol
 		if err := syncItemInvolvement(tx, item.ID); err != nil {
 			return err
 		}
-		if err := AppendEvent(tx, Event{Kind: EventItem, ItemID: &item.ID, UserID: &u.ID, Data: JSONMap{"following": follow}}); err != nil {
+		if err := appendEvent(tx, Event{ItemID: &item.ID, UserID: &u.ID, Data: ItemEvent{Following: &follow}}); err != nil {
 			return err
 		}
 		// The linked conversations move in or out of u's My conversations.
@@ -774,7 +774,7 @@ func SetItemFollowing(ctx context.Context, db *gorm.DB, u *User, item *Item, fol
 			return err
 		}
 		for i := range convs {
-			if err := AppendEvent(tx, Event{Kind: EventConversation, ConversationID: &convs[i].ID, UserID: &u.ID, Data: JSONMap{"item_following": follow}}); err != nil {
+			if err := appendEvent(tx, Event{ConversationID: &convs[i].ID, UserID: &u.ID, Data: ConversationEvent{ItemFollowing: &follow}}); err != nil {
 				return err
 			}
 		}

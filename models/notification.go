@@ -118,7 +118,7 @@ func Notify(ctx context.Context, db *gorm.DB, ev Event, a *Audience) (int, error
 			n, err = insertNotifications(tx, ev, a, data, c.FirstMessageID)
 		case ReasonAssigned:
 			var by string
-			if err := tx.Raw("SELECT name FROM users WHERE id = ?", dataID(ev.Data["by_user_id"])).Scan(&by).Error; err != nil {
+			if err := tx.Raw("SELECT name FROM users WHERE id = ?", byUserID(ev)).Scan(&by).Error; err != nil {
 				return err
 			}
 			data["actor"], data["preview"] = by, c.Preview
@@ -225,12 +225,8 @@ func notifyMessage(tx *gorm.DB, ev Event, a *Audience, data JSONMap) (int, error
 		if id == 0 {
 			continue
 		}
-		evData := JSONMap{"id": id}
-		if old.ID != 0 {
-			evData["replaces"] = old.ID
-		}
 		u, conv := uid, a.ConversationID
-		if err := AppendEvent(tx, Event{Kind: EventNotification, ConversationID: &conv, UserID: &u, Data: evData}); err != nil {
+		if err := appendEvent(tx, Event{ConversationID: &conv, UserID: &u, Data: NotificationEvent{ID: id, Replaces: old.ID}}); err != nil {
 			return 0, err
 		}
 		created++
@@ -310,7 +306,7 @@ func MarkNotificationRead(ctx context.Context, db *gorm.DB, u *User, id int64) e
 		if err := tx.Exec("UPDATE notifications SET read_at = now() WHERE id = ?", id).Error; err != nil {
 			return fmt.Errorf("mark notification read: %w", err)
 		}
-		return AppendEvent(tx, Event{Kind: EventNotification, UserID: &u.ID, Data: JSONMap{"read": []int64{id}}})
+		return appendEvent(tx, Event{UserID: &u.ID, Data: NotificationEvent{Read: &NotificationsRead{IDs: []int64{id}}}})
 	})
 }
 
@@ -326,7 +322,7 @@ func MarkAllNotificationsRead(ctx context.Context, db *gorm.DB, u *User) (int64,
 		if n = res.RowsAffected; n == 0 {
 			return nil
 		}
-		return AppendEvent(tx, Event{Kind: EventNotification, UserID: &u.ID, Data: JSONMap{"read": "all"}})
+		return appendEvent(tx, Event{UserID: &u.ID, Data: NotificationEvent{Read: &NotificationsRead{All: true}}})
 	})
 	return n, err
 }
@@ -361,11 +357,12 @@ func notifyItem(ctx context.Context, db *gorm.DB, ev Event, a *Audience) (int, e
 		Actor  string
 	}
 	err := db.WithContext(ctx).Raw(`SELECT i.kind, i.number, i.title, COALESCE(u.name, '') AS actor
-		FROM items i LEFT JOIN users u ON u.id = ? WHERE i.id = ?`, dataID(ev.Data["by_user_id"]), a.ItemID).Scan(&it).Error
+		FROM items i LEFT JOIN users u ON u.id = ? WHERE i.id = ?`, byUserID(ev), a.ItemID).Scan(&it).Error
 	if err != nil || it.Kind == "" {
 		return 0, err // or deleted since
 	}
-	field, _ := ev.Data["field"].(string)
+	item, _ := ev.Data.(ItemEvent)
+	field := item.Field
 	data := JSONMap{"kind": it.Kind, "number": it.Number, "ref": (&Item{Kind: it.Kind, Number: it.Number}).Ref(),
 		"title": it.Title, "actor": it.Actor, "field": field}
 	n, err := insertNotifications(db.WithContext(ctx), ev, a, data, 0)
@@ -373,4 +370,29 @@ func notifyItem(ctx context.Context, db *gorm.DB, ev Event, a *Audience) (int, e
 		return 0, fmt.Errorf("notify of item event %d: %w", ev.ID, err)
 	}
 	return n, nil
+}
+
+// byUserID is who made the change ev announces (0 if it does not say).
+func byUserID(ev Event) int64 {
+	switch d := ev.Data.(type) {
+	case ConversationEvent:
+		return d.ByUserID
+	case ItemEvent:
+		return d.ByUserID
+	}
+	return 0
+}
+
+// dataID reads an id stored in a notification's JSON data (numbers decode
+// as float64).
+func dataID(v any) int64 {
+	switch n := v.(type) {
+	case float64:
+		return int64(n)
+	case int64:
+		return n
+	case int:
+		return int64(n)
+	}
+	return 0
 }

@@ -165,7 +165,7 @@ func UpdateSettings(ctx context.Context, db *gorm.DB, in SettingsInput) error {
 		if err != nil {
 			return fmt.Errorf("update settings: %w", err)
 		}
-		return AppendEvent(tx, Event{Kind: EventSettings})
+		return appendEvent(tx, Event{Data: SettingsEvent{}})
 	})
 }
 
@@ -205,7 +205,7 @@ func SetOnline(ctx context.Context, db *gorm.DB, userID int64, online bool) erro
 		if err := tx.Exec("INSERT INTO desk_status_changes (user_id, user_name, online) VALUES (?, ?, ?)", u.ID, u.Name, online).Error; err != nil {
 			return fmt.Errorf("record desk status change: %w", err)
 		}
-		return AppendEvent(tx, Event{Kind: EventDeskStatus, UserID: &userID})
+		return appendEvent(tx, Event{UserID: &userID, Data: DeskStatusEvent{}})
 	})
 }
 

@@ -17,6 +17,7 @@ import (
 	"syscall"
 
 	"golang.org/x/term"
+	"gorm.io/gorm"
 
 	"github.com/parleydesk/parley/app"
 	"github.com/parleydesk/parley/models"
@@ -137,7 +138,8 @@ func userCommand(ctx context.Context, cfg app.Config, log *slog.Logger, args []s
 		if err != nil {
 			return fmt.Errorf("no user with email %s", *email)
 		}
-		if err := models.SetPassword(ctx, a.DB(), u.ID, password); err != nil {
+		err = a.Write(ctx, func(tx *gorm.DB) error { return models.SetPassword(ctx, tx, u.ID, password) })
+		if err != nil {
 			return describe(err)
 		}
 		fmt.Fprintf(stdout, "password set for %s; their sessions have ended\n", u.Email)

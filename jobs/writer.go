@@ -1,0 +1,62 @@
+package jobs
+
+import (
+	"context"
+
+	"github.com/riverqueue/river"
+	"gorm.io/gorm"
+
+	"github.com/parleydesk/parley/models"
+)
+
+// InsertTxFunc inserts jobs inside tx, a GORM transaction, so they exist if
+// and only if tx commits (River's InsertManyTx).
+type InsertTxFunc func(ctx context.Context, tx *gorm.DB, params []river.InsertManyParams) error
+
+// Writer is Parley's one unit of work, shared by request handlers and
+// workers: it runs a change in one transaction together with what must
+// follow it. The change is made through models (whose operations record
+// their realtime events); before the commit the writer reads the events
+// that transaction wrote (models.EventsOfThisTx) and inserts the jobs
+// FollowUps maps them to. The change, its events and its jobs commit or
+// roll back together: a rolled-back reply never notifies anyone and a
+// committed one always does.
+type Writer struct {
+	db       *gorm.DB
+	insertTx InsertTxFunc
+	opts     FollowUpOptions
+}
+
+// NewWriter returns the writer over db. insertTx may be nil only where no
+// job runs (tests of models alone): follow-ups are then not inserted.
+func NewWriter(db *gorm.DB, insertTx InsertTxFunc, o FollowUpOptions) *Writer {
+	return &Writer{db: db, insertTx: insertTx, opts: o}
+}
+
+// Write runs fn as one unit of work. Models operations open their own
+// transactions; inside fn they join this one instead of nesting savepoints.
+func (w *Writer) Write(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return w.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := fn(tx.Session(&gorm.Session{DisableNestedTransaction: true})); err != nil {
+			return err
+		}
+		return w.insertFollowUps(ctx, tx)
+	})
+}
+
+// insertFollowUps inserts the jobs that the events written so far in tx
+// call for.
+func (w *Writer) insertFollowUps(ctx context.Context, tx *gorm.DB) error {
+	if w.insertTx == nil {
+		return nil
+	}
+	evs, err := models.EventsOfThisTx(ctx, tx)
+	if err != nil {
+		return err
+	}
+	params := FollowUps(evs, w.opts)
+	if len(params) == 0 {
+		return nil
+	}
+	return w.insertTx(ctx, tx, params)
+}
