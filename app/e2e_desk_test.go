@@ -12,7 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
-	"github.com/parleydesk/parley/app/browsertest"
+	"github.com/parleydesk/parley/internal/browsertest"
 	"github.com/parleydesk/parley/models"
 )
 

@@ -10,7 +10,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
-	"github.com/parleydesk/parley/app/browsertest"
+	"github.com/parleydesk/parley/internal/browsertest"
 )
 
 // TestBrowserFirstRunToAgent is the first-run journey in a real browser:

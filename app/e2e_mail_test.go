@@ -11,8 +11,8 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
-	"github.com/parleydesk/parley/app/browsertest"
-	"github.com/parleydesk/parley/app/smtptest"
+	"github.com/parleydesk/parley/internal/browsertest"
+	"github.com/parleydesk/parley/internal/smtptest"
 	"github.com/parleydesk/parley/models"
 )
 

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
 
-	"github.com/parleydesk/parley/app/browsertest"
+	"github.com/parleydesk/parley/internal/browsertest"
 	"github.com/parleydesk/parley/models"
 )
 

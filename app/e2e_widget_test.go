@@ -21,7 +21,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/parleydesk/parley/app/browsertest"
+	"github.com/parleydesk/parley/internal/browsertest"
 	"github.com/parleydesk/parley/models"
 )
 

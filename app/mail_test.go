@@ -17,7 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
 
-	"github.com/parleydesk/parley/app/smtptest"
+	"github.com/parleydesk/parley/internal/smtptest"
 	"github.com/parleydesk/parley/jobs"
 	"github.com/parleydesk/parley/models"
 )

@@ -16,7 +16,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 
-	"github.com/parleydesk/parley/app/dbtest"
+	"github.com/parleydesk/parley/internal/dbtest"
 	"github.com/parleydesk/parley/models"
 )
 
