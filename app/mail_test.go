@@ -135,9 +135,9 @@ func TestAgentEmailImmediateTranslated(t *testing.T) {
 	require.Equal(t, http.StatusOK, res.StatusCode, res.body)
 	pid, _ := res.doc.Find("#w-thread-view").Attr("data-pid")
 
-	msgs := smtp.WaitFor(t, 1, 30*time.Second)
+	smtp.WaitFor(t, 1, 30*time.Second)
 	e.allMail()
-	msgs = smtp.Messages()
+	msgs := smtp.Messages()
 	require.Len(t, msgs, 1, "only Ana wants email")
 	m := msgs[0]
 	require.Equal(t, []string{"ana@acme.test"}, m.To)
@@ -573,9 +573,9 @@ func TestAgentEmailTeammateChat(t *testing.T) {
 	b.login("bob@acme.test")
 	res := b.post("/mine", url.Values{"members": {strconv.FormatInt(ana.ID, 10)}, "body": {"Lunch at noon?"}})
 	require.Less(t, res.StatusCode, 400, res.body)
-	msgs := smtp.WaitFor(t, 1, 30*time.Second)
+	smtp.WaitFor(t, 1, 30*time.Second)
 	e.allMail()
-	msgs = smtp.Messages()
+	msgs := smtp.Messages()
 	require.Len(t, msgs, 1)
 	require.Equal(t, []string{"ana@acme.test"}, msgs[0].To)
 	require.Equal(t, "[Support] New message from Bob Builder", msgs[0].Subject)
