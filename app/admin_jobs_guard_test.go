@@ -95,6 +95,7 @@ func TestJobsResponsesAreNotStored(t *testing.T) {
 // The jobs page carries Parley's header: from River's UI the admin clicks
 // back to the desk and to the other admin pages.
 func TestBrowserJobsPageLeadsBackToTheDesk(t *testing.T) {
+	browsertest.SkipShort(t)
 	t.Parallel()
 	e := setup(t)
 	e.user("Ada Admin", "ada@example.com", models.RoleAdmin, true)

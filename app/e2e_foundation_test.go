@@ -17,6 +17,7 @@ import (
 // setup creates the admin, who creates an agent and signs out; the agent
 // signs in and finds no admin pages.
 func TestBrowserFirstRunToAgent(t *testing.T) {
+	browsertest.SkipShort(t)
 	t.Parallel()
 	e := setup(t)
 	tab := browsertest.Tab(t, 90*time.Second)

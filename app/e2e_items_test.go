@@ -18,6 +18,7 @@ import (
 // a teammate who follows the ticket finds its conversations in My
 // conversations.
 func TestBrowserTicketJourney(t *testing.T) {
+	browsertest.SkipShort(t)
 	t.Parallel()
 	e := setup(t)
 	e.user("Sue Support", "sue@example.com", models.RoleAgent, true)

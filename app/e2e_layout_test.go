@@ -39,6 +39,7 @@ func sameAsReloaded(t *testing.T, tab context.Context) {
 // Signing in and first-run setup are boosted navigations from the auth
 // layout into the shell: the desk must look as it does after a reload.
 func TestBrowserLayoutAfterSignInAndSetup(t *testing.T) {
+	browsertest.SkipShort(t)
 	t.Parallel()
 	t.Run("setup", func(t *testing.T) {
 		t.Parallel()

@@ -22,6 +22,7 @@ import (
 // shown live and reported read, so it is not emailed; the customer can
 // answer from there.
 func TestBrowserEmailContinuity(t *testing.T) {
+	browsertest.SkipShort(t)
 	t.Parallel()
 	e, smtp := mailEnv(t)
 	e.user("Sue Support", "sue@acme.test", models.RoleAgent, true)
@@ -89,6 +90,7 @@ func TestBrowserEmailContinuity(t *testing.T) {
 // TestBrowserJobsPage: River's UI runs under Parley's CSP and shows a
 // failed email job to an admin.
 func TestBrowserJobsPage(t *testing.T) {
+	browsertest.SkipShort(t)
 	t.Parallel()
 	e, smtp := mailEnv(t)
 	e.user("Ada Admin", "ada@acme.test", models.RoleAdmin, false)

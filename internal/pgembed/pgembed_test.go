@@ -271,6 +271,9 @@ func TestStalePostmasterPID(t *testing.T) {
 }
 
 func TestCrashRecovery(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills and restarts PostgreSQL: skipped with -short")
+	}
 	t.Parallel()
 	for _, tc := range []struct {
 		name      string
@@ -330,6 +333,9 @@ func mustOwner(t *testing.T) *owner {
 }
 
 func TestDetached(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills and restarts PostgreSQL: skipped with -short")
+	}
 	t.Parallel()
 	dir := filepath.Join(reachableDir(t), "pg")
 	ctx := t.Context()
@@ -419,6 +425,9 @@ func TestFindBinariesPicksHighestVersion(t *testing.T) {
 }
 
 func TestServerDeathIsNoticed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills and restarts PostgreSQL: skipped with -short")
+	}
 	t.Parallel()
 	dir := filepath.Join(reachableDir(t), "pg")
 	ctx := t.Context()
