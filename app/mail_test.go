@@ -18,6 +18,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/parleydesk/parley/internal/smtptest"
+	"github.com/parleydesk/parley/internal/wait"
 	"github.com/parleydesk/parley/jobs"
 	"github.com/parleydesk/parley/models"
 )
@@ -72,20 +73,13 @@ func (e *testEnv) jobsOf(kind string) []jobRow {
 // finished, or scheduled for later.
 func (e *testEnv) waitJobs(kinds ...string) {
 	e.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	wait.For(e.t, 30*time.Second, func() bool {
 		var busy int64
 		require.NoError(e.t, e.db.Raw(`
 			SELECT count(*) FROM river_job WHERE kind IN ? AND (state IN ('available', 'running', 'pending')
 			  OR (state IN ('scheduled', 'retryable') AND scheduled_at <= now()))`, kinds).Scan(&busy).Error)
-		if busy == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			e.t.Fatalf("jobs %v still busy after 30s", kinds)
-		}
-		time.Sleep(30 * time.Millisecond)
-	}
+		return busy == 0
+	}, "jobs %v still busy", kinds)
 }
 
 // makeDue runs the kind's scheduled and retryable jobs now (as if their
