@@ -40,7 +40,7 @@ lint: check-go
 	@echo "==> templ generate (generated code up to date)"
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	tar --exclude=./.git --exclude=./data --exclude=./bin -cf - . | tar -C "$$tmp" -xf - || exit 1; \
-	( cd "$$tmp" && $(GO) tool templ generate -path . >/dev/null ) || exit 1; \
+	( cd "$$tmp" && $(GO) tool templ generate -path . >"$$tmp/.templ.log" 2>&1 ) || { cat "$$tmp/.templ.log"; exit 1; }; \
 	if diff -r -q -x .git -x data -x bin . "$$tmp" | grep '_templ\.go'; then \
 	  echo "generated templ code is out of date: run make generate and commit"; exit 1; fi
 
