@@ -157,6 +157,9 @@ func ownerName(t *testing.T, path string) string {
 }
 
 func TestRestartKeepsData(t *testing.T) {
+	if testing.Short() {
+		t.Skip("restarts PostgreSQL: skipped with -short")
+	}
 	t.Parallel()
 	dir := filepath.Join(reachableDir(t), "pg")
 	ctx := t.Context()
@@ -237,6 +240,9 @@ func TestSecondStartIsRefused(t *testing.T) {
 }
 
 func TestStalePostmasterPID(t *testing.T) {
+	if testing.Short() {
+		t.Skip("restarts PostgreSQL: skipped with -short")
+	}
 	t.Parallel()
 	dir := filepath.Join(reachableDir(t), "pg")
 	ctx := t.Context()
@@ -369,6 +375,9 @@ func TestDetached(t *testing.T) {
 }
 
 func TestVersionMismatch(t *testing.T) {
+	if testing.Short() {
+		t.Skip("restarts PostgreSQL: skipped with -short")
+	}
 	t.Parallel()
 	dir := filepath.Join(reachableDir(t), "pg")
 	ctx := t.Context()
