@@ -1,13 +1,14 @@
 # Parley: the two commands of the README.
 #   make run    install what is missing, then run Parley (private PostgreSQL in ./data)
-#   make test   install what is missing, then run every test (unit, HTTP, browser)
+#   make test   install what is missing, run make lint, then every test (unit, HTTP, browser)
+#   make lint   gofmt, go vet, staticcheck, and generated templ code in step with the .templ files
 # Each installs the system packages a fresh Debian machine lacks, or stops
 # with the exact command to run where it cannot (not root, not Debian).
 
 GO ?= go
 SHELL := /bin/bash
 
-.PHONY: run test build generate deps-run deps-test check-go
+.PHONY: run test lint build generate deps-run deps-test check-go
 
 # run builds bin/parley, then the recipe's shell execs it: parley itself is
 # make's child, so Ctrl-C (SIGINT to the terminal's process group) and SIGTERM
@@ -20,10 +21,28 @@ run: deps-run
 	@echo "==> Starting Parley (stop with Ctrl-C)..."
 	@exec ./bin/parley
 
-test: deps-test
+test: deps-test lint
 	@status=0; $(GO) test -count=1 -timeout 20m ./... || status=$$?; \
 	$(GO) run ./cmd/parley-testdb stop >/dev/null 2>&1 || true; \
 	exit $$status
+
+# lint fails on unformatted files, vet or staticcheck findings (staticcheck.conf),
+# and *_templ.go that `templ generate` would change. The templ check generates
+# into a copy of the tree, so it works outside a git checkout and never
+# touches the working files.
+lint: check-go
+	@echo "==> gofmt"
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+	@echo "==> go vet"
+	@$(GO) vet ./...
+	@echo "==> staticcheck"
+	@$(GO) tool staticcheck ./...
+	@echo "==> templ generate (generated code up to date)"
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	tar --exclude=./.git --exclude=./data --exclude=./bin -cf - . | tar -C "$$tmp" -xf - || exit 1; \
+	( cd "$$tmp" && $(GO) tool templ generate -path . >"$$tmp/.templ.log" 2>&1 ) || { cat "$$tmp/.templ.log"; exit 1; }; \
+	if diff -r -q -x .git -x data -x bin . "$$tmp" | grep '_templ\.go'; then \
+	  echo "generated templ code is out of date: run make generate and commit"; exit 1; fi
 
 build:
 	$(GO) build -o bin/parley ./cmd/parley

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/parleydesk/parley/app/browsertest"
+	"github.com/parleydesk/parley/internal/browsertest"
 	"github.com/parleydesk/parley/models"
 )
 
@@ -96,6 +96,7 @@ func TestJobsResponsesAreNotStored(t *testing.T) {
 // The jobs page carries Parley's header: from River's UI the admin clicks
 // back to the desk and to the other admin pages.
 func TestBrowserJobsPageLeadsBackToTheDesk(t *testing.T) {
+	browsertest.SkipShort(t)
 	t.Parallel()
 	e := setup(t)
 	e.user("Ada Admin", "ada@example.com", models.RoleAdmin, true)

@@ -9,7 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/parleydesk/parley/app/smtptest"
+	"github.com/parleydesk/parley/internal/smtptest"
 	"github.com/parleydesk/parley/models"
 )
 

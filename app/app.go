@@ -30,7 +30,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
-	"github.com/parleydesk/parley/app/pgembed"
+	"github.com/parleydesk/parley/internal/pgembed"
 	"github.com/parleydesk/parley/jobs"
 	"github.com/parleydesk/parley/migrations"
 	"github.com/parleydesk/parley/models"

@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/parleydesk/parley/app/dbtest"
+	"github.com/parleydesk/parley/internal/dbtest"
 	"github.com/parleydesk/parley/models"
 )
 

@@ -12,7 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
-	"github.com/parleydesk/parley/app/browsertest"
+	"github.com/parleydesk/parley/internal/browsertest"
 	"github.com/parleydesk/parley/models"
 )
 
@@ -57,6 +57,7 @@ func jsText(t *testing.T, tab context.Context, js string) string {
 // Agent A starts a chat with agent B; B sees it arrive live, unread, opens
 // it and answers with Enter; A sees the answer live; unread marks clear.
 func TestBrowserTeammateChat(t *testing.T) {
+	browsertest.SkipShort(t)
 	t.Parallel()
 	e := setup(t)
 	e.user("Ana Agent", "ana@example.com", models.RoleAgent, false)
@@ -130,6 +131,7 @@ func TestBrowserTeammateChat(t *testing.T) {
 // an alert, is answered and closed, leaves the Open tab, and comes back when
 // the customer writes again.
 func TestBrowserCustomerConversationLive(t *testing.T) {
+	browsertest.SkipShort(t)
 	t.Parallel()
 	e := setup(t)
 	e.user("Sue Support", "sue@example.com", models.RoleAgent, true)
@@ -188,6 +190,7 @@ func TestBrowserCustomerConversationLive(t *testing.T) {
 // the support flag, has no switch, only the desk's status, which follows
 // live; the change is on the admins' page with who made it.
 func TestBrowserOnlineSwitchIsLive(t *testing.T) {
+	browsertest.SkipShort(t)
 	t.Parallel()
 	e := setup(t)
 	e.user("Sue Support", "sue@example.com", models.RoleAgent, true)

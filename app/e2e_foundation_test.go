@@ -10,13 +10,14 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
-	"github.com/parleydesk/parley/app/browsertest"
+	"github.com/parleydesk/parley/internal/browsertest"
 )
 
 // TestBrowserFirstRunToAgent is the first-run journey in a real browser:
 // setup creates the admin, who creates an agent and signs out; the agent
 // signs in and finds no admin pages.
 func TestBrowserFirstRunToAgent(t *testing.T) {
+	browsertest.SkipShort(t)
 	t.Parallel()
 	e := setup(t)
 	tab := browsertest.Tab(t, 90*time.Second)

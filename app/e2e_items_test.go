@@ -6,7 +6,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
-	"github.com/parleydesk/parley/app/browsertest"
+	"github.com/parleydesk/parley/internal/browsertest"
 	"github.com/parleydesk/parley/models"
 )
 
@@ -18,6 +18,7 @@ import (
 // a teammate who follows the ticket finds its conversations in My
 // conversations.
 func TestBrowserTicketJourney(t *testing.T) {
+	browsertest.SkipShort(t)
 	t.Parallel()
 	e := setup(t)
 	e.user("Sue Support", "sue@example.com", models.RoleAgent, true)

@@ -8,7 +8,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
-	"github.com/parleydesk/parley/app/browsertest"
+	"github.com/parleydesk/parley/internal/browsertest"
 	"github.com/parleydesk/parley/models"
 )
 
@@ -44,6 +44,7 @@ func sameAsReloaded(t *testing.T, tab context.Context) {
 // Signing in and first-run setup are boosted navigations from the auth
 // layout into the shell: the desk must look as it does after a reload.
 func TestBrowserLayoutAfterSignInAndSetup(t *testing.T) {
+	browsertest.SkipShort(t)
 	t.Parallel()
 	t.Run("setup", func(t *testing.T) {
 		t.Parallel()

@@ -9,7 +9,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
-	"github.com/parleydesk/parley/app/browsertest"
+	"github.com/parleydesk/parley/internal/browsertest"
 	"github.com/parleydesk/parley/views"
 )
 
@@ -17,6 +17,7 @@ import (
 // the page already has (a replay after a reconnect, or the events between a
 // page's render and its stream's start) together with new ones.
 func TestBrowserLiveUpdatesSkipItemsAlreadyShown(t *testing.T) {
+	browsertest.SkipShort(t)
 	t.Parallel()
 	e := setup(t)
 	page := `<!DOCTYPE html><html lang="en"><head>

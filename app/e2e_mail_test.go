@@ -11,8 +11,9 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
-	"github.com/parleydesk/parley/app/browsertest"
-	"github.com/parleydesk/parley/app/smtptest"
+	"github.com/parleydesk/parley/internal/browsertest"
+	"github.com/parleydesk/parley/internal/smtptest"
+	"github.com/parleydesk/parley/internal/wait"
 	"github.com/parleydesk/parley/models"
 )
 
@@ -22,6 +23,7 @@ import (
 // shown live and reported read, so it is not emailed; the customer can
 // answer from there.
 func TestBrowserEmailContinuity(t *testing.T) {
+	browsertest.SkipShort(t)
 	t.Parallel()
 	e, smtp := mailEnv(t)
 	e.user("Sue Support", "sue@acme.test", models.RoleAgent, true)
@@ -59,16 +61,11 @@ func TestBrowserEmailContinuity(t *testing.T) {
 	waitText(t, tab, "#w-thread", "Livraison demain.")
 	var last int64
 	require.NoError(t, e.db.Raw(`SELECT last_message_id FROM conversations WHERE public_id = ?`, pid).Scan(&last).Error)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		var read int64
+	var read int64
+	wait.For(t, 20*time.Second, func() bool {
 		require.NoError(t, e.db.Raw(`SELECT customer_last_read_message_id FROM conversations WHERE public_id = ?`, pid).Scan(&read).Error)
-		if read == last {
-			break
-		}
-		require.True(t, time.Now().Before(deadline), "the read receipt never arrived (read %d, last %d)", read, last)
-		time.Sleep(50 * time.Millisecond)
-	}
+		return read == last
+	}, "the read receipt never arrived (last message %d)", last)
 	e.allMail()
 	e.makeDue("customer_email")
 	require.Len(t, smtp.Messages(), 1, "seen in the browser: not emailed")
@@ -89,6 +86,7 @@ func TestBrowserEmailContinuity(t *testing.T) {
 // TestBrowserJobsPage: River's UI runs under Parley's CSP and shows a
 // failed email job to an admin.
 func TestBrowserJobsPage(t *testing.T) {
+	browsertest.SkipShort(t)
 	t.Parallel()
 	e, smtp := mailEnv(t)
 	e.user("Ada Admin", "ada@acme.test", models.RoleAdmin, false)

@@ -8,7 +8,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
-	"github.com/parleydesk/parley/app/browsertest"
+	"github.com/parleydesk/parley/internal/browsertest"
 	"github.com/parleydesk/parley/models"
 )
 
@@ -20,6 +20,7 @@ import (
 // with the system line. It runs on one instance, and on two instances on one
 // database with the visitor on one and the agent on the other.
 func TestBrowserMessengerJourney(t *testing.T) {
+	browsertest.SkipShort(t)
 	t.Parallel()
 	for _, instances := range []int{1, 2} {
 		t.Run(map[int]string{1: "one instance", 2: "two instances"}[instances], func(t *testing.T) {

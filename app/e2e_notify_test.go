@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
 
-	"github.com/parleydesk/parley/app/browsertest"
+	"github.com/parleydesk/parley/internal/browsertest"
 	"github.com/parleydesk/parley/models"
 )
 
@@ -34,6 +34,7 @@ const fakeNotifications = `(() => {
 // the widget's HTTP API (the notify job runs for real); the popover lists it;
 // opening it reads it; an assignment by a teammate rings again.
 func TestBrowserNotificationBell(t *testing.T) {
+	browsertest.SkipShort(t)
 	t.Parallel()
 	e := setup(t, envOpts{startJobs: true})
 	sue := e.user("Sue Support", "sue@example.com", models.RoleAgent, true)
@@ -123,6 +124,7 @@ func jsBool(t *testing.T, tab context.Context, js string) bool {
 // On the notifications page, a new notification appears at the top live,
 // and its check mark reads it in place (htmx, with the CSRF token).
 func TestBrowserNotificationsPageLive(t *testing.T) {
+	browsertest.SkipShort(t)
 	t.Parallel()
 	e := setup(t)
 	sue := e.user("Sue Support", "sue@example.com", models.RoleAgent, true)

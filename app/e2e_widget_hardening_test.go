@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/parleydesk/parley/app/browsertest"
+	"github.com/parleydesk/parley/internal/browsertest"
 	"github.com/parleydesk/parley/models"
 )
 
@@ -36,6 +36,7 @@ func openWidget(t *testing.T, e *testEnv, tab context.Context) chromedp.QueryOpt
 // and delivers it (once) when the database is back, without the visitor
 // doing anything.
 func TestBrowserWidgetKeepsTextThroughOutage(t *testing.T) {
+	browsertest.SkipShort(t)
 	t.Parallel()
 	e := setup(t)
 	tab := browsertest.Tab(t, 90*time.Second)
@@ -88,6 +89,7 @@ func (e *testEnv) countMessagesNoFail(pid, body string) int64 {
 // for an email, says why, refuses to start without one (the reason beside
 // the field, the message kept) and starts with it.
 func TestBrowserWidgetAwayNeedsEmail(t *testing.T) {
+	browsertest.SkipShort(t)
 	t.Parallel()
 	e := setup(t)
 	ada := e.user("Ada", "ada@example.com", models.RoleAdmin, true)
@@ -131,6 +133,7 @@ func TestBrowserWidgetAwayNeedsEmail(t *testing.T) {
 // translated reason, and keeps its idempotency key for the resend; once the
 // database is back, sending again delivers it once.
 func TestBrowserDeskComposerKeepsTextThroughOutage(t *testing.T) {
+	browsertest.SkipShort(t)
 	t.Parallel()
 	e := setup(t)
 	e.user("Sue Support", "sue@example.com", models.RoleAgent, true)

@@ -21,7 +21,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/parleydesk/parley/app/browsertest"
+	"github.com/parleydesk/parley/internal/browsertest"
 	"github.com/parleydesk/parley/models"
 )
 
@@ -143,6 +143,7 @@ func waitText(t *testing.T, tab context.Context, sel string, want string, opts .
 // is closed; the agent closes it; writing again reopens it; a reload keeps
 // the visitor.
 func TestBrowserWidgetJourney(t *testing.T) {
+	browsertest.SkipShort(t)
 	t.Parallel()
 	e := setup(t)
 	ctx := context.Background()
@@ -288,6 +289,7 @@ func TestBrowserWidgetJourney(t *testing.T) {
 
 // The desk's online switch and settings reach an open widget at once.
 func TestBrowserWidgetFollowsOnlineSwitch(t *testing.T) {
+	browsertest.SkipShort(t)
 	t.Parallel()
 	e := setup(t)
 	ctx := context.Background()
@@ -334,6 +336,7 @@ func TestBrowserWidgetFollowsOnlineSwitch(t *testing.T) {
 
 // A widget script that fails to load leaves the host page working.
 func TestBrowserWidgetFailedLoadIsHarmless(t *testing.T) {
+	browsertest.SkipShort(t)
 	t.Parallel()
 	e := setup(t)
 	host := hostSite(t, e.srv.URL)
@@ -356,6 +359,7 @@ func TestBrowserWidgetFailedLoadIsHarmless(t *testing.T) {
 // On a site the admin did not allow, the browser refuses the frame
 // (frame-ancestors) and the loader shows nothing; the page keeps working.
 func TestBrowserWidgetRefusedOnOtherSites(t *testing.T) {
+	browsertest.SkipShort(t)
 	t.Parallel()
 	e := setup(t)
 	host := hostSite(t, e.srv.URL) // not in the allowed sites
@@ -387,6 +391,7 @@ func TestBrowserWidgetRefusedOnOtherSites(t *testing.T) {
 // A token the server does not know (say, the visitor was deleted) is
 // replaced by a new one, which the loader stores.
 func TestBrowserWidgetRecoversFromUnknownToken(t *testing.T) {
+	browsertest.SkipShort(t)
 	t.Parallel()
 	e := setup(t)
 	host := hostSite(t, e.srv.URL)
@@ -425,6 +430,7 @@ func TestBrowserWidgetRecoversFromUnknownToken(t *testing.T) {
 
 // Too many messages: the visitor is told to wait, and keeps what they typed.
 func TestBrowserWidgetRateLimitKeepsText(t *testing.T) {
+	browsertest.SkipShort(t)
 	t.Parallel()
 	e := setup(t, envOpts{widgetLimits: &WidgetLimits{VisitorPosts: 2}})
 	tab := browsertest.Tab(t, 60*time.Second)
@@ -460,6 +466,7 @@ func TestBrowserWidgetRateLimitKeepsText(t *testing.T) {
 // (two browser profiles): one passes the identity as window.ParleySettings,
 // the other as data- attributes on the script tag.
 func TestBrowserWidgetSignedIdentityAcrossDevices(t *testing.T) {
+	browsertest.SkipShort(t)
 	t.Parallel()
 	e := setup(t)
 	ctx := context.Background()
@@ -523,6 +530,7 @@ func TestBrowserWidgetSignedIdentityAcrossDevices(t *testing.T) {
 // frame had dropped what the loader passed in its URL fragment, so a
 // reloaded frame became a new, anonymous visitor with an empty chat.
 func TestBrowserWidgetFrameReloadKeepsVisitor(t *testing.T) {
+	browsertest.SkipShort(t)
 	t.Parallel()
 	e := setup(t)
 	ctx := context.Background()

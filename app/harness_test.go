@@ -19,7 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
 
-	"github.com/parleydesk/parley/app/dbtest"
+	"github.com/parleydesk/parley/internal/dbtest"
 	"github.com/parleydesk/parley/jobs"
 	"github.com/parleydesk/parley/models"
 )

@@ -17,7 +17,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
 
-	"github.com/parleydesk/parley/app/smtptest"
+	"github.com/parleydesk/parley/internal/smtptest"
+	"github.com/parleydesk/parley/internal/wait"
 	"github.com/parleydesk/parley/jobs"
 	"github.com/parleydesk/parley/models"
 )
@@ -72,20 +73,13 @@ func (e *testEnv) jobsOf(kind string) []jobRow {
 // finished, or scheduled for later.
 func (e *testEnv) waitJobs(kinds ...string) {
 	e.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	wait.For(e.t, 30*time.Second, func() bool {
 		var busy int64
 		require.NoError(e.t, e.db.Raw(`
 			SELECT count(*) FROM river_job WHERE kind IN ? AND (state IN ('available', 'running', 'pending')
 			  OR (state IN ('scheduled', 'retryable') AND scheduled_at <= now()))`, kinds).Scan(&busy).Error)
-		if busy == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			e.t.Fatalf("jobs %v still busy after 30s", kinds)
-		}
-		time.Sleep(30 * time.Millisecond)
-	}
+		return busy == 0
+	}, "jobs %v still busy", kinds)
 }
 
 // makeDue runs the kind's scheduled and retryable jobs now (as if their
@@ -135,9 +129,9 @@ func TestAgentEmailImmediateTranslated(t *testing.T) {
 	require.Equal(t, http.StatusOK, res.StatusCode, res.body)
 	pid, _ := res.doc.Find("#w-thread-view").Attr("data-pid")
 
-	msgs := smtp.WaitFor(t, 1, 30*time.Second)
+	smtp.WaitFor(t, 1, 30*time.Second)
 	e.allMail()
-	msgs = smtp.Messages()
+	msgs := smtp.Messages()
 	require.Len(t, msgs, 1, "only Ana wants email")
 	m := msgs[0]
 	require.Equal(t, []string{"ana@acme.test"}, m.To)
@@ -573,9 +567,9 @@ func TestAgentEmailTeammateChat(t *testing.T) {
 	b.login("bob@acme.test")
 	res := b.post("/mine", url.Values{"members": {strconv.FormatInt(ana.ID, 10)}, "body": {"Lunch at noon?"}})
 	require.Less(t, res.StatusCode, 400, res.body)
-	msgs := smtp.WaitFor(t, 1, 30*time.Second)
+	smtp.WaitFor(t, 1, 30*time.Second)
 	e.allMail()
-	msgs = smtp.Messages()
+	msgs := smtp.Messages()
 	require.Len(t, msgs, 1)
 	require.Equal(t, []string{"ana@acme.test"}, msgs[0].To)
 	require.Equal(t, "[Support] New message from Bob Builder", msgs[0].Subject)

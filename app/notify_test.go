@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/parleydesk/parley/internal/wait"
 	"github.com/parleydesk/parley/jobs"
 	"github.com/parleydesk/parley/models"
 )
@@ -20,13 +21,7 @@ import (
 // eventually polls cond (a bounded wait, not a timed assertion).
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	wait.For(t, 15*time.Second, cond, "waiting for %s", what)
 }
 
 func unreadNotifications(t *testing.T, e *testEnv, u *models.User) int {

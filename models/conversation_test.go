@@ -9,14 +9,13 @@ import (
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
 
+	"github.com/parleydesk/parley/internal/factory"
 	"github.com/parleydesk/parley/models"
 )
 
 func mkCustomer(t *testing.T, db *gorm.DB) (*models.Visitor, *models.Customer) {
 	t.Helper()
-	_, v, err := models.CreateVisitor(context.Background(), db)
-	require.NoError(t, err)
-	return v, v.Customer
+	return factory.Customer(t, db)
 }
 
 func countEvents(t *testing.T, db *gorm.DB, kind string) int64 {

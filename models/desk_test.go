@@ -9,14 +9,13 @@ import (
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
 
+	"github.com/parleydesk/parley/internal/factory"
 	"github.com/parleydesk/parley/models"
 )
 
 func mkSupport(t *testing.T, db *gorm.DB, email string) *models.User {
 	t.Helper()
-	u, err := models.CreateUser(context.Background(), db, models.UserInput{Name: email, Email: email, Password: "correct horse", Role: models.RoleAgent, CustomerSupport: true})
-	require.NoError(t, err)
-	return u
+	return factory.User(t, db, factory.UserOpts{Email: email, CustomerSupport: true})
 }
 
 // Holds must agree with ListInbox for every list a desk can show, or live

@@ -15,14 +15,13 @@ import (
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
 
+	"github.com/parleydesk/parley/internal/factory"
 	"github.com/parleydesk/parley/models"
 )
 
 func mkConversation(t *testing.T, db *gorm.DB, body string) (*models.Customer, *models.Conversation) {
 	t.Helper()
-	_, cust := mkCustomer(t, db)
-	c, _, err := models.StartCustomerConversation(context.Background(), db, cust, body, models.SessionInfo{})
-	require.NoError(t, err)
+	cust, c, _ := factory.Conversation(t, db, factory.ConversationOpts{Body: body})
 	return cust, c
 }
 

@@ -16,7 +16,8 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 
-	"github.com/parleydesk/parley/app/dbtest"
+	"github.com/parleydesk/parley/internal/dbtest"
+	"github.com/parleydesk/parley/internal/factory"
 	"github.com/parleydesk/parley/models"
 )
 
@@ -33,9 +34,7 @@ func setup(t *testing.T) *gorm.DB {
 
 func mkUser(t *testing.T, db *gorm.DB, email string, role models.Role) *models.User {
 	t.Helper()
-	u, err := models.CreateUser(context.Background(), db, models.UserInput{Name: email, Email: email, Password: "correct horse", Role: role})
-	require.NoError(t, err)
-	return u
+	return factory.User(t, db, factory.UserOpts{Email: email, Role: role})
 }
 
 func fieldCode(t *testing.T, err error, field string) string {

@@ -173,8 +173,6 @@ func (l ItemList) pageURL(param string, c *models.ItemCursor) templ.SafeURL {
 // Paged reports whether the list is past its first page.
 func (l ItemList) Paged() bool { return l.Query.After != nil || l.Query.Before != nil }
 
-func (l ItemList) today() string { return l.Query.Today.Format("2006-01-02") }
-
 // activityText is one line of an item's history, in the viewer's language.
 func activityText(ctx context.Context, it *models.Item, a *models.ItemActivity) string {
 	by := a.ActorName

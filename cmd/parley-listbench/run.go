@@ -23,7 +23,7 @@ import (
 	"gorm.io/gorm/logger"
 
 	"github.com/parleydesk/parley/app"
-	"github.com/parleydesk/parley/app/pgembed"
+	"github.com/parleydesk/parley/internal/pgembed"
 	"github.com/parleydesk/parley/migrations"
 	"github.com/parleydesk/parley/models"
 )

@@ -1,5 +1,5 @@
 // Command parley-testdb manages the PostgreSQL server that Parley's tests
-// share (package app/dbtest). The Makefile's test target runs
+// share (package internal/dbtest). The Makefile's test target runs
 // `go run ./cmd/parley-testdb stop` after `go test ./...`, so a test run
 // leaves nothing running; `parley-testdb url` prints the server's URL, for
 // looking at a failed test's database with psql.
@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/parleydesk/parley/app/dbtest"
+	"github.com/parleydesk/parley/internal/dbtest"
 )
 
 const usage = `usage: parley-testdb <command>

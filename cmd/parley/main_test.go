@@ -109,6 +109,9 @@ func dataDir(t *testing.T) string {
 }
 
 func TestServeRestartKill9AndShutdown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts, kills and restarts parley processes: skipped with -short")
+	}
 	t.Parallel()
 	dir := dataDir(t)
 

@@ -24,6 +24,9 @@ import (
 // time parley and its private PostgreSQL must be gone when make returns, and
 // the next `make run` on the same data directory must start.
 func TestMakeRunStopsEverything(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs parley through make: skipped with -short")
+	}
 	t.Parallel()
 	makePath, err := exec.LookPath("make")
 	require.NoError(t, err, "make is needed (the README's two commands use it)")

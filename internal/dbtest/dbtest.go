@@ -30,7 +30,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver pgtestdb connects with
 	"github.com/peterldowns/pgtestdb"
 
-	"github.com/parleydesk/parley/app/pgembed"
+	"github.com/parleydesk/parley/internal/pgembed"
 	"github.com/parleydesk/parley/migrations"
 )
 

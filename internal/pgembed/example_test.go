@@ -6,7 +6,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/parleydesk/parley/app/pgembed"
+	"github.com/parleydesk/parley/internal/pgembed"
 )
 
 // Parley with no DATABASE_URL: a durable private server on the Unix

@@ -72,11 +72,22 @@ func start() {
 	startErr = chromedp.Do(browser)
 }
 
+// SkipShort skips a browser test under `go test -short`, whose budget (the
+// whole suite in under a minute) has no room for Chromium. Browser tests call
+// it first, before their setup; Tab calls it too, as a backstop.
+func SkipShort(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("browser test: skipped with -short")
+	}
+}
+
 // Tab opens a new tab in its own browser context and returns its chromedp
 // context; it closes when the test ends. Every action in the test is bounded
 // by timeout.
 func Tab(t testing.TB, timeout time.Duration) context.Context {
 	t.Helper()
+	SkipShort(t)
 	once.Do(start)
 	if startErr != nil {
 		t.Fatalf("start Chromium: %v", startErr)

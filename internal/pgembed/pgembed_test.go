@@ -157,6 +157,9 @@ func ownerName(t *testing.T, path string) string {
 }
 
 func TestRestartKeepsData(t *testing.T) {
+	if testing.Short() {
+		t.Skip("restarts PostgreSQL: skipped with -short")
+	}
 	t.Parallel()
 	dir := filepath.Join(reachableDir(t), "pg")
 	ctx := t.Context()
@@ -237,6 +240,9 @@ func TestSecondStartIsRefused(t *testing.T) {
 }
 
 func TestStalePostmasterPID(t *testing.T) {
+	if testing.Short() {
+		t.Skip("restarts PostgreSQL: skipped with -short")
+	}
 	t.Parallel()
 	dir := filepath.Join(reachableDir(t), "pg")
 	ctx := t.Context()
@@ -271,6 +277,9 @@ func TestStalePostmasterPID(t *testing.T) {
 }
 
 func TestCrashRecovery(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills and restarts PostgreSQL: skipped with -short")
+	}
 	t.Parallel()
 	for _, tc := range []struct {
 		name      string
@@ -330,6 +339,9 @@ func mustOwner(t *testing.T) *owner {
 }
 
 func TestDetached(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills and restarts PostgreSQL: skipped with -short")
+	}
 	t.Parallel()
 	dir := filepath.Join(reachableDir(t), "pg")
 	ctx := t.Context()
@@ -363,6 +375,9 @@ func TestDetached(t *testing.T) {
 }
 
 func TestVersionMismatch(t *testing.T) {
+	if testing.Short() {
+		t.Skip("restarts PostgreSQL: skipped with -short")
+	}
 	t.Parallel()
 	dir := filepath.Join(reachableDir(t), "pg")
 	ctx := t.Context()
@@ -419,6 +434,9 @@ func TestFindBinariesPicksHighestVersion(t *testing.T) {
 }
 
 func TestServerDeathIsNoticed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills and restarts PostgreSQL: skipped with -short")
+	}
 	t.Parallel()
 	dir := filepath.Join(reachableDir(t), "pg")
 	ctx := t.Context()

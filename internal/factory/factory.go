@@ -1,0 +1,90 @@
+// Package factory makes the users, customers and conversations tests start
+// from, through the same domain operations the application uses (so every
+// row is one a real request could have written), with defaults for what a
+// test does not care about.
+package factory
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+
+	"gorm.io/gorm"
+
+	"github.com/parleydesk/parley/models"
+)
+
+// Password is the password of users made by User when none is given.
+const Password = "correct horse"
+
+var seq atomic.Int64
+
+// UserOpts describes a user; zero fields take defaults (a unique email,
+// Name = Email, Password, RoleAgent).
+type UserOpts struct {
+	Name, Email, Password string
+	Role                  models.Role
+	CustomerSupport       bool
+}
+
+// User creates a staff user with models.CreateUser.
+func User(t testing.TB, db *gorm.DB, o UserOpts) *models.User {
+	t.Helper()
+	if o.Email == "" {
+		o.Email = fmt.Sprintf("user%d@example.com", seq.Add(1))
+	}
+	if o.Name == "" {
+		o.Name = o.Email
+	}
+	if o.Password == "" {
+		o.Password = Password
+	}
+	if o.Role == "" {
+		o.Role = models.RoleAgent
+	}
+	u, err := models.CreateUser(context.Background(), db, models.UserInput{
+		Name: o.Name, Email: o.Email, Password: o.Password, Role: o.Role, CustomerSupport: o.CustomerSupport,
+	})
+	if err != nil {
+		t.Fatalf("factory.User %s: %v", o.Email, err)
+	}
+	return u
+}
+
+// Customer creates an anonymous widget visitor and its customer, as opening
+// the chat does.
+func Customer(t testing.TB, db *gorm.DB) (*models.Visitor, *models.Customer) {
+	t.Helper()
+	_, v, err := models.CreateVisitor(context.Background(), db)
+	if err != nil {
+		t.Fatalf("factory.Customer: %v", err)
+	}
+	return v, v.Customer
+}
+
+// ConversationOpts describes a customer conversation; a nil Customer gets a
+// new one, an empty Body "Hello".
+type ConversationOpts struct {
+	Customer *models.Customer
+	Body     string
+	Session  models.SessionInfo
+}
+
+// Conversation starts a customer conversation with
+// models.StartCustomerConversation and returns its customer, the
+// conversation and its first message.
+func Conversation(t testing.TB, db *gorm.DB, o ConversationOpts) (*models.Customer, *models.Conversation, *models.Message) {
+	t.Helper()
+	if o.Customer == nil {
+		_, o.Customer = Customer(t, db)
+	}
+	if o.Body == "" {
+		o.Body = "Hello"
+	}
+	c, m, err := models.StartCustomerConversation(context.Background(), db, o.Customer, o.Body, o.Session)
+	if err != nil {
+		t.Fatalf("factory.Conversation: %v", err)
+	}
+	return o.Customer, c, m
+}
