@@ -99,24 +99,6 @@ func ItemPrefix(kind string) string {
 	return "K"
 }
 
-// CanSeeCustomerData reports whether u may see customers: their names,
-// addresses and conversations. Customer data is for customer-support staff
-// only, in every rendering (pages, live updates, notifications, emails), so
-// every place that shows it asks this one predicate.
-func CanSeeCustomerData(u *User) bool { return u != nil && u.CustomerSupport }
-
-// CanSeeItems reports whether u may see items of kind: tickets involve
-// customers and are for customer-support agents; tasks are for all staff.
-func CanSeeItems(u *User, kind string) bool {
-	switch kind {
-	case ItemTicket:
-		return CanSeeCustomerData(u)
-	case ItemTask:
-		return u != nil
-	}
-	return false
-}
-
 // Item is a ticket or a task.
 type Item struct {
 	ID          int64
@@ -249,7 +231,7 @@ func lookupAssignee(tx *gorm.DB, v *ValidationError, kind, raw string) (*User, e
 			return nil, fmt.Errorf("look up assignee: %w", err)
 		}
 	}
-	if err != nil || (kind == ItemTicket && !u.CustomerSupport) {
+	if err != nil || (kind == ItemTicket && !CanSeeCustomerData(&u)) {
 		v.Add("assignee", "item_assignee_unknown", nil)
 		return nil, nil
 	}
@@ -932,7 +914,7 @@ func OpenItem(ctx context.Context, db *gorm.DB, u *User, kind string, number int
 	}
 	// Only the conversations u may open.
 	if err := db.Raw(rowSelect+` WHERE c.item_id = @item AND `+visibleToUser+` ORDER BY c.last_message_at DESC, c.id DESC LIMIT 100`,
-		map[string]any{"me": u.ID, "support": u.CustomerSupport, "item": it.ID}).Scan(&v.Conversations).Error; err != nil {
+		map[string]any{"me": u.ID, "support": CanSeeCustomerData(u), "item": it.ID}).Scan(&v.Conversations).Error; err != nil {
 		return nil, fmt.Errorf("item conversations: %w", err)
 	}
 	if err := db.Raw("SELECT EXISTS (SELECT 1 FROM item_followers WHERE item_id = ? AND user_id = ?)", it.ID, u.ID).Scan(&v.Following).Error; err != nil {
