@@ -174,4 +174,3 @@ func majorVersion(v string) string {
 	}
 	return v
 }
-
