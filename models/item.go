@@ -789,6 +789,20 @@ func ParseItemRef(s string) (kind string, number int64, ok bool) {
 	return kind, n, true
 }
 
+// ParseItemRefFor reads a reference as u means it (ParseItemRef): a bare
+// number is a ticket for those who may see tickets, a task for everyone
+// else.
+func ParseItemRefFor(u *User, s string) (kind string, number int64, ok bool) {
+	kind, number, ok = ParseItemRef(s)
+	if ok && kind == "" {
+		kind = ItemTask
+		if CanSeeItems(u, ItemTicket) {
+			kind = ItemTicket
+		}
+	}
+	return kind, number, ok
+}
+
 // FindItem returns the item of kind with number, with its people, if u may
 // see it; otherwise ErrNotFound.
 func FindItem(ctx context.Context, db *gorm.DB, u *User, kind string, number int64) (*Item, error) {
