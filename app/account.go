@@ -36,11 +36,7 @@ func (a *App) setLanguage(c echo.Context) error {
 // every session of the user) and signs this browser in again.
 func (a *App) changePassword(c echo.Context) error {
 	u := currentUser(c)
-	if !models.CheckPassword(u.PasswordHash, c.FormValue("current_password")) {
-		form := views.NewForm(nil, models.Invalid("current_password", "current_password_wrong", nil))
-		return a.renderAccount(c, http.StatusUnprocessableEntity, form, nil)
-	}
-	if err := models.SetPassword(ctxOf(c), a.db, u.ID, c.FormValue("password")); err != nil {
+	if err := models.ChangePassword(ctxOf(c), a.db, u, c.FormValue("current_password"), c.FormValue("password")); err != nil {
 		if isValidation(err) {
 			return a.renderAccount(c, http.StatusUnprocessableEntity, views.NewForm(nil, err), nil)
 		}
