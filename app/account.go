@@ -37,12 +37,8 @@ func (a *App) setLanguage(c echo.Context) error {
 // every session of the user) and signs this browser in again.
 func (a *App) changePassword(c echo.Context) error {
 	u := currentUser(c)
-	if !models.CheckPassword(u.PasswordHash, c.FormValue("current_password")) {
-		form := views.NewForm(nil, models.Invalid("current_password", "current_password_wrong", nil))
-		return a.renderAccount(c, http.StatusUnprocessableEntity, form, nil)
-	}
 	if err := a.write(ctxOf(c), func(tx *gorm.DB) error {
-		return models.SetPassword(ctxOf(c), tx, u.ID, c.FormValue("password"))
+		return models.ChangePassword(ctxOf(c), tx, u, c.FormValue("current_password"), c.FormValue("password"))
 	}); err != nil {
 		if isValidation(err) {
 			return a.renderAccount(c, http.StatusUnprocessableEntity, views.NewForm(nil, err), nil)

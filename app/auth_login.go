@@ -29,7 +29,7 @@ func (a *App) home(c echo.Context) error {
 		return a.redirect(c, "/setup")
 	case currentUser(c) == nil:
 		return a.redirect(c, "/login")
-	case currentUser(c).CustomerSupport:
+	case models.CanSeeCustomerData(currentUser(c)):
 		return a.redirect(c, "/inbox")
 	}
 	return a.redirect(c, "/mine")

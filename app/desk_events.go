@@ -114,7 +114,7 @@ func (v *deskViewer) render(ctx context.Context, b *Batch, evs []models.Event) (
 	if err != nil {
 		return nil, err
 	}
-	if !ok || (before.CustomerSupport && !v.user.CustomerSupport) || (before.IsAdmin() && !v.user.IsAdmin()) {
+	if !ok || (models.CanSeeCustomerData(&before) && !models.CanSeeCustomerData(v.user)) || (before.IsAdmin() && !v.user.IsAdmin()) {
 		// Signed out or deactivated: the page reloads and the sign-in page
 		// takes over. Rights lost: the page on screen may show what the
 		// viewer may no longer see, so it is rendered again under the new
@@ -147,7 +147,8 @@ func (v *deskViewer) render(ctx context.Context, b *Batch, evs []models.Event) (
 			continue
 		}
 		conv := b.Conversations[*e.ConversationID]
-		if conv == nil || (conv.Kind == models.KindCustomer && !u.CustomerSupport) {
+		// Membership is LiveRows' to check (the SQL form of the rule).
+		if !models.CanSeeConversation(u, conv, true) {
 			continue
 		}
 		seen[conv.ID] = true
@@ -182,7 +183,7 @@ func (v *deskViewer) render(ctx context.Context, b *Batch, evs []models.Event) (
 				}
 			}
 			unread := v.unread.Summary()
-			if u.CustomerSupport {
+			if models.CanSeeCustomerData(u) {
 				if err := add(views.NavBadge("nav-unread-customers", unread.Customers, true)); err != nil {
 					return nil, err
 				}
@@ -323,7 +324,7 @@ func (v *deskViewer) renderList(ids []int64, rows map[int64]*models.InboxRow, ad
 
 // renderAlerts announces new customer conversations to support agents.
 func (v *deskViewer) renderAlerts(evs []models.Event, rows map[int64]*models.InboxRow, add func(templ.Component) error) error {
-	if !v.user.CustomerSupport {
+	if !models.CanSeeCustomerData(v.user) {
 		return nil
 	}
 	for _, e := range evs {

@@ -41,7 +41,7 @@ func (v *deskViewer) renderItems(ctx context.Context, b *Batch, evs []models.Eve
 			}
 		}
 	}
-	if conv != nil && (conv.Kind != models.KindCustomer || models.CanSeeCustomerData(v.user)) {
+	if models.CanSeeConversation(v.user, conv, true) {
 		p, err := models.ConversationItem(ctx, v.a.db, v.user, conv, nil)
 		if err != nil {
 			return err

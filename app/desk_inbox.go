@@ -48,7 +48,7 @@ func listState(q models.InboxQuery, rows []models.InboxRow, current string) (vie
 // listInbox is the customers section: customer conversations, for agents
 // with the customer-support flag only.
 func (a *App) listInbox(c echo.Context) error {
-	if !currentUser(c).CustomerSupport {
+	if !models.CanSeeCustomerData(currentUser(c)) {
 		return errForbidden
 	}
 	return a.showList(c, models.SectionCustomers, "inbox")

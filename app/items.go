@@ -278,14 +278,9 @@ func (a *App) linkConversationItem(c echo.Context) error {
 		return err
 	}
 	u := currentUser(c)
-	kind, n, ok := models.ParseItemRef(c.FormValue("item"))
+	kind, n, ok := models.ParseItemRefFor(u, c.FormValue("item"))
 	var item *models.Item
 	if ok {
-		if kind == "" && u.CustomerSupport {
-			kind = models.ItemTicket
-		} else if kind == "" {
-			kind = models.ItemTask
-		}
 		item, err = models.FindItem(ctxOf(c), a.db, u, kind, n)
 	}
 	if !ok || err != nil {

@@ -484,7 +484,14 @@ func TestCustomerEmailSkipped(t *testing.T) {
 	res := w.post("/widget/conversations", url.Values{"body": {"Hi"}, "email": {"zoe@client.test"}})
 	pid, _ := res.doc.Find("#w-thread-view").Attr("data-pid")
 	reply(pid, "Seen in the thread")
-	require.Equal(t, http.StatusOK, w.get("/widget/conversations/"+pid).StatusCode) // the thread shows it
+	// The thread shows it; the frame then sends its read receipt (the GET
+	// itself moves nothing).
+	require.Equal(t, http.StatusOK, w.get("/widget/conversations/"+pid).StatusCode)
+	var shown int64
+	require.NoError(t, e.db.Raw(`SELECT customer_last_read_message_id FROM conversations WHERE public_id = ?`, pid).Scan(&shown).Error)
+	require.Zero(t, shown, "showing the thread is a read")
+	require.NoError(t, e.db.Raw(`SELECT last_message_id FROM conversations WHERE public_id = ?`, pid).Scan(&shown).Error)
+	require.Equal(t, http.StatusNoContent, w.post("/widget/conversations/"+pid+"/read", url.Values{"up_to": {strconv.FormatInt(shown, 10)}}).StatusCode)
 	reply(pid, "Seen live")
 	e.allMail()
 	var last int64

@@ -3,8 +3,6 @@ package app
 import (
 	"errors"
 	"net/http"
-	"net/url"
-	"regexp"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -92,10 +90,9 @@ func (a *App) renderWidgetThread(c echo.Context, status int, conv *models.Conver
 	if err != nil {
 		return err
 	}
-	// The visitor now sees the whole thread: nothing in it is to be emailed.
-	if _, err := models.MarkCustomerRead(ctxOf(c), a.db, conv, conv.LastMessageID); err != nil {
-		return err
-	}
+	// A read: the frame reports what the visitor saw with its explicit
+	// read receipt (POST /widget/conversations/:pid/read) once the thread
+	// is on screen, so a prefetch or a crawler of this URL moves nothing.
 	return a.renderWidget(c, status, s, views.WidgetThreadView(views.WidgetThread{
 		Settings: s, Visitor: currentVisitor(c), Conv: conv, Messages: msgs, Composer: composer,
 		StreamURL: a.streamURL(c, since, conv.PublicID),
@@ -150,10 +147,6 @@ func (a *App) saveWidgetContact(c echo.Context) error {
 	return a.render(c, http.StatusOK, views.WidgetAskEmail(false, cust.Email, views.Form{}, false))
 }
 
-// tzRe accepts IANA zone names ("Europe/Paris", "America/Argentina/Salta",
-// "UTC", "Etc/GMT+3").
-var tzRe = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*$`)
-
 // sessionInfo describes where and with what the visitor writes: the host
 // page and its referrer (passed by the loader), the browser and OS parsed
 // from the user agent, language and time zone.
@@ -168,18 +161,11 @@ func sessionInfo(c echo.Context) models.SessionInfo {
 	if p.OSVersion != "" && os != "" {
 		os += " " + p.OSVersion
 	}
-	tz := strings.TrimSpace(c.FormValue("tz"))
-	if len(tz) > 64 || !tzRe.MatchString(tz) {
-		tz = ""
-	}
-	lang := strings.TrimSpace(c.FormValue("lang"))
-	if len(lang) > 35 || strings.ContainsAny(lang, " <>\"';") {
-		lang = ""
-	}
+	// What the browser claims is checked by models (SessionInfo.Clean).
 	return models.SessionInfo{
-		PageURL: webURL(c.FormValue("page_url")), Referrer: webURL(c.FormValue("referrer")),
-		UserAgent: ua, Browser: browser, OS: os, Language: lang, Timezone: tz,
-	}
+		PageURL: c.FormValue("page_url"), Referrer: c.FormValue("referrer"),
+		UserAgent: ua, Browser: browser, OS: os, Language: c.FormValue("lang"), Timezone: c.FormValue("tz"),
+	}.Clean()
 }
 
 func majorVersion(v string) string {
@@ -187,15 +173,4 @@ func majorVersion(v string) string {
 		return v[:i]
 	}
 	return v
-}
-
-// webURL keeps an absolute http(s) URL and drops anything else, so the desk
-// never shows a javascript: "page".
-func webURL(s string) string {
-	s = strings.TrimSpace(s)
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return ""
-	}
-	return u.String()
 }

@@ -104,23 +104,6 @@ type Message struct {
 	AuthorCustomer *Customer `gorm:"foreignKey:AuthorCustomerID"`
 }
 
-// VisibleToCustomer reports whether the customer of a conversation may see
-// m: their messages and the agents' replies, and some status lines; never a
-// note.
-func (m *Message) VisibleToCustomer() bool {
-	switch m.Kind {
-	case MessageText:
-		return true
-	case MessageSystem:
-		for _, e := range customerEvents {
-			if m.Event == e {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // Actor is who performs an operation: a staff user or a customer (exactly
 // one). Operations check what the actor may do.
 type Actor struct {

@@ -53,13 +53,6 @@ type Visitor struct {
 // Scoped reports whether v may only see one conversation (a chat link's).
 func (v *Visitor) Scoped() bool { return v.ConversationID != nil }
 
-// Sees reports whether v may read and write conv: a customer conversation
-// of v's customer and, for a visitor scoped by a chat link, that one.
-func (v *Visitor) Sees(conv *Conversation) bool {
-	return conv != nil && conv.Kind == KindCustomer && conv.CustomerID != nil && *conv.CustomerID == v.CustomerID &&
-		(v.ConversationID == nil || *v.ConversationID == conv.ID)
-}
-
 // CreateVisitor starts an anonymous visitor with its own unverified customer
 // and returns the token the widget keeps.
 func CreateVisitor(ctx context.Context, db *gorm.DB) (string, *Visitor, error) {

@@ -89,9 +89,9 @@ func OpenConversation(ctx context.Context, db *gorm.DB, u *User, publicID string
 		return nil, err
 	}
 	v := &ConversationView{Conversation: conv}
-	if list.Section == "" || (list.Section == SectionCustomers && !u.CustomerSupport) {
+	if list.Section == "" || (list.Section == SectionCustomers && !CanSeeCustomerData(u)) {
 		list.Section, list.Status, list.Filter, list.Before = SectionMine, StatusOpen, FilterAll, nil
-		if conv.Kind == KindCustomer && u.CustomerSupport {
+		if conv.Kind == KindCustomer && CanSeeCustomerData(u) {
 			list.Section = SectionCustomers
 		}
 	}
@@ -156,7 +156,7 @@ func LiveRows(ctx context.Context, db *gorm.DB, u *User, ids []int64) (map[int64
 	}
 	var rows []InboxRow
 	err := db.WithContext(ctx).Raw(rowSelect+` WHERE c.id IN @ids AND `+visibleToUser,
-		map[string]any{"me": u.ID, "support": u.CustomerSupport, "ids": ids}).Scan(&rows).Error
+		map[string]any{"me": u.ID, "support": CanSeeCustomerData(u), "ids": ids}).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("live rows: %w", err)
 	}
@@ -174,7 +174,7 @@ func (q InboxQuery) Holds(r *InboxRow) bool {
 	}
 	switch q.Section {
 	case SectionCustomers:
-		if r.Kind != KindCustomer || !q.Viewer.CustomerSupport {
+		if r.Kind != KindCustomer || !CanSeeCustomerData(q.Viewer) {
 			return false
 		}
 		switch q.Filter {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -64,11 +63,6 @@ func (r *InboxRow) Title() string {
 	return r.CustomerEmail
 }
 
-// visibleToUser is the SQL condition for conversations u may open: customer
-// conversations need the customer-support flag; internal ones membership.
-const visibleToUser = `((c.kind = 'customer' AND @support) OR (c.kind = 'internal' AND EXISTS (
-	SELECT 1 FROM conversation_users m WHERE m.conversation_id = c.id AND m.user_id = @me AND m.member)))`
-
 // mineCondition selects "My conversations" for @me: assigned to me, or my
 // row says I am a member, wrote in it, follow it, or am involved in its item
 // (created, assigned or follow it: via_item, kept by item.go).
@@ -114,11 +108,11 @@ func ListInbox(ctx context.Context, db *gorm.DB, q InboxQuery) ([]InboxRow, erro
 	if q.Limit <= 0 || q.Limit > 100 {
 		q.Limit = 50
 	}
-	args := map[string]any{"me": q.Viewer.ID, "support": q.Viewer.CustomerSupport, "status": q.Status, "limit": q.Limit}
+	args := map[string]any{"me": q.Viewer.ID, "support": CanSeeCustomerData(q.Viewer), "status": q.Status, "limit": q.Limit}
 	where := "c.status = @status AND " + visibleToUser
 	switch q.Section {
 	case SectionCustomers:
-		if !q.Viewer.CustomerSupport {
+		if !CanSeeCustomerData(q.Viewer) {
 			return nil, nil
 		}
 		where += " AND c.kind = 'customer'"
@@ -156,7 +150,7 @@ func InboxRowFor(ctx context.Context, db *gorm.DB, u *User, convID int64) (*Inbo
 	err := db.WithContext(ctx).Raw(`
 		`+rowSelect+`
 		WHERE c.id = @id AND `+visibleToUser,
-		map[string]any{"me": u.ID, "support": u.CustomerSupport, "id": convID}).Scan(&rows).Error
+		map[string]any{"me": u.ID, "support": CanSeeCustomerData(u), "id": convID}).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("inbox row: %w", err)
 	}
@@ -240,7 +234,7 @@ func LoadUnreadSet(ctx context.Context, db *gorm.DB, u *User) (*UnreadSet, error
 		(SELECT id, 'customers' AS section FROM (`+unreadCustomers+`) uc)
 		UNION ALL
 		(SELECT id, 'mine' AS section FROM (`+unreadMine+`) um)`,
-		map[string]any{"me": u.ID, "support": u.CustomerSupport, "cap": UnreadCap}).Scan(&rows).Error
+		map[string]any{"me": u.ID, "support": CanSeeCustomerData(u), "cap": UnreadCap}).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("load unread: %w", err)
 	}
@@ -264,7 +258,7 @@ func (s *UnreadSet) Update(u *User, id int64, r *InboxRow) {
 	if r == nil || r.Unread == 0 {
 		return
 	}
-	if r.Kind == KindCustomer && r.Status == StatusOpen && u.CustomerSupport {
+	if r.Kind == KindCustomer && r.Status == StatusOpen && CanSeeCustomerData(u) {
 		s.Customers[id] = true
 	}
 	if r.Mine {
@@ -302,10 +296,10 @@ func FindConversationForUser(ctx context.Context, db *gorm.DB, u *User, publicID
 	if !validPublicID(publicID) {
 		return nil, ErrNotFound
 	}
-	visible := strings.ReplaceAll(visibleToUser, "c.", "conversations.")
+	args := userArgs(u)
+	args["pid"] = publicID
 	return findConversation(db.WithContext(ctx).Joins("Customer").Joins("Assignee").
-		Where("conversations.public_id = @pid AND "+visible,
-			map[string]any{"pid": publicID, "me": u.ID, "support": u.CustomerSupport}))
+		Where("conversations.public_id = @pid AND "+userSeesConversationSQL("conversations"), args))
 }
 
 // FindConversationForCustomer returns the customer's own conversation with
@@ -333,15 +327,16 @@ func FindConversationForVisitor(ctx context.Context, db *gorm.DB, v *Visitor, pu
 	return conv, nil
 }
 
-// VisitorConversations lists the conversations v may see, newest first.
+// VisitorConversations lists the conversations v may see (Visitor.Sees),
+// newest first.
 func VisitorConversations(ctx context.Context, db *gorm.DB, v *Visitor, limit int) ([]Conversation, error) {
-	if v.ConversationID == nil {
-		return CustomerConversations(ctx, db, v.CustomerID, limit)
-	}
 	var cs []Conversation
+	args := visitorArgs(v)
+	args["limit"] = limit
 	err := db.WithContext(ctx).Raw(`
 		SELECT c.*, c.public_id::text AS public_id FROM conversations c
-		WHERE c.id = ? AND c.kind = 'customer' AND c.customer_id = ?`, *v.ConversationID, v.CustomerID).Scan(&cs).Error
+		WHERE `+visitorSeesSQL("c")+`
+		ORDER BY c.last_message_at DESC, c.id DESC LIMIT @limit`, args).Scan(&cs).Error
 	if err != nil {
 		return nil, fmt.Errorf("visitor conversations: %w", err)
 	}
@@ -370,19 +365,6 @@ func findConversation(q *gorm.DB) (*Conversation, error) {
 	return &c, nil
 }
 
-// CustomerConversations lists a customer's conversations, newest first.
-func CustomerConversations(ctx context.Context, db *gorm.DB, customerID int64, limit int) ([]Conversation, error) {
-	var cs []Conversation
-	err := db.WithContext(ctx).Raw(`
-		SELECT c.*, c.public_id::text AS public_id FROM conversations c
-		WHERE c.kind = 'customer' AND c.customer_id = ?
-		ORDER BY c.last_message_at DESC, c.id DESC LIMIT ?`, customerID, limit).Scan(&cs).Error
-	if err != nil {
-		return nil, fmt.Errorf("customer conversations: %w", err)
-	}
-	return cs, nil
-}
-
 // ConversationMembers lists the staff members of an internal conversation.
 func ConversationMembers(ctx context.Context, db *gorm.DB, convID int64) ([]User, error) {
 	var us []User
@@ -402,7 +384,7 @@ func ListMessages(ctx context.Context, db *gorm.DB, conv *Conversation, forCusto
 	// One query with both authors joined, like MessagesByID.
 	q := db.WithContext(ctx).Joins("AuthorUser").Joins("AuthorCustomer").Where("messages.conversation_id = ?", conv.ID)
 	if forCustomer {
-		q = q.Where("messages.kind = 'message' OR (messages.kind = 'system' AND messages.event IN ?)", customerEvents)
+		q = q.Where(customerSeesMessageSQL("messages"), map[string]any{"customer_events": customerEvents})
 	}
 	var ms []Message
 	if err := q.Order("messages.id DESC").Limit(MessageLimit).Find(&ms).Error; err != nil {

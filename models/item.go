@@ -99,24 +99,6 @@ func ItemPrefix(kind string) string {
 	return "K"
 }
 
-// CanSeeCustomerData reports whether u may see customers: their names,
-// addresses and conversations. Customer data is for customer-support staff
-// only, in every rendering (pages, live updates, notifications, emails), so
-// every place that shows it asks this one predicate.
-func CanSeeCustomerData(u *User) bool { return u != nil && u.CustomerSupport }
-
-// CanSeeItems reports whether u may see items of kind: tickets involve
-// customers and are for customer-support agents; tasks are for all staff.
-func CanSeeItems(u *User, kind string) bool {
-	switch kind {
-	case ItemTicket:
-		return CanSeeCustomerData(u)
-	case ItemTask:
-		return u != nil
-	}
-	return false
-}
-
 // Item is a ticket or a task.
 type Item struct {
 	ID          int64
@@ -249,7 +231,7 @@ func lookupAssignee(tx *gorm.DB, v *ValidationError, kind, raw string) (*User, e
 			return nil, fmt.Errorf("look up assignee: %w", err)
 		}
 	}
-	if err != nil || (kind == ItemTicket && !u.CustomerSupport) {
+	if err != nil || (kind == ItemTicket && !CanSeeCustomerData(&u)) {
 		v.Add("assignee", "item_assignee_unknown", nil)
 		return nil, nil
 	}
@@ -807,6 +789,20 @@ func ParseItemRef(s string) (kind string, number int64, ok bool) {
 	return kind, n, true
 }
 
+// ParseItemRefFor reads a reference as u means it (ParseItemRef): a bare
+// number is a ticket for those who may see tickets, a task for everyone
+// else.
+func ParseItemRefFor(u *User, s string) (kind string, number int64, ok bool) {
+	kind, number, ok = ParseItemRef(s)
+	if ok && kind == "" {
+		kind = ItemTask
+		if CanSeeItems(u, ItemTicket) {
+			kind = ItemTicket
+		}
+	}
+	return kind, number, ok
+}
+
 // FindItem returns the item of kind with number, with its people, if u may
 // see it; otherwise ErrNotFound.
 func FindItem(ctx context.Context, db *gorm.DB, u *User, kind string, number int64) (*Item, error) {
@@ -932,7 +928,7 @@ func OpenItem(ctx context.Context, db *gorm.DB, u *User, kind string, number int
 	}
 	// Only the conversations u may open.
 	if err := db.Raw(rowSelect+` WHERE c.item_id = @item AND `+visibleToUser+` ORDER BY c.last_message_at DESC, c.id DESC LIMIT 100`,
-		map[string]any{"me": u.ID, "support": u.CustomerSupport, "item": it.ID}).Scan(&v.Conversations).Error; err != nil {
+		map[string]any{"me": u.ID, "support": CanSeeCustomerData(u), "item": it.ID}).Scan(&v.Conversations).Error; err != nil {
 		return nil, fmt.Errorf("item conversations: %w", err)
 	}
 	if err := db.Raw("SELECT EXISTS (SELECT 1 FROM item_followers WHERE item_id = ? AND user_id = ?)", it.ID, u.ID).Scan(&v.Following).Error; err != nil {

@@ -224,14 +224,15 @@ func TakeAgentDigest(ctx context.Context, tx *gorm.DB, user *User) ([]DigestItem
 			Unread   bool
 			Assignee bool
 		}
-		// Unread, and still theirs to see (support agents only for customer
-		// conversations; an assignment only while it still holds).
+		// Unread, and still theirs to see (CanSeeConversation: support agents
+		// only for customer conversations, members only for internal ones; an
+		// assignment only while it still holds).
 		err := tx.WithContext(ctx).Raw(`
 			SELECT COALESCE(cu.last_read_message_id, 0) < @msg AS unread, c.assignee_id IS NOT DISTINCT FROM @user AS assignee
 			FROM conversations c
 			LEFT JOIN conversation_users cu ON cu.conversation_id = c.id AND cu.user_id = @user
-			WHERE c.id = @conv AND (c.kind = 'internal' OR @support)`,
-			map[string]any{"msg": r.MessageID, "user": user.ID, "conv": r.ConversationID, "support": user.CustomerSupport}).
+			WHERE c.id = @conv AND `+userSeesConversationSQL("c"),
+			map[string]any{"msg": r.MessageID, "user": user.ID, "conv": r.ConversationID, "me": user.ID, "support": CanSeeCustomerData(user)}).
 			Scan(&unread).Error
 		if err != nil {
 			return nil, fmt.Errorf("take digest of user %d: %w", user.ID, err)

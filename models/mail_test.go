@@ -167,3 +167,40 @@ func TestPruneEmailRecords(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, done)
 }
+
+// An agent's digest mentions a teammate chat only while they are a member
+// (CanSeeConversation): the query once let through every internal
+// conversation, so someone removed from a chat, or never in it, would still
+// have been emailed its messages.
+func TestAgentDigestRespectsMembership(t *testing.T) {
+	t.Parallel()
+	db := setup(t)
+	ctx := context.Background()
+	ann := mkUser(t, db, "ann@example.com", models.RoleAgent)
+	bob := mkUser(t, db, "bob@example.com", models.RoleAgent)
+	eve := mkUser(t, db, "eve@example.com", models.RoleAgent)
+	conv, msg, err := models.StartInternalConversation(ctx, db, ann, []int64{bob.ID}, "between us")
+	require.NoError(t, err)
+	pend := func(u *models.User, event int64) {
+		require.NoError(t, db.Exec(`INSERT INTO email_pending (user_id, event_id, reason, conversation_id, message_id)
+			VALUES (?, ?, 'message', ?, ?)`, u.ID, event, conv.ID, msg.ID).Error)
+	}
+	take := func(u *models.User) []models.DigestItem {
+		var items []models.DigestItem
+		require.NoError(t, db.Transaction(func(tx *gorm.DB) error {
+			items, err = models.TakeAgentDigest(ctx, tx, u)
+			return err
+		}))
+		return items
+	}
+
+	pend(bob, 1)
+	require.Len(t, take(bob), 1, "a member is told")
+
+	pend(eve, 2)
+	require.Empty(t, take(eve), "never a member")
+
+	pend(bob, 3)
+	require.NoError(t, db.Exec("UPDATE conversation_users SET member = false WHERE conversation_id = ? AND user_id = ?", conv.ID, bob.ID).Error)
+	require.Empty(t, take(bob), "no longer a member")
+}

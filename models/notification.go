@@ -246,7 +246,7 @@ const notificationSelect = `SELECT n.*, COALESCE(c.public_id::text, '') AS conve
 func ListNotifications(ctx context.Context, db *gorm.DB, u *User, before int64, limit int) ([]Notification, error) {
 	var out []Notification
 	err := db.WithContext(ctx).Raw(notificationSelect+` AND (CAST(@before AS bigint) = 0 OR n.id < @before) ORDER BY n.id DESC LIMIT @limit`,
-		map[string]any{"me": u.ID, "support": u.CustomerSupport, "before": before, "limit": limit}).Scan(&out).Error
+		map[string]any{"me": u.ID, "support": CanSeeCustomerData(u), "before": before, "limit": limit}).Scan(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("list notifications: %w", err)
 	}
@@ -261,7 +261,7 @@ func NotificationsByID(ctx context.Context, db *gorm.DB, u *User, ids []int64) (
 	}
 	var out []Notification
 	err := db.WithContext(ctx).Raw(notificationSelect+` AND n.id IN @ids ORDER BY n.id DESC`,
-		map[string]any{"me": u.ID, "support": u.CustomerSupport, "ids": ids}).Scan(&out).Error
+		map[string]any{"me": u.ID, "support": CanSeeCustomerData(u), "ids": ids}).Scan(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("notifications by id: %w", err)
 	}
@@ -277,7 +277,7 @@ func CountUnreadNotifications(ctx context.Context, db *gorm.DB, u *User) (int, e
 	var n int
 	err := db.WithContext(ctx).Raw(`SELECT count(*) FROM (`+notificationSelect+` AND n.read_at IS NULL
 		ORDER BY n.id DESC LIMIT `+strconv.Itoa(MaxUnreadCount)+`) x`,
-		map[string]any{"me": u.ID, "support": u.CustomerSupport}).Scan(&n).Error
+		map[string]any{"me": u.ID, "support": CanSeeCustomerData(u)}).Scan(&n).Error
 	if err != nil {
 		return 0, fmt.Errorf("count notifications: %w", err)
 	}

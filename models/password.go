@@ -1,6 +1,7 @@
 package models
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -9,6 +10,7 @@ import (
 	"strings"
 
 	"golang.org/x/crypto/argon2"
+	"gorm.io/gorm"
 )
 
 // Password length limits. The upper bound keeps a hostile form from making
@@ -78,4 +80,14 @@ func validatePassword(v *ValidationError, field, password string) {
 	case len(password) > MaxPasswordLen:
 		v.Add(field, "password_too_long", map[string]any{"Max": MaxPasswordLen})
 	}
+}
+
+// ChangePassword sets u's new password only when current is u's present
+// one (a stolen session alone cannot take over the account); a wrong
+// current password is a ValidationError on current_password.
+func ChangePassword(ctx context.Context, db *gorm.DB, u *User, current, password string) error {
+	if !CheckPassword(u.PasswordHash, current) {
+		return Invalid("current_password", "current_password_wrong", nil)
+	}
+	return SetPassword(ctx, db, u.ID, password)
 }

@@ -169,13 +169,6 @@ func UpdateSettings(ctx context.Context, db *gorm.DB, in SettingsInput) error {
 	})
 }
 
-// CanSwitchDesk reports whether u may set the whole desk online or offline:
-// admins and customer-support agents (the switch tells customers whether
-// anyone will answer them).
-func CanSwitchDesk(u *User) bool {
-	return u != nil && u.Active && (u.IsAdmin() || CanSeeCustomerData(u))
-}
-
 // ErrNotAllowed is returned when the caller may not do what they asked
 // (handlers answer 403).
 var ErrNotAllowed = errors.New("not allowed")

@@ -44,9 +44,6 @@ type User struct {
 	DeactivatedAt *time.Time
 }
 
-// IsAdmin reports whether u may use the admin area.
-func (u *User) IsAdmin() bool { return u != nil && u.Role == RoleAdmin }
-
 // UserInput is what a form or the command line supplies to create or edit a
 // user. Password is only read when creating or setting a password.
 type UserInput struct {

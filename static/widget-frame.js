@@ -383,9 +383,10 @@
 
   // ---- read receipts ---------------------------------------------------------------
   // Agents' replies the visitor has not seen are emailed to them after a
-  // while (if they left an address). Opening a thread marks it read on the
-  // server; replies arriving live are reported here, when the visitor can
-  // see them (panel open, tab visible), at most about once a second.
+  // while (if they left an address). A thread shown (opened, or its replies
+  // arriving live) is reported here, when the visitor can see it (panel
+  // open, tab visible), at most about once a second; showing the thread
+  // itself is a read that moves nothing on the server.
   var readPid = '', readUpTo = 0, readTimer = null;
   var sendRead = function () {
     readTimer = null;
@@ -412,6 +413,9 @@
   };
   document.body.addEventListener('htmx:oobAfterSwap', function (e) {
     if (e.detail.target && e.detail.target.id === 'w-thread') readSoon();
+  });
+  document.body.addEventListener('htmx:afterSettle', function () {
+    if (document.getElementById('w-thread-view')) readSoon();
   });
   document.addEventListener('visibilitychange', readSoon);
   window.addEventListener('message', function (e) {

@@ -1629,7 +1629,7 @@ func AssigneeControl(c *models.Conversation, agents []models.User, live bool) te
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		if me := Req(ctx).User; me != nil && me.CustomerSupport && (c.AssigneeID == nil || *c.AssigneeID != me.ID) {
+		if me := Req(ctx).User; models.CanSeeCustomerData(me) && (c.AssigneeID == nil || *c.AssigneeID != me.ID) {
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 138, "<form method=\"post\" action=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err

@@ -45,7 +45,7 @@ func deskNavLinks(u *models.User, d *Desk) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		if u.CustomerSupport {
+		if models.CanSeeCustomerData(u) {
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<a class=\"nav-link\" href=\"/inbox\" aria-current=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
@@ -158,7 +158,7 @@ func UnreadCounts(u *models.User, s models.UnreadSummary) templ.Component {
 			templ_7745c5c3_Var6 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		if u.CustomerSupport {
+		if models.CanSeeCustomerData(u) {
 			templ_7745c5c3_Err = NavBadge("nav-unread-customers", s.Customers, true).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err

@@ -184,7 +184,7 @@ func ConvItemSection(c *models.Conversation, p *models.ItemPanel, live bool) tem
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if Req(ctx).User != nil && Req(ctx).User.CustomerSupport {
+			if models.CanSeeItems(Req(ctx).User, models.ItemTicket) {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 16, "<a class=\"btn btn-sm\" id=\"create-ticket\" href=\"")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err

@@ -1,0 +1,118 @@
+package models
+
+import "strings"
+
+// Access rules: who may see and do what. Each rule is written once, here, as
+// a Go predicate and, where lists and lookups filter in the database, as the
+// SQL condition beside it; TestAccessGoAndSQLAgree checks that both forms
+// answer alike on a generated population. Pages, fragments, streams, jobs
+// and emails all ask these (after Gitea's models/perm/access).
+
+// IsAdmin reports whether u may use the admin area.
+func (u *User) IsAdmin() bool { return u != nil && u.Role == RoleAdmin }
+
+// CanSeeCustomerData reports whether u may see customers: their names,
+// addresses and conversations. Customer data is for customer-support staff
+// only, in every rendering (pages, live updates, notifications, emails), so
+// every place that shows it asks this one predicate.
+func CanSeeCustomerData(u *User) bool { return u != nil && u.CustomerSupport }
+
+// CanSeeItems reports whether u may see items of kind: tickets involve
+// customers and are for customer-support agents; tasks are for all staff.
+func CanSeeItems(u *User, kind string) bool {
+	switch kind {
+	case ItemTicket:
+		return CanSeeCustomerData(u)
+	case ItemTask:
+		return u != nil
+	}
+	return false
+}
+
+// CanSwitchDesk reports whether u may set the whole desk online or offline:
+// admins and customer-support agents (the switch tells customers whether
+// anyone will answer them).
+func CanSwitchDesk(u *User) bool {
+	return u != nil && u.Active && (u.IsAdmin() || CanSeeCustomerData(u))
+}
+
+// CanSeeConversation reports whether the staff user u may open conv:
+// customer conversations need customer data rights (CanSeeCustomerData);
+// internal ones (teammate chats) membership, which member reports
+// (conversation_users.member). Its SQL form is userSeesConversationSQL.
+//
+// A caller that does not know the membership passes true to ask "could u
+// see it at all" and leaves the membership to a query that applies the SQL
+// form (LiveRows, FindConversationForUser).
+func CanSeeConversation(u *User, conv *Conversation, member bool) bool {
+	if u == nil || conv == nil {
+		return false
+	}
+	switch conv.Kind {
+	case KindCustomer:
+		return CanSeeCustomerData(u)
+	case KindInternal:
+		return member
+	}
+	return false
+}
+
+// visibleToUser is CanSeeConversation as a condition on conversations
+// (alias c) for the user given as the named arguments @me (id) and @support
+// (userArgs).
+const visibleToUser = `((c.kind = 'customer' AND @support) OR (c.kind = 'internal' AND EXISTS (
+	SELECT 1 FROM conversation_users m WHERE m.conversation_id = c.id AND m.user_id = @me AND m.member)))`
+
+// userSeesConversationSQL is visibleToUser on another alias of conversations.
+func userSeesConversationSQL(alias string) string {
+	return strings.ReplaceAll(visibleToUser, "c.", alias+".")
+}
+
+// userArgs are the named arguments of userSeesConversationSQL for u.
+func userArgs(u *User) map[string]any {
+	return map[string]any{"me": u.ID, "support": CanSeeCustomerData(u)}
+}
+
+// Sees reports whether v may read and write conv: a customer conversation
+// of v's customer and, for a visitor scoped by a chat link, that one. Its
+// SQL form is visitorSeesSQL.
+func (v *Visitor) Sees(conv *Conversation) bool {
+	return conv != nil && conv.Kind == KindCustomer && conv.CustomerID != nil && *conv.CustomerID == v.CustomerID &&
+		(v.ConversationID == nil || *v.ConversationID == conv.ID)
+}
+
+// visitorSeesSQL is Visitor.Sees as a condition on the conversations row
+// alias, for the visitor given as the named arguments @customer and @scope
+// (visitorArgs).
+func visitorSeesSQL(alias string) string {
+	return strings.ReplaceAll(`(c.kind = 'customer' AND c.customer_id = @customer AND (CAST(@scope AS bigint) IS NULL OR c.id = @scope))`, "c.", alias+".")
+}
+
+// visitorArgs are the named arguments of visitorSeesSQL for v.
+func visitorArgs(v *Visitor) map[string]any {
+	return map[string]any{"customer": v.CustomerID, "scope": v.ConversationID}
+}
+
+// VisibleToCustomer reports whether the customer of a conversation may see
+// m: their messages and the agents' replies, and some status lines; never a
+// note. Its SQL form is customerSeesMessageSQL.
+func (m *Message) VisibleToCustomer() bool {
+	switch m.Kind {
+	case MessageText:
+		return true
+	case MessageSystem:
+		for _, e := range customerEvents {
+			if m.Event == e {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// customerSeesMessageSQL is Message.VisibleToCustomer as a condition on the
+// messages row alias, with the named argument @customer_events
+// (customerEvents).
+func customerSeesMessageSQL(alias string) string {
+	return strings.ReplaceAll(`(m.kind = 'message' OR (m.kind = 'system' AND m.event IN @customer_events))`, "m.", alias+".")
+}
