@@ -305,26 +305,21 @@ func FindConversationForUser(ctx context.Context, db *gorm.DB, u *User, publicID
 // FindConversationForCustomer returns the customer's own conversation with
 // publicID; any other id, internal or someone else's, is ErrNotFound.
 func FindConversationForCustomer(ctx context.Context, db *gorm.DB, customerID int64, publicID string) (*Conversation, error) {
-	if !validPublicID(publicID) {
-		return nil, ErrNotFound
-	}
-	return findConversation(db.WithContext(ctx).Joins("Customer").Joins("Assignee").
-		Where("conversations.public_id = ? AND conversations.kind = 'customer' AND conversations.customer_id = ?", publicID, customerID))
+	return FindConversationForVisitor(ctx, db, &Visitor{CustomerID: customerID}, publicID)
 }
 
 // FindConversationForVisitor returns the conversation with publicID if v
-// may see it (Visitor.Sees): its customer's own and, for a visitor started
-// by a chat link, only that link's conversation. Anything else is
-// ErrNotFound.
+// may see it (Visitor.Sees, in its SQL form): its customer's own and, for a
+// visitor started by a chat link, only that link's conversation. Anything
+// else is ErrNotFound.
 func FindConversationForVisitor(ctx context.Context, db *gorm.DB, v *Visitor, publicID string) (*Conversation, error) {
-	conv, err := FindConversationForCustomer(ctx, db, v.CustomerID, publicID)
-	if err != nil {
-		return nil, err
-	}
-	if !v.Sees(conv) {
+	if !validPublicID(publicID) {
 		return nil, ErrNotFound
 	}
-	return conv, nil
+	args := visitorArgs(v)
+	args["pid"] = publicID
+	return findConversation(db.WithContext(ctx).Joins("Customer").Joins("Assignee").
+		Where("conversations.public_id = @pid AND "+visitorSeesSQL("conversations"), args))
 }
 
 // VisitorConversations lists the conversations v may see (Visitor.Sees),
