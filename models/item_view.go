@@ -1,0 +1,242 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// ItemActivity is one entry of an item's history.
+type ItemActivity struct {
+	ID        int64
+	ItemID    int64
+	ActorID   *int64
+	ActorName string
+	Field     string
+	OldValue  string
+	NewValue  string
+	CreatedAt time.Time
+	// CustomerHidden is set on a "linked"/"unlinked" entry whose customer's
+	// name was withheld from a viewer without the support flag
+	// (ItemActivity.Redact): the entry still says a customer's conversation
+	// was linked, without naming them.
+	CustomerHidden bool `gorm:"-"`
+}
+
+// Redact withholds customer data from u in an entry of an item's history:
+// "linked"/"unlinked" entries name the customer of the conversation (a
+// teammate chat has no name there). Tasks are for all staff, so their
+// history reaches agents who may not see customers.
+func (a *ItemActivity) Redact(u *User) {
+	if CanSeeCustomerData(u) || (a.Field != "linked" && a.Field != "unlinked") {
+		return
+	}
+	if a.OldValue != "" || a.NewValue != "" {
+		a.OldValue, a.NewValue, a.CustomerHidden = "", "", true
+	}
+}
+
+// ItemView is everything an item's page shows.
+type ItemView struct {
+	Item          *Item
+	Activities    []ItemActivity
+	Conversations []InboxRow
+	Following     bool
+	// Assignees are who the item may be assigned to; Teams the teams.
+	Assignees []User
+	Teams     []Team
+}
+
+// ItemActivityLimit is how much history an item page shows (newest).
+const ItemActivityLimit = 200
+
+// OpenItem loads the item page of kind/number for u.
+func OpenItem(ctx context.Context, db *gorm.DB, u *User, kind string, number int64) (*ItemView, error) {
+	it, err := FindItem(ctx, db, u, kind, number)
+	if err != nil {
+		return nil, err
+	}
+	v := &ItemView{Item: it}
+	db = db.WithContext(ctx)
+	if err := db.Raw(`SELECT * FROM (SELECT * FROM item_activities WHERE item_id = ? ORDER BY id DESC LIMIT ?) a ORDER BY id`,
+		it.ID, ItemActivityLimit).Scan(&v.Activities).Error; err != nil {
+		return nil, fmt.Errorf("item activities: %w", err)
+	}
+	for i := range v.Activities {
+		v.Activities[i].Redact(u)
+	}
+	// Only the conversations u may open.
+	if err := db.Raw(rowSelect+` WHERE c.item_id = @item AND `+visibleToUser+` ORDER BY c.last_message_at DESC, c.id DESC LIMIT 100`,
+		map[string]any{"me": u.ID, "support": CanSeeCustomerData(u), "item": it.ID}).Scan(&v.Conversations).Error; err != nil {
+		return nil, fmt.Errorf("item conversations: %w", err)
+	}
+	if err := db.Raw("SELECT EXISTS (SELECT 1 FROM item_followers WHERE item_id = ? AND user_id = ?)", it.ID, u.ID).Scan(&v.Following).Error; err != nil {
+		return nil, fmt.Errorf("item following: %w", err)
+	}
+	if v.Assignees, v.Teams, err = ItemChoices(ctx, db, it.Kind); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// ItemChoices lists who items of kind may be assigned to, and the teams.
+func ItemChoices(ctx context.Context, db *gorm.DB, kind string) ([]User, []Team, error) {
+	var us []User
+	var err error
+	if kind == ItemTicket {
+		us, err = SupportAgents(ctx, db)
+	} else {
+		us, err = ActiveUsers(ctx, db)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("item assignees: %w", err)
+	}
+	var ts []Team
+	if err := db.WithContext(ctx).Omit(clause.Associations).Order("lower(name), id").Find(&ts).Error; err != nil {
+		return nil, nil, fmt.Errorf("teams: %w", err)
+	}
+	return us, ts, nil
+}
+
+// ItemPanel is a conversation's item as its side panel shows it.
+type ItemPanel struct {
+	Item      *Item
+	Following bool
+	Assignees []User
+	Teams     []Team
+}
+
+// ConversationItem returns the panel of conv's item for u: nil when conv
+// has no item or u may not see it. One query for the item (with the
+// viewer's follow), one each for the choices; agents, when the caller has
+// already loaded the support agents, stand for a ticket's assignees.
+func ConversationItem(ctx context.Context, db *gorm.DB, u *User, conv *Conversation, agents []User) (*ItemPanel, error) {
+	if conv.ItemID == nil {
+		return nil, nil
+	}
+	var row struct {
+		Item
+		Following    bool
+		AssigneeName string
+	}
+	err := db.WithContext(ctx).Raw(`
+		SELECT i.*, EXISTS (SELECT 1 FROM item_followers f WHERE f.item_id = i.id AND f.user_id = ?) AS following,
+		       COALESCE((SELECT name FROM users WHERE id = i.assignee_id), '') AS assignee_name
+		FROM items i WHERE i.id = ?`, u.ID, *conv.ItemID).Scan(&row).Error
+	if err != nil {
+		return nil, fmt.Errorf("conversation item: %w", err)
+	}
+	if row.ID == 0 || !CanSeeItems(u, row.Kind) {
+		return nil, nil
+	}
+	it := row.Item
+	if it.AssigneeID != nil {
+		it.Assignee = &User{ID: *it.AssigneeID, Name: row.AssigneeName}
+	}
+	p := &ItemPanel{Item: &it, Following: row.Following}
+	if it.Kind == ItemTicket && agents != nil {
+		p.Assignees = agents
+		if err := db.WithContext(ctx).Omit(clause.Associations).Order("lower(name), id").Find(&p.Teams).Error; err != nil {
+			return nil, fmt.Errorf("teams: %w", err)
+		}
+		return p, nil
+	}
+	if p.Assignees, p.Teams, err = ItemChoices(ctx, db, it.Kind); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// ItemDraft is the new-item form filled in from a conversation: the
+// customer's first message as title, the latest messages as description,
+// the conversation's assignee and team.
+type ItemDraft struct {
+	Title, Description, Assignee, Team string
+}
+
+// DraftFromConversation prepares a new item from conv (already visible to
+// the asker). Notes and status lines are left out of the excerpt.
+func DraftFromConversation(ctx context.Context, db *gorm.DB, conv *Conversation) (ItemDraft, error) {
+	var d ItemDraft
+	db = db.WithContext(ctx)
+	var first string
+	if conv.Kind == KindCustomer {
+		if err := db.Raw(`SELECT body FROM messages WHERE conversation_id = ? AND kind = 'message' AND author_type = 'customer' ORDER BY id LIMIT 1`,
+			conv.ID).Scan(&first).Error; err != nil {
+			return d, fmt.Errorf("draft title: %w", err)
+		}
+	}
+	if first == "" {
+		if err := db.Raw(`SELECT body FROM messages WHERE conversation_id = ? AND kind = 'message' ORDER BY id LIMIT 1`, conv.ID).Scan(&first).Error; err != nil {
+			return d, fmt.Errorf("draft title: %w", err)
+		}
+	}
+	d.Title = strings.Join(strings.Fields(first), " ")
+	if utf8.RuneCountInString(d.Title) > MaxItemTitle {
+		d.Title = strings.TrimSpace(string([]rune(d.Title)[:MaxItemTitle-1])) + "…"
+	}
+	var ms []Message
+	if err := db.Joins("AuthorUser").Joins("AuthorCustomer").
+		Where("messages.conversation_id = ? AND messages.kind = 'message'", conv.ID).
+		Order("messages.id DESC").Limit(10).Find(&ms).Error; err != nil {
+		return d, fmt.Errorf("draft excerpt: %w", err)
+	}
+	var b strings.Builder
+	for i := len(ms) - 1; i >= 0; i-- {
+		m := &ms[i]
+		name := "?"
+		switch {
+		case m.AuthorUser != nil:
+			name = m.AuthorUser.Name
+		case m.AuthorCustomer != nil:
+			name = m.AuthorCustomer.DisplayName()
+		}
+		fmt.Fprintf(&b, "%s (%s UTC): %s\n\n", name, m.CreatedAt.UTC().Format("2006-01-02 15:04"), m.Body)
+	}
+	d.Description = clip(strings.TrimSpace(b.String()), MaxItemDescription)
+	if conv.AssigneeID != nil {
+		d.Assignee = strconv.FormatInt(*conv.AssigneeID, 10)
+	}
+	if conv.TeamID != nil {
+		d.Team = strconv.FormatInt(*conv.TeamID, 10)
+	}
+	return d, nil
+}
+
+// ItemPanelFor returns the details of kind/number as panels show them.
+func ItemPanelFor(ctx context.Context, db *gorm.DB, u *User, kind string, number int64) (*ItemPanel, error) {
+	it, err := FindItem(ctx, db, u, kind, number)
+	if err != nil {
+		return nil, err
+	}
+	p := &ItemPanel{Item: it}
+	if err := db.WithContext(ctx).Raw("SELECT EXISTS (SELECT 1 FROM item_followers WHERE item_id = ? AND user_id = ?)", it.ID, u.ID).
+		Scan(&p.Following).Error; err != nil {
+		return nil, fmt.Errorf("item following: %w", err)
+	}
+	if p.Assignees, p.Teams, err = ItemChoices(ctx, db, it.Kind); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// OpenItemByID is OpenItem for an item known by id (live updates).
+func OpenItemByID(ctx context.Context, db *gorm.DB, u *User, id int64) (*ItemView, error) {
+	var key struct {
+		Kind   string
+		Number int64
+	}
+	if err := db.WithContext(ctx).Raw("SELECT kind, number FROM items WHERE id = ?", id).Scan(&key).Error; err != nil {
+		return nil, fmt.Errorf("item %d: %w", id, err)
+	}
+	if key.Number == 0 {
+		return nil, ErrNotFound
+	}
+	return OpenItem(ctx, db, u, key.Kind, key.Number)
+}
