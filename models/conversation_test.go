@@ -235,7 +235,7 @@ func TestIdentity(t *testing.T) {
 	conv, _, err := models.StartCustomerConversation(ctx, db, anon, "before sign-in", models.SessionInfo{})
 	require.NoError(t, err)
 	sig := models.IdentitySignature(settings.WidgetSecret, "user-42", "jo@example.com")
-	c, err := models.IdentifyVisitor(ctx, db, laptop, models.Identity{ExternalID: "user-42", Email: "Jo@Example.com", Name: "Jo", Signature: sig}, settings)
+	c, err := models.IdentifyVisitor(ctx, db, laptop, models.Identity{ExternalID: "user-42", Email: "Jo@Example.com", Name: "Jo", Signature: sig})
 	require.NoError(t, err)
 	assert.True(t, c.Verified)
 	_, err = models.FindConversationForCustomer(ctx, db, c.ID, conv.PublicID)
@@ -243,17 +243,17 @@ func TestIdentity(t *testing.T) {
 
 	// Phone: the same signed identity reaches the same customer.
 	phone, _ := mkCustomer(t, db)
-	c2, err := models.IdentifyVisitor(ctx, db, phone, models.Identity{ExternalID: "user-42", Email: "jo@example.com", Signature: sig}, settings)
+	c2, err := models.IdentifyVisitor(ctx, db, phone, models.Identity{ExternalID: "user-42", Email: "jo@example.com", Signature: sig})
 	require.NoError(t, err)
 	assert.Equal(t, c.ID, c2.ID)
 
 	// A forged signature or an unsigned claim never reaches that customer.
 	attacker, own := mkCustomer(t, db)
-	c3, err := models.IdentifyVisitor(ctx, db, attacker, models.Identity{ExternalID: "user-42", Email: "jo@example.com", Signature: strings.Repeat("0", 64)}, settings)
+	c3, err := models.IdentifyVisitor(ctx, db, attacker, models.Identity{ExternalID: "user-42", Email: "jo@example.com", Signature: strings.Repeat("0", 64)})
 	require.NoError(t, err)
 	assert.Equal(t, own.ID, c3.ID)
 	assert.False(t, c3.Verified)
-	c4, err := models.IdentifyVisitor(ctx, db, attacker, models.Identity{Email: "jo@example.com", Name: "Jo"}, settings)
+	c4, err := models.IdentifyVisitor(ctx, db, attacker, models.Identity{Email: "jo@example.com", Name: "Jo"})
 	require.NoError(t, err)
 	assert.Equal(t, own.ID, c4.ID, "unsigned data stays on the visitor's own customer")
 	assert.Equal(t, "jo@example.com", c4.Email)
@@ -262,8 +262,7 @@ func TestIdentity(t *testing.T) {
 
 	// With signed identity required, unsigned visitors are refused.
 	require.NoError(t, db.Exec("UPDATE desk_settings SET require_signed_identity = true").Error)
-	settings, _ = models.GetSettings(ctx, db)
-	_, err = models.IdentifyVisitor(ctx, db, attacker, models.Identity{Email: "x@example.com"}, settings)
+	_, err = models.IdentifyVisitor(ctx, db, attacker, models.Identity{Email: "x@example.com"})
 	require.ErrorIs(t, err, models.ErrIdentityRequired)
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -21,7 +22,7 @@ func TestStartVisitorConversation(t *testing.T) {
 	require.NoError(t, err)
 
 	// A rejected form stores nothing, not even the contact details.
-	_, _, err = models.StartVisitorConversation(ctx, db, v, settings, models.VisitorStart{
+	_, _, err = models.StartVisitorConversation(ctx, db, v, models.VisitorStart{
 		Body: strings.Repeat("x", models.MaxMessageLen+1), Name: "Ana", Email: "ana@example.com"})
 	var ve *models.ValidationError
 	require.ErrorAs(t, err, &ve)
@@ -30,12 +31,12 @@ func TestStartVisitorConversation(t *testing.T) {
 	v2, err := models.FindVisitor(ctx, db, token)
 	require.NoError(t, err)
 	assert.Empty(t, v2.Customer.Email)
-	_, _, err = models.StartVisitorConversation(ctx, db, v, settings, models.VisitorStart{Body: "hi", Email: "not-an-email"})
+	_, _, err = models.StartVisitorConversation(ctx, db, v, models.VisitorStart{Body: "hi", Email: "not-an-email"})
 	require.ErrorAs(t, err, &ve)
 	_, ok = ve.Field("email")
 	assert.True(t, ok)
 
-	conv, msg, err := models.StartVisitorConversation(ctx, db, v, settings, models.VisitorStart{
+	conv, msg, err := models.StartVisitorConversation(ctx, db, v, models.VisitorStart{
 		Body: "Where is my order?", Name: " Ana ", Email: "ANA@example.com",
 		Session: models.SessionInfo{PageURL: "https://shop.example/orders", Browser: "Firefox", OS: "Linux", Language: "pt-BR", Timezone: "America/Sao_Paulo"}})
 	require.NoError(t, err)
@@ -49,19 +50,20 @@ func TestStartVisitorConversation(t *testing.T) {
 	assert.Equal(t, "America/Sao_Paulo", found.Timezone)
 
 	// Requiring signed identities stops anonymous visitors from writing.
+	require.NoError(t, db.Exec("UPDATE desk_settings SET require_signed_identity = true").Error)
 	settings.RequireSignedIdentity = true
-	_, _, err = models.StartVisitorConversation(ctx, db, v, settings, models.VisitorStart{Body: "again"})
+	_, _, err = models.StartVisitorConversation(ctx, db, v, models.VisitorStart{Body: "again"})
 	require.ErrorIs(t, err, models.ErrIdentityRequired)
-	_, err = models.PostVisitorMessage(ctx, db, v, settings, found, "more", models.PostOpts{})
+	_, err = models.PostVisitorMessage(ctx, db, v, found, "more", models.PostOpts{})
 	require.ErrorIs(t, err, models.ErrIdentityRequired)
 	assert.False(t, v.MayWrite(settings))
 
 	// A verified visitor may, and the pre-chat fields never edit it.
 	_, err = models.IdentifyVisitor(ctx, db, v, models.Identity{ExternalID: "u-1", Email: "real@example.com", Name: "Real",
-		Signature: models.IdentitySignature(settings.WidgetSecret, "u-1", "real@example.com")}, settings)
+		Signature: models.IdentitySignature(settings.WidgetSecret, "u-1", "real@example.com")})
 	require.NoError(t, err)
 	require.True(t, v.Customer.Verified)
-	_, _, err = models.StartVisitorConversation(ctx, db, v, settings, models.VisitorStart{Body: "signed", Name: "Mallory", Email: "mallory@example.com"})
+	_, _, err = models.StartVisitorConversation(ctx, db, v, models.VisitorStart{Body: "signed", Name: "Mallory", Email: "mallory@example.com"})
 	require.NoError(t, err)
 	assert.Equal(t, "Real", v.Customer.Name)
 	assert.Equal(t, "real@example.com", v.Customer.Email)
@@ -71,17 +73,15 @@ func TestPostVisitorMessageScopedToOwnConversations(t *testing.T) {
 	t.Parallel()
 	db := setup(t)
 	ctx := context.Background()
-	settings, err := models.GetSettings(ctx, db)
-	require.NoError(t, err)
 	_, a, err := models.CreateVisitor(ctx, db)
 	require.NoError(t, err)
 	_, b, err := models.CreateVisitor(ctx, db)
 	require.NoError(t, err)
-	conv, _, err := models.StartVisitorConversation(ctx, db, a, settings, models.VisitorStart{Body: "mine"})
+	conv, _, err := models.StartVisitorConversation(ctx, db, a, models.VisitorStart{Body: "mine"})
 	require.NoError(t, err)
-	_, err = models.PostVisitorMessage(ctx, db, b, settings, conv, "not yours", models.PostOpts{})
+	_, err = models.PostVisitorMessage(ctx, db, b, conv, "not yours", models.PostOpts{})
 	require.ErrorIs(t, err, models.ErrNotFound)
-	_, err = models.PostVisitorMessage(ctx, db, a, settings, conv, "yes", models.PostOpts{})
+	_, err = models.PostVisitorMessage(ctx, db, a, conv, "yes", models.PostOpts{})
 	require.NoError(t, err)
 }
 
@@ -104,7 +104,7 @@ func TestSaveVisitorEmail(t *testing.T) {
 	assert.False(t, c.Verified)
 
 	_, err = models.IdentifyVisitor(ctx, db, v, models.Identity{ExternalID: "u-2", Email: "bob@example.com",
-		Signature: models.IdentitySignature(settings.WidgetSecret, "u-2", "bob@example.com")}, settings)
+		Signature: models.IdentitySignature(settings.WidgetSecret, "u-2", "bob@example.com")})
 	require.NoError(t, err)
 	_, err = models.SaveVisitorEmail(ctx, db, v, "evil@example.com")
 	require.ErrorIs(t, err, models.ErrNotFound, "a verified customer's email is never edited from the widget")
@@ -162,4 +162,64 @@ func TestVisitorAskEmail(t *testing.T) {
 			assert.Equal(t, tc.want, tc.visitor.AskEmail(&models.DeskSettings{Online: tc.online}))
 		})
 	}
+}
+
+// Widget writes decide by the desk settings as they are in their own
+// transaction, not as the handler read them before: the desk switched away
+// or to signed identities after that read is what the write follows, and a
+// switch waits for a write in progress (the write holds what it read).
+func TestWidgetWritesReadSettingsInTheirTransaction(t *testing.T) {
+	t.Parallel()
+	db := setup(t)
+	ctx := context.Background()
+	stale, err := models.GetSettings(ctx, db) // what a handler would have read first
+	require.NoError(t, err)
+	require.True(t, stale.Online)
+	_, v, err := models.CreateVisitor(ctx, db)
+	require.NoError(t, err)
+	require.False(t, v.EmailRequired(stale))
+
+	// The desk goes away after that read: the start asks for an email.
+	require.NoError(t, db.Exec("UPDATE desk_settings SET online = false").Error)
+	_, _, err = models.StartVisitorConversation(ctx, db, v, models.VisitorStart{Body: "hello?"})
+	assert.Equal(t, "email_required_away", fieldCode(t, err, "email"))
+	conv, _, err := models.StartVisitorConversation(ctx, db, v, models.VisitorStart{Body: "hello?", Email: "zoe@client.test"})
+	require.NoError(t, err)
+
+	// Signed identities become required after that read: refused.
+	require.NoError(t, db.Exec("UPDATE desk_settings SET require_signed_identity = true").Error)
+	require.True(t, v.MayWrite(stale))
+	_, err = models.PostVisitorMessage(ctx, db, v, conv, "more", models.PostOpts{})
+	require.ErrorIs(t, err, models.ErrIdentityRequired)
+	_, _, err = models.StartVisitorConversation(ctx, db, v, models.VisitorStart{Body: "again"})
+	require.ErrorIs(t, err, models.ErrIdentityRequired)
+	_, err = models.IdentifyVisitor(ctx, db, v, models.Identity{Name: "Zoe"})
+	require.ErrorIs(t, err, models.ErrIdentityRequired)
+	require.NoError(t, db.Exec("UPDATE desk_settings SET require_signed_identity = false").Error)
+
+	// A write in progress holds the settings it decided by: switching the
+	// desk back online waits for it to commit.
+	admin, err := models.CreateUser(ctx, db, models.UserInput{Name: "Ada", Email: "ada@example.com",
+		Password: "correct horse", Role: models.RoleAdmin})
+	require.NoError(t, err)
+	tx := db.Begin()
+	_, err = models.PostVisitorMessage(ctx, tx, v, conv, "still there?", models.PostOpts{})
+	require.NoError(t, err)
+	switched := make(chan error, 1)
+	go func() { switched <- models.SetOnline(ctx, db, admin.ID, true) }()
+	select {
+	case err := <-switched:
+		t.Fatalf("the desk switched during a write that decided by it being away (err %v)", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	require.NoError(t, tx.Commit().Error)
+	select {
+	case err := <-switched:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the switch never happened")
+	}
+	now, err := models.GetSettings(ctx, db)
+	require.NoError(t, err)
+	assert.True(t, now.Online)
 }
