@@ -25,11 +25,11 @@ const (
 // linked conversation (status, assignee, team, priority and due date), and
 // live to everyone viewing the item. Setting a field to what it is already
 // changes nothing.
-func UpdateItem(ctx context.Context, db *gorm.DB, u *User, item *Item, field, value string) error {
+func UpdateItem(ctx context.Context, t Tx, u *User, item *Item, field, value string) error {
 	if !CanSeeItems(u, item.Kind) {
 		return ErrNotFound
 	}
-	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := t.run(ctx, func(tx *gorm.DB) error {
 		var cur Item
 		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Omit(clause.Associations).Take(&cur, item.ID).Error; err != nil {
 			if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -151,7 +151,7 @@ func UpdateItem(ctx context.Context, db *gorm.DB, u *User, item *Item, field, va
 		for i := range convs {
 			ids[i] = convs[i].ID
 			if event != "" {
-				if _, err := insertSystemLine(tx, &convs[i], event, data); err != nil {
+				if _, err := insertSystemLine(t, &convs[i], event, data); err != nil {
 					return err
 				}
 			}
@@ -162,7 +162,7 @@ func UpdateItem(ctx context.Context, db *gorm.DB, u *User, item *Item, field, va
 		if id, ok := newVal.(int64); ok && field == FieldAssignee {
 			evData.AssigneeID = &id
 		}
-		return itemEvents(tx, &cur, ids, evData)
+		return itemEvents(t, &cur, ids, evData)
 	})
 	return wrapUnlessDomain(err, "update item %d", item.ID)
 }

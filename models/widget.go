@@ -48,7 +48,7 @@ func (v *Visitor) EmailRequired(settings *DeskSettings) bool {
 // signed identity the visitor does not have, and ErrNotFound for a visitor
 // scoped to one conversation by a chat link. A retry with the same
 // idempotency key returns the conversation and message it stored.
-func StartVisitorConversation(ctx context.Context, db *gorm.DB, v *Visitor, settings *DeskSettings, in VisitorStart) (*Conversation, *Message, error) {
+func StartVisitorConversation(ctx context.Context, t Tx, v *Visitor, settings *DeskSettings, in VisitorStart) (*Conversation, *Message, error) {
 	if !v.MayWrite(settings) {
 		return nil, nil, ErrIdentityRequired
 	}
@@ -84,7 +84,7 @@ func StartVisitorConversation(ctx context.Context, db *gorm.DB, v *Visitor, sett
 	}
 	var conv *Conversation
 	var msg *Message
-	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := t.run(ctx, func(tx *gorm.DB) error {
 		if in.IdempotencyKey != "" {
 			// Serialise this customer's starts, so a retry racing its
 			// original waits for it and then finds what it stored.
@@ -111,7 +111,7 @@ func StartVisitorConversation(ctx context.Context, db *gorm.DB, v *Visitor, sett
 			cust = c
 		}
 		var err error
-		conv, msg, err = startCustomerConversation(ctx, tx, cust, in.Body, in.Session, in.IdempotencyKey)
+		conv, msg, err = startCustomerConversation(ctx, t, cust, in.Body, in.Session, in.IdempotencyKey)
 		if err == nil {
 			v.Customer = cust
 		}
@@ -127,14 +127,14 @@ func StartVisitorConversation(ctx context.Context, db *gorm.DB, v *Visitor, sett
 // conversations (reopening it if it was closed). Someone else's conversation
 // is ErrNotFound; a desk that now requires signed identities refuses
 // unverified visitors with ErrIdentityRequired.
-func PostVisitorMessage(ctx context.Context, db *gorm.DB, v *Visitor, settings *DeskSettings, conv *Conversation, body string, opts PostOpts) (*Message, error) {
+func PostVisitorMessage(ctx context.Context, t Tx, v *Visitor, settings *DeskSettings, conv *Conversation, body string, opts PostOpts) (*Message, error) {
 	if !v.Sees(conv) {
 		return nil, ErrNotFound
 	}
 	if !v.MayWrite(settings) {
 		return nil, ErrIdentityRequired
 	}
-	return PostMessageWithOpts(ctx, db, Actor{Customer: v.Customer}, conv, MessageText, body, opts)
+	return PostMessageWithOpts(ctx, t, Actor{Customer: v.Customer}, conv, MessageText, body, opts)
 }
 
 // SaveVisitorEmail stores the email an anonymous visitor leaves so the team
