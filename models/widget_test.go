@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/parleydesk/parley/internal/factory"
 	"github.com/parleydesk/parley/models"
 )
 
@@ -21,8 +22,10 @@ func TestStartVisitorConversation(t *testing.T) {
 	require.NoError(t, err)
 
 	// A rejected form stores nothing, not even the contact details.
-	_, _, err = models.StartVisitorConversation(ctx, db, v, settings, models.VisitorStart{
-		Body: strings.Repeat("x", models.MaxMessageLen+1), Name: "Ana", Email: "ana@example.com"})
+	_, _, err = factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartVisitorConversation(ctx, tx, v, settings, models.VisitorStart{
+			Body: strings.Repeat("x", models.MaxMessageLen+1), Name: "Ana", Email: "ana@example.com"})
+	})
 	var ve *models.ValidationError
 	require.ErrorAs(t, err, &ve)
 	_, ok := ve.Field("body")
@@ -30,14 +33,18 @@ func TestStartVisitorConversation(t *testing.T) {
 	v2, err := models.FindVisitor(ctx, db, token)
 	require.NoError(t, err)
 	assert.Empty(t, v2.Customer.Email)
-	_, _, err = models.StartVisitorConversation(ctx, db, v, settings, models.VisitorStart{Body: "hi", Email: "not-an-email"})
+	_, _, err = factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartVisitorConversation(ctx, tx, v, settings, models.VisitorStart{Body: "hi", Email: "not-an-email"})
+	})
 	require.ErrorAs(t, err, &ve)
 	_, ok = ve.Field("email")
 	assert.True(t, ok)
 
-	conv, msg, err := models.StartVisitorConversation(ctx, db, v, settings, models.VisitorStart{
-		Body: "Where is my order?", Name: " Ana ", Email: "ANA@example.com",
-		Session: models.SessionInfo{PageURL: "https://shop.example/orders", Browser: "Firefox", OS: "Linux", Language: "pt-BR", Timezone: "America/Sao_Paulo"}})
+	conv, msg, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartVisitorConversation(ctx, tx, v, settings, models.VisitorStart{
+			Body: "Where is my order?", Name: " Ana ", Email: "ANA@example.com",
+			Session: models.SessionInfo{PageURL: "https://shop.example/orders", Browser: "Firefox", OS: "Linux", Language: "pt-BR", Timezone: "America/Sao_Paulo"}})
+	})
 	require.NoError(t, err)
 	assert.Equal(t, "Where is my order?", msg.Body)
 	assert.Equal(t, "Ana", v.Customer.Name)
@@ -50,9 +57,13 @@ func TestStartVisitorConversation(t *testing.T) {
 
 	// Requiring signed identities stops anonymous visitors from writing.
 	settings.RequireSignedIdentity = true
-	_, _, err = models.StartVisitorConversation(ctx, db, v, settings, models.VisitorStart{Body: "again"})
+	_, _, err = factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartVisitorConversation(ctx, tx, v, settings, models.VisitorStart{Body: "again"})
+	})
 	require.ErrorIs(t, err, models.ErrIdentityRequired)
-	_, err = models.PostVisitorMessage(ctx, db, v, settings, found, "more", models.PostOpts{})
+	_, err = factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostVisitorMessage(ctx, tx, v, settings, found, "more", models.PostOpts{})
+	})
 	require.ErrorIs(t, err, models.ErrIdentityRequired)
 	assert.False(t, v.MayWrite(settings))
 
@@ -61,7 +72,9 @@ func TestStartVisitorConversation(t *testing.T) {
 		Signature: models.IdentitySignature(settings.WidgetSecret, "u-1", "real@example.com")}, settings)
 	require.NoError(t, err)
 	require.True(t, v.Customer.Verified)
-	_, _, err = models.StartVisitorConversation(ctx, db, v, settings, models.VisitorStart{Body: "signed", Name: "Mallory", Email: "mallory@example.com"})
+	_, _, err = factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartVisitorConversation(ctx, tx, v, settings, models.VisitorStart{Body: "signed", Name: "Mallory", Email: "mallory@example.com"})
+	})
 	require.NoError(t, err)
 	assert.Equal(t, "Real", v.Customer.Name)
 	assert.Equal(t, "real@example.com", v.Customer.Email)
@@ -77,11 +90,17 @@ func TestPostVisitorMessageScopedToOwnConversations(t *testing.T) {
 	require.NoError(t, err)
 	_, b, err := models.CreateVisitor(ctx, db)
 	require.NoError(t, err)
-	conv, _, err := models.StartVisitorConversation(ctx, db, a, settings, models.VisitorStart{Body: "mine"})
+	conv, _, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartVisitorConversation(ctx, tx, a, settings, models.VisitorStart{Body: "mine"})
+	})
 	require.NoError(t, err)
-	_, err = models.PostVisitorMessage(ctx, db, b, settings, conv, "not yours", models.PostOpts{})
+	_, err = factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostVisitorMessage(ctx, tx, b, settings, conv, "not yours", models.PostOpts{})
+	})
 	require.ErrorIs(t, err, models.ErrNotFound)
-	_, err = models.PostVisitorMessage(ctx, db, a, settings, conv, "yes", models.PostOpts{})
+	_, err = factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostVisitorMessage(ctx, tx, a, settings, conv, "yes", models.PostOpts{})
+	})
 	require.NoError(t, err)
 }
 
@@ -117,20 +136,20 @@ func TestUpdateSettingsAllowedOrigins(t *testing.T) {
 	db := setup(t)
 	ctx := context.Background()
 	in := models.SettingsInput{DeskName: "Acme", BrandColor: "#0F766E", AllowedOrigins: "https://Shop.Example.com/\nhttp://localhost:3000, https://shop.example.com"}
-	require.NoError(t, models.UpdateSettings(ctx, db, in))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.UpdateSettings(ctx, tx, in) }))
 	s, err := models.GetSettings(ctx, db)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"https://shop.example.com", "http://localhost:3000"}, []string(s.AllowedOrigins))
 	assert.Equal(t, "#0f766e", s.BrandColor)
 
 	in.AllowedOrigins = "  "
-	require.NoError(t, models.UpdateSettings(ctx, db, in))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.UpdateSettings(ctx, tx, in) }))
 	s, err = models.GetSettings(ctx, db)
 	require.NoError(t, err)
 	assert.Empty(t, s.AllowedOrigins)
 
 	in.AllowedOrigins = "https://ok.example\njavascript:alert(1)"
-	err = models.UpdateSettings(ctx, db, in)
+	err = factory.Write(db, func(tx models.Tx) error { return models.UpdateSettings(ctx, tx, in) })
 	var ve *models.ValidationError
 	require.ErrorAs(t, err, &ve)
 	fe, ok := ve.Field("allowed_origins")
