@@ -237,11 +237,12 @@ func notifyMessage(t Tx, ev Event, a *Audience, data JSONMap) (int, error) {
 }
 
 // notificationSelect reads notifications (alias n) of @me that they may
-// still see: about a conversation they may open (or about no conversation).
-const notificationSelect = `SELECT n.*, COALESCE(c.public_id::text, '') AS conversation_public_id
+// still see: about a conversation they may open (or about no conversation)
+// and an item they may see (or about no item).
+var notificationSelect = `SELECT n.*, COALESCE(c.public_id::text, '') AS conversation_public_id
 	FROM notifications n LEFT JOIN conversations c ON c.id = n.conversation_id
 	WHERE n.user_id = @me AND (n.conversation_id IS NULL OR ` + visibleToUser + `)
-	  AND (n.item_id IS NULL OR EXISTS (SELECT 1 FROM items vi WHERE vi.id = n.item_id AND (vi.kind = 'task' OR @support)))`
+	  AND (n.item_id IS NULL OR EXISTS (SELECT 1 FROM items vi WHERE vi.id = n.item_id AND ` + userSeesItemSQL("vi") + `))`
 
 // ListNotifications returns u's newest notifications, newest first; before
 // (an id, 0 for none) pages to older ones.

@@ -39,6 +39,14 @@ func (v *Visitor) EmailRequired(settings *DeskSettings) bool {
 	return !settings.Online && v.Customer != nil && !v.Customer.Verified && v.Customer.Email == ""
 }
 
+// AskEmail reports whether a thread should ask v for an email: the desk is
+// offline and nobody knows how to reach them (EmailRequired). The stream
+// asks it too, to re-render the prompt when the desk goes offline or comes
+// back. A nil visitor (none yet) is asked nothing.
+func (v *Visitor) AskEmail(settings *DeskSettings) bool {
+	return v != nil && v.EmailRequired(settings)
+}
+
 // StartVisitorConversation opens a conversation for the visitor's customer,
 // first storing the pre-chat name and email on an unverified customer (a
 // verified one keeps what the host page signed). While the desk is away the

@@ -156,3 +156,29 @@ func TestUpdateSettingsAllowedOrigins(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, "javascript:alert(1)", fe.Data["Value"])
 }
+
+// A thread asks the visitor for an email only while the desk is offline and
+// nobody knows how to reach them.
+func TestVisitorAskEmail(t *testing.T) {
+	t.Parallel()
+	anon := &models.Customer{}
+	known := &models.Customer{Email: "ana@example.com"}
+	verified := &models.Customer{Verified: true}
+	for _, tc := range []struct {
+		name    string
+		visitor *models.Visitor
+		online  bool
+		want    bool
+	}{
+		{"no visitor yet", nil, false, false},
+		{"anonymous, desk offline", &models.Visitor{Customer: anon}, false, true},
+		{"anonymous, desk online", &models.Visitor{Customer: anon}, true, false},
+		{"email known, desk offline", &models.Visitor{Customer: known}, false, false},
+		{"verified without email, desk offline", &models.Visitor{Customer: verified}, false, false},
+		{"customer not loaded, desk offline", &models.Visitor{}, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, tc.visitor.AskEmail(&models.DeskSettings{Online: tc.online}))
+		})
+	}
+}
