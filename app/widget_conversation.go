@@ -7,7 +7,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/mileusna/useragent"
-	"gorm.io/gorm"
 
 	"github.com/parleydesk/parley/models"
 	"github.com/parleydesk/parley/views"
@@ -50,7 +49,7 @@ func (a *App) startWidgetConversation(c echo.Context) error {
 		Session: sessionInfo(c), IdempotencyKey: key,
 	}
 	var conv *models.Conversation
-	err = a.write(ctxOf(c), func(tx *gorm.DB) (err error) {
+	err = a.write(ctxOf(c), func(tx models.Tx) (err error) {
 		conv, _, err = models.StartVisitorConversation(ctxOf(c), tx, v, in)
 		return err
 	})
@@ -110,7 +109,7 @@ func (a *App) postWidgetMessage(c echo.Context) error {
 		return err
 	}
 	body := c.FormValue("body")
-	err = a.write(ctxOf(c), func(tx *gorm.DB) error {
+	err = a.write(ctxOf(c), func(tx models.Tx) error {
 		_, err := models.PostVisitorMessage(ctxOf(c), tx, v, conv, body, models.PostOpts{IdempotencyKey: key})
 		return err
 	})

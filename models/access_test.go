@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/parleydesk/parley/internal/factory"
 	"github.com/parleydesk/parley/models"
 )
 
@@ -132,7 +133,9 @@ func TestAccessGoAndSQLAgree(t *testing.T) {
 			if i%2 == 0 {
 				kind = models.ItemTicket
 			}
-			it, err := models.CreateItem(ctx, db, users[1], models.ItemInput{Kind: kind, Title: fmt.Sprint("item ", i)})
+			it, err := factory.Write1(db, func(tx models.Tx) (*models.Item, error) {
+				return models.CreateItem(ctx, tx, users[1], models.ItemInput{Kind: kind, Title: fmt.Sprint("item ", i)})
+			})
 			require.NoError(t, err)
 			items = append(items, it)
 		}

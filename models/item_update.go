@@ -160,12 +160,12 @@ func sameID(a, b *int64) bool {
 // linked conversation (status, assignee, team, priority and due date), and
 // live to everyone viewing the item. Setting a field to what it is already
 // changes nothing. The fields and what each does are in itemFields.
-func UpdateItem(ctx context.Context, db *gorm.DB, u *User, item *Item, field, value string) error {
+func UpdateItem(ctx context.Context, t Tx, u *User, item *Item, field, value string) error {
 	if !CanSeeItems(u, item.Kind) {
 		return ErrNotFound
 	}
 	spec, ok := itemFields[field]
-	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := t.run(ctx, func(tx *gorm.DB) error {
 		var cur Item
 		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Omit(clause.Associations).Take(&cur, item.ID).Error; err != nil {
 			if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -180,7 +180,7 @@ func UpdateItem(ctx context.Context, db *gorm.DB, u *User, item *Item, field, va
 		if err != nil || ch.same {
 			return err
 		}
-		return applyItemChange(tx, u, &cur, field, spec, ch)
+		return applyItemChange(t, u, &cur, field, spec, ch)
 	})
 	return wrapUnlessDomain(err, "update item %d", item.ID)
 }
@@ -188,7 +188,8 @@ func UpdateItem(ctx context.Context, db *gorm.DB, u *User, item *Item, field, va
 // applyItemChange writes a computed change: the column, the field's after
 // step, the history row, the linked conversations' system lines and the
 // item's events.
-func applyItemChange(tx *gorm.DB, u *User, cur *Item, field string, spec itemField, ch itemChange) error {
+func applyItemChange(t Tx, u *User, cur *Item, field string, spec itemField, ch itemChange) error {
+	tx := t.db
 	if err := tx.Model(&Item{}).Where("id = ?", cur.ID).Updates(map[string]any{ch.column: ch.value, "updated_at": gorm.Expr("now()")}).Error; err != nil {
 		return fmt.Errorf("update item: %w", err)
 	}
@@ -212,14 +213,14 @@ func applyItemChange(tx *gorm.DB, u *User, cur *Item, field string, spec itemFie
 	for i := range convs {
 		ids[i] = convs[i].ID
 		if ch.event != "" {
-			if _, err := insertSystemLine(tx, &convs[i], ch.event, data); err != nil {
+			if _, err := insertSystemLine(t, &convs[i], ch.event, data); err != nil {
 				return err
 			}
 		}
 	}
 	// Who did it, and for an assignment to whom: what notifications
 	// of item changes will need (see AudienceOf).
-	return itemEvents(tx, cur, ids, ItemEvent{Field: field, ByUserID: u.ID, AssigneeID: ch.assigneeID})
+	return itemEvents(t, cur, ids, ItemEvent{Field: field, ByUserID: u.ID, AssigneeID: ch.assigneeID})
 }
 
 func userName(tx *gorm.DB, id *int64) string {

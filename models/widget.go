@@ -72,10 +72,10 @@ func settingsForWrite(tx *gorm.DB) (*DeskSettings, error) {
 // desk requires a signed identity the visitor does not have, and ErrNotFound
 // for a visitor scoped to one conversation by a chat link. A retry with the
 // same idempotency key returns the conversation and message it stored.
-func StartVisitorConversation(ctx context.Context, db *gorm.DB, v *Visitor, in VisitorStart) (*Conversation, *Message, error) {
+func StartVisitorConversation(ctx context.Context, t Tx, v *Visitor, in VisitorStart) (*Conversation, *Message, error) {
 	var conv *Conversation
 	var msg *Message
-	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := t.run(ctx, func(tx *gorm.DB) error {
 		settings, err := settingsForWrite(tx)
 		if err != nil {
 			return err
@@ -84,7 +84,7 @@ func StartVisitorConversation(ctx context.Context, db *gorm.DB, v *Visitor, in V
 		if err != nil {
 			return err
 		}
-		conv, msg, err = startVisitorConversation(ctx, tx, v, in, name, email)
+		conv, msg, err = startVisitorConversation(ctx, t, tx, v, in, name, email)
 		return err
 	})
 	if errors.Is(err, ErrIdentityRequired) {
@@ -133,7 +133,7 @@ func checkVisitorStart(v *Visitor, settings *DeskSettings, in VisitorStart) (nam
 }
 
 // startVisitorConversation writes a checked start (checkVisitorStart).
-func startVisitorConversation(ctx context.Context, tx *gorm.DB, v *Visitor, in VisitorStart, name, email string) (*Conversation, *Message, error) {
+func startVisitorConversation(ctx context.Context, t Tx, tx *gorm.DB, v *Visitor, in VisitorStart, name, email string) (*Conversation, *Message, error) {
 	if in.IdempotencyKey != "" {
 		// Serialise this customer's starts, so a retry racing its
 		// original waits for it and then finds what it stored.
@@ -158,7 +158,7 @@ func startVisitorConversation(ctx context.Context, tx *gorm.DB, v *Visitor, in V
 		}
 		cust = c
 	}
-	conv, msg, err := startCustomerConversation(ctx, tx, cust, in.Body, in.Session, in.IdempotencyKey)
+	conv, msg, err := startCustomerConversation(ctx, t, cust, in.Body, in.Session, in.IdempotencyKey)
 	if err == nil {
 		v.Customer = cust
 	}
@@ -170,12 +170,12 @@ func startVisitorConversation(ctx context.Context, tx *gorm.DB, v *Visitor, in V
 // is ErrNotFound; a desk that now requires signed identities (as read in
 // the write's transaction: settingsForWrite) refuses unverified visitors
 // with ErrIdentityRequired.
-func PostVisitorMessage(ctx context.Context, db *gorm.DB, v *Visitor, conv *Conversation, body string, opts PostOpts) (*Message, error) {
+func PostVisitorMessage(ctx context.Context, t Tx, v *Visitor, conv *Conversation, body string, opts PostOpts) (*Message, error) {
 	if !v.Sees(conv) {
 		return nil, ErrNotFound
 	}
 	var msg *Message
-	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := t.run(ctx, func(tx *gorm.DB) error {
 		settings, err := settingsForWrite(tx)
 		if err != nil {
 			return err
@@ -183,7 +183,7 @@ func PostVisitorMessage(ctx context.Context, db *gorm.DB, v *Visitor, conv *Conv
 		if !v.MayWrite(settings) {
 			return ErrIdentityRequired
 		}
-		msg, err = PostMessageWithOpts(ctx, tx, Actor{Customer: v.Customer}, conv, MessageText, body, opts)
+		msg, err = PostMessageWithOpts(ctx, t, Actor{Customer: v.Customer}, conv, MessageText, body, opts)
 		return err
 	})
 	if err != nil {

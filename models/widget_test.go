@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/parleydesk/parley/internal/factory"
 	"github.com/parleydesk/parley/models"
 )
 
@@ -22,8 +23,10 @@ func TestStartVisitorConversation(t *testing.T) {
 	require.NoError(t, err)
 
 	// A rejected form stores nothing, not even the contact details.
-	_, _, err = models.StartVisitorConversation(ctx, db, v, models.VisitorStart{
-		Body: strings.Repeat("x", models.MaxMessageLen+1), Name: "Ana", Email: "ana@example.com"})
+	_, _, err = factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartVisitorConversation(ctx, tx, v, models.VisitorStart{
+			Body: strings.Repeat("x", models.MaxMessageLen+1), Name: "Ana", Email: "ana@example.com"})
+	})
 	var ve *models.ValidationError
 	require.ErrorAs(t, err, &ve)
 	_, ok := ve.Field("body")
@@ -31,14 +34,18 @@ func TestStartVisitorConversation(t *testing.T) {
 	v2, err := models.FindVisitor(ctx, db, token)
 	require.NoError(t, err)
 	assert.Empty(t, v2.Customer.Email)
-	_, _, err = models.StartVisitorConversation(ctx, db, v, models.VisitorStart{Body: "hi", Email: "not-an-email"})
+	_, _, err = factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartVisitorConversation(ctx, tx, v, models.VisitorStart{Body: "hi", Email: "not-an-email"})
+	})
 	require.ErrorAs(t, err, &ve)
 	_, ok = ve.Field("email")
 	assert.True(t, ok)
 
-	conv, msg, err := models.StartVisitorConversation(ctx, db, v, models.VisitorStart{
-		Body: "Where is my order?", Name: " Ana ", Email: "ANA@example.com",
-		Session: models.SessionInfo{PageURL: "https://shop.example/orders", Browser: "Firefox", OS: "Linux", Language: "pt-BR", Timezone: "America/Sao_Paulo"}})
+	conv, msg, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartVisitorConversation(ctx, tx, v, models.VisitorStart{
+			Body: "Where is my order?", Name: " Ana ", Email: "ANA@example.com",
+			Session: models.SessionInfo{PageURL: "https://shop.example/orders", Browser: "Firefox", OS: "Linux", Language: "pt-BR", Timezone: "America/Sao_Paulo"}})
+	})
 	require.NoError(t, err)
 	assert.Equal(t, "Where is my order?", msg.Body)
 	assert.Equal(t, "Ana", v.Customer.Name)
@@ -52,9 +59,13 @@ func TestStartVisitorConversation(t *testing.T) {
 	// Requiring signed identities stops anonymous visitors from writing.
 	require.NoError(t, db.Exec("UPDATE desk_settings SET require_signed_identity = true").Error)
 	settings.RequireSignedIdentity = true
-	_, _, err = models.StartVisitorConversation(ctx, db, v, models.VisitorStart{Body: "again"})
+	_, _, err = factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartVisitorConversation(ctx, tx, v, models.VisitorStart{Body: "again"})
+	})
 	require.ErrorIs(t, err, models.ErrIdentityRequired)
-	_, err = models.PostVisitorMessage(ctx, db, v, found, "more", models.PostOpts{})
+	_, err = factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostVisitorMessage(ctx, tx, v, found, "more", models.PostOpts{})
+	})
 	require.ErrorIs(t, err, models.ErrIdentityRequired)
 	assert.False(t, v.MayWrite(settings))
 
@@ -63,7 +74,9 @@ func TestStartVisitorConversation(t *testing.T) {
 		Signature: models.IdentitySignature(settings.WidgetSecret, "u-1", "real@example.com")})
 	require.NoError(t, err)
 	require.True(t, v.Customer.Verified)
-	_, _, err = models.StartVisitorConversation(ctx, db, v, models.VisitorStart{Body: "signed", Name: "Mallory", Email: "mallory@example.com"})
+	_, _, err = factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartVisitorConversation(ctx, tx, v, models.VisitorStart{Body: "signed", Name: "Mallory", Email: "mallory@example.com"})
+	})
 	require.NoError(t, err)
 	assert.Equal(t, "Real", v.Customer.Name)
 	assert.Equal(t, "real@example.com", v.Customer.Email)
@@ -77,11 +90,17 @@ func TestPostVisitorMessageScopedToOwnConversations(t *testing.T) {
 	require.NoError(t, err)
 	_, b, err := models.CreateVisitor(ctx, db)
 	require.NoError(t, err)
-	conv, _, err := models.StartVisitorConversation(ctx, db, a, models.VisitorStart{Body: "mine"})
+	conv, _, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartVisitorConversation(ctx, tx, a, models.VisitorStart{Body: "mine"})
+	})
 	require.NoError(t, err)
-	_, err = models.PostVisitorMessage(ctx, db, b, conv, "not yours", models.PostOpts{})
+	_, err = factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostVisitorMessage(ctx, tx, b, conv, "not yours", models.PostOpts{})
+	})
 	require.ErrorIs(t, err, models.ErrNotFound)
-	_, err = models.PostVisitorMessage(ctx, db, a, conv, "yes", models.PostOpts{})
+	_, err = factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostVisitorMessage(ctx, tx, a, conv, "yes", models.PostOpts{})
+	})
 	require.NoError(t, err)
 }
 
@@ -117,20 +136,20 @@ func TestUpdateSettingsAllowedOrigins(t *testing.T) {
 	db := setup(t)
 	ctx := context.Background()
 	in := models.SettingsInput{DeskName: "Acme", BrandColor: "#0F766E", AllowedOrigins: "https://Shop.Example.com/\nhttp://localhost:3000, https://shop.example.com"}
-	require.NoError(t, models.UpdateSettings(ctx, db, in))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.UpdateSettings(ctx, tx, in) }))
 	s, err := models.GetSettings(ctx, db)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"https://shop.example.com", "http://localhost:3000"}, []string(s.AllowedOrigins))
 	assert.Equal(t, "#0f766e", s.BrandColor)
 
 	in.AllowedOrigins = "  "
-	require.NoError(t, models.UpdateSettings(ctx, db, in))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.UpdateSettings(ctx, tx, in) }))
 	s, err = models.GetSettings(ctx, db)
 	require.NoError(t, err)
 	assert.Empty(t, s.AllowedOrigins)
 
 	in.AllowedOrigins = "https://ok.example\njavascript:alert(1)"
-	err = models.UpdateSettings(ctx, db, in)
+	err = factory.Write(db, func(tx models.Tx) error { return models.UpdateSettings(ctx, tx, in) })
 	var ve *models.ValidationError
 	require.ErrorAs(t, err, &ve)
 	fe, ok := ve.Field("allowed_origins")
@@ -181,17 +200,31 @@ func TestWidgetWritesReadSettingsInTheirTransaction(t *testing.T) {
 
 	// The desk goes away after that read: the start asks for an email.
 	require.NoError(t, db.Exec("UPDATE desk_settings SET online = false").Error)
-	_, _, err = models.StartVisitorConversation(ctx, db, v, models.VisitorStart{Body: "hello?"})
+	start := func(in models.VisitorStart) (*models.Conversation, error) {
+		conv, _, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+			return models.StartVisitorConversation(ctx, tx, v, in)
+		})
+		return conv, err
+	}
+	_, err = start(models.VisitorStart{Body: "hello?"})
 	assert.Equal(t, "email_required_away", fieldCode(t, err, "email"))
-	conv, _, err := models.StartVisitorConversation(ctx, db, v, models.VisitorStart{Body: "hello?", Email: "zoe@client.test"})
+	conv, err := start(models.VisitorStart{Body: "hello?", Email: "zoe@client.test"})
 	require.NoError(t, err)
+	postIn := func(body string, hold func()) error {
+		return factory.Write(db, func(tx models.Tx) error {
+			_, err := models.PostVisitorMessage(ctx, tx, v, conv, body, models.PostOpts{})
+			if err == nil && hold != nil {
+				hold()
+			}
+			return err
+		})
+	}
 
 	// Signed identities become required after that read: refused.
 	require.NoError(t, db.Exec("UPDATE desk_settings SET require_signed_identity = true").Error)
 	require.True(t, v.MayWrite(stale))
-	_, err = models.PostVisitorMessage(ctx, db, v, conv, "more", models.PostOpts{})
-	require.ErrorIs(t, err, models.ErrIdentityRequired)
-	_, _, err = models.StartVisitorConversation(ctx, db, v, models.VisitorStart{Body: "again"})
+	require.ErrorIs(t, postIn("more", nil), models.ErrIdentityRequired)
+	_, err = start(models.VisitorStart{Body: "again"})
 	require.ErrorIs(t, err, models.ErrIdentityRequired)
 	_, err = models.IdentifyVisitor(ctx, db, v, models.Identity{Name: "Zoe"})
 	require.ErrorIs(t, err, models.ErrIdentityRequired)
@@ -202,17 +235,27 @@ func TestWidgetWritesReadSettingsInTheirTransaction(t *testing.T) {
 	admin, err := models.CreateUser(ctx, db, models.UserInput{Name: "Ada", Email: "ada@example.com",
 		Password: "correct horse", Role: models.RoleAdmin})
 	require.NoError(t, err)
-	tx := db.Begin()
-	_, err = models.PostVisitorMessage(ctx, tx, v, conv, "still there?", models.PostOpts{})
-	require.NoError(t, err)
+	written, release := make(chan struct{}), make(chan struct{})
+	wrote := make(chan error, 1)
+	go func() {
+		wrote <- postIn("still there?", func() { close(written); <-release })
+	}()
+	select {
+	case <-written:
+	case err := <-wrote:
+		t.Fatalf("the post failed: %v", err)
+	}
 	switched := make(chan error, 1)
-	go func() { switched <- models.SetOnline(ctx, db, admin.ID, true) }()
+	go func() {
+		switched <- factory.Write(db, func(tx models.Tx) error { return models.SetOnline(ctx, tx, admin.ID, true) })
+	}()
 	select {
 	case err := <-switched:
 		t.Fatalf("the desk switched during a write that decided by it being away (err %v)", err)
 	case <-time.After(300 * time.Millisecond):
 	}
-	require.NoError(t, tx.Commit().Error)
+	close(release)
+	require.NoError(t, <-wrote)
 	select {
 	case err := <-switched:
 		require.NoError(t, err)
