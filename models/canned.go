@@ -54,6 +54,9 @@ type CannedReply struct {
 	UpdatedAt  time.Time
 
 	Team *Team `gorm:"foreignKey:TeamID"`
+	// Manage says whether the user who listed or found the reply may edit
+	// and delete it (CanManageCanned).
+	Manage bool `gorm:"-"`
 }
 
 // CannedInput is what the canned reply form supplies.
@@ -185,6 +188,13 @@ func ListCanned(ctx context.Context, db *gorm.DB, u *User, q CannedQuery) ([]Can
 	if err := tx.Order("r.usage_count DESC, lower(r.title), r.id").Limit(q.Limit).Find(&rs).Error; err != nil {
 		return nil, fmt.Errorf("list canned replies: %w", err)
 	}
+	teams, err := userTeamIDs(ctx, db, u)
+	if err != nil {
+		return nil, fmt.Errorf("list canned replies: %w", err)
+	}
+	for i := range rs {
+		rs[i].Manage = CanManageCanned(u, &rs[i], inTeam(teams, rs[i].TeamID))
+	}
 	return rs, nil
 }
 
@@ -208,7 +218,8 @@ func FindCanned(ctx context.Context, db *gorm.DB, u *User, id int64) (*CannedRep
 	if !CanUseCanned(u, &r, member) {
 		return nil, false, ErrNotFound
 	}
-	return &r, CanManageCanned(u, &r, member), nil
+	r.Manage = CanManageCanned(u, &r, member)
+	return &r, r.Manage, nil
 }
 
 // CannedTeams are the teams u may file canned replies under: every team for
