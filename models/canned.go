@@ -136,12 +136,12 @@ func ValidateLinkURL(field, raw string) (string, error) {
 		return "", nil
 	}
 	if len(raw) > MaxLinkURL {
-		return "", Invalid(field, "url_too_long", map[string]any{"Max": MaxLinkURL})
+		return "", Invalid(field, "link_url_too_long", map[string]any{"Max": MaxLinkURL})
 	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "" ||
 		strings.ContainsAny(raw, " \t\r\n\"<>\\") {
-		return "", Invalid(field, "url_invalid", nil)
+		return "", Invalid(field, "link_url_invalid", nil)
 	}
 	return raw, nil
 }

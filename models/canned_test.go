@@ -78,8 +78,8 @@ func TestCannedValidation(t *testing.T) {
 		{with(func(in *models.CannedInput) { in.Body = "Hi {{customer.phone}}" }), "body", "canned_placeholder_unknown"},
 		{with(func(in *models.CannedInput) { in.Body = "Hi {{ Customer.Name | x }}" }), "body", "canned_placeholder_unknown"},
 		{with(func(in *models.CannedInput) { in.Shortcut = "two words" }), "shortcut", "canned_shortcut_invalid"},
-		{with(func(in *models.CannedInput) { in.URL = "javascript:alert(1)" }), "url", "url_invalid"},
-		{with(func(in *models.CannedInput) { in.URL = "not a url" }), "url", "url_invalid"},
+		{with(func(in *models.CannedInput) { in.URL = "javascript:alert(1)" }), "url", "link_url_invalid"},
+		{with(func(in *models.CannedInput) { in.URL = "not a url" }), "url", "link_url_invalid"},
 		{with(func(in *models.CannedInput) { in.Scope = "world" }), "scope", "canned_scope_invalid"},
 		{with(func(in *models.CannedInput) { in.Scope = models.CannedDesk }), "scope", "canned_scope_forbidden"},
 		{with(func(in *models.CannedInput) { in.Scope = models.CannedTeam; in.TeamID = 999 }), "team_id", "canned_team_invalid"},
@@ -264,6 +264,6 @@ func TestPostMessageLinkURL(t *testing.T) {
 		{models.Actor{Customer: cust}, models.MessageText, "https://example.com"},
 	} {
 		_, err := post(tc.actor, tc.kind, tc.link)
-		assert.Equal(t, "url_invalid", fieldCode(t, err, "link_url"), "%+v", tc)
+		assert.Equal(t, "link_url_invalid", fieldCode(t, err, "link_url"), "%+v", tc)
 	}
 }

@@ -68,7 +68,8 @@
     // is the same message; anything edited is a new one.
     var body = form.querySelector('[name=body]');
     var kind = form.querySelector('[name=kind]:checked') || form.querySelector('input[type=hidden][name=kind]');
-    var text = (body ? body.value : '') + '|' + (kind ? kind.value : '');
+    var link = form.querySelector('[name=link_url]');
+    var text = (body ? body.value : '') + '|' + (kind ? kind.value : '') + '|' + (link ? link.value : '');
     if (!form.parleyKey || form.parleyKeyText !== text) {
       form.parleyKey = newKey();
       form.parleyKeyText = text;
