@@ -84,8 +84,11 @@ func TestBrowserCannedReply(t *testing.T) {
 		until(`document.getElementById('canned-picker').hidden`),
 	))
 	assert.Equal(t, "Hello Chloé, Sam here. Our guide: #go", jsText(t, desk, `document.getElementById('f-body').value`))
+	// "#" then a digit is a reference ("order #12"), not a search.
+	require.NoError(t, chromedp.Do(desk, browsertest.Type("#f-body", " #12")))
+	assert.Equal(t, "true", jsText(t, desk, `String(document.getElementById('canned-picker').hidden)`))
 	require.NoError(t, chromedp.Do(desk,
-		chromedp.Evaluate[chromedp.Void](`(function(){var t=document.getElementById('f-body'); t.value=t.value.replace(' #go',''); })()`),
+		chromedp.Evaluate[chromedp.Void](`(function(){var t=document.getElementById('f-body'); t.value=t.value.replace(' #go #12',''); })()`),
 		browsertest.Focus("#f-body"),
 		pressEnter,
 		until(`[...document.querySelectorAll('#messages .msg-out')].some(m => m.textContent.includes('Hello Chloé') && m.querySelector('a.link-card'))`),

@@ -256,14 +256,14 @@ func TestPostMessageLinkURL(t *testing.T) {
 	assert.Equal(t, "https://example.com/guide", stored.LinkURL)
 
 	for _, tc := range []struct {
-		actor      models.Actor
-		kind, link string
+		actor            models.Actor
+		kind, link, code string
 	}{
-		{models.Actor{User: support}, models.MessageText, "javascript:alert(1)"},
-		{models.Actor{User: support}, models.MessageNote, "https://example.com"},
-		{models.Actor{Customer: cust}, models.MessageText, "https://example.com"},
+		{models.Actor{User: support}, models.MessageText, "javascript:alert(1)", "link_url_invalid"},
+		{models.Actor{User: support}, models.MessageNote, "https://example.com", "link_url_reply_only"},
+		{models.Actor{Customer: cust}, models.MessageText, "https://example.com", "link_url_reply_only"},
 	} {
 		_, err := post(tc.actor, tc.kind, tc.link)
-		assert.Equal(t, "link_url_invalid", fieldCode(t, err, "link_url"), "%+v", tc)
+		assert.Equal(t, tc.code, fieldCode(t, err, "link_url"), "%+v", tc)
 	}
 }

@@ -334,7 +334,7 @@ func PostMessageWithOpts(ctx context.Context, t Tx, actor Actor, conv *Conversat
 	}
 	switch {
 	case opts.LinkURL != "" && (kind != MessageText || actor.User == nil):
-		return nil, Invalid("link_url", "link_url_invalid", nil)
+		return nil, Invalid("link_url", "link_url_reply_only", nil)
 	case kind != MessageText && kind != MessageNote:
 		return nil, Invalid("kind", "kind_invalid", nil)
 	case kind == MessageNote && (actor.User == nil || conv.Kind != KindCustomer):

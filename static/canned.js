@@ -2,7 +2,7 @@
 // (views/desk_conversation.templ). Typing '#' at the start of the composer
 // or after a space opens a listbox of the agent's canned replies, filtered
 // as they type (title, shortcut, text); ↑/↓ move, Enter or Tab inserts the
-// chosen reply, Esc closes.
+// chosen reply, Esc closes. "#" then a digit ("order #123") is left alone.
 //
 // Contract with the server (views/canned.templ, app/canned.go):
 //   textarea[data-canned="/conversations/<pid>/canned"]: GET it once for
@@ -34,10 +34,11 @@
     return (m && m.dataset.csrfToken) || (document.querySelector('meta[name=csrf-token]') || {}).content || '';
   }
 
-  // The '#query' just before the caret, if any.
+  // The '#query' just before the caret, if any. "#123" is a reference, not
+  // a search: a query never starts with a digit, so Enter still sends it.
   function trigger(ta) {
     var before = ta.value.slice(0, ta.selectionStart);
-    var m = /(^|\s)#([^\s#]*)$/.exec(before);
+    var m = /(^|\s)#((?:[^\s#\d][^\s#]*)?)$/.exec(before);
     if (!m || ta.selectionStart !== ta.selectionEnd) return null;
     return { start: before.length - m[2].length - 1, query: m[2] };
   }
@@ -195,6 +196,11 @@
     var b = e.target.closest && e.target.closest('[data-remove-link]');
     if (b && b.form) setLink(b.form, '');
   });
+
+  // Another page (boosted navigation keeps this script's state): the list
+  // may have changed meanwhile (a reply added on the Canned replies page).
+  document.addEventListener('htmx:beforeRequest', function (e) { if (e.detail.boosted) lists = {}; });
+  document.addEventListener('htmx:historyRestore', function () { lists = {}; });
 
   // A swapped composer (after sending) or another page: the picker is gone.
   document.addEventListener('htmx:afterSwap', function () {
