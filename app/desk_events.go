@@ -48,23 +48,15 @@ type deskViewer struct {
 // counts, the online switch, and new-conversation alerts for support agents.
 func (a *App) streamDeskEvents(c echo.Context) error {
 	u := currentUser(c)
-	v := &deskViewer{a: a, user: u, checked: time.Now(), conv: c.QueryParam("c"), view: c.QueryParam("view"), item: itemStreamParam(c)}
+	p := models.ParseStreamParams(c.QueryParams())
+	v := &deskViewer{a: a, user: u, checked: time.Now(), conv: p.Conv, view: p.View, item: p.Item}
 	if ck, err := c.Request().Cookie(sessionCookie); err == nil {
 		v.token = ck.Value
 	}
-	section := ""
-	switch c.QueryParam("view") {
-	case "inbox":
-		section = models.SectionCustomers
-	case "mine":
-		section = models.SectionMine
-	case "conversation":
-		section = c.QueryParam("list")
-	}
-	if section == models.SectionCustomers || section == models.SectionMine {
-		q, _ := listQuery(c, section)
-		q.Before = nil
-		v.list, v.paged = &q, c.QueryParam("paged") == "1"
+	if p.List.Section != "" {
+		q := p.List
+		q.Viewer, q.Limit = u, deskPageSize+1
+		v.list, v.paged = &q, p.Paged
 	}
 	return a.streamEvents(c, 0, v.render)
 }

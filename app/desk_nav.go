@@ -46,7 +46,7 @@ func (a *App) loadDeskNav(c echo.Context) error {
 }
 
 // liveView tells the page's stream which list and conversation to keep live.
-func liveView(c echo.Context, params url.Values) {
+func liveView(c echo.Context, params models.StreamParams) {
 	if d := views.DeskOf(ctxOf(c)); d != nil {
 		d.Stream = params
 	}

@@ -51,7 +51,7 @@ func (a *App) listNotifications(c echo.Context) error {
 		return err
 	}
 	if before == 0 {
-		liveView(c, map[string][]string{"view": {"notifications"}})
+		liveView(c, models.StreamParams{View: models.ViewNotifications})
 	}
 	return a.render(c, http.StatusOK, views.NotificationsPage(d))
 }
