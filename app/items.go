@@ -50,15 +50,6 @@ func itemListQuery(c echo.Context) (models.ItemQuery, error) {
 	return q, nil
 }
 
-func containsStr(list []string, s string) bool {
-	for _, v := range list {
-		if v == s && s != "" {
-			return true
-		}
-	}
-	return false
-}
-
 // listItems is the Tickets or Tasks list.
 func (a *App) listItems(c echo.Context) error {
 	q, err := itemListQuery(c)
