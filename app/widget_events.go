@@ -129,7 +129,7 @@ func (w *widgetStream) render(ctx context.Context, b *Batch, evs []models.Event)
 			if err != nil {
 				return nil, err
 			}
-			parts = append(parts, views.WidgetAskEmail(views.AskEmail(settings, v), "", views.Form{}, true))
+			parts = append(parts, views.WidgetAskEmail(v.AskEmail(settings), "", views.Form{}, true))
 		}
 	}
 	var out [][2]string

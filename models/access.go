@@ -19,6 +19,8 @@ func CanSeeCustomerData(u *User) bool { return u != nil && u.CustomerSupport }
 
 // CanSeeItems reports whether u may see items of kind: tickets involve
 // customers and are for customer-support agents; tasks are for all staff.
+// Its SQL forms are userSeesItemSQL (the viewer as arguments) and
+// usersSeeItemSQL (users as rows).
 func CanSeeItems(u *User, kind string) bool {
 	switch kind {
 	case ItemTicket:
@@ -29,12 +31,45 @@ func CanSeeItems(u *User, kind string) bool {
 	return false
 }
 
+// seesItem is CanSeeItems as a condition on items (alias i); @support is
+// CanSeeCustomerData of the user.
+const seesItem = `(i.kind = 'task' OR (i.kind = 'ticket' AND @support))`
+
+// userSeesItemSQL is CanSeeItems as a condition on the items row alias, for
+// the user given as the named argument @support (userArgs).
+func userSeesItemSQL(alias string) string {
+	return strings.ReplaceAll(seesItem, "i.", alias+".")
+}
+
+// usersSeeItemSQL is CanSeeItems as a condition on a pair of rows: the users
+// row users (whose customer_support is CanSeeCustomerData) and the items row
+// items; audiences pick who may hear of an item with it.
+func usersSeeItemSQL(users, items string) string {
+	return strings.ReplaceAll(userSeesItemSQL(items), "@support", usersSeeCustomerDataSQL(users))
+}
+
 // CanSwitchDesk reports whether u may set the whole desk online or offline:
 // admins and customer-support agents (the switch tells customers whether
 // anyone will answer them).
 func CanSwitchDesk(u *User) bool {
 	return u != nil && u.Active && (u.IsAdmin() || CanSeeCustomerData(u))
 }
+
+// IsSupportAgent reports whether u takes customer conversations: an active
+// user with customer data rights (CanSeeCustomerData). Customer
+// conversations are assigned to them and they hear of new ones. Its SQL form
+// is supportAgentSQL.
+func IsSupportAgent(u *User) bool { return u != nil && u.Active && CanSeeCustomerData(u) }
+
+// supportAgentSQL is IsSupportAgent as a condition on the users row alias.
+func supportAgentSQL(users string) string {
+	return "(" + users + ".active AND " + usersSeeCustomerDataSQL(users) + ")"
+}
+
+// usersSeeCustomerDataSQL is CanSeeCustomerData as a condition on the users
+// row alias (audiences, which check many users at once; a query for one
+// viewer passes CanSeeCustomerData as @support instead: userArgs).
+func usersSeeCustomerDataSQL(users string) string { return users + ".customer_support" }
 
 // CanSeeConversation reports whether the staff user u may open conv:
 // customer conversations need customer data rights (CanSeeCustomerData);

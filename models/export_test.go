@@ -12,4 +12,8 @@ var (
 	VisitorArgs             = visitorArgs
 	CustomerSeesMessageSQL  = customerSeesMessageSQL
 	CustomerEvents          = customerEvents
+	UserSeesItemSQL         = userSeesItemSQL
+	UsersSeeItemSQL         = usersSeeItemSQL
+	SupportAgentSQL         = supportAgentSQL
+	UsersSeeCustomerDataSQL = usersSeeCustomerDataSQL
 )
