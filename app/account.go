@@ -5,7 +5,6 @@ import (
 	"net/url"
 
 	"github.com/labstack/echo/v4"
-	"gorm.io/gorm"
 
 	"github.com/parleydesk/parley/models"
 	"github.com/parleydesk/parley/views"
@@ -37,7 +36,7 @@ func (a *App) setLanguage(c echo.Context) error {
 // every session of the user) and signs this browser in again.
 func (a *App) changePassword(c echo.Context) error {
 	u := currentUser(c)
-	if err := a.write(ctxOf(c), func(tx *gorm.DB) error {
+	if err := a.write(ctxOf(c), func(tx models.Tx) error {
 		return models.ChangePassword(ctxOf(c), tx, u, c.FormValue("current_password"), c.FormValue("password"))
 	}); err != nil {
 		if isValidation(err) {

@@ -5,7 +5,6 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
-	"gorm.io/gorm"
 
 	"github.com/parleydesk/parley/models"
 	"github.com/parleydesk/parley/views"
@@ -83,7 +82,7 @@ func (a *App) updateAgent(c echo.Context) error {
 		return err
 	}
 	in, values := agentInput(c)
-	if err := a.write(ctxOf(c), func(tx *gorm.DB) error {
+	if err := a.write(ctxOf(c), func(tx models.Tx) error {
 		_, err := models.UpdateUser(ctxOf(c), tx, u.ID, in)
 		return err
 	}); err != nil {
@@ -101,7 +100,7 @@ func (a *App) setAgentPassword(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := a.write(ctxOf(c), func(tx *gorm.DB) error {
+	if err := a.write(ctxOf(c), func(tx models.Tx) error {
 		return models.SetPassword(ctxOf(c), tx, u.ID, c.FormValue("password"))
 	}); err != nil {
 		if isValidation(err) {
@@ -123,7 +122,7 @@ func (a *App) deactivateAgent(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := a.write(ctxOf(c), func(tx *gorm.DB) error {
+	if err := a.write(ctxOf(c), func(tx models.Tx) error {
 		return models.DeactivateUser(ctxOf(c), tx, currentUser(c).ID, u.ID)
 	}); err != nil {
 		if isValidation(err) {

@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
-	"gorm.io/gorm"
 
 	"github.com/parleydesk/parley/models"
 	"github.com/parleydesk/parley/views"
@@ -39,7 +38,7 @@ func (a *App) saveWidgetSettings(c echo.Context) error {
 		RequireSignedIdentity: c.FormValue("require_signed_identity") != "",
 		DemoEnabled:           c.FormValue("demo_enabled") != "",
 	}
-	err := a.write(ctxOf(c), func(tx *gorm.DB) error {
+	err := a.write(ctxOf(c), func(tx models.Tx) error {
 		return models.UpdateSettings(ctxOf(c), tx, in)
 	})
 	if isValidation(err) {

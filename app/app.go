@@ -244,7 +244,7 @@ func (a *App) DB() *gorm.DB { return a.db }
 
 // Write runs a change as one unit of work, as handlers do (App.write): for
 // commands that change what live desks hear of.
-func (a *App) Write(ctx context.Context, fn func(tx *gorm.DB) error) error { return a.write(ctx, fn) }
+func (a *App) Write(ctx context.Context, fn func(tx models.Tx) error) error { return a.write(ctx, fn) }
 
 // StartJobs starts working River jobs; Run calls it, tests may too.
 func (a *App) StartJobs(ctx context.Context) error {

@@ -10,7 +10,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
-	"gorm.io/gorm"
 
 	"github.com/parleydesk/parley/models"
 	"github.com/parleydesk/parley/views"
@@ -143,7 +142,7 @@ func (a *App) startSession(c echo.Context, u *models.User) error {
 
 func (a *App) logout(c echo.Context) error {
 	if ck, err := c.Request().Cookie(sessionCookie); err == nil {
-		if err := a.write(ctxOf(c), func(tx *gorm.DB) error {
+		if err := a.write(ctxOf(c), func(tx models.Tx) error {
 			return models.DeleteSession(ctxOf(c), tx, ck.Value)
 		}); err != nil {
 			return err

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/parleydesk/parley/internal/factory"
 	"github.com/parleydesk/parley/models"
 )
 
@@ -234,7 +235,7 @@ func TestDeactivatedUserCannotSignInAndIsSignedOut(t *testing.T) {
 	bob.login("bob@example.com")
 	require.Equal(t, http.StatusOK, bob.get("/account").StatusCode)
 
-	require.NoError(t, models.DeactivateUser(context.Background(), e.db, admin.ID, agent.ID))
+	require.NoError(t, factory.Write(e.db, func(tx models.Tx) error { return models.DeactivateUser(context.Background(), tx, admin.ID, agent.ID) }))
 
 	res := bob.get("/account")
 	require.Equal(t, http.StatusSeeOther, res.StatusCode, "existing session ends at once")

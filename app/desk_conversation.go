@@ -5,7 +5,6 @@ import (
 	"strconv"
 
 	"github.com/labstack/echo/v4"
-	"gorm.io/gorm"
 
 	"github.com/parleydesk/parley/models"
 	"github.com/parleydesk/parley/views"
@@ -31,7 +30,7 @@ func (a *App) showConversation(c echo.Context) error {
 func (a *App) renderConversation(c echo.Context, status int, composer views.Form) error {
 	// Opening marks the conversation read: a write.
 	var v *models.ConversationView
-	err := a.write(ctxOf(c), func(tx *gorm.DB) (err error) {
+	err := a.write(ctxOf(c), func(tx models.Tx) (err error) {
 		v, err = models.OpenConversation(ctxOf(c), tx, currentUser(c), c.Param("pid"), conversationList(c))
 		return err
 	})
@@ -72,7 +71,7 @@ func (a *App) postMessage(c echo.Context) error {
 		return err
 	}
 	body := c.FormValue("body")
-	err = a.write(ctxOf(c), func(tx *gorm.DB) error {
+	err = a.write(ctxOf(c), func(tx models.Tx) error {
 		_, err := models.PostMessageWithOpts(ctxOf(c), tx, models.Actor{User: currentUser(c)}, conv, kind, body, models.PostOpts{IdempotencyKey: key})
 		return err
 	})
@@ -108,7 +107,7 @@ func (a *App) setConversationStatus(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	err = a.write(ctxOf(c), func(tx *gorm.DB) error {
+	err = a.write(ctxOf(c), func(tx models.Tx) error {
 		return models.SetStatus(ctxOf(c), tx, currentUser(c), conv, c.FormValue("status"))
 	})
 	if err != nil {
@@ -132,7 +131,7 @@ func (a *App) assignConversation(c echo.Context) error {
 		}
 		assignee = &id
 	}
-	err = a.write(ctxOf(c), func(tx *gorm.DB) error {
+	err = a.write(ctxOf(c), func(tx models.Tx) error {
 		return models.Assign(ctxOf(c), tx, currentUser(c), conv, assignee)
 	})
 	if err != nil {
@@ -148,7 +147,7 @@ func (a *App) followConversation(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := a.write(ctxOf(c), func(tx *gorm.DB) error {
+	if err := a.write(ctxOf(c), func(tx models.Tx) error {
 		return models.SetFollowing(ctxOf(c), tx, currentUser(c), conv, c.FormValue("follow") == "true")
 	}); err != nil {
 		return err
@@ -163,7 +162,7 @@ func (a *App) markConversationRead(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := a.write(ctxOf(c), func(tx *gorm.DB) error {
+	if err := a.write(ctxOf(c), func(tx models.Tx) error {
 		return models.MarkRead(ctxOf(c), tx, currentUser(c), conv)
 	}); err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 	"github.com/stretchr/testify/require"
 
+	"github.com/parleydesk/parley/internal/factory"
 	"github.com/parleydesk/parley/models"
 )
 
@@ -52,7 +53,9 @@ func TestRevocationEndsDeskStreamsAtOnceOnEveryInstance(t *testing.T) {
 	require.Less(t, res.StatusCode, 400, res.body)
 	res = ada.post(fmt.Sprintf("/admin/agents/%d/password", gus.ID), url.Values{"password": {"a new secret"}})
 	require.Less(t, res.StatusCode, 400, res.body)
-	_, err := models.UpdateUser(ctx, a.db, fay.ID, models.UserInput{Name: fay.Name, Email: fay.Email, Role: fay.Role, CustomerSupport: false})
+	_, err := factory.Write1(a.db, func(tx models.Tx) (*models.User, error) {
+		return models.UpdateUser(ctx, tx, fay.ID, models.UserInput{Name: fay.Name, Email: fay.Email, Role: fay.Role, CustomerSupport: false})
+	})
 	require.NoError(t, err)
 	res = bobOut.post("/logout", nil)
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)

@@ -5,7 +5,6 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
-	"gorm.io/gorm"
 
 	"github.com/parleydesk/parley/models"
 	"github.com/parleydesk/parley/views"
@@ -28,7 +27,7 @@ func (a *App) setDeskStatus(c echo.Context) error {
 	if c.FormValue("confirmed") != "1" {
 		return a.render(c, http.StatusOK, views.DeskStatusConfirm(online, next))
 	}
-	err := a.write(ctxOf(c), func(tx *gorm.DB) error {
+	err := a.write(ctxOf(c), func(tx models.Tx) error {
 		return models.SetOnline(ctxOf(c), tx, currentUser(c).ID, online)
 	})
 	if errors.Is(err, models.ErrNotAllowed) {

@@ -13,6 +13,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 	"github.com/stretchr/testify/require"
 
+	"github.com/parleydesk/parley/internal/factory"
 	"github.com/parleydesk/parley/models"
 )
 
@@ -170,8 +171,10 @@ func (e *testEnv) customerConversation(name, body string) (*models.Customer, *mo
 		cust, err = models.UpdateCustomerContact(ctx, e.db, cust.ID, name, "", false)
 		require.NoError(e.t, err)
 	}
-	conv, _, err := models.StartCustomerConversation(ctx, e.db, cust, body, models.SessionInfo{
-		PageURL: "https://shop.example/cart", Referrer: "https://search.example/?q=shoes", Browser: "Firefox", OS: "Linux", Language: "fr-FR", Timezone: "Europe/Paris",
+	conv, _, err := factory.Write2(e.db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartCustomerConversation(ctx, tx, cust, body, models.SessionInfo{
+			PageURL: "https://shop.example/cart", Referrer: "https://search.example/?q=shoes", Browser: "Firefox", OS: "Linux", Language: "fr-FR", Timezone: "Europe/Paris",
+		})
 	})
 	require.NoError(e.t, err)
 	e.app.rt.Ring()
@@ -181,7 +184,9 @@ func (e *testEnv) customerConversation(name, body string) (*models.Customer, *mo
 // customerSays posts a customer message, as the widget would.
 func (e *testEnv) customerSays(cust *models.Customer, conv *models.Conversation, body string) {
 	e.t.Helper()
-	_, err := models.PostMessage(context.Background(), e.db, models.Actor{Customer: cust}, conv, models.MessageText, body)
+	_, err := factory.Write1(e.db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostMessage(context.Background(), tx, models.Actor{Customer: cust}, conv, models.MessageText, body)
+	})
 	require.NoError(e.t, err)
 	e.app.rt.Ring()
 }

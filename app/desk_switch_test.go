@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/parleydesk/parley/internal/factory"
 	"github.com/parleydesk/parley/models"
 )
 
@@ -42,7 +43,7 @@ func TestDeskSwitchPermissionConfirmationAndAudit(t *testing.T) {
 		assert.Equal(t, http.StatusForbidden, res.StatusCode)
 	}
 	assert.True(t, online())
-	assert.Error(t, models.SetOnline(context.Background(), e.db, patUser.ID, false), "the model refuses too")
+	assert.Error(t, factory.Write(e.db, func(tx models.Tx) error { return models.SetOnline(context.Background(), tx, patUser.ID, false) }), "the model refuses too")
 	assert.True(t, online())
 
 	// The switch asks (hx-confirm, translated) before htmx sends confirmed=1.

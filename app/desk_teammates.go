@@ -5,7 +5,6 @@ import (
 	"strconv"
 
 	"github.com/labstack/echo/v4"
-	"gorm.io/gorm"
 
 	"github.com/parleydesk/parley/models"
 	"github.com/parleydesk/parley/views"
@@ -50,7 +49,7 @@ func (a *App) createTeammateChat(c echo.Context) error {
 		ids = append(ids, id)
 	}
 	var conv *models.Conversation
-	err = a.write(ctxOf(c), func(tx *gorm.DB) (err error) {
+	err = a.write(ctxOf(c), func(tx models.Tx) (err error) {
 		conv, _, err = models.StartInternalConversation(ctxOf(c), tx, currentUser(c), ids, form.Get("body"))
 		return err
 	})

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/parleydesk/parley/internal/factory"
 	"github.com/parleydesk/parley/models"
 )
 
@@ -62,12 +63,18 @@ func TestDeskCustomerConversationsNeedTheSupportFlag(t *testing.T) {
 	ada := e.user("Ada", "ada@example.com", models.RoleAdmin, true)
 	pat := e.user("Pat", "pat@example.com", models.RoleAgent, true)
 	cust, conv := e.customerConversation("Carla Customer", "my secret order 4711")
-	_, err := models.PostMessage(ctx, e.db, models.Actor{User: pat}, conv, models.MessageText, "Pat was here")
+	_, err := factory.Write1(e.db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostMessage(ctx, tx, models.Actor{User: pat}, conv, models.MessageText, "Pat was here")
+	})
 	require.NoError(t, err)
 	// Pat loses the flag: they wrote in the conversation, but may no longer see it.
-	_, err = models.UpdateUser(ctx, e.db, pat.ID, models.UserInput{Name: "Pat", Email: "pat@example.com", Role: models.RoleAgent})
+	_, err = factory.Write1(e.db, func(tx models.Tx) (*models.User, error) {
+		return models.UpdateUser(ctx, tx, pat.ID, models.UserInput{Name: "Pat", Email: "pat@example.com", Role: models.RoleAgent})
+	})
 	require.NoError(t, err)
-	team, _, err := models.StartInternalConversation(ctx, e.db, ada, []int64{pat.ID}, "team chat")
+	team, _, err := factory.Write2(e.db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartInternalConversation(ctx, tx, ada, []int64{pat.ID}, "team chat")
+	})
 	require.NoError(t, err)
 
 	b := e.browser()
@@ -97,10 +104,14 @@ func TestDeskCustomerConversationsNeedTheSupportFlag(t *testing.T) {
 	// message arrives; nothing about the customer conversation came first.
 	s := b.streamFor(res)
 	e.customerSays(cust, conv, "customer marker 81723")
-	_, _, err = models.StartCustomerConversation(ctx, e.db, cust, "another customer marker", models.SessionInfo{})
+	_, _, err = factory.Write2(e.db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartCustomerConversation(ctx, tx, cust, "another customer marker", models.SessionInfo{})
+	})
 	require.NoError(t, err)
 	e.app.rt.Ring()
-	_, err = models.PostMessage(ctx, e.db, models.Actor{User: ada}, team, models.MessageText, "teammate marker 55120")
+	_, err = factory.Write1(e.db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostMessage(ctx, tx, models.Actor{User: ada}, team, models.MessageText, "teammate marker 55120")
+	})
 	require.NoError(t, err)
 	e.app.rt.Ring()
 	s.waitFor("the teammate message", func(ev sseEvent, _ *goquery.Document) bool {
@@ -122,10 +133,12 @@ func TestDeskInboxTabsFiltersAndRows(t *testing.T) {
 	_, mine := e.customerConversation("Mo", "for me")
 	_, theirs := e.customerConversation("Theo", "for Olaf")
 	_, closed := e.customerConversation("Cleo", "done")
-	require.NoError(t, models.Assign(ctx, e.db, me, mine, &me.ID))
-	require.NoError(t, models.Assign(ctx, e.db, me, theirs, &other.ID))
-	require.NoError(t, models.SetStatus(ctx, e.db, me, closed, models.StatusClosed))
-	_, err := models.PostMessage(ctx, e.db, models.Actor{User: other}, unassigned, models.MessageText, "newest activity")
+	require.NoError(t, factory.Write(e.db, func(tx models.Tx) error { return models.Assign(ctx, tx, me, mine, &me.ID) }))
+	require.NoError(t, factory.Write(e.db, func(tx models.Tx) error { return models.Assign(ctx, tx, me, theirs, &other.ID) }))
+	require.NoError(t, factory.Write(e.db, func(tx models.Tx) error { return models.SetStatus(ctx, tx, me, closed, models.StatusClosed) }))
+	_, err := factory.Write1(e.db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostMessage(ctx, tx, models.Actor{User: other}, unassigned, models.MessageText, "newest activity")
+	})
 	require.NoError(t, err)
 
 	b := e.browser()
@@ -450,7 +463,9 @@ func TestDeskTeammateChat(t *testing.T) {
 	require.NoError(t, err)
 	_, err = models.FindConversationForCustomer(context.Background(), e.db, v.CustomerID, pid)
 	require.ErrorIs(t, err, models.ErrNotFound)
-	_, err = models.PostMessage(context.Background(), e.db, models.Actor{Customer: v.Customer}, conv, models.MessageText, "hi")
+	_, err = factory.Write1(e.db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostMessage(context.Background(), tx, models.Actor{Customer: v.Customer}, conv, models.MessageText, "hi")
+	})
 	require.ErrorIs(t, err, models.ErrNotFound)
 }
 
@@ -536,7 +551,9 @@ func TestDeskStreamUpdates(t *testing.T) {
 	_, hasOther = msg.Attr("data-from-other")
 	assert.True(t, hasOther, "desk.js marks it read")
 
-	require.NoError(t, models.SetStatus(context.Background(), e.db, mia, conv, models.StatusClosed))
+	require.NoError(t, factory.Write(e.db, func(tx models.Tx) error {
+		return models.SetStatus(context.Background(), tx, mia, conv, models.StatusClosed)
+	}))
 	e.app.rt.Ring()
 	ev, _ = thread.has("#conv-status[hx-swap-oob]")
 	doc = ev.doc(t)
@@ -550,7 +567,7 @@ func TestDeskStreamUpdates(t *testing.T) {
 	assert.Equal(t, "Carla", strings.TrimSpace(moved.Find(".row-title").Text()))
 
 	// Assignment replaces the assignee control.
-	require.NoError(t, models.Assign(context.Background(), e.db, mia, conv, &mia.ID))
+	require.NoError(t, factory.Write(e.db, func(tx models.Tx) error { return models.Assign(context.Background(), tx, mia, conv, &mia.ID) }))
 	e.app.rt.Ring()
 	_, ctl := thread.has("#conv-assignee[hx-swap-oob]")
 	assert.Equal(t, fmt.Sprint(mia.ID), ctl.Find("#f-assignee option[selected]").AttrOr("value", ""))
@@ -618,7 +635,7 @@ func TestDeskStreamInTheViewersLanguage(t *testing.T) {
 	assert.Equal(t, "pt-BR", page.doc.Find("html").AttrOr("lang", ""))
 	s := b.streamFor(page)
 
-	require.NoError(t, models.SetStatus(ctx, e.db, mia, conv, models.StatusClosed))
+	require.NoError(t, factory.Write(e.db, func(tx models.Tx) error { return models.SetStatus(ctx, tx, mia, conv, models.StatusClosed) }))
 	e.customerSays(cust, conv, "Alguma novidade?")
 	_, doc := s.waitFor("the reopening", func(_ sseEvent, d *goquery.Document) bool {
 		return d.Find(".msg-system").Length() > 0 && strings.Contains(d.Text(), "reaberta")

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/parleydesk/parley/internal/browsertest"
+	"github.com/parleydesk/parley/internal/factory"
 	"github.com/parleydesk/parley/models"
 )
 
@@ -32,8 +33,10 @@ func TestBrowserMessengerJourney(t *testing.T) {
 			}
 			ctx := context.Background()
 			host := hostSite(t, visitorSide.srv.URL)
-			require.NoError(t, models.UpdateSettings(ctx, visitorSide.db, models.SettingsInput{
-				DeskName: "Acme Support", BrandColor: "#0f766e", AllowedOrigins: host.URL, DemoEnabled: true}))
+			require.NoError(t, factory.Write(visitorSide.db, func(tx models.Tx) error {
+				return models.UpdateSettings(ctx, tx, models.SettingsInput{
+					DeskName: "Acme Support", BrandColor: "#0f766e", AllowedOrigins: host.URL, DemoEnabled: true})
+			}))
 			agentSide.user("Sue Support", "sue@example.com", models.RoleAgent, true)
 
 			desk := deskTab(t, agentSide, "sue@example.com")

@@ -8,9 +8,9 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
-	"gorm.io/gorm"
 
 	"github.com/parleydesk/parley/internal/browsertest"
+	"github.com/parleydesk/parley/internal/factory"
 	"github.com/parleydesk/parley/models"
 )
 
@@ -102,7 +102,7 @@ func TestBrowserNotificationBell(t *testing.T) {
 	require.True(t, jsBool(t, tab, `document.getElementById('nav-notif-count').hidden`))
 	conv, err := models.FindConversationForUser(context.Background(), e.db, bob, pid)
 	require.NoError(t, err)
-	require.NoError(t, e.app.write(context.Background(), func(tx *gorm.DB) error {
+	require.NoError(t, e.app.write(context.Background(), func(tx models.Tx) error {
 		return models.Assign(context.Background(), tx, bob, conv, &sue.ID)
 	}))
 	e.app.rt.Ring()
@@ -136,7 +136,7 @@ func TestBrowserNotificationsPageLive(t *testing.T) {
 		chromedp.Navigate(e.srv.URL+"/notifications"),
 		chromedp.WaitVisible(chromedp.CSS(".notif-empty")),
 	))
-	require.NoError(t, models.Assign(context.Background(), e.db, bob, conv, &sue.ID))
+	require.NoError(t, factory.Write(e.db, func(tx models.Tx) error { return models.Assign(context.Background(), tx, bob, conv, &sue.ID) }))
 	e.notifyLatest(models.EventConversation)
 	require.NoError(t, chromedp.Do(tab,
 		chromedp.WaitVisible(chromedp.CSS(`#notif-list .notif-entry.is-unread`)),

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/parleydesk/parley/internal/browsertest"
+	"github.com/parleydesk/parley/internal/factory"
 	"github.com/parleydesk/parley/models"
 )
 
@@ -18,8 +19,10 @@ import (
 func openWidget(t *testing.T, e *testEnv, tab context.Context) chromedp.QueryOption {
 	t.Helper()
 	host := hostSite(t, e.srv.URL)
-	require.NoError(t, models.UpdateSettings(context.Background(), e.db, models.SettingsInput{
-		DeskName: "Acme Support", BrandColor: "#2563eb", AllowedOrigins: host.URL, DemoEnabled: true}))
+	require.NoError(t, factory.Write(e.db, func(tx models.Tx) error {
+		return models.UpdateSettings(context.Background(), tx, models.SettingsInput{
+			DeskName: "Acme Support", BrandColor: "#2563eb", AllowedOrigins: host.URL, DemoEnabled: true})
+	}))
 	require.NoError(t, chromedp.Do(tab,
 		chromedp.Navigate(host.URL+"/"),
 		chromedp.WaitVisible(chromedp.CSS(".parley-launcher")),
@@ -93,7 +96,7 @@ func TestBrowserWidgetAwayNeedsEmail(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	ada := e.user("Ada", "ada@example.com", models.RoleAdmin, true)
-	require.NoError(t, models.SetOnline(context.Background(), e.db, ada.ID, false))
+	require.NoError(t, factory.Write(e.db, func(tx models.Tx) error { return models.SetOnline(context.Background(), tx, ada.ID, false) }))
 	tab := browsertest.Tab(t, 90*time.Second)
 	defer keepScreenshot(t, tab)
 	in := openWidget(t, e, tab)

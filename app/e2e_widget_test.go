@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/parleydesk/parley/internal/browsertest"
+	"github.com/parleydesk/parley/internal/factory"
 	"github.com/parleydesk/parley/models"
 )
 
@@ -148,8 +149,10 @@ func TestBrowserWidgetJourney(t *testing.T) {
 	e := setup(t)
 	ctx := context.Background()
 	host := hostSite(t, e.srv.URL)
-	require.NoError(t, models.UpdateSettings(ctx, e.db, models.SettingsInput{
-		DeskName: "Acme Support", BrandColor: "#0f766e", AllowedOrigins: host.URL, DemoEnabled: true}))
+	require.NoError(t, factory.Write(e.db, func(tx models.Tx) error {
+		return models.UpdateSettings(ctx, tx, models.SettingsInput{
+			DeskName: "Acme Support", BrandColor: "#0f766e", AllowedOrigins: host.URL, DemoEnabled: true})
+	}))
 	agent := e.user("Alex Agent", "alex@example.com", models.RoleAgent, true)
 	tab := browsertest.Tab(t, 90*time.Second)
 	defer keepScreenshot(t, tab)
@@ -204,7 +207,9 @@ func TestBrowserWidgetJourney(t *testing.T) {
 	assert.NotEmpty(t, conv.Timezone)
 	assert.NotEmpty(t, conv.Language)
 
-	_, err = models.PostMessage(ctx, e.db, models.Actor{User: agent}, conv, models.MessageText, "Sorry! Track the new one at https://track.example.com/123.")
+	_, err = factory.Write1(e.db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostMessage(ctx, tx, models.Actor{User: agent}, conv, models.MessageText, "Sorry! Track the new one at https://track.example.com/123.")
+	})
 	require.NoError(t, err)
 	e.app.rt.Ring()
 	waitText(t, tab, "#w-thread .w-msg-team", "Track the new one", in)
@@ -225,7 +230,9 @@ func TestBrowserWidgetJourney(t *testing.T) {
 		browsertest.Type("#w-body", kb.Escape, inWidget),
 		chromedp.WaitReady(chromedp.CSS(".parley-root:not(.parley-open)")),
 	))
-	_, err = models.PostMessage(ctx, e.db, models.Actor{User: agent}, conv, models.MessageText, "It ships tomorrow.")
+	_, err = factory.Write1(e.db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostMessage(ctx, tx, models.Actor{User: agent}, conv, models.MessageText, "It ships tomorrow.")
+	})
 	require.NoError(t, err)
 	e.app.rt.Ring()
 	require.NoError(t, chromedp.Do(tab, chromedp.WaitVisible(chromedp.CSS(".parley-badge"))))
@@ -240,7 +247,7 @@ func TestBrowserWidgetJourney(t *testing.T) {
 	waitText(t, tab, "#w-thread", "It ships tomorrow.", in)
 
 	// The agent closes the conversation: the visitor sees the status line.
-	require.NoError(t, models.SetStatus(ctx, e.db, agent, conv, models.StatusClosed))
+	require.NoError(t, factory.Write(e.db, func(tx models.Tx) error { return models.SetStatus(ctx, tx, agent, conv, models.StatusClosed) }))
 	e.app.rt.Ring()
 	waitText(t, tab, "#w-thread .w-sysline", "Alex Agent closed this conversation.", in)
 	waitText(t, tab, "#w-convstate", "Write a message to reopen it.", in)
@@ -294,8 +301,10 @@ func TestBrowserWidgetFollowsOnlineSwitch(t *testing.T) {
 	e := setup(t)
 	ctx := context.Background()
 	host := hostSite(t, e.srv.URL)
-	require.NoError(t, models.UpdateSettings(ctx, e.db, models.SettingsInput{
-		DeskName: "Acme Support", BrandColor: "#2563eb", AllowedOrigins: host.URL, DemoEnabled: true}))
+	require.NoError(t, factory.Write(e.db, func(tx models.Tx) error {
+		return models.UpdateSettings(ctx, tx, models.SettingsInput{
+			DeskName: "Acme Support", BrandColor: "#2563eb", AllowedOrigins: host.URL, DemoEnabled: true})
+	}))
 	admin := e.user("Ada", "ada@example.com", models.RoleAdmin, true)
 	tab := browsertest.Tab(t, 90*time.Second)
 	defer keepScreenshot(t, tab)
@@ -310,14 +319,16 @@ func TestBrowserWidgetFollowsOnlineSwitch(t *testing.T) {
 	require.NoError(t, chromedp.Do(tab, chromedp.WaitVisible(chromedp.ID("w-start-body"), in)))
 	waitText(t, tab, "#w-status", "We usually reply within a few minutes.", in)
 
-	require.NoError(t, models.SetOnline(ctx, e.db, admin.ID, false))
+	require.NoError(t, factory.Write(e.db, func(tx models.Tx) error { return models.SetOnline(ctx, tx, admin.ID, false) }))
 	e.app.rt.Ring()
 	waitText(t, tab, "#w-status .w-status-label", "Away", in)
 	waitText(t, tab, "#w-status", "We are away right now.", in)
 
-	require.NoError(t, models.UpdateSettings(ctx, e.db, models.SettingsInput{
-		DeskName: "Acme Care", BrandColor: "#be123c", Greeting: "Welcome to Acme!", OfflineMessage: "Back at 9:00.",
-		AllowedOrigins: host.URL, DemoEnabled: true}))
+	require.NoError(t, factory.Write(e.db, func(tx models.Tx) error {
+		return models.UpdateSettings(ctx, tx, models.SettingsInput{
+			DeskName: "Acme Care", BrandColor: "#be123c", Greeting: "Welcome to Acme!", OfflineMessage: "Back at 9:00.",
+			AllowedOrigins: host.URL, DemoEnabled: true})
+	}))
 	e.app.rt.Ring()
 	waitText(t, tab, "#w-greeting", "Welcome to Acme!", in)
 	waitText(t, tab, "#w-title", "Acme Care", in)
@@ -329,7 +340,7 @@ func TestBrowserWidgetFollowsOnlineSwitch(t *testing.T) {
 	require.NoError(t, chromedp.Do(tab, browsertest.WaitFor(
 		`getComputedStyle(document.querySelector('.parley-launcher')).backgroundColor === 'rgb(190, 18, 60)'`)))
 
-	require.NoError(t, models.SetOnline(ctx, e.db, admin.ID, true))
+	require.NoError(t, factory.Write(e.db, func(tx models.Tx) error { return models.SetOnline(ctx, tx, admin.ID, true) }))
 	e.app.rt.Ring()
 	waitText(t, tab, "#w-status .w-status-label", "Online", in)
 }
@@ -395,8 +406,10 @@ func TestBrowserWidgetRecoversFromUnknownToken(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	host := hostSite(t, e.srv.URL)
-	require.NoError(t, models.UpdateSettings(context.Background(), e.db, models.SettingsInput{
-		DeskName: "Acme", BrandColor: "#2563eb", AllowedOrigins: host.URL, DemoEnabled: true}))
+	require.NoError(t, factory.Write(e.db, func(tx models.Tx) error {
+		return models.UpdateSettings(context.Background(), tx, models.SettingsInput{
+			DeskName: "Acme", BrandColor: "#2563eb", AllowedOrigins: host.URL, DemoEnabled: true})
+	}))
 	tab := browsertest.Tab(t, 60*time.Second)
 	defer keepScreenshot(t, tab)
 	key := "parley.visitor:" + e.srv.URL
@@ -475,8 +488,10 @@ func TestBrowserWidgetSignedIdentityAcrossDevices(t *testing.T) {
 	user := models.Identity{ExternalID: "shop-user-9", Email: "grace@example.com", Name: "Grace Hopper",
 		Signature: models.IdentitySignature(settings.WidgetSecret, "shop-user-9", "grace@example.com")}
 	host := hostSite(t, e.srv.URL, user)
-	require.NoError(t, models.UpdateSettings(ctx, e.db, models.SettingsInput{
-		DeskName: "Acme", BrandColor: "#2563eb", AllowedOrigins: host.URL, RequireSignedIdentity: true, DemoEnabled: true}))
+	require.NoError(t, factory.Write(e.db, func(tx models.Tx) error {
+		return models.UpdateSettings(ctx, tx, models.SettingsInput{
+			DeskName: "Acme", BrandColor: "#2563eb", AllowedOrigins: host.URL, RequireSignedIdentity: true, DemoEnabled: true})
+	}))
 
 	laptop := browsertest.Tab(t, 60*time.Second)
 	defer keepScreenshot(t, laptop)
@@ -539,8 +554,10 @@ func TestBrowserWidgetFrameReloadKeepsVisitor(t *testing.T) {
 	user := models.Identity{ExternalID: "shop-user-7", Email: "ada@example.com", Name: "Ada Lovelace",
 		Signature: models.IdentitySignature(settings.WidgetSecret, "shop-user-7", "ada@example.com")}
 	host := hostSite(t, e.srv.URL, user)
-	require.NoError(t, models.UpdateSettings(ctx, e.db, models.SettingsInput{
-		DeskName: "Acme", BrandColor: "#2563eb", AllowedOrigins: host.URL, RequireSignedIdentity: true, DemoEnabled: true}))
+	require.NoError(t, factory.Write(e.db, func(tx models.Tx) error {
+		return models.UpdateSettings(ctx, tx, models.SettingsInput{
+			DeskName: "Acme", BrandColor: "#2563eb", AllowedOrigins: host.URL, RequireSignedIdentity: true, DemoEnabled: true})
+	}))
 	tab := browsertest.Tab(t, 60*time.Second)
 	defer keepScreenshot(t, tab)
 	require.NoError(t, chromedp.Do(tab,

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"gorm.io/gorm"
 
+	"github.com/parleydesk/parley/internal/factory"
 	"github.com/parleydesk/parley/models"
 )
 
@@ -21,11 +21,11 @@ func TestItemChangeNotifiesFollowers(t *testing.T) {
 	ann := e.user("Ann", "ann@example.com", models.RoleAgent, true)
 	bob := e.user("Bob <b>", "bob@example.com", models.RoleAgent, true)
 	var ticket *models.Item
-	require.NoError(t, e.app.write(ctx, func(tx *gorm.DB) (err error) {
+	require.NoError(t, e.app.write(ctx, func(tx models.Tx) (err error) {
 		ticket, err = models.CreateItem(ctx, tx, ann, models.ItemInput{Kind: models.ItemTicket, Title: "Broken <zip>"})
 		return err
 	}))
-	require.NoError(t, models.SetItemFollowing(ctx, e.db, ann, ticket, true))
+	require.NoError(t, factory.Write(e.db, func(tx models.Tx) error { return models.SetItemFollowing(ctx, tx, ann, ticket, true) }))
 
 	b := e.browser()
 	b.login("bob@example.com")

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"gorm.io/gorm"
 
 	"github.com/parleydesk/parley/models"
 	"github.com/parleydesk/parley/views"
@@ -180,7 +179,7 @@ func (a *App) createItem(c echo.Context) error {
 		in.Conversation = conv
 	}
 	var item *models.Item
-	err := a.write(ctxOf(c), func(tx *gorm.DB) error {
+	err := a.write(ctxOf(c), func(tx models.Tx) error {
 		var err error
 		item, err = models.CreateItem(ctxOf(c), tx, currentUser(c), in)
 		return err
@@ -209,7 +208,7 @@ func (a *App) updateItem(c echo.Context) error {
 		return err
 	}
 	field, value := c.FormValue("field"), c.FormValue("value")
-	err = a.write(ctxOf(c), func(tx *gorm.DB) error {
+	err = a.write(ctxOf(c), func(tx models.Tx) error {
 		return models.UpdateItem(ctxOf(c), tx, currentUser(c), item, field, value)
 	})
 	if err != nil && !isValidation(err) {
@@ -240,7 +239,7 @@ func (a *App) followItem(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	err = a.write(ctxOf(c), func(tx *gorm.DB) error {
+	err = a.write(ctxOf(c), func(tx models.Tx) error {
 		return models.SetItemFollowing(ctxOf(c), tx, currentUser(c), item, c.FormValue("follow") == "true")
 	})
 	if err != nil {
@@ -289,7 +288,7 @@ func (a *App) linkConversationItem(c echo.Context) error {
 		}
 		return models.Invalid("item", "item_unknown", nil)
 	}
-	err = a.write(ctxOf(c), func(tx *gorm.DB) error {
+	err = a.write(ctxOf(c), func(tx models.Tx) error {
 		return models.LinkConversation(ctxOf(c), tx, u, item, conv)
 	})
 	if err != nil {
@@ -304,7 +303,7 @@ func (a *App) unlinkConversationItem(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	err = a.write(ctxOf(c), func(tx *gorm.DB) error {
+	err = a.write(ctxOf(c), func(tx models.Tx) error {
 		return models.UnlinkConversation(ctxOf(c), tx, currentUser(c), conv)
 	})
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/parleydesk/parley/internal/factory"
 	"github.com/parleydesk/parley/models"
 )
 
@@ -201,7 +202,9 @@ func TestTicketsNeedTheSupportFlagHTTP(t *testing.T) {
 	e := setup(t)
 	sue := e.user("Sue", "sue@example.com", models.RoleAgent, true)
 	e.user("Pat", "pat@example.com", models.RoleAgent, false)
-	_, err := models.CreateItem(t.Context(), e.db, sue, models.ItemInput{Kind: models.ItemTicket, Title: "Customer trouble"})
+	_, err := factory.Write1(e.db, func(tx models.Tx) (*models.Item, error) {
+		return models.CreateItem(t.Context(), tx, sue, models.ItemInput{Kind: models.ItemTicket, Title: "Customer trouble"})
+	})
 	require.NoError(t, err)
 	pat := e.browser()
 	pat.login("pat@example.com")
@@ -229,7 +232,9 @@ func TestItemRoutesNeedCSRF(t *testing.T) {
 	e := setup(t)
 	sue := e.user("Sue", "sue@example.com", models.RoleAgent, true)
 	_, conv := e.customerConversation("Ann", "hi")
-	_, err := models.CreateItem(t.Context(), e.db, sue, models.ItemInput{Kind: models.ItemTask, Title: "Task"})
+	_, err := factory.Write1(e.db, func(tx models.Tx) (*models.Item, error) {
+		return models.CreateItem(t.Context(), tx, sue, models.ItemInput{Kind: models.ItemTask, Title: "Task"})
+	})
 	require.NoError(t, err)
 	b := e.browser()
 	b.login("sue@example.com")
@@ -342,9 +347,11 @@ func TestItemPanelShowsDeactivatedAssignee(t *testing.T) {
 	sue := e.user("Sue", "sue@example.com", models.RoleAgent, true)
 	max := e.user("Max Gone", "max@example.com", models.RoleAgent, true)
 	_, conv := e.customerConversation("Ann", "hi")
-	_, err := models.CreateItem(t.Context(), e.db, sue, models.ItemInput{Kind: models.ItemTicket, Title: "Old", Assignee: fmt.Sprint(max.ID), Conversation: conv})
+	_, err := factory.Write1(e.db, func(tx models.Tx) (*models.Item, error) {
+		return models.CreateItem(t.Context(), tx, sue, models.ItemInput{Kind: models.ItemTicket, Title: "Old", Assignee: fmt.Sprint(max.ID), Conversation: conv})
+	})
 	require.NoError(t, err)
-	require.NoError(t, models.DeactivateUser(t.Context(), e.db, sue.ID, max.ID))
+	require.NoError(t, factory.Write(e.db, func(tx models.Tx) error { return models.DeactivateUser(t.Context(), tx, sue.ID, max.ID) }))
 	b := e.browser()
 	b.login("sue@example.com")
 	for _, path := range []string{"/conversations/" + conv.PublicID, "/tickets/1"} {
@@ -361,7 +368,9 @@ func TestItemListPagingLinks(t *testing.T) {
 	e := setup(t)
 	pat := e.user("Pat", "pat@example.com", models.RoleAgent, false)
 	for i := range 60 {
-		_, err := models.CreateItem(t.Context(), e.db, pat, models.ItemInput{Kind: models.ItemTask, Title: fmt.Sprintf("Task %d", i+1), Priority: models.PriorityHigh})
+		_, err := factory.Write1(e.db, func(tx models.Tx) (*models.Item, error) {
+			return models.CreateItem(t.Context(), tx, pat, models.ItemInput{Kind: models.ItemTask, Title: fmt.Sprintf("Task %d", i+1), Priority: models.PriorityHigh})
+		})
 		require.NoError(t, err)
 	}
 	b := e.browser()

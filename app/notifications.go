@@ -5,7 +5,6 @@ import (
 	"strconv"
 
 	"github.com/labstack/echo/v4"
-	"gorm.io/gorm"
 
 	"github.com/parleydesk/parley/models"
 	"github.com/parleydesk/parley/views"
@@ -72,7 +71,7 @@ func (a *App) readNotification(c echo.Context) error {
 		return err
 	}
 	u := currentUser(c)
-	if err := a.write(ctxOf(c), func(tx *gorm.DB) error {
+	if err := a.write(ctxOf(c), func(tx models.Tx) error {
 		return models.MarkNotificationRead(ctxOf(c), tx, u, id)
 	}); err != nil {
 		return err
@@ -92,7 +91,7 @@ func (a *App) readNotification(c echo.Context) error {
 
 // readAllNotifications marks every notification of the user read.
 func (a *App) readAllNotifications(c echo.Context) error {
-	if err := a.write(ctxOf(c), func(tx *gorm.DB) error {
+	if err := a.write(ctxOf(c), func(tx models.Tx) error {
 		_, err := models.MarkAllNotificationsRead(ctxOf(c), tx, currentUser(c))
 		return err
 	}); err != nil {

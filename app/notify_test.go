@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/parleydesk/parley/internal/factory"
 	"github.com/parleydesk/parley/internal/wait"
 	"github.com/parleydesk/parley/jobs"
 	"github.com/parleydesk/parley/models"
@@ -40,7 +41,7 @@ func (e *testEnv) notifyLatest(kind string) {
 	require.NoError(e.t, e.db.Where("kind = ?", kind).Order("id DESC").Take(&ev).Error)
 	a, err := models.AudienceOf(ctx, e.db, ev)
 	require.NoError(e.t, err)
-	_, err = models.Notify(ctx, e.db, ev, a)
+	_, err = factory.Write1(e.db, func(tx models.Tx) (int, error) { return models.Notify(ctx, tx, ev, a) })
 	require.NoError(e.t, err)
 	e.app.rt.Ring()
 }
@@ -139,7 +140,7 @@ func TestOpeningAConversationReadsItsNotifications(t *testing.T) {
 	bob := e.user("Bob", "bob@example.com", models.RoleAgent, true)
 	_, conv := e.customerConversation("Carla", "hello")
 	e.notifyLatest(models.EventConversation)
-	require.NoError(t, models.Assign(context.Background(), e.db, bob, conv, &ann.ID))
+	require.NoError(t, factory.Write(e.db, func(tx models.Tx) error { return models.Assign(context.Background(), tx, bob, conv, &ann.ID) }))
 	e.notifyLatest(models.EventConversation)
 	require.Equal(t, 2, unreadNotifications(t, e, ann))
 
@@ -170,7 +171,7 @@ func TestNotificationReachesOnlyItsUsersStream(t *testing.T) {
 	bobStream := bb.streamFor(bb.get("/inbox"))
 
 	// Bob assigns the first conversation to Ann: only Ann is told.
-	require.NoError(t, models.Assign(ctx, e.db, bob, conv1, &ann.ID))
+	require.NoError(t, factory.Write(e.db, func(tx models.Tx) error { return models.Assign(ctx, tx, bob, conv1, &ann.ID) }))
 	e.notifyLatest(models.EventConversation)
 	_, doc := annStream.waitFor("Ann's alert", func(_ sseEvent, d *goquery.Document) bool { return d.Find(".notif-alert").Length() > 0 })
 	alert := doc.Find(".notif-alert")
@@ -184,7 +185,7 @@ func TestNotificationReachesOnlyItsUsersStream(t *testing.T) {
 	assert.Equal(t, 1, entry.Length())
 
 	// Ann assigns the second to Bob: only Bob is told.
-	require.NoError(t, models.Assign(ctx, e.db, ann, conv2, &bob.ID))
+	require.NoError(t, factory.Write(e.db, func(tx models.Tx) error { return models.Assign(ctx, tx, ann, conv2, &bob.ID) }))
 	e.notifyLatest(models.EventConversation)
 	_, bobDoc := bobStream.waitFor("Bob's alert", func(_ sseEvent, d *goquery.Document) bool { return d.Find(".notif-alert").Length() > 0 })
 	bobAlert := bobDoc.Find(".notif-alert")
@@ -265,7 +266,9 @@ func TestAutoCloseSettingAndJob(t *testing.T) {
 	require.NoError(t, err)
 	// Answered: the conversation waits on the customer (an unanswered one is
 	// never auto-closed, models.TestAutoCloseOnlyWhenWaitingOnCustomer).
-	_, err = models.PostMessage(context.Background(), e.db, models.Actor{User: ada}, conv, models.MessageText, "Yes, how can we help?")
+	_, err = factory.Write1(e.db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostMessage(context.Background(), tx, models.Actor{User: ada}, conv, models.MessageText, "Yes, how can we help?")
+	})
 	require.NoError(t, err)
 	fresh := visitor.start("Another, still going") // not idle: left open
 	require.NoError(t, e.db.Exec("UPDATE conversations SET updated_at = now() - interval '2 minutes' WHERE public_id = ?", pid).Error)
@@ -303,7 +306,7 @@ func TestMessageNotifyJob(t *testing.T) {
 	pid := visitor.start("hello")
 	conv, err := models.FindConversationForUser(ctx, e.db, ann, pid)
 	require.NoError(t, err)
-	require.NoError(t, models.Assign(ctx, e.db, ann, conv, &ann.ID))
+	require.NoError(t, factory.Write(e.db, func(tx models.Tx) error { return models.Assign(ctx, tx, ann, conv, &ann.ID) }))
 	res := visitor.post("/widget/conversations/"+pid+"/messages", url.Values{"body": {"are you there?"}})
 	require.Equal(t, http.StatusOK, res.StatusCode, res.body)
 

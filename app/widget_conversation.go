@@ -8,7 +8,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/mileusna/useragent"
-	"gorm.io/gorm"
 
 	"github.com/parleydesk/parley/models"
 	"github.com/parleydesk/parley/views"
@@ -42,10 +41,6 @@ func (a *App) renderWidgetHome(c echo.Context, status int, f views.Form) error {
 // message and the details of the page and browser they write from.
 func (a *App) startWidgetConversation(c echo.Context) error {
 	v := currentVisitor(c)
-	s, err := models.GetSettings(ctxOf(c), a.db)
-	if err != nil {
-		return err
-	}
 	key, err := idempotencyKey(c)
 	if err != nil {
 		return err
@@ -55,8 +50,8 @@ func (a *App) startWidgetConversation(c echo.Context) error {
 		Session: sessionInfo(c), IdempotencyKey: key,
 	}
 	var conv *models.Conversation
-	err = a.write(ctxOf(c), func(tx *gorm.DB) (err error) {
-		conv, _, err = models.StartVisitorConversation(ctxOf(c), tx, v, s, in)
+	err = a.write(ctxOf(c), func(tx models.Tx) (err error) {
+		conv, _, err = models.StartVisitorConversation(ctxOf(c), tx, v, in)
 		return err
 	})
 	switch {
@@ -114,13 +109,9 @@ func (a *App) postWidgetMessage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	s, err := models.GetSettings(ctxOf(c), a.db)
-	if err != nil {
-		return err
-	}
 	body := c.FormValue("body")
-	err = a.write(ctxOf(c), func(tx *gorm.DB) error {
-		_, err := models.PostVisitorMessage(ctxOf(c), tx, v, s, conv, body, models.PostOpts{IdempotencyKey: key})
+	err = a.write(ctxOf(c), func(tx models.Tx) error {
+		_, err := models.PostVisitorMessage(ctxOf(c), tx, v, conv, body, models.PostOpts{IdempotencyKey: key})
 		return err
 	})
 	switch {

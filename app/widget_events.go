@@ -130,7 +130,7 @@ func (w *widgetStream) render(ctx context.Context, b *live.Batch, evs []models.E
 			if err != nil {
 				return nil, err
 			}
-			parts = append(parts, views.WidgetAskEmail(views.AskEmail(settings, v), "", views.Form{}, true))
+			parts = append(parts, views.WidgetAskEmail(v.AskEmail(settings), "", views.Form{}, true))
 		}
 	}
 	var out [][2]string

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/parleydesk/parley/internal/factory"
 	"github.com/parleydesk/parley/models"
 )
 
@@ -72,9 +73,13 @@ func TestChatLinkScopedToItsConversation(t *testing.T) {
 
 	// The home stream carries A's news and nothing of B's.
 	s := link.stream(t, e.app.rt.Cursor(), "")
-	_, err = models.PostMessage(ctx, e.db, models.Actor{User: ana}, convB, models.MessageText, "Secret answer about B")
+	_, err = factory.Write1(e.db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostMessage(ctx, tx, models.Actor{User: ana}, convB, models.MessageText, "Secret answer about B")
+	})
 	require.NoError(t, err)
-	_, err = models.PostMessage(ctx, e.db, models.Actor{User: ana}, convA, models.MessageText, "Answer about A")
+	_, err = factory.Write1(e.db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostMessage(ctx, tx, models.Actor{User: ana}, convA, models.MessageText, "Answer about A")
+	})
 	require.NoError(t, err)
 	e.app.rt.Ring()
 	txt := s.waitFor("Answer about A")
@@ -154,7 +159,9 @@ func TestDeskPostIdempotencyKey(t *testing.T) {
 	assert.EqualValues(t, 1, e.countMessages(pid, "Plain form"))
 
 	// A teammate chat goes through the same post.
-	conv, _, err := models.StartInternalConversation(context.Background(), e.db, bob, []int64{mustUser(t, e, "ana@example.com").ID}, "lunch?")
+	conv, _, err := factory.Write2(e.db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartInternalConversation(context.Background(), tx, bob, []int64{mustUser(t, e, "ana@example.com").ID}, "lunch?")
+	})
 	require.NoError(t, err)
 	tv := url.Values{"body": {"Sure"}}
 	for range 2 {
@@ -179,7 +186,7 @@ func TestWidgetStartNeedsEmailWhileAway(t *testing.T) {
 	e := setup(t)
 	ctx := context.Background()
 	ana := e.user("Ana", "ana@example.com", models.RoleAdmin, true)
-	require.NoError(t, models.SetOnline(ctx, e.db, ana.ID, false))
+	require.NoError(t, factory.Write(e.db, func(tx models.Tx) error { return models.SetOnline(ctx, tx, ana.ID, false) }))
 	w := e.newVisitor()
 
 	home := w.get("/widget/home")
@@ -203,7 +210,7 @@ func TestWidgetStartNeedsEmailWhileAway(t *testing.T) {
 	require.Equal(t, http.StatusOK, res.StatusCode, res.body)
 
 	// Online: optional, as before.
-	require.NoError(t, models.SetOnline(ctx, e.db, ana.ID, true))
+	require.NoError(t, factory.Write(e.db, func(tx models.Tx) error { return models.SetOnline(ctx, tx, ana.ID, true) }))
 	other := e.newVisitor()
 	home = other.get("/widget/home")
 	_, required = home.doc.Find("#w-f-email").Attr("required")

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/parleydesk/parley/internal/factory"
 	"github.com/parleydesk/parley/models"
 )
 
@@ -30,7 +31,9 @@ func TestWidgetVisitorSeesOnlyOwnConversations(t *testing.T) {
 	require.Contains(t, res.text("#w-thread"), "Alice's order question")
 
 	admin := e.user("Ada", "ada@example.com", models.RoleAdmin, true)
-	internal, _, err := models.StartInternalConversation(ctx, e.db, admin, []int64{e.user("Bo", "bo@example.com", models.RoleAgent, true).ID}, "staff only")
+	internal, _, err := factory.Write2(e.db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartInternalConversation(ctx, tx, admin, []int64{e.user("Bo", "bo@example.com", models.RoleAgent, true).ID}, "staff only")
+	})
 	require.NoError(t, err)
 
 	before := countMessages(t, e)
@@ -87,12 +90,18 @@ func TestWidgetNeverShowsNotesOrInternalConversations(t *testing.T) {
 	thread := w.stream(t, since, pid)
 	home := w.stream(t, since, "")
 
-	note, err := models.PostMessage(ctx, e.db, models.Actor{User: agent}, conv, models.MessageNote, "SECRET NOTE about the customer")
+	note, err := factory.Write1(e.db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostMessage(ctx, tx, models.Actor{User: agent}, conv, models.MessageNote, "SECRET NOTE about the customer")
+	})
 	require.NoError(t, err)
-	require.NoError(t, models.Assign(ctx, e.db, agent, conv, &other.ID))
-	_, _, err = models.StartInternalConversation(ctx, e.db, agent, []int64{other.ID}, "INTERNAL CHAT between agents")
+	require.NoError(t, factory.Write(e.db, func(tx models.Tx) error { return models.Assign(ctx, tx, agent, conv, &other.ID) }))
+	_, _, err = factory.Write2(e.db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartInternalConversation(ctx, tx, agent, []int64{other.ID}, "INTERNAL CHAT between agents")
+	})
 	require.NoError(t, err)
-	reply, err := models.PostMessage(ctx, e.db, models.Actor{User: agent}, conv, models.MessageText, "Visible reply from the team")
+	reply, err := factory.Write1(e.db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostMessage(ctx, tx, models.Actor{User: agent}, conv, models.MessageText, "Visible reply from the team")
+	})
 	require.NoError(t, err)
 	e.app.rt.Ring()
 
@@ -139,7 +148,9 @@ func TestWidgetEscapesMessagesAndLinksSafely(t *testing.T) {
 	require.NoError(t, err)
 	since := e.app.rt.Cursor()
 	s := w.stream(t, since, pid)
-	_, err = models.PostMessage(ctx, e.db, models.Actor{User: agent}, conv, models.MessageText, `<img src=x onerror=alert(2)> https://docs.example.com/help`)
+	_, err = factory.Write1(e.db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostMessage(ctx, tx, models.Actor{User: agent}, conv, models.MessageText, `<img src=x onerror=alert(2)> https://docs.example.com/help`)
+	})
 	require.NoError(t, err)
 	e.app.rt.Ring()
 	streamed := s.waitFor("docs.example.com")
@@ -276,8 +287,10 @@ func TestWidgetFrameAncestorsAndDemo(t *testing.T) {
 	e := setup(t)
 	ctx := context.Background()
 	save := func(origins string, demo bool) {
-		require.NoError(t, models.UpdateSettings(ctx, e.db, models.SettingsInput{
-			DeskName: "Acme Support", BrandColor: "#0f766e", AllowedOrigins: origins, DemoEnabled: demo}))
+		require.NoError(t, factory.Write(e.db, func(tx models.Tx) error {
+			return models.UpdateSettings(ctx, tx, models.SettingsInput{
+				DeskName: "Acme Support", BrandColor: "#0f766e", AllowedOrigins: origins, DemoEnabled: demo})
+		}))
 	}
 	ancestors := func(csp string) []string {
 		for _, d := range strings.Split(csp, ";") {
@@ -360,7 +373,9 @@ func TestWidgetSignedIdentity(t *testing.T) {
 	assert.Equal(t, "ada@example.com", claimer.visitor().Customer.Email, "unsigned details are kept, unverified")
 
 	// Require signed identities.
-	require.NoError(t, models.UpdateSettings(ctx, e.db, models.SettingsInput{DeskName: "Support", BrandColor: "#2563eb", RequireSignedIdentity: true, DemoEnabled: true}))
+	require.NoError(t, factory.Write(e.db, func(tx models.Tx) error {
+		return models.UpdateSettings(ctx, tx, models.SettingsInput{DeskName: "Support", BrandColor: "#2563eb", RequireSignedIdentity: true, DemoEnabled: true})
+	}))
 	anon := e.newVisitor()
 	home := anon.get("/widget/home")
 	assert.Contains(t, home.text("#w-identity-required"), "Please sign in on this website to chat with us")

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/parleydesk/parley/internal/factory"
 	"github.com/parleydesk/parley/models"
 )
 
@@ -68,7 +69,7 @@ func TestWidgetOfflineAsksForEmail(t *testing.T) {
 	// Started while online, without an email (while away, starting needs
 	// one: TestWidgetStartNeedsEmailWhileAway); then the desk goes away.
 	pid := w.start("Are you there?")
-	require.NoError(t, models.SetOnline(ctx, e.db, admin.ID, false))
+	require.NoError(t, factory.Write(e.db, func(tx models.Tx) error { return models.SetOnline(ctx, tx, admin.ID, false) }))
 
 	home := w.get("/widget/home")
 	assert.Contains(t, home.text("#w-status"), "We are away right now")
@@ -88,8 +89,10 @@ func TestWidgetOfflineAsksForEmail(t *testing.T) {
 	assert.Zero(t, w.get("/widget/conversations/"+pid).doc.Find("#w-askemail form").Length(), "asked once")
 
 	// The admin's own words replace the default.
-	require.NoError(t, models.UpdateSettings(ctx, e.db, models.SettingsInput{DeskName: "Acme", BrandColor: "#2563eb",
-		OfflineMessage: "Back Monday 9:00 (UTC)", DemoEnabled: true}))
+	require.NoError(t, factory.Write(e.db, func(tx models.Tx) error {
+		return models.UpdateSettings(ctx, tx, models.SettingsInput{DeskName: "Acme", BrandColor: "#2563eb",
+			OfflineMessage: "Back Monday 9:00 (UTC)", DemoEnabled: true})
+	}))
 	assert.Contains(t, w.get("/widget/home").text("#w-status"), "Back Monday 9:00 (UTC)")
 
 	// A verified customer is never asked, and cannot be edited from here.
@@ -116,20 +119,22 @@ func TestWidgetStreamFollowsDesk(t *testing.T) {
 	require.NoError(t, err)
 
 	thread := w.stream(t, e.app.rt.Cursor(), pid)
-	require.NoError(t, models.SetOnline(ctx, e.db, admin.ID, false))
+	require.NoError(t, factory.Write(e.db, func(tx models.Tx) error { return models.SetOnline(ctx, tx, admin.ID, false) }))
 	e.app.rt.Ring()
 	thread.waitFor("w-status-offline")
 	thread.waitFor("We are away right now")
 	thread.waitFor(`hx-post="/widget/contact"`) // the email prompt appears with it
 
-	require.NoError(t, models.UpdateSettings(ctx, e.db, models.SettingsInput{DeskName: "Acme Help", BrandColor: "#be123c", Greeting: "Olá from Acme", DemoEnabled: true}))
+	require.NoError(t, factory.Write(e.db, func(tx models.Tx) error {
+		return models.UpdateSettings(ctx, tx, models.SettingsInput{DeskName: "Acme Help", BrandColor: "#be123c", Greeting: "Olá from Acme", DemoEnabled: true})
+	}))
 	e.app.rt.Ring()
 	got := thread.waitFor("Olá from Acme")
 	assert.Contains(t, got, `id="w-title" class="w-title" hx-swap-oob="outerHTML">Acme Help`)
 	assert.Contains(t, got, "/widget/theme.css?v="+themeVersion("#be123c"))
 	assert.Contains(t, got, `data-color="#be123c"`)
 
-	require.NoError(t, models.SetStatus(ctx, e.db, admin, conv, models.StatusClosed))
+	require.NoError(t, factory.Write(e.db, func(tx models.Tx) error { return models.SetStatus(ctx, tx, admin, conv, models.StatusClosed) }))
 	e.app.rt.Ring()
 	got = thread.waitFor("Write a message to reopen it.")
 	assert.Contains(t, got, "Ada closed this conversation.")

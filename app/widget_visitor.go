@@ -25,14 +25,10 @@ func (a *App) createVisitor(c echo.Context) error {
 // user's customer record on every device; anything unsigned is only kept,
 // unverified, on the visitor's own record.
 func (a *App) identifyVisitor(c echo.Context) error {
-	s, err := models.GetSettings(ctxOf(c), a.db)
-	if err != nil {
-		return err
-	}
-	_, err = models.IdentifyVisitor(ctxOf(c), a.db, currentVisitor(c), models.Identity{
+	_, err := models.IdentifyVisitor(ctxOf(c), a.db, currentVisitor(c), models.Identity{
 		ExternalID: c.FormValue("id"), Email: c.FormValue("email"),
 		Name: c.FormValue("name"), Signature: c.FormValue("signature"),
-	}, s)
+	})
 	if errors.Is(err, models.ErrIdentityRequired) {
 		return c.JSON(http.StatusForbidden, map[string]string{"error": tr(c, "widget.identity_required")})
 	}

@@ -8,13 +8,15 @@ import (
 
 	"github.com/riverqueue/river"
 	"gorm.io/gorm"
+
+	"github.com/parleydesk/parley/models"
 )
 
 // write runs a change as one unit of work (jobs.Writer, shared with the
 // workers): fn makes the change through models, which records its realtime
 // events, and the background jobs those events call for are inserted before
 // the commit. Every handler that changes something goes through it.
-func (a *App) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
+func (a *App) write(ctx context.Context, fn func(tx models.Tx) error) error {
 	return a.writer.Write(ctx, fn)
 }
 

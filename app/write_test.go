@@ -6,14 +6,13 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-	"gorm.io/gorm"
 
 	"github.com/parleydesk/parley/models"
 )
 
 // A change made through write sees its own events and rolls back as a whole:
-// the models operation joins the outer transaction instead of committing on
-// its own.
+// the models operation runs in the writer's transaction (it has none of its
+// own).
 func TestWriteIsOneTransaction(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
@@ -23,12 +22,12 @@ func TestWriteIsOneTransaction(t *testing.T) {
 
 	boom := errors.New("boom")
 	var seen []models.Event
-	err := e.app.write(ctx, func(tx *gorm.DB) error {
+	err := e.app.write(ctx, func(tx models.Tx) error {
 		if _, err := models.PostMessage(ctx, tx, models.Actor{User: agent}, conv, models.MessageText, "never stored"); err != nil {
 			return err
 		}
 		var err error
-		seen, err = models.EventsOfThisTx(ctx, tx)
+		seen, err = models.EventsOfThisTx(ctx, tx.DB())
 		require.NoError(t, err)
 		return boom
 	})
@@ -42,7 +41,7 @@ func TestWriteIsOneTransaction(t *testing.T) {
 	require.NoError(t, e.db.Model(&models.Event{}).Where("id = ?", seen[0].ID).Count(&n).Error)
 	require.Zero(t, n, "and so did its event")
 
-	require.NoError(t, e.app.write(ctx, func(tx *gorm.DB) error {
+	require.NoError(t, e.app.write(ctx, func(tx models.Tx) error {
 		_, err := models.PostMessage(ctx, tx, models.Actor{Customer: cust}, conv, models.MessageText, "kept")
 		return err
 	}))

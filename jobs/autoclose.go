@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-	"gorm.io/gorm"
 
 	"github.com/parleydesk/parley/models"
 )
@@ -43,7 +42,7 @@ func (w *AutoCloseWorker) Work(ctx context.Context, job *river.Job[AutoCloseArgs
 	total := 0
 	for {
 		var n int
-		err := w.deps.Writer.Write(ctx, func(tx *gorm.DB) error {
+		err := w.deps.Writer.Write(ctx, func(tx models.Tx) error {
 			var err error
 			n, err = models.AutoCloseIdle(ctx, tx, now, after, autoCloseBatch)
 			return err

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-	"gorm.io/gorm"
 
 	"github.com/parleydesk/parley/models"
 )
@@ -91,7 +90,7 @@ func (w *NotifyWorker) Work(ctx context.Context, job *river.Job[NotifyArgs]) err
 	}
 	for _, aud := range auds {
 		var n int
-		err := w.deps.Writer.Write(ctx, func(tx *gorm.DB) (err error) {
+		err := w.deps.Writer.Write(ctx, func(tx models.Tx) (err error) {
 			n, err = models.Notify(ctx, tx, ev, aud)
 			return err
 		})

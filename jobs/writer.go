@@ -28,31 +28,26 @@ type Writer struct {
 }
 
 // NewWriter returns the writer over db. insertTx may be nil only where no
-// job runs (tests of models alone): follow-ups are then not inserted.
+// job runs (tests of models alone, internal/factory): the change and its
+// events are then committed without their follow-up jobs, which nothing
+// would work anyway.
 func NewWriter(db *gorm.DB, insertTx InsertTxFunc, o FollowUpOptions) *Writer {
 	return &Writer{db: db, insertTx: insertTx, opts: o}
 }
 
-// Write runs fn as one unit of work. Models operations open their own
-// transactions; inside fn they join this one instead of nesting savepoints.
-func (w *Writer) Write(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	return w.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := fn(tx.Session(&gorm.Session{DisableNestedTransaction: true})); err != nil {
-			return err
-		}
-		return w.insertFollowUps(ctx, tx)
-	})
+// Write runs fn as one unit of work. fn makes its change through models
+// operations given tx, the only models.Tx there is (models.Transact, which
+// nothing else calls): an operation that records an event cannot run
+// outside a writer.
+func (w *Writer) Write(ctx context.Context, fn func(tx models.Tx) error) error {
+	return models.Transact(ctx, w.db, w.insertFollowUps, fn)
 }
 
-// insertFollowUps inserts the jobs that the events written so far in tx
+// insertFollowUps inserts the jobs that evs, the events written in tx,
 // call for.
-func (w *Writer) insertFollowUps(ctx context.Context, tx *gorm.DB) error {
+func (w *Writer) insertFollowUps(ctx context.Context, tx *gorm.DB, evs []models.Event) error {
 	if w.insertTx == nil {
 		return nil
-	}
-	evs, err := models.EventsOfThisTx(ctx, tx)
-	if err != nil {
-		return err
 	}
 	params := FollowUps(evs, w.opts)
 	if len(params) == 0 {

@@ -19,6 +19,8 @@ func CanSeeCustomerData(u *User) bool { return u != nil && u.CustomerSupport }
 
 // CanSeeItems reports whether u may see items of kind: tickets involve
 // customers and are for customer-support agents; tasks are for all staff.
+// Its SQL forms are userSeesItemSQL (the viewer as arguments) and
+// usersSeeItemSQL (users as rows).
 func CanSeeItems(u *User, kind string) bool {
 	switch kind {
 	case ItemTicket:
@@ -27,6 +29,23 @@ func CanSeeItems(u *User, kind string) bool {
 		return u != nil
 	}
 	return false
+}
+
+// seesItem is CanSeeItems as a condition on items (alias i); @support is
+// CanSeeCustomerData of the user.
+const seesItem = `(i.kind = 'task' OR (i.kind = 'ticket' AND @support))`
+
+// userSeesItemSQL is CanSeeItems as a condition on the items row alias, for
+// the user given as the named argument @support (userArgs).
+func userSeesItemSQL(alias string) string {
+	return strings.ReplaceAll(seesItem, "i.", alias+".")
+}
+
+// usersSeeItemSQL is CanSeeItems as a condition on a pair of rows: the users
+// row users (whose customer_support is CanSeeCustomerData) and the items row
+// items; audiences pick who may hear of an item with it.
+func usersSeeItemSQL(users, items string) string {
+	return strings.ReplaceAll(userSeesItemSQL(items), "@support", users+".customer_support")
 }
 
 // CanSwitchDesk reports whether u may set the whole desk online or offline:

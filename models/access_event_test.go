@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
 
+	"github.com/parleydesk/parley/internal/factory"
 	"github.com/parleydesk/parley/models"
 )
 
@@ -31,17 +32,21 @@ func TestAccessChangesRecordAnEvent(t *testing.T) {
 
 	token, _, err := models.CreateSession(ctx, db, bob.ID, models.SessionOpts{TTL: time.Hour})
 	require.NoError(t, err)
-	require.NoError(t, models.DeleteSession(ctx, db, token))
-	require.NoError(t, models.DeleteSession(ctx, db, token), "signing out twice is no error")
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.DeleteSession(ctx, tx, token) }))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.DeleteSession(ctx, tx, token) }), "signing out twice is no error")
 	require.Equal(t, []string{"signed_out"}, accessEvents(t, db, bob.ID))
 
-	_, err = models.UpdateUser(ctx, db, bob.ID, models.UserInput{Name: "Robert", Email: bob.Email, Role: models.RoleAgent})
+	_, err = factory.Write1(db, func(tx models.Tx) (*models.User, error) {
+		return models.UpdateUser(ctx, tx, bob.ID, models.UserInput{Name: "Robert", Email: bob.Email, Role: models.RoleAgent})
+	})
 	require.NoError(t, err)
 	require.Len(t, accessEvents(t, db, bob.ID), 1, "a new name changes no access")
-	_, err = models.UpdateUser(ctx, db, bob.ID, models.UserInput{Name: "Robert", Email: bob.Email, Role: models.RoleAgent, CustomerSupport: true})
+	_, err = factory.Write1(db, func(tx models.Tx) (*models.User, error) {
+		return models.UpdateUser(ctx, tx, bob.ID, models.UserInput{Name: "Robert", Email: bob.Email, Role: models.RoleAgent, CustomerSupport: true})
+	})
 	require.NoError(t, err)
-	require.NoError(t, models.SetPassword(ctx, db, bob.ID, "another horse"))
-	require.NoError(t, models.DeactivateUser(ctx, db, admin.ID, bob.ID))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.SetPassword(ctx, tx, bob.ID, "another horse") }))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.DeactivateUser(ctx, tx, admin.ID, bob.ID) }))
 	require.Equal(t, []string{"signed_out", "role", "password", "deactivated"}, accessEvents(t, db, bob.ID))
 	require.Empty(t, accessEvents(t, db, admin.ID))
 }

@@ -8,15 +8,16 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/parleydesk/parley/internal/factory"
 	"github.com/parleydesk/parley/models"
 )
 
 // Each access rule's Go predicate and its SQL condition answer alike for
-// every (viewer, conversation) and (conversation, message) pair of a
-// generated population: users of both roles with and without the support
-// flag, active or not; customers; customer and internal conversations with
-// members, followers and writers; visitors scoped or not; messages, notes
-// and status lines.
+// every (viewer, conversation), (user, item) and (conversation, message)
+// pair of a generated population: users of both roles with and without the
+// support flag, active or not; customers; customer and internal
+// conversations with members, followers and writers; visitors scoped or
+// not; tickets and tasks; messages, notes and status lines.
 func TestAccessGoAndSQLAgree(t *testing.T) {
 	t.Parallel()
 	db := setup(t)
@@ -32,7 +33,7 @@ func TestAccessGoAndSQLAgree(t *testing.T) {
 		u, err := models.CreateUser(ctx, db, models.UserInput{Name: fmt.Sprint("u", i), Email: fmt.Sprintf("u%d@example.com", i),
 			Password: "correct horse", Role: role, CustomerSupport: i%2 == 1})
 		require.NoError(t, err)
-		if i == 7 {
+		if i >= 6 {
 			require.NoError(t, db.Exec("UPDATE users SET active = false, deactivated_at = now() WHERE id = ?", u.ID).Error)
 			u.Active = false
 		}
@@ -122,6 +123,44 @@ func TestAccessGoAndSQLAgree(t *testing.T) {
 		got := set(ids)
 		for _, m := range ms {
 			require.Equal(t, m.VisibleToCustomer(), got[m.ID], "message %d (%s %q)", m.ID, m.Kind, m.Event)
+		}
+	})
+
+	t.Run("items", func(t *testing.T) {
+		var items []*models.Item
+		for i := range 6 {
+			kind := models.ItemTask
+			if i%2 == 0 {
+				kind = models.ItemTicket
+			}
+			it, err := factory.Write1(db, func(tx models.Tx) (*models.Item, error) {
+				return models.CreateItem(ctx, tx, users[1], models.ItemInput{Kind: kind, Title: fmt.Sprint("item ", i)})
+			})
+			require.NoError(t, err)
+			items = append(items, it)
+		}
+		// The user as named arguments (lists and lookups for the viewer).
+		for _, u := range users {
+			var ids []int64
+			require.NoError(t, db.Raw("SELECT i.id FROM items i WHERE "+models.UserSeesItemSQL("i"), models.UserArgs(u)).Scan(&ids).Error)
+			got := set(ids)
+			for _, it := range items {
+				require.Equal(t, models.CanSeeItems(u, it.Kind), got[it.ID], "user %d (%s, support %v, active %v) item %d (%s)",
+					u.ID, u.Role, u.CustomerSupport, u.Active, it.ID, it.Kind)
+			}
+		}
+		// The user as a row (audiences).
+		var pairs []struct{ UserID, ItemID int64 }
+		require.NoError(t, db.Raw("SELECT u.id AS user_id, i.id AS item_id FROM users u, items i WHERE "+models.UsersSeeItemSQL("u", "i")).Scan(&pairs).Error)
+		got := map[[2]int64]bool{}
+		for _, p := range pairs {
+			got[[2]int64{p.UserID, p.ItemID}] = true
+		}
+		for _, u := range users {
+			for _, it := range items {
+				require.Equal(t, models.CanSeeItems(u, it.Kind), got[[2]int64{u.ID, it.ID}], "user row %d (%s, support %v, active %v) item %d (%s)",
+					u.ID, u.Role, u.CustomerSupport, u.Active, it.ID, it.Kind)
+			}
 		}
 	})
 }

@@ -120,7 +120,7 @@ func AudiencesOf(ctx context.Context, db *gorm.DB, e Event) ([]*Audience, error)
 		assignee = 0
 	}
 	db = db.WithContext(ctx)
-	const mayRead = `u.active AND (i.kind = 'task' OR u.customer_support)`
+	mayRead := `u.active AND ` + usersSeeItemSQL("u", "i")
 	var out []*Audience
 	if assignee != 0 {
 		a := &Audience{Reason: ReasonItemAssigned, ItemID: *e.ItemID}

@@ -76,12 +76,12 @@ func SetAutoClose(ctx context.Context, db *gorm.DB, in AutoCloseInput) error {
 // referencing the conversation (a notification, an event being inserted
 // hold FOR KEY SHARE) do not make it skip.
 // A customer's next message reopens it, as for any closed conversation.
-func AutoCloseIdle(ctx context.Context, db *gorm.DB, now time.Time, after time.Duration, limit int) (int, error) {
+func AutoCloseIdle(ctx context.Context, t Tx, now time.Time, after time.Duration, limit int) (int, error) {
 	if after <= 0 || limit <= 0 {
 		return 0, nil
 	}
 	var n int
-	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := t.run(ctx, func(tx *gorm.DB) error {
 		var ids []int64
 		err := tx.Raw(`
 			SELECT id FROM conversations
@@ -98,10 +98,10 @@ func AutoCloseIdle(ctx context.Context, db *gorm.DB, now time.Time, after time.D
 				return err
 			}
 			conv := &Conversation{ID: id, Status: StatusClosed}
-			if _, err := insertSystemLine(tx, conv, SysAutoClosed, JSONMap{"minutes": minutes}); err != nil {
+			if _, err := insertSystemLine(t, conv, SysAutoClosed, JSONMap{"minutes": minutes}); err != nil {
 				return err
 			}
-			if err := appendEvent(tx, Event{ConversationID: &conv.ID, Data: ConversationEvent{Status: StatusClosed}}); err != nil {
+			if err := appendEvent(t, Event{ConversationID: &conv.ID, Data: ConversationEvent{Status: StatusClosed}}); err != nil {
 				return err
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/parleydesk/parley/internal/factory"
 	"github.com/parleydesk/parley/models"
 )
 
@@ -61,33 +62,47 @@ func TestAutoCloseIdle(t *testing.T) {
 	ctx := context.Background()
 	ann := mkSupport(t, db, "ann@example.com")
 	_, cust := mkCustomer(t, db)
-	idle, _, err := models.StartCustomerConversation(ctx, db, cust, "anyone?", models.SessionInfo{})
+	idle, _, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartCustomerConversation(ctx, tx, cust, "anyone?", models.SessionInfo{})
+	})
 	require.NoError(t, err)
-	_, err = models.PostMessage(ctx, db, models.Actor{User: ann}, idle, models.MessageText, "Yes: what can we do for you?")
+	_, err = factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostMessage(ctx, tx, models.Actor{User: ann}, idle, models.MessageText, "Yes: what can we do for you?")
+	})
 	require.NoError(t, err)
-	busy, _, err := models.StartCustomerConversation(ctx, db, cust, "still here", models.SessionInfo{})
+	busy, _, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartCustomerConversation(ctx, tx, cust, "still here", models.SessionInfo{})
+	})
 	require.NoError(t, err)
-	closed, _, err := models.StartCustomerConversation(ctx, db, cust, "done", models.SessionInfo{})
+	closed, _, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartCustomerConversation(ctx, tx, cust, "done", models.SessionInfo{})
+	})
 	require.NoError(t, err)
-	require.NoError(t, models.SetStatus(ctx, db, ann, closed, models.StatusClosed))
-	internal, _, err := models.StartInternalConversation(ctx, db, ann, []int64{mkSupport(t, db, "bob@example.com").ID}, "lunch?")
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.SetStatus(ctx, tx, ann, closed, models.StatusClosed) }))
+	internal, _, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartInternalConversation(ctx, tx, ann, []int64{mkSupport(t, db, "bob@example.com").ID}, "lunch?")
+	})
 	require.NoError(t, err)
 	// Everything happened three hours ago except the busy conversation.
 	require.NoError(t, db.Exec("UPDATE conversations SET updated_at = now() - interval '3 hours' WHERE id IN ?",
 		[]int64{idle.ID, closed.ID, internal.ID}).Error)
 
 	// Off (no delay): nothing.
-	n, err := models.AutoCloseIdle(ctx, db, time.Now(), 0, 100)
+	n, err := factory.Write1(db, func(tx models.Tx) (int, error) { return models.AutoCloseIdle(ctx, tx, time.Now(), 0, 100) })
 	require.NoError(t, err)
 	require.Zero(t, n)
 	// Idle for 4 hours, as of now: none yet. As of 2 hours later: the idle one.
-	n, err = models.AutoCloseIdle(ctx, db, time.Now(), 4*time.Hour, 100)
+	n, err = factory.Write1(db, func(tx models.Tx) (int, error) { return models.AutoCloseIdle(ctx, tx, time.Now(), 4*time.Hour, 100) })
 	require.NoError(t, err)
 	require.Zero(t, n)
-	n, err = models.AutoCloseIdle(ctx, db, time.Now().Add(2*time.Hour), 4*time.Hour, 100)
+	n, err = factory.Write1(db, func(tx models.Tx) (int, error) {
+		return models.AutoCloseIdle(ctx, tx, time.Now().Add(2*time.Hour), 4*time.Hour, 100)
+	})
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
-	n, err = models.AutoCloseIdle(ctx, db, time.Now().Add(2*time.Hour), 4*time.Hour, 100)
+	n, err = factory.Write1(db, func(tx models.Tx) (int, error) {
+		return models.AutoCloseIdle(ctx, tx, time.Now().Add(2*time.Hour), 4*time.Hour, 100)
+	})
 	require.NoError(t, err)
 	require.Zero(t, n, "closed once")
 
@@ -111,7 +126,9 @@ func TestAutoCloseIdle(t *testing.T) {
 	assert.EqualValues(t, 1, statusEvents, "open desks and widgets hear of it")
 
 	// The customer writes again: reopened, with the usual line.
-	_, err = models.PostMessage(ctx, db, models.Actor{Customer: cust}, idle, models.MessageText, "hello again")
+	_, err = factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostMessage(ctx, tx, models.Actor{Customer: cust}, idle, models.MessageText, "hello again")
+	})
 	require.NoError(t, err)
 	assert.Equal(t, models.StatusOpen, statusOf(idle))
 	msgs, err = models.ListMessages(ctx, db, idle, true)
@@ -128,9 +145,13 @@ func TestAutoCloseIdleConcurrentRunsCloseOnce(t *testing.T) {
 	_, cust := mkCustomer(t, db)
 	ann := mkSupport(t, db, "ann@example.com")
 	for range 30 {
-		conv, _, err := models.StartCustomerConversation(ctx, db, cust, "hi", models.SessionInfo{})
+		conv, _, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+			return models.StartCustomerConversation(ctx, tx, cust, "hi", models.SessionInfo{})
+		})
 		require.NoError(t, err)
-		_, err = models.PostMessage(ctx, db, models.Actor{User: ann}, conv, models.MessageText, "hello")
+		_, err = factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
+			return models.PostMessage(ctx, tx, models.Actor{User: ann}, conv, models.MessageText, "hello")
+		})
 		require.NoError(t, err)
 	}
 	require.NoError(t, db.Exec("UPDATE conversations SET updated_at = now() - interval '2 hours'").Error)
@@ -142,7 +163,7 @@ func TestAutoCloseIdleConcurrentRunsCloseOnce(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for {
-				n, err := models.AutoCloseIdle(ctx, db, time.Now(), time.Hour, 5)
+				n, err := factory.Write1(db, func(tx models.Tx) (int, error) { return models.AutoCloseIdle(ctx, tx, time.Now(), time.Hour, 5) })
 				assert.NoError(t, err)
 				mu.Lock()
 				total += n
@@ -168,22 +189,26 @@ func TestAutoCloseIdleSkipsOnlyConversationsBeingWritten(t *testing.T) {
 	db := setup(t)
 	ctx := context.Background()
 	_, cust := mkCustomer(t, db)
-	conv, _, err := models.StartCustomerConversation(ctx, db, cust, "hi", models.SessionInfo{})
+	conv, _, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartCustomerConversation(ctx, tx, cust, "hi", models.SessionInfo{})
+	})
 	require.NoError(t, err)
-	_, err = models.PostMessage(ctx, db, models.Actor{User: mkSupport(t, db, "ann@example.com")}, conv, models.MessageText, "hello")
+	_, err = factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostMessage(ctx, tx, models.Actor{User: mkSupport(t, db, "ann@example.com")}, conv, models.MessageText, "hello")
+	})
 	require.NoError(t, err)
 	require.NoError(t, db.Exec("UPDATE conversations SET updated_at = now() - interval '2 hours'").Error)
 
 	post := db.Begin()
 	require.NoError(t, post.Exec("SELECT 1 FROM conversations WHERE id = ? FOR UPDATE", conv.ID).Error)
-	n, err := models.AutoCloseIdle(ctx, db, time.Now(), time.Hour, 10)
+	n, err := factory.Write1(db, func(tx models.Tx) (int, error) { return models.AutoCloseIdle(ctx, tx, time.Now(), time.Hour, 10) })
 	require.NoError(t, err)
 	assert.Zero(t, n, "being written in")
 	require.NoError(t, post.Rollback().Error)
 
 	ref := db.Begin()
 	require.NoError(t, ref.Exec("SELECT 1 FROM conversations WHERE id = ? FOR KEY SHARE", conv.ID).Error)
-	n, err = models.AutoCloseIdle(ctx, db, time.Now(), time.Hour, 10)
+	n, err = factory.Write1(db, func(tx models.Tx) (int, error) { return models.AutoCloseIdle(ctx, tx, time.Now(), time.Hour, 10) })
 	require.NoError(t, err)
 	assert.Equal(t, 1, n)
 	require.NoError(t, ref.Rollback().Error)
@@ -200,7 +225,9 @@ func TestAutoCloseOnlyWhenWaitingOnCustomer(t *testing.T) {
 	_, cust := mkCustomer(t, db)
 	post := func(conv *models.Conversation, actor models.Actor, kind, body string) {
 		t.Helper()
-		_, err := models.PostMessage(ctx, db, actor, conv, kind, body)
+		_, err := factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
+			return models.PostMessage(ctx, tx, actor, conv, kind, body)
+		})
 		require.NoError(t, err)
 	}
 	agent, customer := models.Actor{User: ann}, models.Actor{Customer: cust}
@@ -221,27 +248,29 @@ func TestAutoCloseOnlyWhenWaitingOnCustomer(t *testing.T) {
 			post(c, agent, models.MessageNote, "checking with the warehouse")
 		}, false},
 		{"status lines after the customer's message do not count", func(c *models.Conversation) {
-			require.NoError(t, models.Assign(ctx, db, ann, c, &ann.ID))
-			require.NoError(t, models.SetStatus(ctx, db, ann, c, models.StatusClosed))
+			require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.Assign(ctx, tx, ann, c, &ann.ID) }))
+			require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.SetStatus(ctx, tx, ann, c, models.StatusClosed) }))
 			post(c, customer, models.MessageText, "still there?") // reopens, with a status line
-			require.NoError(t, models.Assign(ctx, db, ann, c, nil))
+			require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.Assign(ctx, tx, ann, c, nil) }))
 		}, false},
 		{"agent's answer, then a note and status lines", func(c *models.Conversation) {
 			post(c, agent, models.MessageText, "Done, anything else?")
 			post(c, agent, models.MessageNote, "refund issued")
-			require.NoError(t, models.Assign(ctx, db, ann, c, &ann.ID))
+			require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.Assign(ctx, tx, ann, c, &ann.ID) }))
 		}, true},
 	}
 	convs := make([]*models.Conversation, len(cases))
 	for i, tc := range cases {
-		conv, _, err := models.StartCustomerConversation(ctx, db, cust, "My parcel never arrived ("+tc.name+")", models.SessionInfo{})
+		conv, _, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+			return models.StartCustomerConversation(ctx, tx, cust, "My parcel never arrived ("+tc.name+")", models.SessionInfo{})
+		})
 		require.NoError(t, err)
 		tc.then(conv)
 		convs[i] = conv
 	}
 	// Everything is a day old; the delay is an hour.
 	require.NoError(t, db.Exec("UPDATE conversations SET updated_at = now() - interval '1 day'").Error)
-	n, err := models.AutoCloseIdle(ctx, db, time.Now(), time.Hour, 100)
+	n, err := factory.Write1(db, func(tx models.Tx) (int, error) { return models.AutoCloseIdle(ctx, tx, time.Now(), time.Hour, 100) })
 	require.NoError(t, err)
 	want := 0
 	for i, tc := range cases {

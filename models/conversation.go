@@ -206,18 +206,18 @@ func keyedMessage(tx *gorm.DB, actor Actor, key string) (*Message, error) {
 
 // StartCustomerConversation opens a conversation for customer with its first
 // message, recording the browser's session details.
-func StartCustomerConversation(ctx context.Context, db *gorm.DB, customer *Customer, body string, s SessionInfo) (*Conversation, *Message, error) {
-	return startCustomerConversation(ctx, db, customer, body, s, "")
+func StartCustomerConversation(ctx context.Context, t Tx, customer *Customer, body string, s SessionInfo) (*Conversation, *Message, error) {
+	return startCustomerConversation(ctx, t, customer, body, s, "")
 }
 
-func startCustomerConversation(ctx context.Context, db *gorm.DB, customer *Customer, body string, s SessionInfo, key string) (*Conversation, *Message, error) {
+func startCustomerConversation(ctx context.Context, t Tx, customer *Customer, body string, s SessionInfo, key string) (*Conversation, *Message, error) {
 	body, err := validateBody(body)
 	if err != nil {
 		return nil, nil, err
 	}
 	var conv *Conversation
 	var msg *Message
-	err = db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = t.run(ctx, func(tx *gorm.DB) error {
 		conv = &Conversation{
 			Kind: KindCustomer, Status: StatusOpen, CustomerID: &customer.ID, Channel: "widget",
 			PageURL: clip(s.PageURL, 2000), Referrer: clip(s.Referrer, 2000), UserAgent: clip(s.UserAgent, 500),
@@ -229,11 +229,11 @@ func startCustomerConversation(ctx context.Context, db *gorm.DB, customer *Custo
 		if err := tx.Raw("SELECT public_id::text FROM conversations WHERE id = ?", conv.ID).Scan(&conv.PublicID).Error; err != nil {
 			return err
 		}
-		if err := appendEvent(tx, Event{ConversationID: &conv.ID, Data: ConversationEvent{Created: true}}); err != nil {
+		if err := appendEvent(t, Event{ConversationID: &conv.ID, Data: ConversationEvent{Created: true}}); err != nil {
 			return err
 		}
 		var err error
-		msg, err = insertMessage(tx, conv, Actor{Customer: customer}, MessageText, body, key)
+		msg, err = insertMessage(t, conv, Actor{Customer: customer}, MessageText, body, key)
 		return err
 	})
 	if err != nil {
@@ -245,7 +245,7 @@ func startCustomerConversation(ctx context.Context, db *gorm.DB, customer *Custo
 
 // StartInternalConversation opens a teammates-only conversation between
 // creator and members, with a first message.
-func StartInternalConversation(ctx context.Context, db *gorm.DB, creator *User, memberIDs []int64, body string) (*Conversation, *Message, error) {
+func StartInternalConversation(ctx context.Context, t Tx, creator *User, memberIDs []int64, body string) (*Conversation, *Message, error) {
 	v := &ValidationError{}
 	members := map[int64]bool{}
 	for _, id := range memberIDs {
@@ -271,7 +271,7 @@ func StartInternalConversation(ctx context.Context, db *gorm.DB, creator *User, 
 	}
 	var conv *Conversation
 	var msg *Message
-	err = db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = t.run(ctx, func(tx *gorm.DB) error {
 		var active int64
 		if err := tx.Model(&User{}).Where("id IN ? AND active", ids).Count(&active).Error; err != nil {
 			return err
@@ -291,11 +291,11 @@ func StartInternalConversation(ctx context.Context, db *gorm.DB, creator *User, 
 				return err
 			}
 		}
-		if err := appendEvent(tx, Event{ConversationID: &conv.ID, Data: ConversationEvent{Created: true}}); err != nil {
+		if err := appendEvent(t, Event{ConversationID: &conv.ID, Data: ConversationEvent{Created: true}}); err != nil {
 			return err
 		}
 		var err error
-		msg, err = insertMessage(tx, conv, Actor{User: creator}, MessageText, body, "")
+		msg, err = insertMessage(t, conv, Actor{User: creator}, MessageText, body, "")
 		return err
 	})
 	if err != nil {
@@ -307,15 +307,15 @@ func StartInternalConversation(ctx context.Context, db *gorm.DB, creator *User, 
 // PostMessage adds a message (or, for staff, an internal note) to conv. A
 // customer writing in a closed conversation reopens it, with a status line
 // saying so before their message.
-func PostMessage(ctx context.Context, db *gorm.DB, actor Actor, conv *Conversation, kind, body string) (*Message, error) {
-	return PostMessageWithOpts(ctx, db, actor, conv, kind, body, PostOpts{})
+func PostMessage(ctx context.Context, t Tx, actor Actor, conv *Conversation, kind, body string) (*Message, error) {
+	return PostMessageWithOpts(ctx, t, actor, conv, kind, body, PostOpts{})
 }
 
 // PostMessageWithOpts is PostMessage with options. With an idempotency key
 // the actor already used in conv, it stores and changes nothing and returns
 // that message (Replayed); the same key on another conversation is a
 // ValidationError.
-func PostMessageWithOpts(ctx context.Context, db *gorm.DB, actor Actor, conv *Conversation, kind, body string, opts PostOpts) (*Message, error) {
+func PostMessageWithOpts(ctx context.Context, t Tx, actor Actor, conv *Conversation, kind, body string, opts PostOpts) (*Message, error) {
 	body, err := validateBody(body)
 	if err != nil {
 		return nil, err
@@ -334,7 +334,7 @@ func PostMessageWithOpts(ctx context.Context, db *gorm.DB, actor Actor, conv *Co
 		return nil, errors.New("post message: no author")
 	}
 	var msg *Message
-	err = db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = t.run(ctx, func(tx *gorm.DB) error {
 		// Lock the conversation: concurrent posts keep last_message_* and the
 		// reopen rule consistent.
 		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Omit(clause.Associations).Take(conv, conv.ID).Error; err != nil {
@@ -353,11 +353,11 @@ func PostMessageWithOpts(ctx context.Context, db *gorm.DB, actor Actor, conv *Co
 			return nil
 		}
 		if actor.Customer != nil && conv.Status == StatusClosed {
-			if err := setStatus(tx, conv, Actor{Customer: actor.Customer}, StatusOpen, SysReopenedByCustomer); err != nil {
+			if err := setStatus(t, conv, Actor{Customer: actor.Customer}, StatusOpen, SysReopenedByCustomer); err != nil {
 				return err
 			}
 		}
-		msg, err = insertMessage(tx, conv, actor, kind, body, opts.IdempotencyKey)
+		msg, err = insertMessage(t, conv, actor, kind, body, opts.IdempotencyKey)
 		return err
 	})
 	if err != nil {
@@ -371,7 +371,8 @@ func PostMessageWithOpts(ctx context.Context, db *gorm.DB, actor Actor, conv *Co
 // the message row, the conversation's last message, preview and waiting
 // time, the author's participation and read marker (staff), and the event.
 // tx must hold the conversation (created or locked).
-func insertMessage(tx *gorm.DB, conv *Conversation, actor Actor, kind, body, key string) (*Message, error) {
+func insertMessage(t Tx, conv *Conversation, actor Actor, kind, body, key string) (*Message, error) {
+	tx := t.db
 	m := &Message{ConversationID: conv.ID, Kind: kind, Body: body, EventData: JSONMap{}}
 	if key != "" {
 		m.IdempotencyKey = &key
@@ -444,12 +445,13 @@ func insertMessage(tx *gorm.DB, conv *Conversation, actor Actor, kind, body, key
 }
 
 // insertSystemLine adds a status line to the thread.
-func insertSystemLine(tx *gorm.DB, conv *Conversation, event string, data JSONMap) (*Message, error) {
+func insertSystemLine(t Tx, conv *Conversation, event string, data JSONMap) (*Message, error) {
+	tx := t.db
 	m := &Message{ConversationID: conv.ID, Kind: MessageSystem, AuthorType: AuthorSystem, Event: event, EventData: data}
 	if err := tx.Omit(clause.Associations).Select("ConversationID", "Kind", "AuthorType", "Event", "EventData").Create(m).Error; err != nil {
 		return nil, err
 	}
-	if err := appendEvent(tx, Event{ConversationID: &conv.ID, MessageID: &m.ID, Data: MessageEvent{}}); err != nil {
+	if err := appendEvent(t, Event{ConversationID: &conv.ID, MessageID: &m.ID, Data: MessageEvent{}}); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -463,7 +465,8 @@ func actorName(a Actor) string {
 }
 
 // setStatus changes conv's state inside tx with a status line.
-func setStatus(tx *gorm.DB, conv *Conversation, actor Actor, status, event string) error {
+func setStatus(t Tx, conv *Conversation, actor Actor, status, event string) error {
+	tx := t.db
 	updates := map[string]any{"status": status, "updated_at": gorm.Expr("now()")}
 	if status == StatusClosed {
 		updates["closed_at"] = gorm.Expr("now()")
@@ -474,19 +477,19 @@ func setStatus(tx *gorm.DB, conv *Conversation, actor Actor, status, event strin
 		return err
 	}
 	conv.Status = status
-	if _, err := insertSystemLine(tx, conv, event, JSONMap{"by": actorName(actor)}); err != nil {
+	if _, err := insertSystemLine(t, conv, event, JSONMap{"by": actorName(actor)}); err != nil {
 		return err
 	}
-	return appendEvent(tx, Event{ConversationID: &conv.ID, Data: ConversationEvent{Status: status}})
+	return appendEvent(t, Event{ConversationID: &conv.ID, Data: ConversationEvent{Status: status}})
 }
 
 // SetStatus opens or closes a conversation on a staff user's behalf. Setting
 // the current state again changes nothing.
-func SetStatus(ctx context.Context, db *gorm.DB, user *User, conv *Conversation, status string) error {
+func SetStatus(ctx context.Context, t Tx, user *User, conv *Conversation, status string) error {
 	if status != StatusOpen && status != StatusClosed {
 		return Invalid("status", "status_invalid", nil)
 	}
-	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := t.run(ctx, func(tx *gorm.DB) error {
 		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Omit(clause.Associations).Take(conv, conv.ID).Error; err != nil {
 			return err
 		}
@@ -497,18 +500,18 @@ func SetStatus(ctx context.Context, db *gorm.DB, user *User, conv *Conversation,
 		if status == StatusOpen {
 			event = SysReopened
 		}
-		return setStatus(tx, conv, Actor{User: user}, status, event)
+		return setStatus(t, conv, Actor{User: user}, status, event)
 	})
 	return wrapUnlessDomain(err, "set status of conversation %d", conv.ID)
 }
 
 // Assign gives a customer conversation to an agent with the customer-support
 // flag (assigneeID nil unassigns), with a status line for the team.
-func Assign(ctx context.Context, db *gorm.DB, user *User, conv *Conversation, assigneeID *int64) error {
+func Assign(ctx context.Context, t Tx, user *User, conv *Conversation, assigneeID *int64) error {
 	if conv.Kind != KindCustomer {
 		return Invalid("assignee_id", "assignee_invalid", nil)
 	}
-	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := t.run(ctx, func(tx *gorm.DB) error {
 		var assignee *User
 		if assigneeID != nil {
 			var u User
@@ -536,13 +539,13 @@ func Assign(ctx context.Context, db *gorm.DB, user *User, conv *Conversation, as
 		if assignee != nil {
 			event, data["to"] = SysAssigned, assignee.Name
 		}
-		if _, err := insertSystemLine(tx, conv, event, data); err != nil {
+		if _, err := insertSystemLine(t, conv, event, data); err != nil {
 			return err
 		}
 		// Who assigned and to whom: the assignee is told (models.Audience),
 		// unless they assigned it to themselves.
 		ev := ConversationEvent{Assigned: true, ByUserID: user.ID, AssigneeID: assigneeID}
-		return appendEvent(tx, Event{ConversationID: &conv.ID, Data: ev})
+		return appendEvent(t, Event{ConversationID: &conv.ID, Data: ev})
 	})
 	return wrapUnlessDomain(err, "assign conversation %d", conv.ID)
 }
@@ -550,8 +553,8 @@ func Assign(ctx context.Context, db *gorm.DB, user *User, conv *Conversation, as
 // MarkRead records that user has read conv up to its newest message, and
 // reads their notifications about it; their other tabs hear of it to clear
 // the unread marks and the bell.
-func MarkRead(ctx context.Context, db *gorm.DB, user *User, conv *Conversation) error {
-	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+func MarkRead(ctx context.Context, t Tx, user *User, conv *Conversation) error {
+	return t.run(ctx, func(tx *gorm.DB) error {
 		notes, err := readConversationNotifications(tx, user.ID, conv.ID)
 		if err != nil {
 			return fmt.Errorf("mark read: %w", err)
@@ -568,6 +571,6 @@ func MarkRead(ctx context.Context, db *gorm.DB, user *User, conv *Conversation) 
 		if res.RowsAffected == 0 && notes == 0 {
 			return nil
 		}
-		return appendEvent(tx, Event{ConversationID: &conv.ID, UserID: &user.ID, Data: ReadEvent{}})
+		return appendEvent(t, Event{ConversationID: &conv.ID, UserID: &user.ID, Data: ReadEvent{}})
 	})
 }

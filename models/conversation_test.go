@@ -33,7 +33,9 @@ func TestConversationLifecycle(t *testing.T) {
 	require.NoError(t, db.Model(agent).Update("customer_support", true).Error)
 	_, cust := mkCustomer(t, db)
 
-	conv, first, err := models.StartCustomerConversation(ctx, db, cust, "  Hello, my order is late  ", models.SessionInfo{PageURL: "https://shop.example/cart", Browser: "Firefox"})
+	conv, first, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartCustomerConversation(ctx, tx, cust, "  Hello, my order is late  ", models.SessionInfo{PageURL: "https://shop.example/cart", Browser: "Firefox"})
+	})
 	require.NoError(t, err)
 	assert.Len(t, conv.PublicID, 36)
 	assert.Equal(t, "Hello, my order is late", first.Body)
@@ -45,9 +47,13 @@ func TestConversationLifecycle(t *testing.T) {
 	assert.Equal(t, "https://shop.example/cart", found.PageURL)
 
 	// The agent's reply stops the wait and counts as read for them.
-	_, err = models.PostMessage(ctx, db, models.Actor{User: agent}, found, models.MessageText, "Let me check")
+	_, err = factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostMessage(ctx, tx, models.Actor{User: agent}, found, models.MessageText, "Let me check")
+	})
 	require.NoError(t, err)
-	note, err := models.PostMessage(ctx, db, models.Actor{User: agent}, found, models.MessageNote, "Carrier says Tuesday")
+	note, err := factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostMessage(ctx, tx, models.Actor{User: agent}, found, models.MessageNote, "Carrier says Tuesday")
+	})
 	require.NoError(t, err)
 	found, _ = models.FindConversationForCustomer(ctx, db, cust.ID, conv.PublicID)
 	assert.Nil(t, found.WaitingSince)
@@ -55,9 +61,11 @@ func TestConversationLifecycle(t *testing.T) {
 	assert.Equal(t, note.ID, found.LastMessageID)
 
 	// Close, then the customer writes: reopened with a status line first.
-	require.NoError(t, models.SetStatus(ctx, db, agent, found, models.StatusClosed))
-	require.NoError(t, models.SetStatus(ctx, db, agent, found, models.StatusClosed), "closing twice is a no-op")
-	_, err = models.PostMessage(ctx, db, models.Actor{Customer: cust}, found, models.MessageText, "Any news?")
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.SetStatus(ctx, tx, agent, found, models.StatusClosed) }))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.SetStatus(ctx, tx, agent, found, models.StatusClosed) }), "closing twice is a no-op")
+	_, err = factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostMessage(ctx, tx, models.Actor{Customer: cust}, found, models.MessageText, "Any news?")
+	})
 	require.NoError(t, err)
 	found, _ = models.FindConversationForCustomer(ctx, db, cust.ID, conv.PublicID)
 	assert.Equal(t, models.StatusOpen, found.Status)
@@ -93,9 +101,13 @@ func TestCustomersCannotReachOthersOrInternal(t *testing.T) {
 	b := mkUser(t, db, "b@example.com", models.RoleAgent)
 	_, alice := mkCustomer(t, db)
 	_, bob := mkCustomer(t, db)
-	conv, _, err := models.StartCustomerConversation(ctx, db, alice, "Alice here", models.SessionInfo{})
+	conv, _, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartCustomerConversation(ctx, tx, alice, "Alice here", models.SessionInfo{})
+	})
 	require.NoError(t, err)
-	internal, _, err := models.StartInternalConversation(ctx, db, a, []int64{b.ID}, "Team only")
+	internal, _, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartInternalConversation(ctx, tx, a, []int64{b.ID}, "Team only")
+	})
 	require.NoError(t, err)
 
 	_, err = models.FindConversationForCustomer(ctx, db, bob.ID, conv.PublicID)
@@ -106,11 +118,17 @@ func TestCustomersCannotReachOthersOrInternal(t *testing.T) {
 	require.ErrorIs(t, err, models.ErrNotFound)
 	_, err = models.FindConversationForCustomer(ctx, db, alice.ID, "not-a-uuid")
 	require.ErrorIs(t, err, models.ErrNotFound)
-	_, err = models.PostMessage(ctx, db, models.Actor{Customer: bob}, conv, models.MessageText, "intrusion")
+	_, err = factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostMessage(ctx, tx, models.Actor{Customer: bob}, conv, models.MessageText, "intrusion")
+	})
 	require.ErrorIs(t, err, models.ErrNotFound)
-	_, err = models.PostMessage(ctx, db, models.Actor{Customer: alice}, internal, models.MessageText, "intrusion")
+	_, err = factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostMessage(ctx, tx, models.Actor{Customer: alice}, internal, models.MessageText, "intrusion")
+	})
 	require.ErrorIs(t, err, models.ErrNotFound)
-	_, err = models.PostMessage(ctx, db, models.Actor{Customer: alice}, conv, models.MessageNote, "customers cannot write notes")
+	_, err = factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostMessage(ctx, tx, models.Actor{Customer: alice}, conv, models.MessageNote, "customers cannot write notes")
+	})
 	require.Error(t, err)
 }
 
@@ -124,9 +142,13 @@ func TestStaffVisibility(t *testing.T) {
 	plain := mkUser(t, db, "p@example.com", models.RoleAgent) // no customer-support flag
 	other := mkUser(t, db, "o@example.com", models.RoleAgent)
 	_, cust := mkCustomer(t, db)
-	conv, _, err := models.StartCustomerConversation(ctx, db, cust, "Help", models.SessionInfo{})
+	conv, _, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartCustomerConversation(ctx, tx, cust, "Help", models.SessionInfo{})
+	})
 	require.NoError(t, err)
-	internal, _, err := models.StartInternalConversation(ctx, db, plain, []int64{support.ID}, "Lunch?")
+	internal, _, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartInternalConversation(ctx, tx, plain, []int64{support.ID}, "Lunch?")
+	})
 	require.NoError(t, err)
 
 	_, err = models.FindConversationForUser(ctx, db, support, conv.PublicID)
@@ -163,9 +185,13 @@ func TestUnreadAndMarkRead(t *testing.T) {
 	require.NoError(t, db.Exec("UPDATE users SET customer_support = true").Error)
 	a.CustomerSupport, b.CustomerSupport = true, true
 	_, cust := mkCustomer(t, db)
-	conv, _, err := models.StartCustomerConversation(ctx, db, cust, "one", models.SessionInfo{})
+	conv, _, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartCustomerConversation(ctx, tx, cust, "one", models.SessionInfo{})
+	})
 	require.NoError(t, err)
-	_, err = models.PostMessage(ctx, db, models.Actor{Customer: cust}, conv, models.MessageText, "two")
+	_, err = factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostMessage(ctx, tx, models.Actor{Customer: cust}, conv, models.MessageText, "two")
+	})
 	require.NoError(t, err)
 
 	s, err := models.CountUnread(ctx, db, a)
@@ -175,15 +201,17 @@ func TestUnreadAndMarkRead(t *testing.T) {
 	require.Len(t, rows, 1)
 	assert.Equal(t, 2, rows[0].Unread)
 
-	require.NoError(t, models.MarkRead(ctx, db, a, conv))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.MarkRead(ctx, tx, a, conv) }))
 	s, _ = models.CountUnread(ctx, db, a)
 	assert.Zero(t, s.Customers)
 	assert.EqualValues(t, 1, countEvents(t, db, models.EventRead))
-	require.NoError(t, models.MarkRead(ctx, db, a, conv))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.MarkRead(ctx, tx, a, conv) }))
 	assert.EqualValues(t, 1, countEvents(t, db, models.EventRead), "nothing new read: no event")
 
 	// b replies: unread for a (b's reply), not for b; it is now in b's Mine.
-	_, err = models.PostMessage(ctx, db, models.Actor{User: b}, conv, models.MessageText, "on it")
+	_, err = factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostMessage(ctx, tx, models.Actor{User: b}, conv, models.MessageText, "on it")
+	})
 	require.NoError(t, err)
 	sa, _ := models.CountUnread(ctx, db, a)
 	sb, _ := models.CountUnread(ctx, db, b)
@@ -194,7 +222,7 @@ func TestUnreadAndMarkRead(t *testing.T) {
 	assert.True(t, mine)
 
 	// Assigning puts it in the assignee's Mine, with a staff-only status line.
-	require.NoError(t, models.Assign(ctx, db, b, conv, &a.ID))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.Assign(ctx, tx, b, conv, &a.ID) }))
 	mine, _ = models.IsMine(ctx, db, a, conv.ID)
 	assert.True(t, mine)
 	forCustomer, _ := models.ListMessages(ctx, db, conv, true)
@@ -202,7 +230,7 @@ func TestUnreadAndMarkRead(t *testing.T) {
 		assert.NotEqual(t, models.SysAssigned, m.Event)
 	}
 	other := mkUser(t, db, "c@example.com", models.RoleAgent) // no support flag
-	err = models.Assign(ctx, db, b, conv, &other.ID)
+	err = factory.Write(db, func(tx models.Tx) error { return models.Assign(ctx, tx, b, conv, &other.ID) })
 	assert.Equal(t, "assignee_invalid", fieldCode(t, err, "assignee_id"))
 }
 
@@ -211,14 +239,20 @@ func TestMessageLimits(t *testing.T) {
 	db := setup(t)
 	ctx := context.Background()
 	_, cust := mkCustomer(t, db)
-	_, _, err := models.StartCustomerConversation(ctx, db, cust, "   \n ", models.SessionInfo{})
+	_, _, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartCustomerConversation(ctx, tx, cust, "   \n ", models.SessionInfo{})
+	})
 	assert.Equal(t, "message_empty", fieldCode(t, err, "body"))
-	_, _, err = models.StartCustomerConversation(ctx, db, cust, strings.Repeat("é", models.MaxMessageLen+1), models.SessionInfo{})
+	_, _, err = factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartCustomerConversation(ctx, tx, cust, strings.Repeat("é", models.MaxMessageLen+1), models.SessionInfo{})
+	})
 	assert.Equal(t, "message_too_long", fieldCode(t, err, "body"))
 	var n int64
 	db.Raw("SELECT count(*) FROM conversations").Scan(&n)
 	assert.Zero(t, n, "nothing half-written")
-	_, _, err = models.StartCustomerConversation(ctx, db, cust, strings.Repeat("é", models.MaxMessageLen), models.SessionInfo{})
+	_, _, err = factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartCustomerConversation(ctx, tx, cust, strings.Repeat("é", models.MaxMessageLen), models.SessionInfo{})
+	})
 	require.NoError(t, err, "exactly the limit is fine")
 }
 
@@ -232,10 +266,12 @@ func TestIdentity(t *testing.T) {
 
 	// Laptop: anonymous, starts a conversation, then signs in on the host site.
 	laptop, anon := mkCustomer(t, db)
-	conv, _, err := models.StartCustomerConversation(ctx, db, anon, "before sign-in", models.SessionInfo{})
+	conv, _, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartCustomerConversation(ctx, tx, anon, "before sign-in", models.SessionInfo{})
+	})
 	require.NoError(t, err)
 	sig := models.IdentitySignature(settings.WidgetSecret, "user-42", "jo@example.com")
-	c, err := models.IdentifyVisitor(ctx, db, laptop, models.Identity{ExternalID: "user-42", Email: "Jo@Example.com", Name: "Jo", Signature: sig}, settings)
+	c, err := models.IdentifyVisitor(ctx, db, laptop, models.Identity{ExternalID: "user-42", Email: "Jo@Example.com", Name: "Jo", Signature: sig})
 	require.NoError(t, err)
 	assert.True(t, c.Verified)
 	_, err = models.FindConversationForCustomer(ctx, db, c.ID, conv.PublicID)
@@ -243,17 +279,17 @@ func TestIdentity(t *testing.T) {
 
 	// Phone: the same signed identity reaches the same customer.
 	phone, _ := mkCustomer(t, db)
-	c2, err := models.IdentifyVisitor(ctx, db, phone, models.Identity{ExternalID: "user-42", Email: "jo@example.com", Signature: sig}, settings)
+	c2, err := models.IdentifyVisitor(ctx, db, phone, models.Identity{ExternalID: "user-42", Email: "jo@example.com", Signature: sig})
 	require.NoError(t, err)
 	assert.Equal(t, c.ID, c2.ID)
 
 	// A forged signature or an unsigned claim never reaches that customer.
 	attacker, own := mkCustomer(t, db)
-	c3, err := models.IdentifyVisitor(ctx, db, attacker, models.Identity{ExternalID: "user-42", Email: "jo@example.com", Signature: strings.Repeat("0", 64)}, settings)
+	c3, err := models.IdentifyVisitor(ctx, db, attacker, models.Identity{ExternalID: "user-42", Email: "jo@example.com", Signature: strings.Repeat("0", 64)})
 	require.NoError(t, err)
 	assert.Equal(t, own.ID, c3.ID)
 	assert.False(t, c3.Verified)
-	c4, err := models.IdentifyVisitor(ctx, db, attacker, models.Identity{Email: "jo@example.com", Name: "Jo"}, settings)
+	c4, err := models.IdentifyVisitor(ctx, db, attacker, models.Identity{Email: "jo@example.com", Name: "Jo"})
 	require.NoError(t, err)
 	assert.Equal(t, own.ID, c4.ID, "unsigned data stays on the visitor's own customer")
 	assert.Equal(t, "jo@example.com", c4.Email)
@@ -262,8 +298,7 @@ func TestIdentity(t *testing.T) {
 
 	// With signed identity required, unsigned visitors are refused.
 	require.NoError(t, db.Exec("UPDATE desk_settings SET require_signed_identity = true").Error)
-	settings, _ = models.GetSettings(ctx, db)
-	_, err = models.IdentifyVisitor(ctx, db, attacker, models.Identity{Email: "x@example.com"}, settings)
+	_, err = models.IdentifyVisitor(ctx, db, attacker, models.Identity{Email: "x@example.com"})
 	require.ErrorIs(t, err, models.ErrIdentityRequired)
 }
 
@@ -294,20 +329,26 @@ func TestUnreadSetTracksCountUnread(t *testing.T) {
 	var convs []*models.Conversation
 	for range 3 {
 		_, cust := mkCustomer(t, db)
-		c, _, err := models.StartCustomerConversation(ctx, db, cust, "hello", models.SessionInfo{})
+		c, _, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+			return models.StartCustomerConversation(ctx, tx, cust, "hello", models.SessionInfo{})
+		})
 		require.NoError(t, err)
 		convs = append(convs, c)
 		check(c.ID)
 	}
-	require.NoError(t, models.MarkRead(ctx, db, me, convs[0]))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.MarkRead(ctx, tx, me, convs[0]) }))
 	check(convs[0].ID)
-	_, err = models.PostMessage(ctx, db, models.Actor{User: other}, convs[1], models.MessageText, "hi")
+	_, err = factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostMessage(ctx, tx, models.Actor{User: other}, convs[1], models.MessageText, "hi")
+	})
 	require.NoError(t, err)
-	require.NoError(t, models.Assign(ctx, db, other, convs[1], &me.ID))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.Assign(ctx, tx, other, convs[1], &me.ID) }))
 	check(convs[1].ID)
-	require.NoError(t, models.SetStatus(ctx, db, other, convs[2], models.StatusClosed))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.SetStatus(ctx, tx, other, convs[2], models.StatusClosed) }))
 	check(convs[2].ID)
-	internal, _, err := models.StartInternalConversation(ctx, db, other, []int64{me.ID}, "psst")
+	internal, _, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartInternalConversation(ctx, tx, other, []int64{me.ID}, "psst")
+	})
 	require.NoError(t, err)
 	check(internal.ID)
 	assert.Equal(t, models.UnreadSummary{Customers: 1, Mine: 2, Total: 2}, set.Summary())

@@ -118,8 +118,27 @@ var ErrIdentityRequired = errors.New("a signed identity is required")
 // (created on first sight) and brings the visitor's anonymous conversations
 // along. Anything unsigned only updates the visitor's own unverified
 // customer, and never touches another customer. It returns the visitor's
-// customer afterwards.
-func IdentifyVisitor(ctx context.Context, db *gorm.DB, v *Visitor, id Identity, settings *DeskSettings) (*Customer, error) {
+// customer afterwards. The desk settings it decides by (the widget secret,
+// whether signed identities are required) are read in its transaction
+// (settingsForWrite).
+func IdentifyVisitor(ctx context.Context, db *gorm.DB, v *Visitor, id Identity) (*Customer, error) {
+	var c *Customer
+	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		settings, err := settingsForWrite(tx)
+		if err != nil {
+			return err
+		}
+		c, err = identifyVisitor(ctx, tx, v, id, settings)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// identifyVisitor is IdentifyVisitor under settings.
+func identifyVisitor(ctx context.Context, db *gorm.DB, v *Visitor, id Identity, settings *DeskSettings) (*Customer, error) {
 	id.ExternalID = strings.TrimSpace(id.ExternalID)
 	id.Email = strings.ToLower(strings.TrimSpace(id.Email))
 	id.Name = strings.TrimSpace(id.Name)
@@ -138,7 +157,8 @@ func IdentifyVisitor(ctx context.Context, db *gorm.DB, v *Visitor, id Identity, 
 		// neither edits the customer nor moves to another one.
 		return v.Customer, nil
 	}
-	signed := id.ExternalID != "" && len(id.ExternalID) <= 200 && id.Signature != "" &&
+	// No secret yet (GetSettings makes it), no signature the host could have made.
+	signed := settings.WidgetSecret != "" && id.ExternalID != "" && len(id.ExternalID) <= 200 && id.Signature != "" &&
 		hmac.Equal([]byte(strings.ToLower(id.Signature)), []byte(IdentitySignature(settings.WidgetSecret, id.ExternalID, id.Email)))
 	if !signed {
 		if settings.RequireSignedIdentity {

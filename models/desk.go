@@ -80,12 +80,16 @@ type ConversationView struct {
 // ErrNotFound. list selects the list shown beside it; without a section it
 // is the list the conversation belongs to: the customers inbox (Open, All)
 // for support agents' customer conversations, My conversations otherwise.
-func OpenConversation(ctx context.Context, db *gorm.DB, u *User, publicID string, list InboxQuery) (*ConversationView, error) {
+func OpenConversation(ctx context.Context, t Tx, u *User, publicID string, list InboxQuery) (*ConversationView, error) {
+	db := t.DB()
+	if db == nil {
+		return nil, errNoTx
+	}
 	conv, err := FindConversationForUser(ctx, db, u, publicID)
 	if err != nil {
 		return nil, err
 	}
-	if err := MarkRead(ctx, db, u, conv); err != nil {
+	if err := MarkRead(ctx, t, u, conv); err != nil {
 		return nil, err
 	}
 	v := &ConversationView{Conversation: conv}
@@ -128,11 +132,11 @@ func OpenConversation(ctx context.Context, db *gorm.DB, u *User, publicID string
 
 // SetFollowing makes u follow a customer conversation (it then shows in their
 // "My conversations") or stop following it. Their open desks hear of it.
-func SetFollowing(ctx context.Context, db *gorm.DB, u *User, conv *Conversation, follow bool) error {
+func SetFollowing(ctx context.Context, t Tx, u *User, conv *Conversation, follow bool) error {
 	if conv.Kind != KindCustomer {
 		return Invalid("following", "follow_invalid", nil)
 	}
-	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return t.run(ctx, func(tx *gorm.DB) error {
 		res := tx.Exec(`
 			INSERT INTO conversation_users (conversation_id, user_id, following) VALUES (?, ?, ?)
 			ON CONFLICT (conversation_id, user_id) DO UPDATE SET following = EXCLUDED.following
@@ -143,7 +147,7 @@ func SetFollowing(ctx context.Context, db *gorm.DB, u *User, conv *Conversation,
 		if res.RowsAffected == 0 {
 			return nil
 		}
-		return appendEvent(tx, Event{ConversationID: &conv.ID, UserID: &u.ID, Data: ConversationEvent{Following: &follow}})
+		return appendEvent(t, Event{ConversationID: &conv.ID, UserID: &u.ID, Data: ConversationEvent{Following: &follow}})
 	})
 }
 

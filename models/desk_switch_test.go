@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/parleydesk/parley/internal/factory"
 	"github.com/parleydesk/parley/models"
 )
 
@@ -39,10 +40,10 @@ func TestSetOnlineRecordsWhoSwitched(t *testing.T) {
 	pat, err := models.CreateUser(ctx, db, models.UserInput{Name: "Pat", Email: "pat@example.com", Password: "correct horse", Role: models.RoleAgent})
 	require.NoError(t, err)
 
-	require.ErrorIs(t, models.SetOnline(ctx, db, pat.ID, false), models.ErrNotAllowed)
-	require.NoError(t, models.SetOnline(ctx, db, sue.ID, false))
-	require.NoError(t, models.SetOnline(ctx, db, sue.ID, false)) // already offline
-	require.NoError(t, models.SetOnline(ctx, db, sue.ID, true))
+	require.ErrorIs(t, factory.Write(db, func(tx models.Tx) error { return models.SetOnline(ctx, tx, pat.ID, false) }), models.ErrNotAllowed)
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.SetOnline(ctx, tx, sue.ID, false) }))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.SetOnline(ctx, tx, sue.ID, false) })) // already offline
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.SetOnline(ctx, tx, sue.ID, true) }))
 	changes, err := models.RecentDeskStatusChanges(ctx, db, 10)
 	require.NoError(t, err)
 	require.Len(t, changes, 2)

@@ -31,18 +31,22 @@ func TestInboxQueryHoldsMatchesListInbox(t *testing.T) {
 	var convs []*models.Conversation
 	for range 6 {
 		_, cust := mkCustomer(t, db)
-		c, _, err := models.StartCustomerConversation(ctx, db, cust, "hello", models.SessionInfo{})
+		c, _, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+			return models.StartCustomerConversation(ctx, tx, cust, "hello", models.SessionInfo{})
+		})
 		require.NoError(t, err)
 		convs = append(convs, c)
 	}
-	require.NoError(t, models.Assign(ctx, db, me, convs[0], &me.ID))
-	require.NoError(t, models.Assign(ctx, db, me, convs[1], &other.ID))
-	require.NoError(t, models.SetStatus(ctx, db, me, convs[2], models.StatusClosed))
-	require.NoError(t, models.Assign(ctx, db, other, convs[3], &me.ID))
-	require.NoError(t, models.SetStatus(ctx, db, me, convs[3], models.StatusClosed))
-	_, err := models.PostMessage(ctx, db, models.Actor{User: me}, convs[4], models.MessageText, "answered")
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.Assign(ctx, tx, me, convs[0], &me.ID) }))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.Assign(ctx, tx, me, convs[1], &other.ID) }))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.SetStatus(ctx, tx, me, convs[2], models.StatusClosed) }))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.Assign(ctx, tx, other, convs[3], &me.ID) }))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.SetStatus(ctx, tx, me, convs[3], models.StatusClosed) }))
+	_, err := factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostMessage(ctx, tx, models.Actor{User: me}, convs[4], models.MessageText, "answered")
+	})
 	require.NoError(t, err)
-	require.NoError(t, models.SetFollowing(ctx, db, me, convs[5], true))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.SetFollowing(ctx, tx, me, convs[5], true) }))
 	// Conversations of items (item.go): mine through an item I follow, one
 	// through an item assigned to me, and one of someone else's item.
 	for i, in := range []models.ItemInput{
@@ -52,16 +56,20 @@ func TestInboxQueryHoldsMatchesListInbox(t *testing.T) {
 	} {
 		_, c := mkConversation(t, db, "item conversation")
 		in.Conversation = c
-		it, err := models.CreateItem(ctx, db, other, in)
+		it, err := factory.Write1(db, func(tx models.Tx) (*models.Item, error) { return models.CreateItem(ctx, tx, other, in) })
 		require.NoError(t, err)
 		if i == 0 {
-			require.NoError(t, models.SetItemFollowing(ctx, db, me, it, true))
+			require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.SetItemFollowing(ctx, tx, me, it, true) }))
 		}
 		convs = append(convs, c)
 	}
-	internal, _, err := models.StartInternalConversation(ctx, db, other, []int64{me.ID, plain.ID}, "team")
+	internal, _, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartInternalConversation(ctx, tx, other, []int64{me.ID, plain.ID}, "team")
+	})
 	require.NoError(t, err)
-	notMine, _, err := models.StartInternalConversation(ctx, db, other, []int64{plain.ID}, "not for me")
+	notMine, _, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartInternalConversation(ctx, tx, other, []int64{plain.ID}, "not for me")
+	})
 	require.NoError(t, err)
 
 	ids := []int64{internal.ID, notMine.ID}
@@ -118,7 +126,9 @@ func TestInboxCursorPaging(t *testing.T) {
 	me := mkSupport(t, db, "me@example.com")
 	for range 7 {
 		_, cust := mkCustomer(t, db)
-		_, _, err := models.StartCustomerConversation(ctx, db, cust, "hello", models.SessionInfo{})
+		_, _, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+			return models.StartCustomerConversation(ctx, tx, cust, "hello", models.SessionInfo{})
+		})
 		require.NoError(t, err)
 	}
 	q := models.InboxQuery{Viewer: me, Section: models.SectionCustomers, Status: models.StatusOpen, Limit: 3}
@@ -160,19 +170,27 @@ func TestOpenConversationMarksReadAndPicksList(t *testing.T) {
 	me := mkSupport(t, db, "me@example.com")
 	plain := mkUser(t, db, "plain@example.com", models.RoleAgent)
 	_, cust := mkCustomer(t, db)
-	conv, _, err := models.StartCustomerConversation(ctx, db, cust, "one", models.SessionInfo{Browser: "Firefox"})
+	conv, _, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartCustomerConversation(ctx, tx, cust, "one", models.SessionInfo{Browser: "Firefox"})
+	})
 	require.NoError(t, err)
-	_, err = models.PostMessage(ctx, db, models.Actor{User: me}, conv, models.MessageNote, "a note")
+	_, err = factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostMessage(ctx, tx, models.Actor{User: me}, conv, models.MessageNote, "a note")
+	})
 	require.NoError(t, err)
 	other := mkSupport(t, db, "other@example.com")
-	_, err = models.PostMessage(ctx, db, models.Actor{User: other}, conv, models.MessageText, "reply")
+	_, err = factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostMessage(ctx, tx, models.Actor{User: other}, conv, models.MessageText, "reply")
+	})
 	require.NoError(t, err)
 
 	s, err := models.CountUnread(ctx, db, me)
 	require.NoError(t, err)
 	require.Equal(t, 1, s.Customers)
 
-	v, err := models.OpenConversation(ctx, db, me, conv.PublicID, models.InboxQuery{})
+	v, err := factory.Write1(db, func(tx models.Tx) (*models.ConversationView, error) {
+		return models.OpenConversation(ctx, tx, me, conv.PublicID, models.InboxQuery{})
+	})
 	require.NoError(t, err)
 	assert.Len(t, v.Messages, 3, "staff see the note")
 	assert.Equal(t, models.SectionCustomers, v.ListQuery.Section, "a customer conversation opens beside the inbox")
@@ -184,12 +202,18 @@ func TestOpenConversationMarksReadAndPicksList(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, models.UnreadSummary{}, s, "opening it read it")
 
-	_, err = models.OpenConversation(ctx, db, plain, conv.PublicID, models.InboxQuery{})
+	_, err = factory.Write1(db, func(tx models.Tx) (*models.ConversationView, error) {
+		return models.OpenConversation(ctx, tx, plain, conv.PublicID, models.InboxQuery{})
+	})
 	require.ErrorIs(t, err, models.ErrNotFound)
 
-	internal, _, err := models.StartInternalConversation(ctx, db, plain, []int64{me.ID}, "hi")
+	internal, _, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartInternalConversation(ctx, tx, plain, []int64{me.ID}, "hi")
+	})
 	require.NoError(t, err)
-	v, err = models.OpenConversation(ctx, db, plain, internal.PublicID, models.InboxQuery{Section: models.SectionCustomers, Status: models.StatusOpen})
+	v, err = factory.Write1(db, func(tx models.Tx) (*models.ConversationView, error) {
+		return models.OpenConversation(ctx, tx, plain, internal.PublicID, models.InboxQuery{Section: models.SectionCustomers, Status: models.StatusOpen})
+	})
 	require.NoError(t, err)
 	assert.Equal(t, models.SectionMine, v.ListQuery.Section, "no customers list without the flag")
 	assert.Len(t, v.Members, 2)
@@ -203,10 +227,14 @@ func TestUnreadTotalCountsEachConversationOnce(t *testing.T) {
 	me := mkSupport(t, db, "me@example.com")
 	other := mkSupport(t, db, "other@example.com")
 	_, cust := mkCustomer(t, db)
-	conv, _, err := models.StartCustomerConversation(ctx, db, cust, "one", models.SessionInfo{})
+	conv, _, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartCustomerConversation(ctx, tx, cust, "one", models.SessionInfo{})
+	})
 	require.NoError(t, err)
-	require.NoError(t, models.Assign(ctx, db, other, conv, &me.ID))
-	_, _, err = models.StartInternalConversation(ctx, db, other, []int64{me.ID}, "team")
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.Assign(ctx, tx, other, conv, &me.ID) }))
+	_, _, err = factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartInternalConversation(ctx, tx, other, []int64{me.ID}, "team")
+	})
 	require.NoError(t, err)
 	s, err := models.CountUnread(ctx, db, me)
 	require.NoError(t, err)
@@ -215,7 +243,7 @@ func TestUnreadTotalCountsEachConversationOnce(t *testing.T) {
 	nav, err := models.DeskNav(ctx, db, me)
 	require.NoError(t, err)
 	assert.True(t, nav.Online)
-	require.NoError(t, models.SetOnline(ctx, db, other.ID, false))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.SetOnline(ctx, tx, other.ID, false) }))
 	nav, err = models.DeskNav(ctx, db, me)
 	require.NoError(t, err)
 	assert.False(t, nav.Online)
@@ -227,25 +255,29 @@ func TestFollowingAndSound(t *testing.T) {
 	ctx := context.Background()
 	me := mkSupport(t, db, "me@example.com")
 	_, cust := mkCustomer(t, db)
-	conv, _, err := models.StartCustomerConversation(ctx, db, cust, "one", models.SessionInfo{})
+	conv, _, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartCustomerConversation(ctx, tx, cust, "one", models.SessionInfo{})
+	})
 	require.NoError(t, err)
 
 	mine, err := models.IsMine(ctx, db, me, conv.ID)
 	require.NoError(t, err)
 	require.False(t, mine)
 	before := countEvents(t, db, models.EventConversation)
-	require.NoError(t, models.SetFollowing(ctx, db, me, conv, true))
-	require.NoError(t, models.SetFollowing(ctx, db, me, conv, true), "following twice changes nothing")
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.SetFollowing(ctx, tx, me, conv, true) }))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.SetFollowing(ctx, tx, me, conv, true) }), "following twice changes nothing")
 	assert.Equal(t, before+1, countEvents(t, db, models.EventConversation), "one event for the one change")
 	mine, _ = models.IsMine(ctx, db, me, conv.ID)
 	assert.True(t, mine)
-	require.NoError(t, models.SetFollowing(ctx, db, me, conv, false))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.SetFollowing(ctx, tx, me, conv, false) }))
 	mine, _ = models.IsMine(ctx, db, me, conv.ID)
 	assert.False(t, mine)
 
-	internal, _, err := models.StartInternalConversation(ctx, db, me, []int64{mkUser(t, db, "x@example.com", models.RoleAgent).ID}, "hi")
+	internal, _, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartInternalConversation(ctx, tx, me, []int64{mkUser(t, db, "x@example.com", models.RoleAgent).ID}, "hi")
+	})
 	require.NoError(t, err)
-	assert.Equal(t, "follow_invalid", fieldCode(t, models.SetFollowing(ctx, db, me, internal, true), "following"))
+	assert.Equal(t, "follow_invalid", fieldCode(t, factory.Write(db, func(tx models.Tx) error { return models.SetFollowing(ctx, tx, me, internal, true) }), "following"))
 
 	u, err := models.FindUser(ctx, db, me.ID)
 	require.NoError(t, err)

@@ -30,7 +30,7 @@ const (
 )
 
 // appendAccessEvent records in tx that userID's access changed.
-func appendAccessEvent(tx *gorm.DB, userID int64, why string) error {
+func appendAccessEvent(tx Tx, userID int64, why string) error {
 	return appendEvent(tx, Event{UserID: &userID, Data: AccessEvent{Why: why}})
 }
 
@@ -51,10 +51,15 @@ type Event struct {
 	CreatedAt time.Time
 }
 
-// appendEvent records e inside tx. Its kind is e.Data's. It is unexported:
-// only the domain operations of this package record events, and app and
-// jobs run those through one writer (jobs.Writer).
-func appendEvent(tx *gorm.DB, e Event) error {
+// appendEvent records e inside tx. Its kind is e.Data's. It is unexported
+// and takes a Tx: only the domain operations of this package record events,
+// and only inside Transact, which jobs.Writer alone calls. (insertMessage
+// and insertNotifications write their events in their own statements, and
+// take a Tx for the same reason.)
+func appendEvent(tx Tx, e Event) error {
+	if tx.db == nil {
+		return errNoTx
+	}
 	if e.Data == nil {
 		return errors.New("append event: no data")
 	}
@@ -63,7 +68,7 @@ func appendEvent(tx *gorm.DB, e Event) error {
 	if err != nil {
 		return err
 	}
-	err = tx.Exec("INSERT INTO events (kind, conversation_id, message_id, user_id, item_id, data) VALUES (?, ?, ?, ?, ?, ?)",
+	err = tx.db.Exec("INSERT INTO events (kind, conversation_id, message_id, user_id, item_id, data) VALUES (?, ?, ?, ?, ?, ?)",
 		e.Kind, e.ConversationID, e.MessageID, e.UserID, e.ItemID, string(data)).Error
 	if err != nil {
 		return fmt.Errorf("append %s event: %w", e.Kind, err)

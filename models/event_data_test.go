@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-	"gorm.io/gorm"
 
+	"github.com/parleydesk/parley/internal/factory"
 	"github.com/parleydesk/parley/models"
 )
 
@@ -109,17 +109,17 @@ func TestEventDataFromLog(t *testing.T) {
 	t.Parallel()
 	db := setup(t)
 	ctx := context.Background()
-	err := db.Transaction(func(tx *gorm.DB) error {
+	err := factory.Write(db, func(tx models.Tx) error {
 		require.NoError(t, models.AppendEvent(tx, models.Event{Data: models.AccessEvent{Why: "test"}}))
 		require.NoError(t, models.AppendEvent(tx, models.Event{Data: models.SettingsEvent{}}))
-		evs, err := models.EventsOfThisTx(ctx, tx)
+		evs, err := models.EventsOfThisTx(ctx, tx.DB())
 		require.NoError(t, err)
 		require.Len(t, evs, 2)
 		require.Equal(t, models.EventAccess, evs[0].Kind)
 		require.Equal(t, models.AccessEvent{Why: "test"}, evs[0].Data)
 		require.Equal(t, models.SettingsEvent{}, evs[1].Data)
 		var loaded models.Event // through GORM too
-		require.NoError(t, tx.Take(&loaded, evs[0].ID).Error)
+		require.NoError(t, tx.DB().Take(&loaded, evs[0].ID).Error)
 		require.Equal(t, evs[0].Data, loaded.Data)
 		return nil
 	})

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
 
+	"github.com/parleydesk/parley/internal/factory"
 	"github.com/parleydesk/parley/models"
 )
 
@@ -56,7 +57,9 @@ func TestReplayEventsScopedToCustomerAndBounded(t *testing.T) {
 	for range 3 {
 		_, v, err := models.CreateVisitor(ctx, db)
 		require.NoError(t, err)
-		conv, _, err := models.StartCustomerConversation(ctx, db, v.Customer, "someone else's", models.SessionInfo{})
+		conv, _, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+			return models.StartCustomerConversation(ctx, tx, v.Customer, "someone else's", models.SessionInfo{})
+		})
 		require.NoError(t, err)
 		otherConvs = append(otherConvs, conv.ID)
 	}
@@ -67,11 +70,15 @@ func TestReplayEventsScopedToCustomerAndBounded(t *testing.T) {
 	// Our visitor: one conversation with two messages, and the desk going offline.
 	_, me, err := models.CreateVisitor(ctx, db)
 	require.NoError(t, err)
-	mine, _, err := models.StartCustomerConversation(ctx, db, me.Customer, "my question", models.SessionInfo{})
+	mine, _, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartCustomerConversation(ctx, tx, me.Customer, "my question", models.SessionInfo{})
+	})
 	require.NoError(t, err)
-	_, err = models.PostMessage(ctx, db, models.Actor{Customer: me.Customer}, mine, models.MessageText, "more")
+	_, err = factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostMessage(ctx, tx, models.Actor{Customer: me.Customer}, mine, models.MessageText, "more")
+	})
 	require.NoError(t, err)
-	require.NoError(t, db.Transaction(func(tx *gorm.DB) error {
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error {
 		return models.AppendEvent(tx, models.Event{Data: models.DeskStatusEvent{}})
 	}))
 	require.NoError(t, db.Exec("ANALYZE events").Error)

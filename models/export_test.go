@@ -12,4 +12,6 @@ var (
 	VisitorArgs             = visitorArgs
 	CustomerSeesMessageSQL  = customerSeesMessageSQL
 	CustomerEvents          = customerEvents
+	UserSeesItemSQL         = userSeesItemSQL
+	UsersSeeItemSQL         = usersSeeItemSQL
 )

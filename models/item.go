@@ -215,7 +215,8 @@ func parseDue(v *ValidationError, s string) *string {
 }
 
 // lookupAssignee finds who an item of kind may be assigned to: an active
-// user, with the customer-support flag for tickets. "" is nobody.
+// user who may see it (CanSeeItems: the customer-support flag for tickets).
+// "" is nobody.
 func lookupAssignee(tx *gorm.DB, v *ValidationError, kind, raw string) (*User, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
@@ -229,7 +230,7 @@ func lookupAssignee(tx *gorm.DB, v *ValidationError, kind, raw string) (*User, e
 			return nil, fmt.Errorf("look up assignee: %w", err)
 		}
 	}
-	if err != nil || (kind == ItemTicket && !CanSeeCustomerData(&u)) {
+	if err != nil || !CanSeeItems(&u, kind) {
 		v.Add("assignee", "item_assignee_unknown", nil)
 		return nil, nil
 	}

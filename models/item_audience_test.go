@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
 
+	"github.com/parleydesk/parley/internal/factory"
 	"github.com/parleydesk/parley/models"
 )
 
@@ -22,9 +23,9 @@ func notifyItemEvents(t *testing.T, db *gorm.DB, after int64) {
 		auds, err := models.AudiencesOf(ctx, db, e)
 		require.NoError(t, err)
 		for _, a := range auds {
-			_, err := models.Notify(ctx, db, e, a)
+			_, err := factory.Write1(db, func(tx models.Tx) (int, error) { return models.Notify(ctx, tx, e, a) })
 			require.NoError(t, err)
-			_, err = models.Notify(ctx, db, e, a) // a retried job adds nothing
+			_, err = factory.Write1(db, func(tx models.Tx) (int, error) { return models.Notify(ctx, tx, e, a) }) // a retried job adds nothing
 			require.NoError(t, err)
 		}
 	}
@@ -48,9 +49,11 @@ func TestItemNotifications(t *testing.T) {
 	dan := mkUser(t, db, "dan@example.com", models.RoleAgent) // no support flag: no tickets
 
 	mark := lastEventID(t, db)
-	ticket, err := models.CreateItem(ctx, db, ann, models.ItemInput{Kind: models.ItemTicket, Title: "Refund order 42", Assignee: strconv.FormatInt(bob.ID, 10)})
+	ticket, err := factory.Write1(db, func(tx models.Tx) (*models.Item, error) {
+		return models.CreateItem(ctx, tx, ann, models.ItemInput{Kind: models.ItemTicket, Title: "Refund order 42", Assignee: strconv.FormatInt(bob.ID, 10)})
+	})
 	require.NoError(t, err)
-	require.NoError(t, models.SetItemFollowing(ctx, db, cat, ticket, true))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.SetItemFollowing(ctx, tx, cat, ticket, true) }))
 	notifyItemEvents(t, db, mark)
 
 	bell := func(u *models.User) []models.Notification {
@@ -66,7 +69,9 @@ func TestItemNotifications(t *testing.T) {
 
 	// Bob changes the status: Cat (following) hears, Bob doesn't.
 	mark = lastEventID(t, db)
-	require.NoError(t, models.UpdateItem(ctx, db, bob, ticket, models.FieldStatus, "in_progress"))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error {
+		return models.UpdateItem(ctx, tx, bob, ticket, models.FieldStatus, "in_progress")
+	}))
 	notifyItemEvents(t, db, mark)
 	require.Len(t, bell(cat), 1)
 	require.Equal(t, models.ReasonItemChanged, bell(cat)[0].Reason)
@@ -75,20 +80,24 @@ func TestItemNotifications(t *testing.T) {
 
 	// Reassigned to Cat, who follows: told once, as the assignee.
 	mark = lastEventID(t, db)
-	require.NoError(t, models.UpdateItem(ctx, db, ann, ticket, models.FieldAssignee, strconv.FormatInt(cat.ID, 10)))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error {
+		return models.UpdateItem(ctx, tx, ann, ticket, models.FieldAssignee, strconv.FormatInt(cat.ID, 10))
+	}))
 	notifyItemEvents(t, db, mark)
 	require.Len(t, bell(cat), 2)
 	require.Equal(t, models.ReasonItemAssigned, bell(cat)[0].Reason)
 
 	// A task followed by an agent without the support flag reaches them; a
 	// ticket never does.
-	task, err := models.CreateItem(ctx, db, ann, models.ItemInput{Kind: models.ItemTask, Title: "Call the carrier"})
+	task, err := factory.Write1(db, func(tx models.Tx) (*models.Item, error) {
+		return models.CreateItem(ctx, tx, ann, models.ItemInput{Kind: models.ItemTask, Title: "Call the carrier"})
+	})
 	require.NoError(t, err)
-	require.NoError(t, models.SetItemFollowing(ctx, db, dan, task, true))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.SetItemFollowing(ctx, tx, dan, task, true) }))
 	mark = lastEventID(t, db)
-	require.NoError(t, models.UpdateItem(ctx, db, ann, task, models.FieldPriority, "urgent"))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.UpdateItem(ctx, tx, ann, task, models.FieldPriority, "urgent") }))
 	require.NoError(t, db.Exec("INSERT INTO item_followers (item_id, user_id) VALUES (?, ?)", ticket.ID, dan.ID).Error)
-	require.NoError(t, models.UpdateItem(ctx, db, ann, ticket, models.FieldPriority, "high"))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.UpdateItem(ctx, tx, ann, ticket, models.FieldPriority, "high") }))
 	notifyItemEvents(t, db, mark)
 	require.Len(t, bell(dan), 1)
 	require.Equal(t, task.Ref(), bell(dan)[0].Text("ref"))

@@ -11,7 +11,7 @@ import (
 // CreateItem stores a new ticket or task by u, numbered next in its kind,
 // and links in.Conversation to it if given. Nothing is stored when the input
 // is invalid or the conversation already has an item.
-func CreateItem(ctx context.Context, db *gorm.DB, u *User, in ItemInput) (*Item, error) {
+func CreateItem(ctx context.Context, t Tx, u *User, in ItemInput) (*Item, error) {
 	if !CanSeeItems(u, in.Kind) {
 		return nil, ErrNotFound
 	}
@@ -34,7 +34,7 @@ func CreateItem(ctx context.Context, db *gorm.DB, u *User, in ItemInput) (*Item,
 		v.Add("priority", "item_priority_invalid", nil)
 	}
 	var item *Item
-	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := t.run(ctx, func(tx *gorm.DB) error {
 		var err error
 		if vals.assignee, err = lookupAssignee(tx, v, in.Kind, in.Assignee); err != nil {
 			return err
@@ -92,11 +92,11 @@ func CreateItem(ctx context.Context, db *gorm.DB, u *User, in ItemInput) (*Item,
 		if err := addActivity(tx, item, u, "created", "", item.Ref()); err != nil {
 			return err
 		}
-		if err := appendEvent(tx, Event{ItemID: &item.ID, Data: ItemEvent{Created: true, ByUserID: u.ID, AssigneeID: item.AssigneeID}}); err != nil {
+		if err := appendEvent(t, Event{ItemID: &item.ID, Data: ItemEvent{Created: true, ByUserID: u.ID, AssigneeID: item.AssigneeID}}); err != nil {
 			return err
 		}
 		if conv != nil {
-			if err := link(tx, u, item, conv); err != nil {
+			if err := link(t, u, item, conv); err != nil {
 				return err
 			}
 			in.Conversation.ItemID = &item.ID

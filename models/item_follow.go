@@ -9,11 +9,11 @@ import (
 
 // SetItemFollowing makes u follow item (its conversations then show in
 // their My conversations) or stop following it.
-func SetItemFollowing(ctx context.Context, db *gorm.DB, u *User, item *Item, follow bool) error {
+func SetItemFollowing(ctx context.Context, t Tx, u *User, item *Item, follow bool) error {
 	if !CanSeeItems(u, item.Kind) {
 		return ErrNotFound
 	}
-	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := t.run(ctx, func(tx *gorm.DB) error {
 		var res *gorm.DB
 		if follow {
 			res = tx.Exec("INSERT INTO item_followers (item_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING", item.ID, u.ID)
@@ -29,7 +29,7 @@ func SetItemFollowing(ctx context.Context, db *gorm.DB, u *User, item *Item, fol
 		if err := syncItemInvolvement(tx, item.ID); err != nil {
 			return err
 		}
-		if err := appendEvent(tx, Event{ItemID: &item.ID, UserID: &u.ID, Data: ItemEvent{Following: &follow}}); err != nil {
+		if err := appendEvent(t, Event{ItemID: &item.ID, UserID: &u.ID, Data: ItemEvent{Following: &follow}}); err != nil {
 			return err
 		}
 		// The linked conversations move in or out of u's My conversations.
@@ -38,7 +38,7 @@ func SetItemFollowing(ctx context.Context, db *gorm.DB, u *User, item *Item, fol
 			return err
 		}
 		for i := range convs {
-			if err := appendEvent(tx, Event{ConversationID: &convs[i].ID, UserID: &u.ID, Data: ConversationEvent{ItemFollowing: &follow}}); err != nil {
+			if err := appendEvent(t, Event{ConversationID: &convs[i].ID, UserID: &u.ID, Data: ConversationEvent{ItemFollowing: &follow}}); err != nil {
 				return err
 			}
 		}

@@ -37,7 +37,8 @@ func addActivity(tx *gorm.DB, item *Item, u *User, field, oldValue, newValue str
 
 // link attaches conv (locked, without an item) to item, with a status line
 // in the conversation: a customer sees that their request is now a ticket.
-func link(tx *gorm.DB, u *User, item *Item, conv *Conversation) error {
+func link(t Tx, u *User, item *Item, conv *Conversation) error {
+	tx := t.db
 	if err := tx.Exec("UPDATE conversations SET item_id = ?, updated_at = now() WHERE id = ?", item.ID, conv.ID).Error; err != nil {
 		return fmt.Errorf("link conversation: %w", err)
 	}
@@ -49,7 +50,7 @@ func link(tx *gorm.DB, u *User, item *Item, conv *Conversation) error {
 	if item.Kind == ItemTicket && conv.Kind == KindCustomer {
 		event = SysTicketLinked
 	}
-	if _, err := insertSystemLine(tx, conv, event, JSONMap{"by": u.Name, "ref": item.Ref()}); err != nil {
+	if _, err := insertSystemLine(t, conv, event, JSONMap{"by": u.Name, "ref": item.Ref()}); err != nil {
 		return err
 	}
 	if err := addActivity(tx, item, u, "linked", "", conversationLabel(tx, conv)); err != nil {
@@ -58,7 +59,7 @@ func link(tx *gorm.DB, u *User, item *Item, conv *Conversation) error {
 	if err := touchItem(tx, item); err != nil {
 		return err
 	}
-	return itemEvents(tx, item, []int64{conv.ID}, ItemEvent{Linked: true})
+	return itemEvents(t, item, []int64{conv.ID}, ItemEvent{Linked: true})
 }
 
 // syncItemInvolvement makes the rows of item's linked conversations say who
@@ -108,12 +109,12 @@ func touchItem(tx *gorm.DB, item *Item) error {
 
 // itemEvents announces a change of item: once for pages showing the item,
 // and once per conversation whose panel shows it.
-func itemEvents(tx *gorm.DB, item *Item, convIDs []int64, data ItemEvent) error {
-	if err := appendEvent(tx, Event{ItemID: &item.ID, Data: data}); err != nil {
+func itemEvents(t Tx, item *Item, convIDs []int64, data ItemEvent) error {
+	if err := appendEvent(t, Event{ItemID: &item.ID, Data: data}); err != nil {
 		return err
 	}
 	for _, id := range convIDs {
-		if err := appendEvent(tx, Event{ItemID: &item.ID, ConversationID: &id, Data: data}); err != nil {
+		if err := appendEvent(t, Event{ItemID: &item.ID, ConversationID: &id, Data: data}); err != nil {
 			return err
 		}
 	}
@@ -132,11 +133,11 @@ func linkedConversations(tx *gorm.DB, itemID int64) ([]Conversation, error) {
 
 // LinkConversation links conv to item (both visible to u). A conversation
 // has at most one item: one already linked is a validation error.
-func LinkConversation(ctx context.Context, db *gorm.DB, u *User, item *Item, conv *Conversation) error {
+func LinkConversation(ctx context.Context, t Tx, u *User, item *Item, conv *Conversation) error {
 	if !CanSeeItems(u, item.Kind) {
 		return ErrNotFound
 	}
-	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := t.run(ctx, func(tx *gorm.DB) error {
 		v := &ValidationError{}
 		locked, err := lockLinkable(tx, v, conv.ID)
 		if err != nil {
@@ -151,7 +152,7 @@ func LinkConversation(ctx context.Context, db *gorm.DB, u *User, item *Item, con
 			}
 			return err
 		}
-		if err := link(tx, u, item, locked); err != nil {
+		if err := link(t, u, item, locked); err != nil {
 			return err
 		}
 		conv.ItemID = &item.ID
@@ -161,8 +162,8 @@ func LinkConversation(ctx context.Context, db *gorm.DB, u *User, item *Item, con
 }
 
 // UnlinkConversation detaches conv from its item.
-func UnlinkConversation(ctx context.Context, db *gorm.DB, u *User, conv *Conversation) error {
-	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+func UnlinkConversation(ctx context.Context, t Tx, u *User, conv *Conversation) error {
+	err := t.run(ctx, func(tx *gorm.DB) error {
 		var locked Conversation
 		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Omit(clause.Associations).Take(&locked, conv.ID).Error; err != nil {
 			return err
@@ -184,7 +185,7 @@ func UnlinkConversation(ctx context.Context, db *gorm.DB, u *User, conv *Convers
 		if err := tx.Exec("UPDATE conversation_users SET via_item = false WHERE conversation_id = ? AND via_item", conv.ID).Error; err != nil {
 			return fmt.Errorf("unlink conversation: %w", err)
 		}
-		if _, err := insertSystemLine(tx, &locked, SysItemUnlinked, JSONMap{"by": u.Name, "ref": item.Ref()}); err != nil {
+		if _, err := insertSystemLine(t, &locked, SysItemUnlinked, JSONMap{"by": u.Name, "ref": item.Ref()}); err != nil {
 			return err
 		}
 		if err := addActivity(tx, &item, u, "unlinked", conversationLabel(tx, &locked), ""); err != nil {
@@ -193,7 +194,7 @@ func UnlinkConversation(ctx context.Context, db *gorm.DB, u *User, conv *Convers
 		if err := touchItem(tx, &item); err != nil {
 			return err
 		}
-		return itemEvents(tx, &item, []int64{conv.ID}, ItemEvent{Unlinked: true})
+		return itemEvents(t, &item, []int64{conv.ID}, ItemEvent{Unlinked: true})
 	})
 	return wrapUnlessDomain(err, "unlink conversation %d", conv.ID)
 }

@@ -49,7 +49,9 @@ func TestItemNumbersUnderContention(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range each {
-				_, err := models.CreateItem(ctx, db, me, models.ItemInput{Kind: models.ItemTicket, Title: fmt.Sprintf("w%d i%d", w, i)})
+				_, err := factory.Write1(db, func(tx models.Tx) (*models.Item, error) {
+					return models.CreateItem(ctx, tx, me, models.ItemInput{Kind: models.ItemTicket, Title: fmt.Sprintf("w%d i%d", w, i)})
+				})
 				errs <- err
 			}
 		}()
@@ -59,7 +61,7 @@ func TestItemNumbersUnderContention(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				rollback := errors.New("rollback")
-				err := db.Transaction(func(tx *gorm.DB) error {
+				err := factory.Write(db, func(tx models.Tx) error {
 					if _, err := models.CreateItem(ctx, tx, me, models.ItemInput{Kind: models.ItemTicket, Title: "rolled back"}); err != nil {
 						return err
 					}
@@ -85,10 +87,14 @@ func TestItemNumbersUnderContention(t *testing.T) {
 	assert.Zero(t, count(t, db, "SELECT count(*) FROM items WHERE title = 'rolled back'"))
 
 	// Tasks have their own sequence.
-	task, err := models.CreateItem(ctx, db, me, models.ItemInput{Kind: models.ItemTask, Title: "first task"})
+	task, err := factory.Write1(db, func(tx models.Tx) (*models.Item, error) {
+		return models.CreateItem(ctx, tx, me, models.ItemInput{Kind: models.ItemTask, Title: "first task"})
+	})
 	require.NoError(t, err)
 	assert.Equal(t, "K-1", task.Ref())
-	ticket, err := models.CreateItem(ctx, db, me, models.ItemInput{Kind: models.ItemTicket, Title: "next ticket"})
+	ticket, err := factory.Write1(db, func(tx models.Tx) (*models.Item, error) {
+		return models.CreateItem(ctx, tx, me, models.ItemInput{Kind: models.ItemTicket, Title: "next ticket"})
+	})
 	require.NoError(t, err)
 	assert.Equal(t, fmt.Sprintf("T-%d", workers*each+1), ticket.Ref())
 }
@@ -104,7 +110,9 @@ func TestCreateItemValidation(t *testing.T) {
 	inactive := mkSupport(t, db, "gone@example.com")
 	require.NoError(t, db.Exec("UPDATE users SET active = false, deactivated_at = now() WHERE id = ?", inactive.ID).Error)
 	_, linked := mkConversation(t, db, "already linked")
-	_, err := models.CreateItem(ctx, db, me, models.ItemInput{Kind: models.ItemTask, Title: "owner", Conversation: linked})
+	_, err := factory.Write1(db, func(tx models.Tx) (*models.Item, error) {
+		return models.CreateItem(ctx, tx, me, models.ItemInput{Kind: models.ItemTask, Title: "owner", Conversation: linked})
+	})
 	require.NoError(t, err)
 	linked.ItemID = nil // a stale copy: the rule is checked under lock
 
@@ -128,14 +136,16 @@ func TestCreateItemValidation(t *testing.T) {
 		{"conversation already linked", models.ItemInput{Kind: models.ItemTicket, Title: "x", Conversation: linked}, "conversation", "item_conversation_linked"},
 	}
 	for _, tc := range cases {
-		_, err := models.CreateItem(ctx, db, me, tc.in)
+		_, err := factory.Write1(db, func(tx models.Tx) (*models.Item, error) { return models.CreateItem(ctx, tx, me, tc.in) })
 		assert.Equal(t, tc.code, fieldCode(t, err, tc.field), tc.name)
 	}
 	assert.Equal(t, int64(1), count(t, db, "SELECT count(*) FROM items"), "nothing stored")
 	assert.Equal(t, int64(0), count(t, db, "SELECT last_number FROM item_counters WHERE kind = 'ticket'"), "no number taken")
 
 	// A 200-character title (trimmed) is fine.
-	it, err := models.CreateItem(ctx, db, me, models.ItemInput{Kind: models.ItemTicket, Title: "  " + strings.Repeat("é", 200) + " "})
+	it, err := factory.Write1(db, func(tx models.Tx) (*models.Item, error) {
+		return models.CreateItem(ctx, tx, me, models.ItemInput{Kind: models.ItemTicket, Title: "  " + strings.Repeat("é", 200) + " "})
+	})
 	require.NoError(t, err)
 	assert.Equal(t, strings.Repeat("é", 200), it.Title)
 	assert.Equal(t, "T-1", it.Ref())
@@ -150,10 +160,14 @@ func TestCreateTicketFromConversation(t *testing.T) {
 	ctx := context.Background()
 	me := mkSupport(t, db, "me@example.com")
 	cust, conv := mkConversation(t, db, "My order #77 never arrived")
-	require.NoError(t, models.Assign(ctx, db, me, conv, &me.ID))
-	_, err := models.PostMessage(ctx, db, models.Actor{User: me}, conv, models.MessageNote, "secret note")
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.Assign(ctx, tx, me, conv, &me.ID) }))
+	_, err := factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostMessage(ctx, tx, models.Actor{User: me}, conv, models.MessageNote, "secret note")
+	})
 	require.NoError(t, err)
-	_, err = models.PostMessage(ctx, db, models.Actor{User: me}, conv, models.MessageText, "Looking into it")
+	_, err = factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostMessage(ctx, tx, models.Actor{User: me}, conv, models.MessageText, "Looking into it")
+	})
 	require.NoError(t, err)
 
 	d, err := models.DraftFromConversation(ctx, db, conv)
@@ -167,8 +181,10 @@ func TestCreateTicketFromConversation(t *testing.T) {
 	assert.NotContains(t, d.Description, "secret note", "notes stay out of the excerpt")
 	assert.Equal(t, fmt.Sprint(me.ID), d.Assignee)
 
-	it, err := models.CreateItem(ctx, db, me, models.ItemInput{Kind: models.ItemTicket, Title: "Lost parcel (internal: VIP)",
-		Description: d.Description, Assignee: d.Assignee, Priority: models.PriorityUrgent, Conversation: conv})
+	it, err := factory.Write1(db, func(tx models.Tx) (*models.Item, error) {
+		return models.CreateItem(ctx, tx, me, models.ItemInput{Kind: models.ItemTicket, Title: "Lost parcel (internal: VIP)",
+			Description: d.Description, Assignee: d.Assignee, Priority: models.PriorityUrgent, Conversation: conv})
+	})
 	require.NoError(t, err)
 	require.NotNil(t, it.RequesterID)
 	assert.Equal(t, cust.ID, *it.RequesterID)
@@ -182,9 +198,15 @@ func TestCreateTicketFromConversation(t *testing.T) {
 
 	// Status changes: the customer hears of resolved, nothing else; staff
 	// see every change.
-	require.NoError(t, models.UpdateItem(ctx, db, me, it, models.FieldPriority, models.PriorityLow))
-	require.NoError(t, models.UpdateItem(ctx, db, me, it, models.FieldStatus, models.ItemInProgress))
-	require.NoError(t, models.UpdateItem(ctx, db, me, it, models.FieldStatus, models.ItemResolved))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error {
+		return models.UpdateItem(ctx, tx, me, it, models.FieldPriority, models.PriorityLow)
+	}))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error {
+		return models.UpdateItem(ctx, tx, me, it, models.FieldStatus, models.ItemInProgress)
+	}))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error {
+		return models.UpdateItem(ctx, tx, me, it, models.FieldStatus, models.ItemResolved)
+	}))
 	msgs, err = models.ListMessages(ctx, db, conv, true)
 	require.NoError(t, err)
 	var events []string
@@ -221,7 +243,9 @@ func TestCreateTicketFromConversation(t *testing.T) {
 	require.Len(t, v.Conversations, 1)
 
 	// Setting a field to what it is changes nothing.
-	require.NoError(t, models.UpdateItem(ctx, db, me, it, models.FieldStatus, models.ItemResolved))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error {
+		return models.UpdateItem(ctx, tx, me, it, models.FieldStatus, models.ItemResolved)
+	}))
 	assert.Equal(t, int64(5), count(t, db, "SELECT count(*) FROM item_activities WHERE item_id = ?", it.ID))
 }
 
@@ -232,7 +256,9 @@ func TestUpdateItemValidation(t *testing.T) {
 	ctx := context.Background()
 	me := mkSupport(t, db, "me@example.com")
 	plain := mkUser(t, db, "plain@example.com", models.RoleAgent)
-	it, err := models.CreateItem(ctx, db, me, models.ItemInput{Kind: models.ItemTicket, Title: "Keep me"})
+	it, err := factory.Write1(db, func(tx models.Tx) (*models.Item, error) {
+		return models.CreateItem(ctx, tx, me, models.ItemInput{Kind: models.ItemTicket, Title: "Keep me"})
+	})
 	require.NoError(t, err)
 	cases := []struct{ field, value, code string }{
 		{models.FieldTitle, "", "item_title_empty"},
@@ -245,10 +271,10 @@ func TestUpdateItemValidation(t *testing.T) {
 		{models.FieldDue, "31/12/2026", "item_due_invalid"},
 	}
 	for _, tc := range cases {
-		err := models.UpdateItem(ctx, db, me, it, tc.field, tc.value)
+		err := factory.Write(db, func(tx models.Tx) error { return models.UpdateItem(ctx, tx, me, it, tc.field, tc.value) })
 		assert.Equal(t, tc.code, fieldCode(t, err, tc.field), tc.field+"="+tc.value)
 	}
-	assert.Equal(t, "item_field_invalid", fieldCode(t, models.UpdateItem(ctx, db, me, it, "number", "7"), "field"))
+	assert.Equal(t, "item_field_invalid", fieldCode(t, factory.Write(db, func(tx models.Tx) error { return models.UpdateItem(ctx, tx, me, it, "number", "7") }), "field"))
 	assert.Equal(t, int64(1), count(t, db, "SELECT count(*) FROM item_activities WHERE item_id = ?", it.ID), "only 'created'")
 	got, err := models.FindItem(ctx, db, me, models.ItemTicket, it.Number)
 	require.NoError(t, err)
@@ -262,7 +288,7 @@ func TestUpdateItemValidation(t *testing.T) {
 		{models.FieldTeam, fmt.Sprint(team.ID)}, {models.FieldDue, "2026-12-24"}, {models.FieldPriority, models.PriorityHigh},
 		{models.FieldStatus, models.ItemWaiting}, {models.FieldAssignee, ""}, {models.FieldDue, ""},
 	} {
-		require.NoError(t, models.UpdateItem(ctx, db, me, it, ch[0], ch[1]), ch[0])
+		require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.UpdateItem(ctx, tx, me, it, ch[0], ch[1]) }), ch[0])
 	}
 	got, err = models.FindItem(ctx, db, me, models.ItemTicket, it.Number)
 	require.NoError(t, err)
@@ -284,25 +310,29 @@ func TestLinkAndUnlinkConversations(t *testing.T) {
 	me := mkSupport(t, db, "me@example.com")
 	_, c1 := mkConversation(t, db, "first")
 	_, c2 := mkConversation(t, db, "second")
-	it, err := models.CreateItem(ctx, db, me, models.ItemInput{Kind: models.ItemTicket, Title: "Shared", Conversation: c1})
+	it, err := factory.Write1(db, func(tx models.Tx) (*models.Item, error) {
+		return models.CreateItem(ctx, tx, me, models.ItemInput{Kind: models.ItemTicket, Title: "Shared", Conversation: c1})
+	})
 	require.NoError(t, err)
-	other, err := models.CreateItem(ctx, db, me, models.ItemInput{Kind: models.ItemTask, Title: "Other"})
+	other, err := factory.Write1(db, func(tx models.Tx) (*models.Item, error) {
+		return models.CreateItem(ctx, tx, me, models.ItemInput{Kind: models.ItemTask, Title: "Other"})
+	})
 	require.NoError(t, err)
 
-	require.NoError(t, models.LinkConversation(ctx, db, me, it, c2))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.LinkConversation(ctx, tx, me, it, c2) }))
 	v, err := models.OpenItem(ctx, db, me, models.ItemTicket, it.Number)
 	require.NoError(t, err)
 	assert.Len(t, v.Conversations, 2)
 
-	assert.Equal(t, "item_conversation_linked", fieldCode(t, models.LinkConversation(ctx, db, me, other, c2), "conversation"))
+	assert.Equal(t, "item_conversation_linked", fieldCode(t, factory.Write(db, func(tx models.Tx) error { return models.LinkConversation(ctx, tx, me, other, c2) }), "conversation"))
 	ghost := &models.Item{ID: 999999, Kind: models.ItemTicket, Number: 999999}
 	_, c3 := mkConversation(t, db, "third")
-	assert.Equal(t, "item_unknown", fieldCode(t, models.LinkConversation(ctx, db, me, ghost, c3), "item"))
+	assert.Equal(t, "item_unknown", fieldCode(t, factory.Write(db, func(tx models.Tx) error { return models.LinkConversation(ctx, tx, me, ghost, c3) }), "item"))
 	assert.Zero(t, count(t, db, "SELECT count(*) FROM conversations WHERE id = ? AND item_id IS NOT NULL", c3.ID), "nothing stored")
 
-	require.NoError(t, models.UnlinkConversation(ctx, db, me, c2))
-	assert.Equal(t, "item_conversation_not_linked", fieldCode(t, models.UnlinkConversation(ctx, db, me, c2), "conversation"))
-	require.NoError(t, models.LinkConversation(ctx, db, me, other, c2))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.UnlinkConversation(ctx, tx, me, c2) }))
+	assert.Equal(t, "item_conversation_not_linked", fieldCode(t, factory.Write(db, func(tx models.Tx) error { return models.UnlinkConversation(ctx, tx, me, c2) }), "conversation"))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.LinkConversation(ctx, tx, me, other, c2) }))
 	staff, err := models.ListMessages(ctx, db, c2, false)
 	require.NoError(t, err)
 	var events []string
@@ -327,7 +357,9 @@ func TestTicketsAreForSupportAgents(t *testing.T) {
 	ctx := context.Background()
 	me := mkSupport(t, db, "me@example.com")
 	plain := mkUser(t, db, "plain@example.com", models.RoleAgent)
-	it, err := models.CreateItem(ctx, db, me, models.ItemInput{Kind: models.ItemTicket, Title: "Refund"})
+	it, err := factory.Write1(db, func(tx models.Tx) (*models.Item, error) {
+		return models.CreateItem(ctx, tx, me, models.ItemInput{Kind: models.ItemTicket, Title: "Refund"})
+	})
 	require.NoError(t, err)
 
 	_, err = models.FindItem(ctx, db, plain, models.ItemTicket, it.Number)
@@ -336,24 +368,30 @@ func TestTicketsAreForSupportAgents(t *testing.T) {
 	assert.ErrorIs(t, err, models.ErrNotFound)
 	_, err = models.ListItems(ctx, db, models.ItemQuery{Viewer: plain, Kind: models.ItemTicket})
 	assert.ErrorIs(t, err, models.ErrNotFound)
-	_, err = models.CreateItem(ctx, db, plain, models.ItemInput{Kind: models.ItemTicket, Title: "x"})
+	_, err = factory.Write1(db, func(tx models.Tx) (*models.Item, error) {
+		return models.CreateItem(ctx, tx, plain, models.ItemInput{Kind: models.ItemTicket, Title: "x"})
+	})
 	assert.ErrorIs(t, err, models.ErrNotFound)
-	assert.ErrorIs(t, models.UpdateItem(ctx, db, plain, it, models.FieldStatus, models.ItemClosed), models.ErrNotFound)
-	assert.ErrorIs(t, models.SetItemFollowing(ctx, db, plain, it, true), models.ErrNotFound)
+	assert.ErrorIs(t, factory.Write(db, func(tx models.Tx) error {
+		return models.UpdateItem(ctx, tx, plain, it, models.FieldStatus, models.ItemClosed)
+	}), models.ErrNotFound)
+	assert.ErrorIs(t, factory.Write(db, func(tx models.Tx) error { return models.SetItemFollowing(ctx, tx, plain, it, true) }), models.ErrNotFound)
 	found, err := models.SearchItems(ctx, db, plain, "Refund", 10)
 	require.NoError(t, err)
 	assert.Empty(t, found)
 	// A teammates' chat linked to the ticket shows its members no ticket.
-	chat, _, err := models.StartInternalConversation(ctx, db, me, []int64{plain.ID}, "about the refund")
+	chat, _, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartInternalConversation(ctx, tx, me, []int64{plain.ID}, "about the refund")
+	})
 	require.NoError(t, err)
-	require.NoError(t, models.LinkConversation(ctx, db, me, it, chat))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.LinkConversation(ctx, tx, me, it, chat) }))
 	panel, err := models.ConversationItem(ctx, db, plain, chat, nil)
 	require.NoError(t, err)
 	assert.Nil(t, panel)
 	panel, err = models.ConversationItem(ctx, db, me, chat, nil)
 	require.NoError(t, err)
 	assert.Equal(t, "T-1", panel.Item.Ref())
-	assert.ErrorIs(t, models.UnlinkConversation(ctx, db, plain, chat), models.ErrNotFound)
+	assert.ErrorIs(t, factory.Write(db, func(tx models.Tx) error { return models.UnlinkConversation(ctx, tx, plain, chat) }), models.ErrNotFound)
 	found, err = models.SearchItems(ctx, db, me, "refu", 10)
 	require.NoError(t, err)
 	assert.Len(t, found, 1)
@@ -366,9 +404,13 @@ func TestTasksAreForAllStaff(t *testing.T) {
 	ctx := context.Background()
 	me := mkSupport(t, db, "me@example.com")
 	plain := mkUser(t, db, "plain@example.com", models.RoleAgent)
-	it, err := models.CreateItem(ctx, db, plain, models.ItemInput{Kind: models.ItemTask, Title: "Update the FAQ", Assignee: fmt.Sprint(me.ID)})
+	it, err := factory.Write1(db, func(tx models.Tx) (*models.Item, error) {
+		return models.CreateItem(ctx, tx, plain, models.ItemInput{Kind: models.ItemTask, Title: "Update the FAQ", Assignee: fmt.Sprint(me.ID)})
+	})
 	require.NoError(t, err)
-	require.NoError(t, models.UpdateItem(ctx, db, me, it, models.FieldAssignee, fmt.Sprint(plain.ID)))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error {
+		return models.UpdateItem(ctx, tx, me, it, models.FieldAssignee, fmt.Sprint(plain.ID))
+	}))
 	got, err := models.FindItem(ctx, db, plain, models.ItemTask, it.Number)
 	require.NoError(t, err)
 	assert.Equal(t, plain.ID, *got.AssigneeID, "tasks go to anyone, support flag or not")
@@ -410,15 +452,17 @@ func TestListItemsFiltersSortsAndPaging(t *testing.T) {
 		if i%5 == 0 {
 			creator = other
 		}
-		_, err := models.CreateItem(ctx, db, creator, in)
+		_, err := factory.Write1(db, func(tx models.Tx) (*models.Item, error) { return models.CreateItem(ctx, tx, creator, in) })
 		require.NoError(t, err)
 	}
 	// Equal update times exercise the id tie-break.
 	require.NoError(t, db.Exec("UPDATE items SET updated_at = '2026-06-01' WHERE number % 3 = 0").Error)
 	followed, err := models.FindItem(ctx, db, me, models.ItemTicket, 2)
 	require.NoError(t, err)
-	require.NoError(t, models.SetItemFollowing(ctx, db, me, followed, true))
-	_, err = models.CreateItem(ctx, db, me, models.ItemInput{Kind: models.ItemTask, Title: "a task, not a ticket"})
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.SetItemFollowing(ctx, tx, me, followed, true) }))
+	_, err = factory.Write1(db, func(tx models.Tx) (*models.Item, error) {
+		return models.CreateItem(ctx, tx, me, models.ItemInput{Kind: models.ItemTask, Title: "a task, not a ticket"})
+	})
 	require.NoError(t, err)
 
 	all, err := models.ListItems(ctx, db, models.ItemQuery{Viewer: me, Kind: models.ItemTicket, Limit: 200})
@@ -552,9 +596,11 @@ func TestItemConversationsAreMine(t *testing.T) {
 	follower := mkSupport(t, db, "follower@example.com")
 	stranger := mkSupport(t, db, "stranger@example.com")
 	_, conv := mkConversation(t, db, "help")
-	it, err := models.CreateItem(ctx, db, creator, models.ItemInput{Kind: models.ItemTicket, Title: "Help", Assignee: fmt.Sprint(assignee.ID), Conversation: conv})
+	it, err := factory.Write1(db, func(tx models.Tx) (*models.Item, error) {
+		return models.CreateItem(ctx, tx, creator, models.ItemInput{Kind: models.ItemTicket, Title: "Help", Assignee: fmt.Sprint(assignee.ID), Conversation: conv})
+	})
 	require.NoError(t, err)
-	require.NoError(t, models.SetItemFollowing(ctx, db, follower, it, true))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.SetItemFollowing(ctx, tx, follower, it, true) }))
 	for _, u := range []*models.User{creator, assignee, follower, stranger} {
 		mine, err := models.IsMine(ctx, db, u, conv.ID)
 		require.NoError(t, err)
@@ -563,7 +609,7 @@ func TestItemConversationsAreMine(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, u != stranger, len(list) == 1, u.Email)
 	}
-	require.NoError(t, models.SetItemFollowing(ctx, db, follower, it, false))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.SetItemFollowing(ctx, tx, follower, it, false) }))
 	mine, err := models.IsMine(ctx, db, follower, conv.ID)
 	require.NoError(t, err)
 	assert.False(t, mine, "unfollowed")
@@ -578,23 +624,27 @@ func TestItemConversationsAreMine(t *testing.T) {
 	}
 	// Reassigning moves the conversation from the old assignee's list to
 	// the new one's; the creator keeps it.
-	require.NoError(t, models.UpdateItem(ctx, db, creator, it, models.FieldAssignee, fmt.Sprint(stranger.ID)))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error {
+		return models.UpdateItem(ctx, tx, creator, it, models.FieldAssignee, fmt.Sprint(stranger.ID))
+	}))
 	assert.False(t, isMine(assignee, conv), "no longer assigned")
 	assert.True(t, isMine(stranger, conv), "newly assigned")
 	assert.True(t, isMine(creator, conv))
 	// A conversation linked later joins the lists of everyone involved.
 	_, conv2 := mkConversation(t, db, "more")
-	require.NoError(t, models.LinkConversation(ctx, db, creator, it, conv2))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.LinkConversation(ctx, tx, creator, it, conv2) }))
 	assert.True(t, isMine(stranger, conv2))
 	assert.True(t, isMine(creator, conv2))
 	// Unlinked, it leaves them (nobody wrote in it or follows it).
-	require.NoError(t, models.UnlinkConversation(ctx, db, creator, conv2))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.UnlinkConversation(ctx, tx, creator, conv2) }))
 	assert.False(t, isMine(stranger, conv2))
 	assert.False(t, isMine(creator, conv2))
 	// Writing in a conversation keeps it mine after the item lets go.
-	_, err = models.PostMessage(ctx, db, models.Actor{User: stranger}, conv, models.MessageText, "on it")
+	_, err = factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostMessage(ctx, tx, models.Actor{User: stranger}, conv, models.MessageText, "on it")
+	})
 	require.NoError(t, err)
-	require.NoError(t, models.UnlinkConversation(ctx, db, creator, conv))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.UnlinkConversation(ctx, tx, creator, conv) }))
 	assert.True(t, isMine(stranger, conv), "wrote in it")
 	assert.False(t, isMine(creator, conv))
 }

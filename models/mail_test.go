@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
 
+	"github.com/parleydesk/parley/internal/factory"
 	"github.com/parleydesk/parley/models"
 )
 
@@ -17,7 +18,9 @@ func customerConv(t *testing.T, db *gorm.DB) (*models.Customer, *models.Conversa
 	ctx := context.Background()
 	_, v, err := models.CreateVisitor(ctx, db)
 	require.NoError(t, err)
-	conv, _, err := models.StartCustomerConversation(ctx, db, v.Customer, "Hello", models.SessionInfo{})
+	conv, _, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartCustomerConversation(ctx, tx, v.Customer, "Hello", models.SessionInfo{})
+	})
 	require.NoError(t, err)
 	require.NoError(t, db.Take(conv, conv.ID).Error) // its public id
 	return v.Customer, conv
@@ -114,11 +117,15 @@ func TestCustomerReplies(t *testing.T) {
 	_, conv := customerConv(t, db)
 	var ids []int64
 	for _, body := range []string{"One", "Two", "Three"} {
-		m, err := models.PostMessage(ctx, db, models.Actor{User: agent}, conv, models.MessageText, body)
+		m, err := factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
+			return models.PostMessage(ctx, tx, models.Actor{User: agent}, conv, models.MessageText, body)
+		})
 		require.NoError(t, err)
 		ids = append(ids, m.ID)
 	}
-	_, err := models.PostMessage(ctx, db, models.Actor{User: agent}, conv, models.MessageNote, "internal")
+	_, err := factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostMessage(ctx, tx, models.Actor{User: agent}, conv, models.MessageNote, "internal")
+	})
 	require.NoError(t, err)
 
 	moved, err := models.MarkCustomerRead(ctx, db, conv, ids[0])
@@ -179,7 +186,9 @@ func TestAgentDigestRespectsMembership(t *testing.T) {
 	ann := mkUser(t, db, "ann@example.com", models.RoleAgent)
 	bob := mkUser(t, db, "bob@example.com", models.RoleAgent)
 	eve := mkUser(t, db, "eve@example.com", models.RoleAgent)
-	conv, msg, err := models.StartInternalConversation(ctx, db, ann, []int64{bob.ID}, "between us")
+	conv, msg, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartInternalConversation(ctx, tx, ann, []int64{bob.ID}, "between us")
+	})
 	require.NoError(t, err)
 	pend := func(u *models.User, event int64) {
 		require.NoError(t, db.Exec(`INSERT INTO email_pending (user_id, event_id, reason, conversation_id, message_id)

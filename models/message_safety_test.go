@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
 
+	"github.com/parleydesk/parley/internal/factory"
 	"github.com/parleydesk/parley/models"
 )
 
@@ -30,14 +31,20 @@ func TestPostMessageIdempotencyKey(t *testing.T) {
 	ann := mkSupport(t, db, "ann@example.com")
 	bob := mkSupport(t, db, "bob@example.com")
 	_, cust := mkCustomer(t, db)
-	conv, _, err := models.StartCustomerConversation(ctx, db, cust, "hi", models.SessionInfo{})
+	conv, _, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartCustomerConversation(ctx, tx, cust, "hi", models.SessionInfo{})
+	})
 	require.NoError(t, err)
 	opts := models.PostOpts{IdempotencyKey: "c0ffee00-0001"}
 
-	first, err := models.PostMessageWithOpts(ctx, db, models.Actor{Customer: cust}, conv, models.MessageText, "anyone?", opts)
+	first, err := factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostMessageWithOpts(ctx, tx, models.Actor{Customer: cust}, conv, models.MessageText, "anyone?", opts)
+	})
 	require.NoError(t, err)
 	assert.False(t, first.Replayed)
-	again, err := models.PostMessageWithOpts(ctx, db, models.Actor{Customer: cust}, conv, models.MessageText, "anyone?", opts)
+	again, err := factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostMessageWithOpts(ctx, tx, models.Actor{Customer: cust}, conv, models.MessageText, "anyone?", opts)
+	})
 	require.NoError(t, err)
 	assert.True(t, again.Replayed)
 	assert.Equal(t, first.ID, again.ID)
@@ -47,17 +54,25 @@ func TestPostMessageIdempotencyKey(t *testing.T) {
 	assert.EqualValues(t, 1, events, "a replay announces nothing")
 
 	// Another author with the same key is another message; so is a note.
-	_, err = models.PostMessageWithOpts(ctx, db, models.Actor{User: ann}, conv, models.MessageNote, "anyone?", opts)
+	_, err = factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostMessageWithOpts(ctx, tx, models.Actor{User: ann}, conv, models.MessageNote, "anyone?", opts)
+	})
 	require.NoError(t, err)
 	assert.EqualValues(t, 2, countBodies(t, db, conv.ID, "anyone?"))
 	// The same key in another conversation is refused.
-	other, _, err := models.StartCustomerConversation(ctx, db, cust, "other", models.SessionInfo{})
+	other, _, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartCustomerConversation(ctx, tx, cust, "other", models.SessionInfo{})
+	})
 	require.NoError(t, err)
-	_, err = models.PostMessageWithOpts(ctx, db, models.Actor{Customer: cust}, other, models.MessageText, "anyone?", opts)
+	_, err = factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostMessageWithOpts(ctx, tx, models.Actor{Customer: cust}, other, models.MessageText, "anyone?", opts)
+	})
 	assert.Equal(t, "idempotency_key_invalid", fieldCode(t, err, "idempotency_key"))
 	// Malformed keys are refused before anything is stored.
 	for _, k := range []string{"short", "has space in it", "é-not-ascii-key", string(make([]byte, 101))} {
-		_, err = models.PostMessageWithOpts(ctx, db, models.Actor{User: bob}, conv, models.MessageText, "bad key", models.PostOpts{IdempotencyKey: k})
+		_, err = factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
+			return models.PostMessageWithOpts(ctx, tx, models.Actor{User: bob}, conv, models.MessageText, "bad key", models.PostOpts{IdempotencyKey: k})
+		})
 		assert.Equal(t, "idempotency_key_invalid", fieldCode(t, err, "idempotency_key"), "%q", k)
 	}
 	assert.Zero(t, countBodies(t, db, conv.ID, "bad key"))
@@ -71,7 +86,9 @@ func TestPostMessageIdempotencyKey(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			c := *conv
-			m, err := models.PostMessageWithOpts(ctx, db, models.Actor{User: bob}, &c, models.MessageText, "raced", race)
+			m, err := factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
+				return models.PostMessageWithOpts(ctx, tx, models.Actor{User: bob}, &c, models.MessageText, "raced", race)
+			})
 			if assert.NoError(t, err) {
 				ids[i] = m.ID
 			}
@@ -89,14 +106,16 @@ func TestStartVisitorConversationIdempotencyKey(t *testing.T) {
 	t.Parallel()
 	db := setup(t)
 	ctx := context.Background()
-	settings, err := models.GetSettings(ctx, db)
-	require.NoError(t, err)
 	_, v, err := models.CreateVisitor(ctx, db)
 	require.NoError(t, err)
 	in := models.VisitorStart{Body: "First question", IdempotencyKey: "start-0000-0001"}
-	conv, msg, err := models.StartVisitorConversation(ctx, db, v, settings, in)
+	conv, msg, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartVisitorConversation(ctx, tx, v, in)
+	})
 	require.NoError(t, err)
-	again, msg2, err := models.StartVisitorConversation(ctx, db, v, settings, in)
+	again, msg2, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartVisitorConversation(ctx, tx, v, in)
+	})
 	require.NoError(t, err)
 	assert.Equal(t, conv.ID, again.ID)
 	assert.Equal(t, conv.PublicID, again.PublicID)
@@ -112,13 +131,15 @@ func TestChatLinkVisitorIsScoped(t *testing.T) {
 	t.Parallel()
 	db := setup(t)
 	ctx := context.Background()
-	settings, err := models.GetSettings(ctx, db)
-	require.NoError(t, err)
 	_, owner, err := models.CreateVisitor(ctx, db)
 	require.NoError(t, err)
-	a, _, err := models.StartVisitorConversation(ctx, db, owner, settings, models.VisitorStart{Body: "A", Email: "zoe@client.test"})
+	a, _, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartVisitorConversation(ctx, tx, owner, models.VisitorStart{Body: "A", Email: "zoe@client.test"})
+	})
 	require.NoError(t, err)
-	b, _, err := models.StartVisitorConversation(ctx, db, owner, settings, models.VisitorStart{Body: "B"})
+	b, _, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartVisitorConversation(ctx, tx, owner, models.VisitorStart{Body: "B"})
+	})
 	require.NoError(t, err)
 	tok, err := models.ChatLinkToken(ctx, db, a, time.Now().Add(time.Hour))
 	require.NoError(t, err)
@@ -138,11 +159,17 @@ func TestChatLinkVisitorIsScoped(t *testing.T) {
 	assert.Equal(t, a.ID, convs[0].ID)
 	assert.True(t, v.Sees(a))
 	assert.False(t, v.Sees(b))
-	_, err = models.PostVisitorMessage(ctx, db, v, settings, b, "sneaky", models.PostOpts{})
+	_, err = factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostVisitorMessage(ctx, tx, v, b, "sneaky", models.PostOpts{})
+	})
 	assert.ErrorIs(t, err, models.ErrNotFound)
-	_, err = models.PostVisitorMessage(ctx, db, v, settings, a, "thanks", models.PostOpts{})
+	_, err = factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostVisitorMessage(ctx, tx, v, a, "thanks", models.PostOpts{})
+	})
 	assert.NoError(t, err)
-	_, _, err = models.StartVisitorConversation(ctx, db, v, settings, models.VisitorStart{Body: "new"})
+	_, _, err = factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartVisitorConversation(ctx, tx, v, models.VisitorStart{Body: "new"})
+	})
 	assert.ErrorIs(t, err, models.ErrNotFound)
 	_, err = models.SaveVisitorEmail(ctx, db, v, "mallory@evil.test")
 	assert.ErrorIs(t, err, models.ErrNotFound)
@@ -164,24 +191,34 @@ func TestStartVisitorConversationEmailWhileAway(t *testing.T) {
 	_, v, err := models.CreateVisitor(ctx, db)
 	require.NoError(t, err)
 
+	require.NoError(t, db.Exec("UPDATE desk_settings SET online = false").Error)
 	settings.Online = false
 	assert.True(t, v.EmailRequired(settings))
 	for _, email := range []string{"", "   ", "nope"} {
-		_, _, err = models.StartVisitorConversation(ctx, db, v, settings, models.VisitorStart{Body: "hello?", Email: email})
+		_, _, err = factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+			return models.StartVisitorConversation(ctx, tx, v, models.VisitorStart{Body: "hello?", Email: email})
+		})
 		code := fieldCode(t, err, "email")
 		assert.Contains(t, []string{"email_required_away", "email_invalid"}, code, "%q", email)
 	}
-	_, _, err = models.StartVisitorConversation(ctx, db, v, settings, models.VisitorStart{Body: "hello?", Email: "zoe@client.test"})
+	_, _, err = factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartVisitorConversation(ctx, tx, v, models.VisitorStart{Body: "hello?", Email: "zoe@client.test"})
+	})
 	require.NoError(t, err)
 	assert.False(t, v.EmailRequired(settings), "known now")
-	_, _, err = models.StartVisitorConversation(ctx, db, v, settings, models.VisitorStart{Body: "again"})
+	_, _, err = factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartVisitorConversation(ctx, tx, v, models.VisitorStart{Body: "again"})
+	})
 	assert.NoError(t, err)
 
+	require.NoError(t, db.Exec("UPDATE desk_settings SET online = true").Error)
 	settings.Online = true
 	_, fresh, err := models.CreateVisitor(ctx, db)
 	require.NoError(t, err)
 	assert.False(t, fresh.EmailRequired(settings))
-	_, _, err = models.StartVisitorConversation(ctx, db, fresh, settings, models.VisitorStart{Body: "online, no email"})
+	_, _, err = factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartVisitorConversation(ctx, tx, fresh, models.VisitorStart{Body: "online, no email"})
+	})
 	assert.NoError(t, err)
 }
 
@@ -193,22 +230,30 @@ func TestIdempotencyKeyReusedConcurrentlyElsewhere(t *testing.T) {
 	db := setup(t)
 	ctx := context.Background()
 	_, cust := mkCustomer(t, db)
-	a, _, err := models.StartCustomerConversation(ctx, db, cust, "a", models.SessionInfo{})
+	a, _, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartCustomerConversation(ctx, tx, cust, "a", models.SessionInfo{})
+	})
 	require.NoError(t, err)
-	b, _, err := models.StartCustomerConversation(ctx, db, cust, "b", models.SessionInfo{})
+	b, _, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartCustomerConversation(ctx, tx, cust, "b", models.SessionInfo{})
+	})
 	require.NoError(t, err)
 	opts := models.PostOpts{IdempotencyKey: "c0ffee00-twice"}
 
 	tx := db.Begin()
 	defer tx.Rollback()
-	_, err = models.PostMessageWithOpts(ctx, tx, models.Actor{Customer: cust}, a, models.MessageText, "in a", opts)
+	_, err = factory.Write1(tx, func(tx models.Tx) (*models.Message, error) {
+		return models.PostMessageWithOpts(ctx, tx, models.Actor{Customer: cust}, a, models.MessageText, "in a", opts)
+	})
 	require.NoError(t, err)
 	var pid int64
 	require.NoError(t, tx.Raw("SELECT pg_backend_pid()").Scan(&pid).Error)
 
 	done := make(chan error, 1)
 	go func() {
-		_, err := models.PostMessageWithOpts(ctx, db, models.Actor{Customer: cust}, b, models.MessageText, "in b", opts)
+		_, err := factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
+			return models.PostMessageWithOpts(ctx, tx, models.Actor{Customer: cust}, b, models.MessageText, "in b", opts)
+		})
 		done <- err
 	}()
 	// Wait until the second post is blocked behind the first transaction.

@@ -99,7 +99,9 @@ func TestLastAdminIsProtectedUnderConcurrency(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			target := pair[1]
-			_, errs[i] = models.UpdateUser(ctx, db, target.ID, models.UserInput{Name: target.Name, Email: target.Email, Role: models.RoleAgent})
+			_, errs[i] = factory.Write1(db, func(tx models.Tx) (*models.User, error) {
+				return models.UpdateUser(ctx, tx, target.ID, models.UserInput{Name: target.Name, Email: target.Email, Role: models.RoleAgent})
+			})
 		}()
 	}
 	wg.Wait()
@@ -127,13 +129,13 @@ func TestDeactivateEndsSessions(t *testing.T) {
 	_, _, err = models.LookupSession(ctx, db, token, time.Hour)
 	require.NoError(t, err)
 
-	assert.Equal(t, "cannot_deactivate_self", fieldCode(t, models.DeactivateUser(ctx, db, admin.ID, admin.ID), "user"))
-	require.NoError(t, models.DeactivateUser(ctx, db, admin.ID, agent.ID))
+	assert.Equal(t, "cannot_deactivate_self", fieldCode(t, factory.Write(db, func(tx models.Tx) error { return models.DeactivateUser(ctx, tx, admin.ID, admin.ID) }), "user"))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.DeactivateUser(ctx, tx, admin.ID, agent.ID) }))
 	_, _, err = models.LookupSession(ctx, db, token, time.Hour)
 	require.ErrorIs(t, err, models.ErrNotFound)
 	_, err = models.Authenticate(ctx, db, "b@example.com", "correct horse", "10.0.0.1", models.DefaultLoginLimits)
 	require.ErrorIs(t, err, models.ErrInvalidCredentials)
-	require.ErrorIs(t, models.DeactivateUser(ctx, db, admin.ID, 424242), models.ErrNotFound)
+	require.ErrorIs(t, factory.Write(db, func(tx models.Tx) error { return models.DeactivateUser(ctx, tx, admin.ID, 424242) }), models.ErrNotFound)
 }
 
 func TestSessionSlidesAndExpires(t *testing.T) {
@@ -190,7 +192,9 @@ func TestPruneEventsRecordsHorizon(t *testing.T) {
 	ctx := context.Background()
 	_, v, err := models.CreateVisitor(ctx, db)
 	require.NoError(t, err)
-	_, _, err = models.StartCustomerConversation(ctx, db, v.Customer, "old", models.SessionInfo{})
+	_, _, err = factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartCustomerConversation(ctx, tx, v.Customer, "old", models.SessionInfo{})
+	})
 	require.NoError(t, err)
 	var maxXID uint64
 	require.NoError(t, db.Raw("SELECT max(xid)::text::bigint FROM events").Scan(&maxXID).Error)

@@ -77,15 +77,15 @@ func (n *Notification) CustomerID() *int64 {
 //     that counts both (and so comes first in the list).
 //
 // It returns how many notifications it created.
-func Notify(ctx context.Context, db *gorm.DB, ev Event, a *Audience) (int, error) {
+func Notify(ctx context.Context, t Tx, ev Event, a *Audience) (int, error) {
 	if a == nil || len(a.UserIDs) == 0 {
 		return 0, nil
 	}
 	if a.ItemID != 0 {
-		return notifyItem(ctx, db, ev, a)
+		return notifyItem(ctx, t, ev, a)
 	}
 	var n int
-	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := t.run(ctx, func(tx *gorm.DB) error {
 		var c struct {
 			Kind           string
 			CustomerID     *int64
@@ -115,16 +115,16 @@ func Notify(ctx context.Context, db *gorm.DB, ev Event, a *Audience) (int, error
 		switch a.Reason {
 		case ReasonNewConversation:
 			data["preview"] = preview(c.FirstPreview)
-			n, err = insertNotifications(tx, ev, a, data, c.FirstMessageID)
+			n, err = insertNotifications(t, ev, a, data, c.FirstMessageID)
 		case ReasonAssigned:
 			var by string
 			if err := tx.Raw("SELECT name FROM users WHERE id = ?", byUserID(ev)).Scan(&by).Error; err != nil {
 				return err
 			}
 			data["actor"], data["preview"] = by, c.Preview
-			n, err = insertNotifications(tx, ev, a, data, math.MaxInt64)
+			n, err = insertNotifications(t, ev, a, data, math.MaxInt64)
 		case ReasonMessage:
-			n, err = notifyMessage(tx, ev, a, data)
+			n, err = notifyMessage(t, ev, a, data)
 		default:
 			return fmt.Errorf("notify: unknown reason %q", a.Reason)
 		}
@@ -140,7 +140,8 @@ func Notify(ctx context.Context, db *gorm.DB, ev Event, a *Audience) (int, error
 // the conversation up to message seen, with an event for each, in one
 // statement.
 // An item's audience (a.ItemID) has no read marker to check.
-func insertNotifications(tx *gorm.DB, ev Event, a *Audience, data JSONMap, seen int64) (int, error) {
+func insertNotifications(t Tx, ev Event, a *Audience, data JSONMap, seen int64) (int, error) {
+	tx := t.db
 	var n int
 	err := tx.Raw(`
 		WITH ins AS (
@@ -164,7 +165,8 @@ func insertNotifications(tx *gorm.DB, ev Event, a *Audience, data JSONMap, seen 
 // notifyMessage applies the message rules for each recipient: skip what
 // they have read or were already told of, else replace their unread message
 // notification of this conversation with one counting this message too.
-func notifyMessage(tx *gorm.DB, ev Event, a *Audience, data JSONMap) (int, error) {
+func notifyMessage(t Tx, ev Event, a *Audience, data JSONMap) (int, error) {
+	tx := t.db
 	var m struct {
 		Kind         string
 		Body         string
@@ -226,7 +228,7 @@ func notifyMessage(tx *gorm.DB, ev Event, a *Audience, data JSONMap) (int, error
 			continue
 		}
 		u, conv := uid, a.ConversationID
-		if err := appendEvent(tx, Event{ConversationID: &conv, UserID: &u, Data: NotificationEvent{ID: id, Replaces: old.ID}}); err != nil {
+		if err := appendEvent(t, Event{ConversationID: &conv, UserID: &u, Data: NotificationEvent{ID: id, Replaces: old.ID}}); err != nil {
 			return 0, err
 		}
 		created++
@@ -235,11 +237,12 @@ func notifyMessage(tx *gorm.DB, ev Event, a *Audience, data JSONMap) (int, error
 }
 
 // notificationSelect reads notifications (alias n) of @me that they may
-// still see: about a conversation they may open (or about no conversation).
-const notificationSelect = `SELECT n.*, COALESCE(c.public_id::text, '') AS conversation_public_id
+// still see: about a conversation they may open (or about no conversation)
+// and an item they may see (or about no item).
+var notificationSelect = `SELECT n.*, COALESCE(c.public_id::text, '') AS conversation_public_id
 	FROM notifications n LEFT JOIN conversations c ON c.id = n.conversation_id
 	WHERE n.user_id = @me AND (n.conversation_id IS NULL OR ` + visibleToUser + `)
-	  AND (n.item_id IS NULL OR EXISTS (SELECT 1 FROM items vi WHERE vi.id = n.item_id AND (vi.kind = 'task' OR @support)))`
+	  AND (n.item_id IS NULL OR EXISTS (SELECT 1 FROM items vi WHERE vi.id = n.item_id AND ` + userSeesItemSQL("vi") + `))`
 
 // ListNotifications returns u's newest notifications, newest first; before
 // (an id, 0 for none) pages to older ones.
@@ -286,8 +289,8 @@ func CountUnreadNotifications(ctx context.Context, db *gorm.DB, u *User) (int, e
 
 // MarkNotificationRead marks one of u's notifications read; another user's
 // (or an unknown id) is ErrNotFound. Their other desks hear of it.
-func MarkNotificationRead(ctx context.Context, db *gorm.DB, u *User, id int64) error {
-	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+func MarkNotificationRead(ctx context.Context, t Tx, u *User, id int64) error {
+	return t.run(ctx, func(tx *gorm.DB) error {
 		var state struct {
 			Found  bool
 			Unread bool
@@ -306,15 +309,15 @@ func MarkNotificationRead(ctx context.Context, db *gorm.DB, u *User, id int64) e
 		if err := tx.Exec("UPDATE notifications SET read_at = now() WHERE id = ?", id).Error; err != nil {
 			return fmt.Errorf("mark notification read: %w", err)
 		}
-		return appendEvent(tx, Event{UserID: &u.ID, Data: NotificationEvent{Read: &NotificationsRead{IDs: []int64{id}}}})
+		return appendEvent(t, Event{UserID: &u.ID, Data: NotificationEvent{Read: &NotificationsRead{IDs: []int64{id}}}})
 	})
 }
 
 // MarkAllNotificationsRead marks every notification of u read and returns
 // how many were unread.
-func MarkAllNotificationsRead(ctx context.Context, db *gorm.DB, u *User) (int64, error) {
+func MarkAllNotificationsRead(ctx context.Context, t Tx, u *User) (int64, error) {
 	var n int64
-	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := t.run(ctx, func(tx *gorm.DB) error {
 		res := tx.Exec("UPDATE notifications SET read_at = now() WHERE user_id = ? AND read_at IS NULL", u.ID)
 		if res.Error != nil {
 			return fmt.Errorf("mark all notifications read: %w", res.Error)
@@ -322,7 +325,7 @@ func MarkAllNotificationsRead(ctx context.Context, db *gorm.DB, u *User) (int64,
 		if n = res.RowsAffected; n == 0 {
 			return nil
 		}
-		return appendEvent(tx, Event{UserID: &u.ID, Data: NotificationEvent{Read: &NotificationsRead{All: true}}})
+		return appendEvent(t, Event{UserID: &u.ID, Data: NotificationEvent{Read: &NotificationsRead{All: true}}})
 	})
 	return n, err
 }
@@ -349,27 +352,31 @@ func PruneNotifications(ctx context.Context, db *gorm.DB, keepRead, keepAll time
 // notifyItem records item notifications: what the entry shows (the item's
 // reference, title, who changed what) as it was, and an event per
 // recipient; keyed by (user, event) like the others.
-func notifyItem(ctx context.Context, db *gorm.DB, ev Event, a *Audience) (int, error) {
-	var it struct {
-		Kind   string
-		Number int64
-		Title  string
-		Actor  string
-	}
-	err := db.WithContext(ctx).Raw(`SELECT i.kind, i.number, i.title, COALESCE(u.name, '') AS actor
-		FROM items i LEFT JOIN users u ON u.id = ? WHERE i.id = ?`, byUserID(ev), a.ItemID).Scan(&it).Error
-	if err != nil || it.Kind == "" {
-		return 0, err // or deleted since
-	}
-	item, _ := ev.Data.(ItemEvent)
-	field := item.Field
-	data := JSONMap{"kind": it.Kind, "number": it.Number, "ref": (&Item{Kind: it.Kind, Number: it.Number}).Ref(),
-		"title": it.Title, "actor": it.Actor, "field": field}
-	n, err := insertNotifications(db.WithContext(ctx), ev, a, data, 0)
-	if err != nil {
-		return 0, fmt.Errorf("notify of item event %d: %w", ev.ID, err)
-	}
-	return n, nil
+func notifyItem(ctx context.Context, t Tx, ev Event, a *Audience) (int, error) {
+	var n int
+	err := t.run(ctx, func(tx *gorm.DB) error {
+		var it struct {
+			Kind   string
+			Number int64
+			Title  string
+			Actor  string
+		}
+		err := tx.Raw(`SELECT i.kind, i.number, i.title, COALESCE(u.name, '') AS actor
+			FROM items i LEFT JOIN users u ON u.id = ? WHERE i.id = ?`, byUserID(ev), a.ItemID).Scan(&it).Error
+		if err != nil || it.Kind == "" {
+			return err // or deleted since
+		}
+		item, _ := ev.Data.(ItemEvent)
+		field := item.Field
+		data := JSONMap{"kind": it.Kind, "number": it.Number, "ref": (&Item{Kind: it.Kind, Number: it.Number}).Ref(),
+			"title": it.Title, "actor": it.Actor, "field": field}
+		n, err = insertNotifications(t, ev, a, data, 0)
+		if err != nil {
+			return fmt.Errorf("notify of item event %d: %w", ev.ID, err)
+		}
+		return nil
+	})
+	return n, err
 }
 
 // byUserID is who made the change ev announces (0 if it does not say).

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
 
+	"github.com/parleydesk/parley/internal/factory"
 	"github.com/parleydesk/parley/models"
 )
 
@@ -26,7 +27,7 @@ func notifyEvent(t *testing.T, db *gorm.DB, e models.Event) int {
 	ctx := context.Background()
 	a, err := models.AudienceOf(ctx, db, e)
 	require.NoError(t, err)
-	n, err := models.Notify(ctx, db, e, a)
+	n, err := factory.Write1(db, func(tx models.Tx) (int, error) { return models.Notify(ctx, tx, e, a) })
 	require.NoError(t, err)
 	return n
 }
@@ -60,7 +61,9 @@ func TestNotifyWhoGetsWhat(t *testing.T) {
 	require.NoError(t, err)
 
 	// A new conversation: every support agent, once, even if the job runs twice.
-	conv, _, err := models.StartCustomerConversation(ctx, db, cust, "Where is   my parcel?", models.SessionInfo{})
+	conv, _, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartCustomerConversation(ctx, tx, cust, "Where is   my parcel?", models.SessionInfo{})
+	})
 	require.NoError(t, err)
 	created := lastEvent(t, db, models.EventConversation)
 	require.Equal(t, 2, notifyEvent(t, db, created))
@@ -84,25 +87,27 @@ func TestNotifyWhoGetsWhat(t *testing.T) {
 	assert.Equal(t, []int64{ann.ID, bob.ID}, recipients, "one event per recipient, for them only")
 
 	// Reading the conversation reads its notifications.
-	require.NoError(t, models.MarkRead(ctx, db, ann, conv))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.MarkRead(ctx, tx, ann, conv) }))
 	n, _ = bell(t, db, ann)
 	assert.Zero(t, n)
 
 	// A new conversation someone already read before the job ran is not news to them.
-	conv2, _, err := models.StartCustomerConversation(ctx, db, cust, "Another one", models.SessionInfo{})
+	conv2, _, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartCustomerConversation(ctx, tx, cust, "Another one", models.SessionInfo{})
+	})
 	require.NoError(t, err)
-	require.NoError(t, models.MarkRead(ctx, db, bob, conv2))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.MarkRead(ctx, tx, bob, conv2) }))
 	require.Equal(t, 1, notifyLast(t, db, models.EventConversation))
 	n, _ = bell(t, db, bob)
 	assert.Equal(t, 1, n, "bob still has only the first one")
 
 	// Assigned to Bob by Ann: Bob, with Ann's name; self-assignment: nobody.
-	require.NoError(t, models.Assign(ctx, db, ann, conv, &bob.ID))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.Assign(ctx, tx, ann, conv, &bob.ID) }))
 	require.Equal(t, 1, notifyLast(t, db, models.EventConversation))
 	_, list = bell(t, db, bob)
 	assert.Equal(t, models.ReasonAssigned, list[0].Reason)
 	assert.Equal(t, ann.Name, list[0].Text("actor"))
-	require.NoError(t, models.Assign(ctx, db, bob, conv2, &bob.ID))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.Assign(ctx, tx, bob, conv2, &bob.ID) }))
 	require.Equal(t, 0, notifyLast(t, db, models.EventConversation))
 }
 
@@ -113,10 +118,14 @@ func TestNotifyMessagesGroupAndSkipWhatWasRead(t *testing.T) {
 	ann := mkSupport(t, db, "ann@example.com")
 	bob := mkSupport(t, db, "bob@example.com")
 	_, cust := mkCustomer(t, db)
-	conv, _, err := models.StartCustomerConversation(ctx, db, cust, "hello", models.SessionInfo{})
+	conv, _, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartCustomerConversation(ctx, tx, cust, "hello", models.SessionInfo{})
+	})
 	require.NoError(t, err)
-	require.NoError(t, models.Assign(ctx, db, ann, conv, &bob.ID))
-	_, err = models.PostMessage(ctx, db, models.Actor{User: ann}, conv, models.MessageText, "Hi, Ann here")
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.Assign(ctx, tx, ann, conv, &bob.ID) }))
+	_, err = factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostMessage(ctx, tx, models.Actor{User: ann}, conv, models.MessageText, "Hi, Ann here")
+	})
 	require.NoError(t, err) // Ann is now in the conversation too
 
 	messageNotifications := func(u *models.User) []models.Notification {
@@ -127,11 +136,15 @@ func TestNotifyMessagesGroupAndSkipWhatWasRead(t *testing.T) {
 
 	// The customer writes twice: one unread notification each, the second
 	// replacing the first with a count of 2.
-	_, err = models.PostMessage(ctx, db, models.Actor{Customer: cust}, conv, models.MessageText, "first")
+	_, err = factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostMessage(ctx, tx, models.Actor{Customer: cust}, conv, models.MessageText, "first")
+	})
 	require.NoError(t, err)
 	firstEv := lastEvent(t, db, models.EventMessage)
 	require.Equal(t, 2, notifyEvent(t, db, firstEv))
-	_, err = models.PostMessage(ctx, db, models.Actor{Customer: cust}, conv, models.MessageText, "second")
+	_, err = factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostMessage(ctx, tx, models.Actor{Customer: cust}, conv, models.MessageText, "second")
+	})
 	require.NoError(t, err)
 	secondEv := lastEvent(t, db, models.EventMessage)
 	require.Equal(t, 2, notifyEvent(t, db, secondEv))
@@ -154,9 +167,11 @@ func TestNotifyMessagesGroupAndSkipWhatWasRead(t *testing.T) {
 
 	// Ann had the conversation open (the desk marked it read) when the third
 	// message came: only Bob hears of it.
-	_, err = models.PostMessage(ctx, db, models.Actor{Customer: cust}, conv, models.MessageText, "third")
+	_, err = factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostMessage(ctx, tx, models.Actor{Customer: cust}, conv, models.MessageText, "third")
+	})
 	require.NoError(t, err)
-	require.NoError(t, models.MarkRead(ctx, db, ann, conv))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.MarkRead(ctx, tx, ann, conv) }))
 	require.Equal(t, 1, notifyLast(t, db, models.EventMessage))
 	for _, n := range messageNotifications(ann) {
 		assert.False(t, n.Unread(), "reading the conversation read her notification too")
@@ -165,8 +180,12 @@ func TestNotifyMessagesGroupAndSkipWhatWasRead(t *testing.T) {
 	assert.Equal(t, 3, messageNotifications(bob)[0].Count)
 
 	// Once Bob read his notification, the next message starts a new one.
-	require.NoError(t, models.MarkNotificationRead(ctx, db, bob, messageNotifications(bob)[0].ID))
-	_, err = models.PostMessage(ctx, db, models.Actor{Customer: cust}, conv, models.MessageText, "fourth")
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error {
+		return models.MarkNotificationRead(ctx, tx, bob, messageNotifications(bob)[0].ID)
+	}))
+	_, err = factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostMessage(ctx, tx, models.Actor{Customer: cust}, conv, models.MessageText, "fourth")
+	})
 	require.NoError(t, err)
 	require.Equal(t, 2, notifyLast(t, db, models.EventMessage))
 	got := messageNotifications(bob)
@@ -176,7 +195,9 @@ func TestNotifyMessagesGroupAndSkipWhatWasRead(t *testing.T) {
 	assert.Equal(t, 1, got[1].Count)
 
 	// Ann's own message tells Bob, not Ann; a note is marked as one.
-	_, err = models.PostMessage(ctx, db, models.Actor{User: ann}, conv, models.MessageNote, "internal remark")
+	_, err = factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostMessage(ctx, tx, models.Actor{User: ann}, conv, models.MessageNote, "internal remark")
+	})
 	require.NoError(t, err)
 	require.Equal(t, 1, notifyLast(t, db, models.EventMessage))
 	got = messageNotifications(bob)
@@ -191,18 +212,20 @@ func TestNotificationsAreTheirOwners(t *testing.T) {
 	ann := mkSupport(t, db, "ann@example.com")
 	bob := mkSupport(t, db, "bob@example.com")
 	_, cust := mkCustomer(t, db)
-	_, _, err := models.StartCustomerConversation(ctx, db, cust, "hello", models.SessionInfo{})
+	_, _, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartCustomerConversation(ctx, tx, cust, "hello", models.SessionInfo{})
+	})
 	require.NoError(t, err)
 	require.Equal(t, 2, notifyLast(t, db, models.EventConversation))
 	_, annList := bell(t, db, ann)
 
-	require.ErrorIs(t, models.MarkNotificationRead(ctx, db, bob, annList[0].ID), models.ErrNotFound)
-	require.ErrorIs(t, models.MarkNotificationRead(ctx, db, bob, 999999), models.ErrNotFound)
+	require.ErrorIs(t, factory.Write(db, func(tx models.Tx) error { return models.MarkNotificationRead(ctx, tx, bob, annList[0].ID) }), models.ErrNotFound)
+	require.ErrorIs(t, factory.Write(db, func(tx models.Tx) error { return models.MarkNotificationRead(ctx, tx, bob, 999999) }), models.ErrNotFound)
 	mine, err := models.NotificationsByID(ctx, db, bob, []int64{annList[0].ID})
 	require.NoError(t, err)
 	assert.Empty(t, mine)
 
-	n, err := models.MarkAllNotificationsRead(ctx, db, bob)
+	n, err := factory.Write1(db, func(tx models.Tx) (int64, error) { return models.MarkAllNotificationsRead(ctx, tx, bob) })
 	require.NoError(t, err)
 	assert.EqualValues(t, 1, n)
 	count, _ := bell(t, db, ann)
@@ -223,7 +246,9 @@ func TestPruneNotifications(t *testing.T) {
 	ann := mkSupport(t, db, "ann@example.com")
 	_, cust := mkCustomer(t, db)
 	for range 4 {
-		_, _, err := models.StartCustomerConversation(ctx, db, cust, "hello", models.SessionInfo{})
+		_, _, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+			return models.StartCustomerConversation(ctx, tx, cust, "hello", models.SessionInfo{})
+		})
 		require.NoError(t, err)
 		require.Equal(t, 1, notifyLast(t, db, models.EventConversation))
 	}
@@ -247,7 +272,9 @@ func TestUnreadNotificationCountIsCapped(t *testing.T) {
 	db := setup(t)
 	ann := mkSupport(t, db, "ann@example.com")
 	_, cust := mkCustomer(t, db)
-	conv, _, err := models.StartCustomerConversation(context.Background(), db, cust, "hello", models.SessionInfo{})
+	conv, _, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartCustomerConversation(context.Background(), tx, cust, "hello", models.SessionInfo{})
+	})
 	require.NoError(t, err)
 	require.NoError(t, db.Exec(`INSERT INTO notifications (user_id, reason, conversation_id, event_id)
 		SELECT ?, 'assigned', ?, g FROM generate_series(1000, 1000 + ?) g`, ann.ID, conv.ID, models.MaxUnreadCount).Error)

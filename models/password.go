@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"golang.org/x/crypto/argon2"
-	"gorm.io/gorm"
 )
 
 // Password length limits. The upper bound keeps a hostile form from making
@@ -85,9 +84,9 @@ func validatePassword(v *ValidationError, field, password string) {
 // ChangePassword sets u's new password only when current is u's present
 // one (a stolen session alone cannot take over the account); a wrong
 // current password is a ValidationError on current_password.
-func ChangePassword(ctx context.Context, db *gorm.DB, u *User, current, password string) error {
+func ChangePassword(ctx context.Context, t Tx, u *User, current, password string) error {
 	if !CheckPassword(u.PasswordHash, current) {
 		return Invalid("current_password", "current_password_wrong", nil)
 	}
-	return SetPassword(ctx, db, u.ID, password)
+	return SetPassword(ctx, t, u.ID, password)
 }

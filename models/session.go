@@ -120,14 +120,14 @@ func LookupSession(ctx context.Context, db *gorm.DB, token string, ttl time.Dura
 // DeleteSession ends the session behind token (sign-out), and with it the
 // desks open on that session (an access event in the same transaction).
 // Unknown tokens are ignored: signing out twice is not an error.
-func DeleteSession(ctx context.Context, db *gorm.DB, token string) error {
-	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+func DeleteSession(ctx context.Context, t Tx, token string) error {
+	return t.run(ctx, func(tx *gorm.DB) error {
 		var users []int64
 		if err := tx.Raw("DELETE FROM sessions WHERE token_hash = ? RETURNING user_id", hashToken(token)).Scan(&users).Error; err != nil {
 			return fmt.Errorf("delete session: %w", err)
 		}
 		for _, id := range users {
-			if err := appendAccessEvent(tx, id, "signed_out"); err != nil {
+			if err := appendAccessEvent(t, id, "signed_out"); err != nil {
 				return err
 			}
 		}

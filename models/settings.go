@@ -127,7 +127,7 @@ func validOriginHost(hostport string) bool {
 
 // UpdateSettings validates and stores the settings form, and tells every open
 // widget and desk (through the event log) so they update at once.
-func UpdateSettings(ctx context.Context, db *gorm.DB, in SettingsInput) error {
+func UpdateSettings(ctx context.Context, t Tx, in SettingsInput) error {
 	v := &ValidationError{}
 	in.DeskName = strings.TrimSpace(in.DeskName)
 	switch n := len([]rune(in.DeskName)); {
@@ -155,7 +155,7 @@ func UpdateSettings(ctx context.Context, db *gorm.DB, in SettingsInput) error {
 	if origins == nil {
 		origins = []string{} // NOT NULL: an empty list, not a nil array
 	}
-	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return t.run(ctx, func(tx *gorm.DB) error {
 		err := tx.Model(&DeskSettings{ID: 1}).Updates(map[string]any{
 			"desk_name": in.DeskName, "brand_color": strings.ToLower(in.BrandColor), "greeting": in.Greeting,
 			"online_message": in.OnlineMessage, "offline_message": in.OfflineMessage,
@@ -165,7 +165,7 @@ func UpdateSettings(ctx context.Context, db *gorm.DB, in SettingsInput) error {
 		if err != nil {
 			return fmt.Errorf("update settings: %w", err)
 		}
-		return appendEvent(tx, Event{Data: SettingsEvent{}})
+		return appendEvent(t, Event{Data: SettingsEvent{}})
 	})
 }
 
@@ -176,8 +176,8 @@ var ErrNotAllowed = errors.New("not allowed")
 // SetOnline flips the desk's online switch for the user userID, who must be
 // allowed to (CanSwitchDesk), and records who switched it and when
 // (RecentDeskStatusChanges). Every open widget hears of it.
-func SetOnline(ctx context.Context, db *gorm.DB, userID int64, online bool) error {
-	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+func SetOnline(ctx context.Context, t Tx, userID int64, online bool) error {
+	return t.run(ctx, func(tx *gorm.DB) error {
 		var u User
 		if err := tx.Take(&u, userID).Error; err != nil {
 			if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -198,7 +198,7 @@ func SetOnline(ctx context.Context, db *gorm.DB, userID int64, online bool) erro
 		if err := tx.Exec("INSERT INTO desk_status_changes (user_id, user_name, online) VALUES (?, ?, ?)", u.ID, u.Name, online).Error; err != nil {
 			return fmt.Errorf("record desk status change: %w", err)
 		}
-		return appendEvent(tx, Event{UserID: &userID, Data: DeskStatusEvent{}})
+		return appendEvent(t, Event{UserID: &userID, Data: DeskStatusEvent{}})
 	})
 }
 

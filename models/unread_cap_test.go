@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/parleydesk/parley/internal/factory"
 	"github.com/parleydesk/parley/models"
 )
 
@@ -19,11 +20,13 @@ func TestUnreadCountsStopAtTheCap(t *testing.T) {
 	var first *models.Conversation
 	for i := range models.UnreadCap + 5 {
 		_, cust := mkCustomer(t, db)
-		conv, _, err := models.StartCustomerConversation(ctx, db, cust, "hello", models.SessionInfo{})
+		conv, _, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+			return models.StartCustomerConversation(ctx, tx, cust, "hello", models.SessionInfo{})
+		})
 		require.NoError(t, err)
 		if i == 0 {
 			first = conv
-			require.NoError(t, models.Assign(ctx, db, me, conv, &me.ID))
+			require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.Assign(ctx, tx, me, conv, &me.ID) }))
 		}
 	}
 	s, err := models.CountUnread(ctx, db, me)
@@ -32,7 +35,7 @@ func TestUnreadCountsStopAtTheCap(t *testing.T) {
 
 	set, err := models.LoadUnreadSet(ctx, db, me)
 	require.NoError(t, err)
-	require.NoError(t, models.MarkRead(ctx, db, me, first))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.MarkRead(ctx, tx, me, first) }))
 	set.Update(me, first.ID, nil)
 	require.Equal(t, models.UnreadSummary{Customers: models.UnreadCap, Mine: 0, Total: models.UnreadCap}, set.Summary())
 }

@@ -217,7 +217,7 @@ func ListUsers(ctx context.Context, db *gorm.DB) ([]User, error) {
 // a change of role or flag is an access event for the user's open desks. It
 // refuses to demote the last active admin, so the desk can always be
 // administered.
-func UpdateUser(ctx context.Context, db *gorm.DB, id int64, in UserInput) (*User, error) {
+func UpdateUser(ctx context.Context, t Tx, id int64, in UserInput) (*User, error) {
 	in.normalize()
 	v := &ValidationError{}
 	in.validate(v, false)
@@ -225,7 +225,7 @@ func UpdateUser(ctx context.Context, db *gorm.DB, id int64, in UserInput) (*User
 		return nil, err
 	}
 	var u *User
-	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := t.run(ctx, func(tx *gorm.DB) error {
 		var err error
 		if u, err = lockUser(tx, id); err != nil {
 			return err
@@ -246,7 +246,7 @@ func UpdateUser(ctx context.Context, db *gorm.DB, id int64, in UserInput) (*User
 		if !changed {
 			return nil
 		}
-		return appendAccessEvent(tx, id, "role")
+		return appendAccessEvent(t, id, "role")
 	})
 	if isUniqueViolation(err, "users_email_key") {
 		return nil, Invalid("email", "email_taken", nil)
@@ -276,7 +276,7 @@ func SetLocale(ctx context.Context, db *gorm.DB, id int64, locale string) error 
 // SetPassword replaces a user's password and ends all of their sessions, so a
 // reset also signs out whoever knew the old one (their open desks hear of it
 // through an access event).
-func SetPassword(ctx context.Context, db *gorm.DB, id int64, password string) error {
+func SetPassword(ctx context.Context, t Tx, id int64, password string) error {
 	v := &ValidationError{}
 	validatePassword(v, "password", password)
 	if err := v.Err(); err != nil {
@@ -286,7 +286,7 @@ func SetPassword(ctx context.Context, db *gorm.DB, id int64, password string) er
 	if err != nil {
 		return err
 	}
-	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return t.run(ctx, func(tx *gorm.DB) error {
 		res := tx.Model(&User{}).Where("id = ?", id).
 			Updates(map[string]any{"password_hash": hash, "updated_at": gorm.Expr("now()")})
 		if res.Error != nil {
@@ -298,17 +298,17 @@ func SetPassword(ctx context.Context, db *gorm.DB, id int64, password string) er
 		if err := tx.Where("user_id = ?", id).Delete(&Session{}).Error; err != nil {
 			return err
 		}
-		return appendAccessEvent(tx, id, "password")
+		return appendAccessEvent(t, id, "password")
 	})
 }
 
 // DeactivateUser stops a user from signing in and ends their sessions and
 // open desks at once. An admin cannot deactivate themselves, nor the last active admin.
-func DeactivateUser(ctx context.Context, db *gorm.DB, actorID, id int64) error {
+func DeactivateUser(ctx context.Context, t Tx, actorID, id int64) error {
 	if actorID == id {
 		return Invalid("user", "cannot_deactivate_self", nil)
 	}
-	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := t.run(ctx, func(tx *gorm.DB) error {
 		u, err := lockUser(tx, id)
 		if err != nil {
 			return err
@@ -329,7 +329,7 @@ func DeactivateUser(ctx context.Context, db *gorm.DB, actorID, id int64) error {
 		if err := tx.Where("user_id = ?", id).Delete(&Session{}).Error; err != nil {
 			return err
 		}
-		return appendAccessEvent(tx, id, "deactivated")
+		return appendAccessEvent(t, id, "deactivated")
 	})
 	return wrapUnlessDomain(err, "deactivate user %d", id)
 }

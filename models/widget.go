@@ -3,9 +3,11 @@ package models
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // What a visitor may do from the widget. These wrap the conversation
@@ -39,21 +41,69 @@ func (v *Visitor) EmailRequired(settings *DeskSettings) bool {
 	return !settings.Online && v.Customer != nil && !v.Customer.Verified && v.Customer.Email == ""
 }
 
+// AskEmail reports whether a thread should ask v for an email: the desk is
+// offline and nobody knows how to reach them (EmailRequired). The stream
+// asks it too, to re-render the prompt when the desk goes offline or comes
+// back. A nil visitor (none yet) is asked nothing.
+func (v *Visitor) AskEmail(settings *DeskSettings) bool {
+	return v != nil && v.EmailRequired(settings)
+}
+
+// settingsForWrite reads the desk settings inside tx, the transaction of a
+// widget write that decides by them (online or away, signed identities), and
+// holds them (FOR SHARE) until it commits: switching the desk or editing the
+// settings waits for the write, so the write decides by the settings as
+// they are when it commits, never by what a page read before it began.
+func settingsForWrite(tx *gorm.DB) (*DeskSettings, error) {
+	var s DeskSettings
+	if err := tx.Clauses(clause.Locking{Strength: "SHARE"}).Take(&s, 1).Error; err != nil {
+		return nil, fmt.Errorf("load desk settings: %w", err)
+	}
+	return &s, nil
+}
+
 // StartVisitorConversation opens a conversation for the visitor's customer,
 // first storing the pre-chat name and email on an unverified customer (a
 // verified one keeps what the host page signed). While the desk is away the
 // email is required of a visitor we cannot reach otherwise (EmailRequired).
-// Everything is validated before anything is written, so a rejected form
-// stores nothing. It returns ErrIdentityRequired when the desk requires a
-// signed identity the visitor does not have, and ErrNotFound for a visitor
-// scoped to one conversation by a chat link. A retry with the same
-// idempotency key returns the conversation and message it stored.
-func StartVisitorConversation(ctx context.Context, db *gorm.DB, v *Visitor, settings *DeskSettings, in VisitorStart) (*Conversation, *Message, error) {
+// The desk settings it decides by are read in its transaction
+// (settingsForWrite). Everything is validated before anything is written, so
+// a rejected form stores nothing. It returns ErrIdentityRequired when the
+// desk requires a signed identity the visitor does not have, and ErrNotFound
+// for a visitor scoped to one conversation by a chat link. A retry with the
+// same idempotency key returns the conversation and message it stored.
+func StartVisitorConversation(ctx context.Context, t Tx, v *Visitor, in VisitorStart) (*Conversation, *Message, error) {
+	var conv *Conversation
+	var msg *Message
+	err := t.run(ctx, func(tx *gorm.DB) error {
+		settings, err := settingsForWrite(tx)
+		if err != nil {
+			return err
+		}
+		name, email, err := checkVisitorStart(v, settings, in)
+		if err != nil {
+			return err
+		}
+		conv, msg, err = startVisitorConversation(ctx, t, tx, v, in, name, email)
+		return err
+	})
+	if errors.Is(err, ErrIdentityRequired) {
+		return nil, nil, err
+	}
+	if err != nil {
+		return nil, nil, wrapUnlessDomain(err, "start visitor conversation")
+	}
+	return conv, msg, nil
+}
+
+// checkVisitorStart says whether v may start a conversation with in under
+// settings, and returns the pre-chat name and email to store ("" for none).
+func checkVisitorStart(v *Visitor, settings *DeskSettings, in VisitorStart) (name, email string, err error) {
 	if !v.MayWrite(settings) {
-		return nil, nil, ErrIdentityRequired
+		return "", "", ErrIdentityRequired
 	}
 	if v.Scoped() {
-		return nil, nil, ErrNotFound // a chat link's visitor writes in its conversation only
+		return "", "", ErrNotFound // a chat link's visitor writes in its conversation only
 	}
 	ve := &ValidationError{}
 	if _, err := validateBody(in.Body); err != nil {
@@ -61,7 +111,7 @@ func StartVisitorConversation(ctx context.Context, db *gorm.DB, v *Visitor, sett
 		errors.As(err, &bv)
 		ve.Errors = append(ve.Errors, bv.Errors...)
 	}
-	name, email := strings.TrimSpace(in.Name), strings.ToLower(strings.TrimSpace(in.Email))
+	name, email = strings.TrimSpace(in.Name), strings.ToLower(strings.TrimSpace(in.Email))
 	if v.Customer.Verified {
 		name, email = "", ""
 	}
@@ -79,62 +129,67 @@ func StartVisitorConversation(ctx context.Context, db *gorm.DB, v *Visitor, sett
 		errors.As(err, &kv)
 		ve.Errors = append(ve.Errors, kv.Errors...)
 	}
-	if err := ve.Err(); err != nil {
-		return nil, nil, err
+	return name, email, ve.Err()
+}
+
+// startVisitorConversation writes a checked start (checkVisitorStart).
+func startVisitorConversation(ctx context.Context, t Tx, tx *gorm.DB, v *Visitor, in VisitorStart, name, email string) (*Conversation, *Message, error) {
+	if in.IdempotencyKey != "" {
+		// Serialise this customer's starts, so a retry racing its
+		// original waits for it and then finds what it stored.
+		if err := tx.Exec("SELECT 1 FROM customers WHERE id = ? FOR UPDATE", v.CustomerID).Error; err != nil {
+			return nil, nil, err
+		}
+		prior, err := keyedMessage(tx, Actor{Customer: v.Customer}, in.IdempotencyKey)
+		if err != nil {
+			return nil, nil, err
+		}
+		if prior != nil {
+			conv, err := findConversation(tx.Joins("Customer").Joins("Assignee").
+				Where("conversations.id = ? AND conversations.customer_id = ?", prior.ConversationID, v.CustomerID))
+			return conv, prior, err
+		}
 	}
-	var conv *Conversation
-	var msg *Message
-	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if in.IdempotencyKey != "" {
-			// Serialise this customer's starts, so a retry racing its
-			// original waits for it and then finds what it stored.
-			if err := tx.Exec("SELECT 1 FROM customers WHERE id = ? FOR UPDATE", v.CustomerID).Error; err != nil {
-				return err
-			}
-			prior, err := keyedMessage(tx, Actor{Customer: v.Customer}, in.IdempotencyKey)
-			if err != nil {
-				return err
-			}
-			if prior != nil {
-				conv, err = findConversation(tx.Joins("Customer").Joins("Assignee").
-					Where("conversations.id = ? AND conversations.customer_id = ?", prior.ConversationID, v.CustomerID))
-				msg = prior
-				return err
-			}
+	cust := v.Customer
+	if name != "" || email != "" {
+		c, err := UpdateCustomerContact(ctx, tx, v.CustomerID, name, email, false)
+		if err != nil {
+			return nil, nil, err
 		}
-		cust := v.Customer
-		if name != "" || email != "" {
-			c, err := UpdateCustomerContact(ctx, tx, v.CustomerID, name, email, false)
-			if err != nil {
-				return err
-			}
-			cust = c
-		}
-		var err error
-		conv, msg, err = startCustomerConversation(ctx, tx, cust, in.Body, in.Session, in.IdempotencyKey)
-		if err == nil {
-			v.Customer = cust
-		}
-		return err
-	})
-	if err != nil {
-		return nil, nil, wrapUnlessDomain(err, "start visitor conversation")
+		cust = c
 	}
-	return conv, msg, nil
+	conv, msg, err := startCustomerConversation(ctx, t, cust, in.Body, in.Session, in.IdempotencyKey)
+	if err == nil {
+		v.Customer = cust
+	}
+	return conv, msg, err
 }
 
 // PostVisitorMessage adds the visitor's message to one of their customer's
 // conversations (reopening it if it was closed). Someone else's conversation
-// is ErrNotFound; a desk that now requires signed identities refuses
-// unverified visitors with ErrIdentityRequired.
-func PostVisitorMessage(ctx context.Context, db *gorm.DB, v *Visitor, settings *DeskSettings, conv *Conversation, body string, opts PostOpts) (*Message, error) {
+// is ErrNotFound; a desk that now requires signed identities (as read in
+// the write's transaction: settingsForWrite) refuses unverified visitors
+// with ErrIdentityRequired.
+func PostVisitorMessage(ctx context.Context, t Tx, v *Visitor, conv *Conversation, body string, opts PostOpts) (*Message, error) {
 	if !v.Sees(conv) {
 		return nil, ErrNotFound
 	}
-	if !v.MayWrite(settings) {
-		return nil, ErrIdentityRequired
+	var msg *Message
+	err := t.run(ctx, func(tx *gorm.DB) error {
+		settings, err := settingsForWrite(tx)
+		if err != nil {
+			return err
+		}
+		if !v.MayWrite(settings) {
+			return ErrIdentityRequired
+		}
+		msg, err = PostMessageWithOpts(ctx, t, Actor{Customer: v.Customer}, conv, MessageText, body, opts)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
-	return PostMessageWithOpts(ctx, db, Actor{Customer: v.Customer}, conv, MessageText, body, opts)
+	return msg, nil
 }
 
 // SaveVisitorEmail stores the email an anonymous visitor leaves so the team

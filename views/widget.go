@@ -44,13 +44,6 @@ type WidgetThread struct {
 	StreamURL string
 }
 
-// AskEmail reports whether a thread should ask the visitor for an email:
-// the desk is offline and nobody knows how to reach them. (The stream uses it
-// too, to re-render the prompt when the desk goes offline or comes back.)
-func AskEmail(s *models.DeskSettings, v *models.Visitor) bool {
-	return v != nil && v.EmailRequired(s)
-}
-
 func deskGreeting(ctx context.Context, s *models.DeskSettings) string {
 	if s.Greeting != "" {
 		return s.Greeting

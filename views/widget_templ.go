@@ -1602,7 +1602,7 @@ func WidgetThreadView(d WidgetThread) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = WidgetAskEmail(AskEmail(d.Settings, d.Visitor), "", Form{}, false).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = WidgetAskEmail(d.Visitor.AskEmail(d.Settings), "", Form{}, false).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -113,7 +113,9 @@ func TestRealtimeDeliversEveryCommittedEventOnceAcrossInstances(t *testing.T) {
 			if !assertNoErr(t, err) {
 				return
 			}
-			conv, first, err := models.StartCustomerConversation(ctx, a.db, v.Customer, "hello", models.SessionInfo{})
+			conv, first, err := factory.Write2(a.db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+				return models.StartCustomerConversation(ctx, tx, v.Customer, "hello", models.SessionInfo{})
+			})
 			if !assertNoErr(t, err) {
 				return
 			}
@@ -125,7 +127,7 @@ func TestRealtimeDeliversEveryCommittedEventOnceAcrossInstances(t *testing.T) {
 				if i%5 == 4 {
 					// A write that rolls back after its event row was inserted,
 					// holding its transaction open a moment so others overtake it.
-					err := a.db.Transaction(func(tx *gorm.DB) error {
+					err := factory.Write(a.db, func(tx models.Tx) error {
 						if _, err := models.PostMessage(ctx, tx, models.Actor{Customer: v.Customer}, conv, models.MessageText, "never"); err != nil {
 							return err
 						}
@@ -137,7 +139,9 @@ func TestRealtimeDeliversEveryCommittedEventOnceAcrossInstances(t *testing.T) {
 					}
 					continue
 				}
-				m, err := models.PostMessage(ctx, a.db, models.Actor{Customer: v.Customer}, conv, models.MessageText, "message")
+				m, err := factory.Write1(a.db, func(tx models.Tx) (*models.Message, error) {
+					return models.PostMessage(ctx, tx, models.Actor{Customer: v.Customer}, conv, models.MessageText, "message")
+				})
 				if !assertNoErr(t, err) {
 					return
 				}
@@ -197,10 +201,14 @@ func TestRealtimeDropsSlowSubscriber(t *testing.T) {
 	slow, _ := e.rt.Subscribe(0, func() {})
 	_, v, err := models.CreateVisitor(ctx, e.db)
 	require.NoError(t, err)
-	conv, _, err := models.StartCustomerConversation(ctx, e.db, v.Customer, "hi", models.SessionInfo{})
+	conv, _, err := factory.Write2(e.db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartCustomerConversation(ctx, tx, v.Customer, "hi", models.SessionInfo{})
+	})
 	require.NoError(t, err)
 	for range maxPending + 10 {
-		_, err := models.PostMessage(ctx, e.db, models.Actor{Customer: v.Customer}, conv, models.MessageText, "x")
+		_, err := factory.Write1(e.db, func(tx models.Tx) (*models.Message, error) {
+			return models.PostMessage(ctx, tx, models.Actor{Customer: v.Customer}, conv, models.MessageText, "x")
+		})
 		require.NoError(t, err)
 		require.NoError(t, e.rt.Poll(ctx)) // one batch per message
 	}
@@ -225,12 +233,16 @@ func TestRealtimeRoutesVisitorsByCustomer(t *testing.T) {
 	wake := make(chan struct{}, 1)
 	sub, _ := e.rt.Subscribe(alice.CustomerID, signal(wake))
 
-	_, _, err = models.StartCustomerConversation(ctx, e.db, bob.Customer, "Bob's business", models.SessionInfo{})
+	_, _, err = factory.Write2(e.db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartCustomerConversation(ctx, tx, bob.Customer, "Bob's business", models.SessionInfo{})
+	})
 	require.NoError(t, err)
 	require.NoError(t, e.rt.Poll(ctx))
 	require.Empty(t, sub.Take(), "nothing about another customer")
 
-	conv, _, err := models.StartCustomerConversation(ctx, e.db, alice.Customer, "Alice asks", models.SessionInfo{})
+	conv, _, err := factory.Write2(e.db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartCustomerConversation(ctx, tx, alice.Customer, "Alice asks", models.SessionInfo{})
+	})
 	require.NoError(t, err)
 	require.NoError(t, e.rt.Poll(ctx))
 	got := sub.Take()
@@ -238,7 +250,7 @@ func TestRealtimeRoutesVisitorsByCustomer(t *testing.T) {
 	require.Equal(t, conv.ID, *got[0].Events[0].ConversationID)
 
 	admin := factory.User(t, e.db, factory.UserOpts{Name: "Ada", Email: "ada@example.com", Role: models.RoleAdmin, CustomerSupport: true})
-	require.NoError(t, models.SetOnline(ctx, e.db, admin.ID, false))
+	require.NoError(t, factory.Write(e.db, func(tx models.Tx) error { return models.SetOnline(ctx, tx, admin.ID, false) }))
 	require.NoError(t, e.rt.Poll(ctx))
 	got = sub.Take()
 	require.Len(t, got, 1, "desk-wide changes reach every visitor")

@@ -16,6 +16,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/parleydesk/parley/internal/factory"
 	"github.com/parleydesk/parley/models"
 )
 
@@ -115,10 +116,14 @@ func TestStreamResumesExactlyAndEndsOnShutdown(t *testing.T) {
 	ctx := context.Background()
 	_, v, err := models.CreateVisitor(ctx, e.db)
 	require.NoError(t, err)
-	conv, _, err := models.StartCustomerConversation(ctx, e.db, v.Customer, "m0", models.SessionInfo{})
+	conv, _, err := factory.Write2(e.db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartCustomerConversation(ctx, tx, v.Customer, "m0", models.SessionInfo{})
+	})
 	require.NoError(t, err)
 	post := func(body string) {
-		_, err := models.PostMessage(ctx, e.db, models.Actor{Customer: v.Customer}, conv, models.MessageText, body)
+		_, err := factory.Write1(e.db, func(tx models.Tx) (*models.Message, error) {
+			return models.PostMessage(ctx, tx, models.Actor{Customer: v.Customer}, conv, models.MessageText, body)
+		})
 		require.NoError(t, err)
 		e.rt.Ring()
 	}

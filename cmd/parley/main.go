@@ -17,7 +17,6 @@ import (
 	"syscall"
 
 	"golang.org/x/term"
-	"gorm.io/gorm"
 
 	"github.com/parleydesk/parley/app"
 	"github.com/parleydesk/parley/models"
@@ -138,7 +137,7 @@ func userCommand(ctx context.Context, cfg app.Config, log *slog.Logger, args []s
 		if err != nil {
 			return fmt.Errorf("no user with email %s", *email)
 		}
-		err = a.Write(ctx, func(tx *gorm.DB) error { return models.SetPassword(ctx, tx, u.ID, password) })
+		err = a.Write(ctx, func(tx models.Tx) error { return models.SetPassword(ctx, tx, u.ID, password) })
 		if err != nil {
 			return describe(err)
 		}

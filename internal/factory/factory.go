@@ -12,6 +12,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/parleydesk/parley/jobs"
 	"github.com/parleydesk/parley/models"
 )
 
@@ -82,9 +83,40 @@ func Conversation(t testing.TB, db *gorm.DB, o ConversationOpts) (*models.Custom
 	if o.Body == "" {
 		o.Body = "Hello"
 	}
-	c, m, err := models.StartCustomerConversation(context.Background(), db, o.Customer, o.Body, o.Session)
+	c, m, err := Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartCustomerConversation(context.Background(), tx, o.Customer, o.Body, o.Session)
+	})
 	if err != nil {
 		t.Fatalf("factory.Conversation: %v", err)
 	}
 	return o.Customer, c, m
+}
+
+// Write runs fn through a writer over db that inserts no follow-up jobs
+// (jobs.NewWriter without an inserter): tests set up and change data with
+// the domain operations, which take a models.Tx, without starting the work
+// their events would call for.
+func Write(db *gorm.DB, fn func(tx models.Tx) error) error {
+	return jobs.NewWriter(db, nil, jobs.FollowUpOptions{}).Write(context.Background(), fn)
+}
+
+// Write1 is Write for an operation that returns a value.
+func Write1[A any](db *gorm.DB, fn func(tx models.Tx) (A, error)) (A, error) {
+	var a A
+	err := Write(db, func(tx models.Tx) (err error) {
+		a, err = fn(tx)
+		return err
+	})
+	return a, err
+}
+
+// Write2 is Write for an operation that returns two values.
+func Write2[A, B any](db *gorm.DB, fn func(tx models.Tx) (A, B, error)) (A, B, error) {
+	var a A
+	var b B
+	err := Write(db, func(tx models.Tx) (err error) {
+		a, b, err = fn(tx)
+		return err
+	})
+	return a, b, err
 }

@@ -27,7 +27,7 @@ var allowed = map[string][]string{
 	"internal/smtptest":    nil,
 	"internal/browsertest": nil,
 	"internal/wait":        nil,
-	"internal/factory":     {"models"},
+	"internal/factory":     {"jobs", "models"},
 	"internal/layering":    nil,
 }
 
