@@ -9,6 +9,7 @@ import (
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
+	"github.com/parleydesk/parley/app/live"
 	"github.com/parleydesk/parley/models"
 	"github.com/parleydesk/parley/views"
 )
@@ -88,7 +89,7 @@ func (v *deskViewer) recheck(ctx context.Context, now bool) (bool, error) {
 // when the batch concerns the viewer, and then once per kind of data (the
 // touched conversations as rows, unread counts, the online switch, the
 // assignee list), never per event.
-func (v *deskViewer) render(ctx context.Context, b *Batch, evs []models.Event) ([][2]string, error) {
+func (v *deskViewer) render(ctx context.Context, b *live.Batch, evs []models.Event) ([][2]string, error) {
 	if v.ended || len(evs) == 0 {
 		return nil, nil
 	}
@@ -212,7 +213,7 @@ func (v *deskViewer) render(ctx context.Context, b *Batch, evs []models.Event) (
 // renderThread appends the open conversation's new messages (notes and
 // status lines included: the viewer is staff who may see it) and replaces
 // its controls when its state, assignee or the viewer's follow changed.
-func (v *deskViewer) renderThread(ctx context.Context, b *Batch, evs []models.Event, rows map[int64]*models.InboxRow, add func(templ.Component) error) error {
+func (v *deskViewer) renderThread(ctx context.Context, b *live.Batch, evs []models.Event, rows map[int64]*models.InboxRow, add func(templ.Component) error) error {
 	if v.conv == "" {
 		return nil
 	}

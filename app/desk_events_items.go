@@ -6,6 +6,7 @@ import (
 
 	"github.com/a-h/templ"
 
+	"github.com/parleydesk/parley/app/live"
 	"github.com/parleydesk/parley/models"
 	"github.com/parleydesk/parley/views"
 )
@@ -14,7 +15,7 @@ import (
 // item section when its item changed (or it was linked or unlinked), and
 // the open item page when that item changed. System lines about items
 // reach threads as ordinary message events.
-func (v *deskViewer) renderItems(ctx context.Context, b *Batch, evs []models.Event, add func(templ.Component) error) error {
+func (v *deskViewer) renderItems(ctx context.Context, b *live.Batch, evs []models.Event, add func(templ.Component) error) error {
 	var conv *models.Conversation
 	page := false
 	for _, e := range evs {
