@@ -210,3 +210,32 @@ func ParseItemQuery(kind string, v url.Values) (ItemQuery, error) {
 	}
 	return q, nil
 }
+
+// NotificationsQuery is a page of the notifications list: those older than
+// Before (a notification id; 0 for the newest).
+type NotificationsQuery struct {
+	Before int64
+}
+
+// Values is q as query parameters: before, when paging.
+func (q NotificationsQuery) Values() url.Values {
+	v := url.Values{}
+	if q.Before > 0 {
+		v.Set("before", strconv.FormatInt(q.Before, 10))
+	}
+	return v
+}
+
+// ParseNotificationsQuery reads a notifications page's query; a before that
+// no Older link made (not a positive id) is ErrNotFound, as before.
+func ParseNotificationsQuery(v url.Values) (NotificationsQuery, error) {
+	s := v.Get("before")
+	if s == "" {
+		return NotificationsQuery{}, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return NotificationsQuery{}, ErrNotFound
+	}
+	return NotificationsQuery{Before: n}, nil
+}

@@ -205,6 +205,12 @@ func FuzzListQueries(f *testing.F) {
 			require.Equal(t, q, again)
 		}
 
+		if q, err := models.ParseNotificationsQuery(v); err == nil {
+			again, err := models.ParseNotificationsQuery(encoded(q.Values()))
+			require.NoError(t, err)
+			require.Equal(t, q, again)
+		}
+
 		p := models.ParseStreamParams(v)
 		require.Equal(t, p, models.ParseStreamParams(encoded(p.Values())))
 
@@ -219,4 +225,23 @@ func FuzzListQueries(f *testing.F) {
 			require.Equal(t, q, again)
 		}
 	})
+}
+
+func TestNotificationsQueryRoundTrip(t *testing.T) {
+	for _, c := range []struct {
+		q    models.NotificationsQuery
+		want string
+	}{
+		{models.NotificationsQuery{}, ""},
+		{models.NotificationsQuery{Before: 42}, "before=42"},
+	} {
+		require.Equal(t, c.want, c.q.Values().Encode())
+		back, err := models.ParseNotificationsQuery(c.q.Values())
+		require.NoError(t, err)
+		require.Equal(t, c.q, back)
+	}
+	for _, bad := range []string{"0", "-3", "x", "1e3", "9223372036854775808"} {
+		_, err := models.ParseNotificationsQuery(url.Values{"before": {bad}})
+		require.ErrorIs(t, err, models.ErrNotFound, bad)
+	}
 }
