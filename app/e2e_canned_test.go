@@ -52,9 +52,18 @@ func TestBrowserCannedReply(t *testing.T) {
 	))
 
 	desk := deskTab(t, e, "sam@example.com")
+	// From the Canned replies page to the conversation by a boosted link:
+	// the picker's script comes with the composer (desk.js loads it).
 	require.NoError(t, chromedp.Do(desk,
-		chromedp.Navigate(e.srv.URL+"/conversations/"+pid),
+		chromedp.Navigate(e.srv.URL+"/canned"),
+		browsertest.WaitReady("#canned"),
+	))
+	assert.Equal(t, "undefined", jsText(t, desk, `typeof window.ParleyCanned`), "not loaded off conversation pages")
+	require.NoError(t, chromedp.Do(desk,
+		browsertest.Click(`a.nav-link[href="/inbox"]`),
+		browsertest.Click(`#inbox-rows .inbox-row`),
 		browsertest.WaitReady("#f-body"),
+		until(`window.ParleyCanned`),
 		browsertest.Type("#f-body", "#gre"),
 		until(`!document.getElementById('canned-picker').hidden && document.querySelectorAll('#canned-options [role=option]:not([hidden])').length === 2`),
 	))

@@ -1,5 +1,5 @@
-// Parley canned replies picker — loaded only on conversation pages
-// (views/desk_conversation.templ). Typing '#' at the start of the composer
+// Parley canned replies picker — loaded by desk.js only where a composer
+// offers canned replies (textarea[data-canned-script], conversation pages). Typing '#' at the start of the composer
 // or after a space opens a listbox of the agent's canned replies, filtered
 // as they type (title, shortcut, text); ↑/↓ move, Enter or Tab inserts the
 // chosen reply, Esc closes. "#" then a digit ("order #123") is left alone.
@@ -15,7 +15,7 @@
 // hundreds, so every keystroke is answered at once, without a request.
 (function () {
   'use strict';
-  if (window.ParleyCanned) return; // boosted navigation runs page scripts again
+  if (window.ParleyCanned) return; // loaded once per document
   window.ParleyCanned = { inserted: 0 };
 
   var lists = {}; // url -> HTML of the list, fetched once per page
