@@ -31,9 +31,10 @@ func TestBrowserCannedReply(t *testing.T) {
 		require.NoError(t, err)
 		return r
 	}
-	grease := mk("Grease the chain", "Use a drop of oil.", "")
+	grease := mk("Grease the chain", "Use a drop of oil. Goodbye squeak!", "")
 	mk("Greeting", "Hello {{customer.name | there}}, {{agent.name}} here. Our guide:", "https://example.com/guide?step=1&x=2")
-	mk("Goodbye", "Bye!", "")
+	bye := mk("Goodbye", "Bye!", "")
+	require.NoError(t, e.db.Model(bye).Update("shortcut", "bye").Error)
 	// The most used comes first, so the arrow key has something to do.
 	require.NoError(t, e.db.Model(grease).Update("usage_count", 3).Error)
 
@@ -84,6 +85,20 @@ func TestBrowserCannedReply(t *testing.T) {
 	assert.Equal(t, "https://example.com/guide?step=1&x=2", jsText(t, desk, `document.querySelector('#composer-link input[name=link_url]').value`))
 	assert.Equal(t, "false", jsText(t, desk, `String(document.getElementById('composer-link').hidden)`))
 	assert.Equal(t, "true", jsText(t, desk, `String(document.getElementById('canned-picker').hidden)`))
+
+	// A shortcut typed in full picks its reply at once.
+	require.NoError(t, chromedp.Do(desk,
+		browsertest.Type("#f-body", " #bye"),
+		until(`!document.getElementById('canned-picker').hidden`),
+	))
+	assert.Equal(t, "2", jsText(t, desk, `String(document.querySelectorAll('#canned-options [role=option]:not([hidden])').length)`))
+	assert.Equal(t, "Grease the chain", jsText(t, desk, `document.querySelector('#canned-options [role=option]:not([hidden]) .canned-opt-title').textContent`), "most used first")
+	assert.Equal(t, "Goodbye", jsText(t, desk, `document.querySelector('#canned-options [aria-selected=true] .canned-opt-title').textContent`))
+	require.NoError(t, chromedp.Do(desk,
+		browsertest.Type("#f-body", kb.Escape),
+		until(`document.getElementById('canned-picker').hidden`),
+		chromedp.Evaluate[chromedp.Void](`(function(){var t=document.getElementById('f-body'); t.value=t.value.replace(' #bye',''); })()`),
+	))
 
 	// Esc closes a picker without inserting anything.
 	require.NoError(t, chromedp.Do(desk,

@@ -77,11 +77,15 @@
       none = document.createElement('p');
       none.className = 'canned-empty';
       none.textContent = list.dataset.empty || '';
-      p.appendChild(none);
+      list.parentNode.insertBefore(none, list.nextSibling);
     }
     if (none) none.hidden = shown.length > 0;
+    // A shortcut typed in full comes first; otherwise the choice stays
+    // where it was, or the first (most used) match.
+    var q = state.query.toLowerCase();
+    var exact = q && shown.filter(function (o) { return o.dataset.shortcut === q; })[0];
     var cur = active();
-    select(cur && !cur.hidden ? cur : shown[0] || null);
+    select(exact || (cur && !cur.hidden ? cur : shown[0] || null));
   }
 
   function open(ta, t) {
