@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -265,5 +266,63 @@ func TestPostMessageLinkURL(t *testing.T) {
 	} {
 		_, err := post(tc.actor, tc.kind, tc.link)
 		assert.Equal(t, tc.code, fieldCode(t, err, "link_url"), "%+v", tc)
+	}
+}
+
+// TestCannedAccessGoAndSQLAgree checks, on a generated population (admins
+// and agents, teams with random members, replies of every scope), that
+// CanUseCanned and its SQL form answer alike for every user and reply.
+func TestCannedAccessGoAndSQLAgree(t *testing.T) {
+	t.Parallel()
+	db := setup(t)
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(15, 1))
+	var users []*models.User
+	for i := range 7 {
+		role := models.RoleAgent
+		if i%3 == 0 {
+			role = models.RoleAdmin
+		}
+		users = append(users, factory.User(t, db, factory.UserOpts{Role: role, CustomerSupport: i%2 == 0}))
+	}
+	var teams []int64
+	member := map[[2]int64]bool{}
+	for i := range 3 {
+		team, err := models.CreateTeam(ctx, db, fmt.Sprint("team ", i))
+		require.NoError(t, err)
+		teams = append(teams, team.ID)
+		for _, u := range users {
+			if rng.IntN(2) == 0 {
+				require.NoError(t, models.AddTeamMember(ctx, db, team.ID, u.ID))
+				member[[2]int64{team.ID, u.ID}] = true
+			}
+		}
+	}
+	var replies []models.CannedReply
+	for i := range 30 {
+		r := models.CannedReply{Title: fmt.Sprint("r", i), Body: "b"}
+		switch rng.IntN(3) {
+		case 0:
+			r.Scope, r.OwnerID = models.CannedPersonal, &users[rng.IntN(len(users))].ID
+		case 1:
+			r.Scope, r.TeamID = models.CannedTeam, &teams[rng.IntN(len(teams))]
+		default:
+			r.Scope = models.CannedDesk
+		}
+		require.NoError(t, db.Select("Scope", "OwnerID", "TeamID", "Title", "Body").Create(&r).Error)
+		replies = append(replies, r)
+	}
+	for _, u := range users {
+		var ids []int64
+		require.NoError(t, db.Raw("SELECT r.id FROM canned_replies r WHERE "+models.UserSeesCannedSQL("r")+" ORDER BY r.id",
+			map[string]any{"me": u.ID, "admin": u.IsAdmin()}).Scan(&ids).Error)
+		var want []int64
+		for i := range replies {
+			r := &replies[i]
+			if models.CanUseCanned(u, r, r.TeamID != nil && member[[2]int64{*r.TeamID, u.ID}]) {
+				want = append(want, r.ID)
+			}
+		}
+		assert.Equal(t, want, ids, "user %d (%s)", u.ID, u.Role)
 	}
 }
