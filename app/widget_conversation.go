@@ -66,11 +66,28 @@ func (a *App) startWidgetConversation(c echo.Context) error {
 }
 
 // showWidgetConversation shows one of the visitor's conversations; anyone
-// else's, an internal one or an unknown id is the same 404.
+// else's, an internal one or an unknown id is the same 404. With
+// before=<message id> it answers the page of messages before that one (what
+// the customer may see), for the thread's "Load earlier" button.
 func (a *App) showWidgetConversation(c echo.Context) error {
+	before, err := messageCursor(c)
+	if err != nil {
+		return err
+	}
 	conv, err := models.FindConversationForVisitor(ctxOf(c), a.db, currentVisitor(c), c.Param("pid"))
 	if err != nil {
 		return err
+	}
+	if before > 0 {
+		s, err := models.GetSettings(ctxOf(c), a.db)
+		if err != nil {
+			return err
+		}
+		page, err := models.ListMessagesBefore(ctxOf(c), a.db, conv, true, before, models.MessageLimit)
+		if err != nil {
+			return err
+		}
+		return a.render(c, http.StatusOK, views.WidgetEarlier(conv.PublicID, page, s))
 	}
 	return a.renderWidgetThread(c, http.StatusOK, conv, views.Form{})
 }
@@ -81,7 +98,7 @@ func (a *App) renderWidgetThread(c echo.Context, status int, conv *models.Conver
 	if err != nil {
 		return err
 	}
-	msgs, err := models.ListMessages(ctxOf(c), a.db, conv, true)
+	page, err := models.ListMessagesBefore(ctxOf(c), a.db, conv, true, 0, models.MessageLimit)
 	if err != nil {
 		return err
 	}
@@ -89,7 +106,7 @@ func (a *App) renderWidgetThread(c echo.Context, status int, conv *models.Conver
 	// read receipt (POST /widget/conversations/:pid/read) once the thread
 	// is on screen, so a prefetch or a crawler of this URL moves nothing.
 	return a.renderWidget(c, status, s, views.WidgetThreadView(views.WidgetThread{
-		Settings: s, Visitor: currentVisitor(c), Conv: conv, Messages: msgs, Composer: composer,
+		Settings: s, Visitor: currentVisitor(c), Conv: conv, Messages: page.Messages, More: page.More, Composer: composer,
 		StreamURL: a.streamURL(c, since, conv.PublicID),
 	}))
 }

@@ -65,6 +65,11 @@ type ConversationView struct {
 	// Row carries the list-level facts: member names, whether it is mine.
 	Row      *InboxRow
 	Messages []Message
+	// MoreMessages reports that the thread has messages older than Messages.
+	MoreMessages bool
+	// Before is set when Messages is an earlier page, the one before that
+	// message id (a "Load earlier" link followed without JavaScript).
+	Before int64
 	// Members are the staff members of an internal conversation.
 	Members []User
 	// Agents are who a customer conversation can be assigned to.
@@ -107,9 +112,11 @@ func OpenConversation(ctx context.Context, t Tx, u *User, publicID string, list 
 	if v.Row, err = InboxRowFor(ctx, db, u, conv.ID); err != nil {
 		return nil, err
 	}
-	if v.Messages, err = ListMessages(ctx, db, conv, false); err != nil {
+	page, err := ListMessagesBefore(ctx, db, conv, false, 0, MessageLimit)
+	if err != nil {
 		return nil, err
 	}
+	v.Messages, v.MoreMessages = page.Messages, page.More
 	if conv.Kind == KindInternal {
 		if v.Members, err = ConversationMembers(ctx, db, conv.ID); err != nil {
 			return nil, fmt.Errorf("conversation members: %w", err)

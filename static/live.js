@@ -87,6 +87,13 @@
   function scrollThreads() {
     document.querySelectorAll('[data-autoscroll]').forEach(function (t) { t.scrollTop = t.scrollHeight; });
   }
+  // An earlier page ([data-earlier] link swapped for older messages) keeps
+  // the reader where they were, counted from the bottom of the thread.
+  var kept = null;
+  document.addEventListener('htmx:beforeSwap', function (e) {
+    var el = e.detail.elt, t = el && el.hasAttribute && el.hasAttribute('data-earlier') && el.closest('[data-autoscroll]');
+    if (t) kept = { t: t, bottom: t.scrollHeight - t.scrollTop };
+  });
 
   // ---- local times -----------------------------------------------------------
   var lang = document.documentElement.lang || undefined;
@@ -112,5 +119,11 @@
   }
 
   document.addEventListener('DOMContentLoaded', function () { localTimes(document); scrollThreads(); });
-  document.addEventListener('htmx:afterSwap', function (e) { localTimes(e.detail.target); scrollThreads(); });
+  document.addEventListener('htmx:afterSwap', function (e) {
+    if (!kept) { localTimes(e.detail.target); scrollThreads(); return; }
+    var k = kept;
+    k.t.scrollTop = k.t.scrollHeight - k.bottom;
+    localTimes(k.t);
+    setTimeout(function () { if (kept === k) kept = null; });
+  });
 })();

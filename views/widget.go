@@ -40,6 +40,8 @@ type WidgetThread struct {
 	Visitor   *models.Visitor
 	Conv      *models.Conversation
 	Messages  []models.Message
+	// More reports that the thread has messages older than Messages.
+	More      bool
 	Composer  Form
 	StreamURL string
 }

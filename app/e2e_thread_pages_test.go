@@ -1,0 +1,44 @@
+package app
+
+import (
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+
+	"github.com/parleydesk/parley/internal/browsertest"
+	"github.com/parleydesk/parley/models"
+)
+
+// An agent opens a long conversation on its newest messages, clicks "Load
+// earlier" and reads the first message, without losing their place.
+func TestBrowserDeskLoadEarlier(t *testing.T) {
+	browsertest.SkipShort(t)
+	t.Parallel()
+	e := setup(t)
+	sue := e.user("Sue", "sue@example.com", models.RoleAgent, true)
+	cust, conv := e.customerConversation("Carla", "the very first question")
+	e.fillThread(conv, cust, sue, "msg", 80) // newest page: msg 31..80
+
+	tab := deskTab(t, e, "sue@example.com")
+	require.NoError(t, chromedp.Do(tab,
+		chromedp.Navigate(e.srv.URL+"/conversations/"+conv.PublicID),
+		chromedp.WaitVisible(chromedp.CSS(`#messages #load-earlier`)),
+		until(`(function(){var t=document.getElementById('messages');return t.scrollHeight-t.scrollTop-t.clientHeight<5})()`),
+	))
+	require.NotContains(t, jsText(t, tab, `document.getElementById('messages').textContent`), "the very first question")
+	firstShown := jsText(t, tab, `document.querySelector('#messages .msg').id`)
+
+	require.NoError(t, chromedp.Do(tab,
+		browsertest.Click(`#load-earlier`),
+		until(`document.getElementById('messages').textContent.includes('the very first question')`),
+	))
+	// The whole thread is there once, in order, with no link left, and the
+	// message that headed it before is still in view.
+	require.Equal(t, "the very first question|msg 1|msg 2", jsText(t, tab,
+		`Array.from(document.querySelectorAll('#messages .msg-body')).slice(0,3).map(function(e){return e.textContent.trim()}).join('|')`))
+	require.Equal(t, "81", jsText(t, tab, `String(document.querySelectorAll('#messages .msg-body').length)`))
+	require.Equal(t, "0", jsText(t, tab, `String(document.querySelectorAll('#load-earlier').length)`))
+	require.Equal(t, "true", jsText(t, tab, `(function(){var t=document.getElementById('messages'),m=document.getElementById('`+firstShown+`');
+		var a=t.getBoundingClientRect(),b=m.getBoundingClientRect();return String(b.bottom>a.top&&b.top<a.bottom)})()`))
+}
