@@ -3,10 +3,8 @@ package app
 import (
 	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/labstack/echo/v4"
-	"github.com/mileusna/useragent"
 
 	"github.com/parleydesk/parley/models"
 	"github.com/parleydesk/parley/views"
@@ -160,25 +158,10 @@ func (a *App) saveWidgetContact(c echo.Context) error {
 // from the user agent, language and time zone.
 func sessionInfo(c echo.Context) models.SessionInfo {
 	ua := userAgent(c)
-	p := useragent.Parse(ua)
-	browser := p.Name
-	if v := majorVersion(p.Version); browser != "" && v != "" {
-		browser += " " + v
-	}
-	os := p.OS
-	if p.OSVersion != "" && os != "" {
-		os += " " + p.OSVersion
-	}
+	browser, os := models.ParseUserAgent(ua)
 	// What the browser claims is checked by models (SessionInfo.Clean).
 	return models.SessionInfo{
 		PageURL: c.FormValue("page_url"), Referrer: c.FormValue("referrer"),
 		UserAgent: ua, Browser: browser, OS: os, Language: c.FormValue("lang"), Timezone: c.FormValue("tz"),
 	}.Clean()
-}
-
-func majorVersion(v string) string {
-	if i := strings.IndexByte(v, '.'); i >= 0 {
-		return v[:i]
-	}
-	return v
 }
