@@ -70,6 +70,10 @@ type ConversationView struct {
 	// Before is set when Messages is an earlier page, the one before that
 	// message id (a "Load earlier" link followed without JavaScript).
 	Before int64
+	// FirstRequest is the customer's first message (clipped), for the
+	// session details atop a customer conversation; empty for viewers who
+	// may not see customer data.
+	FirstRequest string
 	// Members are the staff members of an internal conversation.
 	Members []User
 	// Agents are who a customer conversation can be assigned to.
@@ -117,6 +121,9 @@ func OpenConversation(ctx context.Context, t Tx, u *User, publicID string, list 
 		return nil, err
 	}
 	v.Messages, v.MoreMessages = page.Messages, page.More
+	if v.FirstRequest, err = FirstRequest(ctx, db, u, conv); err != nil {
+		return nil, err
+	}
 	if conv.Kind == KindInternal {
 		if v.Members, err = ConversationMembers(ctx, db, conv.ID); err != nil {
 			return nil, fmt.Errorf("conversation members: %w", err)
@@ -136,6 +143,37 @@ func OpenConversation(ctx context.Context, t Tx, u *User, publicID string, list 
 	}
 	return v, nil
 }
+
+// FirstRequestLen is how much of the customer's first message the session
+// details show.
+const FirstRequestLen = 300
+
+// FirstRequest is the text of the customer's first message in conv (at most
+// FirstRequestLen bytes, "…" when cut), for the session details; empty for
+// a teammate chat, a conversation with no customer message yet, or a viewer
+// who may not see customer data.
+func FirstRequest(ctx context.Context, db *gorm.DB, u *User, conv *Conversation) (string, error) {
+	if conv.Kind != KindCustomer || !CanSeeCustomerData(u) {
+		return "", nil
+	}
+	var bodies []string
+	err := db.WithContext(ctx).Raw(`SELECT body FROM messages WHERE conversation_id = ? AND kind = ? AND author_type = ?
+		ORDER BY id LIMIT 1`, conv.ID, MessageText, AuthorCustomer).Scan(&bodies).Error
+	if err != nil {
+		return "", fmt.Errorf("first request: %w", err)
+	}
+	if len(bodies) == 0 {
+		return "", nil
+	}
+	if b := clip(bodies[0], FirstRequestLen); b != bodies[0] {
+		return b + "…", nil
+	}
+	return bodies[0], nil
+}
+
+// Number is the conversation's number as staff read and say it ("#1042"):
+// its id, which only staff pages show (customers see the random public id).
+func (c *Conversation) Number() string { return "#" + strconv.FormatInt(c.ID, 10) }
 
 // SetFollowing makes u follow a customer conversation (it then shows in their
 // "My conversations") or stop following it. Their open desks hear of it.
