@@ -32,6 +32,7 @@ func (a *App) routes(e *echo.Echo) {
 	e.POST("/account/password", a.changePassword, a.requireUser)
 	e.POST("/account/sound", a.setNotifySound, a.requireUser)
 	e.POST("/account/email", a.saveEmailPrefs, a.requireUser)
+	e.POST("/account/composer", a.saveComposerPrefs, a.requireUser)
 
 	// The desk: the customers inbox, My conversations, conversations, teammate
 	// chats, the online switch and the live stream of every open desk tab.

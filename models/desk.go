@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -41,6 +42,27 @@ func DeskOnline(ctx context.Context, db *gorm.DB) (bool, error) {
 		return false, fmt.Errorf("desk online: %w", err)
 	}
 	return online, nil
+}
+
+// FontSizes are the text sizes a user may choose for the transcript and the
+// composer.
+var FontSizes = []string{"small", "normal", "large"}
+
+// SetComposerPrefs stores the user's composer comfort settings: a font size
+// among FontSizes (anything else is a ValidationError on font_size, nothing
+// stored) and whether the browser checks spelling in the composer.
+func SetComposerPrefs(ctx context.Context, db *gorm.DB, userID int64, fontSize string, spellcheck bool) error {
+	if !slices.Contains(FontSizes, fontSize) {
+		return Invalid("font_size", "font_size_invalid", nil)
+	}
+	res := db.WithContext(ctx).Exec("UPDATE users SET font_size = ?, spellcheck = ?, updated_at = now() WHERE id = ?", fontSize, spellcheck, userID)
+	if res.Error != nil {
+		return fmt.Errorf("set composer prefs: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	return nil
 }
 
 // SetNotifySound turns the user's new-conversation chime on or off.
