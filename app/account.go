@@ -74,3 +74,21 @@ func (a *App) saveComposerPrefs(c echo.Context) error {
 	a.toast(c, "success", tr(c, "composer.prefs_saved"))
 	return a.redirect(c, "/account#composer-prefs")
 }
+
+// setNotifySound mutes or unmutes the user's new-conversation chime.
+func (a *App) setNotifySound(c echo.Context) error {
+	u := currentUser(c)
+	on := c.FormValue("on") == "true"
+	if err := models.SetNotifySound(ctxOf(c), a.db, u.ID, on); err != nil {
+		return err
+	}
+	msg := "desk.sound_saved_off"
+	if on {
+		msg = "desk.sound_saved_on"
+	}
+	a.toast(c, "success", tr(c, msg))
+	if views.Req(ctxOf(c)).Fragment {
+		return a.render(c, http.StatusOK, views.SoundToggle(on, false))
+	}
+	return a.redirect(c, back(c, "/account"))
+}

@@ -30,6 +30,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
+	"github.com/parleydesk/parley/app/live"
 	"github.com/parleydesk/parley/internal/pgembed"
 	"github.com/parleydesk/parley/jobs"
 	"github.com/parleydesk/parley/migrations"
@@ -60,10 +61,8 @@ type App struct {
 	// jobsUI is River's admin UI, mounted under /admin/jobs.
 	jobsUI      http.Handler
 	loginLimits models.LoginLimits
-	rt          *broker
-	hub         *streamHub
-	// replayLimits bound stream resumes; zero means models.DefaultReplayLimits.
-	replayLimits models.ReplayLimits
+	rt          *live.Broker
+	hub         *live.Hub
 
 	// widgetLimits rate-limits the public widget endpoints; settingsMemo
 	// shares one settings read among the widget streams of a batch.
@@ -223,12 +222,12 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 	}
 
 	a.bg, a.bgCancel = context.WithCancel(context.WithoutCancel(ctx))
-	a.rt = newBroker(a.log, a.db, a.pool)
-	if err = a.rt.start(a.bg); err != nil {
+	a.rt = live.NewBroker(a.log, a.db, a.pool)
+	if err = a.rt.Start(a.bg); err != nil {
 		return nil, fmt.Errorf("start realtime: %w", err)
 	}
-	a.hub = newStreamHub(a.log, a.rt)
-	a.hub.start(a.bg)
+	a.hub = live.NewHub(a.log, a.rt)
+	a.hub.Start(a.bg)
 
 	if err = a.mountJobsUI(); err != nil {
 		return nil, err
@@ -335,7 +334,7 @@ func (a *App) beginStopping() {
 	a.stopOnce.Do(func() {
 		close(a.stopping)
 		if a.hub != nil {
-			a.hub.closeAll()
+			a.hub.CloseAll()
 		}
 	})
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -34,22 +33,4 @@ func (a *App) openChatLink(c echo.Context) error {
 	// to a server; the frame reads it and removes it from the address.
 	// view=page lays the frame out as a full-page chat.
 	return c.Redirect(http.StatusSeeOther, "/widget/frame?view=page&lang="+url.QueryEscape(views.MatchLanguage(conv.Language))+"#"+url.PathEscape(string(boot)))
-}
-
-// markWidgetRead moves the customer's read marker when the open thread
-// shows new messages (widget-frame.js sends it, at most about once a
-// second): replies they saw are not emailed to them.
-func (a *App) markWidgetRead(c echo.Context) error {
-	conv, err := models.FindConversationForVisitor(ctxOf(c), a.db, currentVisitor(c), c.Param("pid"))
-	if err != nil {
-		return err
-	}
-	upTo, err := strconv.ParseInt(c.FormValue("up_to"), 10, 64)
-	if err != nil || upTo <= 0 {
-		return c.NoContent(http.StatusBadRequest)
-	}
-	if _, err := models.MarkCustomerRead(ctxOf(c), a.db, conv, upTo); err != nil {
-		return err
-	}
-	return c.NoContent(http.StatusNoContent)
 }

@@ -13,11 +13,11 @@ import (
 // conversationList is the list shown beside a conversation, as the link that
 // opened it says (list, status, filter); none means the conversation's own.
 func conversationList(c echo.Context) models.InboxQuery {
-	section := c.QueryParam("list")
-	if section != models.SectionCustomers && section != models.SectionMine {
-		return models.InboxQuery{Limit: deskPageSize + 1}
+	q, _ := models.ParseInboxQuery(c.QueryParams())
+	if q.Section != "" {
+		q.Viewer = currentUser(c)
 	}
-	q, _ := listQuery(c, section)
+	q.Limit = deskPageSize + 1
 	q.Before = nil // beside a conversation, the list starts at the newest
 	return q
 }
@@ -82,7 +82,7 @@ func (a *App) renderConversation(c echo.Context, status int, composer views.Form
 		a.rt.Ring()
 	}
 	l, rows := listState(v.ListQuery, v.List, v.Conversation.PublicID)
-	liveView(c, l.StreamParams("conversation"))
+	liveView(c, l.StreamParams(models.ViewConversation))
 	return a.render(c, status, views.ConversationPage(l, rows, v, composer))
 }
 

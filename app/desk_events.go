@@ -9,6 +9,7 @@ import (
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
+	"github.com/parleydesk/parley/app/live"
 	"github.com/parleydesk/parley/models"
 	"github.com/parleydesk/parley/views"
 )
@@ -48,23 +49,15 @@ type deskViewer struct {
 // counts, the online switch, and new-conversation alerts for support agents.
 func (a *App) streamDeskEvents(c echo.Context) error {
 	u := currentUser(c)
-	v := &deskViewer{a: a, user: u, checked: time.Now(), conv: c.QueryParam("c"), view: c.QueryParam("view"), item: itemStreamParam(c)}
+	p := models.ParseStreamParams(c.QueryParams())
+	v := &deskViewer{a: a, user: u, checked: time.Now(), conv: p.Conv, view: p.View, item: p.Item}
 	if ck, err := c.Request().Cookie(sessionCookie); err == nil {
 		v.token = ck.Value
 	}
-	section := ""
-	switch c.QueryParam("view") {
-	case "inbox":
-		section = models.SectionCustomers
-	case "mine":
-		section = models.SectionMine
-	case "conversation":
-		section = c.QueryParam("list")
-	}
-	if section == models.SectionCustomers || section == models.SectionMine {
-		q, _ := listQuery(c, section)
-		q.Before = nil
-		v.list, v.paged = &q, c.QueryParam("paged") == "1"
+	if p.List.Section != "" {
+		q := p.List
+		q.Viewer, q.Limit = u, deskPageSize+1
+		v.list, v.paged = &q, p.Paged
 	}
 	return a.streamEvents(c, 0, v.render)
 }
@@ -96,7 +89,7 @@ func (v *deskViewer) recheck(ctx context.Context, now bool) (bool, error) {
 // when the batch concerns the viewer, and then once per kind of data (the
 // touched conversations as rows, unread counts, the online switch, the
 // assignee list), never per event.
-func (v *deskViewer) render(ctx context.Context, b *Batch, evs []models.Event) ([][2]string, error) {
+func (v *deskViewer) render(ctx context.Context, b *live.Batch, evs []models.Event) ([][2]string, error) {
 	if v.ended || len(evs) == 0 {
 		return nil, nil
 	}
@@ -220,7 +213,7 @@ func (v *deskViewer) render(ctx context.Context, b *Batch, evs []models.Event) (
 // renderThread appends the open conversation's new messages (notes and
 // status lines included: the viewer is staff who may see it) and replaces
 // its controls when its state, assignee or the viewer's follow changed.
-func (v *deskViewer) renderThread(ctx context.Context, b *Batch, evs []models.Event, rows map[int64]*models.InboxRow, add func(templ.Component) error) error {
+func (v *deskViewer) renderThread(ctx context.Context, b *live.Batch, evs []models.Event, rows map[int64]*models.InboxRow, add func(templ.Component) error) error {
 	if v.conv == "" {
 		return nil
 	}

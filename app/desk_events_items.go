@@ -3,26 +3,19 @@ package app
 import (
 	"context"
 	"errors"
-	"strconv"
 
 	"github.com/a-h/templ"
-	"github.com/labstack/echo/v4"
 
+	"github.com/parleydesk/parley/app/live"
 	"github.com/parleydesk/parley/models"
 	"github.com/parleydesk/parley/views"
 )
-
-// itemStreamParam is the item page a desk stream serves (?item=<id>), or 0.
-func itemStreamParam(c echo.Context) int64 {
-	id, _ := strconv.ParseInt(c.QueryParam("item"), 10, 64)
-	return id
-}
 
 // renderItems keeps item panels and pages live: the open conversation's
 // item section when its item changed (or it was linked or unlinked), and
 // the open item page when that item changed. System lines about items
 // reach threads as ordinary message events.
-func (v *deskViewer) renderItems(ctx context.Context, b *Batch, evs []models.Event, add func(templ.Component) error) error {
+func (v *deskViewer) renderItems(ctx context.Context, b *live.Batch, evs []models.Event, add func(templ.Component) error) error {
 	var conv *models.Conversation
 	page := false
 	for _, e := range evs {

@@ -2,6 +2,7 @@ package app
 
 import (
 	"net/http"
+	"net/url"
 
 	"github.com/labstack/echo/v4"
 
@@ -12,25 +13,21 @@ import (
 // deskPageSize is how many conversations a list page shows.
 const deskPageSize = 50
 
-// listQuery reads a list's tab, filter and page from the query string.
-// Unknown tabs and filters fall back to the defaults; a cursor that was not
-// made by an "Older" link is a bad request.
+// listQuery reads a list's tab, filter and page from the query string
+// (models.ParseInboxQuery; the path names the section). Unknown tabs and
+// filters fall back to the defaults; a cursor that was not made by an
+// "Older" link is a bad request.
 func listQuery(c echo.Context, section string) (models.InboxQuery, error) {
-	q := models.InboxQuery{Viewer: currentUser(c), Section: section, Status: models.StatusOpen, Filter: models.FilterAll, Limit: deskPageSize + 1}
-	if c.QueryParam("status") == models.StatusClosed {
-		q.Status = models.StatusClosed
+	v := url.Values{}
+	for k, vs := range c.QueryParams() {
+		v[k] = vs
 	}
-	if section == models.SectionCustomers {
-		switch f := c.QueryParam("filter"); f {
-		case models.FilterUnassigned, models.FilterMine:
-			q.Filter = f
-		}
-	}
-	before, err := models.ParseInboxCursor(c.QueryParam("before"))
+	v.Set("list", section)
+	q, err := models.ParseInboxQuery(v)
+	q.Viewer, q.Limit = currentUser(c), deskPageSize+1
 	if err != nil {
 		return q, echo.ErrBadRequest
 	}
-	q.Before = before
 	return q, nil
 }
 
@@ -40,7 +37,8 @@ func listState(q models.InboxQuery, rows []models.InboxRow, current string) (vie
 	l := views.ListState{Query: q, Current: current}
 	if len(rows) > deskPageSize {
 		rows = rows[:deskPageSize]
-		l.Older = rows[len(rows)-1].Cursor().String()
+		older := rows[len(rows)-1].Cursor()
+		l.Older = &older
 	}
 	return l, rows
 }

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 
@@ -45,7 +44,7 @@ func (a *App) loadDeskNav(c echo.Context) error {
 }
 
 // liveView tells the page's stream which list and conversation to keep live.
-func liveView(c echo.Context, params url.Values) {
+func liveView(c echo.Context, params models.StreamParams) {
 	if d := views.DeskOf(ctxOf(c)); d != nil {
 		d.Stream = params
 	}
@@ -58,72 +57,4 @@ func back(c echo.Context, fallback string) string {
 		return safeNext(ref.RequestURI())
 	}
 	return fallback
-}
-
-// deskUnread answers the counts request of a desk page (sent once it has
-// loaded): the navigation's unread badges and the tab title's count, as
-// out-of-band fragments. The live stream keeps them current afterwards.
-func (a *App) deskUnread(c echo.Context) error {
-	u := currentUser(c)
-	s, err := models.CountUnread(ctxOf(c), a.db, u)
-	if err != nil {
-		return err
-	}
-	c.Response().Header().Set("Cache-Control", "no-store")
-	return a.render(c, http.StatusOK, views.UnreadCounts(u, s))
-}
-
-// setDeskStatus flips the desk's online switch; every open desk and widget
-// hears of it through the stream. Only admins and support agents may
-// (models.CanSwitchDesk), and only once asked: the switch's htmx request
-// carries confirmed=1 after its dialog; a plain form post gets a page that
-// asks first.
-func (a *App) setDeskStatus(c echo.Context) error {
-	if !models.CanSwitchDesk(currentUser(c)) {
-		return errForbidden
-	}
-	online := c.FormValue("online") == "true"
-	next := back(c, "/")
-	if n := c.FormValue("next"); n != "" {
-		next = safeNext(n)
-	}
-	if c.FormValue("confirmed") != "1" {
-		return a.render(c, http.StatusOK, views.DeskStatusConfirm(online, next))
-	}
-	err := a.write(ctxOf(c), func(tx models.Tx) error {
-		return models.SetOnline(ctxOf(c), tx, currentUser(c).ID, online)
-	})
-	if errors.Is(err, models.ErrNotAllowed) {
-		return errForbidden
-	}
-	if err != nil {
-		return err
-	}
-	msg := "desk.switched_offline"
-	if online {
-		msg = "desk.switched_online"
-	}
-	a.toast(c, "success", tr(c, msg))
-	if views.Req(ctxOf(c)).Fragment {
-		return a.render(c, http.StatusOK, views.OnlineSwitch(online, false))
-	}
-	return a.redirect(c, next)
-}
-
-// setNotifySound mutes or unmutes the user's new-conversation chime.
-func (a *App) setNotifySound(c echo.Context) error {
-	u := currentUser(c)
-	on := c.FormValue("on") == "true"
-	if err := models.SetNotifySound(ctxOf(c), a.db, u.ID, on); err != nil {
-		return err
-	}
-	msg := "desk.sound_saved_off"
-	if on {
-		msg = "desk.sound_saved_on"
-	}
-	a.toast(c, "success", tr(c, msg))
-	if views.Req(ctxOf(c)).Fragment {
-		return a.render(c, http.StatusOK, views.SoundToggle(on, false))
-	}
-	return a.redirect(c, back(c, "/account"))
 }

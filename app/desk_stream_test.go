@@ -100,6 +100,23 @@ func parseSSE(r io.Reader, emit func(sseEvent)) {
 	}
 }
 
+// next waits (boundedly) for the next event named name.
+func next(t *testing.T, ch <-chan sseEvent, name string) sseEvent {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case ev, ok := <-ch:
+			require.True(t, ok, "stream ended before a %q event", name)
+			if ev.name == name {
+				return ev
+			}
+		case <-timeout:
+			t.Fatalf("no %q event", name)
+		}
+	}
+}
+
 // waitFor returns the first update (from now on) for which match is true,
 // failing the test if none comes within a bounded wait.
 func (s *deskStream) waitFor(what string, match func(ev sseEvent, doc *goquery.Document) bool) (sseEvent, *goquery.Document) {
@@ -172,4 +189,19 @@ func (e *testEnv) customerSays(cust *models.Customer, conv *models.Conversation,
 	})
 	require.NoError(e.t, err)
 	e.app.rt.Ring()
+}
+
+// Shutdown (the HTTP server's RegisterOnShutdown hook) ends every desk
+// stream, so the server can stop; clients reconnect and resume.
+func TestShutdownEndsDeskStreams(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.user("Mia", "mia@example.com", models.RoleAgent, true)
+	b := e.browser()
+	b.login("mia@example.com")
+	s := b.streamFor(b.get("/inbox"))
+	require.Eventually(t, func() bool { return e.app.hub.Count() == 1 }, 5*time.Second, 10*time.Millisecond)
+	e.app.beginStopping()
+	s.end()
+	require.Zero(t, e.app.hub.Count())
 }

@@ -6,7 +6,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -270,35 +269,6 @@ func FuzzWidgetConversationForms(f *testing.F) {
 				t.Fatalf("%s body %q email %q up_to %q: %d", path, body, email, upTo, rec.Code)
 			}
 		}
-	})
-}
-
-// FuzzResumePoint: a stream's resume point is a positive event position
-// the client sent (Last-Event-ID first), or 0 — whatever the client sent.
-func FuzzResumePoint(f *testing.F) {
-	e := echo.New()
-	f.Add("42", "", "")
-	f.Add("", "7", "3")
-	f.Add("abc", "-1", "18446744073709551615")
-	for _, s := range hostileText {
-		f.Add(s, s, s)
-	}
-	f.Fuzz(func(t *testing.T, lastEventID, lastParam, since string) {
-		req := httptest.NewRequest(http.MethodGet, "/widget/events?"+url.Values{"last_event_id": {lastParam}, "since": {since}}.Encode(), nil)
-		req.Header.Set("Last-Event-ID", lastEventID)
-		got := resumePoint(e.NewContext(req, httptest.NewRecorder()))
-		if got == 0 {
-			return
-		}
-		for _, v := range []string{lastEventID, lastParam, since} {
-			if n, err := strconv.ParseUint(v, 10, 64); err == nil && n > 0 {
-				if n != got {
-					t.Fatalf("resume point %d, but the first position sent is %d", got, n)
-				}
-				return
-			}
-		}
-		t.Fatalf("resume point %d from nothing the client sent", got)
 	})
 }
 

@@ -5,10 +5,18 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/parleydesk/parley/app/live"
 	"github.com/parleydesk/parley/models"
 
 	"github.com/labstack/echo/v4"
 )
+
+// streamEvents serves a live stream for the request's viewer: customerID 0
+// for staff, or the visitor's customer. render decides, per batch, what that
+// viewer receives (desk_events.go, widget_events.go).
+func (a *App) streamEvents(c echo.Context, customerID int64, render live.Renderer) error {
+	return a.hub.Serve(c.Response(), c.Request(), live.Stream{CustomerID: customerID, Render: render, Log: reqLog(c)})
+}
 
 // idParam parses a numeric route parameter; anything else is a 404.
 func idParam(c echo.Context, name string) (int64, error) {

@@ -3,7 +3,6 @@ package app
 import (
 	"errors"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -35,47 +34,19 @@ func kindOf(c echo.Context) string { s, _ := c.Get(ctxItemKind).(string); return
 // itemPageSize is how many items a list page shows.
 const itemPageSize = 50
 
-// itemListQuery reads a list's filters, sort and page from the query string.
-// Unknown values fall back to "any"; a cursor not made by a paging link is a
-// bad request.
+// itemListQuery reads a list's filters, sort and page from the query string
+// (models.ParseItemQuery). Unknown values fall back to "any"; a cursor not
+// made by a paging link is a bad request.
 func itemListQuery(c echo.Context) (models.ItemQuery, error) {
-	u := currentUser(c)
-	kind := kindOf(c)
-	q := models.ItemQuery{Viewer: u, Kind: kind, Limit: itemPageSize, Today: time.Now().UTC()}
-	if s := c.QueryParam("status"); s == models.StatusOpenOnes || containsStr(models.ItemStatuses(kind), s) {
-		q.Status = s
+	q, err := models.ParseItemQuery(kindOf(c), c.QueryParams())
+	q.Viewer, q.Limit = currentUser(c), itemPageSize
+	if q.Today.IsZero() {
+		q.Today = time.Now().UTC()
 	}
-	if p := c.QueryParam("priority"); containsStr(models.Priorities, p) {
-		q.Priority = p
-	}
-	q.AssigneeID, _ = strconv.ParseInt(c.QueryParam("assignee"), 10, 64)
-	q.TeamID, _ = strconv.ParseInt(c.QueryParam("team"), 10, 64)
-	q.Mine = c.QueryParam("mine") == "1"
-	q.Overdue = c.QueryParam("overdue") == "1"
-	if d, err := time.Parse(time.DateOnly, c.QueryParam("today")); err == nil {
-		// The browser's own date, so "overdue" follows the viewer's calendar.
-		q.Today = d
-	}
-	q.Sort = c.QueryParam("sort")
-	if !models.ValidItemSort(q.Sort) {
-		q.Sort = models.SortUpdated
-	}
-	var err1, err2 error
-	q.After, err1 = models.ParseItemCursor(q.Sort, c.QueryParam("after"))
-	q.Before, err2 = models.ParseItemCursor(q.Sort, c.QueryParam("before"))
-	if err1 != nil || err2 != nil {
+	if err != nil {
 		return q, echo.ErrBadRequest
 	}
 	return q, nil
-}
-
-func containsStr(list []string, s string) bool {
-	for _, v := range list {
-		if v == s && s != "" {
-			return true
-		}
-	}
-	return false
 }
 
 // listItems is the Tickets or Tasks list.
@@ -128,7 +99,7 @@ func (a *App) renderItem(c echo.Context, status int, f views.Form) error {
 	if err != nil {
 		return err
 	}
-	liveView(c, url.Values{"view": {"item"}, "item": {strconv.FormatInt(v.Item.ID, 10)}})
+	liveView(c, models.StreamParams{View: models.ViewItem, Item: v.Item.ID})
 	return a.render(c, status, views.ItemPage(v, f))
 }
 

@@ -2,7 +2,6 @@ package app
 
 import (
 	"net/http"
-	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -37,20 +36,17 @@ func (a *App) loadNotifications(c echo.Context, before int64, size int) (views.N
 // listNotifications is the notifications page (the bell without JavaScript,
 // and "See all"); its stream prepends new ones.
 func (a *App) listNotifications(c echo.Context) error {
-	var before int64
-	if v := c.QueryParam("before"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n <= 0 {
-			return models.ErrNotFound
-		}
-		before = n
+	q, err := models.ParseNotificationsQuery(c.QueryParams())
+	if err != nil {
+		return err
 	}
+	before := q.Before
 	d, err := a.loadNotifications(c, before, notificationsPageSize)
 	if err != nil {
 		return err
 	}
 	if before == 0 {
-		liveView(c, map[string][]string{"view": {"notifications"}})
+		liveView(c, models.StreamParams{View: models.ViewNotifications})
 	}
 	return a.render(c, http.StatusOK, views.NotificationsPage(d))
 }

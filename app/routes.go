@@ -7,17 +7,27 @@ import (
 	"github.com/parleydesk/parley/views"
 )
 
+// Each handler lives in the file its URL names: /account/… in account*.go,
+// /desk/<name> in desk_<name>.go, /conversations/:pid/… in
+// desk_conversation.go, /admin/<area> in admin_<area>.go, /widget/… in
+// widget_*.go, and so on; where the name is less obvious, the comment above
+// a group of routes says the file. Helpers several handlers share are in
+// helpers.go.
+
 // routes lists every route Parley serves, in one place. Every request body
 // is limited to formBodyLimit (64 KiB, any form of short fields) unless its
 // route declares more with bodyLimit; multipart bodies (uploads) only where
 // a route's rule allows them (edge.go).
 func (a *App) routes(e *echo.Echo) {
+	// health.go; static.go.
 	e.GET("/healthz", a.healthz)
 	e.GET("/readyz", a.readyz)
 	e.GET("/static/*", a.serveStatic)
 	// Every layout links the icon; browsers that ask anyway get it here.
 	e.GET("/favicon.ico", a.serveFavicon)
 
+	// Signing in (auth_login.go, with "/", which sends each visitor where
+	// they belong) and the first admin's setup (auth_setup.go).
 	e.GET("/", a.home)
 	e.GET("/setup", a.showSetup)
 	e.POST("/setup", a.createFirstAdmin)
@@ -27,6 +37,7 @@ func (a *App) routes(e *echo.Echo) {
 
 	// Signed-in pages take their middleware per route: an echo group with an
 	// empty prefix would also catch unknown paths and turn 404s into redirects.
+	// account.go; email preferences in account_email.go.
 	e.GET("/account", a.showAccount, a.requireUser)
 	e.POST("/account/language", a.setLanguage, a.requireUser)
 	e.POST("/account/password", a.changePassword, a.requireUser)
@@ -34,8 +45,11 @@ func (a *App) routes(e *echo.Echo) {
 	e.POST("/account/email", a.saveEmailPrefs, a.requireUser)
 	e.POST("/account/composer", a.saveComposerPrefs, a.requireUser)
 
-	// The desk: the customers inbox, My conversations, conversations, teammate
-	// chats, the online switch and the live stream of every open desk tab.
+	// The desk: the customers inbox and My conversations (desk_inbox.go),
+	// teammate chats (desk_teammates.go), conversations
+	// (desk_conversation.go), the online switch (desk_status.go), the live
+	// stream of every open desk tab (desk_events.go) and the unread counts
+	// (desk_unread.go).
 	e.GET("/inbox", a.listInbox, a.requireUser)
 	e.GET("/mine", a.listMine, a.requireUser)
 	e.GET("/mine/new", a.newTeammateChat, a.requireUser)
@@ -51,7 +65,8 @@ func (a *App) routes(e *echo.Echo) {
 	e.GET("/desk/unread", a.deskUnread, a.requireUser)
 
 	// Tickets and tasks (items.go): lists, new-item form, item pages with
-	// in-place edits and following; linking conversations to items.
+	// in-place edits and following; linking conversations to items (these
+	// /conversations/:pid/item routes are in items.go too).
 	for _, kind := range []string{models.ItemTicket, models.ItemTask} {
 		base, k := views.ItemBase(kind), itemKind(kind)
 		e.GET(base, a.listItems, a.requireUser, k)
@@ -65,12 +80,15 @@ func (a *App) routes(e *echo.Echo) {
 	e.POST("/conversations/:pid/item", a.linkConversationItem, a.requireUser)
 	e.POST("/conversations/:pid/item/unlink", a.unlinkConversationItem, a.requireUser)
 
-	// Notifications: the bell's page and popover, marking read.
+	// Notifications (notifications.go): the bell's page and popover, marking
+	// read.
 	e.GET("/notifications", a.listNotifications, a.requireUser)
 	e.GET("/notifications/panel", a.notificationsPanel, a.requireUser)
 	e.POST("/notifications/read-all", a.readAllNotifications, a.requireUser)
 	e.POST("/notifications/:id/read", a.readNotification, a.requireUser)
 
+	// Administration: /admin/<area> in admin_<area>.go ("/admin" itself
+	// redirects to the agents, in admin_agents.go).
 	admin := e.Group("/admin", a.requireUser, a.requireAdmin)
 	admin.GET("", a.adminHome)
 	admin.GET("/agents", a.listAgents)
@@ -105,6 +123,10 @@ func (a *App) routes(e *echo.Echo) {
 // (authenticated by the visitor token, rate-limited per IP and per visitor),
 // and the demo page.
 func (a *App) widgetRoutes(e *echo.Echo) {
+	// The loader and the frame's theme (widget_loader.go), the frame and the
+	// demo page (widget_frame.go), visitors (widget_visitor.go), the
+	// conversations and their read receipts (widget_conversation.go), the
+	// stream (widget_events.go).
 	e.GET("/widget.js", a.serveWidgetLoader)
 	e.GET("/demo", a.showDemo)
 
@@ -123,8 +145,9 @@ func (a *App) widgetRoutes(e *echo.Echo) {
 	a.bodyLimit(e.POST("/widget/conversations/:pid/messages", a.postWidgetMessage, visitorWrites...), bodyRule{limit: messageBodyLimit})
 	e.POST("/widget/contact", a.saveWidgetContact, visitorWrites...)
 	e.GET("/widget/events", a.widgetEvents, visitorReads...)
-	// Email continuity (chat_link.go): read receipts, and the link in a
-	// customer's email that reopens their conversation.
+	// Email continuity: read receipts (replies the customer saw are not
+	// emailed), and the link in a customer's email that reopens their
+	// conversation (chat_link.go).
 	e.POST("/widget/conversations/:pid/read", a.markWidgetRead, visitorReads...)
 	e.GET("/chat/:token", a.openChatLink, a.limitIP(ipVisitors))
 }

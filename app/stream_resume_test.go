@@ -30,14 +30,14 @@ func TestStreamResumeScopedAndBounded(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	ctx := context.Background()
-	e.app.replayLimits = models.ReplayLimits{MaxAge: 10 * time.Minute, MaxEvents: 10}
+	e.app.hub.ReplayLimits = models.ReplayLimits{MaxAge: 10 * time.Minute, MaxEvents: 10}
 	for range 4 {
 		cust, conv := e.customerConversation("Someone Else", "not yours")
 		e.customerSays(cust, conv, "still not yours")
 	}
 	w := e.newVisitor()
 	pid := w.start("my own question")
-	require.NoError(t, e.app.rt.poll(ctx))
+	require.NoError(t, e.app.rt.Poll(ctx))
 
 	// since=1: the visitor's own conversation, nobody else's.
 	s := w.stream(t, 1, "")

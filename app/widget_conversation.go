@@ -3,6 +3,7 @@ package app
 import (
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -164,4 +165,22 @@ func sessionInfo(c echo.Context) models.SessionInfo {
 		PageURL: c.FormValue("page_url"), Referrer: c.FormValue("referrer"),
 		UserAgent: ua, Browser: browser, OS: os, Language: c.FormValue("lang"), Timezone: c.FormValue("tz"),
 	}.Clean()
+}
+
+// markWidgetRead moves the customer's read marker when the open thread
+// shows new messages (widget-frame.js sends it, at most about once a
+// second): replies they saw are not emailed to them.
+func (a *App) markWidgetRead(c echo.Context) error {
+	conv, err := models.FindConversationForVisitor(ctxOf(c), a.db, currentVisitor(c), c.Param("pid"))
+	if err != nil {
+		return err
+	}
+	upTo, err := strconv.ParseInt(c.FormValue("up_to"), 10, 64)
+	if err != nil || upTo <= 0 {
+		return c.NoContent(http.StatusBadRequest)
+	}
+	if _, err := models.MarkCustomerRead(ctxOf(c), a.db, conv, upTo); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
+	"github.com/parleydesk/parley/app/live"
 	"github.com/parleydesk/parley/models"
 	"github.com/parleydesk/parley/views"
 )
@@ -47,7 +48,7 @@ func (w *widgetStream) owns(conv *models.Conversation) bool {
 	return w.visitor.Sees(conv)
 }
 
-func (w *widgetStream) render(ctx context.Context, b *Batch, evs []models.Event) ([][2]string, error) {
+func (w *widgetStream) render(ctx context.Context, b *live.Batch, evs []models.Event) ([][2]string, error) {
 	var (
 		appendMsgs []*models.Message
 		notify     []string
@@ -149,8 +150,8 @@ func (w *widgetStream) render(ctx context.Context, b *Batch, evs []models.Event)
 }
 
 // batchSettings loads the desk settings once per live batch for all the
-// widget streams it is dispatched to (they share the *Batch).
-func (a *App) batchSettings(ctx context.Context, b *Batch) (*models.DeskSettings, error) {
+// widget streams it is dispatched to (they share the *live.Batch).
+func (a *App) batchSettings(ctx context.Context, b *live.Batch) (*models.DeskSettings, error) {
 	a.settingsMemo.Lock()
 	defer a.settingsMemo.Unlock()
 	if a.settingsMemo.batch == b && a.settingsMemo.s != nil {
@@ -167,6 +168,6 @@ func (a *App) batchSettings(ctx context.Context, b *Batch) (*models.DeskSettings
 // settingsMemo holds the settings loaded for the latest batch.
 type settingsMemo struct {
 	sync.Mutex
-	batch *Batch
+	batch *live.Batch
 	s     *models.DeskSettings
 }

@@ -45,7 +45,7 @@ func userSeesItemSQL(alias string) string {
 // row users (whose customer_support is CanSeeCustomerData) and the items row
 // items; audiences pick who may hear of an item with it.
 func usersSeeItemSQL(users, items string) string {
-	return strings.ReplaceAll(userSeesItemSQL(items), "@support", users+".customer_support")
+	return strings.ReplaceAll(userSeesItemSQL(items), "@support", usersSeeCustomerDataSQL(users))
 }
 
 // CanSwitchDesk reports whether u may set the whole desk online or offline:
@@ -54,6 +54,22 @@ func usersSeeItemSQL(users, items string) string {
 func CanSwitchDesk(u *User) bool {
 	return u != nil && u.Active && (u.IsAdmin() || CanSeeCustomerData(u))
 }
+
+// IsSupportAgent reports whether u takes customer conversations: an active
+// user with customer data rights (CanSeeCustomerData). Customer
+// conversations are assigned to them and they hear of new ones. Its SQL form
+// is supportAgentSQL.
+func IsSupportAgent(u *User) bool { return u != nil && u.Active && CanSeeCustomerData(u) }
+
+// supportAgentSQL is IsSupportAgent as a condition on the users row alias.
+func supportAgentSQL(users string) string {
+	return "(" + users + ".active AND " + usersSeeCustomerDataSQL(users) + ")"
+}
+
+// usersSeeCustomerDataSQL is CanSeeCustomerData as a condition on the users
+// row alias (audiences, which check many users at once; a query for one
+// viewer passes CanSeeCustomerData as @support instead: userArgs).
+func usersSeeCustomerDataSQL(users string) string { return users + ".customer_support" }
 
 // CanSeeConversation reports whether the staff user u may open conv:
 // customer conversations need customer data rights (CanSeeCustomerData);

@@ -126,6 +126,22 @@ func TestAccessGoAndSQLAgree(t *testing.T) {
 		}
 	})
 
+	t.Run("support agents and customer data", func(t *testing.T) {
+		var rows []struct {
+			ID              int64
+			Agent, Customer bool
+		}
+		require.NoError(t, db.Raw("SELECT u.id, "+models.SupportAgentSQL("u")+" AS agent, "+models.UsersSeeCustomerDataSQL("u")+
+			" AS customer FROM users u").Scan(&rows).Error)
+		got := map[int64][2]bool{}
+		for _, r := range rows {
+			got[r.ID] = [2]bool{r.Agent, r.Customer}
+		}
+		for _, u := range users {
+			require.Equal(t, [2]bool{models.IsSupportAgent(u), models.CanSeeCustomerData(u)}, got[u.ID],
+				"user %d (%s, support %v, active %v)", u.ID, u.Role, u.CustomerSupport, u.Active)
+		}
+	})
 	t.Run("items", func(t *testing.T) {
 		var items []*models.Item
 		for i := range 6 {

@@ -51,7 +51,7 @@ func AudienceOf(ctx context.Context, db *gorm.DB, e Event) (*Audience, error) {
 		a.Reason = ReasonNewConversation
 		err = db.Raw(`
 			SELECT u.id FROM users u, conversations c
-			WHERE c.id = ? AND c.kind = 'customer' AND u.active AND u.customer_support
+			WHERE c.id = ? AND c.kind = 'customer' AND `+supportAgentSQL("u")+`
 			ORDER BY u.id`, *e.ConversationID).Scan(&a.UserIDs).Error
 	case conv.Assigned:
 		if conv.AssigneeID == nil || *conv.AssigneeID == conv.ByUserID {
@@ -61,7 +61,7 @@ func AudienceOf(ctx context.Context, db *gorm.DB, e Event) (*Audience, error) {
 		// Still assigned to them and still allowed to see it.
 		err = db.Raw(`
 			SELECT u.id FROM users u JOIN conversations c ON c.assignee_id = u.id
-			WHERE c.id = ? AND u.id = ? AND u.active AND u.customer_support`, *e.ConversationID, *conv.AssigneeID).Scan(&a.UserIDs).Error
+			WHERE c.id = ? AND u.id = ? AND `+supportAgentSQL("u"), *e.ConversationID, *conv.AssigneeID).Scan(&a.UserIDs).Error
 	case e.Kind == EventMessage && e.MessageID != nil:
 		a.Reason, a.MessageID = ReasonMessage, *e.MessageID
 		err = db.Raw(`
@@ -72,7 +72,7 @@ func AudienceOf(ctx context.Context, db *gorm.DB, e Event) (*Audience, error) {
 				  AND (cu.member OR cu.participated OR cu.following)))
 			WHERE m.id = ? AND m.kind IN ('message', 'note')
 			  AND u.id IS DISTINCT FROM m.author_user_id
-			  AND (c.kind = 'internal' OR u.customer_support)
+			  AND (c.kind = 'internal' OR `+usersSeeCustomerDataSQL("u")+`)
 			ORDER BY u.id`, *e.MessageID).Scan(&a.UserIDs).Error
 	default:
 		return nil, nil

@@ -515,7 +515,7 @@ func Assign(ctx context.Context, t Tx, user *User, conv *Conversation, assigneeI
 		var assignee *User
 		if assigneeID != nil {
 			var u User
-			err := tx.Where("id = ? AND active AND customer_support", *assigneeID).Take(&u).Error
+			err := tx.Where("id = ? AND "+supportAgentSQL("users"), *assigneeID).Take(&u).Error
 			if errors.Is(err, gorm.ErrRecordNotFound) {
 				return Invalid("assignee_id", "assignee_invalid", nil)
 			}

@@ -14,4 +14,6 @@ var (
 	CustomerEvents          = customerEvents
 	UserSeesItemSQL         = userSeesItemSQL
 	UsersSeeItemSQL         = usersSeeItemSQL
+	SupportAgentSQL         = supportAgentSQL
+	UsersSeeCustomerDataSQL = usersSeeCustomerDataSQL
 )

@@ -461,7 +461,7 @@ func ConversationsByID(ctx context.Context, db *gorm.DB, ids []int64) (map[int64
 // assignee menu.
 func SupportAgents(ctx context.Context, db *gorm.DB) ([]User, error) {
 	var us []User
-	err := db.WithContext(ctx).Where("active AND customer_support").Order("lower(name), id").Find(&us).Error
+	err := db.WithContext(ctx).Where(supportAgentSQL("users")).Order("lower(name), id").Find(&us).Error
 	return us, err
 }
 

@@ -3,9 +3,7 @@ package views
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/a-h/templ"
@@ -21,9 +19,10 @@ type Desk struct {
 	// Cursor is the stream's resume position, taken before the page read
 	// its data, so the stream replays whatever changed after.
 	Cursor uint64
-	// Stream is the live stream's view parameters (view=inbox&status=open…);
-	// empty for pages that only need the navigation kept live.
-	Stream url.Values
+	// Stream is what the live stream keeps live (the page's kind, list,
+	// open conversation or item); zero for pages that only need the
+	// navigation kept live.
+	Stream models.StreamParams
 }
 
 type deskKey struct{}
@@ -39,15 +38,10 @@ func DeskOf(ctx context.Context) *Desk {
 	return d
 }
 
-// streamURL is the sse-connect address of the page's desk stream.
+// streamURL is the sse-connect address of the page's desk stream: its
+// parameters and the resume position.
 func (d *Desk) streamURL() string {
-	q := url.Values{}
-	for k, v := range d.Stream {
-		q[k] = v
-	}
-	if q.Get("view") == "" {
-		q.Set("view", "page")
-	}
+	q := d.Stream.Values()
 	q.Set("since", strconv.FormatUint(d.Cursor, 10))
 	return "/desk/events?" + q.Encode()
 }
@@ -63,8 +57,8 @@ func pageTitle(ctx context.Context, title string) string {
 // which conversation is open beside it.
 type ListState struct {
 	Query   models.InboxQuery
-	Current string // public id of the open conversation, if any
-	Older   string // cursor of the next page, if there is one
+	Current string              // public id of the open conversation, if any
+	Older   *models.InboxCursor // cursor of the next page, if there is one
 }
 
 // Customers reports whether the list is the customers section.
@@ -72,60 +66,41 @@ func (l ListState) Customers() bool { return l.Query.Section == models.SectionCu
 
 // URL is the list page with the given tab and filter.
 func (l ListState) URL(status, filter string) string {
-	q := url.Values{}
-	if status != models.StatusOpen {
-		q.Set("status", status)
-	}
-	path := "/mine"
-	if l.Customers() {
-		path = "/inbox"
-		if filter != models.FilterAll && filter != "" {
-			q.Set("filter", filter)
-		}
-	}
-	if len(q) == 0 {
-		return path
-	}
-	return path + "?" + q.Encode()
+	return listURL(models.InboxQuery{Section: l.Query.Section, Status: status, Filter: filter})
 }
 
 // OlderURL is the next page of the list.
 func (l ListState) OlderURL() string {
-	u := l.URL(l.Query.Status, l.Query.Filter)
-	sep := "?"
-	if strings.Contains(u, "?") {
-		sep = "&"
+	q := l.Query
+	q.Before = l.Older
+	return listURL(q)
+}
+
+// listURL is q's list page: its path names the section.
+func listURL(q models.InboxQuery) string {
+	v := q.Values()
+	v.Del("list")
+	path := "/mine"
+	if q.Section == models.SectionCustomers {
+		path = "/inbox"
 	}
-	return u + sep + "before=" + url.QueryEscape(l.Older)
+	if len(v) == 0 {
+		return path
+	}
+	return path + "?" + v.Encode()
 }
 
 // ConvURL opens a conversation beside this list.
 func (l ListState) ConvURL(pid string) string {
-	q := url.Values{}
-	q.Set("list", l.Query.Section)
-	if l.Query.Status != models.StatusOpen {
-		q.Set("status", l.Query.Status)
-	}
-	if l.Customers() && l.Query.Filter != models.FilterAll && l.Query.Filter != "" {
-		q.Set("filter", l.Query.Filter)
-	}
-	return "/conversations/" + pid + "?" + q.Encode()
+	q := l.Query
+	q.Before = nil // beside a conversation, the list starts at the newest
+	return "/conversations/" + pid + "?" + q.Values().Encode()
 }
 
 // StreamParams describes the list (and open conversation) to the stream, so
 // it can keep exactly this list live.
-func (l ListState) StreamParams(view string) url.Values {
-	q := url.Values{"view": {view}, "list": {l.Query.Section}, "status": {l.Query.Status}}
-	if l.Customers() {
-		q.Set("filter", l.Query.Filter)
-	}
-	if l.Query.Before != nil {
-		q.Set("paged", "1")
-	}
-	if l.Current != "" {
-		q.Set("c", l.Current)
-	}
-	return q
+func (l ListState) StreamParams(view string) models.StreamParams {
+	return models.StreamParams{View: view, List: l.Query, Paged: l.Query.Before != nil, Conv: l.Current}
 }
 
 // rowSortKey orders rows like the list query (newest activity first); the

@@ -2,7 +2,6 @@ package views
 
 import (
 	"context"
-	"net/url"
 	"strconv"
 
 	"github.com/a-h/templ"
@@ -129,42 +128,19 @@ func statusBadgeClass(status string) string {
 
 func priorityClass(p string) string { return "item-priority item-priority-" + p }
 
-// filterValues are a list's filters as query parameters (without paging).
-func (l ItemList) filterValues() url.Values {
-	q := l.Query
-	v := url.Values{}
-	if q.Status != "" {
-		v.Set("status", q.Status)
-	}
-	if q.AssigneeID != 0 {
-		v.Set("assignee", idString(q.AssigneeID))
-	}
-	if q.Mine {
-		v.Set("mine", "1")
-	}
-	if q.TeamID != 0 {
-		v.Set("team", idString(q.TeamID))
-	}
-	if q.Priority != "" {
-		v.Set("priority", q.Priority)
-	}
-	if q.Overdue {
-		v.Set("overdue", "1")
-	}
-	if q.Sort != "" && q.Sort != models.SortUpdated {
-		v.Set("sort", q.Sort)
-	}
-	return v
-}
-
-// pageURL links the page after (or before) a cursor with the same filters.
+// pageURL links the page after (or before) a cursor with the same filters;
+// param "" is the first page.
 func (l ItemList) pageURL(param string, c *models.ItemCursor) templ.SafeURL {
-	v := l.filterValues()
-	if c != nil {
-		v.Set(param, c.String())
+	q := l.Query
+	q.After, q.Before = nil, nil
+	switch param {
+	case "after":
+		q.After = c
+	case "before":
+		q.Before = c
 	}
-	s := ItemBase(l.Query.Kind)
-	if len(v) > 0 {
+	s := ItemBase(q.Kind)
+	if v := q.Values(); len(v) > 0 {
 		s += "?" + v.Encode()
 	}
 	return templ.SafeURL(s)

@@ -1,4 +1,4 @@
-package app
+package live
 
 import (
 	"bytes"
@@ -7,14 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/labstack/echo/v4"
 
 	"github.com/parleydesk/parley/models"
 )
@@ -44,10 +41,11 @@ const (
 	hubWorkers = 32
 )
 
-// batchRenderer turns a batch into the SSE events one viewer should get
-// (name and data, in order), leaving out whatever that viewer may not see.
-// events holds only those the client has not had yet.
-type batchRenderer func(ctx context.Context, b *Batch, events []models.Event) ([][2]string, error)
+// Renderer turns a batch into the SSE events one viewer should get (name
+// and data, in order), leaving out whatever that viewer may not see. events
+// holds only those the client has not had yet. An event named "reload" ends
+// the stream: the client reloads its page and opens a new one.
+type Renderer func(ctx context.Context, b *Batch, events []models.Event) ([][2]string, error)
 
 // formatEvent writes one SSE event; multi-line data becomes several data:
 // lines. An empty id leaves the client's resume position as it was.
@@ -68,8 +66,9 @@ func formatEvent(w *bytes.Buffer, event, id, data string) {
 // browser sends on reconnect, the last_event_id parameter live.js adds when
 // it opens a fresh EventSource, or the since parameter of the page that was
 // rendered. Zero means "from now".
-func resumePoint(c echo.Context) uint64 {
-	for _, v := range []string{c.Request().Header.Get("Last-Event-ID"), c.QueryParam("last_event_id"), c.QueryParam("since")} {
+func resumePoint(r *http.Request) uint64 {
+	q := r.URL.Query()
+	for _, v := range []string{r.Header.Get("Last-Event-ID"), q.Get("last_event_id"), q.Get("since")} {
 		if n, err := strconv.ParseUint(v, 10, 64); err == nil && n > 0 {
 			return n
 		}
@@ -89,9 +88,9 @@ func reloadEvent() []byte {
 
 // liveStream is one client's stream.
 type liveStream struct {
-	hub    *streamHub
+	hub    *Hub
 	sub    *Subscription
-	render batchRenderer
+	render Renderer
 	ctx    context.Context // the viewer's context (user, language), never cancelled by the request's end
 	since  uint64          // events below this the client already had
 
@@ -212,10 +211,19 @@ func (s *liveStream) run() {
 	}
 }
 
-// streamHub owns the streams of one instance.
-type streamHub struct {
+// Hub owns the streams of one instance: it serves them (Serve), renders and
+// writes the batches that concern each on a few workers, sends their
+// heartbeats, and ends them all on shutdown (CloseAll).
+type Hub struct {
+	// ReplayLimits bound stream resumes; zero means
+	// models.DefaultReplayLimits. Set it before serving.
+	ReplayLimits models.ReplayLimits
+
 	log *slog.Logger
-	rt  *broker
+	rt  *Broker
+	// done is closed by CloseAll, ending the streams served in their
+	// handler's goroutine too.
+	done chan struct{}
 
 	// hangups ends streams as soon as their client disconnects (Linux);
 	// elsewhere the next write finds out.
@@ -228,14 +236,17 @@ type streamHub struct {
 	closed  bool
 }
 
-func newStreamHub(log *slog.Logger, rt *broker) *streamHub {
-	h := &streamHub{log: log.With("component", "streams"), rt: rt, streams: map[*liveStream]struct{}{}}
+// NewHub returns the hub of the streams fed by rt; Start runs it.
+func NewHub(log *slog.Logger, rt *Broker) *Hub {
+	h := &Hub{log: log.With("component", "streams"), rt: rt, done: make(chan struct{}), streams: map[*liveStream]struct{}{}}
 	h.cond = sync.NewCond(&h.mu)
 	h.hangups = newHangupWatcher(h.remove)
 	return h
 }
 
-func (h *streamHub) start(ctx context.Context) {
+// Start runs the hub's workers and heartbeat until ctx ends, then closes
+// every stream.
+func (h *Hub) Start(ctx context.Context) {
 	for range hubWorkers {
 		go h.work()
 	}
@@ -245,7 +256,7 @@ func (h *streamHub) start(ctx context.Context) {
 		for {
 			select {
 			case <-ctx.Done():
-				h.closeAll()
+				h.CloseAll()
 				return
 			case <-t.C:
 				h.beat()
@@ -254,14 +265,14 @@ func (h *streamHub) start(ctx context.Context) {
 	}()
 }
 
-func (h *streamHub) enqueue(s *liveStream) {
+func (h *Hub) enqueue(s *liveStream) {
 	h.mu.Lock()
 	h.queue = append(h.queue, s)
 	h.mu.Unlock()
 	h.cond.Signal()
 }
 
-func (h *streamHub) work() {
+func (h *Hub) work() {
 	for {
 		h.mu.Lock()
 		for len(h.queue) == 0 && !h.closed {
@@ -280,7 +291,7 @@ func (h *streamHub) work() {
 }
 
 // beat marks a heartbeat due on every stream that has been quiet.
-func (h *streamHub) beat() {
+func (h *Hub) beat() {
 	h.mu.Lock()
 	var due []*liveStream
 	for s := range h.streams {
@@ -301,7 +312,7 @@ func (h *streamHub) beat() {
 	}
 }
 
-func (h *streamHub) add(s *liveStream) bool {
+func (h *Hub) add(s *liveStream) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
@@ -312,7 +323,7 @@ func (h *streamHub) add(s *liveStream) bool {
 }
 
 // remove ends s (client gone or too slow); calling it again does nothing.
-func (h *streamHub) remove(s *liveStream) {
+func (h *Hub) remove(s *liveStream) {
 	h.mu.Lock()
 	delete(h.streams, s)
 	h.mu.Unlock()
@@ -329,16 +340,20 @@ func (h *streamHub) remove(s *liveStream) {
 }
 
 // Count is the number of open streams.
-func (h *streamHub) Count() int {
+func (h *Hub) Count() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return len(h.streams)
 }
 
-// closeAll ends every stream (shutdown): clients reconnect to another
-// instance, or to this one when it is back, and resume.
-func (h *streamHub) closeAll() {
+// CloseAll ends every stream (shutdown): clients reconnect to another
+// instance, or to this one when it is back, and resume. It is safe to call
+// more than once.
+func (h *Hub) CloseAll() {
 	h.mu.Lock()
+	if !h.closed {
+		close(h.done)
+	}
 	h.closed = true
 	streams := h.streams
 	h.streams = map[*liveStream]struct{}{}
@@ -349,18 +364,38 @@ func (h *streamHub) closeAll() {
 	}
 }
 
-// streamEvents serves a live stream for a viewer: customerID 0 for staff
-// (they receive every batch and render filters), or the visitor's customer
-// (only batches about their conversations and desk-wide changes).
-func (a *App) streamEvents(c echo.Context, customerID int64, render batchRenderer) error {
-	ctx := c.Request().Context()
-	since := resumePoint(c)
+// Stream is what a handler knows of the stream it serves: whose it is and
+// how to render a batch for that viewer.
+type Stream struct {
+	// CustomerID is 0 for staff (they receive every batch and their
+	// renderer filters), or the visitor's customer (only batches about their
+	// conversations and desk-wide changes).
+	CustomerID int64
+	// Render turns a batch into this viewer's events.
+	Render Renderer
+	// Log receives the stream's debug lines (the request's logger); nil
+	// means the hub's.
+	Log *slog.Logger
+}
+
+// Serve serves a live stream for r on w: it resumes from the position the
+// client sent (Last-Event-ID, or the last_event_id or since parameter),
+// replays what the client missed, and then hijacks the connection and hands
+// it to the hub before returning. A connection that cannot be hijacked
+// (HTTP/2) is served from the caller's goroutine until it ends.
+func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, st Stream) error {
+	ctx := r.Context()
+	log := cmp.Or(st.Log, h.log)
+	since := resumePoint(r)
 	if since > 0 {
-		err := models.CheckResumePoint(ctx, a.db, since)
+		err := models.CheckResumePoint(ctx, h.rt.db, since)
 		if errors.Is(err, models.ErrResumeTooFar) {
 			// What it missed is gone, or it never existed: reload the page.
-			c.Response().Header().Set("Cache-Control", "no-store")
-			return c.Blob(http.StatusOK, "text/event-stream", reloadEvent())
+			w.Header().Set("Content-Type", "text/event-stream")
+			w.Header().Set("Cache-Control", "no-store")
+			w.WriteHeader(http.StatusOK)
+			_, err := w.Write(reloadEvent())
+			return err
 		}
 		if err != nil {
 			return err
@@ -368,13 +403,13 @@ func (a *App) streamEvents(c echo.Context, customerID int64, render batchRendere
 	}
 	// scheduled until the replay is written: a live batch arriving meanwhile
 	// waits in the subscription instead of being delivered concurrently.
-	s := &liveStream{hub: a.hub, render: render, ctx: context.WithoutCancel(ctx), since: since, lastWrite: time.Now(), scheduled: true}
+	s := &liveStream{hub: h, render: st.Render, ctx: context.WithoutCancel(ctx), since: since, lastWrite: time.Now(), scheduled: true}
 
 	// Nothing is buffered for us to read: a GET stream request has no body,
 	// and writes go to conn directly.
-	conn, _, err := http.NewResponseController(c.Response().Writer).Hijack()
+	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
-		return a.streamInHandler(c, s, customerID)
+		return h.serveInHandler(w, r, s, st.CustomerID)
 	}
 	s.write = func(b []byte) error {
 		conn.SetWriteDeadline(time.Now().Add(writeTimeout))
@@ -389,23 +424,23 @@ func (a *App) streamEvents(c echo.Context, customerID int64, render batchRendere
 		return nil
 	}
 	var cur uint64
-	s.sub, cur = a.rt.Subscribe(customerID, s.schedule)
+	s.sub, cur = h.rt.Subscribe(st.CustomerID, s.schedule)
 	s.pos = max(since, cur)
 	if since > 0 && since < cur {
-		err := a.replay(ctx, s, customerID, cur)
+		err := h.replay(ctx, s, st.CustomerID, cur)
 		if err != nil {
-			a.rt.Unsubscribe(s.sub)
+			h.rt.Unsubscribe(s.sub)
 			conn.Close()
-			reqLog(c).Debug("stream replay ended", "err", err)
+			log.Debug("stream replay ended", "err", err)
 			return nil
 		}
 	}
-	if !a.hub.add(s) {
-		a.rt.Unsubscribe(s.sub)
+	if !h.add(s) {
+		h.rt.Unsubscribe(s.sub)
 		conn.Close()
 		return nil
 	}
-	a.hub.hangups.add(conn, s)
+	h.hangups.add(conn, s)
 	s.mu.Lock()
 	s.scheduled = false
 	s.mu.Unlock()
@@ -414,10 +449,10 @@ func (a *App) streamEvents(c echo.Context, customerID int64, render batchRendere
 }
 
 // replay delivers to s what its client missed before cur, bounded by the
-// app's replay limits; past them the client is told to reload, and the
+// hub's replay limits; past them the client is told to reload, and the
 // stream ends (errStreamEnded).
-func (a *App) replay(ctx context.Context, s *liveStream, customerID int64, cur uint64) error {
-	b, err := LoadReplay(ctx, a.db, customerID, s.since, cur, cmp.Or(a.replayLimits, models.DefaultReplayLimits))
+func (h *Hub) replay(ctx context.Context, s *liveStream, customerID int64, cur uint64) error {
+	b, err := loadReplay(ctx, h.rt.db, customerID, s.since, cur, cmp.Or(h.ReplayLimits, models.DefaultReplayLimits))
 	if errors.Is(err, models.ErrResumeTooFar) {
 		if err := s.write(reloadEvent()); err != nil {
 			return err
@@ -430,37 +465,36 @@ func (a *App) replay(ctx context.Context, s *liveStream, customerID int64, cur u
 	return s.deliver([]*Batch{b}, false)
 }
 
-// streamInHandler serves a stream from the handler's goroutine, for
+// serveInHandler serves a stream from the handler's goroutine, for
 // connections that cannot be hijacked (HTTP/2).
-func (a *App) streamInHandler(c echo.Context, s *liveStream, customerID int64) error {
-	res := c.Response()
-	res.Header().Set("Content-Type", "text/event-stream")
-	res.Header().Set("Cache-Control", "no-store")
-	res.Header().Set("X-Accel-Buffering", "no")
-	res.WriteHeader(http.StatusOK)
-	fmt.Fprint(res, "retry: 2000\n\n")
-	res.Flush()
+func (h *Hub) serveInHandler(w http.ResponseWriter, r *http.Request, s *liveStream, customerID int64) error {
+	rc := http.NewResponseController(w)
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprint(w, "retry: 2000\n\n")
+	rc.Flush() //nolint:errcheck // a writer that cannot flush fails the next write
 	s.write = func(b []byte) error {
-		if _, err := res.Write(b); err != nil {
+		if _, err := w.Write(b); err != nil {
 			return err
 		}
-		res.Flush()
-		return nil
+		return rc.Flush()
 	}
 	s.close = func() {}
 	wake := make(chan struct{}, 1)
 	var cur uint64
-	s.sub, cur = a.rt.Subscribe(customerID, func() {
+	s.sub, cur = h.rt.Subscribe(customerID, func() {
 		select {
 		case wake <- struct{}{}:
 		default:
 		}
 	})
-	defer a.rt.Unsubscribe(s.sub)
+	defer h.rt.Unsubscribe(s.sub)
 	s.pos = max(s.since, cur)
-	ctx := c.Request().Context()
+	ctx := r.Context()
 	if s.since > 0 && s.since < cur {
-		if err := a.replay(ctx, s, customerID, cur); err != nil {
+		if err := h.replay(ctx, s, customerID, cur); err != nil {
 			return nil
 		}
 	}
@@ -471,7 +505,7 @@ func (a *App) streamInHandler(c echo.Context, s *liveStream, customerID int64) e
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-a.stopping:
+		case <-h.done:
 			return nil
 		case <-s.sub.Dropped():
 			return nil

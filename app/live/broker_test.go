@@ -1,17 +1,63 @@
-package app
+package live
 
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/stretchr/testify/require"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
 
+	"github.com/parleydesk/parley/internal/dbtest"
 	"github.com/parleydesk/parley/internal/factory"
 	"github.com/parleydesk/parley/models"
 )
+
+// instance is one Parley instance's view of a test database: its own pool,
+// GORM handle and running broker.
+type instance struct {
+	url  string
+	db   *gorm.DB
+	pool *pgxpool.Pool
+	rt   *Broker
+}
+
+// setup starts a broker on a fresh database, or on url's when one is given
+// (a second instance of the same desk).
+func setup(t *testing.T, url ...string) *instance {
+	t.Helper()
+	in := &instance{}
+	if len(url) > 0 {
+		in.url = url[0]
+	} else {
+		in.url = dbtest.URL(t)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var err error
+	in.pool, err = pgxpool.New(ctx, in.url)
+	require.NoError(t, err)
+	sqlDB := stdlib.OpenDBFromPool(in.pool)
+	in.db, err = gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), &gorm.Config{
+		Logger: logger.Discard, SkipDefaultTransaction: true,
+		NowFunc: func() time.Time { return time.Now().UTC() },
+	})
+	require.NoError(t, err)
+	in.rt = NewBroker(slog.New(slog.DiscardHandler), in.db, in.pool)
+	require.NoError(t, in.rt.Start(ctx))
+	t.Cleanup(func() {
+		cancel()
+		sqlDB.Close()
+		in.pool.Close()
+	})
+	return in
+}
 
 // collect reads message events from sub until want distinct ones arrived or
 // the deadline passes; it fails on any duplicate.
@@ -48,12 +94,12 @@ func collect(t *testing.T, sub *Subscription, wake chan struct{}, want int, time
 func TestRealtimeDeliversEveryCommittedEventOnceAcrossInstances(t *testing.T) {
 	t.Parallel()
 	a := setup(t)
-	b := setup(t, envOpts{url: a.url})
+	b := setup(t, a.url)
 	ctx := context.Background()
-	start := a.app.rt.Cursor()
+	start := a.rt.Cursor()
 	wakeA, wakeB := make(chan struct{}, 1), make(chan struct{}, 1)
-	subA, _ := a.app.rt.Subscribe(0, signal(wakeA))
-	subB, _ := b.app.rt.Subscribe(0, signal(wakeB))
+	subA, _ := a.rt.Subscribe(0, signal(wakeA))
+	subB, _ := b.rt.Subscribe(0, signal(wakeB))
 
 	const writers, perWriter = 8, 25
 	var wg sync.WaitGroup
@@ -76,7 +122,7 @@ func TestRealtimeDeliversEveryCommittedEventOnceAcrossInstances(t *testing.T) {
 			mu.Lock()
 			committed[first.ID] = true
 			mu.Unlock()
-			a.app.rt.Ring()
+			a.rt.Ring()
 			for i := range perWriter {
 				if i%5 == 4 {
 					// A write that rolls back after its event row was inserted,
@@ -103,13 +149,13 @@ func TestRealtimeDeliversEveryCommittedEventOnceAcrossInstances(t *testing.T) {
 				committed[m.ID] = true
 				mu.Unlock()
 				if i%2 == 0 {
-					a.app.rt.Ring() // other writes rely on later rings or the safety poll
+					a.rt.Ring() // other writes rely on later rings or the safety poll
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	a.app.rt.Ring()
+	a.rt.Ring()
 	want := len(committed)
 	gotA := collect(t, subA, wakeA, want, 20*time.Second)
 	gotB := collect(t, subB, wakeB, want, 20*time.Second)
@@ -117,7 +163,7 @@ func TestRealtimeDeliversEveryCommittedEventOnceAcrossInstances(t *testing.T) {
 	require.Equal(t, committed, gotB, "the other instance learns of every event through NOTIFY and the log")
 
 	// A client that reconnects from the start replays exactly the same set.
-	replay, err := LoadBatch(ctx, a.db, start, a.app.rt.Cursor())
+	replay, err := loadBatch(ctx, a.db, start, a.rt.Cursor())
 	require.NoError(t, err)
 	got := map[int64]bool{}
 	for _, e := range replay.Events {
@@ -152,7 +198,7 @@ func TestRealtimeDropsSlowSubscriber(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	ctx := context.Background()
-	slow, _ := e.app.rt.Subscribe(0, func() {})
+	slow, _ := e.rt.Subscribe(0, func() {})
 	_, v, err := models.CreateVisitor(ctx, e.db)
 	require.NoError(t, err)
 	conv, _, err := factory.Write2(e.db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
@@ -164,14 +210,14 @@ func TestRealtimeDropsSlowSubscriber(t *testing.T) {
 			return models.PostMessage(ctx, tx, models.Actor{Customer: v.Customer}, conv, models.MessageText, "x")
 		})
 		require.NoError(t, err)
-		require.NoError(t, e.app.rt.poll(ctx)) // one batch per message
+		require.NoError(t, e.rt.Poll(ctx)) // one batch per message
 	}
 	select {
 	case <-slow.Dropped():
 	case <-time.After(5 * time.Second):
 		t.Fatal("slow subscriber not dropped")
 	}
-	require.Zero(t, e.app.rt.Subscribers())
+	require.Zero(t, e.rt.Subscribers())
 }
 
 // A visitor's subscription only hears about its own customer's
@@ -185,27 +231,27 @@ func TestRealtimeRoutesVisitorsByCustomer(t *testing.T) {
 	_, bob, err := models.CreateVisitor(ctx, e.db)
 	require.NoError(t, err)
 	wake := make(chan struct{}, 1)
-	sub, _ := e.app.rt.Subscribe(alice.CustomerID, signal(wake))
+	sub, _ := e.rt.Subscribe(alice.CustomerID, signal(wake))
 
 	_, _, err = factory.Write2(e.db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
 		return models.StartCustomerConversation(ctx, tx, bob.Customer, "Bob's business", models.SessionInfo{})
 	})
 	require.NoError(t, err)
-	require.NoError(t, e.app.rt.poll(ctx))
+	require.NoError(t, e.rt.Poll(ctx))
 	require.Empty(t, sub.Take(), "nothing about another customer")
 
 	conv, _, err := factory.Write2(e.db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
 		return models.StartCustomerConversation(ctx, tx, alice.Customer, "Alice asks", models.SessionInfo{})
 	})
 	require.NoError(t, err)
-	require.NoError(t, e.app.rt.poll(ctx))
+	require.NoError(t, e.rt.Poll(ctx))
 	got := sub.Take()
 	require.Len(t, got, 1)
 	require.Equal(t, conv.ID, *got[0].Events[0].ConversationID)
 
-	admin := e.user("Ada", "ada@example.com", models.RoleAdmin, true)
+	admin := factory.User(t, e.db, factory.UserOpts{Name: "Ada", Email: "ada@example.com", Role: models.RoleAdmin, CustomerSupport: true})
 	require.NoError(t, factory.Write(e.db, func(tx models.Tx) error { return models.SetOnline(ctx, tx, admin.ID, false) }))
-	require.NoError(t, e.app.rt.poll(ctx))
+	require.NoError(t, e.rt.Poll(ctx))
 	got = sub.Take()
 	require.Len(t, got, 1, "desk-wide changes reach every visitor")
 	require.Equal(t, models.EventDeskStatus, got[0].Events[0].Kind)

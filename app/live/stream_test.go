@@ -1,19 +1,54 @@
-package app
+package live
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/labstack/echo/v4"
 	"github.com/stretchr/testify/require"
 
 	"github.com/parleydesk/parley/internal/factory"
 	"github.com/parleydesk/parley/models"
 )
+
+// sseEvent is one event read from a stream.
+type sseEvent struct {
+	name, id, data string
+}
+
+// parseSSE reads events from an event stream until it ends.
+func parseSSE(r io.Reader, emit func(sseEvent)) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	var ev sseEvent
+	var data []string
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case line == "":
+			if ev.name != "" || len(data) > 0 {
+				ev.data = strings.Join(data, "\n")
+				emit(ev)
+			}
+			ev, data = sseEvent{}, nil
+		case strings.HasPrefix(line, "event: "):
+			ev.name = strings.TrimPrefix(line, "event: ")
+		case strings.HasPrefix(line, "id: "):
+			ev.id = strings.TrimPrefix(line, "id: ")
+		case strings.HasPrefix(line, "data: "):
+			data = append(data, strings.TrimPrefix(line, "data: "))
+		}
+	}
+}
 
 // readSSE opens a stream and sends its events on a channel until ctx ends.
 func readSSE(t *testing.T, ctx context.Context, url string, headers ...string) <-chan sseEvent {
@@ -59,8 +94,12 @@ func next(t *testing.T, ch <-chan sseEvent, name string) sseEvent {
 func TestStreamResumesExactlyAndEndsOnShutdown(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
-	e.app.echo.GET("/test/events", func(c echo.Context) error {
-		return e.app.streamEvents(c, 0, func(ctx context.Context, b *Batch, evs []models.Event) ([][2]string, error) {
+	hubCtx, stopHub := context.WithCancel(context.Background())
+	t.Cleanup(stopHub)
+	hub := NewHub(slog.New(slog.DiscardHandler), e.rt)
+	hub.Start(hubCtx)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		err := hub.Serve(w, r, Stream{Render: func(ctx context.Context, b *Batch, evs []models.Event) ([][2]string, error) {
 			var out [][2]string
 			for _, ev := range evs {
 				if ev.Kind == models.EventMessage {
@@ -68,8 +107,12 @@ func TestStreamResumesExactlyAndEndsOnShutdown(t *testing.T) {
 				}
 			}
 			return out, nil
-		})
-	})
+		}})
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+		}
+	}))
+	t.Cleanup(srv.Close)
 	ctx := context.Background()
 	_, v, err := models.CreateVisitor(ctx, e.db)
 	require.NoError(t, err)
@@ -82,15 +125,15 @@ func TestStreamResumesExactlyAndEndsOnShutdown(t *testing.T) {
 			return models.PostMessage(ctx, tx, models.Actor{Customer: v.Customer}, conv, models.MessageText, body)
 		})
 		require.NoError(t, err)
-		e.app.rt.Ring()
+		e.rt.Ring()
 	}
 
 	// (A page may show events above its cursor too: replays are idempotent on
 	// the client. Here the broker catches up first so m0 is below it.)
-	require.NoError(t, e.app.rt.poll(ctx))
-	since := e.app.rt.Cursor()
+	require.NoError(t, e.rt.Poll(ctx))
+	since := e.rt.Cursor()
 	sctx, cancel := context.WithCancel(ctx)
-	ch := readSSE(t, sctx, fmt.Sprintf("%s/test/events?since=%d", e.srv.URL, since))
+	ch := readSSE(t, sctx, fmt.Sprintf("%s/test/events?since=%d", srv.URL, since))
 	post("m1")
 	first := next(t, ch, "update")
 	require.Equal(t, "m1", first.data)
@@ -100,7 +143,7 @@ func TestStreamResumesExactlyAndEndsOnShutdown(t *testing.T) {
 	post("m2")
 	post("m3")
 	time.Sleep(50 * time.Millisecond)
-	ch = readSSE(t, ctx, e.srv.URL+"/test/events", "Last-Event-ID", first.id)
+	ch = readSSE(t, ctx, srv.URL+"/test/events", "Last-Event-ID", first.id)
 	got := []string{next(t, ch, "update").data}
 	if got[0] != "m2\nm3" && !strings.Contains(got[0], "m3") {
 		got = append(got, next(t, ch, "update").data)
@@ -109,8 +152,8 @@ func TestStreamResumesExactlyAndEndsOnShutdown(t *testing.T) {
 	got = append(got, next(t, ch, "update").data)
 	require.Equal(t, "m2 m3 m4", strings.Join(strings.Fields(strings.Join(got, " ")), " "), "missed messages replayed once, then live ones")
 
-	require.Eventually(t, func() bool { return e.app.hub.Count() >= 1 }, 5*time.Second, 10*time.Millisecond)
-	e.app.beginStopping()
+	require.Eventually(t, func() bool { return hub.Count() >= 1 }, 5*time.Second, 10*time.Millisecond)
+	hub.CloseAll()
 	select {
 	case _, ok := <-ch:
 		for ok {
@@ -119,5 +162,32 @@ func TestStreamResumesExactlyAndEndsOnShutdown(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("stream not closed on shutdown")
 	}
-	require.Zero(t, e.app.hub.Count())
+	require.Zero(t, hub.Count())
+}
+
+// FuzzResumePoint: a stream's resume point is a positive event position
+// the client sent (Last-Event-ID first), or 0 — whatever the client sent.
+func FuzzResumePoint(f *testing.F) {
+	f.Add("42", "", "")
+	f.Add("", "7", "3")
+	f.Add("abc", "-1", "18446744073709551615")
+	f.Add("\x00", "1e3", " 5")
+	f.Add("0x10", "+3", "٣")
+	f.Fuzz(func(t *testing.T, lastEventID, lastParam, since string) {
+		req := httptest.NewRequest(http.MethodGet, "/widget/events?"+url.Values{"last_event_id": {lastParam}, "since": {since}}.Encode(), nil)
+		req.Header.Set("Last-Event-ID", lastEventID)
+		got := resumePoint(req)
+		if got == 0 {
+			return
+		}
+		for _, v := range []string{lastEventID, lastParam, since} {
+			if n, err := strconv.ParseUint(v, 10, 64); err == nil && n > 0 {
+				if n != got {
+					t.Fatalf("resume point %d, but the first position sent is %d", got, n)
+				}
+				return
+			}
+		}
+		t.Fatalf("resume point %d from nothing the client sent", got)
+	})
 }

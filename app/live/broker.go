@@ -1,4 +1,10 @@
-package app
+// Package live delivers committed events to open streams: one Broker per
+// instance learns of new events (a LISTEN/NOTIFY doorbell and a
+// committed-horizon cursor) and hands each batch to its subscribers; the Hub
+// holds the instance's Server-Sent Event streams and writes to each what the
+// caller's Renderer makes of a batch for that stream's viewer. What a viewer
+// may see is decided by the renderer (package app), never here.
+package live
 
 import (
 	"context"
@@ -101,7 +107,9 @@ func (s *Subscription) push(b *Batch) bool {
 	return true
 }
 
-type broker struct {
+// Broker is one instance's realtime delivery: it reads every newly committed
+// event once and dispatches it to the subscribers it may concern.
+type Broker struct {
 	log  *slog.Logger
 	db   *gorm.DB
 	pool *pgxpool.Pool
@@ -114,15 +122,17 @@ type broker struct {
 
 	wake chan struct{}
 	ring chan struct{}
-	// pollMu serialises polls (the loop's, and tests' direct calls).
+	// pollMu serialises polls (the loop's, and direct calls of Poll).
 	pollMu sync.Mutex
 	// repoll is set while transactions are in flight after a poll: events may
 	// be waiting for them, so poll again soon without a doorbell.
 	repoll time.Duration
 }
 
-func newBroker(log *slog.Logger, db *gorm.DB, pool *pgxpool.Pool) *broker {
-	return &broker{
+// NewBroker returns a broker reading events through db and ringing and
+// listening through pool; Start runs it.
+func NewBroker(log *slog.Logger, db *gorm.DB, pool *pgxpool.Pool) *Broker {
+	return &Broker{
 		log: log.With("component", "realtime"), db: db, pool: pool,
 		staff: map[*Subscription]struct{}{}, customers: map[int64]map[*Subscription]struct{}{},
 		wake: make(chan struct{}, 1), ring: make(chan struct{}, 1),
@@ -131,7 +141,7 @@ func newBroker(log *slog.Logger, db *gorm.DB, pool *pgxpool.Pool) *broker {
 
 // Ring tells every instance that new events may be committed. Call it after
 // a write's transaction has committed; it never blocks.
-func (b *broker) Ring() {
+func (b *Broker) Ring() {
 	select {
 	case b.wake <- struct{}{}:
 	default:
@@ -144,7 +154,7 @@ func (b *broker) Ring() {
 
 // Cursor is the position up to which events have been dispatched; a page
 // rendered now reflects every event below it, so its stream resumes there.
-func (b *broker) Cursor() uint64 {
+func (b *Broker) Cursor() uint64 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.cursor
@@ -152,9 +162,9 @@ func (b *broker) Cursor() uint64 {
 
 // Subscribe registers a subscriber (customerID 0 for staff) and returns the
 // cursor from which it will receive batches; anything older the caller
-// replays with LoadReplay. notify is called whenever its queue becomes
+// replays with loadReplay. notify is called whenever its queue becomes
 // non-empty; it must not block.
-func (b *broker) Subscribe(customerID int64, notify func()) (*Subscription, uint64) {
+func (b *Broker) Subscribe(customerID int64, notify func()) (*Subscription, uint64) {
 	s := &Subscription{customerID: customerID, notify: notify, closed: make(chan struct{})}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -173,7 +183,7 @@ func (b *broker) Subscribe(customerID int64, notify func()) (*Subscription, uint
 }
 
 // Unsubscribe removes s.
-func (b *broker) Unsubscribe(s *Subscription) {
+func (b *Broker) Unsubscribe(s *Subscription) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if s.customerID == 0 {
@@ -195,14 +205,14 @@ func (b *broker) Unsubscribe(s *Subscription) {
 }
 
 // Subscribers counts current subscribers.
-func (b *broker) Subscribers() int {
+func (b *Broker) Subscribers() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.count
 }
 
 // dispatch hands batch to every interested subscriber; b.mu is held.
-func (b *broker) dispatch(batch *Batch) {
+func (b *Broker) dispatch(batch *Batch) {
 	broadcast := false
 	customers := map[int64]bool{}
 	for _, e := range batch.Events {
@@ -239,7 +249,7 @@ func (b *broker) dispatch(batch *Batch) {
 	}
 }
 
-func (b *broker) unsubscribeLocked(s *Subscription) {
+func (b *Broker) unsubscribeLocked(s *Subscription) {
 	if s.customerID == 0 {
 		delete(b.staff, s)
 	} else if m := b.customers[s.customerID]; m != nil {
@@ -251,9 +261,9 @@ func (b *broker) unsubscribeLocked(s *Subscription) {
 	b.count--
 }
 
-// start positions the cursor at the current horizon and runs the broker
+// Start positions the cursor at the current horizon and runs the broker
 // until ctx ends.
-func (b *broker) start(ctx context.Context) error {
+func (b *Broker) Start(ctx context.Context) error {
 	h, err := models.CommittedHorizon(ctx, b.db)
 	if err != nil {
 		return err
@@ -265,7 +275,7 @@ func (b *broker) start(ctx context.Context) error {
 	return nil
 }
 
-func (b *broker) loop(ctx context.Context) {
+func (b *Broker) loop(ctx context.Context) {
 	timer := time.NewTimer(safetyPoll)
 	defer timer.Stop()
 	for {
@@ -275,7 +285,7 @@ func (b *broker) loop(ctx context.Context) {
 		case <-b.wake:
 		case <-timer.C:
 		}
-		err := b.poll(ctx)
+		err := b.Poll(ctx)
 		b.pollMu.Lock()
 		if err != nil && ctx.Err() == nil {
 			b.log.Warn("realtime poll", "err", err)
@@ -296,8 +306,10 @@ func (b *broker) loop(ctx context.Context) {
 	}
 }
 
-// poll dispatches every event committed below the current horizon.
-func (b *broker) poll(ctx context.Context) error {
+// Poll dispatches every event committed below the current horizon. The
+// broker polls by itself when rung (and at least every second); tests call
+// it to catch up at a point they choose.
+func (b *Broker) Poll(ctx context.Context) error {
 	b.pollMu.Lock()
 	defer b.pollMu.Unlock()
 	// The horizon must come from an earlier statement than the events: a
@@ -321,7 +333,7 @@ func (b *broker) poll(ctx context.Context) error {
 	if horizon <= from {
 		return nil
 	}
-	batch, err := LoadBatch(ctx, b.db, from, horizon)
+	batch, err := loadBatch(ctx, b.db, from, horizon)
 	if err != nil {
 		return err
 	}
@@ -334,9 +346,9 @@ func (b *broker) poll(ctx context.Context) error {
 	return nil
 }
 
-// LoadBatch reads the events of transactions in [from, to) and what they
+// loadBatch reads the events of transactions in [from, to) and what they
 // refer to: the broker's window of newly committed events.
-func LoadBatch(ctx context.Context, db *gorm.DB, from, to uint64) (*Batch, error) {
+func loadBatch(ctx context.Context, db *gorm.DB, from, to uint64) (*Batch, error) {
 	evs, err := models.EventsBetween(ctx, db, from, to)
 	if err != nil {
 		return nil, err
@@ -344,11 +356,11 @@ func LoadBatch(ctx context.Context, db *gorm.DB, from, to uint64) (*Batch, error
 	return loadRefs(ctx, db, from, to, evs)
 }
 
-// LoadReplay reads what a stream resuming at from missed before to: for a
+// loadReplay reads what a stream resuming at from missed before to: for a
 // visitor (customerID ≠ 0) only its customer's and the desk-wide events,
 // for staff every event, within models.ReplayLimits. It returns
 // models.ErrResumeTooFar when the client should reload instead.
-func LoadReplay(ctx context.Context, db *gorm.DB, customerID int64, from, to uint64, limits models.ReplayLimits) (*Batch, error) {
+func loadReplay(ctx context.Context, db *gorm.DB, customerID int64, from, to uint64, limits models.ReplayLimits) (*Batch, error) {
 	evs, err := models.ReplayEvents(ctx, db, from, to, models.ReplayScope{CustomerID: customerID}, limits)
 	if err != nil {
 		return nil, err
@@ -385,7 +397,7 @@ func loadRefs(ctx context.Context, db *gorm.DB, from, to uint64, evs []models.Ev
 
 // notify sends one NOTIFY per short burst of rings, on a pooled connection
 // outside any write transaction.
-func (b *broker) notify(ctx context.Context) {
+func (b *Broker) notify(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -406,7 +418,7 @@ func (b *broker) notify(ctx context.Context) {
 // listen keeps one dedicated connection LISTENing for other instances'
 // doorbells, reconnecting with backoff; each (re)connect triggers a poll in
 // case a doorbell rang while it was away.
-func (b *broker) listen(ctx context.Context) {
+func (b *Broker) listen(ctx context.Context) {
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
 		err := b.listenOnce(ctx, func() { backoff = 100 * time.Millisecond })
@@ -423,7 +435,7 @@ func (b *broker) listen(ctx context.Context) {
 	}
 }
 
-func (b *broker) listenOnce(ctx context.Context, connected func()) error {
+func (b *Broker) listenOnce(ctx context.Context, connected func()) error {
 	conn, err := pgx.ConnectConfig(ctx, b.pool.Config().ConnConfig.Copy())
 	if err != nil {
 		return err
