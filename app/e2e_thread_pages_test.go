@@ -41,4 +41,19 @@ func TestBrowserDeskLoadEarlier(t *testing.T) {
 	require.Equal(t, "0", jsText(t, tab, `String(document.querySelectorAll('#load-earlier').length)`))
 	require.Equal(t, "true", jsText(t, tab, `(function(){var t=document.getElementById('messages'),m=document.getElementById('`+firstShown+`');
 		var a=t.getBoundingClientRect(),b=m.getBoundingClientRect();return String(b.bottom>a.top&&b.top<a.bottom)})()`))
+
+	// Scrolling up to the top loads the earlier pages by itself, one by one.
+	cust2, long := e.customerConversation("Dan", "where it all began")
+	e.fillThread(long, cust2, sue, "line", 120) // three pages
+	require.NoError(t, chromedp.Do(tab,
+		chromedp.Navigate(e.srv.URL+"/conversations/"+long.PublicID),
+		chromedp.WaitVisible(chromedp.CSS(`#messages #load-earlier`)),
+		until(`(function(){var t=document.getElementById('messages');return t.scrollHeight-t.scrollTop-t.clientHeight<5})()`),
+		until(`(function(){var t=document.getElementById('messages');t.scrollTop=0;return t.textContent.includes('where it all began')})()`),
+	))
+	// Each once and in order, even where the stream had already appended
+	// some of them (its resume point may trail the page by a moment).
+	require.Equal(t, "121", jsText(t, tab, `String(document.querySelectorAll('#messages .msg-body').length)`))
+	require.Equal(t, "where it all began|line 1|line 2|line 119|line 120", jsText(t, tab,
+		`(function(){var a=Array.from(document.querySelectorAll('#messages .msg-body')).map(function(e){return e.textContent.trim()});return a.slice(0,3).concat(a.slice(-2)).join('|')})()`))
 }
