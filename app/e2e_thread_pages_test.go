@@ -1,10 +1,14 @@
 package app
 
 import (
+	"context"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
+
+	"github.com/parleydesk/parley/internal/factory"
 
 	"github.com/parleydesk/parley/internal/browsertest"
 	"github.com/parleydesk/parley/models"
@@ -56,4 +60,47 @@ func TestBrowserDeskLoadEarlier(t *testing.T) {
 	require.Equal(t, "121", jsText(t, tab, `String(document.querySelectorAll('#messages .msg-body').length)`))
 	require.Equal(t, "where it all began|line 1|line 2|line 119|line 120", jsText(t, tab,
 		`(function(){var a=Array.from(document.querySelectorAll('#messages .msg-body')).map(function(e){return e.textContent.trim()});return a.slice(0,3).concat(a.slice(-2)).join('|')})()`))
+}
+
+// In the widget a visitor scrolls up a long thread and reaches their first
+// message; the agents' notes never show.
+func TestBrowserWidgetLoadEarlier(t *testing.T) {
+	browsertest.SkipShort(t)
+	t.Parallel()
+	e := setup(t)
+	ctx := context.Background()
+	host := hostSite(t, e.srv.URL)
+	require.NoError(t, factory.Write(e.db, func(tx models.Tx) error {
+		return models.UpdateSettings(ctx, tx, models.SettingsInput{DeskName: "Acme Support", BrandColor: "#0f766e", AllowedOrigins: host.URL, DemoEnabled: true})
+	}))
+	sue := e.user("Sue", "sue@example.com", models.RoleAgent, true)
+	tab := browsertest.Tab(t, 90*time.Second)
+	defer keepScreenshot(t, tab)
+	require.NoError(t, chromedp.Do(tab,
+		chromedp.Navigate(host.URL+"/"),
+		browsertest.Click(".parley-launcher"),
+		chromedp.WaitVisible(chromedp.CSS(".parley-root.parley-open .parley-frame")),
+		browsertest.Type("#w-start-body", "my very first words", inWidget),
+		pressEnter,
+		browsertest.WaitFor(`document.querySelector('#w-thread .w-msg-mine')`, inWidget),
+	))
+	var cust models.Customer
+	var conv models.Conversation
+	require.NoError(t, e.db.Order("id DESC").Take(&cust).Error)
+	require.NoError(t, e.db.Order("id DESC").Take(&conv).Error)
+	e.fillThread(&conv, &cust, sue, "line", 120) // 80 the customer sees, 40 notes
+	e.app.rt.Ring()
+
+	// Back to the list and into the conversation again: its newest page.
+	require.NoError(t, chromedp.Do(tab,
+		browsertest.WaitFor(`document.getElementById('w-thread').textContent.includes('line 120')`, inWidget),
+		browsertest.Click(".w-back", inWidget),
+		browsertest.Click(".w-conv-row", inWidget),
+		browsertest.WaitFor(`document.querySelector('#w-thread > #w-earlier')`, inWidget),
+		browsertest.WaitFor(`(function(){var t=document.getElementById('w-thread');t.scrollTop=0;return t.textContent.includes('my very first words')})()`, inWidget),
+	))
+	require.NoError(t, chromedp.Do(tab,
+		browsertest.WaitFor(`document.querySelectorAll('#w-thread .w-msg-body').length === 81 && !document.getElementById('w-earlier')`, inWidget),
+		browsertest.WaitFor(`!Array.from(document.querySelectorAll('#w-thread .w-msg-body')).some(function(e){var m=/^line (\d+)$/.exec(e.textContent.trim());return m&&m[1]%3==2})`, inWidget),
+	))
 }
