@@ -110,15 +110,16 @@ func (a *App) postMessage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	body := c.FormValue("body")
+	body, link := c.FormValue("body"), c.FormValue("link_url")
 	err = a.write(ctxOf(c), func(tx models.Tx) error {
-		_, err := models.PostMessageWithOpts(ctxOf(c), tx, models.Actor{User: currentUser(c)}, conv, kind, body, models.PostOpts{IdempotencyKey: key})
+		_, err := models.PostMessageWithOpts(ctxOf(c), tx, models.Actor{User: currentUser(c)}, conv, kind, body,
+			models.PostOpts{IdempotencyKey: key, LinkURL: link})
 		return err
 	})
 	fragment := views.Req(ctxOf(c)).Fragment
 	switch {
 	case isValidation(err):
-		form := views.NewForm(map[string]string{"body": body, "kind": kind}, err)
+		form := views.NewForm(map[string]string{"body": body, "kind": kind, "link_url": link}, err)
 		if fragment {
 			return a.render(c, http.StatusUnprocessableEntity, views.Composer(conv, form))
 		}

@@ -26,6 +26,8 @@
 //     data-sort, newest activity first.
 //   <time datetime="…" data-ago>: a short duration since then ("< 1 min",
 //     "5 min", "3 hr", "2 days"), kept current every 30 seconds.
+//   textarea[data-canned-script]: the composer offers canned replies; the
+//     picker's script (static/canned.js) is loaded then, once.
 //   form#composer: its posts carry an Idempotency-Key, one per composed
 //     message and the same on every resend of it, so a post whose answer was
 //     lost (connection cut, 503) and is sent again is stored once. A failed
@@ -70,7 +72,8 @@
     // is the same message; anything edited is a new one.
     var body = form.querySelector('[name=body]');
     var kind = form.querySelector('[name=kind]:checked') || form.querySelector('input[type=hidden][name=kind]');
-    var text = (body ? body.value : '') + '|' + (kind ? kind.value : '');
+    var link = form.querySelector('[name=link_url]');
+    var text = (body ? body.value : '') + '|' + (kind ? kind.value : '') + '|' + (link ? link.value : '');
     if (!form.parleyKey || form.parleyKeyText !== text) {
       form.parleyKey = newKey();
       form.parleyKeyText = text;
@@ -102,6 +105,21 @@
     if (!k || !ta || ta.value) return;
     store(function (ls) { var d = ls.getItem(k); if (d) ta.value = d; });
   }
+
+  // ---- canned replies: the '#' picker's script, where a composer offers it ----
+  // Loaded on conversation pages only (a boosted navigation may bring one),
+  // so no other page pays for it.
+
+  function loadCanned() {
+    var ta = document.querySelector('textarea[data-canned-script]');
+    if (!ta || window.ParleyCanned || document.getElementById('canned-js')) return;
+    var s = document.createElement('script');
+    s.id = 'canned-js';
+    s.src = ta.getAttribute('data-canned-script');
+    document.head.appendChild(s);
+  }
+  loadCanned();
+  document.addEventListener('htmx:afterSettle', loadCanned);
 
   // ---- tab title: "(n) Page · Parley" ----------------------------------------
 
