@@ -43,6 +43,7 @@ func (a *App) routes(e *echo.Echo) {
 	e.POST("/account/password", a.changePassword, a.requireUser)
 	e.POST("/account/sound", a.setNotifySound, a.requireUser)
 	e.POST("/account/email", a.saveEmailPrefs, a.requireUser)
+	e.POST("/account/composer", a.saveComposerPrefs, a.requireUser)
 
 	// The desk: the customers inbox and My conversations (desk_inbox.go),
 	// teammate chats (desk_teammates.go), conversations

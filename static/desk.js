@@ -32,6 +32,8 @@
 //     message and the same on every resend of it, so a post whose answer was
 //     lost (connection cut, 503) and is sent again is stored once. A failed
 //     send is not swapped (app.js): the text stays in the composer.
+//     What is typed there is kept per conversation in localStorage
+//     ("parley:draft:<pid>") until it is sent, so a reload loses nothing.
 (function () {
   'use strict';
 
@@ -78,6 +80,31 @@
     }
     e.detail.headers['Idempotency-Key'] = form.parleyKey;
   });
+
+  // ---- composer: a draft per conversation survives a reload -------------------
+
+  function draftKey() {
+    var c = document.getElementById('conv');
+    return c && c.getAttribute('data-conversation') ? 'parley:draft:' + c.getAttribute('data-conversation') : null;
+  }
+  function store(fn) { try { fn(window.localStorage); } catch (err) { /* storage off: no drafts */ } }
+  document.addEventListener('input', function (e) {
+    var ta = e.target, k = draftKey();
+    if (!k || !ta.matches || !ta.matches('form#composer textarea[name=body]')) return;
+    store(function (ls) { if (ta.value.trim()) ls.setItem(k, ta.value); else ls.removeItem(k); });
+  });
+  // Sent: forget it before the fresh composer is swapped in.
+  document.addEventListener('htmx:beforeSwap', function (e) {
+    var f = e.detail.elt, k = draftKey();
+    if (k && f && f.matches && f.matches('form#composer') && e.detail.xhr && e.detail.xhr.status < 300) {
+      store(function (ls) { ls.removeItem(k); });
+    }
+  });
+  function restoreDraft() {
+    var k = draftKey(), ta = document.querySelector('form#composer textarea[name=body]');
+    if (!k || !ta || ta.value) return;
+    store(function (ls) { var d = ls.getItem(k); if (d) ta.value = d; });
+  }
 
   // ---- canned replies: the '#' picker's script, where a composer offers it ----
   // Loaded on conversation pages only (a boosted navigation may bring one),
@@ -308,6 +335,7 @@
     updateTitle();
     offerNotifications();
     refreshDurations(document);
+    restoreDraft();
   }
   document.addEventListener('DOMContentLoaded', pageReady);
   document.addEventListener('htmx:afterSettle', pageReady); // boosted navigation brings a new page
