@@ -51,6 +51,30 @@ func (a *App) changePassword(c echo.Context) error {
 	return a.redirect(c, "/account")
 }
 
+// composerFormKey carries a refused composer settings form to renderAccount,
+// which shows it with its error instead of the saved settings.
+const composerFormKey = "composer_prefs_form"
+
+// saveComposerPrefs stores the user's text size and spellcheck choice; a
+// size that is not offered is a 422 with the page and the message beside
+// the field, nothing stored.
+func (a *App) saveComposerPrefs(c echo.Context) error {
+	u := currentUser(c)
+	size, spell := c.FormValue("font_size"), c.FormValue("spellcheck") == "on"
+	err := a.write(ctxOf(c), func(tx models.Tx) error {
+		return models.SetComposerPrefs(ctxOf(c), tx.DB(), u.ID, size, spell)
+	})
+	if isValidation(err) {
+		c.Set(composerFormKey, views.NewForm(map[string]string{"font_size": size, "spellcheck": c.FormValue("spellcheck")}, err))
+		return a.renderAccount(c, http.StatusUnprocessableEntity, views.NewForm(nil, nil), nil)
+	}
+	if err != nil {
+		return err
+	}
+	a.toast(c, "success", tr(c, "composer.prefs_saved"))
+	return a.redirect(c, "/account#composer-prefs")
+}
+
 // setNotifySound mutes or unmutes the user's new-conversation chime.
 func (a *App) setNotifySound(c echo.Context) error {
 	u := currentUser(c)

@@ -22,7 +22,12 @@ func (a *App) renderAccount(c echo.Context, status int, pw views.Form, email *vi
 		f := views.EmailPrefsForm(p)
 		email = &f
 	}
+	composer := views.ComposerPrefsForm(u)
+	if f, ok := c.Get(composerFormKey).(views.Form); ok {
+		composer = f
+	}
 	return a.render(c, status, views.AccountPage(u, pw, []templ.Component{
+		views.ComposerPrefsSection(composer),
 		views.EmailPrefsSection(views.EmailPrefsView{Form: *email, Enabled: a.emailEnabled()}),
 	}...))
 }

@@ -22,9 +22,41 @@ func conversationList(c echo.Context) models.InboxQuery {
 	return q
 }
 
-// showConversation opens a conversation (and marks it read).
+// showConversation opens a conversation (and marks it read) on its newest
+// messages. With before=<message id> it shows the page of messages before
+// that one: htmx ("Load earlier", clicked or scrolled to) gets just that page
+// to put in place of the link; a plain link gets the whole page on it.
 func (a *App) showConversation(c echo.Context) error {
+	before, err := messageCursor(c)
+	if err != nil {
+		return err
+	}
+	if before > 0 && views.Req(ctxOf(c)).Fragment {
+		conv, err := a.conversation(c)
+		if err != nil {
+			return err
+		}
+		page, err := models.ListMessagesBefore(ctxOf(c), a.db, conv, false, before, models.MessageLimit)
+		if err != nil {
+			return err
+		}
+		return a.render(c, http.StatusOK, views.EarlierMessages(page, conv, currentUser(c)))
+	}
 	return a.renderConversation(c, http.StatusOK, views.NewForm(nil, nil))
+}
+
+// messageCursor reads a thread's before=<message id> (0 when absent); a
+// malformed one is a 400.
+func messageCursor(c echo.Context) (int64, error) {
+	v := c.QueryParam("before")
+	if v == "" {
+		return 0, nil
+	}
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, echo.ErrBadRequest
+	}
+	return id, nil
 }
 
 func (a *App) renderConversation(c echo.Context, status int, composer views.Form) error {
@@ -36,6 +68,14 @@ func (a *App) renderConversation(c echo.Context, status int, composer views.Form
 	})
 	if err != nil {
 		return err
+	}
+	if before, _ := messageCursor(c); before > 0 {
+		// A plain "Load earlier" link: the page before that message.
+		page, err := models.ListMessagesBefore(ctxOf(c), a.db, v.Conversation, false, before, models.MessageLimit)
+		if err != nil {
+			return err
+		}
+		v.Messages, v.MoreMessages, v.Before = page.Messages, page.More, before
 	}
 	if status == http.StatusOK {
 		// Opening a conversation is a read receipt for the user's other tabs.
@@ -70,15 +110,16 @@ func (a *App) postMessage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	body := c.FormValue("body")
+	body, link := c.FormValue("body"), c.FormValue("link_url")
 	err = a.write(ctxOf(c), func(tx models.Tx) error {
-		_, err := models.PostMessageWithOpts(ctxOf(c), tx, models.Actor{User: currentUser(c)}, conv, kind, body, models.PostOpts{IdempotencyKey: key})
+		_, err := models.PostMessageWithOpts(ctxOf(c), tx, models.Actor{User: currentUser(c)}, conv, kind, body,
+			models.PostOpts{IdempotencyKey: key, LinkURL: link})
 		return err
 	})
 	fragment := views.Req(ctxOf(c)).Fragment
 	switch {
 	case isValidation(err):
-		form := views.NewForm(map[string]string{"body": body, "kind": kind}, err)
+		form := views.NewForm(map[string]string{"body": body, "kind": kind, "link_url": link}, err)
 		if fragment {
 			return a.render(c, http.StatusUnprocessableEntity, views.Composer(conv, form))
 		}

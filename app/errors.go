@@ -85,6 +85,8 @@ func (a *App) handleError(err error, c echo.Context) {
 	switch {
 	case errors.Is(err, models.ErrNotFound), errors.Is(err, echo.ErrNotFound), errors.Is(err, echo.ErrMethodNotAllowed):
 		status, titleID, msgID = http.StatusNotFound, "error.not_found_title", "error.not_found"
+	case errors.Is(err, models.ErrForbidden):
+		status, titleID, msgID = http.StatusForbidden, "error.forbidden_title", "error.forbidden"
 	case errors.Is(err, errCSRF):
 		status, titleID, msgID = http.StatusForbidden, "error.csrf_title", "error.csrf"
 	case errors.Is(err, errBadText):

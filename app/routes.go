@@ -43,6 +43,7 @@ func (a *App) routes(e *echo.Echo) {
 	e.POST("/account/password", a.changePassword, a.requireUser)
 	e.POST("/account/sound", a.setNotifySound, a.requireUser)
 	e.POST("/account/email", a.saveEmailPrefs, a.requireUser)
+	e.POST("/account/composer", a.saveComposerPrefs, a.requireUser)
 
 	// The desk: the customers inbox and My conversations (desk_inbox.go),
 	// teammate chats (desk_teammates.go), conversations
@@ -81,6 +82,16 @@ func (a *App) routes(e *echo.Echo) {
 	e.GET("/conversations/:pid/item-search", a.searchItems, a.requireUser)
 	e.POST("/conversations/:pid/item", a.linkConversationItem, a.requireUser)
 	e.POST("/conversations/:pid/item/unlink", a.unlinkConversationItem, a.requireUser)
+
+	// Canned replies (canned.go): the page, and the composer's '#' picker.
+	e.GET("/canned", a.listCanned, a.requireUser)
+	e.GET("/canned/new", a.newCanned, a.requireUser)
+	a.bodyLimit(e.POST("/canned", a.createCanned, a.requireUser), bodyRule{limit: cannedFormBodyLimit})
+	e.GET("/canned/:id/edit", a.editCanned, a.requireUser)
+	a.bodyLimit(e.POST("/canned/:id", a.updateCanned, a.requireUser), bodyRule{limit: cannedFormBodyLimit})
+	e.POST("/canned/:id/delete", a.deleteCanned, a.requireUser)
+	e.GET("/conversations/:pid/canned", a.cannedPicker, a.requireUser)
+	e.POST("/conversations/:pid/canned/:id", a.useCanned, a.requireUser)
 
 	// Notifications (notifications.go): the bell's page and popover, marking
 	// read.

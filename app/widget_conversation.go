@@ -4,10 +4,8 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/labstack/echo/v4"
-	"github.com/mileusna/useragent"
 
 	"github.com/parleydesk/parley/app/live"
 	"github.com/parleydesk/parley/models"
@@ -68,11 +66,28 @@ func (a *App) startWidgetConversation(c echo.Context) error {
 }
 
 // showWidgetConversation shows one of the visitor's conversations; anyone
-// else's, an internal one or an unknown id is the same 404.
+// else's, an internal one or an unknown id is the same 404. With
+// before=<message id> it answers the page of messages before that one (what
+// the customer may see), for the thread's "Load earlier" button.
 func (a *App) showWidgetConversation(c echo.Context) error {
+	before, err := messageCursor(c)
+	if err != nil {
+		return err
+	}
 	conv, err := models.FindConversationForVisitor(ctxOf(c), a.db, currentVisitor(c), c.Param("pid"))
 	if err != nil {
 		return err
+	}
+	if before > 0 {
+		s, err := models.GetSettings(ctxOf(c), a.db)
+		if err != nil {
+			return err
+		}
+		page, err := models.ListMessagesBefore(ctxOf(c), a.db, conv, true, before, models.MessageLimit)
+		if err != nil {
+			return err
+		}
+		return a.render(c, http.StatusOK, views.WidgetEarlier(conv.PublicID, page, s))
 	}
 	return a.renderWidgetThread(c, http.StatusOK, conv, views.Form{})
 }
@@ -83,7 +98,7 @@ func (a *App) renderWidgetThread(c echo.Context, status int, conv *models.Conver
 	if err != nil {
 		return err
 	}
-	msgs, err := models.ListMessages(ctxOf(c), a.db, conv, true)
+	page, err := models.ListMessagesBefore(ctxOf(c), a.db, conv, true, 0, models.MessageLimit)
 	if err != nil {
 		return err
 	}
@@ -91,7 +106,7 @@ func (a *App) renderWidgetThread(c echo.Context, status int, conv *models.Conver
 	// read receipt (POST /widget/conversations/:pid/read) once the thread
 	// is on screen, so a prefetch or a crawler of this URL moves nothing.
 	return a.renderWidget(c, status, s, views.WidgetThreadView(views.WidgetThread{
-		Settings: s, Visitor: currentVisitor(c), Conv: conv, Messages: msgs, Composer: composer,
+		Settings: s, Visitor: currentVisitor(c), Conv: conv, Messages: page.Messages, More: page.More, Composer: composer,
 		StreamURL: a.streamURL(c, since, conv.PublicID),
 	}))
 }
@@ -145,27 +160,12 @@ func (a *App) saveWidgetContact(c echo.Context) error {
 // from the user agent, language and time zone.
 func sessionInfo(c echo.Context) models.SessionInfo {
 	ua := userAgent(c)
-	p := useragent.Parse(ua)
-	browser := p.Name
-	if v := majorVersion(p.Version); browser != "" && v != "" {
-		browser += " " + v
-	}
-	os := p.OS
-	if p.OSVersion != "" && os != "" {
-		os += " " + p.OSVersion
-	}
+	browser, os := models.ParseUserAgent(ua)
 	// What the browser claims is checked by models (SessionInfo.Clean).
 	return models.SessionInfo{
 		PageURL: c.FormValue("page_url"), Referrer: c.FormValue("referrer"),
 		UserAgent: ua, Browser: browser, OS: os, Language: c.FormValue("lang"), Timezone: c.FormValue("tz"),
 	}.Clean()
-}
-
-func majorVersion(v string) string {
-	if i := strings.IndexByte(v, '.'); i >= 0 {
-		return v[:i]
-	}
-	return v
 }
 
 // markWidgetRead moves the customer's read marker when the open thread

@@ -1,10 +1,6 @@
 package app
 
 import (
-	"bytes"
-	"compress/gzip"
-	"crypto/sha256"
-	"encoding/hex"
 	"io/fs"
 	"net/http"
 	"strings"
@@ -17,35 +13,27 @@ import (
 	"github.com/parleydesk/parley/views"
 )
 
-// loaderScript is the loader as served: static/widget.js with the URL of its
-// stylesheet filled in (content-hashed, so the stylesheet is cached for
-// good while the loader itself is cached for minutes), and its gzip form.
-type loaderScript struct {
-	plain, gz []byte
-	etag      string
-}
-
+// loader is the loader script as served: static/widget.js with the URL of
+// its stylesheet filled in (content-hashed, so the stylesheet is cached for
+// good while the loader itself is cached for minutes), gzipped once.
 var (
 	loaderOnce sync.Once
-	loader     loaderScript
+	loader     *asset
 	loaderErr  error
 )
 
 // loaderCSSPlaceholder is replaced by the loader stylesheet's URL path.
 const loaderCSSPlaceholder = "__PARLEY_LOADER_CSS__"
 
-func buildLoader() (loaderScript, error) {
+func buildLoader() (*asset, error) {
 	src, err := fs.ReadFile(static.Files, "widget.js")
 	if err != nil {
-		return loaderScript{}, err
+		return nil, err
 	}
 	plain := []byte(strings.Replace(string(src), loaderCSSPlaceholder, views.AssetURL("widget-loader.css"), 1))
-	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	zw.Write(plain) //nolint:errcheck // writes to memory
-	zw.Close()
-	sum := sha256.Sum256(plain)
-	return loaderScript{plain: plain, gz: buf.Bytes(), etag: `"` + hex.EncodeToString(sum[:8]) + `"`}, nil
+	a := newAsset("widget.js", plain)
+	a.ctype = "text/javascript; charset=utf-8"
+	return a, nil
 }
 
 // serveWidgetLoader serves the loader script host pages embed. It is cached
@@ -56,18 +44,8 @@ func (a *App) serveWidgetLoader(c echo.Context) error {
 	if loaderErr != nil {
 		return loaderErr
 	}
-	h := c.Response().Header()
-	h.Set("Cache-Control", "public, max-age=300")
-	h.Set("ETag", loader.etag)
-	h.Add("Vary", "Accept-Encoding")
-	if inm := c.Request().Header.Get("If-None-Match"); inm != "" && strings.Contains(inm, loader.etag) {
-		return c.NoContent(http.StatusNotModified)
-	}
-	if strings.Contains(c.Request().Header.Get("Accept-Encoding"), "gzip") {
-		h.Set("Content-Encoding", "gzip")
-		return c.Blob(http.StatusOK, "text/javascript; charset=utf-8", loader.gz)
-	}
-	return c.Blob(http.StatusOK, "text/javascript; charset=utf-8", loader.plain)
+	c.Response().Header().Set("Cache-Control", "public, max-age=300")
+	return loader.serve(c)
 }
 
 // widgetTheme serves the brand colour as a stylesheet (the frame's CSP

@@ -151,3 +151,48 @@ func (m *Message) VisibleToCustomer() bool {
 func customerSeesMessageSQL(alias string) string {
 	return strings.ReplaceAll(`(m.kind = 'message' OR (m.kind = 'system' AND m.event IN @customer_events))`, "m.", alias+".")
 }
+
+// CanUseCanned reports whether u may see and insert canned reply r (and
+// find it at all: anything else is not found): a personal reply is its
+// owner's alone, a team's is for that team's members (member) and for
+// admins, who manage them, a desk-wide one is for everyone. Its SQL form is
+// userSeesCannedSQL.
+func CanUseCanned(u *User, r *CannedReply, member bool) bool {
+	if u == nil || r == nil {
+		return false
+	}
+	switch r.Scope {
+	case CannedPersonal:
+		return r.OwnerID != nil && *r.OwnerID == u.ID
+	case CannedTeam:
+		return member || u.IsAdmin()
+	case CannedDesk:
+		return true
+	}
+	return false
+}
+
+// CanManageCanned reports whether u may create, edit and delete canned
+// reply r: the owner of a personal one, a team's members and admins for a
+// team's, admins only for desk-wide ones.
+func CanManageCanned(u *User, r *CannedReply, member bool) bool {
+	if u == nil || r == nil {
+		return false
+	}
+	switch r.Scope {
+	case CannedPersonal:
+		return r.OwnerID != nil && *r.OwnerID == u.ID
+	case CannedTeam:
+		return member || u.IsAdmin()
+	case CannedDesk:
+		return u.IsAdmin()
+	}
+	return false
+}
+
+// userSeesCannedSQL is CanUseCanned as a condition on the canned_replies
+// row alias, for the user given as the named arguments @me and @admin.
+func userSeesCannedSQL(alias string) string {
+	return strings.ReplaceAll(`(r.scope = 'desk' OR (r.scope = 'personal' AND r.owner_id = @me) OR (r.scope = 'team' AND (@admin OR EXISTS (
+	SELECT 1 FROM team_members tm WHERE tm.team_id = r.team_id AND tm.user_id = @me))))`, "r.", alias+".")
+}

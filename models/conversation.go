@@ -97,7 +97,10 @@ type Message struct {
 	Event            string
 	EventData        JSONMap `gorm:"type:jsonb"`
 	IdempotencyKey   *string
-	CreatedAt        time.Time
+	// LinkURL is a link sent with a reply (a canned reply's scripted URL,
+	// ValidateLinkURL): the widget shows it as a card.
+	LinkURL   string
+	CreatedAt time.Time
 
 	// Replayed is set on a message returned again for a retried post (same
 	// author and idempotency key): nothing new was stored.
@@ -158,6 +161,9 @@ type PostOpts struct {
 	// commit was never acknowledged finds the message it stored, per author,
 	// instead of storing a second one. Empty: no deduplication.
 	IdempotencyKey string
+	// LinkURL is a link sent with a staff reply (not a note), shown to the
+	// customer as a card; http or https only (ValidateLinkURL).
+	LinkURL string
 }
 
 // ValidIdempotencyKey reports whether k can be an idempotency key: 8 to 100
@@ -236,7 +242,7 @@ func startCustomerConversation(ctx context.Context, t Tx, customer *Customer, bo
 			return err
 		}
 		var err error
-		msg, err = insertMessage(t, conv, Actor{Customer: customer}, MessageText, body, key)
+		msg, err = insertMessage(t, conv, Actor{Customer: customer}, MessageText, body, key, "")
 		return err
 	})
 	if err != nil {
@@ -298,7 +304,7 @@ func StartInternalConversation(ctx context.Context, t Tx, creator *User, memberI
 			return err
 		}
 		var err error
-		msg, err = insertMessage(t, conv, Actor{User: creator}, MessageText, body, "")
+		msg, err = insertMessage(t, conv, Actor{User: creator}, MessageText, body, "", "")
 		return err
 	})
 	if err != nil {
@@ -326,7 +332,12 @@ func PostMessageWithOpts(ctx context.Context, t Tx, actor Actor, conv *Conversat
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
+	if opts.LinkURL, err = ValidateLinkURL("link_url", opts.LinkURL); err != nil {
+		return nil, err
+	}
 	switch {
+	case opts.LinkURL != "" && (kind != MessageText || actor.User == nil):
+		return nil, Invalid("link_url", "link_url_reply_only", nil)
 	case kind != MessageText && kind != MessageNote:
 		return nil, Invalid("kind", "kind_invalid", nil)
 	case kind == MessageNote && (actor.User == nil || conv.Kind != KindCustomer):
@@ -360,7 +371,7 @@ func PostMessageWithOpts(ctx context.Context, t Tx, actor Actor, conv *Conversat
 				return err
 			}
 		}
-		msg, err = insertMessage(t, conv, actor, kind, body, opts.IdempotencyKey)
+		msg, err = insertMessage(t, conv, actor, kind, body, opts.IdempotencyKey, opts.LinkURL)
 		return err
 	})
 	if err != nil {
@@ -374,9 +385,9 @@ func PostMessageWithOpts(ctx context.Context, t Tx, actor Actor, conv *Conversat
 // the message row, the conversation's last message, preview and waiting
 // time, the author's participation and read marker (staff), and the event.
 // tx must hold the conversation (created or locked).
-func insertMessage(t Tx, conv *Conversation, actor Actor, kind, body, key string) (*Message, error) {
+func insertMessage(t Tx, conv *Conversation, actor Actor, kind, body, key, link string) (*Message, error) {
 	tx := t.db
-	m := &Message{ConversationID: conv.ID, Kind: kind, Body: body, EventData: JSONMap{}}
+	m := &Message{ConversationID: conv.ID, Kind: kind, Body: body, EventData: JSONMap{}, LinkURL: link}
 	if key != "" {
 		m.IdempotencyKey = &key
 	}
@@ -395,8 +406,8 @@ func insertMessage(t Tx, conv *Conversation, actor Actor, kind, body, key string
 	}
 	err := tx.Raw(`
 		WITH m AS (
-			INSERT INTO messages (conversation_id, kind, author_type, author_user_id, author_customer_id, body, idempotency_key)
-			VALUES (@conv, @kind, @author_type, @user_id, @customer_id, @body, NULLIF(@key, ''))
+			INSERT INTO messages (conversation_id, kind, author_type, author_user_id, author_customer_id, body, idempotency_key, link_url)
+			VALUES (@conv, @kind, @author_type, @user_id, @customer_id, @body, NULLIF(@key, ''), @link)
 			RETURNING id, created_at
 		), c AS (
 			UPDATE conversations SET
@@ -425,7 +436,7 @@ func insertMessage(t Tx, conv *Conversation, actor Actor, kind, body, key string
 		map[string]any{
 			"conv": conv.ID, "kind": kind, "author_type": m.AuthorType, "user_id": userID, "customer_id": customerID,
 			"body": body, "text": kind == MessageText, "preview": preview(body), "by_customer": actor.Customer != nil,
-			"event": EventMessage, "key": key,
+			"event": EventMessage, "key": key, "link": link,
 		}).Scan(&row).Error
 	if isUniqueViolation(err, "messages_customer_idempotency_key") || isUniqueViolation(err, "messages_user_idempotency_key") {
 		// The same key, at the same moment, in another conversation (the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -43,6 +44,27 @@ func DeskOnline(ctx context.Context, db *gorm.DB) (bool, error) {
 	return online, nil
 }
 
+// FontSizes are the text sizes a user may choose for the transcript and the
+// composer.
+var FontSizes = []string{"small", "normal", "large"}
+
+// SetComposerPrefs stores the user's composer comfort settings: a font size
+// among FontSizes (anything else is a ValidationError on font_size, nothing
+// stored) and whether the browser checks spelling in the composer.
+func SetComposerPrefs(ctx context.Context, db *gorm.DB, userID int64, fontSize string, spellcheck bool) error {
+	if !slices.Contains(FontSizes, fontSize) {
+		return Invalid("font_size", "font_size_invalid", nil)
+	}
+	res := db.WithContext(ctx).Exec("UPDATE users SET font_size = ?, spellcheck = ?, updated_at = now() WHERE id = ?", fontSize, spellcheck, userID)
+	if res.Error != nil {
+		return fmt.Errorf("set composer prefs: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
 // SetNotifySound turns the user's new-conversation chime on or off.
 func SetNotifySound(ctx context.Context, db *gorm.DB, userID int64, on bool) error {
 	res := db.WithContext(ctx).Exec("UPDATE users SET notify_sound = ?, updated_at = now() WHERE id = ?", on, userID)
@@ -65,6 +87,15 @@ type ConversationView struct {
 	// Row carries the list-level facts: member names, whether it is mine.
 	Row      *InboxRow
 	Messages []Message
+	// MoreMessages reports that the thread has messages older than Messages.
+	MoreMessages bool
+	// Before is set when Messages is an earlier page, the one before that
+	// message id (a "Load earlier" link followed without JavaScript).
+	Before int64
+	// FirstRequest is the customer's first message (clipped), for the
+	// session details atop a customer conversation; empty for viewers who
+	// may not see customer data.
+	FirstRequest string
 	// Members are the staff members of an internal conversation.
 	Members []User
 	// Agents are who a customer conversation can be assigned to.
@@ -107,7 +138,12 @@ func OpenConversation(ctx context.Context, t Tx, u *User, publicID string, list 
 	if v.Row, err = InboxRowFor(ctx, db, u, conv.ID); err != nil {
 		return nil, err
 	}
-	if v.Messages, err = ListMessages(ctx, db, conv, false); err != nil {
+	page, err := ListMessagesBefore(ctx, db, conv, false, 0, MessageLimit)
+	if err != nil {
+		return nil, err
+	}
+	v.Messages, v.MoreMessages = page.Messages, page.More
+	if v.FirstRequest, err = FirstRequest(ctx, db, u, conv); err != nil {
 		return nil, err
 	}
 	if conv.Kind == KindInternal {
@@ -129,6 +165,37 @@ func OpenConversation(ctx context.Context, t Tx, u *User, publicID string, list 
 	}
 	return v, nil
 }
+
+// FirstRequestLen is how much of the customer's first message the session
+// details show.
+const FirstRequestLen = 300
+
+// FirstRequest is the text of the customer's first message in conv (at most
+// FirstRequestLen bytes, "…" when cut), for the session details; empty for
+// a teammate chat, a conversation with no customer message yet, or a viewer
+// who may not see customer data.
+func FirstRequest(ctx context.Context, db *gorm.DB, u *User, conv *Conversation) (string, error) {
+	if conv.Kind != KindCustomer || !CanSeeCustomerData(u) {
+		return "", nil
+	}
+	var bodies []string
+	err := db.WithContext(ctx).Raw(`SELECT body FROM messages WHERE conversation_id = ? AND kind = ? AND author_type = ?
+		ORDER BY id LIMIT 1`, conv.ID, MessageText, AuthorCustomer).Scan(&bodies).Error
+	if err != nil {
+		return "", fmt.Errorf("first request: %w", err)
+	}
+	if len(bodies) == 0 {
+		return "", nil
+	}
+	if b := clip(bodies[0], FirstRequestLen); b != bodies[0] {
+		return b + "…", nil
+	}
+	return bodies[0], nil
+}
+
+// Number is the conversation's number as staff read and say it ("#1042"):
+// its id, which only staff pages show (customers see the random public id).
+func (c *Conversation) Number() string { return "#" + strconv.FormatInt(c.ID, 10) }
 
 // SetFollowing makes u follow a customer conversation (it then shows in their
 // "My conversations") or stop following it. Their open desks hear of it.

@@ -369,26 +369,57 @@ func ConversationMembers(ctx context.Context, db *gorm.DB, convID int64) ([]User
 	return us, err
 }
 
-// MessageLimit is how many of the newest messages a thread shows.
-const MessageLimit = 200
+// MessageLimit is how many messages a page of a thread holds: a thread opens
+// on its newest page, and "Load earlier" fetches the page before its oldest.
+const MessageLimit = 50
+
+// MessagePage is a page of a thread, oldest first. More reports that older
+// messages exist (visible to the same reader), so the page offers "Load
+// earlier" from Messages[0].
+type MessagePage struct {
+	Messages []Message
+	More     bool
+}
 
 // ListMessages returns the newest messages of conv in order, with authors;
 // for a customer, only what customers may see (no notes, no staff-only
 // status lines).
 func ListMessages(ctx context.Context, db *gorm.DB, conv *Conversation, forCustomer bool) ([]Message, error) {
+	p, err := ListMessagesBefore(ctx, db, conv, forCustomer, 0, MessageLimit)
+	return p.Messages, err
+}
+
+// ListMessagesBefore returns the page of conv's messages just before the
+// message id before (0: the newest page), at most limit of them, oldest
+// first, with authors. It pages by keyset on the id (ids grow with each
+// message of a conversation, and messages_conversation_idx serves the
+// range), so a page costs the same at any depth. For a customer it keeps to
+// what customers may see, like ListMessages.
+func ListMessagesBefore(ctx context.Context, db *gorm.DB, conv *Conversation, forCustomer bool, before int64, limit int) (MessagePage, error) {
+	if limit <= 0 || limit > MessageLimit*4 {
+		limit = MessageLimit
+	}
 	// One query with both authors joined, like MessagesByID.
 	q := db.WithContext(ctx).Joins("AuthorUser").Joins("AuthorCustomer").Where("messages.conversation_id = ?", conv.ID)
+	if before > 0 {
+		q = q.Where("messages.id < ?", before)
+	}
 	if forCustomer {
 		q = q.Where(customerSeesMessageSQL("messages"), map[string]any{"customer_events": customerEvents})
 	}
 	var ms []Message
-	if err := q.Order("messages.id DESC").Limit(MessageLimit).Find(&ms).Error; err != nil {
-		return nil, fmt.Errorf("list messages: %w", err)
+	if err := q.Order("messages.id DESC").Limit(limit + 1).Find(&ms).Error; err != nil {
+		return MessagePage{}, fmt.Errorf("list messages: %w", err)
+	}
+	p := MessagePage{More: len(ms) > limit}
+	if p.More {
+		ms = ms[:limit]
 	}
 	for i, j := 0, len(ms)-1; i < j; i, j = i+1, j-1 {
 		ms[i], ms[j] = ms[j], ms[i]
 	}
-	return ms, nil
+	p.Messages = ms
+	return p, nil
 }
 
 // MessagesByID loads messages with their authors, keyed by id (the realtime

@@ -38,7 +38,12 @@ type User struct {
 	Locale          string
 	// NotifySound: the desk plays a chime when a customer conversation
 	// arrives (the user can mute it).
-	NotifySound   bool `gorm:"column:notify_sound;->"`
+	NotifySound bool `gorm:"column:notify_sound;->"`
+	// FontSize is the text size of the transcript and the composer
+	// (FontSizes); Spellcheck lets the browser check spelling in the
+	// composer. Both are the user's own choice (SetComposerPrefs).
+	FontSize      string `gorm:"column:font_size;->"`
+	Spellcheck    bool   `gorm:"column:spellcheck;->"`
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
 	DeactivatedAt *time.Time

@@ -26,10 +26,14 @@
 //     data-sort, newest activity first.
 //   <time datetime="…" data-ago>: a short duration since then ("< 1 min",
 //     "5 min", "3 hr", "2 days"), kept current every 30 seconds.
+//   textarea[data-canned-script]: the composer offers canned replies; the
+//     picker's script (static/canned.js) is loaded then, once.
 //   form#composer: its posts carry an Idempotency-Key, one per composed
 //     message and the same on every resend of it, so a post whose answer was
 //     lost (connection cut, 503) and is sent again is stored once. A failed
 //     send is not swapped (app.js): the text stays in the composer.
+//     What is typed there is kept per conversation in localStorage
+//     ("parley:draft:<pid>") until it is sent, so a reload loses nothing.
 (function () {
   'use strict';
 
@@ -68,13 +72,54 @@
     // is the same message; anything edited is a new one.
     var body = form.querySelector('[name=body]');
     var kind = form.querySelector('[name=kind]:checked') || form.querySelector('input[type=hidden][name=kind]');
-    var text = (body ? body.value : '') + '|' + (kind ? kind.value : '');
+    var link = form.querySelector('[name=link_url]');
+    var text = (body ? body.value : '') + '|' + (kind ? kind.value : '') + '|' + (link ? link.value : '');
     if (!form.parleyKey || form.parleyKeyText !== text) {
       form.parleyKey = newKey();
       form.parleyKeyText = text;
     }
     e.detail.headers['Idempotency-Key'] = form.parleyKey;
   });
+
+  // ---- composer: a draft per conversation survives a reload -------------------
+
+  function draftKey() {
+    var c = document.getElementById('conv');
+    return c && c.getAttribute('data-conversation') ? 'parley:draft:' + c.getAttribute('data-conversation') : null;
+  }
+  function store(fn) { try { fn(window.localStorage); } catch (err) { /* storage off: no drafts */ } }
+  document.addEventListener('input', function (e) {
+    var ta = e.target, k = draftKey();
+    if (!k || !ta.matches || !ta.matches('form#composer textarea[name=body]')) return;
+    store(function (ls) { if (ta.value.trim()) ls.setItem(k, ta.value); else ls.removeItem(k); });
+  });
+  // Sent: forget it before the fresh composer is swapped in.
+  document.addEventListener('htmx:beforeSwap', function (e) {
+    var f = e.detail.elt, k = draftKey();
+    if (k && f && f.matches && f.matches('form#composer') && e.detail.xhr && e.detail.xhr.status < 300) {
+      store(function (ls) { ls.removeItem(k); });
+    }
+  });
+  function restoreDraft() {
+    var k = draftKey(), ta = document.querySelector('form#composer textarea[name=body]');
+    if (!k || !ta || ta.value) return;
+    store(function (ls) { var d = ls.getItem(k); if (d) ta.value = d; });
+  }
+
+  // ---- canned replies: the '#' picker's script, where a composer offers it ----
+  // Loaded on conversation pages only (a boosted navigation may bring one),
+  // so no other page pays for it.
+
+  function loadCanned() {
+    var ta = document.querySelector('textarea[data-canned-script]');
+    if (!ta || window.ParleyCanned || document.getElementById('canned-js')) return;
+    var s = document.createElement('script');
+    s.id = 'canned-js';
+    s.src = ta.getAttribute('data-canned-script');
+    document.head.appendChild(s);
+  }
+  loadCanned();
+  document.addEventListener('htmx:afterSettle', loadCanned);
 
   // ---- tab title: "(n) Page · Parley" ----------------------------------------
 
@@ -376,6 +421,7 @@
     updateTitle();
     offerNotifications();
     refreshDurations(document);
+    restoreDraft();
   }
   document.addEventListener('DOMContentLoaded', pageReady);
   document.addEventListener('htmx:afterSettle', pageReady); // boosted navigation brings a new page

@@ -87,6 +87,16 @@
   function scrollThreads() {
     document.querySelectorAll('[data-autoscroll]').forEach(function (t) { t.scrollTop = t.scrollHeight; });
   }
+  // An earlier page ([data-earlier] link swapped for older messages) keeps
+  // the reader where they were: the message that headed the thread stays
+  // where it was on screen.
+  var kept = null;
+  function offsetIn(el, t) { return el.getBoundingClientRect().top - t.getBoundingClientRect().top; }
+  document.addEventListener('htmx:beforeSwap', function (e) {
+    var el = e.detail.elt, t = el && el.hasAttribute && el.hasAttribute('data-earlier') && el.closest('[data-autoscroll]');
+    var first = t && e.detail.shouldSwap && el.nextElementSibling;
+    if (first) kept = { t: t, first: first, at: offsetIn(first, t) };
+  });
 
   // ---- local times -----------------------------------------------------------
   var lang = document.documentElement.lang || undefined;
@@ -112,5 +122,14 @@
   }
 
   document.addEventListener('DOMContentLoaded', function () { localTimes(document); scrollThreads(); });
-  document.addEventListener('htmx:afterSwap', function (e) { localTimes(e.detail.target); scrollThreads(); });
+  document.addEventListener('htmx:afterSwap', function (e) {
+    if (!kept) { localTimes(e.detail.target); scrollThreads(); return; }
+    var k = kept, seen = {};
+    // A message the stream appended before its page was loaded is kept
+    // where the page puts it (the first in the thread).
+    k.t.querySelectorAll('[id]').forEach(function (el) { if (seen[el.id]) el.remove(); else seen[el.id] = 1; });
+    if (k.first.isConnected) k.t.scrollTop += offsetIn(k.first, k.t) - k.at;
+    localTimes(k.t);
+    setTimeout(function () { if (kept === k) kept = null; });
+  });
 })();

@@ -60,6 +60,9 @@ func CustomerMailText(ctx context.Context, m CustomerMail) string {
 		for _, line := range strings.Split(msg.Body, "\n") {
 			b.WriteString("> " + line + "\n")
 		}
+		if msg.LinkURL != "" {
+			b.WriteString("> " + msg.LinkURL + "\n")
+		}
 		b.WriteString("\n")
 	}
 	b.WriteString(T(ctx, "mail.customer_open") + ": " + m.Link + "\n\n")

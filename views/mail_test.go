@@ -47,3 +47,23 @@ func TestAgentMail(t *testing.T) {
 		}
 	}
 }
+
+// A reply's link (a canned reply's scripted URL) reaches the customer's
+// email too, in both parts, escaped.
+func TestCustomerMailCarriesLink(t *testing.T) {
+	t.Parallel()
+	ctx := WithLanguage(context.Background(), "en")
+	link := "https://example.com/guide?a=1&b=2"
+	m := CustomerMail{Desk: "Acme", CustomerName: "Chloé", Link: "https://help.example/chat/x", LinkDays: 30,
+		Messages: []models.Message{{Body: "See the guide", LinkURL: link, AuthorUser: &models.User{Name: "Sam"}}}}
+	var html bytes.Buffer
+	if err := CustomerMailHTML(m).Render(ctx, &html); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(html.String(), `href="https://example.com/guide?a=1&amp;b=2"`) {
+		t.Fatalf("no escaped link in %s", html.String())
+	}
+	if text := CustomerMailText(ctx, m); !strings.Contains(text, "> "+link+"\n") {
+		t.Fatalf("no link in %s", text)
+	}
+}

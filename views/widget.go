@@ -36,10 +36,12 @@ type WidgetHome struct {
 
 // WidgetThread is one conversation as its customer sees it.
 type WidgetThread struct {
-	Settings  *models.DeskSettings
-	Visitor   *models.Visitor
-	Conv      *models.Conversation
-	Messages  []models.Message
+	Settings *models.DeskSettings
+	Visitor  *models.Visitor
+	Conv     *models.Conversation
+	Messages []models.Message
+	// More reports that the thread has messages older than Messages.
+	More      bool
 	Composer  Form
 	StreamURL string
 }
