@@ -2,6 +2,7 @@ package live
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -105,4 +106,47 @@ func TestPresenceExpires(t *testing.T) {
 	require.Equal(t, []Viewer{{3, "Ana"}}, p.viewers(1, now.Add(50*time.Second)))
 	require.Empty(t, p.viewers(1, now.Add(80*time.Second)))
 	require.Empty(t, p.convs, "expired conversations are forgotten")
+}
+
+// BenchmarkSignalAcrossInstances measures one signal's cost end to end: one
+// NOTIFY sent by one instance until a staff subscriber of another instance
+// has it (go test ./app/live -run '^$' -bench Signal).
+func BenchmarkSignalAcrossInstances(b *testing.B) {
+	a := setup(b)
+	o := setup(b, a.url)
+	wake := make(chan struct{}, 1)
+	sub, _ := o.rt.Subscribe(0, func() {
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+	})
+	sig := Signal{Kind: SignalTyping, ConversationID: 1, CustomerID: 2, UserID: 3, UserName: "Ana"}
+	// Wait for the listener.
+	for ready := false; !ready; {
+		require.NoError(b, a.rt.Signal(context.Background(), sig))
+		select {
+		case <-wake:
+			sub.Take()
+			ready = true
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for range b.N {
+		start := time.Now()
+		require.NoError(b, a.rt.Signal(context.Background(), sig))
+		for got := 0; got == 0; {
+			<-wake
+			for _, bt := range sub.Take() {
+				got += len(bt.Signals)
+			}
+		}
+		lat = append(lat, time.Since(start))
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
 }
