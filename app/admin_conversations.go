@@ -44,3 +44,13 @@ func (a *App) saveConversationSettings(c echo.Context) error {
 	a.toast(c, "success", tr(c, "notify.auto_close_saved"))
 	return a.redirect(c, "/admin/conversations")
 }
+
+// saveTypingPreview turns on or off the preview of the customer's draft that
+// agents see while the customer types (off by default).
+func (a *App) saveTypingPreview(c echo.Context) error {
+	if err := models.SetTypingPreview(ctxOf(c), a.db, c.FormValue("typing_preview") == "1"); err != nil {
+		return err
+	}
+	a.toast(c, "success", tr(c, "typing.preview_saved"))
+	return a.redirect(c, "/admin/conversations")
+}

@@ -68,6 +68,9 @@ type App struct {
 	// shares one settings read among the widget streams of a batch.
 	widgetLimits *widgetLimiters
 	settingsMemo settingsMemo
+	// signals throttles typing and presence signals per sender
+	// (desk_typing.go).
+	signals signalGate
 
 	// bg scopes the instance's background goroutines (the realtime broker);
 	// Close cancels it.

@@ -40,6 +40,10 @@ type deskViewer struct {
 	unread *models.UnreadSet
 	// view is the page's kind (the stream's view parameter).
 	view string
+	// open is conv as loaded for signals when checked was openAt
+	// (desk_typing.go).
+	open   *models.Conversation
+	openAt time.Time
 }
 
 // streamDeskEvents is the desk's live stream, one per open desk tab. Each
@@ -59,7 +63,7 @@ func (a *App) streamDeskEvents(c echo.Context) error {
 		q.Viewer, q.Limit = u, deskPageSize+1
 		v.list, v.paged = &q, p.Paged
 	}
-	return a.streamEvents(c, 0, v.render)
+	return a.streamEvents(c, 0, withSignals(v.renderSignals, v.render))
 }
 
 // recheck reloads the viewer's session and user when now is set (an access

@@ -60,6 +60,9 @@ func (a *App) routes(e *echo.Echo) {
 	e.POST("/conversations/:pid/assign", a.assignConversation, a.requireUser)
 	e.POST("/conversations/:pid/follow", a.followConversation, a.requireUser)
 	e.POST("/conversations/:pid/read", a.markConversationRead, a.requireUser)
+	// Typing and presence signals (ephemeral, nothing stored): desk_typing.go.
+	e.POST("/conversations/:pid/typing", a.postTyping, a.requireUser)
+	e.POST("/conversations/:pid/viewing", a.postViewing, a.requireUser)
 	e.POST("/desk/status", a.setDeskStatus, a.requireUser)
 	e.GET("/desk/events", a.streamDeskEvents, a.requireUser)
 	e.GET("/desk/unread", a.deskUnread, a.requireUser)
@@ -121,6 +124,7 @@ func (a *App) routes(e *echo.Echo) {
 	admin.POST("/widget/rotate-secret", a.rotateWidgetSecret)
 	admin.GET("/conversations", a.showConversationSettings)
 	admin.POST("/conversations", a.saveConversationSettings)
+	admin.POST("/conversations/typing-preview", a.saveTypingPreview)
 	// Background jobs: River's UI (admin_jobs.go), never cached, not even
 	// its refusals: noStore comes before the admin check.
 	e.Any("/admin/jobs", a.serveJobsUI, noStore, a.requireUser, a.requireAdmin)
@@ -159,5 +163,8 @@ func (a *App) widgetRoutes(e *echo.Echo) {
 	// emailed), and the link in a customer's email that reopens their
 	// conversation (chat_link.go).
 	e.POST("/widget/conversations/:pid/read", a.markWidgetRead, visitorReads...)
+	// The visitor's typing signal (desk_typing.go): ephemeral, throttled per
+	// sender on top of the read allowance.
+	e.POST("/widget/conversations/:pid/typing", a.postWidgetTyping, visitorReads...)
 	e.GET("/chat/:token", a.openChatLink, a.limitIP(ipVisitors))
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/parleydesk/parley/app/live"
 	"github.com/parleydesk/parley/models"
 	"github.com/parleydesk/parley/views"
 )
@@ -179,8 +180,14 @@ func (a *App) markWidgetRead(c echo.Context) error {
 	if err != nil || upTo <= 0 {
 		return c.NoContent(http.StatusBadRequest)
 	}
-	if _, err := models.MarkCustomerRead(ctxOf(c), a.db, conv, upTo); err != nil {
+	moved, err := models.MarkCustomerRead(ctxOf(c), a.db, conv, upTo)
+	if err != nil {
 		return err
+	}
+	if moved && conv.Kind == models.KindCustomer {
+		// Agents see "Seen" move live: a signal, not an event (the marker
+		// itself is stored; the page shows it when loaded).
+		a.sendSignal(c, "", 0, live.Signal{Kind: live.SignalSeen, ConversationID: conv.ID, MessageID: min(upTo, conv.LastMessageID)})
 	}
 	return c.NoContent(http.StatusNoContent)
 }

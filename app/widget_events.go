@@ -32,7 +32,7 @@ func (a *App) widgetEvents(c echo.Context) error {
 		}
 	}
 	w := &widgetStream{a: a, visitor: v, token: visitorToken(c), conv: conv}
-	return a.streamEvents(c, v.CustomerID, w.render)
+	return a.streamEvents(c, v.CustomerID, withSignals(w.renderSignals, w.render))
 }
 
 type widgetStream struct {

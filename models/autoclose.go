@@ -113,3 +113,15 @@ func AutoCloseIdle(ctx context.Context, t Tx, now time.Time, after time.Duration
 	}
 	return n, nil
 }
+
+// SetTypingPreview turns on or off the preview of the customer's draft that
+// agents see while the customer types. The widget reads it when its frame
+// loads and sends no draft while it is off; the server drops any draft it
+// receives while off.
+func SetTypingPreview(ctx context.Context, db *gorm.DB, on bool) error {
+	err := db.WithContext(ctx).Exec("UPDATE desk_settings SET typing_preview = ?, updated_at = now() WHERE id = 1", on).Error
+	if err != nil {
+		return fmt.Errorf("set typing preview: %w", err)
+	}
+	return nil
+}

@@ -73,10 +73,13 @@ type Conversation struct {
 	LastMessageID      int64
 	LastMessageAt      time.Time
 	LastMessagePreview string
-	WaitingSince       *time.Time
-	ClosedAt           *time.Time
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
+	// CustomerLastReadMessageID is the customer's read marker (the widget's
+	// read receipts, MarkCustomerRead); the desk shows "Seen" under it.
+	CustomerLastReadMessageID int64 `gorm:"->"`
+	WaitingSince              *time.Time
+	ClosedAt                  *time.Time
+	CreatedAt                 time.Time
+	UpdatedAt                 time.Time
 
 	Customer *Customer `gorm:"foreignKey:CustomerID"`
 	Assignee *User     `gorm:"foreignKey:AssigneeID"`

@@ -34,7 +34,10 @@ type DeskSettings struct {
 	// AutoCloseAfterMinutes closes customer conversations idle this long
 	// (nil: never); see AutoCloseIdle.
 	AutoCloseAfterMinutes *int
-	UpdatedAt             time.Time
+	// TypingPreview lets agents see the customer's draft while they type
+	// (off by default; see SetTypingPreview).
+	TypingPreview bool
+	UpdatedAt     time.Time
 }
 
 // TableName maps DeskSettings to its table.

@@ -313,6 +313,89 @@
   }
   setInterval(refreshDurations, 30000);
 
+
+  // ---- typing, presence, "Seen" (app/desk_typing.go; nothing is stored) -------
+  // At most one typing signal per 2 s while the agent writes a reply (never a
+  // note), "stopped" after 5 s idle or on send; a viewing heartbeat every 20 s
+  // while a conversation is open, "left" when it closes.
+
+  var typingAt = 0, typingIdle = null, viewingConv = '', typingTimer = null;
+
+  function signal(id, path, values, keepalive) {
+    if (!id) return;
+    var url = '/conversations/' + encodeURIComponent(id) + '/' + path;
+    if (keepalive || !window.htmx) {
+      var meta = document.getElementById('page-meta');
+      fetch(url, { method: 'POST', keepalive: true, credentials: 'same-origin', body: new URLSearchParams(values),
+        headers: { 'X-CSRF-Token': (meta && meta.getAttribute('data-csrf-token')) || '' } }).catch(function () {});
+      return;
+    }
+    htmx.ajax('POST', url, { target: '#conv', swap: 'none', values: values });
+  }
+
+  function replying(form) {
+    var k = form.querySelector('input[name="kind"]:checked');
+    return !k || k.value !== 'note';
+  }
+
+  function stopTyping() {
+    clearTimeout(typingIdle);
+    typingIdle = null;
+    if (typingAt) signal(openConversation(), 'typing', { state: 'stopped' });
+    typingAt = 0;
+  }
+
+  document.addEventListener('input', function (e) {
+    var ta = e.target;
+    if (!ta || ta.id !== 'f-body' || !ta.form || !replying(ta.form)) return;
+    var now = Date.now();
+    if (now - typingAt >= 2000 && ta.value.trim() !== '') {
+      typingAt = now;
+      signal(openConversation(), 'typing', { state: 'typing' });
+    }
+    clearTimeout(typingIdle);
+    typingIdle = setTimeout(stopTyping, 5000);
+  });
+  document.addEventListener('submit', function (e) {
+    if (e.target && e.target.id === 'composer') stopTyping();
+  }, true);
+
+  function viewing() {
+    var id = openConversation() || '';
+    if (viewingConv && viewingConv !== id) signal(viewingConv, 'viewing', { state: 'left' });
+    viewingConv = id;
+    if (id && document.visibilityState === 'visible') signal(id, 'viewing', { state: 'viewing' });
+  }
+  setInterval(viewing, 20000);
+  window.addEventListener('pagehide', function () {
+    if (viewingConv) signal(viewingConv, 'viewing', { state: 'left' }, true);
+  });
+
+  // The typing line goes away by itself if no signal renews it. Out-of-band
+  // replacements fire their events on the detached old element, so this
+  // looks after every stream message instead.
+  var typingEl = null;
+  document.addEventListener('htmx:sseMessage', function () {
+    var el = document.getElementById('conv-typing');
+    if (el && el !== typingEl) {
+      typingEl = el;
+      clearTimeout(typingTimer);
+      if (el.hasAttribute('data-typing')) typingTimer = setTimeout(function () { el.replaceChildren(); el.removeAttribute('data-typing'); }, 8000);
+    }
+    placeSeen();
+  });
+
+  // "Seen" goes under the newest team reply the customer has read.
+  function placeSeen() {
+    var seen = document.getElementById('conv-seen'), list = document.getElementById('messages');
+    if (!seen || !list) return;
+    var upTo = parseInt(seen.getAttribute('data-upto'), 10) || 0, at = null;
+    list.querySelectorAll('article.msg-out:not(.msg-note)').forEach(function (m) {
+      if (parseInt(m.id.slice(4), 10) <= upTo) at = m;
+    });
+    if (at) { at.appendChild(seen); seen.hidden = false; } else seen.hidden = true;
+  }
+
   // ---- wiring ------------------------------------------------------------------
 
   document.addEventListener('htmx:oobAfterSwap', function (e) {
@@ -321,6 +404,7 @@
       t.querySelectorAll(':scope > [data-gone]').forEach(function (el) { el.remove(); });
       sortRows(t);
     }
+    if (t && t.id === 'messages') placeSeen();
     if (t && t.id === 'messages' && ownArrived) {
       ownArrived = false;
       t.scrollTop = t.scrollHeight; // the agent's own message: always show it
@@ -332,6 +416,8 @@
   });
 
   function pageReady() {
+    placeSeen();
+    if ((openConversation() || '') !== viewingConv) viewing();
     updateTitle();
     offerNotifications();
     refreshDurations(document);

@@ -422,6 +422,44 @@
     if (parentOrigin && e.source === window.parent && e.origin === parentOrigin && e.data && e.data.type === 'parley:open') readSoon();
   });
 
+
+  // ---- typing (app/desk_typing.go; nothing is stored) ------------------------------
+  // At most one signal per 2 s while the visitor writes, "stopped" after 5 s
+  // idle or on send. The draft's first 100 characters go along only when the
+  // desk turned the preview on (data-typing-preview). An agent's typing line
+  // goes away by itself if no signal renews it.
+  var typingAt = 0, typingIdle = null, typingEl = null, typingTimer = null;
+  var sendTyping = function (state, draft) {
+    var view = document.getElementById('w-thread-view');
+    if (!view || !token) return;
+    var body = new URLSearchParams();
+    body.set('state', state);
+    if (draft && view.hasAttribute('data-typing-preview')) body.set('draft', draft.slice(0, 100));
+    post('/widget/conversations/' + encodeURIComponent(view.getAttribute('data-pid') || '') + '/typing', body).catch(function () {});
+  };
+  var stopTyping = function () {
+    clearTimeout(typingIdle);
+    if (typingAt) sendTyping('stopped');
+    typingAt = 0;
+  };
+  document.addEventListener('input', function (e) {
+    if (!e.target || e.target.id !== 'w-body') return;
+    var now = Date.now(), text = e.target.value.trim();
+    if (text && now - typingAt >= 2000) { typingAt = now; sendTyping('typing', text); }
+    clearTimeout(typingIdle);
+    typingIdle = setTimeout(stopTyping, 5000);
+  });
+  document.addEventListener('submit', function (e) {
+    if (e.target && e.target.id === 'w-composer') stopTyping();
+  }, true);
+  document.body.addEventListener('htmx:sseMessage', function () {
+    var el = document.getElementById('w-typing');
+    if (!el || el === typingEl) return;
+    typingEl = el;
+    clearTimeout(typingTimer);
+    if (el.hasAttribute('data-typing')) typingTimer = setTimeout(function () { el.replaceChildren(); el.removeAttribute('data-typing'); }, 8000);
+  });
+
   toParent(config('parley:ready'));
   if (token || open) start();
 })();

@@ -53,6 +53,9 @@ type Batch struct {
 	Events        []models.Event
 	Messages      map[int64]*models.Message
 	Conversations map[int64]*models.Conversation
+	// Signals are ephemeral (typing, presence, read receipts): a batch
+	// carries either events or signals, and signals are never replayed.
+	Signals []Signal
 }
 
 // Subscription receives the batches its viewer may care about: a staff
@@ -127,6 +130,8 @@ type Broker struct {
 	// repoll is set while transactions are in flight after a poll: events may
 	// be waiting for them, so poll again soon without a doorbell.
 	repoll time.Duration
+
+	presence presence
 }
 
 // NewBroker returns a broker reading events through db and ringing and
@@ -441,17 +446,24 @@ func (b *Broker) listenOnce(ctx context.Context, connected func()) error {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
-		return err
+	for _, ch := range []string{notifyChannel, ephemeralChannel} {
+		if _, err := conn.Exec(ctx, "LISTEN "+ch); err != nil {
+			return err
+		}
 	}
 	connected()
 	b.Ring() // catch up on anything missed while disconnected
 	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
 			if errors.Is(err, context.Canceled) {
 				return nil
 			}
 			return err
+		}
+		if n.Channel == ephemeralChannel {
+			b.receive(n.Payload)
+			continue
 		}
 		select {
 		case b.wake <- struct{}{}:

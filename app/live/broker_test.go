@@ -31,7 +31,7 @@ type instance struct {
 
 // setup starts a broker on a fresh database, or on url's when one is given
 // (a second instance of the same desk).
-func setup(t *testing.T, url ...string) *instance {
+func setup(t testing.TB, url ...string) *instance {
 	t.Helper()
 	in := &instance{}
 	if len(url) > 0 {

@@ -117,6 +117,7 @@ func merge(batches []*Batch) []*Batch {
 	for _, b := range batches {
 		m.To = max(m.To, b.To)
 		m.Events = append(m.Events, b.Events...)
+		m.Signals = append(m.Signals, b.Signals...)
 		for k, v := range b.Messages {
 			m.Messages[k] = v
 		}

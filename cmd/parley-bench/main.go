@@ -6,6 +6,7 @@
 //
 //	go run ./cmd/parley-bench -visitors 1000 -agents 5 -rate 200 -duration 20s -instances 2
 //	go run ./cmd/parley-bench -mode agent -rate 0 -senders 10      (closed loop: maximum rate)
+//	go run ./cmd/parley-bench -rate 200 -typing 200                  (typing signals alongside)
 //	go run ./cmd/parley-bench -idle 20000                          (memory per idle SSE connection)
 //
 // Everything runs on this machine (127.0.0.1): the load generator, the
@@ -37,6 +38,7 @@ type options struct {
 	dataDir   string
 	warmup    time.Duration
 	profile   string
+	typing    float64
 }
 
 func main() {
@@ -53,6 +55,7 @@ func main() {
 	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "posting before measuring starts")
 	flag.IntVar(&o.instances, "instances", 1, "Parley server processes on the one database (visitors use one, agents another)")
 	flag.StringVar(&o.mode, "mode", "both", "who posts: visitor (visitors write, agents receive), agent (agents reply, visitors receive) or both")
+	flag.Float64Var(&o.typing, "typing", 0, "typing signals per second sent while posting (half by visitors, half by agents; ephemeral, nothing stored)")
 	flag.IntVar(&o.idle, "idle", 0, "instead of posting: open this many idle visitor streams and report server memory per connection")
 	flag.StringVar(&o.profile, "profile", "", "write a CPU profile of server 1 during the measured window to this file")
 	flag.StringVar(&o.dataDir, "data", "", "directory for the private PostgreSQL (default: a temporary directory); DATABASE_URL uses a server instead")

@@ -513,6 +513,38 @@ func load(ctx context.Context, o options, db *gorm.DB, vs, as *server, servers [
 		}()
 	}
 	began := time.Now()
+	// Typing signals alongside the messages: visitors and agents in turn,
+	// each on the next conversation (so no sender is throttled).
+	var typed, typeFailed atomic.Int64
+	if o.typing > 0 {
+		go func() {
+			t := time.NewTicker(time.Duration(float64(time.Second) / o.typing))
+			defer t.Stop()
+			for i := 0; ; i++ {
+				select {
+				case <-postCtx.Done():
+					return
+				case <-t.C:
+				}
+				v := visitors[i%len(visitors)]
+				go func() {
+					var err error
+					if i%2 == 0 {
+						err = postForm(ctx, client, vs.base+"/widget/conversations/"+v.pid+"/typing",
+							url.Values{"state": {"typing"}, "draft": {"a draft"}}, "X-Parley-Visitor", v.token)
+					} else {
+						ag := agents[i%len(agents)]
+						err = postForm(ctx, ag.client, as.base+"/conversations/"+v.pid+"/typing",
+							url.Values{"state": {"typing"}, "kind": {"message"}}, "X-CSRF-Token", ag.csrf)
+					}
+					typed.Add(1)
+					if err != nil && typeFailed.Add(1) <= 3 {
+						fmt.Fprintln(os.Stderr, "typing failed:", err)
+					}
+				}()
+			}
+		}()
+	}
 	if o.profile != "" {
 		go func() {
 			time.Sleep(o.warmup)
@@ -596,6 +628,9 @@ func load(ctx context.Context, o options, db *gorm.DB, vs, as *server, servers [
 		o.instances, o.visitors, o.agents, o.mode, rateText(o.rate), o.senders, o.duration, o.warmup)
 	fmt.Printf("posted: %d messages in %.1fs = %.0f/s (measured window: %d); failed posts: %d; slots missed (senders busy): %d\n",
 		posted, elapsed.Seconds(), float64(posted)/elapsed.Seconds(), measured, failed.Load(), missed.Load())
+	if o.typing > 0 {
+		fmt.Printf("typing signals: %d sent alongside (%.0f/s), failed: %d\n", typed.Load(), float64(typed.Load())/elapsed.Seconds(), typeFailed.Load())
+	}
 	fmt.Printf("post round trip (HTTP 2xx): p50 %s  p99 %s\n", pct(ackL, 0.50).Round(10*time.Microsecond), pct(ackL, 0.99).Round(10*time.Microsecond))
 	fmt.Printf("post→delivery: p50 %s  p99 %s  max %s  (%d deliveries measured)\n",
 		pct(led.latencies, 0.50).Round(10*time.Microsecond), pct(led.latencies, 0.99).Round(10*time.Microsecond),
