@@ -45,6 +45,19 @@ func TestBrowserDeskLoadEarlier(t *testing.T) {
 	require.Equal(t, "0", jsText(t, tab, `String(document.querySelectorAll('#load-earlier').length)`))
 	require.Equal(t, "true", jsText(t, tab, `(function(){var t=document.getElementById('messages'),m=document.getElementById('`+firstShown+`');
 		var a=t.getBoundingClientRect(),b=m.getBoundingClientRect();return String(b.bottom>a.top&&b.top<a.bottom)})()`))
+
+	// A message arriving while the reader is up there does not pull them
+	// down; back at the bottom, the next one keeps them at the newest.
+	e.customerSays(cust, conv, "a new question while reading")
+	require.NoError(t, chromedp.Do(tab, until(`document.getElementById('messages').textContent.includes('a new question while reading')`)))
+	require.Equal(t, "false", jsText(t, tab, `(function(){var t=document.getElementById('messages');return String(t.scrollHeight-t.scrollTop-t.clientHeight<40)})()`),
+		"the reader who scrolled up keeps their place")
+	require.NoError(t, chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](`(function(){var t=document.getElementById('messages');t.scrollTop=t.scrollHeight})()`)))
+	e.customerSays(cust, conv, "and one more")
+	require.NoError(t, chromedp.Do(tab,
+		until(`document.getElementById('messages').textContent.includes('and one more')`),
+		until(`(function(){var t=document.getElementById('messages');return t.scrollHeight-t.scrollTop-t.clientHeight<5})()`),
+	))
 }
 
 // Scrolling up to the top of a long thread loads the earlier pages by

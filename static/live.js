@@ -84,8 +84,20 @@
     if (t && pinned.get(t)) t.scrollTop = t.scrollHeight;
     localTimes(t || document);
   });
+  // A thread stays at its newest message while the reader is there; one
+  // who scrolled up to read keeps their place when messages arrive or any
+  // other part of the page is swapped. A scroll event records which it is
+  // (data-pinned: "1" at the bottom, "" scrolled up); a thread not scrolled
+  // yet (a new page) counts as at the bottom.
+  function atBottom(t) { return t.scrollHeight - t.scrollTop - t.clientHeight < 40; }
+  document.addEventListener('scroll', function (e) {
+    var t = e.target;
+    if (t && t.hasAttribute && t.hasAttribute('data-autoscroll')) t.setAttribute('data-pinned', atBottom(t) ? '1' : '');
+  }, true);
   function scrollThreads() {
-    document.querySelectorAll('[data-autoscroll]').forEach(function (t) { t.scrollTop = t.scrollHeight; });
+    document.querySelectorAll('[data-autoscroll]').forEach(function (t) {
+      if (t.getAttribute('data-pinned') !== '') t.scrollTop = t.scrollHeight;
+    });
   }
   // An earlier page ([data-earlier] link swapped for older messages) keeps
   // the reader where they were: the message that headed the thread stays
