@@ -16,11 +16,17 @@ import (
 	"github.com/parleydesk/parley/models"
 )
 
-// deskTab opens a browser tab (its own cookies) signed in as email; on a
-// failure it keeps a screenshot.
+// deskTab opens a browser tab (its own cookies) signed in as email, for 90
+// seconds; on a failure it keeps a screenshot.
 func deskTab(t *testing.T, e *testEnv, email string) context.Context {
 	t.Helper()
-	tab := browsertest.Tab(t, 90*time.Second)
+	return deskTabFor(t, e, email, 90*time.Second)
+}
+
+// deskTabFor is deskTab for a journey that needs the tab longer.
+func deskTabFor(t *testing.T, e *testEnv, email string, life time.Duration) context.Context {
+	t.Helper()
+	tab := browsertest.Tab(t, life)
 	t.Cleanup(func() {
 		if t.Failed() {
 			dir := filepath.Join(os.TempDir(), "parley-e2e")

@@ -70,23 +70,31 @@ func TestBrowserDeskLoadEarlierOnScroll(t *testing.T) {
 	sue := e.user("Sue", "sue@example.com", models.RoleAgent, true)
 	cust2, long := e.customerConversation("Dan", "where it all began")
 	e.fillThread(long, cust2, sue, "line", 120) // three pages
-	tab := deskTab(t, e, "sue@example.com")
+	tab := deskTabFor(t, e, "sue@example.com", 150*time.Second)
 	require.NoError(t, chromedp.Do(tab,
 		chromedp.Navigate(e.srv.URL+"/conversations/"+long.PublicID),
 		chromedp.WaitVisible(chromedp.CSS(`#messages #load-earlier`)),
 		until(`(function(){var t=document.getElementById('messages');return t.scrollHeight-t.scrollTop-t.clientHeight<5})()`),
 	))
-	// The reader keeps scrolling to the top until the first message is
-	// there (as long as the tab lives: a loaded machine renders slowly).
+	// The reader scrolls up to the top, and on down and up again, until the
+	// first message is there (as long as the tab lives: a loaded machine
+	// renders slowly).
 	var reached bool
-	for !reached {
+	for i := 0; !reached; i++ {
 		var err error
 		reached, err = chromedp.Run(tab, chromedp.Evaluate[bool](
-			`(function(){var t=document.getElementById('messages');t.scrollTop=0;return t.textContent.includes('where it all began')})()`))
+			`(function(){var t=document.getElementById('messages');return t.textContent.includes('where it all began')})()`))
 		require.NoError(t, err, "scrolled up to the first message")
-		if !reached {
-			time.Sleep(50 * time.Millisecond)
+		if reached {
+			break
 		}
+		to := "0"
+		if i%20 == 19 { // now and then a scroll down, as a reader does
+			to = "t.scrollHeight"
+		}
+		_, err = chromedp.Run(tab, chromedp.Evaluate[bool](`(function(){var t=document.getElementById('messages');t.scrollTop=`+to+`;return true})()`))
+		require.NoError(t, err)
+		time.Sleep(50 * time.Millisecond)
 	}
 	// Each once and in order, even where the stream had already appended
 	// some of them (its resume point may trail the page by a moment).
