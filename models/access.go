@@ -176,18 +176,7 @@ func CanUseCanned(u *User, r *CannedReply, member bool) bool {
 // reply r: the owner of a personal one, a team's members and admins for a
 // team's, admins only for desk-wide ones.
 func CanManageCanned(u *User, r *CannedReply, member bool) bool {
-	if u == nil || r == nil {
-		return false
-	}
-	switch r.Scope {
-	case CannedPersonal:
-		return r.OwnerID != nil && *r.OwnerID == u.ID
-	case CannedTeam:
-		return member || u.IsAdmin()
-	case CannedDesk:
-		return u.IsAdmin()
-	}
-	return false
+	return CanUseCanned(u, r, member) && (r.Scope != CannedDesk || u.IsAdmin())
 }
 
 // userSeesCannedSQL is CanUseCanned as a condition on the canned_replies
