@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"net/http"
@@ -156,18 +155,6 @@ func withSignals(signals func(context.Context, []live.Signal) ([][2]string, erro
 		}
 		return out, nil
 	}
-}
-
-// update joins fragments into one "update" event.
-func update(ctx context.Context, parts []templ.Component) ([][2]string, error) {
-	if len(parts) == 0 {
-		return nil, nil
-	}
-	var buf bytes.Buffer
-	if err := templ.Join(parts...).Render(ctx, &buf); err != nil {
-		return nil, err
-	}
-	return [][2]string{{"update", buf.String()}}, nil
 }
 
 // openConversation is the desk viewer's open conversation if they may see

@@ -1,9 +1,13 @@
 package app
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
+
+	"github.com/a-h/templ"
 
 	"github.com/parleydesk/parley/app/live"
 	"github.com/parleydesk/parley/models"
@@ -51,4 +55,17 @@ func idempotencyKey(c echo.Context) (string, error) {
 		return "", errBadIdempotencyKey
 	}
 	return k, nil
+}
+
+// update joins a stream's fragments into one "update" event (none for
+// no fragments).
+func update(ctx context.Context, parts []templ.Component) ([][2]string, error) {
+	if len(parts) == 0 {
+		return nil, nil
+	}
+	var buf bytes.Buffer
+	if err := templ.Join(parts...).Render(ctx, &buf); err != nil {
+		return nil, err
+	}
+	return [][2]string{{"update", buf.String()}}, nil
 }

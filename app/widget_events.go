@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"strconv"
 	"strings"
@@ -139,14 +138,11 @@ func (w *widgetStream) render(ctx context.Context, b *live.Batch, evs []models.E
 		// last event.
 		out = append(out, [2]string{"notify", strings.Join(notify, " ")})
 	}
-	if len(parts) > 0 {
-		var buf bytes.Buffer
-		if err := templ.Join(parts...).Render(ctx, &buf); err != nil {
-			return nil, err
-		}
-		out = append(out, [2]string{"update", buf.String()})
+	up, err := update(ctx, parts)
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	return append(out, up...), nil
 }
 
 // batchSettings loads the desk settings once per live batch for all the
