@@ -119,6 +119,7 @@ func (b *Broker) Viewers(convID int64) []Viewer {
 type presence struct {
 	mu    sync.Mutex
 	convs map[int64]map[int64]presenceEntry
+	swept time.Time // when every conversation was last pruned
 }
 
 type presenceEntry struct {
@@ -146,6 +147,15 @@ func (p *presence) apply(sig Signal, now time.Time) {
 		m[sig.UserID] = presenceEntry{name: sig.UserName, until: now.Add(PresenceTTL)}
 	}
 	p.prune(sig.ConversationID, now)
+	// A tab that closed without "left" expires; sweep the conversations
+	// nobody signals about any more now and then, so the map only holds
+	// conversations viewed within PresenceTTL.
+	if now.Sub(p.swept) > PresenceTTL {
+		for conv := range p.convs {
+			p.prune(conv, now)
+		}
+		p.swept = now
+	}
 }
 
 // prune drops expired entries of conv; p.mu is held.

@@ -106,6 +106,13 @@ func TestPresenceExpires(t *testing.T) {
 	require.Equal(t, []Viewer{{3, "Ana"}}, p.viewers(1, now.Add(50*time.Second)))
 	require.Empty(t, p.viewers(1, now.Add(80*time.Second)))
 	require.Empty(t, p.convs, "expired conversations are forgotten")
+
+	// A tab closed without "left" on a conversation nobody signals about
+	// again is forgotten too, when signals about others arrive.
+	p.apply(Signal{Kind: SignalViewing, ConversationID: 7, UserID: 2, UserName: "Bo"}, now)
+	p.apply(Signal{Kind: SignalViewing, ConversationID: 8, UserID: 3, UserName: "Ana"}, now.Add(2*PresenceTTL))
+	require.NotContains(t, p.convs, int64(7))
+	require.Contains(t, p.convs, int64(8))
 }
 
 // BenchmarkSignalAcrossInstances measures one signal's cost end to end: one
