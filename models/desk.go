@@ -194,7 +194,9 @@ func FirstRequest(ctx context.Context, db *gorm.DB, u *User, conv *Conversation)
 }
 
 // Number is the conversation's number as staff read and say it ("#1042"):
-// its id, which only staff pages show (customers see the random public id).
+// its id. Staff pages show it; customers see the random public id, and the
+// number only where an agent tells them (the {{conversation.number}}
+// placeholder of canned replies, the same id without the "#").
 func (c *Conversation) Number() string { return "#" + strconv.FormatInt(c.ID, 10) }
 
 // SetFollowing makes u follow a customer conversation (it then shows in their
