@@ -45,18 +45,14 @@ func (a *App) showConversation(c echo.Context) error {
 	return a.renderConversation(c, http.StatusOK, views.NewForm(nil, nil))
 }
 
-// messageCursor reads a thread's before=<message id> (0 when absent); a
-// malformed one is a 400.
+// messageCursor reads a thread's before=<message id> (0 when absent;
+// models.ParseThreadQuery); a malformed one is a 400.
 func messageCursor(c echo.Context) (int64, error) {
-	v := c.QueryParam("before")
-	if v == "" {
-		return 0, nil
-	}
-	id, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || id <= 0 {
+	q, err := models.ParseThreadQuery(c.QueryParams())
+	if err != nil {
 		return 0, echo.ErrBadRequest
 	}
-	return id, nil
+	return q.Before, nil
 }
 
 func (a *App) renderConversation(c echo.Context, status int, composer views.Form) error {

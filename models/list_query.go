@@ -239,3 +239,32 @@ func ParseNotificationsQuery(v url.Values) (NotificationsQuery, error) {
 	}
 	return NotificationsQuery{Before: n}, nil
 }
+
+// ThreadQuery is a page of a conversation's thread (desk and widget): the
+// messages before Before (a message id; 0 for the newest).
+type ThreadQuery struct {
+	Before int64
+}
+
+// Values is q as query parameters: before, when paging back.
+func (q ThreadQuery) Values() url.Values {
+	v := url.Values{}
+	if q.Before > 0 {
+		v.Set("before", strconv.FormatInt(q.Before, 10))
+	}
+	return v
+}
+
+// ParseThreadQuery reads a thread page's query; a before that no "Load
+// earlier" link made (not a positive id) is ErrBadCursor.
+func ParseThreadQuery(v url.Values) (ThreadQuery, error) {
+	s := v.Get("before")
+	if s == "" {
+		return ThreadQuery{}, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return ThreadQuery{}, ErrBadCursor
+	}
+	return ThreadQuery{Before: n}, nil
+}

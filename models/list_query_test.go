@@ -205,6 +205,12 @@ func FuzzListQueries(f *testing.F) {
 			require.Equal(t, q, again)
 		}
 
+		if q, err := models.ParseThreadQuery(v); err == nil {
+			again, err := models.ParseThreadQuery(encoded(q.Values()))
+			require.NoError(t, err)
+			require.Equal(t, q, again)
+		}
+
 		if q, err := models.ParseNotificationsQuery(v); err == nil {
 			again, err := models.ParseNotificationsQuery(encoded(q.Values()))
 			require.NoError(t, err)
@@ -243,5 +249,24 @@ func TestNotificationsQueryRoundTrip(t *testing.T) {
 	for _, bad := range []string{"0", "-3", "x", "1e3", "9223372036854775808"} {
 		_, err := models.ParseNotificationsQuery(url.Values{"before": {bad}})
 		require.ErrorIs(t, err, models.ErrNotFound, bad)
+	}
+}
+
+func TestThreadQueryRoundTrip(t *testing.T) {
+	for _, c := range []struct {
+		q    models.ThreadQuery
+		want string
+	}{
+		{models.ThreadQuery{}, ""},
+		{models.ThreadQuery{Before: 81}, "before=81"},
+	} {
+		require.Equal(t, c.want, c.q.Values().Encode())
+		back, err := models.ParseThreadQuery(c.q.Values())
+		require.NoError(t, err)
+		require.Equal(t, c.q, back)
+	}
+	for _, bad := range []string{"0", "-3", "x", "1e3", "9223372036854775808"} {
+		_, err := models.ParseThreadQuery(url.Values{"before": {bad}})
+		require.ErrorIs(t, err, models.ErrBadCursor, bad)
 	}
 }

@@ -315,3 +315,9 @@ func channelName(ctx context.Context, channel string) string {
 	}
 	return channel
 }
+
+// earlierURL is a thread's page before message before, at path (desk or
+// widget): models.ThreadQuery encodes it.
+func earlierURL(path string, before int64) string {
+	return path + "?" + models.ThreadQuery{Before: before}.Values().Encode()
+}
