@@ -66,6 +66,10 @@ func (a *App) routes(e *echo.Echo) {
 	e.POST("/desk/status", a.setDeskStatus, a.requireUser)
 	e.GET("/desk/events", a.streamDeskEvents, a.requireUser)
 	e.GET("/desk/unread", a.deskUnread, a.requireUser)
+	// Support sessions, the desk's side (sessions.go): support agents only.
+	e.GET("/sessions/new", a.newSession, a.requireUser)
+	e.POST("/sessions", a.createSession, a.requireUser)
+	e.POST("/sessions/:pid/end", a.endSession, a.requireUser)
 
 	// Tickets and tasks (items.go): lists, new-item form, item pages with
 	// in-place edits and following; linking conversations to items (these
@@ -167,4 +171,10 @@ func (a *App) widgetRoutes(e *echo.Echo) {
 	// sender on top of the read allowance.
 	e.POST("/widget/conversations/:pid/typing", a.postWidgetTyping, visitorReads...)
 	e.GET("/chat/:token", a.openChatLink, a.limitIP(ipVisitors))
+	// Support sessions, the customer's side (support.go): public, CSRF by
+	// the signed-out token, key attempts rate-limited per IP in the handlers.
+	e.GET("/support", a.showSupport)
+	e.POST("/support", a.joinWithKey)
+	e.GET("/s/:key", a.showJoinLink)
+	e.POST("/s/:key", a.joinWithLink)
 }

@@ -1,0 +1,79 @@
+package app
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/parleydesk/parley/models"
+	"github.com/parleydesk/parley/views"
+)
+
+// Support sessions, the desk's side: start one (a key to hand the customer)
+// and end it. Agents only (models.IsSupportAgent); the customer's side is
+// support.go.
+
+// newSession shows the form that starts a support session.
+func (a *App) newSession(c echo.Context) error {
+	if !models.IsSupportAgent(currentUser(c)) {
+		return models.ErrForbidden
+	}
+	return a.render(c, http.StatusOK, views.NewSessionPage(views.NewForm(nil, nil)))
+}
+
+// createSession starts a support session and opens its conversation, where
+// the key, its link and the end button are.
+func (a *App) createSession(c echo.Context) error {
+	request := c.FormValue("request")
+	var conv *models.Conversation
+	err := a.write(ctxOf(c), func(tx models.Tx) (err error) {
+		_, conv, err = models.CreateSupportSession(ctxOf(c), tx, currentUser(c), request, time.Now())
+		return err
+	})
+	if isValidation(err) {
+		return a.render(c, http.StatusUnprocessableEntity, views.NewSessionPage(views.NewForm(map[string]string{"request": request}, err)))
+	}
+	if err != nil {
+		return err
+	}
+	return a.redirect(c, "/conversations/"+conv.PublicID)
+}
+
+// endSession ends the route's support session: the key stops working and
+// the customer sees the chat ended.
+func (a *App) endSession(c echo.Context) error {
+	if !models.IsSupportAgent(currentUser(c)) {
+		return models.ErrForbidden
+	}
+	conv, err := a.conversation(c)
+	if err != nil {
+		return err
+	}
+	err = a.write(ctxOf(c), func(tx models.Tx) error {
+		return models.EndSupportSession(ctxOf(c), tx, currentUser(c), conv)
+	})
+	if err != nil {
+		return err
+	}
+	return a.redirect(c, "/conversations/"+conv.PublicID)
+}
+
+// loadSupportSession adds a customer conversation's support session to v
+// for support staff, and the base URL its join link is shown with.
+func (a *App) loadSupportSession(c echo.Context, v *models.ConversationView) error {
+	if v.Conversation.Kind != models.KindCustomer || !models.CanSeeCustomerData(currentUser(c)) {
+		return nil
+	}
+	s, err := models.FindSupportSession(ctxOf(c), a.db, v.Conversation.ID)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	v.Support = s
+	c.SetRequest(c.Request().WithContext(views.WithBaseURL(ctxOf(c), a.cfg.BaseURL.String())))
+	return nil
+}
