@@ -1,0 +1,77 @@
+package app
+
+import (
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+
+	"github.com/parleydesk/parley/internal/browsertest"
+	"github.com/parleydesk/parley/models"
+)
+
+// TestBrowserSupportSession is a support session end to end in two real
+// browsers: an agent creates it from the desk, the customer types the key
+// on /support and lands in the full-page chat with the request first; the
+// desk sees the customer arrive and their first message live; the agent
+// ends the session, the customer sees it ended, and the key stops working.
+// It logs the time from "Create session" to the first message in the desk.
+func TestBrowserSupportSession(t *testing.T) {
+	browsertest.SkipShort(t)
+	t.Parallel()
+	e := setup(t)
+	e.user("Ann Agent", "ann@example.com", models.RoleAgent, true)
+
+	desk := deskTab(t, e, "ann@example.com")
+	require.NoError(t, chromedp.Do(desk,
+		chromedp.Navigate(e.srv.URL+"/inbox"),
+		browsertest.Click("#nav-new-session"),
+		browsertest.Type("#f-request", "Hi! Please tell me what the printer shows."),
+	))
+	start := time.Now()
+	require.NoError(t, chromedp.Do(desk, browsertest.Click("#create-session")))
+	key, err := chromedp.Run(desk, browsertest.Attr("#support-key", "data-key"))
+	require.NoError(t, err)
+	require.Regexp(t, `^[0-9]{6}$`, key)
+	link, err := chromedp.Run(desk, browsertest.Value("#support-link"))
+	require.NoError(t, err)
+	require.Equal(t, e.srv.URL+"/s/"+key, link)
+
+	// The customer, in another browser, types the key (as read out: with a space).
+	cust := browserTabFor(t)
+	require.NoError(t, chromedp.Do(cust,
+		chromedp.Navigate(e.srv.URL+"/support"),
+		browsertest.Type("#f-key", key[:3]+" "+key[3:]),
+		browsertest.Click("#join-session"),
+		chromedp.WaitVisible(chromedp.CSS("#w-thread-view")),
+	))
+	waitText(t, cust, "#w-thread", "Please tell me what the printer shows.")
+	waitText(t, desk, "#messages", "Customer joined on the support page")
+
+	require.NoError(t, chromedp.Do(cust,
+		browsertest.Type("#w-body", "It says paper jam"),
+		pressEnter,
+	))
+	waitText(t, desk, "#messages", "It says paper jam")
+	took := time.Since(start)
+	t.Logf("support session: %s from Create session to the customer's first message in the desk (browser automation included)", took.Round(time.Millisecond))
+
+	// The agent ends it: the customer sees it, the key stops working.
+	require.NoError(t, chromedp.Do(desk,
+		browsertest.Click("#end-session"),
+		until(`document.querySelector('#support-session[data-state="ended"]') !== null`),
+	))
+	waitText(t, desk, "#messages", "Ann Agent ended the support session")
+	waitText(t, cust, "#w-thread", "The support session has ended")
+
+	again := browserTabFor(t)
+	require.NoError(t, chromedp.Do(again,
+		chromedp.Navigate(e.srv.URL+"/support"),
+		browsertest.Type("#f-key", key),
+		browsertest.Click("#join-session"),
+	))
+	waitText(t, again, ".alert-error", "already used, or the session has ended")
+	require.NoError(t, chromedp.Do(again, chromedp.Navigate(link)))
+	waitText(t, again, ".alert-error", "already used, or the session has ended")
+}
