@@ -37,6 +37,7 @@ func TestBrowserSupportSession(t *testing.T) {
 	link, err := chromedp.Run(desk, browsertest.Value("#support-link"))
 	require.NoError(t, err)
 	require.Equal(t, e.srv.URL+"/s/"+key, link)
+	t.Logf("key shown after %s", time.Since(start).Round(time.Millisecond))
 
 	// The customer, in another browser, types the key (as read out: with a space).
 	cust := browserTabFor(t)
@@ -47,7 +48,9 @@ func TestBrowserSupportSession(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#w-thread-view")),
 	))
 	waitText(t, cust, "#w-thread", "Please tell me what the printer shows.")
+	t.Logf("customer in the chat after %s", time.Since(start).Round(time.Millisecond))
 	waitText(t, desk, "#messages", "Customer joined on the support page")
+	t.Logf("desk saw the customer join after %s", time.Since(start).Round(time.Millisecond))
 
 	require.NoError(t, chromedp.Do(cust,
 		browsertest.Type("#w-body", "It says paper jam"),
@@ -62,8 +65,10 @@ func TestBrowserSupportSession(t *testing.T) {
 		browsertest.Click("#end-session"),
 		until(`document.querySelector('#support-session[data-state="ended"]') !== null`),
 	))
+	t.Logf("ended after %s", time.Since(start).Round(time.Millisecond))
 	waitText(t, desk, "#messages", "Ann Agent ended the support session")
 	waitText(t, cust, "#w-thread", "The support session has ended")
+	t.Logf("customer saw the end after %s", time.Since(start).Round(time.Millisecond))
 
 	again := browserTabFor(t)
 	require.NoError(t, chromedp.Do(again,
