@@ -187,6 +187,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 	if deps.Mailer, err = newMailer(cfg.SMTP); err != nil {
 		return nil, err
 	}
+	deps.SMS = newSMSSender(cfg.SMS)
 	if opts.WrapMailer != nil && deps.Mailer != nil {
 		deps.Mailer = opts.WrapMailer(deps.Mailer)
 	}

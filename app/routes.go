@@ -70,6 +70,7 @@ func (a *App) routes(e *echo.Echo) {
 	e.GET("/sessions/new", a.newSession, a.requireUser)
 	e.POST("/sessions", a.createSession, a.requireUser)
 	e.POST("/sessions/:pid/end", a.endSession, a.requireUser)
+	e.POST("/sessions/:pid/invite", a.inviteToSession, a.requireUser)
 
 	// Tickets and tasks (items.go): lists, new-item form, item pages with
 	// in-place edits and following; linking conversations to items (these

@@ -3,10 +3,13 @@ package app
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/riverqueue/river"
 
+	"github.com/parleydesk/parley/jobs"
 	"github.com/parleydesk/parley/models"
 	"github.com/parleydesk/parley/views"
 )
@@ -60,6 +63,49 @@ func (a *App) endSession(c echo.Context) error {
 	return a.redirect(c, "/conversations/"+conv.PublicID)
 }
 
+// inviteToSession sends the session's key to the customer by email or
+// SMS: the invitation is recorded and its job inserted in one transaction;
+// the job's outcome appears in the thread ("sent to … at 10:02", or the
+// provider's error).
+func (a *App) inviteToSession(c echo.Context) error {
+	if !models.IsSupportAgent(currentUser(c)) {
+		return models.ErrForbidden
+	}
+	conv, err := a.conversation(c)
+	if err != nil {
+		return err
+	}
+	in := models.Invite{Channel: c.FormValue("channel"), Language: views.Lang(ctxOf(c)), Region: a.cfg.SMS.Region}
+	switch in.Channel {
+	case models.InviteEmail:
+		in.Address = c.FormValue("email")
+	case models.InviteSMS:
+		if a.cfg.SMS.Provider == "" {
+			return echo.ErrNotFound
+		}
+		in.Address = c.FormValue("phone")
+	default:
+		return echo.ErrBadRequest
+	}
+	if l := c.FormValue("lang"); l != "" {
+		if !slices.Contains(models.Languages, l) {
+			return echo.ErrBadRequest
+		}
+		in.Language = l
+	}
+	err = a.write(ctxOf(c), func(tx models.Tx) error {
+		inv, err := models.InviteToSession(ctxOf(c), tx, currentUser(c), conv, in, time.Now())
+		if err != nil {
+			return err
+		}
+		return a.InsertJobsTx(ctxOf(c), tx.DB(), []river.InsertManyParams{{Args: jobs.SessionInviteArgs{InvitationID: inv.ID}}})
+	})
+	if err != nil {
+		return err
+	}
+	return a.redirect(c, "/conversations/"+conv.PublicID)
+}
+
 // loadSupportSession adds a customer conversation's support session to v
 // for support staff, and the base URL its join link is shown with.
 func (a *App) loadSupportSession(c echo.Context, v *models.ConversationView) error {
@@ -74,6 +120,17 @@ func (a *App) loadSupportSession(c echo.Context, v *models.ConversationView) err
 		return err
 	}
 	v.Support = s
-	c.SetRequest(c.Request().WithContext(views.WithBaseURL(ctxOf(c), a.cfg.BaseURL.String())))
+	c.SetRequest(c.Request().WithContext(views.WithSessionsConf(ctxOf(c), a.cfg.BaseURL.String(), a.cfg.SMS.Provider != "")))
+	return nil
+}
+
+// newSMSSender is the configured SMS sender, or nil.
+func newSMSSender(c SMSConfig) jobs.SMSSender {
+	switch c.Provider {
+	case "twilio":
+		return &jobs.TwilioSender{BaseURL: c.TwilioBaseURL, AccountSID: c.TwilioAccountSID, AuthToken: c.TwilioAuthToken, From: c.TwilioFrom}
+	case "webhook":
+		return &jobs.WebhookSender{URL: c.WebhookURL, Secret: c.WebhookSecret}
+	}
 	return nil
 }

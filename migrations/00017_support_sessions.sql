@@ -30,7 +30,26 @@ CREATE TABLE support_sessions (
 );
 CREATE INDEX support_sessions_key_idx ON support_sessions (key, id DESC);
 
+-- Invitations to join a session, by email or SMS, each sent by a job; the
+-- agent sees when it left or why it failed.
+CREATE TABLE support_invitations (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    session_id  bigint      NOT NULL REFERENCES support_sessions (id) ON DELETE CASCADE,
+    channel     text        NOT NULL CHECK (channel IN ('email', 'sms')),
+    -- An email address, or a phone number in E.164.
+    address     text        NOT NULL CHECK (length(address) BETWEEN 1 AND 254),
+    language    text        NOT NULL DEFAULT '' CHECK (length(language) <= 35),
+    status      text        NOT NULL DEFAULT 'queued' CHECK (status IN ('queued', 'sent', 'failed')),
+    error       text        NOT NULL DEFAULT '' CHECK (length(error) <= 500),
+    sent_at     timestamptz,
+    created_by  bigint      REFERENCES users (id) ON DELETE SET NULL,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    CHECK ((status = 'sent') = (sent_at IS NOT NULL))
+);
+CREATE INDEX support_invitations_session_idx ON support_invitations (session_id, id);
+
 -- +goose Down
+DROP TABLE support_invitations;
 DROP TABLE support_sessions;
 ALTER TABLE desk_settings DROP COLUMN support_key_minutes;
 UPDATE conversations SET channel = 'widget' WHERE channel IN ('key', 'link');

@@ -64,6 +64,9 @@ type SupportSession struct {
 	JoinedVia      *string
 	EndedAt        *time.Time
 	CreatedAt      time.Time
+
+	// Invitations sent for it, oldest first (FindSupportSession).
+	Invitations []SupportInvitation `gorm:"-"`
 }
 
 // Live reports whether the key still opens the session at now.
@@ -211,6 +214,9 @@ func FindSupportSession(ctx context.Context, db *gorm.DB, convID int64) (*Suppor
 	}
 	if err != nil {
 		return nil, fmt.Errorf("find support session: %w", err)
+	}
+	if err := db.WithContext(ctx).Where("session_id = ?", s.ID).Order("id").Find(&s.Invitations).Error; err != nil {
+		return nil, fmt.Errorf("find support session invitations: %w", err)
 	}
 	return &s, nil
 }

@@ -8,19 +8,41 @@ import (
 	"github.com/parleydesk/parley/models"
 )
 
-type baseURLKey struct{}
+type sessionsKey struct{}
 
-// WithBaseURL returns ctx carrying how browsers reach Parley, for the
-// absolute links pages show to be copied (a support session's join link).
-func WithBaseURL(ctx context.Context, base string) context.Context {
-	return context.WithValue(ctx, baseURLKey{}, strings.TrimRight(base, "/"))
+type sessionsConf struct {
+	base string
+	sms  bool
+}
+
+// WithSessionsConf returns ctx carrying what the support-session panel
+// needs of the configuration: how browsers reach Parley (the join link is
+// shown absolute, to be copied) and whether SMS is configured.
+func WithSessionsConf(ctx context.Context, base string, sms bool) context.Context {
+	return context.WithValue(ctx, sessionsKey{}, sessionsConf{base: strings.TrimRight(base, "/"), sms: sms})
+}
+
+func sessionsConfOf(ctx context.Context) sessionsConf {
+	c, _ := ctx.Value(sessionsKey{}).(sessionsConf)
+	return c
 }
 
 // SupportLink is the join link of a support key: absolute when the page
-// was given the base URL (WithBaseURL), else a path.
+// was given the base URL (WithSessionsConf), else a path.
 func SupportLink(ctx context.Context, key string) string {
-	base, _ := ctx.Value(baseURLKey{}).(string)
-	return base + "/s/" + key
+	return sessionsConfOf(ctx).base + "/s/" + key
+}
+
+// inviteLine is an invitation's state for the team.
+func inviteLine(ctx context.Context, inv models.SupportInvitation) string {
+	d := map[string]any{"To": inv.Address, "Error": inv.Error}
+	switch inv.Status {
+	case "sent":
+		return T(ctx, "sessions.invite_sent_"+inv.Channel, d)
+	case "failed":
+		return T(ctx, "sessions.invite_failed_"+inv.Channel, d)
+	}
+	return T(ctx, "sessions.invite_queued_"+inv.Channel, d)
 }
 
 // supportKeyText shows a key in two groups of three digits, easier to read
@@ -39,7 +61,7 @@ func sessionState(ctx context.Context, s *models.SupportSession) string {
 		return T(ctx, "sessions.state_ended")
 	case s.JoinedAt != nil:
 		return T(ctx, "sessions.state_joined")
-	case !s.Live(time.Now()):
+	case !s.Live(now()):
 		return T(ctx, "sessions.state_expired")
 	}
 	return T(ctx, "sessions.state_waiting")
@@ -53,6 +75,18 @@ func sessionSystemText(ctx context.Context, m *models.Message) (string, bool) {
 		return T(ctx, "sessions.system_created", map[string]any{"By": by}), true
 	case models.SysSessionEnded:
 		return T(ctx, "sessions.system_ended", map[string]any{"By": by}), true
+	case models.SysInviteSent, models.SysInviteFailed:
+		ch, _ := m.EventData["channel"].(string)
+		if ch != models.InviteSMS {
+			ch = models.InviteEmail
+		}
+		to, _ := m.EventData["to"].(string)
+		msg, _ := m.EventData["error"].(string)
+		status := "sent"
+		if m.Event == models.SysInviteFailed {
+			status = "failed"
+		}
+		return inviteLine(ctx, models.SupportInvitation{Channel: ch, Address: to, Error: msg, Status: status}), true
 	case models.SysSessionJoined:
 		via, _ := m.EventData["via"].(string)
 		browser, _ := m.EventData["browser"].(string)
@@ -80,3 +114,30 @@ func sessionCustomerLine(ctx context.Context, m *models.Message) (string, bool) 
 	}
 	return "", false
 }
+
+// SessionInviteSubject is the subject of a SessionInviteMail.
+func SessionInviteSubject(ctx context.Context, m SessionInviteMail) string {
+	return oneLine(T(ctx, "sessions.mail_subject", map[string]any{"Desk": m.Desk}))
+}
+
+func sessionInviteIntro(ctx context.Context, m SessionInviteMail) string {
+	if m.Agent == "" {
+		return T(ctx, "sessions.mail_intro_desk", map[string]any{"Desk": m.Desk})
+	}
+	return T(ctx, "sessions.mail_intro", map[string]any{"Agent": m.Agent, "Desk": m.Desk})
+}
+
+// SessionInviteText is the text/plain part of a SessionInviteMail.
+func SessionInviteText(ctx context.Context, m SessionInviteMail) string {
+	return sessionInviteIntro(ctx, m) + "\n\n" +
+		T(ctx, "sessions.join") + ": " + m.Link + "\n\n" +
+		T(ctx, "sessions.mail_or_key", map[string]any{"URL": m.SupportURL}) + " " + supportKeyText(m.Key) + "\n\n" +
+		T(ctx, "sessions.mail_expires", map[string]any{"Count": m.Minutes}) + "\n"
+}
+
+// SessionInviteSMS is the text of an SMS invitation: short, one link.
+func SessionInviteSMS(ctx context.Context, m SessionInviteMail) string {
+	return oneLine(T(ctx, "sessions.sms_text", map[string]any{"Desk": m.Desk, "Link": m.Link, "Key": supportKeyText(m.Key)}))
+}
+
+func now() time.Time { return time.Now() }
