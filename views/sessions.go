@@ -36,22 +36,20 @@ func SupportLink(ctx context.Context, key string) string {
 // inviteLine is an invitation's state for the team.
 func inviteLine(ctx context.Context, inv models.SupportInvitation) string {
 	d := map[string]any{"To": inv.Address, "Error": inv.Error}
-	switch inv.Status {
-	case "sent":
-		return T(ctx, "sessions.invite_sent_"+inv.Channel, d)
-	case "failed":
-		return T(ctx, "sessions.invite_failed_"+inv.Channel, d)
+	sms := inv.Channel == models.InviteSMS
+	switch {
+	case inv.Status == "sent" && sms:
+		return T(ctx, "sessions.invite_sent_sms", d)
+	case inv.Status == "sent":
+		return T(ctx, "sessions.invite_sent_email", d)
+	case inv.Status == "failed" && sms:
+		return T(ctx, "sessions.invite_failed_sms", d)
+	case inv.Status == "failed":
+		return T(ctx, "sessions.invite_failed_email", d)
+	case sms:
+		return T(ctx, "sessions.invite_queued_sms", d)
 	}
-	return T(ctx, "sessions.invite_queued_"+inv.Channel, d)
-}
-
-// supportKeyText shows a key in two groups of three digits, easier to read
-// out over the phone; customers may type it with or without the space.
-func supportKeyText(key string) string {
-	if len(key) == models.SupportKeyLen {
-		return key[:3] + " " + key[3:]
-	}
-	return key
+	return T(ctx, "sessions.invite_queued_email", d)
 }
 
 // sessionState is a support session's state for the team.
