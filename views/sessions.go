@@ -52,6 +52,15 @@ func inviteLine(ctx context.Context, inv models.SupportInvitation) string {
 	return T(ctx, "sessions.invite_queued_email", d)
 }
 
+// supportKeyText shows a key in two groups of three digits, easier to read
+// out over the phone; customers may type it with or without the space.
+func supportKeyText(key string) string {
+	if len(key) == models.SupportKeyLen {
+		return key[:3] + " " + key[3:]
+	}
+	return key
+}
+
 // sessionState is a support session's state for the team.
 func sessionState(ctx context.Context, s *models.SupportSession) string {
 	switch {
