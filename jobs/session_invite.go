@@ -67,7 +67,11 @@ func (w *SessionInviteWorker) Work(ctx context.Context, job *river.Job[SessionIn
 	case err == nil:
 		return w.finish(ctx, id, "")
 	case errors.As(err, &perm) || job.Attempt >= job.MaxAttempts:
-		if ferr := w.finish(ctx, id, err.Error()); ferr != nil {
+		msg := err.Error()
+		if perm != nil {
+			msg = perm.Err.Error() // the provider's words, without our prefix
+		}
+		if ferr := w.finish(ctx, id, msg); ferr != nil {
 			return ferr
 		}
 		return river.JobCancel(err)

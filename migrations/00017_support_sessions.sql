@@ -48,7 +48,14 @@ CREATE TABLE support_invitations (
 );
 CREATE INDEX support_invitations_session_idx ON support_invitations (session_id, id);
 
+-- Emailed invitations are sent exactly once like other emails.
+ALTER TABLE email_deliveries DROP CONSTRAINT email_deliveries_kind_check;
+ALTER TABLE email_deliveries ADD CONSTRAINT email_deliveries_kind_check CHECK (kind IN ('agent', 'customer', 'session_invite'));
+
 -- +goose Down
+DELETE FROM email_deliveries WHERE kind = 'session_invite';
+ALTER TABLE email_deliveries DROP CONSTRAINT email_deliveries_kind_check;
+ALTER TABLE email_deliveries ADD CONSTRAINT email_deliveries_kind_check CHECK (kind IN ('agent', 'customer'));
 DROP TABLE support_invitations;
 DROP TABLE support_sessions;
 ALTER TABLE desk_settings DROP COLUMN support_key_minutes;

@@ -2,6 +2,7 @@ package models_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -231,4 +232,90 @@ func TestSupportKeyUniqueAmongLiveSessions(t *testing.T) {
 	require.NoError(t, db.Take(&old, first.ID).Error)
 	assert.Nil(t, old.LiveKey, "the expired session lost its live key")
 	assert.Equal(t, "111111", old.Key, "and keeps it on record")
+}
+
+func TestNormalizePhone(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ in, region, want, code string }{
+		{"+55 11 98765-4321", "", "+5511987654321", ""},
+		{"(11) 98765-4321", "BR", "+5511987654321", ""},
+		{"+33 6 12 34 56 78", "BR", "+33612345678", ""},
+		{"06 12 34 56 78", "fr", "+33612345678", ""},
+		{"06 12 34 56 78", "", "", "phone_international"},
+		{"", "BR", "", "phone_required"},
+		{"+55 11 123", "", "", "phone_invalid"},
+		{"call me", "BR", "", "phone_invalid"},
+		{"+1 555 0100 <script>", "", "", "phone_invalid"},
+		{"+" + strings.Repeat("1", 40), "", "", "phone_invalid"},
+	} {
+		got, err := models.NormalizePhone(tc.in, tc.region)
+		if tc.code != "" {
+			assert.Equal(t, tc.code, fieldCode(t, err, "phone"), "%q", tc.in)
+			continue
+		}
+		require.NoError(t, err, "%q", tc.in)
+		assert.Equal(t, tc.want, got, "%q", tc.in)
+	}
+}
+
+func TestInviteToSession(t *testing.T) {
+	t.Parallel()
+	db := setup(t)
+	ctx := context.Background()
+	ann := mkSupport(t, db, "ann@example.com")
+	now := time.Now()
+	_, conv, err := factory.Write2(db, func(tx models.Tx) (*models.SupportSession, *models.Conversation, error) {
+		return models.CreateSupportSession(ctx, tx, ann, "", now)
+	})
+	require.NoError(t, err)
+	invite := func(u *models.User, in models.Invite) (*models.SupportInvitation, error) {
+		return factory.Write1(db, func(tx models.Tx) (*models.SupportInvitation, error) {
+			return models.InviteToSession(ctx, tx, u, conv, in, now)
+		})
+	}
+	_, err = invite(ann, models.Invite{Channel: models.InviteEmail, Address: "not an email"})
+	assert.Equal(t, "email_invalid", fieldCode(t, err, "email"))
+	_, err = invite(ann, models.Invite{Channel: models.InviteSMS, Address: "12345", Region: "BR"})
+	assert.Equal(t, "phone_invalid", fieldCode(t, err, "phone"))
+	bob := factory.User(t, db, factory.UserOpts{Email: "bob@example.com"})
+	_, err = invite(bob, models.Invite{Channel: models.InviteEmail, Address: "zoe@client.test"})
+	require.ErrorIs(t, err, models.ErrForbidden)
+
+	sms, err := invite(ann, models.Invite{Channel: models.InviteSMS, Address: "(11) 98765-4321", Region: "BR", Language: "pt-BR"})
+	require.NoError(t, err)
+	assert.Equal(t, "+5511987654321", sms.Address)
+	mail, err := invite(ann, models.Invite{Channel: models.InviteEmail, Address: "zoe@client.test"})
+	require.NoError(t, err)
+
+	// Outcomes: a status line for the team each, recorded once.
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.FinishInvitation(ctx, tx, sms.ID, "") }))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.FinishInvitation(ctx, tx, sms.ID, "late failure") }))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error {
+		return models.FinishInvitation(ctx, tx, mail.ID, "SMTP 550 mailbox unavailable")
+	}))
+	s, err := models.FindSupportSession(ctx, db, conv.ID)
+	require.NoError(t, err)
+	require.Len(t, s.Invitations, 2)
+	assert.Equal(t, "sent", s.Invitations[0].Status)
+	assert.NotNil(t, s.Invitations[0].SentAt)
+	assert.Equal(t, "failed", s.Invitations[1].Status)
+	assert.Equal(t, "SMTP 550 mailbox unavailable", s.Invitations[1].Error)
+	msgs, err := models.ListMessages(ctx, db, conv, false)
+	require.NoError(t, err)
+	var events []string
+	for _, m := range msgs {
+		if m.Event == models.SysInviteSent || m.Event == models.SysInviteFailed {
+			events = append(events, m.Event)
+			assert.False(t, m.VisibleToCustomer(), "invitations are the team's business")
+		}
+	}
+	assert.Equal(t, []string{models.SysInviteSent, models.SysInviteFailed}, events)
+
+	// Once the key no longer works, no more invitations.
+	_, _, err = factory.Write2(db, func(tx models.Tx) (string, *models.Conversation, error) {
+		return models.RedeemSupportKey(ctx, tx, s.Key, models.ChannelKey, models.SessionInfo{}, now)
+	})
+	require.NoError(t, err)
+	_, err = invite(ann, models.Invite{Channel: models.InviteEmail, Address: "zoe@client.test"})
+	assert.Equal(t, "session_key_not_live", fieldCode(t, err, "invite"))
 }
