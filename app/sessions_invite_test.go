@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/parleydesk/parley/jobs"
 	"github.com/parleydesk/parley/models"
 )
 
@@ -126,14 +127,29 @@ func TestSessionInvitations(t *testing.T) {
 	require.Equal(t, http.StatusSeeOther, invite(ann, url.Values{"channel": {"sms"}, "phone": {"+55 11 3333-4444"}}).StatusCode)
 	e.waitJobs("session_invite")
 
+	// The provider is down: retried by the job, then shown as failed.
+	tw.mu.Lock()
+	tw.next = func(w http.ResponseWriter) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, `{"message":"Service unavailable"}`)
+	}
+	tw.mu.Unlock()
+	require.Equal(t, http.StatusSeeOther, invite(ann, url.Values{"channel": {"sms"}, "phone": {"+55 21 98888-7777"}}).StatusCode)
+	e.waitJobs("session_invite")
+	for range jobs.InviteMaxAttempts - 1 {
+		e.makeDue("session_invite")
+	}
+	require.Len(t, tw.messages(), 2+jobs.InviteMaxAttempts)
+
 	page = ann.get("/conversations/" + pid)
 	thread := page.text("#messages")
+	assert.Contains(t, thread, "The SMS to +5521988887777 failed: SMS provider answered 503: Service unavailable")
 	assert.Contains(t, thread, "Invitation sent by email to zoe@client.test")
 	assert.Contains(t, thread, "Invitation sent by SMS to +5511987654321")
 	assert.Contains(t, thread, "The SMS to +551133334444 failed: SMS provider answered 400: 'To' number is not a valid mobile number")
 	items := page.doc.Find("#support-invites li")
-	require.Equal(t, 3, items.Length())
-	assert.Equal(t, 1, page.doc.Find("#support-invites .support-invite-failed").Length())
+	require.Equal(t, 4, items.Length())
+	assert.Equal(t, 2, page.doc.Find("#support-invites .support-invite-failed").Length())
 	assert.Equal(t, 2, page.doc.Find("#support-invites .support-invite-sent time").Length(), "sent at")
 
 	// Once the key is used, no more invitations.
