@@ -2,6 +2,7 @@ package app
 
 import (
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -22,6 +23,13 @@ func (a *App) renderConversationSettings(c echo.Context, status int, values map[
 	}
 	if values == nil {
 		values = views.AutoCloseValues(s)
+	}
+	if _, ok := values["support_key_minutes"]; !ok {
+		m, err := models.SupportKeyMinutes(ctxOf(c), a.db)
+		if err != nil {
+			return err
+		}
+		values["support_key_minutes"] = strconv.Itoa(m)
 	}
 	changes, err := models.RecentDeskStatusChanges(ctxOf(c), a.db, 10)
 	if err != nil {
@@ -52,5 +60,25 @@ func (a *App) saveTypingPreview(c echo.Context) error {
 		return err
 	}
 	a.toast(c, "success", tr(c, "typing.preview_saved"))
+	return a.redirect(c, "/admin/conversations")
+}
+
+// saveSupportKeyMinutes stores how long an unused support key works.
+func (a *App) saveSupportKeyMinutes(c echo.Context) error {
+	minutes := c.FormValue("support_key_minutes")
+	err := models.SetSupportKeyMinutes(ctxOf(c), a.db, minutes)
+	if isValidation(err) {
+		s, serr := models.GetSettings(ctxOf(c), a.db)
+		if serr != nil {
+			return serr
+		}
+		values := views.AutoCloseValues(s)
+		values["support_key_minutes"] = minutes
+		return a.renderConversationSettings(c, http.StatusUnprocessableEntity, values, err)
+	}
+	if err != nil {
+		return err
+	}
+	a.toast(c, "success", tr(c, "sessions.key_minutes_saved"))
 	return a.redirect(c, "/admin/conversations")
 }

@@ -189,3 +189,33 @@ func TestSupportKeyGuessingIsRateLimited(t *testing.T) {
 	// Another address is not affected.
 	assert.Equal(t, http.StatusNotFound, guesser.post("/support", url.Values{"key": {"000000"}}, "X-Forwarded-For", "203.0.113.8").StatusCode)
 }
+
+// Admins set how long unused keys work; new sessions' keys follow it.
+func TestSupportKeyLifetimeSetting(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.user("Ada", "ada@example.com", models.RoleAdmin, true)
+	e.user("Ann", "ann@example.com", models.RoleAgent, true)
+	ann := e.browser()
+	ann.login("ann@example.com")
+	assert.Equal(t, http.StatusForbidden, ann.post("/admin/conversations/support-key", url.Values{"support_key_minutes": {"5"}}).StatusCode)
+
+	ada := e.browser()
+	ada.login("ada@example.com")
+	page := ada.get("/admin/conversations")
+	assert.Equal(t, "30", page.doc.Find("#f-support_key_minutes").AttrOr("value", ""), "the default")
+	for _, bad := range []string{"0", "1441", "ten", ""} {
+		res := ada.post("/admin/conversations/support-key", url.Values{"support_key_minutes": {bad}})
+		assert.Equal(t, http.StatusUnprocessableEntity, res.StatusCode, bad)
+		assert.NotEmpty(t, res.text("#e-support_key_minutes"), bad)
+	}
+	assert.Equal(t, http.StatusForbidden, ada.post("/admin/conversations/support-key", url.Values{"_csrf": {"x"}, "support_key_minutes": {"5"}}).StatusCode)
+	require.Equal(t, http.StatusSeeOther, ada.post("/admin/conversations/support-key", url.Values{"support_key_minutes": {"5"}}).StatusCode)
+	assert.Equal(t, "5", ada.get("/admin/conversations").doc.Find("#f-support_key_minutes").AttrOr("value", ""))
+
+	pid, _ := startSession(t, ann, "")
+	var left float64
+	require.NoError(t, e.db.Raw(`SELECT extract(epoch FROM s.expires_at - now()) FROM support_sessions s
+		JOIN conversations c ON c.id = s.conversation_id WHERE c.public_id = ?`, pid).Scan(&left).Error)
+	assert.InDelta(t, 300, left, 10)
+}
