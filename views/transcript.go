@@ -107,7 +107,7 @@ func TranscriptText(ctx context.Context, tr *models.Transcript, o TranscriptOpts
 	line(title)
 	line(strings.Repeat("=", len([]rune(title))))
 	for _, f := range TranscriptFacts(ctx, tr, o) {
-		line(f.Label + ": " + oneLine(f.Value))
+		line(T(ctx, "pushurl.transcript_fact", map[string]any{"Label": f.Label, "Value": oneLine(f.Value)}))
 	}
 	line(T(ctx, "pushurl.transcript_times", map[string]any{"Zone": o.loc().String()}))
 	if tr.Truncated {
@@ -126,7 +126,7 @@ func TranscriptText(ctx context.Context, tr *models.Transcript, o TranscriptOpts
 		}
 		for i, l := range strings.Split(text, "\n") {
 			if i == 0 {
-				line(head + e.Author + ": " + l)
+				line(head + T(ctx, "pushurl.transcript_said", map[string]any{"Author": e.Author, "Text": l}))
 			} else {
 				line("    " + l)
 			}
