@@ -88,7 +88,7 @@ func TestTranscriptRules(t *testing.T) {
 	// Not theirs, altered, missing: 404 alike.
 	other := e.newVisitor()
 	otherPid := other.start("someone else's question")
-	otherLink := other.get("/widget/conversations/" + otherPid).doc.Find("#w-transcript-link").AttrOr("href", "")
+	otherLink := other.get("/widget/conversations/"+otherPid).doc.Find("#w-transcript-link").AttrOr("href", "")
 	require.NotEmpty(t, otherLink)
 	u, err := url.Parse(otherLink)
 	require.NoError(t, err)
