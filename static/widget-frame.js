@@ -498,7 +498,7 @@
       var a = card.querySelector('a[data-push-open]');
       if (!a || card.hasAttribute('data-opened')) return;
       var ua = navigator.userActivation;
-      if (!ua || !ua.isActive || document.visibilityState !== 'visible' || !open) return;
+      if (!ua || !ua.isActive || !open) return;
       var w = null;
       try { w = window.open('about:blank', '_blank'); } catch (err) { w = null; }
       if (!w) return;
