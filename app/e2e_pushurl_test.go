@@ -44,6 +44,7 @@ func TestBrowserPushURLAndTranscript(t *testing.T) {
 	desk := deskTabFor(t, e, "sam@example.com", 120*time.Second)
 	require.NoError(t, chromedp.Do(desk,
 		chromedp.Navigate(e.srv.URL+"/conversations/"+pid),
+		browsertest.Click("#push-url-box summary"),
 		browsertest.WaitReady("#f-push-url"),
 		browsertest.SetValue("#f-body", "INTERNAL NOTE do not share"),
 		browsertest.Click(`#composer input[name=kind][value=note]`),
