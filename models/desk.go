@@ -180,7 +180,7 @@ func FirstRequest(ctx context.Context, db *gorm.DB, u *User, conv *Conversation)
 	}
 	var bodies []string
 	err := db.WithContext(ctx).Raw(`SELECT body FROM messages WHERE conversation_id = ? AND kind = ? AND author_type = ?
-		ORDER BY id LIMIT 1`, conv.ID, MessageText, AuthorCustomer).Scan(&bodies).Error
+		AND deleted_at IS NULL ORDER BY id LIMIT 1`, conv.ID, MessageText, AuthorCustomer).Scan(&bodies).Error
 	if err != nil {
 		return "", fmt.Errorf("first request: %w", err)
 	}
