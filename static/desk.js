@@ -26,6 +26,7 @@
 //     data-sort, newest activity first.
 //   <time datetime="…" data-ago>: a short duration since then ("< 1 min",
 //     "5 min", "3 hr", "2 days"), kept current every 30 seconds.
+//   details[data-msg-menu]: a message's menu (copy link, panel close).
 //   textarea[data-canned-script]: the composer offers canned replies; the
 //     picker's script (static/canned.js) is loaded then, once.
 //   form#composer: its posts carry an Idempotency-Key, one per composed
@@ -248,6 +249,22 @@
     if (!t || t.id !== 'messages' || !e.detail.shouldSwap || !frag || !frag.querySelector) return;
     if (frag.querySelector('[data-from-other]')) readPending = true;
     if (frag.querySelector('.msg:not([data-from-other])')) ownArrived = true;
+  });
+
+  // ---- message menu (views.MessageMenu) ----------------------------------------
+  // Choosing an item closes the menu; [data-copy-link] copies the message's
+  // absolute URL; [data-msg-panel-close] empties the message's panel.
+  document.addEventListener('click', function (e) {
+    var el = e.target.closest && e.target.closest('.msg-menu-item, [data-msg-panel-close]');
+    if (!el) return;
+    var menu = el.closest('details[data-msg-menu]');
+    if (menu) menu.open = false;
+    if (el.hasAttribute('data-msg-panel-close')) el.closest('.msg-panel').textContent = '';
+    if (!el.hasAttribute('data-copy-link')) return;
+    var url = new URL(el.getAttribute('data-copy-link'), location.href).href;
+    var done = function () { htmx.trigger(document.body, 'toast', { level: 'success', message: el.getAttribute('data-copied') }); };
+    var ask = function () { window.prompt('', url); };
+    if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(url).then(done, ask); else ask();
   });
 
   // ---- lists: rows in and out, in order ---------------------------------------
