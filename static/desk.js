@@ -263,8 +263,14 @@
     if (!el.hasAttribute('data-copy-link')) return;
     var url = new URL(el.getAttribute('data-copy-link'), location.href).href;
     var done = function () { htmx.trigger(document.body, 'toast', { level: 'success', message: el.getAttribute('data-copied') }); };
-    var ask = function () { window.prompt('', url); };
-    if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(url).then(done, ask); else ask();
+    var fallback = function () {
+      var ta = document.body.appendChild(document.createElement('textarea'));
+      ta.value = url;
+      ta.select();
+      if (document.execCommand('copy')) done();
+      ta.remove();
+    };
+    if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(url).then(done, fallback); else fallback();
   });
 
   // ---- lists: rows in and out, in order ---------------------------------------
