@@ -115,6 +115,12 @@ func changeMessage(ctx context.Context, t Tx, u *User, conv *Conversation, id in
 				return err
 			}
 		}
+		// Bell entries quoting it quote what it says now (nothing, deleted).
+		err = tx.Exec(`UPDATE notifications SET data = jsonb_set(data, '{preview}', to_jsonb(CAST(? AS text)))
+			WHERE message_id = ? AND data->>'preview' IS NOT NULL`, preview(body), m.ID).Error
+		if err != nil {
+			return err
+		}
 		ev := MessageChangedEvent{Deleted: action == RevisionDelete, ByUserID: u.ID}
 		if err := appendEvent(t, Event{ConversationID: &conv.ID, MessageID: &m.ID, Data: ev}); err != nil {
 			return err

@@ -117,6 +117,17 @@ func TestEditAndDeleteMessage(t *testing.T) {
 	// A second reply, then its deletion: the row stays, empty, and the
 	// history has what it said.
 	reply2 := post(models.MessageText, "Secret discount code: X1")
+	// A teammate who follows the conversation was told of it in the bell.
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.SetFollowing(ctx, tx, other, conv, true) }))
+	var msgEv models.Event
+	require.NoError(t, db.Where("message_id = ? AND kind = ?", reply2.ID, models.EventMessage).Take(&msgEv).Error)
+	require.Equal(t, 1, notifyEvent(t, db, msgEv))
+	bellPreview := func() string {
+		var p string
+		require.NoError(t, db.Raw(`SELECT data->>'preview' FROM notifications WHERE message_id = ?`, reply2.ID).Scan(&p).Error)
+		return p
+	}
+	require.Equal(t, "Secret discount code: X1", bellPreview())
 	m, err = del(author, reply2.ID)
 	require.NoError(t, err)
 	assert.Empty(t, m.Body)
@@ -127,6 +138,7 @@ func TestEditAndDeleteMessage(t *testing.T) {
 	assert.Equal(t, models.MessageChangedEvent{Deleted: true, ByUserID: author.ID}, evs[0].Data)
 	require.NoError(t, db.Take(&c, conv.ID).Error)
 	assert.Empty(t, c.LastMessagePreview, "the deleted text leaves the inbox row")
+	assert.Empty(t, bellPreview(), "and the bell")
 	// A deleted message cannot be edited or deleted again.
 	_, err = edit(admin, reply2.ID, "back")
 	require.ErrorIs(t, err, models.ErrForbidden)
