@@ -273,6 +273,12 @@
     if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(url).then(done, fallback); else fallback();
   });
 
+  // A message's link (#msg-<id>) shows that message, not the thread's end.
+  document.addEventListener('DOMContentLoaded', function () {
+    var m = /^#msg-\d+$/.test(location.hash) && document.getElementById(location.hash.slice(1));
+    if (m) m.scrollIntoView({ block: 'center' });
+  });
+
   // ---- lists: rows in and out, in order ---------------------------------------
 
   // Capture phase: runs before live.js's duplicate check (a bubbling
