@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -56,6 +57,16 @@ func TestBrowserMessageMenu(t *testing.T) {
 		until(`document.getElementById('msg-panel-`+id+`').textContent === ''`),
 	))
 	assert.Equal(t, "/conversations/"+pid+"#msg-"+id, jsText(t, desk, `document.querySelector('`+msg+` [data-copy-link]').getAttribute('data-copy-link')`))
+	// Escape closes an open menu; the link opens on the message.
+	require.NoError(t, chromedp.Do(desk,
+		browsertest.Click(msg+" details.msg-menu > summary"),
+		until(`document.querySelector('`+msg+` details.msg-menu').open`),
+		browsertest.Type(msg+" details.msg-menu > summary", kb.Escape),
+		until(`!document.querySelector('`+msg+` details.msg-menu').open`),
+		chromedp.Navigate(e.srv.URL+"/conversations/"+pid+"#msg-"+id),
+		browsertest.WaitReady(msg+" details.msg-menu > summary"),
+	))
+	assert.Equal(t, "msg-"+id, jsText(t, desk, `document.querySelector('.msg:target') ? document.querySelector('.msg:target').id : ''`))
 
 	// Edit: the form in place of the text, saved, "edited".
 	require.NoError(t, chromedp.Do(desk,

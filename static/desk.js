@@ -273,6 +273,18 @@
     if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(url).then(done, fallback); else fallback();
   });
 
+  // An open menu closes on Escape or a click elsewhere.
+  function closeMenus(except) {
+    document.querySelectorAll('details[data-msg-menu][open]').forEach(function (d) { if (d !== except) d.open = false; });
+  }
+  document.addEventListener('click', function (e) { closeMenus(e.target.closest && e.target.closest('details[data-msg-menu]')); });
+  document.addEventListener('keydown', function (e) {
+    var open = e.key === 'Escape' && e.target.closest && e.target.closest('details[data-msg-menu][open]');
+    if (!open) return;
+    open.open = false;
+    open.querySelector('summary').focus();
+  });
+
   // A message's link (#msg-<id>) shows that message, not the thread's end.
   document.addEventListener('DOMContentLoaded', function () {
     var m = /^#msg-\d+$/.test(location.hash) && document.getElementById(location.hash.slice(1));
