@@ -1,6 +1,7 @@
 package app
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -79,4 +80,47 @@ func TestBrowserSupportSession(t *testing.T) {
 	waitText(t, again, ".alert-error", "already used, or the session has ended")
 	require.NoError(t, chromedp.Do(again, chromedp.Navigate(link)))
 	waitText(t, again, ".alert-error", "already used, or the session has ended")
+}
+
+// TestBrowserSupportSessionBySMS: the agent sends the invitation by SMS
+// from the desk; it reaches the test gateway (a Twilio-compatible API in
+// this process), the desk says when it left, and its link opens the chat
+// on a phone-sized screen, where the customer writes to the desk.
+func TestBrowserSupportSessionBySMS(t *testing.T) {
+	browsertest.SkipShort(t)
+	t.Parallel()
+	tw := startFakeTwilio(t)
+	e := setup(t, envOpts{startJobs: true, config: map[string]string{
+		"PARLEY_SMS_PROVIDER": "twilio", "PARLEY_TWILIO_BASE_URL": tw.URL, "PARLEY_TWILIO_ACCOUNT_SID": "AC42",
+		"PARLEY_TWILIO_AUTH_TOKEN": "tok", "PARLEY_TWILIO_FROM": "+15005550006", "PARLEY_SMS_REGION": "BR",
+	}})
+	e.user("Ann Agent", "ann@example.com", models.RoleAgent, true)
+
+	desk := deskTab(t, e, "ann@example.com")
+	require.NoError(t, chromedp.Do(desk,
+		chromedp.Navigate(e.srv.URL+"/sessions/new"),
+		browsertest.Click("#create-session"),
+		browsertest.Type("#invite-phone", "(11) 98765-4321"),
+		browsertest.Click(`#invite-sms button[type="submit"]`),
+	))
+	waitText(t, desk, "#messages", "Invitation sent by SMS to +5511987654321")
+	sent := tw.messages()
+	require.Len(t, sent, 1)
+	body := sent[0].Get("Body")
+	i := strings.Index(body, e.srv.URL+"/s/")
+	require.GreaterOrEqual(t, i, 0, body)
+	link := strings.Fields(body[i:])[0]
+
+	phone := browserTabFor(t)
+	require.NoError(t, chromedp.Do(phone,
+		chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateScale(3)),
+		chromedp.Navigate(link),
+		browsertest.Click("#join-session"),
+		chromedp.WaitVisible(chromedp.CSS("#w-thread-view")),
+		until(`document.body.getBoundingClientRect().width <= 390 && document.documentElement.scrollWidth <= 390`),
+		browsertest.Type("#w-body", "Hello from my phone"),
+		pressEnter,
+	))
+	waitText(t, desk, "#messages", "Customer joined through the link")
+	waitText(t, desk, "#messages", "Hello from my phone")
 }
