@@ -339,8 +339,8 @@ func (v *deskViewer) renderAlerts(evs []models.Event, rows map[int64]*models.Inb
 		return nil
 	}
 	for _, e := range evs {
-		if d, ok := e.Data.(models.ConversationEvent); !ok || e.ConversationID == nil || !d.Created {
-			continue
+		if d, ok := e.Data.(models.ConversationEvent); !ok || e.ConversationID == nil || !d.Created || d.ByUserID != 0 {
+			continue // not new, or an agent's own support session
 		}
 		r := rows[*e.ConversationID]
 		if r == nil || r.Kind != models.KindCustomer {

@@ -161,7 +161,8 @@ func CreateSupportSession(ctx context.Context, t Tx, agent *User, request string
 			return err
 		}
 		conv.Customer = cust
-		if err := appendEvent(t, Event{ConversationID: &conv.ID, Data: ConversationEvent{Created: true}}); err != nil {
+		// Created by the agent: nobody else is alerted (AudienceOf).
+		if err := appendEvent(t, Event{ConversationID: &conv.ID, Data: ConversationEvent{Created: true, ByUserID: agent.ID}}); err != nil {
 			return err
 		}
 		if _, err := insertSystemLine(t, conv, SysSessionCreated, JSONMap{"by": agent.Name}); err != nil {

@@ -44,6 +44,13 @@ func TestSupportSessionLifecycle(t *testing.T) {
 	assert.Equal(t, models.ChannelKey, conv.Channel)
 	assert.Equal(t, ann.ID, *conv.AssigneeID)
 	require.NoError(t, models.CheckSupportKey(ctx, db, s.Key, now))
+	// The agent's own session alerts nobody (no "new conversation" for the team).
+	var created []models.Event
+	require.NoError(t, db.Where("conversation_id = ? AND kind = ?", conv.ID, models.EventConversation).Find(&created).Error)
+	require.Len(t, created, 1)
+	aud, err := models.AudienceOf(ctx, db, created[0])
+	require.NoError(t, err)
+	assert.Nil(t, aud)
 
 	// The customer sees the request first, not the team's status line.
 	msgs, err := models.ListMessages(ctx, db, conv, true)
