@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/parleydesk/parley/jobs"
 	"github.com/parleydesk/parley/models"
 )
 
@@ -218,4 +219,44 @@ func TestSupportKeyLifetimeSetting(t *testing.T) {
 	require.NoError(t, e.db.Raw(`SELECT extract(epoch FROM s.expires_at - now()) FROM support_sessions s
 		JOIN conversations c ON c.id = s.conversation_id WHERE c.public_id = ?`, pid).Scan(&left).Error)
 	assert.InDelta(t, 300, left, 10)
+}
+
+// The SMS provider's configuration: off by default, each provider's
+// variables checked and named when wrong.
+func TestLoadConfigSMS(t *testing.T) {
+	t.Parallel()
+	c, err := LoadConfig(env(nil))
+	require.NoError(t, err)
+	assert.Empty(t, c.SMS.Provider)
+	assert.Nil(t, newSMSSender(c.SMS))
+
+	c, err = LoadConfig(env(map[string]string{"PARLEY_SMS_PROVIDER": "Twilio", "PARLEY_TWILIO_ACCOUNT_SID": "AC1",
+		"PARLEY_TWILIO_AUTH_TOKEN": "t", "PARLEY_TWILIO_FROM": "+15005550006", "PARLEY_SMS_REGION": "br"}))
+	require.NoError(t, err)
+	assert.Equal(t, "https://api.twilio.com", c.SMS.TwilioBaseURL)
+	assert.Equal(t, "BR", c.SMS.Region)
+	assert.IsType(t, &jobs.TwilioSender{}, newSMSSender(c.SMS))
+
+	c, err = LoadConfig(env(map[string]string{"PARLEY_SMS_PROVIDER": "webhook", "PARLEY_SMS_WEBHOOK_URL": "https://gw.example/sms",
+		"PARLEY_SMS_WEBHOOK_SECRET": "0123456789abcdef"}))
+	require.NoError(t, err)
+	assert.IsType(t, &jobs.WebhookSender{}, newSMSSender(c.SMS))
+
+	for _, tc := range []struct {
+		name string
+		vars map[string]string
+	}{
+		{"PARLEY_SMS_PROVIDER", map[string]string{"PARLEY_SMS_PROVIDER": "pigeon"}},
+		{"PARLEY_TWILIO_ACCOUNT_SID", map[string]string{"PARLEY_SMS_PROVIDER": "twilio", "PARLEY_TWILIO_AUTH_TOKEN": "t", "PARLEY_TWILIO_FROM": "+1"}},
+		{"PARLEY_TWILIO_BASE_URL", map[string]string{"PARLEY_SMS_PROVIDER": "twilio", "PARLEY_TWILIO_BASE_URL": "ftp://x",
+			"PARLEY_TWILIO_ACCOUNT_SID": "a", "PARLEY_TWILIO_AUTH_TOKEN": "t", "PARLEY_TWILIO_FROM": "+1"}},
+		{"PARLEY_SMS_WEBHOOK_URL", map[string]string{"PARLEY_SMS_PROVIDER": "webhook", "PARLEY_SMS_WEBHOOK_SECRET": "0123456789abcdef"}},
+		{"PARLEY_SMS_WEBHOOK_SECRET", map[string]string{"PARLEY_SMS_PROVIDER": "webhook", "PARLEY_SMS_WEBHOOK_URL": "https://gw.example",
+			"PARLEY_SMS_WEBHOOK_SECRET": "short"}},
+	} {
+		name := tc.name
+		_, err := LoadConfig(env(tc.vars))
+		require.Error(t, err, name)
+		assert.Contains(t, err.Error(), name)
+	}
 }
