@@ -273,6 +273,9 @@ func (v *deskViewer) renderThread(ctx context.Context, b *live.Batch, evs []mode
 		if err := add(views.MessagesAppended(msgs, conv, v.user)); err != nil {
 			return err
 		}
+		if err := v.a.renderSupportSession(ctx, v.user, conv, msgs, add); err != nil {
+			return err
+		}
 	}
 	if len(changed) > 0 {
 		if err := add(views.MessagesRefreshed(changed, conv, v.user)); err != nil {

@@ -51,6 +51,7 @@ func TestBrowserSupportSession(t *testing.T) {
 	waitText(t, cust, "#w-thread", "Please tell me what the printer shows.")
 	t.Logf("customer in the chat after %s", time.Since(start).Round(time.Millisecond))
 	waitText(t, desk, "#messages", "Customer joined on the support page")
+	require.NoError(t, chromedp.Do(desk, until(`document.querySelector('#support-session[data-state="joined"]') !== null`)), "the panel follows, live")
 	t.Logf("desk saw the customer join after %s", time.Since(start).Round(time.Millisecond))
 
 	require.NoError(t, chromedp.Do(cust,

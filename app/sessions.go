@@ -1,11 +1,14 @@
 package app
 
 import (
+	"context"
 	"errors"
+	"io"
 	"net/http"
 	"slices"
 	"time"
 
+	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 	"github.com/riverqueue/river"
 
@@ -133,4 +136,34 @@ func newSMSSender(c SMSConfig) jobs.SMSSender {
 		return &jobs.WebhookSender{URL: c.WebhookURL, Secret: c.WebhookSecret}
 	}
 	return nil
+}
+
+// renderSupportSession re-renders the open conversation's support-session
+// panel for the desk stream when one of msgs changed it (the customer
+// joined, the session ended, an invitation left or failed).
+func (a *App) renderSupportSession(ctx context.Context, u *models.User, conv *models.Conversation, msgs []*models.Message, add func(templ.Component) error) error {
+	if conv.Kind != models.KindCustomer || !models.CanSeeCustomerData(u) {
+		return nil
+	}
+	changed := false
+	for _, m := range msgs {
+		switch m.Event {
+		case models.SysSessionJoined, models.SysSessionEnded, models.SysInviteSent, models.SysInviteFailed:
+			changed = true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	s, err := models.FindSupportSession(ctx, a.db, conv.ID)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	base, sms := a.cfg.BaseURL.String(), a.cfg.SMS.Provider != ""
+	return add(templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
+		return views.SupportSessionPanel(conv, s, true).Render(views.WithSessionsConf(ctx, base, sms), w)
+	}))
 }

@@ -136,7 +136,7 @@ func ConversationPage(l ListState, rows []models.InboxRow, v *models.Conversatio
 			}
 			if v.Conversation.Kind == models.KindCustomer && models.CanSeeCustomerData(Req(ctx).User) {
 				if v.Support != nil {
-					templ_7745c5c3_Err = SupportSessionPanel(v.Conversation, v.Support).Render(ctx, templ_7745c5c3_Buffer)
+					templ_7745c5c3_Err = SupportSessionPanel(v.Conversation, v.Support, false).Render(ctx, templ_7745c5c3_Buffer)
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
