@@ -1,8 +1,10 @@
 package models
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -89,4 +91,47 @@ func SetWaitingThresholds(ctx context.Context, db *gorm.DB, in WaitingInput) err
 		return fmt.Errorf("set waiting thresholds: %w", err)
 	}
 	return nil
+}
+
+// DeskWaiting returns the desk's waiting thresholds (one small read for the
+// desk's lists and tabs).
+func DeskWaiting(ctx context.Context, db *gorm.DB) (WaitingThresholds, error) {
+	var s DeskSettings
+	err := db.WithContext(ctx).Select("waiting_amber_minutes", "waiting_red_minutes").Take(&s, 1).Error
+	if err != nil {
+		return WaitingThresholds{}, fmt.Errorf("desk waiting thresholds: %w", err)
+	}
+	return s.Waiting(), nil
+}
+
+// TabLimit is how many of an agent's conversations the conversation page
+// shows as tabs (Alt+1..9 switches between them).
+const TabLimit = 9
+
+// AgentTabs returns the tabs above u's conversation page: the open customer
+// conversations assigned to u, the TabLimit with the newest activity, in a
+// stable order (by id, so a tab's number does not move as messages arrive).
+// Agents without the customer-support flag have none.
+func AgentTabs(ctx context.Context, db *gorm.DB, u *User) ([]InboxRow, error) {
+	if !CanSeeCustomerData(u) {
+		return nil, nil
+	}
+	var rows []InboxRow
+	err := db.WithContext(ctx).Raw(`
+		`+rowSelect+`
+		WHERE c.assignee_id = @me AND c.status = 'open' AND c.kind = 'customer' AND `+visibleToUser+`
+		ORDER BY c.last_message_at DESC, c.id DESC
+		LIMIT @limit`,
+		map[string]any{"me": u.ID, "support": true, "limit": TabLimit}).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("agent tabs: %w", err)
+	}
+	slices.SortFunc(rows, func(a, b InboxRow) int { return cmp.Compare(a.ID, b.ID) })
+	return rows, nil
+}
+
+// IsTab reports whether r belongs among u's tabs (AgentTabs' condition, less
+// the limit).
+func IsTab(u *User, r *InboxRow) bool {
+	return CanSeeCustomerData(u) && r.Kind == KindCustomer && r.Status == StatusOpen && r.AssigneeID != nil && *r.AssigneeID == u.ID
 }
