@@ -1,9 +1,9 @@
 package app
 
 import (
-	"time"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
