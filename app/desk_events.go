@@ -173,7 +173,7 @@ func (v *deskViewer) render(ctx context.Context, b *live.Batch, evs []models.Eve
 			if err := v.renderList(ids, rows, add); err != nil {
 				return nil, err
 			}
-			if err := v.renderTabs(ids, rows, add); err != nil {
+			if err := v.renderTabs(evs, ids, rows, add); err != nil {
 				return nil, err
 			}
 			if err := v.renderAlerts(evs, rows, add); err != nil {
@@ -343,11 +343,18 @@ func (v *deskViewer) renderList(ids []int64, rows map[int64]*models.InboxRow, ad
 }
 
 // renderTabs refreshes the tabs of a conversation page (views.ConvTabs):
-// a tab's colour and wait change with its conversation; one that is no
-// longer the viewer's open conversation goes. Tabs are not added live.
-func (v *deskViewer) renderTabs(ids []int64, rows map[int64]*models.InboxRow, add func(templ.Component) error) error {
+// a tab's colour and wait change with its conversation's messages; one
+// closed or assigned away (a conversation event) goes. Tabs are not added
+// live: a new assignment shows on the next page.
+func (v *deskViewer) renderTabs(evs []models.Event, ids []int64, rows map[int64]*models.InboxRow, add func(templ.Component) error) error {
 	if v.view != models.ViewConversation || !models.CanSeeCustomerData(v.user) {
 		return nil
+	}
+	changed := map[int64]bool{}
+	for _, e := range evs {
+		if e.Kind == models.EventConversation && e.ConversationID != nil {
+			changed[*e.ConversationID] = true
+		}
 	}
 	l := views.ListState{Current: v.conv, Waiting: v.waiting, Now: time.Now()}
 	if v.list != nil {
@@ -358,9 +365,14 @@ func (v *deskViewer) renderTabs(ids []int64, rows map[int64]*models.InboxRow, ad
 		if r == nil || r.Kind != models.KindCustomer {
 			continue
 		}
-		c := views.TabGone(r.PublicID)
-		if models.IsTab(v.user, r) {
+		var c templ.Component
+		switch {
+		case models.IsTab(v.user, r):
 			c = views.TabRefreshed(r, l)
+		case changed[id]:
+			c = views.TabGone(r.PublicID)
+		default:
+			continue
 		}
 		if err := add(c); err != nil {
 			return err
