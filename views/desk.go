@@ -341,6 +341,9 @@ func emptyTitle(ctx context.Context, l ListState) string {
 	if l.Customers() && l.Query.Filter == models.FilterUnassigned {
 		return T(ctx, "desk.empty_unassigned")
 	}
+	if l.Customers() && l.Query.Filter == models.FilterUnanswered {
+		return T(ctx, "waiting.empty_unanswered")
+	}
 	return T(ctx, "desk.empty_open")
 }
 
