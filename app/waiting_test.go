@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -142,4 +143,57 @@ func TestInboxWaitingSortFilterAndTabs(t *testing.T) {
 	assert.Equal(t, "Lou", res.text("#tab-"+longest.PublicID+" .tab-name"))
 	assert.Equal(t, "true", res.doc.Find("#tab-"+answered.PublicID).AttrOr("aria-current", ""))
 	assert.Zero(t, res.doc.Find("#tab-"+answered.PublicID+" .tab-wait").Length())
+}
+
+// The conversation page's stream keeps its tabs: a customer message colours
+// the tab (refreshed in place, with the thresholds desk.js recolours by), a
+// reply clears it, closing takes the tab away; a conversation that is not
+// the viewer's never becomes a tab live, and viewers on other pages get no
+// tab fragments.
+func TestDeskStreamKeepsTabs(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ctx := context.Background()
+	me := e.user("Mia", "mia@example.com", models.RoleAgent, true)
+	cust, mine := e.customerConversation("Lou", "hello")
+	other, notMine := e.customerConversation("Nat", "hello")
+	_, open := e.customerConversation("Mel", "hello")
+	for _, c := range []*models.Conversation{mine, open} {
+		require.NoError(t, factory.Write(e.db, func(tx models.Tx) error { return models.Assign(ctx, tx, me, c, &me.ID) }))
+	}
+	reply := func(c *models.Conversation) {
+		_, err := factory.Write1(e.db, func(tx models.Tx) (*models.Message, error) {
+			return models.PostMessage(ctx, tx, models.Actor{User: me}, c, models.MessageText, "On it")
+		})
+		require.NoError(t, err)
+		e.app.rt.Ring()
+	}
+	reply(mine)
+
+	b := e.browser()
+	b.login("mia@example.com")
+	s := b.streamFor(b.get("/conversations/" + open.PublicID + "?list=customers"))
+	inbox := b.streamFor(b.get("/inbox"))
+
+	e.customerSays(cust, mine, "where is it?")
+	_, tab := s.has(`[hx-swap-oob="afterbegin:#conv-tabs"][data-refresh-only] #tab-` + mine.PublicID)
+	assert.True(t, tab.HasClass("wait-green"))
+	assert.Equal(t, "120", tab.AttrOr("data-waiting-amber", ""))
+	assert.Equal(t, "300", tab.AttrOr("data-waiting-red", ""))
+	assert.Contains(t, strings.Join(strings.Fields(tab.Find(".tab-wait").Text()), " "), "Waiting")
+	inbox.has(`#row-` + mine.PublicID + `.wait-green`)
+
+	reply(mine)
+	_, tab = s.has(`#tab-` + mine.PublicID + `:not([data-waiting-since])`)
+	assert.Zero(t, tab.Find(".tab-wait").Length())
+
+	e.customerSays(other, notMine, "anyone?")
+	inbox.has(`#row-` + notMine.PublicID)
+	require.NoError(t, factory.Write(e.db, func(tx models.Tx) error { return models.SetStatus(ctx, tx, me, mine, models.StatusClosed) }))
+	e.app.rt.Ring()
+	s.has(`[data-refresh-only] span#tab-` + mine.PublicID + `[data-gone]`)
+	inbox.has(`#row-` + mine.PublicID + `[data-gone]`)
+
+	assert.NotContains(t, s.everything(), `<a id="tab-`+notMine.PublicID, "not the viewer's: no tab (at most a tombstone, ignored where absent)")
+	assert.NotContains(t, inbox.everything(), "conv-tabs", "no tabs outside a conversation page")
 }
