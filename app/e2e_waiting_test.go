@@ -80,7 +80,8 @@ func TestBrowserWaitingColours(t *testing.T) {
 		until(`document.querySelector('`+tabA+`') && !document.querySelector('`+tabA+`[class*="wait-"]') && !document.querySelector('`+tabA+` .tab-wait')`),
 	))
 
-	// Alt+2: the second tab (Mel's).
+	// Alt+2: the second tab (Mel's), announced as its shortcut.
+	require.Equal(t, "Alt+2", jsText(t, tab, `document.getElementById('tab-`+mel.PublicID+`').getAttribute('aria-keyshortcuts')`))
 	require.NoError(t, chromedp.Do(tab,
 		chromedp.KeyEvent("2", chromedp.KeyModifiers(chromedp.ModifierAlt)),
 		until(`document.getElementById('conv').getAttribute('data-conversation') === '`+mel.PublicID+`'`),

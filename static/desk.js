@@ -379,6 +379,11 @@
 
   // Alt+1..9: the agent's n-th tab (by key position, so layouts where Alt
   // makes another character still work).
+  function labelTabs() {
+    document.querySelectorAll('#conv-tabs > a.conv-tab').forEach(function (a, i) {
+      if (i < 9) a.setAttribute('aria-keyshortcuts', 'Alt+' + (i + 1));
+    });
+  }
   document.addEventListener('keydown', function (e) {
     if (!e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) return;
     var m = /^Digit([1-9])$/.exec(e.code || '');
@@ -502,6 +507,7 @@
     markRead();
     refreshDurations(document);
     recolour();
+    labelTabs();
   });
 
   function pageReady() {
@@ -511,6 +517,7 @@
     offerNotifications();
     refreshDurations(document);
     recolour();
+    labelTabs();
     restoreDraft();
   }
   document.addEventListener('DOMContentLoaded', pageReady);
