@@ -145,6 +145,7 @@ func (a *App) routes(e *echo.Echo) {
 	admin.GET("/conversations", a.showConversationSettings)
 	admin.POST("/conversations", a.saveConversationSettings)
 	admin.POST("/conversations/typing-preview", a.saveTypingPreview)
+	admin.POST("/conversations/waiting", a.saveWaitingThresholds)
 	admin.POST("/conversations/support-key", a.saveSupportKeyMinutes)
 	// Background jobs: River's UI (admin_jobs.go), never cached, not even
 	// its refusals: noStore comes before the admin check.
