@@ -40,11 +40,18 @@ const (
 	SysAssigned           = "assigned"
 	SysUnassigned         = "unassigned"
 	SysAutoClosed         = "auto_closed" // closed by the auto-close job (see AutoCloseIdle)
+	// An agent joined or left (participant.go); the customer sees only a
+	// visible agent's lines, never a hidden one's.
+	SysJoined       = "joined"
+	SysLeft         = "left"
+	SysJoinedHidden = "joined_hidden"
+	SysLeftHidden   = "left_hidden"
 )
 
 // customerEvents are the status lines a customer sees in the widget.
 var customerEvents = []string{SysClosed, SysReopened, SysReopenedByCustomer, SysAutoClosed,
-	SysTicketLinked, SysTicketStatus} // item.go: only a ticket's reference and resolved/closed
+	SysTicketLinked, SysTicketStatus, // item.go: only a ticket's reference and resolved/closed
+	SysJoined, SysLeft} // participant.go: visible agents only
 
 // MaxMessageLen caps a message body, in characters.
 const MaxMessageLen = 10000
@@ -99,8 +106,11 @@ type Message struct {
 	IdempotencyKey   *string
 	// LinkURL is a link sent with a reply (a canned reply's scripted URL,
 	// ValidateLinkURL): the widget shows it as a card.
-	LinkURL   string
-	CreatedAt time.Time
+	LinkURL string
+	// AuthorHidden: the author wrote as a hidden participant
+	// (participant.go); customers see the desk's name (CustomerAuthorName).
+	AuthorHidden bool
+	CreatedAt    time.Time
 
 	// Replayed is set on a message returned again for a retried post (same
 	// author and idempotency key): nothing new was stored.
@@ -403,12 +413,17 @@ func insertMessage(t Tx, conv *Conversation, actor Actor, kind, body, key, link 
 		ID           int64
 		CreatedAt    time.Time
 		WaitingSince *time.Time
+		AuthorHidden bool
 	}
 	err := tx.Raw(`
 		WITH m AS (
-			INSERT INTO messages (conversation_id, kind, author_type, author_user_id, author_customer_id, body, idempotency_key, link_url)
-			VALUES (@conv, @kind, @author_type, @user_id, @customer_id, @body, NULLIF(@key, ''), @link)
-			RETURNING id, created_at
+			INSERT INTO messages (conversation_id, kind, author_type, author_user_id, author_customer_id, body, idempotency_key, link_url, author_hidden)
+			VALUES (@conv, @kind, @author_type, @user_id, @customer_id, @body, NULLIF(@key, ''), @link,
+				-- A hidden participant writes under the desk's name, even after
+				-- leaving, until they join visibly (participant.go).
+				EXISTS (SELECT 1 FROM conversation_participants hp
+				        WHERE hp.conversation_id = @conv AND hp.user_id = @user_id AND hp.hidden))
+			RETURNING id, created_at, author_hidden
 		), c AS (
 			UPDATE conversations SET
 				last_message_id = m.id,
@@ -432,7 +447,7 @@ func insertMessage(t Tx, conv *Conversation, actor Actor, kind, body, key, link 
 		), e AS (
 			INSERT INTO events (kind, conversation_id, message_id) SELECT @event, @conv, m.id FROM m
 		)
-		SELECT m.id, m.created_at, c.waiting_since FROM m, c`,
+		SELECT m.id, m.created_at, m.author_hidden, c.waiting_since FROM m, c`,
 		map[string]any{
 			"conv": conv.ID, "kind": kind, "author_type": m.AuthorType, "user_id": userID, "customer_id": customerID,
 			"body": body, "text": kind == MessageText, "preview": preview(body), "by_customer": actor.Customer != nil,
@@ -450,7 +465,7 @@ func insertMessage(t Tx, conv *Conversation, actor Actor, kind, body, key, link 
 	if row.ID == 0 {
 		return nil, fmt.Errorf("insert message: conversation %d not found", conv.ID)
 	}
-	m.ID, m.CreatedAt = row.ID, row.CreatedAt
+	m.ID, m.CreatedAt, m.AuthorHidden = row.ID, row.CreatedAt, row.AuthorHidden
 	conv.LastMessageID = m.ID
 	if kind == MessageText {
 		conv.LastMessageAt, conv.LastMessagePreview, conv.WaitingSince = m.CreatedAt, preview(body), row.WaitingSince

@@ -198,6 +198,8 @@ func systemText(ctx context.Context, m *models.Message) string {
 		return T(ctx, "desk.system_unassigned", data)
 	case models.SysAutoClosed:
 		return autoClosedLine(ctx, m, false)
+	case models.SysJoined, models.SysLeft, models.SysJoinedHidden, models.SysLeftHidden:
+		return participantLine(ctx, m, false)
 	}
 	if s, ok := itemSystemText(ctx, m); ok {
 		return s

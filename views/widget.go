@@ -99,6 +99,10 @@ func systemLine(ctx context.Context, m *models.Message) string {
 		return T(ctx, "widget.system.reopened_by_you")
 	case models.SysAutoClosed:
 		return autoClosedLine(ctx, m, true)
+	case models.SysJoined, models.SysLeft:
+		// Only a visible agent's lines reach the customer (VisibleToCustomer);
+		// who invited them is the team's business.
+		return participantLine(ctx, m, true)
 	}
 	return itemCustomerLine(ctx, m)
 }
@@ -108,10 +112,7 @@ func customerAuthorName(ctx context.Context, m *models.Message, s *models.DeskSe
 	if m.AuthorType == models.AuthorCustomer {
 		return T(ctx, "widget.you")
 	}
-	if m.AuthorUser != nil && m.AuthorUser.Name != "" {
-		return m.AuthorUser.Name
-	}
-	return DeskName(ctx, s)
+	return models.CustomerAuthorName(m, DeskName(ctx, s))
 }
 
 func conversationTitle(ctx context.Context, c *models.Conversation) string {
