@@ -16,4 +16,5 @@ var (
 	UsersSeeItemSQL         = usersSeeItemSQL
 	SupportAgentSQL         = supportAgentSQL
 	UsersSeeCustomerDataSQL = usersSeeCustomerDataSQL
+	UsersMayJoinSQL         = usersMayJoinSQL
 )
