@@ -150,6 +150,8 @@ func TestHiddenAgentNeverReachesCustomer(t *testing.T) {
 	require.Equal(t, http.StatusOK, cy.post(base+"/participants/join", url.Values{"hidden": {"true"}}, hx...).StatusCode)
 	require.Equal(t, http.StatusNoContent, cy.post(base+"/typing", url.Values{"state": {"typing"}}).StatusCode)
 	require.Equal(t, http.StatusOK, cy.post(base+"/messages", url.Values{"body": {"Hidden reply: it ships today"}}, hx...).StatusCode)
+	// A status line the customer sees, caused by the hidden agent, names the desk.
+	require.Equal(t, http.StatusNoContent, cy.post(base+"/status", url.Values{"status": {"closed"}}, hx...).StatusCode)
 	require.Equal(t, http.StatusOK, bo.post(base+"/participants/join", nil, hx...).StatusCode)
 	require.Equal(t, http.StatusOK, cy.post(base+"/participants/leave", nil, hx...).StatusCode)
 	require.Equal(t, http.StatusOK, bo.post(base+"/messages", url.Values{"body": {"Visible reply: anything else?"}}, hx...).StatusCode)
@@ -160,6 +162,7 @@ func TestHiddenAgentNeverReachesCustomer(t *testing.T) {
 		require.Contains(t, text, "Visible reply: anything else?", where)
 		require.Contains(t, text, "Bo Visible joined the conversation", where)
 		require.Contains(t, text, "Acme Help", where)
+		require.Contains(t, text, "Acme Help closed this conversation.", where)
 		require.NotContains(t, text, "Cyrus", where)
 		require.NotContains(t, text, "joined hidden", where)
 		require.NotContains(t, text, "was hidden", where)
@@ -185,6 +188,7 @@ func TestHiddenAgentNeverReachesCustomer(t *testing.T) {
 	// The desk, meanwhile, shows who it was.
 	desk := bo.get(base)
 	require.Contains(t, desk.body, "Cyrus Hidden joined hidden")
+	require.Contains(t, desk.body, "Cyrus Hidden closed the conversation")
 	require.Equal(t, 1, desk.doc.Find(".msg-hidden").Length())
 
 	// The customer's email.

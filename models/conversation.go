@@ -419,10 +419,8 @@ func insertMessage(t Tx, conv *Conversation, actor Actor, kind, body, key, link 
 		WITH m AS (
 			INSERT INTO messages (conversation_id, kind, author_type, author_user_id, author_customer_id, body, idempotency_key, link_url, author_hidden)
 			VALUES (@conv, @kind, @author_type, @user_id, @customer_id, @body, NULLIF(@key, ''), @link,
-				-- A hidden participant writes under the desk's name, even after
-				-- leaving, until they join visibly (participant.go).
-				EXISTS (SELECT 1 FROM conversation_participants hp
-				        WHERE hp.conversation_id = @conv AND hp.user_id = @user_id AND hp.hidden))
+				-- A hidden participant writes under the desk's name (participant.go).
+				`+hiddenAuthorSQL+`)
 			RETURNING id, created_at, author_hidden
 		), c AS (
 			UPDATE conversations SET
@@ -506,7 +504,18 @@ func setStatus(t Tx, conv *Conversation, actor Actor, status, event string) erro
 		return err
 	}
 	conv.Status = status
-	if _, err := insertSystemLine(t, conv, event, JSONMap{"by": actorName(actor)}); err != nil {
+	data := JSONMap{"by": actorName(actor)}
+	if actor.User != nil {
+		// The customer sees this line: a hidden participant is the desk.
+		var hidden bool
+		if err := tx.Raw(`SELECT `+hiddenAuthorSQL, map[string]any{"conv": conv.ID, "user_id": actor.User.ID}).Scan(&hidden).Error; err != nil {
+			return err
+		}
+		if hidden {
+			data["by_hidden"] = true
+		}
+	}
+	if _, err := insertSystemLine(t, conv, event, data); err != nil {
 		return err
 	}
 	return appendEvent(t, Event{ConversationID: &conv.ID, Data: ConversationEvent{Status: status}})

@@ -38,12 +38,14 @@ type Participant struct {
 // TableName maps Participant to its table.
 func (Participant) TableName() string { return "conversation_participants" }
 
-// Participants lists the agents now in conv (not left), in the order they
-// joined, with their users.
+// Participants lists the agents now in conv (not left; a deactivated user
+// is no longer anyone's teammate), in the order they joined, with their
+// users.
 func Participants(ctx context.Context, db *gorm.DB, conv *Conversation) ([]Participant, error) {
 	var ps []Participant
 	err := db.WithContext(ctx).Preload("User").Preload("Inviter").
-		Where("conversation_id = ? AND left_at IS NULL", conv.ID).Order("joined_at, user_id").Find(&ps).Error
+		Where("conversation_id = ? AND left_at IS NULL AND user_id IN (SELECT id FROM users WHERE active)", conv.ID).
+		Order("joined_at, user_id").Find(&ps).Error
 	if err != nil {
 		return nil, fmt.Errorf("participants of conversation %d: %w", conv.ID, err)
 	}
@@ -65,12 +67,19 @@ func InvitableAgents(ctx context.Context, db *gorm.DB, conv *Conversation) ([]Us
 	return us, nil
 }
 
-// HiddenIn reports whether u is in conv as a hidden participant now: their
-// typing is not announced to the customer.
+// hiddenAuthorSQL says whether the user @user_id acts in the conversation
+// @conv as a hidden participant: their row says hidden, whether they left
+// or not, until they join visibly. Their messages (insertMessage), the
+// status lines they cause (setStatus) and their typing never name them to
+// the customer.
+const hiddenAuthorSQL = `EXISTS (SELECT 1 FROM conversation_participants hp
+	WHERE hp.conversation_id = @conv AND hp.user_id = @user_id AND hp.hidden)`
+
+// HiddenIn reports whether the user acts in conv as a hidden participant
+// (hiddenAuthorSQL): their typing is not announced to the customer.
 func HiddenIn(ctx context.Context, db *gorm.DB, conv *Conversation, userID int64) (bool, error) {
 	var hidden bool
-	err := db.WithContext(ctx).Raw(`SELECT EXISTS (SELECT 1 FROM conversation_participants
-		WHERE conversation_id = ? AND user_id = ? AND hidden AND left_at IS NULL)`, conv.ID, userID).Scan(&hidden).Error
+	err := db.WithContext(ctx).Raw(`SELECT `+hiddenAuthorSQL, map[string]any{"conv": conv.ID, "user_id": userID}).Scan(&hidden).Error
 	if err != nil {
 		return false, fmt.Errorf("hidden in conversation %d: %w", conv.ID, err)
 	}
@@ -211,6 +220,17 @@ func setFollow(t Tx, u *User, conv *Conversation, follow bool) error {
 		return res.Error
 	}
 	return appendEvent(t, Event{ConversationID: &conv.ID, UserID: &u.ID, Data: ConversationEvent{Following: &follow}})
+}
+
+// CustomerLineActor is who a status line the customer sees says did it
+// ("Ana closed this conversation"): the actor's name, or desk (the desk's
+// name) when they acted as a hidden participant (the line's by_hidden).
+func CustomerLineActor(m *Message, desk string) string {
+	if hidden, _ := m.EventData["by_hidden"].(bool); hidden {
+		return desk
+	}
+	by, _ := m.EventData["by"].(string)
+	return by
 }
 
 // ParticipantsView is what the Participants panel shows: the agents in the

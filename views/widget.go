@@ -88,8 +88,8 @@ func BrandInk(color string) string {
 }
 
 // systemLine is a status line in the customer's language.
-func systemLine(ctx context.Context, m *models.Message) string {
-	by, _ := m.EventData["by"].(string)
+func systemLine(ctx context.Context, m *models.Message, s *models.DeskSettings) string {
+	by := models.CustomerLineActor(m, DeskName(ctx, s))
 	switch m.Event {
 	case models.SysClosed:
 		return T(ctx, "widget.system.closed", map[string]any{"By": by})
