@@ -181,6 +181,17 @@ func TestHiddenAgentNeverReachesCustomer(t *testing.T) {
 	})
 	require.Equal(t, []string{"Acme Help"}, authors)
 
+	// The customer's transcript (the link under the thread).
+	link, ok := thread.doc.Find("#w-transcript-link").Attr("href")
+	require.True(t, ok, "the thread offers the transcript")
+	tr := e.browser().get(link)
+	require.Equal(t, http.StatusOK, tr.StatusCode, tr.body)
+	check("transcript", tr.body)
+	// Staff transcripts say who it was, marked hidden.
+	staffTr := bo.get(base + "/transcript.txt")
+	require.Equal(t, http.StatusOK, staffTr.StatusCode)
+	require.Contains(t, staffTr.body, "Cyrus Hidden (Hidden)")
+
 	// Replays: from the page's cursor, and from a Last-Event-ID.
 	check("replay since", w.stream(t, from, pid).waitFor("Visible reply: anything else?"))
 	check("replay Last-Event-ID", streamWithLastEventID(t, w, pid, from).waitFor("Visible reply: anything else?"))

@@ -64,6 +64,14 @@ func (a *App) routes(e *echo.Echo) {
 	e.POST("/conversations/:pid/participants/leave", a.leaveConversation, a.requireUser)
 	e.POST("/conversations/:pid/participants/invite", a.inviteParticipant, a.requireUser)
 	e.POST("/conversations/:pid/read", a.markConversationRead, a.requireUser)
+	// The per-message menu (desk_message_menu.go): the author's card, edit
+	// and delete, the history (admins).
+	e.GET("/conversations/:pid/messages/:mid", a.showMessage, a.requireUser)
+	e.GET("/conversations/:pid/messages/:mid/edit", a.editMessageForm, a.requireUser)
+	a.bodyLimit(e.POST("/conversations/:pid/messages/:mid/edit", a.updateMessage, a.requireUser), bodyRule{limit: messageBodyLimit})
+	e.POST("/conversations/:pid/messages/:mid/delete", a.deleteMessage, a.requireUser)
+	e.GET("/conversations/:pid/messages/:mid/author", a.messageAuthor, a.requireUser)
+	e.GET("/conversations/:pid/messages/:mid/history", a.messageHistory, a.requireUser)
 	// Typing and presence signals (ephemeral, nothing stored): desk_typing.go.
 	e.POST("/conversations/:pid/typing", a.postTyping, a.requireUser)
 	e.POST("/conversations/:pid/viewing", a.postViewing, a.requireUser)
@@ -96,6 +104,13 @@ func (a *App) routes(e *echo.Echo) {
 	e.POST("/canned/:id/delete", a.deleteCanned, a.requireUser)
 	e.GET("/conversations/:pid/canned", a.cannedPicker, a.requireUser)
 	e.POST("/conversations/:pid/canned/:id", a.useCanned, a.requireUser)
+
+	// Pushing a URL to the customer (pushurl.go) and the transcripts of a
+	// customer conversation, as a .txt file and a page to print
+	// (transcript.go).
+	e.POST("/conversations/:pid/push", a.pushURL, a.requireUser)
+	e.GET("/conversations/:pid/transcript.txt", a.deskTranscriptText, a.requireUser)
+	e.GET("/conversations/:pid/transcript", a.deskTranscriptPrint, a.requireUser)
 
 	// Notifications (notifications.go): the bell's page and popover, marking
 	// read.
@@ -171,4 +186,9 @@ func (a *App) widgetRoutes(e *echo.Echo) {
 	// sender on top of the read allowance.
 	e.POST("/widget/conversations/:pid/typing", a.postWidgetTyping, visitorReads...)
 	e.GET("/chat/:token", a.openChatLink, a.limitIP(ipVisitors))
+	// A pushed URL the customer opened (pushurl.go), and the customer's
+	// transcript, a download whose signed link stands for the visitor's
+	// header (transcript.go).
+	e.POST("/widget/conversations/:pid/links/:id/opened", a.openWidgetLink, visitorReads...)
+	e.GET("/widget/conversations/:pid/transcript.txt", a.widgetTranscript, reads...)
 }

@@ -107,10 +107,21 @@ type Message struct {
 	// LinkURL is a link sent with a reply (a canned reply's scripted URL,
 	// ValidateLinkURL): the widget shows it as a card.
 	LinkURL string
+	// LinkPushed marks a pushed URL (PushURL): the widget shows LinkURL as
+	// a prominent card with an Open button. LinkOpenedAt is when the
+	// customer first opened it (OpenPushedURL).
+	LinkPushed   bool
+	LinkOpenedAt *time.Time
 	// AuthorHidden: the author wrote as a hidden participant
 	// (participant.go); customers see the desk's name (CustomerAuthorName).
 	AuthorHidden bool
 	CreatedAt    time.Time
+	// EditedAt is set when staff changed the body (EditMessage); the thread
+	// says "edited". DeletedAt is set when staff deleted the message
+	// (DeleteMessage): the row stays with an empty body, shown as "message
+	// deleted". What it said before is in message_revisions, for admins.
+	EditedAt  *time.Time
+	DeletedAt *time.Time
 
 	// Replayed is set on a message returned again for a retried post (same
 	// author and idempotency key): nothing new was stored.
