@@ -144,6 +144,7 @@ func (a *App) routes(e *echo.Echo) {
 	admin.GET("/conversations", a.showConversationSettings)
 	admin.POST("/conversations", a.saveConversationSettings)
 	admin.POST("/conversations/typing-preview", a.saveTypingPreview)
+	admin.POST("/conversations/waiting", a.saveWaitingThresholds)
 	// Background jobs: River's UI (admin_jobs.go), never cached, not even
 	// its refusals: noStore comes before the admin check.
 	e.Any("/admin/jobs", a.serveJobsUI, noStore, a.requireUser, a.requireAdmin)
