@@ -220,7 +220,9 @@ type SearchHit struct {
 func (h SearchHit) Cursor() InboxCursor { return InboxCursor{At: h.At, ID: h.ID} }
 
 // Ref is an item hit's reference (T-1042).
-func (h SearchHit) Ref() string { return ItemPrefix(h.ItemKind) + "-" + strconv.FormatInt(h.ItemNumber, 10) }
+func (h SearchHit) Ref() string {
+	return ItemPrefix(h.ItemKind) + "-" + strconv.FormatInt(h.ItemNumber, 10)
+}
 
 // Number is a conversation hit's number (#42).
 func (h SearchHit) Number() string { return "#" + strconv.FormatInt(h.ConversationID, 10) }
