@@ -66,6 +66,8 @@ func (a *App) routes(e *echo.Echo) {
 	e.POST("/desk/status", a.setDeskStatus, a.requireUser)
 	e.GET("/desk/events", a.streamDeskEvents, a.requireUser)
 	e.GET("/desk/unread", a.deskUnread, a.requireUser)
+	// Search (search.go): the header's box and the results page.
+	e.GET("/search", a.search, a.requireUser)
 
 	// Tickets and tasks (items.go): lists, new-item form, item pages with
 	// in-place edits and following; linking conversations to items (these

@@ -35,12 +35,10 @@ type SearchIndexStats struct {
 	From, To uint64
 }
 
-// errSearchBusy: another IndexSearch holds the cursor.
-var errSearchBusy = errors.New("search index: another run holds the cursor")
-
-// IndexSearch brings the search index up to the committed horizon. Runs
-// exclude each other (the cursor row is taken FOR UPDATE SKIP LOCKED; a
-// second run returns at once with nothing done). Each document is written
+// IndexSearch brings the search index up to the committed horizon: when it
+// returns, every write committed before it was called is searchable. Runs
+// take turns on the cursor row (FOR UPDATE): a second run waits, then does
+// what the first left (often nothing). Each document is written
 // from the row as it is now, so reading an event twice does no harm and an
 // edit reindexes the message.
 func IndexSearch(ctx context.Context, db *gorm.DB) (SearchIndexStats, error) {
@@ -55,11 +53,11 @@ func IndexSearch(ctx context.Context, db *gorm.DB) (SearchIndexStats, error) {
 	var st SearchIndexStats
 	err = db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var cur []int64
-		if err := tx.Raw("SELECT indexed_xid FROM search_cursor WHERE id = 1 FOR UPDATE SKIP LOCKED").Scan(&cur).Error; err != nil {
+		if err := tx.Raw("SELECT indexed_xid FROM search_cursor WHERE id = 1 FOR UPDATE").Scan(&cur).Error; err != nil {
 			return err
 		}
 		if len(cur) == 0 {
-			return errSearchBusy
+			return errors.New("no search_cursor row")
 		}
 		st.From, st.To = uint64(cur[0]), h.XID
 		if st.From >= st.To {
@@ -71,9 +69,6 @@ func IndexSearch(ctx context.Context, db *gorm.DB) (SearchIndexStats, error) {
 		}
 		return tx.Exec("UPDATE search_cursor SET indexed_xid = ?, updated_at = now() WHERE id = 1", int64(st.To)).Error
 	})
-	if errors.Is(err, errSearchBusy) {
-		return SearchIndexStats{}, nil
-	}
 	if err != nil {
 		return st, fmt.Errorf("index search: %w", err)
 	}

@@ -34,6 +34,8 @@
 //     send is not swapped (app.js): the text stays in the composer.
 //     What is typed there is kept per conversation in localStorage
 //     ("parley:draft:<pid>") until it is sent, so a reload loses nothing.
+//   #desk-search: the header's search box; "/" typed outside a field
+//     focuses it (a plain GET form to /search, which works without this).
 (function () {
   'use strict';
 
@@ -54,6 +56,19 @@
     if (!ta.value.trim()) return; // empty messages are refused (the server refuses them too)
     if (ta.form.classList.contains('htmx-request')) return; // still sending the previous one
     if (ta.form.requestSubmit) ta.form.requestSubmit(); else ta.form.submit();
+  });
+
+  // ---- "/" focuses the search box ---------------------------------------------
+
+  document.addEventListener('keydown', function (e) {
+    if (e.key !== '/' || e.ctrlKey || e.metaKey || e.altKey || e.isComposing) return;
+    var t = e.target;
+    if (t && (t.isContentEditable || (t.matches && t.matches('input, textarea, select')))) return;
+    var box = document.getElementById('desk-search');
+    if (!box) return;
+    e.preventDefault();
+    box.focus();
+    box.select();
   });
 
   // ---- composer: one idempotency key per composed message ---------------------
