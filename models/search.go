@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"gorm.io/gorm"
@@ -261,11 +262,12 @@ func Search(ctx context.Context, db *gorm.DB, q SearchQuery) (SearchResult, erro
 		q.Limit = 20
 	}
 	var tq string
+	words := searchWords(q.Q)
 	parts := make([]string, len(searchConfigs))
 	for i, c := range searchConfigs {
 		parts[i] = "websearch_to_tsquery('" + c + "', @q)"
 	}
-	if err := db.WithContext(ctx).Raw("SELECT ("+strings.Join(parts, " || ")+")::text", map[string]any{"q": q.Q}).Scan(&tq).Error; err != nil {
+	if err := db.WithContext(ctx).Raw("SELECT ("+strings.Join(parts, " || ")+")::text", map[string]any{"q": words}).Scan(&tq).Error; err != nil {
 		return res, fmt.Errorf("search: parse query: %w", err)
 	}
 	var num int64
@@ -318,6 +320,24 @@ func Search(ctx context.Context, db *gorm.DB, q SearchQuery) (SearchResult, erro
 		res.Older = &c
 	}
 	return res, nil
+}
+
+// searchWords keeps of a query what the parser should read as words: letters,
+// digits, and the characters that join parts of an email address or a
+// number (@ . _ - + #), plus websearch_to_tsquery's own syntax (quotes for a
+// phrase, a leading - for "not", "or"). Everything else separates words: the
+// default parser would otherwise read "/zebra" as a file path and "a:b" as
+// one token, which the same words in a message never are.
+func searchWords(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case unicode.IsLetter(r), unicode.IsDigit(r), unicode.IsMark(r):
+			return r
+		case strings.ContainsRune(`@._-+#"`, r):
+			return r
+		}
+		return ' '
+	}, s)
 }
 
 // conversationFilters are q's filters on the conversations row c.

@@ -60,7 +60,9 @@
 
   // ---- "/" focuses the search box ---------------------------------------------
 
+  var slashFocused = false;
   document.addEventListener('keydown', function (e) {
+    slashFocused = false;
     if (e.key !== '/' || e.ctrlKey || e.metaKey || e.altKey || e.isComposing) return;
     var t = e.target;
     if (t && (t.isContentEditable || (t.matches && t.matches('input, textarea, select')))) return;
@@ -69,7 +71,14 @@
     e.preventDefault();
     box.focus();
     box.select();
+    slashFocused = true;
   });
+  // Some input paths deliver the character separately from the keydown:
+  // the slash that focused the box is not typed into it.
+  document.addEventListener('keypress', function (e) {
+    if (slashFocused && e.key === '/') e.preventDefault();
+    slashFocused = false;
+  }, true);
 
   // ---- composer: one idempotency key per composed message ---------------------
 
