@@ -92,7 +92,34 @@ func searchHitTitle(ctx context.Context, h *models.SearchHit) string {
 
 // searchErrorText is the page's message for a query that could not run.
 func searchErrorText(ctx context.Context, e *models.SearchError) string {
-	return T(ctx, "search.error_"+e.Code, e.Data)
+	switch e.Code {
+	case "too_long":
+		return T(ctx, "search.error_too_long", e.Data)
+	case "unknown_filter":
+		return T(ctx, "search.error_unknown_filter", e.Data)
+	case "bad_cursor":
+		return T(ctx, "search.error_bad_cursor")
+	}
+	return T(ctx, "search.error_bad_filter", e.Data)
+}
+
+// searchTabText names a results tab.
+func searchTabText(ctx context.Context, kind string) string {
+	switch kind {
+	case models.SearchKindItems:
+		return T(ctx, "search.tab_items")
+	case models.SearchKindCustomers:
+		return T(ctx, "search.tab_customers")
+	}
+	return T(ctx, "search.tab_conversations")
+}
+
+// convStatusText is a conversation result's status.
+func convStatusText(ctx context.Context, status string) string {
+	if status == models.StatusClosed {
+		return T(ctx, "search.status_closed")
+	}
+	return T(ctx, "search.status_open")
 }
 
 func dateValue(t *time.Time) string {
