@@ -23,3 +23,10 @@ var (
 	SupportAgentSQL         = supportAgentSQL
 	UsersSeeCustomerDataSQL = usersSeeCustomerDataSQL
 )
+
+// WithSearchProbe sets how many matches make a conversation search walk
+// the newest documents instead of gathering every match.
+func WithSearchProbe(q SearchQuery, n int) SearchQuery {
+	q.probe = n
+	return q
+}

@@ -60,6 +60,9 @@ type SearchQuery struct {
 
 	Viewer *User
 	Limit  int
+
+	// probe replaces searchProbe (tests of both plans on small data).
+	probe int
 }
 
 // SearchError is a query the search cannot run; Code names the problem
@@ -261,6 +264,9 @@ func Search(ctx context.Context, db *gorm.DB, q SearchQuery) (SearchResult, erro
 	if q.Limit <= 0 {
 		q.Limit = 20
 	}
+	if q.probe <= 0 {
+		q.probe = searchProbe
+	}
 	var tq string
 	words := searchWords(q.Q)
 	parts := make([]string, len(searchConfigs))
@@ -415,7 +421,7 @@ func searchConversations(ctx context.Context, db *gorm.DB, q SearchQuery, tq str
 		var n int
 		if err := tx.Raw(`SELECT count(*) FROM (SELECT 1 FROM search_documents d
 			WHERE d.kind = 'message' AND d.tsv @@ CAST(@tq AS tsquery)`+dateFilter(q, "d.created_at")+` LIMIT @probe) s`,
-			map[string]any{"tq": tq, "probe": searchProbe, "from": args["from"], "to": args["to"]}).Scan(&n).Error; err != nil {
+			map[string]any{"tq": tq, "probe": q.probe, "from": args["from"], "to": args["to"]}).Scan(&n).Error; err != nil {
 			return err
 		}
 		if err := tx.Exec("SET LOCAL enable_indexscan = on").Error; err != nil {
@@ -425,7 +431,7 @@ func searchConversations(ctx context.Context, db *gorm.DB, q SearchQuery, tq str
 		case n == 0:
 			res.Plan = "none"
 			return nil
-		case n < searchProbe:
+		case n < q.probe:
 			// Rare: gather every match (few), keep each conversation's
 			// newest, sort.
 			res.Plan = "rare"

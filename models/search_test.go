@@ -124,3 +124,60 @@ func TestSearchQueryRoundTrip(t *testing.T) {
 		assert.Equal(t, code, se.Code, raw)
 	}
 }
+
+// Both plans page alike: one result per conversation (at its newest
+// match), newest first, each conversation once across pages, filters
+// applied, the same whichever plan the probe picks.
+func TestSearchPlansPageAlike(t *testing.T) {
+	t.Parallel()
+	db := setup(t)
+	ctx := context.Background()
+	agent := factory.User(t, db, factory.UserOpts{CustomerSupport: true})
+	var convs []*models.Conversation
+	for i := range 5 {
+		_, conv, _ := factory.Conversation(t, db, factory.ConversationOpts{Body: "parcel lost " + strings.Repeat("again ", i)})
+		convs = append(convs, conv)
+	}
+	// Conversation 0 gets a newer match: it comes first; 2 is closed.
+	_, err := factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostMessage(ctx, tx, models.Actor{User: agent}, convs[0], models.MessageText, "the parcel is on its way")
+	})
+	require.NoError(t, err)
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error {
+		return models.SetStatus(ctx, tx, agent, convs[2], models.StatusClosed)
+	}))
+	_, err = models.IndexSearch(ctx, db)
+	require.NoError(t, err)
+
+	pages := func(q models.SearchQuery) ([]string, string) {
+		var ids []string
+		var plan string
+		for range 10 {
+			r, err := models.Search(ctx, db, q)
+			require.NoError(t, err)
+			plan = r.Plan
+			for _, h := range r.Hits {
+				ids = append(ids, h.PublicID)
+			}
+			if r.Older == nil {
+				break
+			}
+			q.After = r.Older
+		}
+		return ids, plan
+	}
+	want := []string{convs[0].PublicID, convs[4].PublicID, convs[3].PublicID, convs[2].PublicID, convs[1].PublicID}
+	for _, probe := range []int{1000, 1} {
+		q := models.WithSearchProbe(models.SearchQuery{Q: "parcel", Viewer: agent, Limit: 2}, probe)
+		got, plan := pages(q)
+		assert.Equal(t, want, got, plan)
+		assert.Equal(t, map[int]string{1000: "rare", 1: "common"}[probe], plan)
+		q.Status = models.StatusOpen
+		got, _ = pages(q)
+		assert.Equal(t, []string{want[0], want[1], want[2], want[4]}, got, plan)
+	}
+	other := factory.User(t, db, factory.UserOpts{})
+	r, err := models.Search(ctx, db, models.SearchQuery{Q: "parcel", Viewer: other})
+	require.NoError(t, err)
+	assert.Empty(t, r.Hits, "no customer data without the support flag")
+}
