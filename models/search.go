@@ -485,6 +485,16 @@ func searchConversations(ctx context.Context, db *gorm.DB, q SearchQuery, tq str
 		LEFT JOIN customers cu ON cu.id = c.customer_id
 		WHERE d.kind = 'message' AND d.ref_id IN @ids`+conversationFilters(q)+`
 		ORDER BY d.created_at DESC, d.ref_id DESC`, withArg(args, "ids", msgIDs)).Scan(&hits).Error
+	if res.Exact != nil {
+		// The conversation by number heads the page unless its text
+		// matched on this page too (it would show twice).
+		for i := range hits {
+			if hits[i].ConversationID == res.Exact.ConversationID {
+				res.Exact = nil
+				break
+			}
+		}
+	}
 	res.Hits = hits
 	return err
 }
