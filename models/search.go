@@ -38,6 +38,9 @@ const MaxSearchLen = 200
 // that matches nothing, would walk the whole recency index.
 const searchProbe = 1000
 
+// filteredProbeFactor raises searchProbe for a filtered search.
+const filteredProbeFactor = 5
+
 // searchConfigs are the text search configurations of search_config (the
 // migration): a query is parsed in each and their union searched, so a
 // document matches in its own language.
@@ -430,9 +433,16 @@ func searchConversations(ctx context.Context, db *gorm.DB, q SearchQuery, tq str
 		// matches from the table (a sequential scan that stops at once)
 		// and a rare or missing one's from the GIN index. (With a date
 		// range it would scan the table up to the range.)
+		// A filter makes the walk read more documents per result (a
+		// conversation filter passes a fraction of them): gathering stays
+		// the better plan up to more matches.
+		probe := q.probe
+		if q.Status != "" || q.Assignee != "" || q.Team > 0 || q.Channel != "" || q.From != nil || q.To != nil {
+			probe *= filteredProbeFactor
+		}
 		if err := tx.Raw(`SELECT count(*) FROM (SELECT 1 FROM search_documents d
 			WHERE d.kind = 'message' AND d.tsv @@ CAST(@tq AS tsquery) LIMIT @probe) s`,
-			map[string]any{"tq": tq, "probe": q.probe}).Scan(&n).Error; err != nil {
+			map[string]any{"tq": tq, "probe": probe}).Scan(&n).Error; err != nil {
 			return err
 		}
 		if err := tx.Exec("SET LOCAL enable_indexscan = on").Error; err != nil {
@@ -442,7 +452,7 @@ func searchConversations(ctx context.Context, db *gorm.DB, q SearchQuery, tq str
 		case n == 0:
 			res.Plan = "none"
 			return nil
-		case n < q.probe:
+		case n < probe:
 			// Rare: gather every match (few), keep each conversation's
 			// newest, sort. The planner, which cannot count a union of
 			// configurations well, would hash all conversations: fewer
