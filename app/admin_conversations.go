@@ -16,18 +16,47 @@ func (a *App) showConversationSettings(c echo.Context) error {
 }
 
 func (a *App) renderConversationSettings(c echo.Context, status int, values map[string]string, formErr error) error {
+	return a.renderConversationForms(c, status, func(d *views.AdminConversations) {
+		if values != nil {
+			d.Form = views.NewForm(values, formErr)
+		}
+	})
+}
+
+// renderConversationForms renders the page with each form showing the
+// stored settings, except what edit puts in (a refused form's input and
+// errors).
+func (a *App) renderConversationForms(c echo.Context, status int, edit func(*views.AdminConversations)) error {
 	s, err := models.GetSettings(ctxOf(c), a.db)
 	if err != nil {
 		return err
-	}
-	if values == nil {
-		values = views.AutoCloseValues(s)
 	}
 	changes, err := models.RecentDeskStatusChanges(ctxOf(c), a.db, 10)
 	if err != nil {
 		return err
 	}
-	return a.render(c, status, views.AdminConversationsPage(views.AdminConversations{Settings: s, Form: views.NewForm(values, formErr), DeskChanges: changes}))
+	d := views.AdminConversations{Settings: s, Form: views.NewForm(views.AutoCloseValues(s), nil),
+		Waiting: views.NewForm(views.WaitingValues(s), nil), DeskChanges: changes}
+	edit(&d)
+	return a.render(c, status, views.AdminConversationsPage(d))
+}
+
+// saveWaitingThresholds stores when a customer's wait turns amber and red
+// (whole minutes, red after amber); a refused input is a 422 beside the
+// field and nothing is stored.
+func (a *App) saveWaitingThresholds(c echo.Context) error {
+	in := models.WaitingInput{Amber: c.FormValue("waiting_amber"), Red: c.FormValue("waiting_red")}
+	err := models.SetWaitingThresholds(ctxOf(c), a.db, in)
+	if isValidation(err) {
+		return a.renderConversationForms(c, http.StatusUnprocessableEntity, func(d *views.AdminConversations) {
+			d.Waiting = views.NewForm(map[string]string{"waiting_amber": in.Amber, "waiting_red": in.Red}, err)
+		})
+	}
+	if err != nil {
+		return err
+	}
+	a.toast(c, "success", tr(c, "waiting.saved"))
+	return a.redirect(c, "/admin/conversations")
 }
 
 // saveConversationSettings stores the auto-close delay (empty: off).

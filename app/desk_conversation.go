@@ -3,6 +3,7 @@ package app
 import (
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -78,6 +79,13 @@ func (a *App) renderConversation(c echo.Context, status int, composer views.Form
 		a.rt.Ring()
 	}
 	l, rows := listState(v.ListQuery, v.List, v.Conversation.PublicID)
+	if l.Waiting, err = models.DeskWaiting(ctxOf(c), a.db); err != nil {
+		return err
+	}
+	if l.Tabs, err = models.AgentTabs(ctxOf(c), a.db, currentUser(c)); err != nil {
+		return err
+	}
+	l.Now = time.Now()
 	liveView(c, l.StreamParams(models.ViewConversation))
 	return a.render(c, status, views.ConversationPage(l, rows, v, composer))
 }

@@ -40,6 +40,8 @@ type deskViewer struct {
 	unread *models.UnreadSet
 	// view is the page's kind (the stream's view parameter).
 	view string
+	// waiting colours rows and tabs (read when the stream starts).
+	waiting models.WaitingThresholds
 	// open is conv as loaded for signals when checked was openAt
 	// (desk_typing.go).
 	open   *models.Conversation
@@ -62,6 +64,10 @@ func (a *App) streamDeskEvents(c echo.Context) error {
 		q := p.List
 		q.Viewer, q.Limit = u, deskPageSize+1
 		v.list, v.paged = &q, p.Paged
+	}
+	var err error
+	if v.waiting, err = models.DeskWaiting(ctxOf(c), a.db); err != nil {
+		return err
 	}
 	return a.streamEvents(c, 0, withSignals(v.renderSignals, v.render))
 }
@@ -133,7 +139,7 @@ func (v *deskViewer) render(ctx context.Context, b *live.Batch, evs []models.Eve
 		case models.EventDeskStatus:
 			deskStatus = true
 			continue
-		case models.EventMessage, models.EventConversation, models.EventRead:
+		case models.EventMessage, models.EventMessageChanged, models.EventConversation, models.EventRead:
 		default:
 			continue
 		}
@@ -165,6 +171,9 @@ func (v *deskViewer) render(ctx context.Context, b *live.Batch, evs []models.Eve
 				return nil, err
 			}
 			if err := v.renderList(ids, rows, add); err != nil {
+				return nil, err
+			}
+			if err := v.renderTabs(evs, ids, rows, add); err != nil {
 				return nil, err
 			}
 			if err := v.renderAlerts(evs, rows, add); err != nil {
@@ -231,7 +240,7 @@ func (v *deskViewer) renderThread(ctx context.Context, b *live.Batch, evs []mode
 		return nil
 	}
 	conv := &row.Conversation
-	var msgs []*models.Message
+	var msgs, changed []*models.Message
 	var status, assigned bool
 	var follow *bool
 	for _, e := range evs {
@@ -245,6 +254,15 @@ func (v *deskViewer) renderThread(ctx context.Context, b *live.Batch, evs []mode
 			}
 			if m := b.Messages[*e.MessageID]; m != nil {
 				msgs = append(msgs, m)
+			}
+		case models.EventMessageChanged:
+			// Edited or deleted: shown again where it is (the batch holds
+			// the row as it is now).
+			if e.MessageID == nil {
+				continue
+			}
+			if m := b.Messages[*e.MessageID]; m != nil && m.ConversationID == conv.ID {
+				changed = append(changed, m)
 			}
 		case models.EventConversation:
 			d, _ := e.Data.(models.ConversationEvent)
@@ -262,6 +280,11 @@ func (v *deskViewer) renderThread(ctx context.Context, b *live.Batch, evs []mode
 	}
 	if len(msgs) > 0 {
 		if err := add(views.MessagesAppended(msgs, conv, v.user)); err != nil {
+			return err
+		}
+	}
+	if len(changed) > 0 {
+		if err := add(views.MessagesRefreshed(changed, conv, v.user)); err != nil {
 			return err
 		}
 	}
@@ -297,7 +320,7 @@ func (v *deskViewer) renderList(ids []int64, rows map[int64]*models.InboxRow, ad
 	if v.list == nil {
 		return nil
 	}
-	l := views.ListState{Query: *v.list, Current: v.conv}
+	l := views.ListState{Query: *v.list, Current: v.conv, Waiting: v.waiting, Now: time.Now()}
 	for _, id := range ids {
 		r := rows[id]
 		if r == nil {
@@ -311,6 +334,45 @@ func (v *deskViewer) renderList(ids []int64, rows map[int64]*models.InboxRow, ad
 			c = views.RowRefreshed(r, l)
 		default:
 			c = views.RowMoved(r, l)
+		}
+		if err := add(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// renderTabs refreshes the tabs of a conversation page (views.ConvTabs):
+// a tab's colour and wait change with its conversation's messages; one
+// closed or assigned away (a conversation event) goes. Tabs are not added
+// live: a new assignment shows on the next page.
+func (v *deskViewer) renderTabs(evs []models.Event, ids []int64, rows map[int64]*models.InboxRow, add func(templ.Component) error) error {
+	if v.view != models.ViewConversation || !models.CanSeeCustomerData(v.user) {
+		return nil
+	}
+	changed := map[int64]bool{}
+	for _, e := range evs {
+		if e.Kind == models.EventConversation && e.ConversationID != nil {
+			changed[*e.ConversationID] = true
+		}
+	}
+	l := views.ListState{Current: v.conv, Waiting: v.waiting, Now: time.Now()}
+	if v.list != nil {
+		l.Query = *v.list
+	}
+	for _, id := range ids {
+		r := rows[id]
+		if r == nil || r.Kind != models.KindCustomer {
+			continue
+		}
+		var c templ.Component
+		switch {
+		case models.IsTab(v.user, r):
+			c = views.TabRefreshed(r, l)
+		case changed[id]:
+			c = views.TabGone(r.PublicID)
+		default:
+			continue
 		}
 		if err := add(c); err != nil {
 			return err

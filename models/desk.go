@@ -189,7 +189,7 @@ func firstRequest(ctx context.Context, db *gorm.DB, conv *Conversation) (string,
 	}
 	var bodies []string
 	err := db.WithContext(ctx).Raw(`SELECT body FROM messages WHERE conversation_id = ? AND kind = ? AND author_type = ?
-		ORDER BY id LIMIT 1`, conv.ID, MessageText, AuthorCustomer).Scan(&bodies).Error
+		AND deleted_at IS NULL ORDER BY id LIMIT 1`, conv.ID, MessageText, AuthorCustomer).Scan(&bodies).Error
 	if err != nil {
 		return "", fmt.Errorf("first request: %w", err)
 	}
@@ -265,6 +265,8 @@ func (q InboxQuery) Holds(r *InboxRow) bool {
 			return r.AssigneeID == nil
 		case FilterMine:
 			return r.AssigneeID != nil && *r.AssigneeID == q.Viewer.ID
+		case FilterUnanswered:
+			return r.WaitingSince != nil
 		}
 		return true
 	case SectionMine:
@@ -273,13 +275,30 @@ func (q InboxQuery) Holds(r *InboxRow) bool {
 	return false
 }
 
-// Cursor is the keyset position just after r in its list.
+// Cursor is the keyset position just after r in its list, newest activity
+// first.
 func (r *InboxRow) Cursor() InboxCursor {
 	return InboxCursor{At: r.LastMessageAt, ID: r.ID}
 }
 
-// String encodes c for a URL ("Older" links): microseconds and id.
+// CursorIn is the keyset position just after r in a list sorted by sort.
+func (r *InboxRow) CursorIn(sort string) InboxCursor {
+	if sort != SortWaiting {
+		return r.Cursor()
+	}
+	c := InboxCursor{ID: r.ID}
+	if r.WaitingSince != nil {
+		c.At = *r.WaitingSince
+	}
+	return c
+}
+
+// String encodes c for a URL ("Older" links): microseconds and id, or
+// "inf" for the zero time (a waiting sort's rows nobody waits on).
 func (c InboxCursor) String() string {
+	if c.At.IsZero() {
+		return "inf-" + strconv.FormatInt(c.ID, 10)
+	}
 	return strconv.FormatInt(c.At.UnixMicro(), 10) + "-" + strconv.FormatInt(c.ID, 10)
 }
 
@@ -295,8 +314,14 @@ func ParseInboxCursor(s string) (*InboxCursor, error) {
 	if !ok {
 		return nil, ErrBadCursor
 	}
-	us, err1 := strconv.ParseInt(at, 10, 64)
 	n, err2 := strconv.ParseInt(id, 10, 64)
+	if at == "inf" {
+		if err2 != nil || n <= 0 {
+			return nil, ErrBadCursor
+		}
+		return &InboxCursor{ID: n}, nil
+	}
+	us, err1 := strconv.ParseInt(at, 10, 64)
 	if err1 != nil || err2 != nil || n <= 0 || us <= 0 {
 		return nil, ErrBadCursor
 	}

@@ -18,11 +18,13 @@ import (
 
 // searchableMessageSQL is which messages search may find (alias m): replies
 // and notes, which every staff member who may open the conversation may
-// read (CanSeeConversation; notes are for all staff). Status lines are not
+// read (CanSeeConversation; notes are for all staff), unless deleted (an
+// edit or deletion records an event, which reindexes or drops the
+// message). Status lines are not
 // text anyone wrote. A message kind that some of the conversation's staff
 // may not read (private messages) must be left out here: the indexer then
 // drops its document, so search never needs a per-message visibility check.
-const searchableMessageSQL = `m.kind IN ('message', 'note')`
+const searchableMessageSQL = `m.kind IN ('message', 'note') AND m.deleted_at IS NULL`
 
 // SearchIndexStats says what one IndexSearch run did.
 type SearchIndexStats struct {

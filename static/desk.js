@@ -26,6 +26,12 @@
 //     data-sort, newest activity first.
 //   <time datetime="…" data-ago>: a short duration since then ("< 1 min",
 //     "5 min", "3 hr", "2 days"), kept current every 30 seconds.
+//   [data-waiting-since][data-waiting-amber][data-waiting-red] (rows, tabs;
+//     seconds): recoloured wait-green/-amber/-red every 15 s as the wait
+//     grows; a reply arrives as a row or tab without them.
+//   #conv-tabs > a: the agent's conversations; Alt+1..9 opens one. The
+//     stream only refreshes tabs ([data-refresh-only], [data-gone]).
+//   details[data-msg-menu]: a message's menu (copy link, panel close).
 //   textarea[data-canned-script]: the composer offers canned replies; the
 //     picker's script (static/canned.js) is loaded then, once.
 //   form#composer: its posts carry an Idempotency-Key, one per composed
@@ -274,13 +280,53 @@
     if (frag.querySelector('.msg:not([data-from-other])')) ownArrived = true;
   });
 
+  // ---- message menu (views.MessageMenu) ----------------------------------------
+  // Choosing an item closes the menu; [data-copy-link] copies the message's
+  // absolute URL; [data-msg-panel-close] empties the message's panel.
+  document.addEventListener('click', function (e) {
+    var el = e.target.closest && e.target.closest('.msg-menu-item, [data-msg-panel-close]');
+    if (!el) return;
+    var menu = el.closest('details[data-msg-menu]');
+    if (menu) menu.open = false;
+    if (el.hasAttribute('data-msg-panel-close')) el.closest('.msg-panel').textContent = '';
+    if (!el.hasAttribute('data-copy-link')) return;
+    var url = new URL(el.getAttribute('data-copy-link'), location.href).href;
+    var done = function () { htmx.trigger(document.body, 'toast', { level: 'success', message: el.getAttribute('data-copied') }); };
+    var fallback = function () {
+      var ta = document.body.appendChild(document.createElement('textarea'));
+      ta.value = url;
+      ta.select();
+      if (document.execCommand('copy')) done();
+      ta.remove();
+    };
+    if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(url).then(done, fallback); else fallback();
+  });
+
+  // An open menu closes on Escape or a click elsewhere.
+  function closeMenus(except) {
+    document.querySelectorAll('details[data-msg-menu][open]').forEach(function (d) { if (d !== except) d.open = false; });
+  }
+  document.addEventListener('click', function (e) { closeMenus(e.target.closest && e.target.closest('details[data-msg-menu]')); });
+  document.addEventListener('keydown', function (e) {
+    var open = e.key === 'Escape' && e.target.closest && e.target.closest('details[data-msg-menu][open]');
+    if (!open) return;
+    open.open = false;
+    open.querySelector('summary').focus();
+  });
+
+  // A message's link (#msg-<id>) shows that message, not the thread's end.
+  document.addEventListener('DOMContentLoaded', function () {
+    var m = /^#msg-\d+$/.test(location.hash) && document.getElementById(location.hash.slice(1));
+    if (m) m.scrollIntoView({ block: 'center' });
+  });
+
   // ---- lists: rows in and out, in order ---------------------------------------
 
   // Capture phase: runs before live.js's duplicate check (a bubbling
   // listener), so a moved row is not mistaken for one already shown.
   document.addEventListener('htmx:oobBeforeSwap', function (e) {
     var t = e.detail.target, frag = e.detail.fragment;
-    if (!t || t.id !== 'inbox-rows' || !frag || !frag.children) return;
+    if (!t || (t.id !== 'inbox-rows' && t.id !== 'conv-tabs') || !frag || !frag.children) return;
     var refreshOnly = frag.hasAttribute && frag.hasAttribute('data-refresh-only');
     Array.prototype.slice.call(frag.children).forEach(function (el) {
       var old = el.id && document.getElementById(el.id);
@@ -327,15 +373,49 @@
     }
   }
 
+  // The desk's clock. clockOffset is for the browser tests alone, which move
+  // time forward instead of waiting minutes.
+  function now() { return Date.now() + (window.ParleyDesk.clockOffset || 0); }
+
   function refreshDurations(root) {
     (root || document).querySelectorAll('time[data-ago]').forEach(function (el) {
       var d = new Date(el.getAttribute('datetime'));
       if (isNaN(d)) return;
-      var text = durationText(Date.now() - d.getTime());
+      var text = durationText(now() - d.getTime());
       if (text && el.textContent !== text) el.textContent = text;
     });
   }
   setInterval(refreshDurations, 30000);
+
+  // ---- waiting colours (thresholds from the server, views/waiting.templ) -----
+
+  function recolour() {
+    document.querySelectorAll('[data-waiting-since]').forEach(function (el) {
+      var waited = (now() - new Date(el.getAttribute('data-waiting-since')).getTime()) / 1000;
+      if (isNaN(waited)) return;
+      var level = waited >= +el.getAttribute('data-waiting-red') ? 'red'
+        : waited >= +el.getAttribute('data-waiting-amber') ? 'amber' : 'green';
+      ['green', 'amber', 'red'].forEach(function (l) { el.classList.toggle('wait-' + l, l === level); });
+    });
+  }
+  setInterval(recolour, 15000);
+  window.ParleyDesk.tick = function () { recolour(); refreshDurations(document); };
+
+  // Alt+1..9: the agent's n-th tab (by key position, so layouts where Alt
+  // makes another character still work).
+  function labelTabs() {
+    document.querySelectorAll('#conv-tabs > a.conv-tab').forEach(function (a, i) {
+      if (i < 9) a.setAttribute('aria-keyshortcuts', 'Alt+' + (i + 1));
+    });
+  }
+  document.addEventListener('keydown', function (e) {
+    if (!e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) return;
+    var m = /^Digit([1-9])$/.exec(e.code || '');
+    var tab = m && document.querySelectorAll('#conv-tabs > a.conv-tab')[m[1] - 1];
+    if (!tab) return;
+    e.preventDefault();
+    tab.click();
+  });
 
 
   // ---- typing, presence, "Seen" (app/desk_typing.go; nothing is stored) -------
@@ -438,6 +518,9 @@
       t.querySelectorAll(':scope > [data-gone]').forEach(function (el) { el.remove(); });
       sortRows(t);
     }
+    if (t && t.id === 'conv-tabs') {
+      t.querySelectorAll(':scope > [data-gone]').forEach(function (el) { el.remove(); });
+    }
     if (t && t.id === 'messages') placeSeen();
     if (t && t.id === 'messages' && ownArrived) {
       ownArrived = false;
@@ -447,6 +530,8 @@
     handleAlerts();
     markRead();
     refreshDurations(document);
+    recolour();
+    labelTabs();
   });
 
   function pageReady() {
@@ -455,6 +540,8 @@
     updateTitle();
     offerNotifications();
     refreshDurations(document);
+    recolour();
+    labelTabs();
     restoreDraft();
   }
   document.addEventListener('DOMContentLoaded', pageReady);

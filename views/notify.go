@@ -169,6 +169,8 @@ func AutoCloseValues(s *models.DeskSettings) map[string]string {
 type AdminConversations struct {
 	Settings *models.DeskSettings
 	Form     Form
+	// Waiting is the waiting-time thresholds form (views/waiting.templ).
+	Waiting Form
 	// DeskChanges are the latest switches of the desk online or offline.
 	DeskChanges []models.DeskStatusChange
 }
