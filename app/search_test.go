@@ -72,6 +72,8 @@ func TestSearchAccessRules(t *testing.T) {
 	assert.Zero(t, res.doc.Find("#search-results script").Length(), "escaped")
 	res = sb.get("/search?q=flamingo")
 	assert.Equal(t, []string{convURL}, searchHits(res), "notes are searchable by staff")
+	res = sb.get("/search?q=zelda")
+	assert.Equal(t, convURL, res.doc.Find("#search-by-customer .search-hit-title").AttrOr("href", ""), "conversations by customer name")
 	res = sb.get("/search?q=quux&kind=customers")
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	assert.Equal(t, []string{convURL}, searchHits(res), "the customer, linked to their conversation")
@@ -85,6 +87,7 @@ func TestSearchAccessRules(t *testing.T) {
 		res = pb.get("/search?" + q)
 		require.Equal(t, http.StatusOK, res.StatusCode, q)
 		assert.Empty(t, searchHits(res), q)
+		assert.Zero(t, res.doc.Find("#search-by-customer").Length(), q)
 		assert.NotContains(t, res.body, "Zelda", q)
 		assert.NotContains(t, res.body, conv.PublicID, q)
 	}

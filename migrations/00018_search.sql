@@ -22,7 +22,11 @@ CREATE TABLE search_documents (
     CHECK ((kind = 'item') = (item_id IS NOT NULL)),
     CHECK ((kind = 'customer') = (customer_id IS NOT NULL))
 );
-CREATE INDEX search_documents_tsv_idx ON search_documents USING gin (tsv);
+-- One GIN index per kind: a search of customers or items never reads the
+-- posting lists of millions of messages.
+CREATE INDEX search_documents_message_tsv_idx ON search_documents USING gin (tsv) WHERE kind = 'message';
+CREATE INDEX search_documents_item_tsv_idx ON search_documents USING gin (tsv) WHERE kind = 'item';
+CREATE INDEX search_documents_customer_tsv_idx ON search_documents USING gin (tsv) WHERE kind = 'customer';
 -- Common words walk the newest documents first and stop at a page.
 CREATE INDEX search_documents_recent_idx ON search_documents (kind, created_at DESC, ref_id DESC);
 -- "Is there a newer match in this conversation": one conversation's documents.

@@ -38,6 +38,10 @@ const MaxSearchLen = 200
 // that matches nothing, would walk the whole recency index.
 const searchProbe = 1000
 
+// searchByCustomer is how many conversations of matching customers head
+// the first page of conversation results.
+const searchByCustomer = 5
+
 // filteredProbeFactor raises searchProbe for a filtered search.
 const filteredProbeFactor = 5
 
@@ -240,7 +244,11 @@ type SearchResult struct {
 	// Exact is the conversation or item whose number the query is, on the
 	// first page.
 	Exact *SearchHit
-	Hits  []SearchHit
+	// ByCustomer are, on the first page for staff with customer data
+	// rights, the newest conversations of customers whose name or email
+	// matches (at most searchByCustomer).
+	ByCustomer []SearchHit
+	Hits       []SearchHit
 	// Older: there is a next page, after the last hit.
 	Older *InboxCursor
 	// NoWords: the query has no word to search (only stop words or syntax).
@@ -417,6 +425,25 @@ func searchConversations(ctx context.Context, db *gorm.DB, q SearchQuery, tq str
 	if tq == "" {
 		res.Plan = "none"
 		return nil
+	}
+	if q.After == nil && CanSeeCustomerData(q.Viewer) {
+		// The customer documents are few per customer; a common name
+		// reads at most searchByCustomer*10 of them.
+		err := db.WithContext(ctx).Raw(`
+			SELECT 'conversation' AS kind, c.last_message_at AS at, c.id, c.id AS conversation_id, c.public_id,
+			       c.kind AS conv_kind, c.status, c.channel, c.subject, cu.name AS customer_name, cu.email AS customer_email,
+			       ts_headline('simple', cu.name || ' ' || cu.email, CAST(@tq AS tsquery), @opts) AS snippet
+			FROM (SELECT d.customer_id FROM search_documents d WHERE d.kind = 'customer' AND d.tsv @@ CAST(@tq AS tsquery)
+			      LIMIT @by_customer * 10) m
+			JOIN customers cu ON cu.id = m.customer_id
+			JOIN LATERAL (SELECT * FROM conversations c WHERE c.customer_id = cu.id
+			              ORDER BY c.last_message_at DESC LIMIT @by_customer) c ON TRUE
+			WHERE TRUE`+filters+dateFilter(q, "c.last_message_at")+`
+			ORDER BY c.last_message_at DESC, c.id DESC
+			LIMIT @by_customer`, withArg(args, "by_customer", searchByCustomer)).Scan(&res.ByCustomer).Error
+		if err != nil {
+			return err
+		}
 	}
 	var ids []struct {
 		ID int64
