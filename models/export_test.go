@@ -30,3 +30,11 @@ func WithSearchProbe(q SearchQuery, n int) SearchQuery {
 	q.probe = n
 	return q
 }
+
+// SetSupportKeyGen replaces the support key generator until the returned
+// function restores it (tests that call it must not run in parallel).
+func SetSupportKeyGen(f func() string) (restore func()) {
+	old := newSupportKey
+	newSupportKey = f
+	return func() { newSupportKey = old }
+}
