@@ -78,6 +78,8 @@ func (a *App) routes(e *echo.Echo) {
 	e.POST("/desk/status", a.setDeskStatus, a.requireUser)
 	e.GET("/desk/events", a.streamDeskEvents, a.requireUser)
 	e.GET("/desk/unread", a.deskUnread, a.requireUser)
+	// Search (search.go): the header's box and the results page.
+	e.GET("/search", a.search, a.requireUser)
 	// Support sessions, the desk's side (sessions.go): support agents only.
 	e.GET("/sessions/new", a.newSession, a.requireUser)
 	e.POST("/sessions", a.createSession, a.requireUser)

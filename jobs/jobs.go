@@ -69,6 +69,7 @@ func Register(w *river.Workers, d Deps) {
 	river.AddWorker(w, &MailEventWorker{deps: d})
 	river.AddWorker(w, &AgentEmailWorker{deps: d})
 	river.AddWorker(w, &CustomerEmailWorker{deps: d})
+	river.AddWorker(w, &SearchIndexWorker{deps: d})
 	river.AddWorker(w, &SessionInviteWorker{deps: d})
 }
 
@@ -81,6 +82,9 @@ func Periodic() []*river.PeriodicJob {
 			&river.PeriodicJobOpts{RunOnStart: true}),
 		river.NewPeriodicJob(river.PeriodicInterval(time.Minute),
 			func() (river.JobArgs, *river.InsertOpts) { return AutoCloseArgs{}, nil }, nil),
+		river.NewPeriodicJob(river.PeriodicInterval(SearchIndexInterval),
+			func() (river.JobArgs, *river.InsertOpts) { return SearchIndexArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true}),
 	}
 }
 

@@ -25,6 +25,13 @@ var (
 	UsersMayJoinSQL         = usersMayJoinSQL
 )
 
+// WithSearchProbe sets how many matches make a conversation search walk
+// the newest documents instead of gathering every match.
+func WithSearchProbe(q SearchQuery, n int) SearchQuery {
+	q.probe = n
+	return q
+}
+
 // SetSupportKeyGen replaces the support key generator until the returned
 // function restores it (tests that call it must not run in parallel).
 func SetSupportKeyGen(f func() string) (restore func()) {

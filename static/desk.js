@@ -40,6 +40,8 @@
 //     send is not swapped (app.js): the text stays in the composer.
 //     What is typed there is kept per conversation in localStorage
 //     ("parley:draft:<pid>") until it is sent, so a reload loses nothing.
+//   #desk-search: the header's search box; "/" typed outside a field
+//     focuses it (a plain GET form to /search, which works without this).
 (function () {
   'use strict';
 
@@ -61,6 +63,28 @@
     if (ta.form.classList.contains('htmx-request')) return; // still sending the previous one
     if (ta.form.requestSubmit) ta.form.requestSubmit(); else ta.form.submit();
   });
+
+  // ---- "/" focuses the search box ---------------------------------------------
+
+  var slashFocused = false;
+  document.addEventListener('keydown', function (e) {
+    slashFocused = false;
+    if (e.key !== '/' || e.ctrlKey || e.metaKey || e.altKey || e.isComposing) return;
+    var t = e.target;
+    if (t && (t.isContentEditable || (t.matches && t.matches('input, textarea, select')))) return;
+    var box = document.getElementById('desk-search');
+    if (!box) return;
+    e.preventDefault();
+    box.focus();
+    box.select();
+    slashFocused = true;
+  });
+  // Some input paths deliver the character separately from the keydown:
+  // the slash that focused the box is not typed into it.
+  document.addEventListener('keypress', function (e) {
+    if (slashFocused && e.key === '/') e.preventDefault();
+    slashFocused = false;
+  }, true);
 
   // ---- composer: one idempotency key per composed message ---------------------
 
