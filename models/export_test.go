@@ -16,4 +16,7 @@ var (
 	UsersSeeItemSQL         = usersSeeItemSQL
 	SupportAgentSQL         = supportAgentSQL
 	UsersSeeCustomerDataSQL = usersSeeCustomerDataSQL
+	UserSeesMessageSQL      = userSeesMessageSQL
+	UsersSeeMessageSQL      = usersSeeMessageSQL
+	LoadRecipients          = loadRecipients
 )
