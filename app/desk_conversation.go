@@ -108,7 +108,13 @@ func (a *App) postMessage(c echo.Context) error {
 		return err
 	}
 	body, link := c.FormValue("body"), c.FormValue("link_url")
-	to, toErr := recipientIDs(c)
+	// The "to" boxes stay ticked (hidden) when the agent switches back to
+	// Reply or Note: they go with a private message only.
+	var to []int64
+	var toErr error
+	if kind == models.MessagePrivate {
+		to, toErr = recipientIDs(c)
+	}
 	if toErr == nil {
 		err = a.write(ctxOf(c), func(tx models.Tx) error {
 			_, err := models.PostMessageWithOpts(ctxOf(c), tx, models.Actor{User: currentUser(c)}, conv, kind, body,

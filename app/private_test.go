@@ -151,10 +151,6 @@ func TestPrivateMessageHTTPRules(t *testing.T) {
 	require.Equal(t, http.StatusUnprocessableEntity, res.StatusCode)
 	require.Equal(t, 1, res.doc.Find("#composer #e-to").Length())
 	require.Equal(t, start, d.stored())
-	// Recipients on a reply are refused too.
-	res = d.send(d.anaB, url.Values{"kind": {"message"}, "body": {"hello"}, "to": {idStr(d.bob.ID)}})
-	require.Equal(t, http.StatusUnprocessableEntity, res.StatusCode)
-	require.Equal(t, start, d.stored())
 	// Dan, outside the conversation, is offered no one (he is not "in" it)
 	// and may not pick Ana's teammates' conversation members either.
 	res = d.send(d.danB, url.Values{"kind": {"private"}, "body": {"hi"}, "to": {idStr(d.dan.ID)}})
@@ -169,6 +165,15 @@ func TestPrivateMessageHTTPRules(t *testing.T) {
 	require.True(t, bob)
 	require.Empty(t, res.doc.Find("textarea[name=body]").Text())
 	require.Equal(t, start+2, d.stored(), "the message and its one recipient")
+
+	// Back to Reply with Bob still ticked (the boxes hide, they stay
+	// checked): a reply, to everyone, with no recipients.
+	res = d.send(d.anaB, url.Values{"kind": {"message"}, "body": {"Hello Zoe"}, "to": {idStr(d.bob.ID)}})
+	require.Equal(t, http.StatusOK, res.StatusCode, res.body)
+	require.Equal(t, start+3, d.stored())
+	var kind string
+	require.NoError(t, e.db.Raw("SELECT kind FROM messages WHERE body = 'Hello Zoe'").Scan(&kind).Error)
+	require.Equal(t, models.MessageText, kind)
 
 	// Ana and Bob see it marked; Cat and Dan do not see it at all.
 	for _, b := range []*browser{d.anaB, d.bobB} {
