@@ -11,6 +11,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io/fs"
+	"strconv"
+	"strings"
+	"sync"
 
 	"github.com/pressly/goose/v3"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
@@ -38,6 +41,9 @@ func Up(ctx context.Context, db *sql.DB) error {
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", lockKey) //nolint:errcheck // the lock also ends with the connection
 
+	if upToDate(ctx, conn) {
+		return nil
+	}
 	p, err := provider(db)
 	if err != nil {
 		return err
@@ -54,6 +60,60 @@ func Up(ctx context.Context, db *sql.DB) error {
 	}
 	return nil
 }
+
+// upToDate reports whether every migration, Parley's and River's, is
+// applied, with two queries on conn: the usual case at every start, where
+// goose and River would each check with several queries on connections of
+// their own. Any doubt (a table missing, a version rolled back, an error)
+// answers false, and Up takes the full path.
+func upToDate(ctx context.Context, conn *sql.Conn) bool {
+	want, err := versions()
+	if err != nil || len(want.parley) == 0 {
+		return false
+	}
+	var exist bool
+	if conn.QueryRowContext(ctx, `SELECT to_regclass('goose_db_version') IS NOT NULL
+		AND to_regclass('river_migration') IS NOT NULL`).Scan(&exist) != nil || !exist {
+		return false
+	}
+	var applied, latest, rolledBack, river int64
+	err = conn.QueryRowContext(ctx, `SELECT
+		(SELECT count(DISTINCT version_id) FROM goose_db_version WHERE version_id > 0 AND is_applied),
+		(SELECT coalesce(max(version_id), 0) FROM goose_db_version),
+		(SELECT count(*) FROM goose_db_version WHERE NOT is_applied),
+		(SELECT count(*) FROM river_migration WHERE line = 'main')`).Scan(&applied, &latest, &rolledBack, &river)
+	return err == nil && rolledBack == 0 && applied == int64(len(want.parley)) &&
+		latest == want.parley[len(want.parley)-1] && river == int64(want.river)
+}
+
+// embedded is what this build brings: Parley's versions, ascending, and
+// how many River migrations there are.
+type embedded struct {
+	parley []int64
+	river  int
+}
+
+// versions lists the embedded migrations once.
+var versions = sync.OnceValues(func() (embedded, error) {
+	var e embedded
+	names, err := fs.Glob(files, "*.sql")
+	if err != nil {
+		return e, err
+	}
+	for _, n := range names { // fs.Glob sorts by name: 00001_… first
+		v, err := strconv.ParseInt(n[:strings.IndexByte(n, '_')], 10, 64)
+		if err != nil {
+			return e, fmt.Errorf("migration %s: no version in its name", n)
+		}
+		e.parley = append(e.parley, v)
+	}
+	m, err := rivermigrate.New(riverdatabasesql.New(nil), nil)
+	if err != nil {
+		return e, err
+	}
+	e.river = len(m.AllVersions())
+	return e, nil
+})
 
 // Pending reports whether the database lacks any of Parley's or River's
 // migrations; /readyz answers "not ready" while it does.

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -31,7 +32,11 @@ func TestMain(m *testing.M) {
 		runChild(dir)
 		return
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if seedRoot != "" {
+		os.RemoveAll(seedRoot)
+	}
+	os.Exit(code)
 }
 
 // runChild starts a server, writes a row, says so, and waits to be killed.
@@ -87,6 +92,41 @@ func reachableDir(t *testing.T) string {
 		require.NoError(t, os.Chmod(p, 0o755))
 	}
 	return d
+}
+
+// seed is a cluster initdb made once per test process, for tests about
+// what happens after it: initdb is most of a cold start (tens of seconds
+// on a loaded two-core machine), and TestStartQueryStop covers it.
+var seed = sync.OnceValues(func() (string, error) {
+	root, err := os.MkdirTemp("", "pgembed-seed-")
+	if err != nil {
+		return "", err
+	}
+	seedRoot = root
+	if err := os.Chmod(root, 0o755); err != nil {
+		return "", err
+	}
+	dir := filepath.Join(root, "pg")
+	ctx := context.Background()
+	s, err := Start(ctx, Options{Dir: dir})
+	if err != nil {
+		return "", err
+	}
+	return dir, s.Stop(ctx)
+})
+
+// seedRoot holds the seed, removed when the tests end.
+var seedRoot string
+
+// seeded copies the seed cluster to dir (owner and modes kept: as root the
+// files belong to the postgres user) and returns dir.
+func seeded(t *testing.T, dir string) string {
+	t.Helper()
+	src, err := seed()
+	require.NoError(t, err)
+	out, err := exec.Command("cp", "-a", src, dir).CombinedOutput()
+	require.NoError(t, err, "copy the seed cluster: %s", out)
+	return dir
 }
 
 // start starts a server for the test and stops it when the test ends.
@@ -174,7 +214,7 @@ func TestRestartKeepsData(t *testing.T) {
 
 func TestTCP(t *testing.T) {
 	t.Parallel()
-	s := start(t, Options{Dir: filepath.Join(reachableDir(t), "pg"), Port: -1, MaxConnections: 50})
+	s := start(t, Options{Dir: seeded(t, filepath.Join(reachableDir(t), "pg")), Port: -1, MaxConnections: 50})
 	assert.Equal(t, "127.0.0.1", s.Host())
 	assert.NotEqual(t, 5432, s.Port())
 	assert.Equal(t, fmt.Sprintf("postgres://parley@127.0.0.1:%d/postgres?sslmode=disable", s.Port()), s.URL("postgres"))
@@ -216,7 +256,7 @@ func TestUnreachableDirFallsBack(t *testing.T) {
 
 func TestLongPathMovesSocket(t *testing.T) {
 	t.Parallel()
-	dir := filepath.Join(reachableDir(t), strings.Repeat("d", 100))
+	dir := seeded(t, filepath.Join(reachableDir(t), strings.Repeat("d", 100)))
 	s := start(t, Options{Dir: dir})
 	t.Cleanup(func() { os.RemoveAll(s.SocketDir()) })
 	assert.Equal(t, dir, s.Dir())
@@ -229,7 +269,7 @@ func TestLongPathMovesSocket(t *testing.T) {
 
 func TestSecondStartIsRefused(t *testing.T) {
 	t.Parallel()
-	dir := filepath.Join(reachableDir(t), "pg")
+	dir := seeded(t, filepath.Join(reachableDir(t), "pg"))
 	s := start(t, Options{Dir: dir})
 
 	_, err := Start(t.Context(), Options{Dir: dir, Logger: testLogger(t)})
