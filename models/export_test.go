@@ -1,5 +1,11 @@
 package models
 
+// HashPasswordAtProductionCost is HashPassword as a server runs it: this
+// package's TestMain lowers the cost for the rest of its tests.
+func HashPasswordAtProductionCost(password string) (string, error) {
+	return hashWith(productionCost, password)
+}
+
 // AppendEvent lets this package's tests record an event directly; outside
 // models only domain operations record events.
 var AppendEvent = appendEvent

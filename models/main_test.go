@@ -4,6 +4,8 @@ import (
 	"flag"
 	"os"
 	"testing"
+
+	"github.com/parleydesk/parley/models"
 )
 
 // defaultParallel is how many parallel tests run at once unless -parallel
@@ -20,5 +22,8 @@ func TestMain(m *testing.M) {
 			panic(err)
 		}
 	}
+	// Users are made with cheap hashes; TestPasswordHashing checks the
+	// production cost.
+	models.UseCheapPasswordHashes()
 	os.Exit(m.Run())
 }

@@ -48,14 +48,14 @@ func fieldCode(t *testing.T, err error, field string) string {
 
 func TestPasswordHashing(t *testing.T) {
 	t.Parallel()
-	h, err := models.HashPassword("correct horse")
+	h, err := models.HashPasswordAtProductionCost("correct horse")
 	require.NoError(t, err)
-	// The production cost (app's tests lower it: UseCheapPasswordHashes).
+	// The production cost (TestMain lowers it for every other test).
 	assert.Regexp(t, `^\$argon2id\$v=19\$m=19456,t=2,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$`, h)
 	assert.True(t, models.CheckPassword(h, "correct horse"))
 	assert.False(t, models.CheckPassword(h, "correct horsE"))
 	assert.False(t, models.CheckPassword("garbage", "correct horse"))
-	h2, _ := models.HashPassword("correct horse")
+	h2, _ := models.HashPasswordAtProductionCost("correct horse")
 	assert.NotEqual(t, h, h2, "salted")
 }
 

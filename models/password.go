@@ -28,29 +28,36 @@ const (
 	argonKeyLen  = 32
 )
 
-// hashCost is the pass count and memory (KiB) HashPassword uses: the
-// production parameters above unless UseCheapPasswordHashes lowered them.
-var hashCost = struct{ time, memory uint32 }{argonTime, argonMemory}
+// argonCost is a pass count and memory (KiB).
+type argonCost struct{ time, memory uint32 }
+
+// productionCost is the parameters above; hashCost is what HashPassword
+// uses: productionCost unless UseCheapPasswordHashes lowered it.
+var (
+	productionCost = argonCost{argonTime, argonMemory}
+	hashCost       = productionCost
+)
 
 // UseCheapPasswordHashes makes HashPassword use argon2id's smallest cost (1
 // pass, 64 KiB) instead of the production one. It is for test binaries only,
 // called once before any test runs (TestMain): a suite that creates users and
 // signs in hundreds of times otherwise spends much of its CPU hashing. A
-// hash records its own parameters, so CheckPassword verifies either kind;
-// models' own tests keep the production cost and check it.
-func UseCheapPasswordHashes() { hashCost.time, hashCost.memory = 1, 64 }
+// hash records its own parameters, so CheckPassword verifies either kind.
+func UseCheapPasswordHashes() { hashCost = argonCost{1, 64} }
 
 // HashPassword returns the argon2id hash of password in the PHC string format,
 // which records its own parameters so they can be raised later.
-func HashPassword(password string) (string, error) {
+func HashPassword(password string) (string, error) { return hashWith(hashCost, password) }
+
+func hashWith(cost argonCost, password string) (string, error) {
 	salt := make([]byte, 16)
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
 	}
-	key := argon2.IDKey([]byte(password), salt, hashCost.time, hashCost.memory, argonThreads, argonKeyLen)
+	key := argon2.IDKey([]byte(password), salt, cost.time, cost.memory, argonThreads, argonKeyLen)
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
-		argon2.Version, hashCost.memory, hashCost.time, argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+		argon2.Version, cost.memory, cost.time, argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
 
 // CheckPassword reports whether password matches a hash made by HashPassword.
