@@ -5,7 +5,6 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -50,8 +49,6 @@ func newPrivateDesk(t *testing.T, e *testEnv) *privateDesk {
 	require.Equal(t, http.StatusNoContent, d.catB.post("/conversations/"+d.pid+"/follow", url.Values{"follow": {"true"}}, "HX-Request", "true").StatusCode)
 	return d
 }
-
-func idStr(id int64) string { return strconv.FormatInt(id, 10) }
 
 // send posts from the composer as htmx does.
 func (d *privateDesk) send(b *browser, values url.Values) *response {
@@ -193,10 +190,11 @@ func TestPrivateMessageHTTPRules(t *testing.T) {
 
 // A private message never reaches anyone it is not for: not the customer
 // (widget thread and its pages, the widget stream live and replayed from a
-// Last-Event-ID, the customer's email), not another agent (their thread,
+// Last-Event-ID, the customer's email, transcripts), not another agent (their thread,
 // Load earlier pages, desk stream live and replayed, inbox rows and unread
 // badges, notifications, agent emails). Its recipient gets it everywhere,
-// marked private. (No transcript or export feature exists to check.)
+// marked private. No transcript carries it, the customer's or the staff's
+// (there is no other export of conversations).
 func TestPrivateMessageNeverLeaks(t *testing.T) {
 	t.Parallel()
 	e, smtp := mailEnv(t)
@@ -264,6 +262,22 @@ func TestPrivateMessageNeverLeaks(t *testing.T) {
 	}
 	res := d.bobB.get("/conversations/"+d.pid+"?before=999999999", "HX-Request", "true")
 	require.Contains(t, res.body, secret, "the recipient's Load earlier page has it")
+
+	// Transcripts: the customer's saved one (its signed link under the
+	// widget thread) and the staff's .txt and print view, even for its
+	// author and recipient.
+	thread := d.w.get("/widget/conversations/" + d.pid)
+	link, ok := thread.doc.Find("#w-transcript-link").Attr("href")
+	require.True(t, ok, "the widget offers its transcript")
+	transcripts := []*response{d.w.get(link)}
+	for _, b := range []*browser{d.anaB, d.bobB, d.catB} {
+		transcripts = append(transcripts, b.get("/conversations/"+d.pid+"/transcript.txt"), b.get("/conversations/"+d.pid+"/transcript"))
+	}
+	for _, res := range transcripts {
+		require.Equal(t, http.StatusOK, res.StatusCode, res.Request.URL.String())
+		require.Contains(t, res.body, "Public reply after", res.Request.URL.String())
+		require.NotContains(t, res.body, secret, res.Request.URL.String())
+	}
 
 	// Unread: the private message makes the conversation unread for Bob only.
 	unreadOf := func(u *models.User) int {

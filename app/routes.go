@@ -93,6 +93,13 @@ func (a *App) routes(e *echo.Echo) {
 	e.GET("/conversations/:pid/canned", a.cannedPicker, a.requireUser)
 	e.POST("/conversations/:pid/canned/:id", a.useCanned, a.requireUser)
 
+	// Pushing a URL to the customer (pushurl.go) and the transcripts of a
+	// customer conversation, as a .txt file and a page to print
+	// (transcript.go).
+	e.POST("/conversations/:pid/push", a.pushURL, a.requireUser)
+	e.GET("/conversations/:pid/transcript.txt", a.deskTranscriptText, a.requireUser)
+	e.GET("/conversations/:pid/transcript", a.deskTranscriptPrint, a.requireUser)
+
 	// Notifications (notifications.go): the bell's page and popover, marking
 	// read.
 	e.GET("/notifications", a.listNotifications, a.requireUser)
@@ -167,4 +174,9 @@ func (a *App) widgetRoutes(e *echo.Echo) {
 	// sender on top of the read allowance.
 	e.POST("/widget/conversations/:pid/typing", a.postWidgetTyping, visitorReads...)
 	e.GET("/chat/:token", a.openChatLink, a.limitIP(ipVisitors))
+	// A pushed URL the customer opened (pushurl.go), and the customer's
+	// transcript, a download whose signed link stands for the visitor's
+	// header (transcript.go).
+	e.POST("/widget/conversations/:pid/links/:id/opened", a.openWidgetLink, visitorReads...)
+	e.GET("/widget/conversations/:pid/transcript.txt", a.widgetTranscript, reads...)
 }

@@ -107,7 +107,7 @@ func (a *App) renderWidgetThread(c echo.Context, status int, conv *models.Conver
 	// is on screen, so a prefetch or a crawler of this URL moves nothing.
 	return a.renderWidget(c, status, s, views.WidgetThreadView(views.WidgetThread{
 		Settings: s, Visitor: currentVisitor(c), Conv: conv, Messages: page.Messages, More: page.More, Composer: composer,
-		StreamURL: a.streamURL(c, since, conv.PublicID),
+		StreamURL: a.streamURL(c, since, conv.PublicID), TranscriptURL: a.widgetTranscriptURL(c, conv),
 	}))
 }
 

@@ -103,8 +103,13 @@ type Message struct {
 	IdempotencyKey   *string
 	// LinkURL is a link sent with a reply (a canned reply's scripted URL,
 	// ValidateLinkURL): the widget shows it as a card.
-	LinkURL   string
-	CreatedAt time.Time
+	LinkURL string
+	// LinkPushed marks a pushed URL (PushURL): the widget shows LinkURL as
+	// a prominent card with an Open button. LinkOpenedAt is when the
+	// customer first opened it (OpenPushedURL).
+	LinkPushed   bool
+	LinkOpenedAt *time.Time
+	CreatedAt    time.Time
 
 	// Replayed is set on a message returned again for a retried post (same
 	// author and idempotency key): nothing new was stored.

@@ -185,6 +185,15 @@ func FirstRequest(ctx context.Context, db *gorm.DB, u *User, conv *Conversation)
 	if conv.Kind != KindCustomer || !CanSeeCustomerData(u) {
 		return "", nil
 	}
+	return firstRequest(ctx, db, conv)
+}
+
+// firstRequest is FirstRequest for a reader already allowed to see conv's
+// customer messages (its staff or its customer: transcripts).
+func firstRequest(ctx context.Context, db *gorm.DB, conv *Conversation) (string, error) {
+	if conv.Kind != KindCustomer {
+		return "", nil
+	}
 	var bodies []string
 	err := db.WithContext(ctx).Raw(`SELECT body FROM messages WHERE conversation_id = ? AND kind = ? AND author_type = ?
 		ORDER BY id LIMIT 1`, conv.ID, MessageText, AuthorCustomer).Scan(&bodies).Error
@@ -203,7 +212,8 @@ func FirstRequest(ctx context.Context, db *gorm.DB, u *User, conv *Conversation)
 // Number is the conversation's number as staff read and say it ("#1042"):
 // its id. Staff pages show it; customers see the random public id, and the
 // number only where an agent tells them (the {{conversation.number}}
-// placeholder of canned replies, the same id without the "#").
+// placeholder of canned replies, the same id without the "#") and atop
+// their saved transcript (views.TranscriptText), to quote it to the team.
 func (c *Conversation) Number() string { return "#" + strconv.FormatInt(c.ID, 10) }
 
 // SetFollowing makes u follow a customer conversation (it then shows in their

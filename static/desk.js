@@ -397,6 +397,16 @@
     if (at) { at.appendChild(seen); seen.hidden = false; } else seen.hidden = true;
   }
 
+  // ---- transcripts: in the reader's time zone (transcript.go) -------------------
+  document.addEventListener('click', function (e) {
+    var a = e.target.closest && e.target.closest('a[data-tz-link]');
+    if (!a) return;
+    try {
+      var u = new URL(a.href), tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
+      if (tz) { u.searchParams.set('tz', tz); a.href = u.toString(); }
+    } catch (err) { /* the server writes UTC */ }
+  }, true);
+
   // ---- wiring ------------------------------------------------------------------
 
   document.addEventListener('htmx:oobAfterSwap', function (e) {

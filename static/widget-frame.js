@@ -460,6 +460,63 @@
     if (el.hasAttribute('data-typing')) typingTimer = setTimeout(function () { el.replaceChildren(); el.removeAttribute('data-typing'); }, 8000);
   });
 
+  // ---- pushed URLs (app/pushurl.go) ------------------------------------------------
+  // The card's Open button is a plain new-tab link; opening it is reported
+  // once. A push arriving live is opened at once only where the browser
+  // allows a tab without a click (the visitor interacted with the frame a
+  // moment ago: transient user activation); otherwise the card waits, and
+  // nothing fights the popup blocker.
+  var reportOpened = function (el) {
+    var view = document.getElementById('w-thread-view'), id = el.getAttribute('data-push-open') || '';
+    var card = el.closest('[data-push]');
+    if (!view || !token || !id || (card && card.hasAttribute('data-opened'))) return;
+    if (card) card.setAttribute('data-opened', '');
+    post('/widget/conversations/' + encodeURIComponent(view.getAttribute('data-pid') || '') + '/links/' + encodeURIComponent(id) + '/opened')
+      .then(function (r) { if (!r.ok && card) card.removeAttribute('data-opened'); },
+        function () { if (card) card.removeAttribute('data-opened'); });
+  };
+  document.addEventListener('click', function (e) {
+    var a = e.target.closest && e.target.closest('a[data-push-open]');
+    if (a) reportOpened(a);
+  });
+  document.addEventListener('auxclick', function (e) {
+    var a = e.target.closest && e.target.closest('a[data-push-open]');
+    if (a && e.button === 1) reportOpened(a);
+  });
+  var markPushes = function (root) {
+    if (root && root.querySelectorAll) root.querySelectorAll('[data-push]').forEach(function (c) { c.setAttribute('data-push-seen', ''); });
+  };
+  htmx.onLoad(function (el) {
+    // Pushes shown with a view or an earlier page are not "arriving".
+    if (el && el.id !== 'w-thread') markPushes(el.parentNode || el);
+  });
+  document.body.addEventListener('htmx:oobAfterSwap', function (e) {
+    var t = e.detail.target;
+    if (!t || t.id !== 'w-thread') return;
+    t.querySelectorAll('[data-push]:not([data-push-seen])').forEach(function (card) {
+      card.setAttribute('data-push-seen', '');
+      var a = card.querySelector('a[data-push-open]');
+      if (!a || card.hasAttribute('data-opened')) return;
+      var ua = navigator.userActivation;
+      if (!ua || !ua.isActive || !open) return;
+      var w = null;
+      try { w = window.open('about:blank', '_blank'); } catch (err) { w = null; }
+      if (!w) return;
+      try { w.opener = null; w.location.href = a.href; } catch (err) { return; }
+      reportOpened(a);
+    });
+  });
+
+  // ---- the transcript link: in the visitor's time zone (app/transcript.go) ---------
+  document.addEventListener('click', function (e) {
+    var a = e.target.closest && e.target.closest('a[data-tz-link]');
+    if (!a) return;
+    try {
+      var u = new URL(a.href), tz = timeZone();
+      if (tz) { u.searchParams.set('tz', tz); a.href = u.toString(); }
+    } catch (err) { /* the server uses the zone the conversation started in */ }
+  }, true);
+
   toParent(config('parley:ready'));
   if (token || open) start();
 })();

@@ -198,6 +198,12 @@ func systemText(ctx context.Context, m *models.Message) string {
 		return T(ctx, "desk.system_unassigned", data)
 	case models.SysAutoClosed:
 		return autoClosedLine(ctx, m, false)
+	case models.SysURLOpened:
+		if by == "" {
+			by = T(ctx, "desk.customer")
+		}
+		u, _ := m.EventData["url"].(string)
+		return T(ctx, "pushurl.system_opened", map[string]any{"By": by, "URL": u})
 	}
 	if s, ok := itemSystemText(ctx, m); ok {
 		return s

@@ -60,7 +60,7 @@ func CustomerMailText(ctx context.Context, m CustomerMail) string {
 		for _, line := range strings.Split(msg.Body, "\n") {
 			b.WriteString("> " + line + "\n")
 		}
-		if msg.LinkURL != "" {
+		if msg.LinkURL != "" && msg.LinkURL != msg.Body { // a pushed URL is its own text
 			b.WriteString("> " + msg.LinkURL + "\n")
 		}
 		b.WriteString("\n")

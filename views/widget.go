@@ -44,6 +44,9 @@ type WidgetThread struct {
 	More      bool
 	Composer  Form
 	StreamURL string
+	// TranscriptURL is the signed link that saves the chat as a .txt file
+	// (models.TranscriptLinkToken); empty: no link.
+	TranscriptURL string
 }
 
 func deskGreeting(ctx context.Context, s *models.DeskSettings) string {
