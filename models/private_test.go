@@ -124,6 +124,14 @@ func TestPrivateMessageVisibility(t *testing.T) {
 		}
 	}
 
+	// Never in a transcript (every transcript and export reads inTranscript).
+	tr, err := models.LoadTranscript(ctx, s.db, s.conv)
+	require.NoError(t, err)
+	for _, x := range tr.Messages {
+		assert.NotEqual(t, m.ID, x.ID, "a transcript never holds it")
+	}
+	assert.False(t, m.InTranscript())
+
 	// Unread: bob only (row, nav), until he reads it.
 	unread := func(u *models.User) (int, bool) {
 		row, err := models.InboxRowFor(ctx, s.db, u, s.conv.ID)
