@@ -133,7 +133,7 @@ func (v *deskViewer) render(ctx context.Context, b *live.Batch, evs []models.Eve
 		case models.EventDeskStatus:
 			deskStatus = true
 			continue
-		case models.EventMessage, models.EventConversation, models.EventRead:
+		case models.EventMessage, models.EventMessageChanged, models.EventConversation, models.EventRead:
 		default:
 			continue
 		}
@@ -232,7 +232,7 @@ func (v *deskViewer) renderThread(ctx context.Context, b *live.Batch, evs []mode
 		return nil
 	}
 	conv := &row.Conversation
-	var msgs []*models.Message
+	var msgs, changed []*models.Message
 	var status, assigned bool
 	var follow *bool
 	for _, e := range evs {
@@ -247,6 +247,15 @@ func (v *deskViewer) renderThread(ctx context.Context, b *live.Batch, evs []mode
 			// A private message only for its author and recipients.
 			if m := b.Messages[*e.MessageID]; m != nil && m.VisibleToUser(v.user) {
 				msgs = append(msgs, m)
+			}
+		case models.EventMessageChanged:
+			// Edited or deleted: shown again where it is (the batch holds
+			// the row as it is now).
+			if e.MessageID == nil {
+				continue
+			}
+			if m := b.Messages[*e.MessageID]; m != nil && m.ConversationID == conv.ID && m.VisibleToUser(v.user) {
+				changed = append(changed, m)
 			}
 		case models.EventConversation:
 			d, _ := e.Data.(models.ConversationEvent)
@@ -264,6 +273,11 @@ func (v *deskViewer) renderThread(ctx context.Context, b *live.Batch, evs []mode
 	}
 	if len(msgs) > 0 {
 		if err := add(views.MessagesAppended(msgs, conv, v.user)); err != nil {
+			return err
+		}
+	}
+	if len(changed) > 0 {
+		if err := add(views.MessagesRefreshed(changed, conv, v.user)); err != nil {
 			return err
 		}
 	}

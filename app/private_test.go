@@ -186,6 +186,33 @@ func TestPrivateMessageHTTPRules(t *testing.T) {
 		require.NotContains(t, page.body, "refund approved")
 		require.Zero(t, page.doc.Find(".msg-private").Length())
 	}
+
+	// Its per-message menu exists only for its author and recipient: for
+	// anyone else (an admin too) it is not found, and cannot be changed.
+	var id int64
+	require.NoError(t, e.db.Raw("SELECT id FROM messages WHERE kind = 'private'").Scan(&id).Error)
+	msg := "/conversations/" + d.pid + "/messages/" + idStr(id)
+	e.user("Eve Admin", "eve@acme.test", models.RoleAdmin, true)
+	eveB := e.browser()
+	eveB.login("eve@acme.test")
+	for _, b := range []*browser{d.catB, d.danB, eveB} {
+		for _, path := range []string{msg, msg + "/author", msg + "/edit", msg + "/history"} {
+			res := b.get(path, "HX-Request", "true")
+			require.Equal(t, http.StatusNotFound, res.StatusCode, path)
+			require.NotContains(t, res.body, "refund approved", path)
+		}
+		require.Equal(t, http.StatusNotFound, b.post(msg+"/edit", url.Values{"body": {"hijacked"}}, "HX-Request", "true").StatusCode)
+		require.Equal(t, http.StatusNotFound, b.post(msg+"/delete", nil, "HX-Request", "true").StatusCode)
+	}
+	res = d.bobB.get(msg, "HX-Request", "true")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.Contains(t, res.body, "refund approved")
+	// Its author edits it: still private, still only for Bob.
+	res = d.anaB.post(msg+"/edit", url.Values{"body": {"Bob, refund approved (50%)"}}, "HX-Request", "true")
+	require.Equal(t, http.StatusOK, res.StatusCode, res.body)
+	require.Equal(t, "Private to Bob", strings.TrimSpace(res.doc.Find("[data-private-to]").Text()))
+	require.Contains(t, d.bobB.get("/conversations/"+d.pid).body, "refund approved (50%)")
+	require.NotContains(t, d.catB.get("/conversations/"+d.pid).body, "refund approved")
 }
 
 // A private message never reaches anyone it is not for: not the customer
@@ -217,12 +244,18 @@ func TestPrivateMessageNeverLeaks(t *testing.T) {
 	danStream := d.danB.streamFor(d.danB.get("/inbox"))
 
 	require.Equal(t, http.StatusOK, d.send(d.anaB, url.Values{"kind": {"private"}, "body": {secret}, "to": {idStr(d.bob.ID)}}).StatusCode)
+	// Its author edits it (the stream re-renders it for who may see it).
+	var privateID int64
+	require.NoError(t, e.db.Raw("SELECT id FROM messages WHERE kind = 'private'").Scan(&privateID).Error)
+	res := d.anaB.post("/conversations/"+d.pid+"/messages/"+idStr(privateID)+"/edit", url.Values{"body": {secret + " EDITED"}}, "HX-Request", "true")
+	require.Equal(t, http.StatusOK, res.StatusCode, res.body)
 	require.Equal(t, http.StatusOK, d.send(d.anaB, url.Values{"kind": {"message"}, "body": {"Public reply after"}}).StatusCode)
 
 	// Bob sees it live, marked.
 	_, m := bobStream.has("article.msg-private")
 	require.Contains(t, m.Text(), secret)
 	require.Contains(t, m.Find("[data-private-to]").Text(), "Private to Bob")
+	bobStream.waitFor("the edit", func(ev sseEvent, _ *goquery.Document) bool { return strings.Contains(ev.data, secret+" EDITED") })
 	// Nobody else does, though they get what came after it.
 	require.Contains(t, widget.waitFor("Public reply after"), "Public reply after")
 	catStream.waitFor("the public reply", func(ev sseEvent, _ *goquery.Document) bool { return strings.Contains(ev.data, "Public reply after") })
@@ -260,7 +293,7 @@ func TestPrivateMessageNeverLeaks(t *testing.T) {
 		require.Less(t, res.StatusCode, 400, res.Request.URL.String())
 		require.NotContains(t, res.body, secret, res.Request.URL.String())
 	}
-	res := d.bobB.get("/conversations/"+d.pid+"?before=999999999", "HX-Request", "true")
+	res = d.bobB.get("/conversations/"+d.pid+"?before=999999999", "HX-Request", "true")
 	require.Contains(t, res.body, secret, "the recipient's Load earlier page has it")
 
 	// Transcripts: the customer's saved one (its signed link under the
@@ -285,8 +318,6 @@ func TestPrivateMessageNeverLeaks(t *testing.T) {
 		require.NoError(t, err)
 		return row.Unread
 	}
-	var privateID int64
-	require.NoError(t, e.db.Raw("SELECT id FROM messages WHERE kind = 'private'").Scan(&privateID).Error)
 	require.NoError(t, e.db.Exec(`UPDATE conversation_users SET last_read_message_id = ? WHERE user_id IN (?, ?)`, privateID-1, d.bob.ID, d.cat.ID).Error)
 	require.Equal(t, 2, unreadOf(d.bob), "the private message and the reply after it")
 	require.Equal(t, 1, unreadOf(d.cat), "the reply only")

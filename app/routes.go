@@ -60,6 +60,14 @@ func (a *App) routes(e *echo.Echo) {
 	e.POST("/conversations/:pid/assign", a.assignConversation, a.requireUser)
 	e.POST("/conversations/:pid/follow", a.followConversation, a.requireUser)
 	e.POST("/conversations/:pid/read", a.markConversationRead, a.requireUser)
+	// The per-message menu (desk_message_menu.go): the author's card, edit
+	// and delete, the history (admins).
+	e.GET("/conversations/:pid/messages/:mid", a.showMessage, a.requireUser)
+	e.GET("/conversations/:pid/messages/:mid/edit", a.editMessageForm, a.requireUser)
+	a.bodyLimit(e.POST("/conversations/:pid/messages/:mid/edit", a.updateMessage, a.requireUser), bodyRule{limit: messageBodyLimit})
+	e.POST("/conversations/:pid/messages/:mid/delete", a.deleteMessage, a.requireUser)
+	e.GET("/conversations/:pid/messages/:mid/author", a.messageAuthor, a.requireUser)
+	e.GET("/conversations/:pid/messages/:mid/history", a.messageHistory, a.requireUser)
 	// Typing and presence signals (ephemeral, nothing stored): desk_typing.go.
 	e.POST("/conversations/:pid/typing", a.postTyping, a.requireUser)
 	e.POST("/conversations/:pid/viewing", a.postViewing, a.requireUser)

@@ -50,6 +50,7 @@ func (w *widgetStream) owns(conv *models.Conversation) bool {
 func (w *widgetStream) render(ctx context.Context, b *live.Batch, evs []models.Event) ([][2]string, error) {
 	var (
 		appendMsgs []*models.Message
+		changed    []*models.Message
 		notify     []string
 		other      string
 		state      *models.Conversation
@@ -77,6 +78,22 @@ func (w *widgetStream) render(ctx context.Context, b *live.Batch, evs []models.E
 			case m.AuthorType == models.AuthorAgent:
 				other = cv.PublicID
 			}
+		case models.EventMessageChanged:
+			// An agent edited or deleted a message: shown again in place
+			// (never a note: VisibleToCustomer), and the list's preview.
+			if e.MessageID == nil || e.ConversationID == nil {
+				continue
+			}
+			m, cv := b.Messages[*e.MessageID], b.Conversations[*e.ConversationID]
+			if m == nil || !w.owns(cv) || m.ConversationID != cv.ID || !m.VisibleToCustomer() {
+				continue
+			}
+			switch {
+			case w.conv == nil:
+				list = true
+			case cv.ID == w.conv.ID:
+				changed = append(changed, m)
+			}
 		case models.EventConversation:
 			if e.ConversationID == nil {
 				continue
@@ -96,7 +113,7 @@ func (w *widgetStream) render(ctx context.Context, b *live.Batch, evs []models.E
 	}
 	var parts []templ.Component
 	var settings *models.DeskSettings
-	if len(appendMsgs) > 0 || chrome {
+	if len(appendMsgs) > 0 || len(changed) > 0 || chrome {
 		var err error
 		if settings, err = w.a.batchSettings(ctx, b); err != nil {
 			return nil, err
@@ -104,6 +121,9 @@ func (w *widgetStream) render(ctx context.Context, b *live.Batch, evs []models.E
 	}
 	if len(appendMsgs) > 0 {
 		parts = append(parts, views.WidgetAppend(appendMsgs, settings))
+	}
+	if len(changed) > 0 {
+		parts = append(parts, views.WidgetMessagesRefreshed(changed, settings))
 	}
 	if state != nil {
 		parts = append(parts, views.WidgetConvState(state, true))

@@ -195,6 +195,29 @@ func usersSeeMessageSQL(users, messages string) string {
 	return strings.ReplaceAll(userSeesMessageSQL(messages), "@me", users+".id")
 }
 
+// CanChangeMessage reports whether the staff user u may edit or delete m,
+// in a conversation u may see (the caller found it for u): a message, a
+// note or a private message u may see (VisibleToUser), not deleted already,
+// that u wrote; admins may change any. Status lines are never changed.
+func CanChangeMessage(u *User, m *Message) bool {
+	if u == nil || m == nil || !u.Active || m.DeletedAt != nil {
+		return false
+	}
+	if m.Kind != MessageText && m.Kind != MessageNote && m.Kind != MessagePrivate {
+		return false
+	}
+	// A private message: only by who may see it (its author or, for an
+	// admin, a recipient).
+	if !m.VisibleToUser(u) {
+		return false
+	}
+	return u.IsAdmin() || (m.AuthorUserID != nil && *m.AuthorUserID == u.ID)
+}
+
+// CanSeeMessageHistory reports whether u may read what edited and deleted
+// messages said before (message_revisions): admins only; customers never.
+func CanSeeMessageHistory(u *User) bool { return u.IsAdmin() && u.Active }
+
 // CanUseCanned reports whether u may see and insert canned reply r (and
 // find it at all: anything else is not found): a personal reply is its
 // owner's alone, a team's is for that team's members (member) and for

@@ -110,6 +110,12 @@ type Message struct {
 	LinkPushed   bool
 	LinkOpenedAt *time.Time
 	CreatedAt    time.Time
+	// EditedAt is set when staff changed the body (EditMessage); the thread
+	// says "edited". DeletedAt is set when staff deleted the message
+	// (DeleteMessage): the row stays with an empty body, shown as "message
+	// deleted". What it said before is in message_revisions, for admins.
+	EditedAt  *time.Time
+	DeletedAt *time.Time
 
 	// Replayed is set on a message returned again for a retried post (same
 	// author and idempotency key): nothing new was stored.

@@ -196,7 +196,7 @@ func firstRequest(ctx context.Context, db *gorm.DB, conv *Conversation) (string,
 	}
 	var bodies []string
 	err := db.WithContext(ctx).Raw(`SELECT body FROM messages WHERE conversation_id = ? AND kind = ? AND author_type = ?
-		ORDER BY id LIMIT 1`, conv.ID, MessageText, AuthorCustomer).Scan(&bodies).Error
+		AND deleted_at IS NULL ORDER BY id LIMIT 1`, conv.ID, MessageText, AuthorCustomer).Scan(&bodies).Error
 	if err != nil {
 		return "", fmt.Errorf("first request: %w", err)
 	}

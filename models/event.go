@@ -16,12 +16,16 @@ import (
 // Event kinds written to the event log. Each is the durable record of a
 // change that open desks and widgets must hear about.
 const (
-	EventMessage      = "message"      // a message, note or status line was added (MessageID)
-	EventConversation = "conversation" // a conversation was created or changed state/assignee
-	EventRead         = "read"         // UserID read a conversation: their unread counts changed
-	EventDeskStatus   = "desk_status"  // the desk went online or offline
-	EventSettings     = "settings"     // widget settings changed
-	EventItem         = "item"         // a ticket or task changed (ItemID; ConversationID for each linked conversation)
+	EventMessage = "message" // a message, note or status line was added (MessageID)
+	// EventMessageChanged: staff edited or deleted a message or note
+	// (MessageID; MessageChangedEvent). Threads show it again in place; no
+	// one is notified or emailed of it.
+	EventMessageChanged = "message_changed"
+	EventConversation   = "conversation" // a conversation was created or changed state/assignee
+	EventRead           = "read"         // UserID read a conversation: their unread counts changed
+	EventDeskStatus     = "desk_status"  // the desk went online or offline
+	EventSettings       = "settings"     // widget settings changed
+	EventItem           = "item"         // a ticket or task changed (ItemID; ConversationID for each linked conversation)
 	// EventAccess: UserID's access changed (deactivated, signed out, sessions
 	// ended by a password reset, role or flags edited). Every open desk
 	// stream of that user rechecks its session and flags before rendering

@@ -22,6 +22,17 @@ type MessageEvent struct{}
 // Kind implements EventData.
 func (MessageEvent) Kind() string { return EventMessage }
 
+// MessageChangedEvent: ByUserID edited Event.MessageID, or deleted it
+// (Deleted). The message row holds the new state (EditMessage,
+// DeleteMessage).
+type MessageChangedEvent struct {
+	Deleted  bool  `json:"deleted,omitempty"`
+	ByUserID int64 `json:"by_user_id,omitempty"`
+}
+
+// Kind implements EventData.
+func (MessageChangedEvent) Kind() string { return EventMessageChanged }
+
 // ConversationEvent: a conversation was created or changed state, assignee or
 // who follows it. Exactly one of the groups below is set per event.
 type ConversationEvent struct {
@@ -182,6 +193,10 @@ func DecodeEventData(kind string, raw []byte) (EventData, error) {
 		d = DeskStatusEvent{}
 	case EventSettings:
 		d = SettingsEvent{}
+	case EventMessageChanged:
+		var v MessageChangedEvent
+		into(&v)
+		d = v
 	case EventConversation:
 		var v ConversationEvent
 		into(&v)

@@ -23,6 +23,8 @@ func TestEventDataRoundTrip(t *testing.T) {
 		stored string // the JSON the string-keyed writers stored
 	}{
 		{models.MessageEvent{}, `{}`},
+		{models.MessageChangedEvent{ByUserID: 3}, `{"by_user_id": 3}`},
+		{models.MessageChangedEvent{Deleted: true, ByUserID: 3}, `{"deleted": true, "by_user_id": 3}`},
 		{models.ReadEvent{}, `{}`},
 		{models.DeskStatusEvent{}, `{}`},
 		{models.SettingsEvent{}, `{}`},
@@ -63,7 +65,7 @@ func TestEventDataRoundTrip(t *testing.T) {
 	for _, c := range cases {
 		kinds[c.data.Kind()] = true
 	}
-	for _, k := range []string{models.EventMessage, models.EventConversation, models.EventRead, models.EventDeskStatus,
+	for _, k := range []string{models.EventMessage, models.EventMessageChanged, models.EventConversation, models.EventRead, models.EventDeskStatus,
 		models.EventSettings, models.EventItem, models.EventAccess, models.EventNotification} {
 		require.True(t, kinds[k], k)
 	}

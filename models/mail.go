@@ -257,7 +257,9 @@ func TakeAgentDigest(ctx context.Context, tx *gorm.DB, user *User) ([]DigestItem
 		}
 		if r.Reason == ReasonMessage || r.Reason == ReasonNewConversation {
 			var m Message
-			err := tx.WithContext(ctx).Preload("AuthorUser").Preload("AuthorCustomer").Take(&m, r.MessageID).Error
+			// A message deleted since (DeleteMessage) is left out; an edited
+			// one says what it says now.
+			err := tx.WithContext(ctx).Preload("AuthorUser").Preload("AuthorCustomer").Where("deleted_at IS NULL").Take(&m, r.MessageID).Error
 			if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
 				return nil, fmt.Errorf("take digest of user %d: %w", user.ID, err)
 			}
@@ -321,7 +323,9 @@ func TakeCustomerReplies(ctx context.Context, tx *gorm.DB, convID int64) (*Custo
 		return out, nil
 	}
 	err := db.Preload("AuthorUser").
-		Where("conversation_id = ? AND kind = ? AND author_type = ? AND id > ?", convID, MessageText, AuthorAgent, max(emailed, read)).
+		// Deleted replies (DeleteMessage) are never emailed; edited ones
+		// with their current text.
+		Where("conversation_id = ? AND kind = ? AND author_type = ? AND id > ? AND deleted_at IS NULL", convID, MessageText, AuthorAgent, max(emailed, read)).
 		Order("id").Limit(20).Find(&out.Messages).Error
 	if err != nil {
 		return nil, fmt.Errorf("customer replies of conversation %d: %w", convID, err)

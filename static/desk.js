@@ -26,6 +26,7 @@
 //     data-sort, newest activity first.
 //   <time datetime="…" data-ago>: a short duration since then ("< 1 min",
 //     "5 min", "3 hr", "2 days"), kept current every 30 seconds.
+//   details[data-msg-menu]: a message's menu (copy link, panel close).
 //   textarea[data-canned-script]: the composer offers canned replies; the
 //     picker's script (static/canned.js) is loaded then, once.
 //   form#composer: its posts carry an Idempotency-Key, one per composed
@@ -249,6 +250,46 @@
     if (!t || t.id !== 'messages' || !e.detail.shouldSwap || !frag || !frag.querySelector) return;
     if (frag.querySelector('[data-from-other]')) readPending = true;
     if (frag.querySelector('.msg:not([data-from-other])')) ownArrived = true;
+  });
+
+  // ---- message menu (views.MessageMenu) ----------------------------------------
+  // Choosing an item closes the menu; [data-copy-link] copies the message's
+  // absolute URL; [data-msg-panel-close] empties the message's panel.
+  document.addEventListener('click', function (e) {
+    var el = e.target.closest && e.target.closest('.msg-menu-item, [data-msg-panel-close]');
+    if (!el) return;
+    var menu = el.closest('details[data-msg-menu]');
+    if (menu) menu.open = false;
+    if (el.hasAttribute('data-msg-panel-close')) el.closest('.msg-panel').textContent = '';
+    if (!el.hasAttribute('data-copy-link')) return;
+    var url = new URL(el.getAttribute('data-copy-link'), location.href).href;
+    var done = function () { htmx.trigger(document.body, 'toast', { level: 'success', message: el.getAttribute('data-copied') }); };
+    var fallback = function () {
+      var ta = document.body.appendChild(document.createElement('textarea'));
+      ta.value = url;
+      ta.select();
+      if (document.execCommand('copy')) done();
+      ta.remove();
+    };
+    if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(url).then(done, fallback); else fallback();
+  });
+
+  // An open menu closes on Escape or a click elsewhere.
+  function closeMenus(except) {
+    document.querySelectorAll('details[data-msg-menu][open]').forEach(function (d) { if (d !== except) d.open = false; });
+  }
+  document.addEventListener('click', function (e) { closeMenus(e.target.closest && e.target.closest('details[data-msg-menu]')); });
+  document.addEventListener('keydown', function (e) {
+    var open = e.key === 'Escape' && e.target.closest && e.target.closest('details[data-msg-menu][open]');
+    if (!open) return;
+    open.open = false;
+    open.querySelector('summary').focus();
+  });
+
+  // A message's link (#msg-<id>) shows that message, not the thread's end.
+  document.addEventListener('DOMContentLoaded', function () {
+    var m = /^#msg-\d+$/.test(location.hash) && document.getElementById(location.hash.slice(1));
+    if (m) m.scrollIntoView({ block: 'center' });
   });
 
   // ---- lists: rows in and out, in order ---------------------------------------

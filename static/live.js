@@ -62,9 +62,22 @@
   // children will be inserted. Drop the children already on the page (rendered
   // with it, or delivered before a reconnect: a replay may carry them along
   // with new ones), and skip the swap if nothing new is left.
+  // A [data-replace-only] wrapper (edited or deleted messages) replaces
+  // the items already on the page and drops the others.
   document.addEventListener('htmx:oobBeforeSwap', function (e) {
     var frag = e.detail.fragment;
     if (!frag || frag instanceof DocumentFragment || !frag.children || !frag.children.length) return;
+    if (frag.hasAttribute('data-replace-only')) {
+      Array.prototype.slice.call(frag.children).forEach(function (child) {
+        var old = child.id && document.getElementById(child.id);
+        if (!old) { child.remove(); return; }
+        old.replaceWith(child);
+        htmx.process(child);
+        localTimes(child);
+      });
+      e.detail.shouldSwap = false;
+      return;
+    }
     Array.prototype.slice.call(frag.children).forEach(function (child) {
       if (child.id && document.getElementById(child.id)) frag.removeChild(child);
     });

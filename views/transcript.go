@@ -91,6 +91,11 @@ func TranscriptEntries(ctx context.Context, tr *models.Transcript, o TranscriptO
 		if m.LinkURL != "" && m.LinkURL != m.Body {
 			e.Link = m.LinkURL
 		}
+		if m.DeletedAt != nil { // the row stays, its text is gone: say so
+			e.Text, e.Link, e.Pushed = T(ctx, "msgmenu.deleted"), "", false
+		} else if m.EditedAt != nil && !m.LinkPushed {
+			e.Text += " (" + T(ctx, "msgmenu.edited") + ")"
+		}
 		out = append(out, e)
 	}
 	return out
