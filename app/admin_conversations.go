@@ -2,6 +2,7 @@ package app
 
 import (
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -16,18 +17,52 @@ func (a *App) showConversationSettings(c echo.Context) error {
 }
 
 func (a *App) renderConversationSettings(c echo.Context, status int, values map[string]string, formErr error) error {
+	return a.renderConversationForms(c, status, func(d *views.AdminConversations) {
+		if values != nil {
+			d.Form = views.NewForm(values, formErr)
+		}
+	})
+}
+
+// renderConversationForms renders the page with each form showing the
+// stored settings, except what edit puts in (a refused form's input and
+// errors).
+func (a *App) renderConversationForms(c echo.Context, status int, edit func(*views.AdminConversations)) error {
 	s, err := models.GetSettings(ctxOf(c), a.db)
 	if err != nil {
 		return err
 	}
-	if values == nil {
-		values = views.AutoCloseValues(s)
+	minutes, err := models.SupportKeyMinutes(ctxOf(c), a.db)
+	if err != nil {
+		return err
 	}
 	changes, err := models.RecentDeskStatusChanges(ctxOf(c), a.db, 10)
 	if err != nil {
 		return err
 	}
-	return a.render(c, status, views.AdminConversationsPage(views.AdminConversations{Settings: s, Form: views.NewForm(values, formErr), DeskChanges: changes}))
+	d := views.AdminConversations{Settings: s, Form: views.NewForm(views.AutoCloseValues(s), nil),
+		Waiting:    views.NewForm(views.WaitingValues(s), nil),
+		SupportKey: views.NewForm(map[string]string{"support_key_minutes": strconv.Itoa(minutes)}, nil), DeskChanges: changes}
+	edit(&d)
+	return a.render(c, status, views.AdminConversationsPage(d))
+}
+
+// saveWaitingThresholds stores when a customer's wait turns amber and red
+// (whole minutes, red after amber); a refused input is a 422 beside the
+// field and nothing is stored.
+func (a *App) saveWaitingThresholds(c echo.Context) error {
+	in := models.WaitingInput{Amber: c.FormValue("waiting_amber"), Red: c.FormValue("waiting_red")}
+	err := models.SetWaitingThresholds(ctxOf(c), a.db, in)
+	if isValidation(err) {
+		return a.renderConversationForms(c, http.StatusUnprocessableEntity, func(d *views.AdminConversations) {
+			d.Waiting = views.NewForm(map[string]string{"waiting_amber": in.Amber, "waiting_red": in.Red}, err)
+		})
+	}
+	if err != nil {
+		return err
+	}
+	a.toast(c, "success", tr(c, "waiting.saved"))
+	return a.redirect(c, "/admin/conversations")
 }
 
 // saveConversationSettings stores the auto-close delay (empty: off).
@@ -52,5 +87,21 @@ func (a *App) saveTypingPreview(c echo.Context) error {
 		return err
 	}
 	a.toast(c, "success", tr(c, "typing.preview_saved"))
+	return a.redirect(c, "/admin/conversations")
+}
+
+// saveSupportKeyMinutes stores how long an unused support key works.
+func (a *App) saveSupportKeyMinutes(c echo.Context) error {
+	minutes := c.FormValue("support_key_minutes")
+	err := models.SetSupportKeyMinutes(ctxOf(c), a.db, minutes)
+	if isValidation(err) {
+		return a.renderConversationForms(c, http.StatusUnprocessableEntity, func(d *views.AdminConversations) {
+			d.SupportKey = views.NewForm(map[string]string{"support_key_minutes": minutes}, err)
+		})
+	}
+	if err != nil {
+		return err
+	}
+	a.toast(c, "success", tr(c, "sessions.key_minutes_saved"))
 	return a.redirect(c, "/admin/conversations")
 }

@@ -3,6 +3,7 @@ package app
 import (
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -77,7 +78,17 @@ func (a *App) renderConversation(c echo.Context, status int, composer views.Form
 		// Opening a conversation is a read receipt for the user's other tabs.
 		a.rt.Ring()
 	}
+	if err := a.loadSupportSession(c, v); err != nil {
+		return err
+	}
 	l, rows := listState(v.ListQuery, v.List, v.Conversation.PublicID)
+	if l.Waiting, err = models.DeskWaiting(ctxOf(c), a.db); err != nil {
+		return err
+	}
+	if l.Tabs, err = models.AgentTabs(ctxOf(c), a.db, currentUser(c)); err != nil {
+		return err
+	}
+	l.Now = time.Now()
 	liveView(c, l.StreamParams(models.ViewConversation))
 	return a.render(c, status, views.ConversationPage(l, rows, v, composer))
 }

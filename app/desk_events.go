@@ -40,6 +40,8 @@ type deskViewer struct {
 	unread *models.UnreadSet
 	// view is the page's kind (the stream's view parameter).
 	view string
+	// waiting colours rows and tabs (read when the stream starts).
+	waiting models.WaitingThresholds
 	// open is conv as loaded for signals when checked was openAt
 	// (desk_typing.go).
 	open   *models.Conversation
@@ -62,6 +64,10 @@ func (a *App) streamDeskEvents(c echo.Context) error {
 		q := p.List
 		q.Viewer, q.Limit = u, deskPageSize+1
 		v.list, v.paged = &q, p.Paged
+	}
+	var err error
+	if v.waiting, err = models.DeskWaiting(ctxOf(c), a.db); err != nil {
+		return err
 	}
 	return a.streamEvents(c, 0, withSignals(v.renderSignals, v.render))
 }
@@ -165,6 +171,9 @@ func (v *deskViewer) render(ctx context.Context, b *live.Batch, evs []models.Eve
 				return nil, err
 			}
 			if err := v.renderList(ids, rows, add); err != nil {
+				return nil, err
+			}
+			if err := v.renderTabs(evs, ids, rows, add); err != nil {
 				return nil, err
 			}
 			if err := v.renderAlerts(evs, rows, add); err != nil {
@@ -275,6 +284,9 @@ func (v *deskViewer) renderThread(ctx context.Context, b *live.Batch, evs []mode
 		if err := add(views.MessagesAppended(msgs, conv, v.user)); err != nil {
 			return err
 		}
+		if err := v.a.renderSupportSession(ctx, v.user, conv, msgs, add); err != nil {
+			return err
+		}
 	}
 	if len(changed) > 0 {
 		if err := add(views.MessagesRefreshed(changed, conv, v.user)); err != nil {
@@ -313,7 +325,7 @@ func (v *deskViewer) renderList(ids []int64, rows map[int64]*models.InboxRow, ad
 	if v.list == nil {
 		return nil
 	}
-	l := views.ListState{Query: *v.list, Current: v.conv}
+	l := views.ListState{Query: *v.list, Current: v.conv, Waiting: v.waiting, Now: time.Now()}
 	for _, id := range ids {
 		r := rows[id]
 		if r == nil {
@@ -335,14 +347,53 @@ func (v *deskViewer) renderList(ids []int64, rows map[int64]*models.InboxRow, ad
 	return nil
 }
 
+// renderTabs refreshes the tabs of a conversation page (views.ConvTabs):
+// a tab's colour and wait change with its conversation's messages; one
+// closed or assigned away (a conversation event) goes. Tabs are not added
+// live: a new assignment shows on the next page.
+func (v *deskViewer) renderTabs(evs []models.Event, ids []int64, rows map[int64]*models.InboxRow, add func(templ.Component) error) error {
+	if v.view != models.ViewConversation || !models.CanSeeCustomerData(v.user) {
+		return nil
+	}
+	changed := map[int64]bool{}
+	for _, e := range evs {
+		if e.Kind == models.EventConversation && e.ConversationID != nil {
+			changed[*e.ConversationID] = true
+		}
+	}
+	l := views.ListState{Current: v.conv, Waiting: v.waiting, Now: time.Now()}
+	if v.list != nil {
+		l.Query = *v.list
+	}
+	for _, id := range ids {
+		r := rows[id]
+		if r == nil || r.Kind != models.KindCustomer {
+			continue
+		}
+		var c templ.Component
+		switch {
+		case models.IsTab(v.user, r):
+			c = views.TabRefreshed(r, l)
+		case changed[id]:
+			c = views.TabGone(r.PublicID)
+		default:
+			continue
+		}
+		if err := add(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // renderAlerts announces new customer conversations to support agents.
 func (v *deskViewer) renderAlerts(evs []models.Event, rows map[int64]*models.InboxRow, add func(templ.Component) error) error {
 	if !models.CanSeeCustomerData(v.user) {
 		return nil
 	}
 	for _, e := range evs {
-		if d, ok := e.Data.(models.ConversationEvent); !ok || e.ConversationID == nil || !d.Created {
-			continue
+		if d, ok := e.Data.(models.ConversationEvent); !ok || e.ConversationID == nil || !d.Created || d.ByUserID != 0 {
+			continue // not new, or an agent's own support session
 		}
 		r := rows[*e.ConversationID]
 		if r == nil || r.Kind != models.KindCustomer {

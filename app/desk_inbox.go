@@ -3,6 +3,7 @@ package app
 import (
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -37,7 +38,7 @@ func listState(q models.InboxQuery, rows []models.InboxRow, current string) (vie
 	l := views.ListState{Query: q, Current: current}
 	if len(rows) > deskPageSize {
 		rows = rows[:deskPageSize]
-		older := rows[len(rows)-1].Cursor()
+		older := rows[len(rows)-1].CursorIn(q.Sort)
 		l.Older = &older
 	}
 	return l, rows
@@ -68,6 +69,10 @@ func (a *App) showList(c echo.Context, section, view string) error {
 		return err
 	}
 	l, rows := listState(q, rows, "")
+	if l.Waiting, err = models.DeskWaiting(ctxOf(c), a.db); err != nil {
+		return err
+	}
+	l.Now = time.Now()
 	liveView(c, l.StreamParams(view))
 	return a.render(c, http.StatusOK, views.InboxPage(l, rows))
 }

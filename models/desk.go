@@ -96,6 +96,9 @@ type ConversationView struct {
 	// session details atop a customer conversation; empty for viewers who
 	// may not see customer data.
 	FirstRequest string
+	// Support is the conversation's support session, if it was started as
+	// one (support_session.go); the app sets it for support staff.
+	Support *SupportSession
 	// Members are the staff members of an internal conversation.
 	Members []User
 	// Agents are who a customer conversation can be assigned to.
@@ -272,6 +275,8 @@ func (q InboxQuery) Holds(r *InboxRow) bool {
 			return r.AssigneeID == nil
 		case FilterMine:
 			return r.AssigneeID != nil && *r.AssigneeID == q.Viewer.ID
+		case FilterUnanswered:
+			return r.WaitingSince != nil
 		}
 		return true
 	case SectionMine:
@@ -280,13 +285,30 @@ func (q InboxQuery) Holds(r *InboxRow) bool {
 	return false
 }
 
-// Cursor is the keyset position just after r in its list.
+// Cursor is the keyset position just after r in its list, newest activity
+// first.
 func (r *InboxRow) Cursor() InboxCursor {
 	return InboxCursor{At: r.LastMessageAt, ID: r.ID}
 }
 
-// String encodes c for a URL ("Older" links): microseconds and id.
+// CursorIn is the keyset position just after r in a list sorted by sort.
+func (r *InboxRow) CursorIn(sort string) InboxCursor {
+	if sort != SortWaiting {
+		return r.Cursor()
+	}
+	c := InboxCursor{ID: r.ID}
+	if r.WaitingSince != nil {
+		c.At = *r.WaitingSince
+	}
+	return c
+}
+
+// String encodes c for a URL ("Older" links): microseconds and id, or
+// "inf" for the zero time (a waiting sort's rows nobody waits on).
 func (c InboxCursor) String() string {
+	if c.At.IsZero() {
+		return "inf-" + strconv.FormatInt(c.ID, 10)
+	}
 	return strconv.FormatInt(c.At.UnixMicro(), 10) + "-" + strconv.FormatInt(c.ID, 10)
 }
 
@@ -302,8 +324,14 @@ func ParseInboxCursor(s string) (*InboxCursor, error) {
 	if !ok {
 		return nil, ErrBadCursor
 	}
-	us, err1 := strconv.ParseInt(at, 10, 64)
 	n, err2 := strconv.ParseInt(id, 10, 64)
+	if at == "inf" {
+		if err2 != nil || n <= 0 {
+			return nil, ErrBadCursor
+		}
+		return &InboxCursor{ID: n}, nil
+	}
+	us, err1 := strconv.ParseInt(at, 10, 64)
 	if err1 != nil || err2 != nil || n <= 0 || us <= 0 {
 		return nil, ErrBadCursor
 	}

@@ -26,3 +26,11 @@ var (
 	UsersSeeMessageSQL      = usersSeeMessageSQL
 	LoadRecipients          = loadRecipients
 )
+
+// SetSupportKeyGen replaces the support key generator until the returned
+// function restores it (tests that call it must not run in parallel).
+func SetSupportKeyGen(f func() string) (restore func()) {
+	old := newSupportKey
+	newSupportKey = f
+	return func() { newSupportKey = old }
+}

@@ -18,6 +18,15 @@ const (
 	FilterAll        = "all"
 	FilterUnassigned = "unassigned"
 	FilterMine       = "mine"
+	// FilterUnanswered keeps the conversations whose customer waits for a
+	// reply (waiting_since set).
+	FilterUnanswered = "unanswered"
+
+	// SortActivity lists newest activity first (the default); SortWaiting
+	// lists the customers who have waited longest first, then the
+	// conversations nobody waits on.
+	SortActivity = "activity"
+	SortWaiting  = "waiting"
 )
 
 // InboxQuery selects one page of an inbox list, newest activity first.
@@ -27,11 +36,15 @@ type InboxQuery struct {
 	Section string
 	Status  string
 	Filter  string
-	Limit   int
-	Before  *InboxCursor
+	// Sort is SortActivity (also "") or SortWaiting.
+	Sort   string
+	Limit  int
+	Before *InboxCursor
 }
 
-// InboxCursor marks a position in an inbox list.
+// InboxCursor marks a position in an inbox list: the row's last activity,
+// or in the waiting sort its waiting_since (zero: a row nobody waits on,
+// which sort after every waiting one).
 type InboxCursor struct {
 	At time.Time
 	ID int64
@@ -129,21 +142,38 @@ func ListInbox(ctx context.Context, db *gorm.DB, q InboxQuery) ([]InboxRow, erro
 			where += " AND c.assignee_id IS NULL"
 		case FilterMine:
 			where += " AND c.assignee_id = @me"
+		case FilterUnanswered:
+			where += " AND c.waiting_since IS NOT NULL"
 		}
 	case SectionMine:
 		where += " AND c.id IN " + mineIDs
 	default:
 		return nil, fmt.Errorf("list inbox: unknown section %q", q.Section)
 	}
+	order := "c.last_message_at DESC, c.id DESC"
+	if q.Sort == SortWaiting {
+		// One expression for the sort, the cursor and the index
+		// (conversations_waiting_idx): rows nobody waits on come last.
+		order = "COALESCE(c.waiting_since, 'infinity'), c.id"
+	}
 	if q.Before != nil {
-		where += " AND (c.last_message_at, c.id) < (@before_at, @before_id)"
-		args["before_at"], args["before_id"] = q.Before.At, q.Before.ID
+		args["before_id"] = q.Before.ID
+		if q.Sort == SortWaiting {
+			where += " AND (COALESCE(c.waiting_since, 'infinity'), c.id) > (COALESCE(CAST(@before_at AS timestamptz), 'infinity'), @before_id)"
+			args["before_at"] = (*time.Time)(nil)
+			if !q.Before.At.IsZero() {
+				args["before_at"] = q.Before.At
+			}
+		} else {
+			where += " AND (c.last_message_at, c.id) < (@before_at, @before_id)"
+			args["before_at"] = q.Before.At
+		}
 	}
 	var rows []InboxRow
 	err := db.WithContext(ctx).Raw(`
 		`+rowSelect+`
 		WHERE `+where+`
-		ORDER BY c.last_message_at DESC, c.id DESC
+		ORDER BY `+order+`
 		LIMIT @limit`, args).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("list inbox: %w", err)

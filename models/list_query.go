@@ -13,9 +13,10 @@ import (
 // drift apart: Parse(q.Values()) gives q back for every query a page can
 // show (list_query_test.go).
 
-// Values is an inbox list (Section, Status, Filter, Before) as query
+// Values is an inbox list (Section, Status, Filter, Sort, Before) as query
 // parameters: list (the section), status (when not open), filter
-// (customers only, when not all) and before (the page's cursor). Viewer and
+// (customers only, when not all), sort (when not newest activity) and
+// before (the page's cursor). Viewer and
 // Limit are the handler's, not the link's. A list page's path names the
 // section already (/inbox, /mine), so its links leave "list" out.
 func (q InboxQuery) Values() url.Values {
@@ -30,6 +31,9 @@ func (q InboxQuery) Values() url.Values {
 	if q.Section == SectionCustomers && q.Filter != "" && q.Filter != FilterAll {
 		v.Set("filter", q.Filter)
 	}
+	if q.Sort == SortWaiting {
+		v.Set("sort", q.Sort)
+	}
 	if q.Before != nil {
 		v.Set("before", q.Before.String())
 	}
@@ -37,8 +41,8 @@ func (q InboxQuery) Values() url.Values {
 }
 
 // ParseInboxQuery reads what InboxQuery.Values wrote. A missing or unknown
-// list is no list (the zero query); unknown tabs and filters fall back to
-// open and all. A cursor that Values did not write is ErrBadCursor, with
+// list is no list (the zero query); unknown tabs, filters and sorts fall
+// back to open, all and newest activity. A cursor that Values did not write is ErrBadCursor, with
 // the rest of the query read.
 func ParseInboxQuery(v url.Values) (InboxQuery, error) {
 	section := v.Get("list")
@@ -51,11 +55,17 @@ func ParseInboxQuery(v url.Values) (InboxQuery, error) {
 	}
 	if section == SectionCustomers {
 		switch f := v.Get("filter"); f {
-		case FilterUnassigned, FilterMine:
+		case FilterUnassigned, FilterMine, FilterUnanswered:
 			q.Filter = f
 		}
 	}
+	if v.Get("sort") == SortWaiting {
+		q.Sort = SortWaiting
+	}
 	before, err := ParseInboxCursor(v.Get("before"))
+	if err == nil && before != nil && before.At.IsZero() && q.Sort != SortWaiting {
+		err = ErrBadCursor // "inf" is the waiting sort's alone
+	}
 	if err != nil {
 		return q, err
 	}
@@ -134,7 +144,7 @@ func ParseStreamParams(v url.Values) StreamParams {
 		section = v.Get("list")
 	}
 	if section == SectionCustomers || section == SectionMine {
-		lv := url.Values{"list": {section}, "status": v["status"], "filter": v["filter"]}
+		lv := url.Values{"list": {section}, "status": v["status"], "filter": v["filter"], "sort": v["sort"]}
 		p.List, _ = ParseInboxQuery(lv)
 		p.Paged = v.Get("paged") == "1"
 	}

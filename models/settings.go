@@ -37,7 +37,11 @@ type DeskSettings struct {
 	// TypingPreview lets agents see the customer's draft while they type
 	// (off by default; see SetTypingPreview).
 	TypingPreview bool
-	UpdatedAt     time.Time
+	// WaitingAmberMinutes and WaitingRedMinutes colour a customer's wait
+	// (Waiting, SetWaitingThresholds).
+	WaitingAmberMinutes int
+	WaitingRedMinutes   int
+	UpdatedAt           time.Time
 }
 
 // TableName maps DeskSettings to its table.

@@ -26,6 +26,11 @@
 //     data-sort, newest activity first.
 //   <time datetime="…" data-ago>: a short duration since then ("< 1 min",
 //     "5 min", "3 hr", "2 days"), kept current every 30 seconds.
+//   [data-waiting-since][data-waiting-amber][data-waiting-red] (rows, tabs;
+//     seconds): recoloured wait-green/-amber/-red every 15 s as the wait
+//     grows; a reply arrives as a row or tab without them.
+//   #conv-tabs > a: the agent's conversations; Alt+1..9 opens one. The
+//     stream only refreshes tabs ([data-refresh-only], [data-gone]).
 //   details[data-msg-menu]: a message's menu (copy link, panel close).
 //   textarea[data-canned-script]: the composer offers canned replies; the
 //     picker's script (static/canned.js) is loaded then, once.
@@ -298,7 +303,7 @@
   // listener), so a moved row is not mistaken for one already shown.
   document.addEventListener('htmx:oobBeforeSwap', function (e) {
     var t = e.detail.target, frag = e.detail.fragment;
-    if (!t || t.id !== 'inbox-rows' || !frag || !frag.children) return;
+    if (!t || (t.id !== 'inbox-rows' && t.id !== 'conv-tabs') || !frag || !frag.children) return;
     var refreshOnly = frag.hasAttribute && frag.hasAttribute('data-refresh-only');
     Array.prototype.slice.call(frag.children).forEach(function (el) {
       var old = el.id && document.getElementById(el.id);
@@ -345,15 +350,49 @@
     }
   }
 
+  // The desk's clock. clockOffset is for the browser tests alone, which move
+  // time forward instead of waiting minutes.
+  function now() { return Date.now() + (window.ParleyDesk.clockOffset || 0); }
+
   function refreshDurations(root) {
     (root || document).querySelectorAll('time[data-ago]').forEach(function (el) {
       var d = new Date(el.getAttribute('datetime'));
       if (isNaN(d)) return;
-      var text = durationText(Date.now() - d.getTime());
+      var text = durationText(now() - d.getTime());
       if (text && el.textContent !== text) el.textContent = text;
     });
   }
   setInterval(refreshDurations, 30000);
+
+  // ---- waiting colours (thresholds from the server, views/waiting.templ) -----
+
+  function recolour() {
+    document.querySelectorAll('[data-waiting-since]').forEach(function (el) {
+      var waited = (now() - new Date(el.getAttribute('data-waiting-since')).getTime()) / 1000;
+      if (isNaN(waited)) return;
+      var level = waited >= +el.getAttribute('data-waiting-red') ? 'red'
+        : waited >= +el.getAttribute('data-waiting-amber') ? 'amber' : 'green';
+      ['green', 'amber', 'red'].forEach(function (l) { el.classList.toggle('wait-' + l, l === level); });
+    });
+  }
+  setInterval(recolour, 15000);
+  window.ParleyDesk.tick = function () { recolour(); refreshDurations(document); };
+
+  // Alt+1..9: the agent's n-th tab (by key position, so layouts where Alt
+  // makes another character still work).
+  function labelTabs() {
+    document.querySelectorAll('#conv-tabs > a.conv-tab').forEach(function (a, i) {
+      if (i < 9) a.setAttribute('aria-keyshortcuts', 'Alt+' + (i + 1));
+    });
+  }
+  document.addEventListener('keydown', function (e) {
+    if (!e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) return;
+    var m = /^Digit([1-9])$/.exec(e.code || '');
+    var tab = m && document.querySelectorAll('#conv-tabs > a.conv-tab')[m[1] - 1];
+    if (!tab) return;
+    e.preventDefault();
+    tab.click();
+  });
 
 
   // ---- typing, presence, "Seen" (app/desk_typing.go; nothing is stored) -------
@@ -456,6 +495,9 @@
       t.querySelectorAll(':scope > [data-gone]').forEach(function (el) { el.remove(); });
       sortRows(t);
     }
+    if (t && t.id === 'conv-tabs') {
+      t.querySelectorAll(':scope > [data-gone]').forEach(function (el) { el.remove(); });
+    }
     if (t && t.id === 'messages') placeSeen();
     if (t && t.id === 'messages' && ownArrived) {
       ownArrived = false;
@@ -465,6 +507,8 @@
     handleAlerts();
     markRead();
     refreshDurations(document);
+    recolour();
+    labelTabs();
   });
 
   function pageReady() {
@@ -473,8 +517,30 @@
     updateTitle();
     offerNotifications();
     refreshDurations(document);
+    recolour();
+    labelTabs();
     restoreDraft();
   }
   document.addEventListener('DOMContentLoaded', pageReady);
   document.addEventListener('htmx:afterSettle', pageReady); // boosted navigation brings a new page
+
+  // [data-copy="#input"]: copies that field's value (a support session's
+  // join link) and says so on the button for a moment.
+  document.addEventListener('click', function (e) {
+    var b = e.target.closest && e.target.closest('[data-copy]');
+    if (!b) return;
+    var field = document.querySelector(b.getAttribute('data-copy'));
+    if (!field) return;
+    var label = b.textContent;
+    var said = function () {
+      b.textContent = b.getAttribute('data-copied') || label;
+      setTimeout(function () { b.textContent = label; }, 1500);
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(field.value).then(said, function () { field.select(); });
+    } else {
+      field.select();
+      try { document.execCommand('copy'); said(); } catch (_) { /* selected: the agent copies it */ }
+    }
+  });
 })();

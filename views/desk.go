@@ -59,14 +59,25 @@ type ListState struct {
 	Query   models.InboxQuery
 	Current string              // public id of the open conversation, if any
 	Older   *models.InboxCursor // cursor of the next page, if there is one
+	// Waiting colours the rows' waits as of Now (the handler's clock).
+	Waiting models.WaitingThresholds
+	Now     time.Time
+	// Tabs are the viewer's conversations shown as tabs above an open
+	// conversation (models.AgentTabs).
+	Tabs []models.InboxRow
 }
 
 // Customers reports whether the list is the customers section.
 func (l ListState) Customers() bool { return l.Query.Section == models.SectionCustomers }
 
-// URL is the list page with the given tab and filter.
+// URL is the list page with the given tab and filter (and the list's sort).
 func (l ListState) URL(status, filter string) string {
-	return listURL(models.InboxQuery{Section: l.Query.Section, Status: status, Filter: filter})
+	return listURL(models.InboxQuery{Section: l.Query.Section, Status: status, Filter: filter, Sort: l.Query.Sort})
+}
+
+// SortURL is the list's first page in another order.
+func (l ListState) SortURL(sort string) string {
+	return listURL(models.InboxQuery{Section: l.Query.Section, Status: l.Query.Status, Filter: l.Query.Filter, Sort: sort})
 }
 
 // OlderURL is the next page of the list.
@@ -105,8 +116,39 @@ func (l ListState) StreamParams(view string) models.StreamParams {
 
 // rowSortKey orders rows like the list query (newest activity first); the
 // browser re-sorts rows that arrive live by it.
-func rowSortKey(r *models.InboxRow) string {
+func rowSortKey(r *models.InboxRow, sort string) string {
+	if sort == models.SortWaiting {
+		// Descending like the other: waiting rows first, the longest wait
+		// (smallest time) highest, then by id ascending.
+		const top = 1<<62 - 1
+		if r.WaitingSince != nil {
+			return fmt.Sprintf("1-%020d-%020d", top-r.WaitingSince.UnixMicro(), top-r.ID)
+		}
+		return fmt.Sprintf("0-%020d-%020d", 0, top-r.ID)
+	}
 	return fmt.Sprintf("%020d-%020d", r.LastMessageAt.UnixMicro(), r.ID)
+}
+
+// waitingLevel is the colour of r's wait (none unless an open customer
+// conversation is waiting).
+func waitingLevel(r *models.InboxRow, l ListState) string {
+	if r.Kind != models.KindCustomer || r.Status != models.StatusOpen {
+		return models.LevelNone
+	}
+	return l.Waiting.Level(r.WaitingSince, l.Now)
+}
+
+// waitingAttrs are what desk.js recolours a row or tab by as time passes:
+// since when, and the thresholds in seconds.
+func waitingAttrs(r *models.InboxRow, l ListState) templ.Attributes {
+	if waitingLevel(r, l) == models.LevelNone {
+		return nil
+	}
+	return templ.Attributes{
+		"data-waiting-since": isoTime(*r.WaitingSince),
+		"data-waiting-amber": strconv.FormatInt(int64(l.Waiting.Amber/time.Second), 10),
+		"data-waiting-red":   strconv.FormatInt(int64(l.Waiting.Red/time.Second), 10),
+	}
 }
 
 func rowTitle(ctx context.Context, r *models.InboxRow) string {
@@ -208,6 +250,9 @@ func systemText(ctx context.Context, m *models.Message) string {
 	if s, ok := itemSystemText(ctx, m); ok {
 		return s
 	}
+	if s, ok := sessionSystemText(ctx, m); ok {
+		return s
+	}
 	return m.Event
 }
 
@@ -299,6 +344,9 @@ func emptyTitle(ctx context.Context, l ListState) string {
 	if l.Customers() && l.Query.Filter == models.FilterUnassigned {
 		return T(ctx, "desk.empty_unassigned")
 	}
+	if l.Customers() && l.Query.Filter == models.FilterUnanswered {
+		return T(ctx, "waiting.empty_unanswered")
+	}
 	return T(ctx, "desk.empty_open")
 }
 
@@ -318,6 +366,10 @@ func channelName(ctx context.Context, channel string) string {
 		return T(ctx, "desk.channel_widget")
 	case "internal":
 		return T(ctx, "desk.channel_internal")
+	case models.ChannelKey:
+		return T(ctx, "sessions.channel_key")
+	case models.ChannelLink:
+		return T(ctx, "sessions.channel_link")
 	}
 	return channel
 }
@@ -326,4 +378,17 @@ func channelName(ctx context.Context, channel string) string {
 // widget): models.ThreadQuery encodes it.
 func earlierURL(path string, before int64) string {
 	return path + "?" + models.ThreadQuery{Before: before}.Values().Encode()
+}
+
+// waitClass is the colour class of r's wait ("wait-green", …), if any.
+func waitClass(r *models.InboxRow, l ListState) string {
+	if lvl := waitingLevel(r, l); lvl != models.LevelNone {
+		return "wait-" + lvl
+	}
+	return ""
+}
+
+// WaitingValues are the waiting form's fields for the stored settings.
+func WaitingValues(s *models.DeskSettings) map[string]string {
+	return map[string]string{"waiting_amber": strconv.Itoa(s.WaitingAmberMinutes), "waiting_red": strconv.Itoa(s.WaitingRedMinutes)}
 }

@@ -1,0 +1,137 @@
+package models
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Waiting levels: how long a customer has waited since their oldest
+// unanswered message (Conversation.WaitingSince), against the desk's
+// thresholds. LevelNone is a conversation nobody waits on.
+const (
+	LevelNone  = ""
+	LevelGreen = "green"
+	LevelAmber = "amber"
+	LevelRed   = "red"
+)
+
+// MaxWaitingMinutes caps the thresholds (a week).
+const MaxWaitingMinutes = 7 * 24 * 60
+
+// WaitingThresholds colour a wait: green before Amber, amber before Red,
+// red from Red on.
+type WaitingThresholds struct {
+	Amber time.Duration
+	Red   time.Duration
+}
+
+// DefaultWaiting is what a new desk uses (the migration's defaults).
+var DefaultWaiting = WaitingThresholds{Amber: 2 * time.Minute, Red: 5 * time.Minute}
+
+// Waiting returns the desk's thresholds.
+func (s *DeskSettings) Waiting() WaitingThresholds {
+	if s.WaitingRedMinutes <= s.WaitingAmberMinutes {
+		return DefaultWaiting // a row read without the columns
+	}
+	return WaitingThresholds{Amber: time.Duration(s.WaitingAmberMinutes) * time.Minute, Red: time.Duration(s.WaitingRedMinutes) * time.Minute}
+}
+
+// Level is the colour of a wait that began at since, as of now (nil: nobody
+// waits). now is the caller's, so views and tests decide the clock.
+func (w WaitingThresholds) Level(since *time.Time, now time.Time) string {
+	if since == nil {
+		return LevelNone
+	}
+	switch d := now.Sub(*since); {
+	case d >= w.Red:
+		return LevelRed
+	case d >= w.Amber:
+		return LevelAmber
+	}
+	return LevelGreen
+}
+
+// WaitingInput is what the admin form submits: whole minutes.
+type WaitingInput struct {
+	Amber string
+	Red   string
+}
+
+// SetWaitingThresholds stores the waiting thresholds: whole minutes, amber
+// from 0, red after amber, at most MaxWaitingMinutes. Anything else is a
+// ValidationError on the field at fault and nothing is stored.
+func SetWaitingThresholds(ctx context.Context, db *gorm.DB, in WaitingInput) error {
+	parse := func(field, s string) (int, error) {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 0 || n > MaxWaitingMinutes {
+			return 0, Invalid(field, "waiting_range", map[string]any{"Max": MaxWaitingMinutes})
+		}
+		return n, nil
+	}
+	amber, err := parse("waiting_amber", in.Amber)
+	if err != nil {
+		return err
+	}
+	red, err := parse("waiting_red", in.Red)
+	if err != nil {
+		return err
+	}
+	if red <= amber {
+		return Invalid("waiting_red", "waiting_order", nil)
+	}
+	err = db.WithContext(ctx).Exec("UPDATE desk_settings SET waiting_amber_minutes = ?, waiting_red_minutes = ?, updated_at = now() WHERE id = 1", amber, red).Error
+	if err != nil {
+		return fmt.Errorf("set waiting thresholds: %w", err)
+	}
+	return nil
+}
+
+// DeskWaiting returns the desk's waiting thresholds (one small read for the
+// desk's lists and tabs).
+func DeskWaiting(ctx context.Context, db *gorm.DB) (WaitingThresholds, error) {
+	var s DeskSettings
+	err := db.WithContext(ctx).Select("waiting_amber_minutes", "waiting_red_minutes").Take(&s, 1).Error
+	if err != nil {
+		return WaitingThresholds{}, fmt.Errorf("desk waiting thresholds: %w", err)
+	}
+	return s.Waiting(), nil
+}
+
+// TabLimit is how many of an agent's conversations the conversation page
+// shows as tabs (Alt+1..9 switches between them).
+const TabLimit = 9
+
+// AgentTabs returns the tabs above u's conversation page: the open customer
+// conversations assigned to u, the TabLimit with the newest activity, in a
+// stable order (by id, so a tab's number does not move as messages arrive).
+// Agents without the customer-support flag have none.
+func AgentTabs(ctx context.Context, db *gorm.DB, u *User) ([]InboxRow, error) {
+	if !CanSeeCustomerData(u) {
+		return nil, nil
+	}
+	var rows []InboxRow
+	err := db.WithContext(ctx).Raw(`
+		`+rowSelect+`
+		WHERE c.assignee_id = @me AND c.status = 'open' AND c.kind = 'customer' AND `+visibleToUser+`
+		ORDER BY c.last_message_at DESC, c.id DESC
+		LIMIT @limit`,
+		map[string]any{"me": u.ID, "support": true, "limit": TabLimit}).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("agent tabs: %w", err)
+	}
+	slices.SortFunc(rows, func(a, b InboxRow) int { return cmp.Compare(a.ID, b.ID) })
+	return rows, nil
+}
+
+// IsTab reports whether r belongs among u's tabs (AgentTabs' condition, less
+// the limit).
+func IsTab(u *User, r *InboxRow) bool {
+	return CanSeeCustomerData(u) && r.Kind == KindCustomer && r.Status == StatusOpen && r.AssigneeID != nil && *r.AssigneeID == u.ID
+}
