@@ -111,6 +111,9 @@ type ConversationView struct {
 	Following bool
 	// Item is the conversation's ticket or task, if any (item.go).
 	Item *ItemPanel
+	// Participants is the Participants panel of a customer conversation
+	// (participant.go).
+	Participants *ParticipantsView
 }
 
 // OpenConversation loads the conversation with publicID for u, who has
@@ -171,6 +174,9 @@ func OpenConversation(ctx context.Context, t Tx, u *User, publicID string, list 
 		return nil, fmt.Errorf("following: %w", err)
 	}
 	if v.Item, err = ConversationItem(ctx, db, u, conv, v.Agents); err != nil {
+		return nil, err
+	}
+	if v.Participants, err = LoadParticipants(ctx, db, conv); err != nil {
 		return nil, err
 	}
 	return v, nil

@@ -25,6 +25,7 @@ var (
 	UserSeesMessageSQL      = userSeesMessageSQL
 	UsersSeeMessageSQL      = usersSeeMessageSQL
 	LoadRecipients          = loadRecipients
+	UsersMayJoinSQL         = usersMayJoinSQL
 )
 
 // SetSupportKeyGen replaces the support key generator until the returned

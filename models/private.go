@@ -15,13 +15,15 @@ const MaxPrivateRecipients = 20
 
 // teammatesSQL selects the users "in" the customer conversation @conv, who
 // may receive a private message there: active support agents (IsSupportAgent)
-// who are its assignee or whose row says they are a participant (member),
-// wrote in it or follow it. It is the one definition (ConversationTeammates
+// who are its assignee, its participants (the Participants panel, not
+// left), or whose row says they wrote in it or follow it. It is the one definition (ConversationTeammates
 // and privateRecipients read it); a participants panel extends it here.
 var teammatesSQL = `SELECT u.* FROM users u JOIN conversations c ON c.id = @conv AND c.kind = 'customer'
 	WHERE ` + supportAgentSQL("u") + ` AND (u.id = c.assignee_id OR EXISTS (
 		SELECT 1 FROM conversation_users cu WHERE cu.conversation_id = c.id AND cu.user_id = u.id
-		  AND (cu.member OR cu.participated OR cu.following)))`
+		  AND (cu.member OR cu.participated OR cu.following))
+	  OR EXISTS (SELECT 1 FROM conversation_participants p
+		WHERE p.conversation_id = c.id AND p.user_id = u.id AND p.left_at IS NULL))`
 
 // ConversationTeammates lists the agents in a customer conversation, by name:
 // its assignee, the agents who wrote in it, its followers and its explicit
