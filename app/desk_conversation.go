@@ -37,7 +37,7 @@ func (a *App) showConversation(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		page, err := models.ListMessagesBefore(ctxOf(c), a.db, conv, false, before, models.MessageLimit)
+		page, err := models.ListMessagesFor(ctxOf(c), a.db, conv, currentUser(c), before, models.MessageLimit)
 		if err != nil {
 			return err
 		}
@@ -68,7 +68,7 @@ func (a *App) renderConversation(c echo.Context, status int, composer views.Form
 	}
 	if before, _ := messageCursor(c); before > 0 {
 		// A plain "Load earlier" link: the page before that message.
-		page, err := models.ListMessagesBefore(ctxOf(c), a.db, v.Conversation, false, before, models.MessageLimit)
+		page, err := models.ListMessagesFor(ctxOf(c), a.db, v.Conversation, currentUser(c), before, models.MessageLimit)
 		if err != nil {
 			return err
 		}
@@ -99,11 +99,12 @@ func (a *App) conversation(c echo.Context) (*models.Conversation, error) {
 	return models.FindConversationForUser(ctxOf(c), a.db, currentUser(c), c.Param("pid"))
 }
 
-// postMessage sends a reply or an internal note. The message reaches every
-// open desk (the sender's too) through the stream; htmx gets the composer
-// back, cleared, in the same mode. A retry with the same idempotency key
-// (desk.js sends one per composed message) gets the same answer and stores
-// nothing.
+// postMessage sends a reply, an internal note or a private message to
+// teammates in the conversation (kind=private, one "to" per recipient). The
+// message reaches every open desk that may see it (the sender's too) through
+// the stream; htmx gets the composer back, cleared, in the same mode. A
+// retry with the same idempotency key (desk.js sends one per composed
+// message) gets the same answer and stores nothing.
 func (a *App) postMessage(c echo.Context) error {
 	conv, err := a.conversation(c)
 	if err != nil {
@@ -118,25 +119,65 @@ func (a *App) postMessage(c echo.Context) error {
 		return err
 	}
 	body, link := c.FormValue("body"), c.FormValue("link_url")
-	err = a.write(ctxOf(c), func(tx models.Tx) error {
-		_, err := models.PostMessageWithOpts(ctxOf(c), tx, models.Actor{User: currentUser(c)}, conv, kind, body,
-			models.PostOpts{IdempotencyKey: key, LinkURL: link})
-		return err
-	})
+	// The "to" boxes stay ticked (hidden) when the agent switches back to
+	// Reply or Note: they go with a private message only.
+	var to []int64
+	var toErr error
+	if kind == models.MessagePrivate {
+		to, toErr = recipientIDs(c)
+	}
+	if toErr == nil {
+		err = a.write(ctxOf(c), func(tx models.Tx) error {
+			_, err := models.PostMessageWithOpts(ctxOf(c), tx, models.Actor{User: currentUser(c)}, conv, kind, body,
+				models.PostOpts{IdempotencyKey: key, LinkURL: link, To: to})
+			return err
+		})
+	} else {
+		err = toErr
+	}
 	fragment := views.Req(ctxOf(c)).Fragment
+	if err != nil && !isValidation(err) {
+		return err
+	}
+	teammates, terr := models.ConversationTeammates(ctxOf(c), a.db, conv)
+	if terr != nil {
+		return terr
+	}
 	switch {
-	case isValidation(err):
-		form := views.NewForm(map[string]string{"body": body, "kind": kind, "link_url": link}, err)
+	case err != nil:
+		form := views.NewForm(map[string]string{"body": body, "kind": kind, "link_url": link, "to": views.PrivateToValue(to)}, err)
 		if fragment {
-			return a.render(c, http.StatusUnprocessableEntity, views.Composer(conv, form))
+			return a.render(c, http.StatusUnprocessableEntity, views.Composer(conv, teammates, form))
 		}
 		return a.renderConversation(c, http.StatusUnprocessableEntity, form)
-	case err != nil:
-		return err
 	case fragment:
-		return a.render(c, http.StatusOK, views.Composer(conv, views.NewForm(map[string]string{"kind": kind}, nil)))
+		// The same mode, and for a private message the same recipients: a
+		// run of private messages to one teammate stays private.
+		values := map[string]string{"kind": kind}
+		if kind == models.MessagePrivate {
+			values["to"] = views.PrivateToValue(to)
+		}
+		return a.render(c, http.StatusOK, views.Composer(conv, teammates, views.NewForm(values, nil)))
 	}
 	return a.redirect(c, back(c, "/conversations/"+conv.PublicID))
+}
+
+// recipientIDs reads a private message's "to" values (user ids); one that is
+// not an id names nobody in the conversation.
+func recipientIDs(c echo.Context) ([]int64, error) {
+	form, err := c.FormParams()
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
+	for _, v := range form["to"] {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id <= 0 {
+			return nil, models.Invalid("to", "private_to_not_in_conversation", nil)
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
 }
 
 // done answers a successful change made from the conversation page: htmx

@@ -224,7 +224,8 @@ func (v *deskViewer) render(ctx context.Context, b *live.Batch, evs []models.Eve
 }
 
 // renderThread appends the open conversation's new messages (notes and
-// status lines included: the viewer is staff who may see it) and replaces
+// status lines included: the viewer is staff who may see it; private
+// messages only for their author and recipients) and replaces
 // its controls when its state, assignee or the viewer's follow changed.
 func (v *deskViewer) renderThread(ctx context.Context, b *live.Batch, evs []models.Event, rows map[int64]*models.InboxRow, add func(templ.Component) error) error {
 	if v.conv == "" {
@@ -252,7 +253,8 @@ func (v *deskViewer) renderThread(ctx context.Context, b *live.Batch, evs []mode
 			if e.MessageID == nil {
 				continue
 			}
-			if m := b.Messages[*e.MessageID]; m != nil {
+			// A private message only for its author and recipients.
+			if m := b.Messages[*e.MessageID]; m != nil && m.VisibleToUser(v.user) {
 				msgs = append(msgs, m)
 			}
 		case models.EventMessageChanged:
@@ -261,7 +263,7 @@ func (v *deskViewer) renderThread(ctx context.Context, b *live.Batch, evs []mode
 			if e.MessageID == nil {
 				continue
 			}
-			if m := b.Messages[*e.MessageID]; m != nil && m.ConversationID == conv.ID {
+			if m := b.Messages[*e.MessageID]; m != nil && m.ConversationID == conv.ID && m.VisibleToUser(v.user) {
 				changed = append(changed, m)
 			}
 		case models.EventConversation:

@@ -18,7 +18,8 @@ import (
 // reach every open desk and the customer's widget through the stream.
 
 // message finds the route's conversation (as a.conversation: 404 for what
-// the user may not see) and its message :mid.
+// the user may not see) and its message :mid (404 too for a private message
+// the user is neither the author nor a recipient of).
 func (a *App) message(c echo.Context) (*models.Conversation, *models.Message, error) {
 	conv, err := a.conversation(c)
 	if err != nil {
@@ -28,7 +29,7 @@ func (a *App) message(c echo.Context) (*models.Conversation, *models.Message, er
 	if err != nil || id <= 0 {
 		return nil, nil, models.ErrNotFound
 	}
-	m, err := models.FindMessage(ctxOf(c), a.db, conv, id)
+	m, err := models.FindMessageFor(ctxOf(c), a.db, conv, currentUser(c), id)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -77,13 +77,14 @@ func typingKind(c echo.Context) string {
 }
 
 // postTyping: an agent is writing a reply in a customer conversation; its
-// customer's widget shows "<agent> is typing…". Notes are never announced.
+// customer's widget shows "<agent> is typing…". Notes and private messages
+// are never announced.
 func (a *App) postTyping(c echo.Context) error {
 	conv, err := a.conversation(c)
 	if err != nil {
 		return err
 	}
-	if conv.Kind != models.KindCustomer || conv.CustomerID == nil || c.FormValue("kind") == models.MessageNote {
+	if conv.Kind != models.KindCustomer || conv.CustomerID == nil || c.FormValue("kind") == models.MessageNote || c.FormValue("kind") == models.MessagePrivate {
 		return c.NoContent(http.StatusNoContent)
 	}
 	u := currentUser(c)

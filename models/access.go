@@ -130,7 +130,7 @@ func visitorArgs(v *Visitor) map[string]any {
 
 // VisibleToCustomer reports whether the customer of a conversation may see
 // m: their messages and the agents' replies, and some status lines; never a
-// note. Its SQL form is customerSeesMessageSQL.
+// note nor a private message. Its SQL form is customerSeesMessageSQL.
 func (m *Message) VisibleToCustomer() bool {
 	switch m.Kind {
 	case MessageText:
@@ -152,15 +152,63 @@ func customerSeesMessageSQL(alias string) string {
 	return strings.ReplaceAll(`(m.kind = 'message' OR (m.kind = 'system' AND m.event IN @customer_events))`, "m.", alias+".")
 }
 
+// VisibleToUser reports whether the staff user u, who may see m's
+// conversation (CanSeeConversation), may see m: every message but a private
+// one (MessagePrivate), which only its author and its recipients see. It
+// decides by m.Recipients (loaded with every list of messages): a private
+// message whose recipients were not loaded is seen by its author alone. Its
+// SQL forms are userSeesMessageSQL (the viewer as @me) and
+// usersSeeMessageSQL (users as rows: audiences).
+func (m *Message) VisibleToUser(u *User) bool {
+	if m == nil || u == nil {
+		return false
+	}
+	if m.Kind != MessagePrivate {
+		return true
+	}
+	if m.AuthorUserID != nil && *m.AuthorUserID == u.ID {
+		return true
+	}
+	for _, r := range m.Recipients {
+		if r.ID == u.ID {
+			return true
+		}
+	}
+	return false
+}
+
+// seesMessage is Message.VisibleToUser as a condition on messages (alias m)
+// for the user @me.
+const seesMessage = `(m.kind <> 'private' OR m.author_user_id = @me OR EXISTS (
+	SELECT 1 FROM message_recipients mr WHERE mr.message_id = m.id AND mr.user_id = @me))`
+
+// userSeesMessageSQL is Message.VisibleToUser as a condition on the messages
+// row alias, for the user given as the named argument @me (userArgs).
+func userSeesMessageSQL(alias string) string {
+	return strings.ReplaceAll(seesMessage, "m.", alias+".")
+}
+
+// usersSeeMessageSQL is Message.VisibleToUser as a condition on a pair of
+// rows: the users row users and the messages row messages (who hears of a
+// message: AudienceOf).
+func usersSeeMessageSQL(users, messages string) string {
+	return strings.ReplaceAll(userSeesMessageSQL(messages), "@me", users+".id")
+}
+
 // CanChangeMessage reports whether the staff user u may edit or delete m,
-// in a conversation u may see (the caller found it for u): a message or a
-// note, not deleted already, that u wrote; admins may change any. Status
-// lines are never changed.
+// in a conversation u may see (the caller found it for u): a message, a
+// note or a private message u may see (VisibleToUser), not deleted already,
+// that u wrote; admins may change any. Status lines are never changed.
 func CanChangeMessage(u *User, m *Message) bool {
 	if u == nil || m == nil || !u.Active || m.DeletedAt != nil {
 		return false
 	}
-	if m.Kind != MessageText && m.Kind != MessageNote {
+	if m.Kind != MessageText && m.Kind != MessageNote && m.Kind != MessagePrivate {
+		return false
+	}
+	// A private message: only by who may see it (its author or, for an
+	// admin, a recipient).
+	if !m.VisibleToUser(u) {
 		return false
 	}
 	return u.IsAdmin() || (m.AuthorUserID != nil && *m.AuthorUserID == u.ID)

@@ -17,8 +17,9 @@ import (
 // pair of a generated population: users of both roles with and without the
 // support flag, active or not; customers; customer and internal
 // conversations with members, followers and writers; visitors scoped or
-// not; tickets and tasks; messages, notes and status lines; who may join
-// a conversation as a participant.
+// not; tickets and tasks; messages, notes, status lines and private
+// messages with random authors and recipients; who may join a conversation
+// as a participant.
 func TestAccessGoAndSQLAgree(t *testing.T) {
 	t.Parallel()
 	db := setup(t)
@@ -141,6 +142,74 @@ func TestAccessGoAndSQLAgree(t *testing.T) {
 		got := set(ids)
 		for _, m := range ms {
 			require.Equal(t, m.VisibleToCustomer(), got[m.ID], "message %d (%s %q)", m.ID, m.Kind, m.Event)
+		}
+	})
+
+	t.Run("private messages", func(t *testing.T) {
+		// Private messages by random authors (or none: a deleted author) to
+		// random recipients, beside every other kind, in every conversation.
+		for _, conv := range convs {
+			for range 4 {
+				author := users[rng.IntN(len(users))]
+				var authorID *int64
+				if rng.IntN(5) != 0 {
+					authorID = &author.ID
+				}
+				var id int64
+				require.NoError(t, db.Raw("INSERT INTO messages (conversation_id, kind, author_type, author_user_id, body) VALUES (?, 'private', 'agent', ?, 'x') RETURNING id",
+					conv.ID, authorID).Scan(&id).Error)
+				for _, u := range users {
+					if rng.IntN(3) == 0 {
+						require.NoError(t, db.Exec("INSERT INTO message_recipients (message_id, user_id) VALUES (?, ?)", id, u.ID).Error)
+					}
+				}
+			}
+			require.NoError(t, db.Exec("INSERT INTO messages (conversation_id, kind, author_type, author_user_id, body) VALUES (?, 'message', 'agent', ?, 'x')", conv.ID, users[0].ID).Error)
+		}
+		var ms []models.Message
+		require.NoError(t, db.Find(&ms).Error)
+		ptrs := make([]*models.Message, len(ms))
+		for i := range ms {
+			ptrs[i] = &ms[i]
+		}
+		require.NoError(t, models.LoadRecipients(ctx, db, ptrs))
+		private := 0
+		for _, m := range ms {
+			if m.Kind == models.MessagePrivate {
+				private++
+			}
+		}
+		require.Greater(t, private, 10)
+		// The viewer as named arguments (threads, unread counts).
+		for _, u := range users {
+			var ids []int64
+			require.NoError(t, db.Raw("SELECT m.id FROM messages m WHERE "+models.UserSeesMessageSQL("m"), models.UserArgs(u)).Scan(&ids).Error)
+			got := set(ids)
+			for _, m := range ms {
+				require.Equal(t, m.VisibleToUser(u), got[m.ID], "user %d message %d (%s by %v to %v)", u.ID, m.ID, m.Kind, m.AuthorUserID, m.Recipients)
+			}
+		}
+		// Users as rows (audiences).
+		var pairs []struct{ UserID, MessageID int64 }
+		require.NoError(t, db.Raw("SELECT u.id AS user_id, m.id AS message_id FROM users u, messages m WHERE "+models.UsersSeeMessageSQL("u", "m")).Scan(&pairs).Error)
+		got := map[[2]int64]bool{}
+		for _, p := range pairs {
+			got[[2]int64{p.UserID, p.MessageID}] = true
+		}
+		for _, u := range users {
+			for _, m := range ms {
+				require.Equal(t, m.VisibleToUser(u), got[[2]int64{u.ID, m.ID}], "user row %d message %d (%s)", u.ID, m.ID, m.Kind)
+			}
+		}
+		// No customer ever sees one.
+		var ids []int64
+		require.NoError(t, db.Raw("SELECT m.id FROM messages m WHERE m.kind = 'private' AND "+models.CustomerSeesMessageSQL("m"),
+			map[string]any{"customer_events": models.CustomerEvents}).Scan(&ids).Error)
+		require.Empty(t, ids)
+		for _, m := range ms {
+			if m.Kind == models.MessagePrivate {
+				require.False(t, m.VisibleToCustomer())
+			}
 		}
 	})
 

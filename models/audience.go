@@ -38,7 +38,8 @@ type Audience struct {
 //     invitee, if still in it and still allowed to join it;
 //   - a message or note (not a status line): the staff "in" the conversation
 //     (assignee, members, those who wrote in it or follow it) except its
-//     author. Whether they are looking at it is for the consumer to check
+//     author; a private message: its recipients alone (Message.VisibleToUser),
+//     who are told of it even if they left the conversation since. Whether they are looking at it is for the consumer to check
 //     (their read marker), when it runs.
 //
 // Other events concern nobody (a nil Audience).
@@ -86,10 +87,13 @@ func AudienceOf(ctx context.Context, db *gorm.DB, e Event) (*Audience, error) {
 			JOIN conversations c ON c.id = m.conversation_id
 			JOIN users u ON u.active AND (u.id = c.assignee_id OR EXISTS (
 				SELECT 1 FROM conversation_users cu WHERE cu.conversation_id = c.id AND cu.user_id = u.id
-				  AND (cu.member OR cu.participated OR cu.following)))
-			WHERE m.id = ? AND m.kind IN ('message', 'note')
+				  AND (cu.member OR cu.participated OR cu.following))
+				OR (m.kind = 'private' AND EXISTS (
+				SELECT 1 FROM message_recipients mr WHERE mr.message_id = m.id AND mr.user_id = u.id)))
+			WHERE m.id = ? AND m.kind IN ('message', 'note', 'private')
 			  AND u.id IS DISTINCT FROM m.author_user_id
 			  AND (c.kind = 'internal' OR `+usersSeeCustomerDataSQL("u")+`)
+			  AND `+usersSeeMessageSQL("u", "m")+`
 			ORDER BY u.id`, *e.MessageID).Scan(&a.UserIDs).Error
 	default:
 		return nil, nil

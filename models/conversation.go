@@ -26,6 +26,10 @@ const (
 	MessageText   = "message" // seen by everyone in the conversation
 	MessageNote   = "note"    // internal note: staff only
 	MessageSystem = "system"  // a status line
+	// MessagePrivate is a message from an agent to chosen teammates in a
+	// customer conversation (PostOpts.To): only they and its author see it
+	// (Message.VisibleToUser), never the customer or other agents.
+	MessagePrivate = "private"
 
 	AuthorCustomer = "customer"
 	AuthorAgent    = "agent"
@@ -127,6 +131,10 @@ type Message struct {
 	// Replayed is set on a message returned again for a retried post (same
 	// author and idempotency key): nothing new was stored.
 	Replayed bool `gorm:"-"`
+	// Recipients are who a private message is for (MessagePrivate), by
+	// name: loaded with every list of messages (loadRecipients), and what
+	// Message.VisibleToUser decides by.
+	Recipients []User `gorm:"-"`
 
 	AuthorUser     *User     `gorm:"foreignKey:AuthorUserID"`
 	AuthorCustomer *Customer `gorm:"foreignKey:AuthorCustomerID"`
@@ -186,6 +194,10 @@ type PostOpts struct {
 	// LinkURL is a link sent with a staff reply (not a note), shown to the
 	// customer as a card; http or https only (ValidateLinkURL).
 	LinkURL string
+	// To are the recipients of a private message (MessagePrivate): one or
+	// more teammates in the conversation (ConversationTeammates), the
+	// author aside. Required for a private message, refused for any other.
+	To []int64
 }
 
 // ValidIdempotencyKey reports whether k can be an idempotency key: 8 to 100
@@ -360,10 +372,12 @@ func PostMessageWithOpts(ctx context.Context, t Tx, actor Actor, conv *Conversat
 	switch {
 	case opts.LinkURL != "" && (kind != MessageText || actor.User == nil):
 		return nil, Invalid("link_url", "link_url_reply_only", nil)
-	case kind != MessageText && kind != MessageNote:
+	case kind != MessageText && kind != MessageNote && kind != MessagePrivate:
 		return nil, Invalid("kind", "kind_invalid", nil)
-	case kind == MessageNote && (actor.User == nil || conv.Kind != KindCustomer):
+	case (kind == MessageNote || kind == MessagePrivate) && (actor.User == nil || conv.Kind != KindCustomer):
 		return nil, Invalid("kind", "kind_invalid", nil)
+	case kind != MessagePrivate && len(opts.To) > 0:
+		return nil, Invalid("to", "private_to_private_only", nil)
 	case actor.Customer != nil && (conv.Kind != KindCustomer || conv.CustomerID == nil || *conv.CustomerID != actor.Customer.ID):
 		return nil, ErrNotFound
 	case actor.User == nil && actor.Customer == nil:
@@ -393,8 +407,17 @@ func PostMessageWithOpts(ctx context.Context, t Tx, actor Actor, conv *Conversat
 				return err
 			}
 		}
+		var to []User
+		if kind == MessagePrivate {
+			if to, err = privateRecipients(ctx, tx, conv, actor.User, opts.To); err != nil {
+				return err
+			}
+		}
 		msg, err = insertMessage(t, conv, actor, kind, body, opts.IdempotencyKey, opts.LinkURL)
-		return err
+		if err != nil || kind != MessagePrivate {
+			return err
+		}
+		return addRecipients(tx, msg, to)
 	})
 	if err != nil {
 		return nil, wrapUnlessDomain(err, "post message in conversation %d", conv.ID)
@@ -436,7 +459,9 @@ func insertMessage(t Tx, conv *Conversation, actor Actor, kind, body, key, link 
 			RETURNING id, created_at, author_hidden
 		), c AS (
 			UPDATE conversations SET
-				last_message_id = m.id,
+				-- A private message is not every agent's news: it moves only
+				-- its recipients' markers (addRecipients).
+				last_message_id = CASE WHEN @private THEN last_message_id ELSE m.id END,
 				updated_at = now(),
 				last_message_at = CASE WHEN @text THEN m.created_at ELSE last_message_at END,
 				last_message_preview = CASE WHEN @text THEN @preview ELSE last_message_preview END,
@@ -461,7 +486,7 @@ func insertMessage(t Tx, conv *Conversation, actor Actor, kind, body, key, link 
 		map[string]any{
 			"conv": conv.ID, "kind": kind, "author_type": m.AuthorType, "user_id": userID, "customer_id": customerID,
 			"body": body, "text": kind == MessageText, "preview": preview(body), "by_customer": actor.Customer != nil,
-			"event": EventMessage, "key": key, "link": link,
+			"event": EventMessage, "key": key, "link": link, "private": kind == MessagePrivate,
 		}).Scan(&row).Error
 	if isUniqueViolation(err, "messages_customer_idempotency_key") || isUniqueViolation(err, "messages_user_idempotency_key") {
 		// The same key, at the same moment, in another conversation (the
@@ -476,7 +501,9 @@ func insertMessage(t Tx, conv *Conversation, actor Actor, kind, body, key, link 
 		return nil, fmt.Errorf("insert message: conversation %d not found", conv.ID)
 	}
 	m.ID, m.CreatedAt, m.AuthorHidden = row.ID, row.CreatedAt, row.AuthorHidden
-	conv.LastMessageID = m.ID
+	if kind != MessagePrivate {
+		conv.LastMessageID = m.ID
+	}
 	if kind == MessageText {
 		conv.LastMessageAt, conv.LastMessagePreview, conv.WaitingSince = m.CreatedAt, preview(body), row.WaitingSince
 	}
@@ -609,12 +636,17 @@ func MarkRead(ctx context.Context, t Tx, user *User, conv *Conversation) error {
 		if err != nil {
 			return fmt.Errorf("mark read: %w", err)
 		}
+		// Up to the newest message, and the newest private message to them
+		// (which does not move last_message_id).
 		res := tx.Exec(`
 			INSERT INTO conversation_users (conversation_id, user_id, last_read_message_id)
-			SELECT id, ?, last_message_id FROM conversations WHERE id = ?
+			SELECT c.id, @u, GREATEST(c.last_message_id, COALESCE(p.last_private_message_id, 0))
+			FROM conversations c LEFT JOIN conversation_users p ON p.conversation_id = c.id AND p.user_id = @u
+			WHERE c.id = @c
 			ON CONFLICT (conversation_id, user_id) DO UPDATE
 			  SET last_read_message_id = EXCLUDED.last_read_message_id
-			  WHERE conversation_users.last_read_message_id < EXCLUDED.last_read_message_id`, user.ID, conv.ID)
+			  WHERE conversation_users.last_read_message_id < EXCLUDED.last_read_message_id`,
+			map[string]any{"u": user.ID, "c": conv.ID})
 		if res.Error != nil {
 			return fmt.Errorf("mark read: %w", res.Error)
 		}

@@ -103,6 +103,10 @@ type ConversationView struct {
 	Members []User
 	// Agents are who a customer conversation can be assigned to.
 	Agents []User
+	// Teammates are the agents in a customer conversation
+	// (ConversationTeammates): the composer's "To" menu offers them, but the
+	// viewer, as recipients of a private message.
+	Teammates []User
 	// Following reports whether the viewer follows the conversation.
 	Following bool
 	// Item is the conversation's ticket or task, if any (item.go).
@@ -144,7 +148,7 @@ func OpenConversation(ctx context.Context, t Tx, u *User, publicID string, list 
 	if v.Row, err = InboxRowFor(ctx, db, u, conv.ID); err != nil {
 		return nil, err
 	}
-	page, err := ListMessagesBefore(ctx, db, conv, false, 0, MessageLimit)
+	page, err := ListMessagesFor(ctx, db, conv, u, 0, MessageLimit)
 	if err != nil {
 		return nil, err
 	}
@@ -159,6 +163,9 @@ func OpenConversation(ctx context.Context, t Tx, u *User, publicID string, list 
 	} else {
 		if v.Agents, err = SupportAgents(ctx, db); err != nil {
 			return nil, fmt.Errorf("support agents: %w", err)
+		}
+		if v.Teammates, err = ConversationTeammates(ctx, db, conv); err != nil {
+			return nil, err
 		}
 	}
 	err = db.WithContext(ctx).Raw("SELECT EXISTS (SELECT 1 FROM conversation_users WHERE conversation_id = ? AND user_id = ? AND following)",

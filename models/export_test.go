@@ -22,6 +22,9 @@ var (
 	UsersSeeItemSQL         = usersSeeItemSQL
 	SupportAgentSQL         = supportAgentSQL
 	UsersSeeCustomerDataSQL = usersSeeCustomerDataSQL
+	UserSeesMessageSQL      = userSeesMessageSQL
+	UsersSeeMessageSQL      = usersSeeMessageSQL
+	LoadRecipients          = loadRecipients
 	UsersMayJoinSQL         = usersMayJoinSQL
 )
 

@@ -92,12 +92,20 @@ const mineIDs = `(SELECT id FROM conversations WHERE assignee_id = @me
 	WHERE user_id = @me AND (member OR participated OR following OR via_item))`
 
 // unreadCount counts (up to 99) messages and notes by others after u's read
-// marker; a subquery per row of a page, each an index range scan.
-const unreadCount = `(SELECT count(*) FROM (
+// marker, and private messages to u; a subquery per row of a page, each an
+// index range scan.
+var unreadCount = `(SELECT count(*) FROM (
 	SELECT 1 FROM messages um
 	WHERE um.conversation_id = c.id AND um.id > COALESCE(r.last_read_message_id, 0)
-	  AND um.kind IN ('message', 'note') AND um.author_user_id IS DISTINCT FROM @me
+	  AND um.kind IN ('message', 'note', 'private') AND um.author_user_id IS DISTINCT FROM @me
+	  AND ` + userSeesMessageSQL("um") + `
 	LIMIT 99) u)`
+
+// unreadMarker is whether @me's row r is behind the conversation c: its
+// newest message, or the newest private message to @me (which does not move
+// c.last_message_id).
+const unreadMarker = `(c.last_message_id > COALESCE(r.last_read_message_id, 0)
+	  OR COALESCE(r.last_private_message_id, 0) > COALESCE(r.last_read_message_id, 0))`
 
 // memberNames lists the other members of an internal conversation.
 const memberNames = `(SELECT COALESCE(string_agg(mu.name, ', ' ORDER BY lower(mu.name), mu.id), '')
@@ -106,7 +114,7 @@ const memberNames = `(SELECT COALESCE(string_agg(mu.name, ', ' ORDER BY lower(mu
 
 // rowSelect reads conversations (alias c) as InboxRows for @me; r is @me's
 // read marker.
-const rowSelect = `SELECT c.*, c.public_id::text AS public_id,
+var rowSelect = `SELECT c.*, c.public_id::text AS public_id,
 		       COALESCE(cu.name, '') AS customer_name, COALESCE(cu.email, '') AS customer_email,
 		       COALESCE(a.name, '') AS assignee_name, ` + unreadCount + ` AS unread,
 		       CASE WHEN c.kind = 'internal' THEN ` + memberNames + ` ELSE '' END AS member_names,
@@ -216,19 +224,19 @@ type UnreadSummary struct {
 
 // unreadCustomers selects (up to @cap) open customer conversations unread by
 // @me, newest first: the inbox index, stopping at the cap.
-const unreadCustomers = `SELECT c.id FROM conversations c
+var unreadCustomers = `SELECT c.id FROM conversations c
 	LEFT JOIN conversation_users r ON r.conversation_id = c.id AND r.user_id = @me
 	WHERE @support AND c.kind = 'customer' AND c.status = 'open'
-	  AND c.last_message_id > COALESCE(r.last_read_message_id, 0)
+	  AND ` + unreadMarker + `
 	ORDER BY c.last_message_at DESC, c.id DESC LIMIT @cap`
 
 // unreadMine selects (up to @cap) conversations in @me's My conversations
 // with unread messages: found from @me's own rows (assigned, member, wrote,
 // follows), never by scanning every conversation.
-const unreadMine = `SELECT c.id FROM conversations c
+var unreadMine = `SELECT c.id FROM conversations c
 	LEFT JOIN conversation_users r ON r.conversation_id = c.id AND r.user_id = @me
 	WHERE c.id IN ` + mineIDs + `
-	  AND c.last_message_id > COALESCE(r.last_read_message_id, 0)
+	  AND ` + unreadMarker + `
 	  AND ` + visibleToUser + `
 	LIMIT @cap`
 
@@ -413,7 +421,8 @@ type MessagePage struct {
 
 // ListMessages returns the newest messages of conv in order, with authors;
 // for a customer, only what customers may see (no notes, no staff-only
-// status lines).
+// status lines). For staff it leaves out every private message: a desk
+// lists a thread for its viewer with ListMessagesFor.
 func ListMessages(ctx context.Context, db *gorm.DB, conv *Conversation, forCustomer bool) ([]Message, error) {
 	p, err := ListMessagesBefore(ctx, db, conv, forCustomer, 0, MessageLimit)
 	return p.Messages, err
@@ -424,8 +433,23 @@ func ListMessages(ctx context.Context, db *gorm.DB, conv *Conversation, forCusto
 // first, with authors. It pages by keyset on the id (ids grow with each
 // message of a conversation, and messages_conversation_idx serves the
 // range), so a page costs the same at any depth. For a customer it keeps to
-// what customers may see, like ListMessages.
+// what customers may see, like ListMessages; for staff in general (no
+// viewer) it leaves out private messages.
 func ListMessagesBefore(ctx context.Context, db *gorm.DB, conv *Conversation, forCustomer bool, before int64, limit int) (MessagePage, error) {
+	return listMessages(ctx, db, conv, nil, forCustomer, before, limit)
+}
+
+// ListMessagesFor is ListMessagesBefore for the staff user u, who may see
+// conv: the private messages u wrote or received are in it, with their
+// recipients (Message.VisibleToUser, in its SQL form).
+func ListMessagesFor(ctx context.Context, db *gorm.DB, conv *Conversation, u *User, before int64, limit int) (MessagePage, error) {
+	if u == nil {
+		return MessagePage{}, errors.New("list messages: no viewer")
+	}
+	return listMessages(ctx, db, conv, u, false, before, limit)
+}
+
+func listMessages(ctx context.Context, db *gorm.DB, conv *Conversation, u *User, forCustomer bool, before int64, limit int) (MessagePage, error) {
 	if limit <= 0 || limit > MessageLimit*4 {
 		limit = MessageLimit
 	}
@@ -434,8 +458,13 @@ func ListMessagesBefore(ctx context.Context, db *gorm.DB, conv *Conversation, fo
 	if before > 0 {
 		q = q.Where("messages.id < ?", before)
 	}
-	if forCustomer {
+	switch {
+	case forCustomer:
 		q = q.Where(customerSeesMessageSQL("messages"), map[string]any{"customer_events": customerEvents})
+	case u != nil:
+		q = q.Where(userSeesMessageSQL("messages"), map[string]any{"me": u.ID})
+	default:
+		q = q.Where("messages.kind <> ?", MessagePrivate)
 	}
 	var ms []Message
 	if err := q.Order("messages.id DESC").Limit(limit + 1).Find(&ms).Error; err != nil {
@@ -447,6 +476,13 @@ func ListMessagesBefore(ctx context.Context, db *gorm.DB, conv *Conversation, fo
 	}
 	for i, j := 0, len(ms)-1; i < j; i, j = i+1, j-1 {
 		ms[i], ms[j] = ms[j], ms[i]
+	}
+	ptrs := make([]*Message, len(ms))
+	for i := range ms {
+		ptrs[i] = &ms[i]
+	}
+	if err := loadRecipients(ctx, db, ptrs); err != nil {
+		return MessagePage{}, err
 	}
 	p.Messages = ms
 	return p, nil
@@ -464,8 +500,15 @@ func MessagesByID(ctx context.Context, db *gorm.DB, ids []int64) (map[int64]*Mes
 	if err := db.WithContext(ctx).Joins("AuthorUser").Joins("AuthorCustomer").Where("messages.id IN ?", ids).Find(&ms).Error; err != nil {
 		return nil, fmt.Errorf("load messages: %w", err)
 	}
+	ptrs := make([]*Message, len(ms))
 	for i := range ms {
 		out[ms[i].ID] = &ms[i]
+		ptrs[i] = &ms[i]
+	}
+	// Private messages carry their recipients: each desk stream shows them
+	// only to those (Message.VisibleToUser).
+	if err := loadRecipients(ctx, db, ptrs); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -264,6 +264,13 @@ func TakeAgentDigest(ctx context.Context, tx *gorm.DB, user *User) ([]DigestItem
 				return nil, fmt.Errorf("take digest of user %d: %w", user.ID, err)
 			}
 			if err == nil {
+				if err := loadRecipients(ctx, tx, []*Message{&m}); err != nil {
+					return nil, fmt.Errorf("take digest of user %d: %w", user.ID, err)
+				}
+			}
+			// A private message only ever for its recipients (AudienceOf
+			// queues no one else; this holds it whatever queued the row).
+			if err == nil && m.VisibleToUser(user) {
 				it.Messages = append(it.Messages, m)
 			}
 		}

@@ -44,7 +44,25 @@ func FindMessage(ctx context.Context, db *gorm.DB, conv *Conversation, id int64)
 	if err != nil {
 		return nil, fmt.Errorf("find message %d: %w", id, err)
 	}
+	if err := loadRecipients(ctx, db, []*Message{&m}); err != nil {
+		return nil, err
+	}
 	return &m, nil
+}
+
+// FindMessageFor is FindMessage for the staff user u: a private message u
+// may not see (Message.VisibleToUser) is not found either, so its menu,
+// author card, edit form and history exist only for its author and
+// recipients.
+func FindMessageFor(ctx context.Context, db *gorm.DB, conv *Conversation, u *User, id int64) (*Message, error) {
+	m, err := FindMessage(ctx, db, conv, id)
+	if err != nil {
+		return nil, err
+	}
+	if !m.VisibleToUser(u) {
+		return nil, ErrNotFound
+	}
+	return m, nil
 }
 
 // EditMessage replaces the body of message id in conv on u's behalf
@@ -82,6 +100,13 @@ func changeMessage(ctx context.Context, t Tx, u *User, conv *Conversation, id in
 		}
 		if err != nil {
 			return err
+		}
+		// A private message exists only for its author and recipients.
+		if err := loadRecipients(ctx, tx, []*Message{&m}); err != nil {
+			return err
+		}
+		if !m.VisibleToUser(u) {
+			return ErrNotFound
 		}
 		if !CanChangeMessage(u, &m) {
 			return ErrForbidden

@@ -184,6 +184,10 @@ func notifyMessage(t Tx, ev Event, a *Audience, data JSONMap) (int, error) {
 		return 0, err
 	}
 	data["actor"], data["preview"], data["note"] = m.Author, preview(m.Body), m.Kind == MessageNote
+	if m.Kind == MessagePrivate {
+		// Only its recipients are in the audience (AudienceOf).
+		data["private"] = true
+	}
 	data["from_customer"] = m.FromCustomer
 	created := 0
 	for _, uid := range a.UserIDs {

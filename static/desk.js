@@ -103,7 +103,8 @@
     var body = form.querySelector('[name=body]');
     var kind = form.querySelector('[name=kind]:checked') || form.querySelector('input[type=hidden][name=kind]');
     var link = form.querySelector('[name=link_url]');
-    var text = (body ? body.value : '') + '|' + (kind ? kind.value : '') + '|' + (link ? link.value : '');
+    var to = Array.prototype.map.call(form.querySelectorAll('[name=to]:checked'), function (b) { return b.value; }).join(',');
+    var text = (body ? body.value : '') + '|' + (kind ? kind.value : '') + '|' + (link ? link.value : '') + '|' + to;
     if (!form.parleyKey || form.parleyKeyText !== text) {
       form.parleyKey = newKey();
       form.parleyKeyText = text;
@@ -420,7 +421,7 @@
 
   // ---- typing, presence, "Seen" (app/desk_typing.go; nothing is stored) -------
   // At most one typing signal per 2 s while the agent writes a reply (never a
-  // note), "stopped" after 5 s idle or on send; a viewing heartbeat every 20 s
+  // note or a private message), "stopped" after 5 s idle or on send; a viewing heartbeat every 20 s
   // while a conversation is open, "left" when it closes.
 
   var typingAt = 0, typingIdle = null, viewingConv = '', typingTimer = null;
@@ -439,7 +440,7 @@
 
   function replying(form) {
     var k = form.querySelector('input[name="kind"]:checked');
-    return !k || k.value !== 'note';
+    return !k || k.value === 'message';
   }
 
   function stopTyping() {
@@ -494,7 +495,7 @@
     var seen = document.getElementById('conv-seen'), list = document.getElementById('messages');
     if (!seen || !list) return;
     var upTo = parseInt(seen.getAttribute('data-upto'), 10) || 0, at = null;
-    list.querySelectorAll('article.msg-out:not(.msg-note)').forEach(function (m) {
+    list.querySelectorAll('article.msg-out:not(.msg-note):not(.msg-private)').forEach(function (m) {
       if (parseInt(m.id.slice(4), 10) <= upTo) at = m;
     });
     if (at) { at.appendChild(seen); seen.hidden = false; } else seen.hidden = true;

@@ -34,7 +34,7 @@ func AgentMailText(ctx context.Context, m AgentMail) string {
 	for _, it := range m.Items {
 		b.WriteString(agentReason(ctx, it) + "\n")
 		for _, msg := range it.Messages {
-			b.WriteString("  " + mailAuthor(msg) + ": " + mailExcerpt(msg.Body) + "\n")
+			b.WriteString("  " + agentMailAuthor(ctx, msg) + ": " + mailExcerpt(msg.Body) + "\n")
 		}
 		b.WriteString(T(ctx, "mail.open") + ": " + m.Link(it) + "\n\n")
 	}

@@ -61,6 +61,8 @@ func NotificationHeadline(ctx context.Context, n *models.Notification) string {
 		switch {
 		case n.Flag("internal"):
 			return T(ctx, "notify.teammate_wrote", data)
+		case n.Flag("private"):
+			return T(ctx, "private.notify", data)
 		case n.Flag("note"):
 			return T(ctx, "notify.note_added", data)
 		case n.Flag("from_customer"):
