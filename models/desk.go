@@ -104,6 +104,9 @@ type ConversationView struct {
 	Following bool
 	// Item is the conversation's ticket or task, if any (item.go).
 	Item *ItemPanel
+	// Context is the customer context panel (LoadCustomerContext): only
+	// for viewers with customer data rights, on customer conversations.
+	Context *CustomerContext
 }
 
 // OpenConversation loads the conversation with publicID for u, who has
