@@ -2,6 +2,7 @@ package app
 
 import (
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -31,12 +32,17 @@ func (a *App) renderConversationForms(c echo.Context, status int, edit func(*vie
 	if err != nil {
 		return err
 	}
+	minutes, err := models.SupportKeyMinutes(ctxOf(c), a.db)
+	if err != nil {
+		return err
+	}
 	changes, err := models.RecentDeskStatusChanges(ctxOf(c), a.db, 10)
 	if err != nil {
 		return err
 	}
 	d := views.AdminConversations{Settings: s, Form: views.NewForm(views.AutoCloseValues(s), nil),
-		Waiting: views.NewForm(views.WaitingValues(s), nil), DeskChanges: changes}
+		Waiting:    views.NewForm(views.WaitingValues(s), nil),
+		SupportKey: views.NewForm(map[string]string{"support_key_minutes": strconv.Itoa(minutes)}, nil), DeskChanges: changes}
 	edit(&d)
 	return a.render(c, status, views.AdminConversationsPage(d))
 }
@@ -81,5 +87,21 @@ func (a *App) saveTypingPreview(c echo.Context) error {
 		return err
 	}
 	a.toast(c, "success", tr(c, "typing.preview_saved"))
+	return a.redirect(c, "/admin/conversations")
+}
+
+// saveSupportKeyMinutes stores how long an unused support key works.
+func (a *App) saveSupportKeyMinutes(c echo.Context) error {
+	minutes := c.FormValue("support_key_minutes")
+	err := models.SetSupportKeyMinutes(ctxOf(c), a.db, minutes)
+	if isValidation(err) {
+		return a.renderConversationForms(c, http.StatusUnprocessableEntity, func(d *views.AdminConversations) {
+			d.SupportKey = views.NewForm(map[string]string{"support_key_minutes": minutes}, err)
+		})
+	}
+	if err != nil {
+		return err
+	}
+	a.toast(c, "success", tr(c, "sessions.key_minutes_saved"))
 	return a.redirect(c, "/admin/conversations")
 }

@@ -114,7 +114,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 	wl := WidgetLimits{VisitorPosts: cfg.WidgetRateVisitor, IPPosts: cfg.WidgetRateIP}
 	if o := opts.WidgetLimits; o != nil {
 		wl = WidgetLimits{VisitorPosts: cmp.Or(o.VisitorPosts, wl.VisitorPosts), IPPosts: cmp.Or(o.IPPosts, wl.IPPosts),
-			IPVisitors: o.IPVisitors, IPReads: o.IPReads}
+			IPVisitors: o.IPVisitors, IPReads: o.IPReads, IPSupportKeys: o.IPSupportKeys}
 	}
 	a.widgetLimits = newWidgetLimiters(wl)
 	defer func() {
@@ -187,6 +187,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 	if deps.Mailer, err = newMailer(cfg.SMTP); err != nil {
 		return nil, err
 	}
+	deps.SMS = newSMSSender(cfg.SMS)
 	if opts.WrapMailer != nil && deps.Mailer != nil {
 		deps.Mailer = opts.WrapMailer(deps.Mailer)
 	}

@@ -22,6 +22,13 @@ func (a *App) openChatLink(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	return openChatPage(c, token, conv)
+}
+
+// openChatPage sends a browser holding a new visitor token to conv in the
+// messenger as a full page (the standalone widget frame): the chat links of
+// emails and support sessions (support.go) land here.
+func openChatPage(c echo.Context, token string, conv *models.Conversation) error {
 	boot, err := json.Marshal(map[string]string{"t": token, "c": conv.PublicID})
 	if err != nil {
 		return err

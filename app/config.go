@@ -55,6 +55,26 @@ type Config struct {
 	// to read it in the widget before it is emailed to them
 	// (PARLEY_CUSTOMER_EMAIL_DELAY, a Go duration; default 2m).
 	CustomerEmailDelay time.Duration
+
+	// SMS is the provider that sends session invitations by text message.
+	SMS SMSConfig
+}
+
+// SMSConfig chooses and configures the SMS sender (jobs/sms.go).
+type SMSConfig struct {
+	// Provider is PARLEY_SMS_PROVIDER: "twilio" (a Twilio-compatible
+	// Messages API), "webhook" (a signed JSON POST to a gateway of one's
+	// own), or empty: no SMS.
+	Provider string
+	// Region is the ISO 3166 country of phone numbers typed without +
+	// (PARLEY_SMS_REGION, e.g. BR); empty requires international numbers.
+	Region string
+	// Twilio: PARLEY_TWILIO_BASE_URL (default https://api.twilio.com),
+	// PARLEY_TWILIO_ACCOUNT_SID, PARLEY_TWILIO_AUTH_TOKEN, PARLEY_TWILIO_FROM.
+	TwilioBaseURL, TwilioAccountSID, TwilioAuthToken, TwilioFrom string
+	// Webhook: PARLEY_SMS_WEBHOOK_URL and PARLEY_SMS_WEBHOOK_SECRET (the
+	// HMAC-SHA256 key of X-Parley-Signature).
+	WebhookURL, WebhookSecret string
 }
 
 // SMTPConfig is the outgoing mail server used by notification jobs.
@@ -195,6 +215,33 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		bad("PARLEY_CUSTOMER_EMAIL_DELAY", "want a duration from 1s to 24h like 2m, got %q", delay)
 	} else {
 		c.CustomerEmailDelay = d
+	}
+	c.SMS = SMSConfig{
+		Provider: strings.ToLower(get("PARLEY_SMS_PROVIDER", "")), Region: strings.ToUpper(get("PARLEY_SMS_REGION", "")),
+		TwilioBaseURL: get("PARLEY_TWILIO_BASE_URL", "https://api.twilio.com"), TwilioAccountSID: get("PARLEY_TWILIO_ACCOUNT_SID", ""),
+		TwilioAuthToken: getenv("PARLEY_TWILIO_AUTH_TOKEN"), TwilioFrom: get("PARLEY_TWILIO_FROM", ""),
+		WebhookURL: get("PARLEY_SMS_WEBHOOK_URL", ""), WebhookSecret: getenv("PARLEY_SMS_WEBHOOK_SECRET"),
+	}
+	switch c.SMS.Provider {
+	case "":
+	case "twilio":
+		if u, err := url.Parse(c.SMS.TwilioBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("PARLEY_TWILIO_BASE_URL", "want an http(s) URL, got %q", c.SMS.TwilioBaseURL)
+		}
+		for k, v := range map[string]string{"PARLEY_TWILIO_ACCOUNT_SID": c.SMS.TwilioAccountSID, "PARLEY_TWILIO_AUTH_TOKEN": c.SMS.TwilioAuthToken, "PARLEY_TWILIO_FROM": c.SMS.TwilioFrom} {
+			if v == "" {
+				bad(k, "required when PARLEY_SMS_PROVIDER is twilio")
+			}
+		}
+	case "webhook":
+		if u, err := url.Parse(c.SMS.WebhookURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("PARLEY_SMS_WEBHOOK_URL", "want an http(s) URL, got %q", c.SMS.WebhookURL)
+		}
+		if len(c.SMS.WebhookSecret) < 16 {
+			bad("PARLEY_SMS_WEBHOOK_SECRET", "want at least 16 characters")
+		}
+	default:
+		bad("PARLEY_SMS_PROVIDER", "want twilio, webhook or nothing, got %q", c.SMS.Provider)
 	}
 	if c.SMTP.Host != "" && c.SMTP.From == "" {
 		bad("PARLEY_SMTP_FROM", "required when PARLEY_SMTP_HOST is set, e.g. \"Support <support@example.com>\"")

@@ -81,6 +81,9 @@ func (a *App) renderConversation(c echo.Context, status int, composer views.Form
 	if v.Context, err = customerContext(c, a, v.Conversation); err != nil {
 		return err
 	}
+	if err := a.loadSupportSession(c, v); err != nil {
+		return err
+	}
 	l, rows := listState(v.ListQuery, v.List, v.Conversation.PublicID)
 	if l.Waiting, err = models.DeskWaiting(ctxOf(c), a.db); err != nil {
 		return err

@@ -282,6 +282,9 @@ func (v *deskViewer) renderThread(ctx context.Context, b *live.Batch, evs []mode
 		if err := add(views.MessagesAppended(msgs, conv, v.user)); err != nil {
 			return err
 		}
+		if err := v.a.renderSupportSession(ctx, v.user, conv, msgs, add); err != nil {
+			return err
+		}
 	}
 	if len(changed) > 0 {
 		if err := add(views.MessagesRefreshed(changed, conv, v.user)); err != nil {
@@ -387,8 +390,8 @@ func (v *deskViewer) renderAlerts(evs []models.Event, rows map[int64]*models.Inb
 		return nil
 	}
 	for _, e := range evs {
-		if d, ok := e.Data.(models.ConversationEvent); !ok || e.ConversationID == nil || !d.Created {
-			continue
+		if d, ok := e.Data.(models.ConversationEvent); !ok || e.ConversationID == nil || !d.Created || d.ByUserID != 0 {
+			continue // not new, or an agent's own support session
 		}
 		r := rows[*e.ConversationID]
 		if r == nil || r.Kind != models.KindCustomer {

@@ -19,10 +19,13 @@ type WidgetLimits struct {
 	IPVisitors int
 	// IPReads: views and streams opened per client IP.
 	IPReads int
+	// IPSupportKeys: support keys tried per client IP (support.go), valid
+	// or not: a 6-digit key is guessable only by trying many.
+	IPSupportKeys int
 }
 
 // DefaultWidgetLimits are generous for people and tight for scripts.
-var DefaultWidgetLimits = WidgetLimits{VisitorPosts: 20, IPPosts: 300, IPVisitors: 30, IPReads: 3000}
+var DefaultWidgetLimits = WidgetLimits{VisitorPosts: 20, IPPosts: 300, IPVisitors: 30, IPReads: 3000, IPSupportKeys: 10}
 
 func (l WidgetLimits) withDefaults() WidgetLimits {
 	d := DefaultWidgetLimits
@@ -37,6 +40,9 @@ func (l WidgetLimits) withDefaults() WidgetLimits {
 	}
 	if l.IPReads > 0 {
 		d.IPReads = l.IPReads
+	}
+	if l.IPSupportKeys > 0 {
+		d.IPSupportKeys = l.IPSupportKeys
 	}
 	return d
 }
@@ -125,7 +131,7 @@ func (l *limiter) size() int {
 
 // widgetLimiters are the buckets of the widget endpoints.
 type widgetLimiters struct {
-	visitorPosts, ipPosts, ipVisitors, ipReads *limiter
+	visitorPosts, ipPosts, ipVisitors, ipReads, ipSupportKeys *limiter
 }
 
 func newWidgetLimiters(l WidgetLimits) *widgetLimiters {
@@ -133,5 +139,6 @@ func newWidgetLimiters(l WidgetLimits) *widgetLimiters {
 	return &widgetLimiters{
 		visitorPosts: newLimiter(l.VisitorPosts), ipPosts: newLimiter(l.IPPosts),
 		ipVisitors: newLimiter(l.IPVisitors), ipReads: newLimiter(l.IPReads),
+		ipSupportKeys: newLimiter(l.IPSupportKeys),
 	}
 }

@@ -74,6 +74,11 @@ func (a *App) routes(e *echo.Echo) {
 	e.POST("/desk/status", a.setDeskStatus, a.requireUser)
 	e.GET("/desk/events", a.streamDeskEvents, a.requireUser)
 	e.GET("/desk/unread", a.deskUnread, a.requireUser)
+	// Support sessions, the desk's side (sessions.go): support agents only.
+	e.GET("/sessions/new", a.newSession, a.requireUser)
+	e.POST("/sessions", a.createSession, a.requireUser)
+	e.POST("/sessions/:pid/end", a.endSession, a.requireUser)
+	e.POST("/sessions/:pid/invite", a.inviteToSession, a.requireUser)
 
 	// Tickets and tasks (items.go): lists, new-item form, item pages with
 	// in-place edits and following; linking conversations to items (these
@@ -145,6 +150,7 @@ func (a *App) routes(e *echo.Echo) {
 	admin.POST("/conversations", a.saveConversationSettings)
 	admin.POST("/conversations/typing-preview", a.saveTypingPreview)
 	admin.POST("/conversations/waiting", a.saveWaitingThresholds)
+	admin.POST("/conversations/support-key", a.saveSupportKeyMinutes)
 	// Background jobs: River's UI (admin_jobs.go), never cached, not even
 	// its refusals: noStore comes before the admin check.
 	e.Any("/admin/jobs", a.serveJobsUI, noStore, a.requireUser, a.requireAdmin)
@@ -187,6 +193,12 @@ func (a *App) widgetRoutes(e *echo.Echo) {
 	// sender on top of the read allowance.
 	e.POST("/widget/conversations/:pid/typing", a.postWidgetTyping, visitorReads...)
 	e.GET("/chat/:token", a.openChatLink, a.limitIP(ipVisitors))
+	// Support sessions, the customer's side (support.go): public, CSRF by
+	// the signed-out token, key attempts rate-limited per IP in the handlers.
+	e.GET("/support", a.showSupport)
+	e.POST("/support", a.joinWithKey)
+	e.GET("/s/:key", a.showJoinLink)
+	e.POST("/s/:key", a.joinWithLink)
 	// A pushed URL the customer opened (pushurl.go), and the customer's
 	// transcript, a download whose signed link stands for the visitor's
 	// header (transcript.go).

@@ -29,6 +29,9 @@ type Deps struct {
 	// Mailer sends email; nil when email is disabled (no SMTP host): the
 	// email jobs then finish without doing anything.
 	Mailer Mailer
+	// SMS sends text messages (session invitations); nil when no provider
+	// is configured.
+	SMS SMSSender
 	// BaseURL is how browsers reach Parley (links in emails), without a
 	// trailing slash.
 	BaseURL string
@@ -66,6 +69,7 @@ func Register(w *river.Workers, d Deps) {
 	river.AddWorker(w, &MailEventWorker{deps: d})
 	river.AddWorker(w, &AgentEmailWorker{deps: d})
 	river.AddWorker(w, &CustomerEmailWorker{deps: d})
+	river.AddWorker(w, &SessionInviteWorker{deps: d})
 }
 
 // Periodic lists the timed jobs River runs on a schedule. River elects one

@@ -30,7 +30,8 @@ type Audience struct {
 
 // AudienceOf returns the staff users an event concerns: the one place that
 // says who is notified of what. Nobody is told of their own action.
-//   - a new customer conversation: every active support agent;
+//   - a new customer conversation: every active support agent, unless an
+//     agent started it (a support session, assigned to them: ByUserID);
 //   - an assignment: the new assignee, unless they assigned it themselves;
 //   - a message or note (not a status line): the staff "in" the conversation
 //     (assignee, members, those who wrote in it or follow it) except its
@@ -47,6 +48,8 @@ func AudienceOf(ctx context.Context, db *gorm.DB, e Event) (*Audience, error) {
 	conv, _ := e.Data.(ConversationEvent)
 	var err error
 	switch {
+	case conv.Created && conv.ByUserID != 0:
+		return nil, nil
 	case conv.Created:
 		a.Reason = ReasonNewConversation
 		err = db.Raw(`

@@ -44,7 +44,8 @@ const (
 
 // customerEvents are the status lines a customer sees in the widget.
 var customerEvents = []string{SysClosed, SysReopened, SysReopenedByCustomer, SysAutoClosed,
-	SysTicketLinked, SysTicketStatus} // item.go: only a ticket's reference and resolved/closed
+	SysTicketLinked, SysTicketStatus, // item.go: only a ticket's reference and resolved/closed
+	SysSessionEnded} // support_session.go
 
 // MaxMessageLen caps a message body, in characters.
 const MaxMessageLen = 10000

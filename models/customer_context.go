@@ -109,11 +109,13 @@ type CustomerEdit struct {
 	Name, Email, Phone, Notes string
 }
 
-// NormalizePhone reduces a phone number as typed to its E.164-ish form: the
+// NormalizeCustomerPhone reduces a phone number as typed to its E.164-ish form: the
 // separators people type (spaces, dots, dashes, slashes, parentheses) go, a
 // leading 00 becomes +, and what is left must be an optional + and 6 to 15
-// digits. ok is false otherwise; an empty number is fine (no phone).
-func NormalizePhone(raw string) (phone string, ok bool) {
+// digits. ok is false otherwise; an empty number is fine (no phone). It is
+// lenient on purpose, unlike NormalizePhone (an SMS must reach a valid
+// number): staff note what the customer gave, national form included.
+func NormalizeCustomerPhone(raw string) (phone string, ok bool) {
 	s := strings.TrimSpace(raw)
 	if s == "" {
 		return "", true
@@ -142,7 +144,7 @@ func NormalizePhone(raw string) (phone string, ok bool) {
 }
 
 // validate checks and normalises an edit (trimmed name, lower-case email,
-// NormalizePhone); nothing is stored when it fails.
+// NormalizeCustomerPhone); nothing is stored when it fails.
 func (in *CustomerEdit) validate() error {
 	v := &ValidationError{}
 	in.Name = strings.TrimSpace(in.Name)
@@ -154,9 +156,9 @@ func (in *CustomerEdit) validate() error {
 	if in.Email != "" {
 		validateEmail(v, "email", in.Email)
 	}
-	phone, ok := NormalizePhone(in.Phone)
+	phone, ok := NormalizeCustomerPhone(in.Phone)
 	if !ok {
-		v.Add("phone", "phone_invalid", nil)
+		v.Add("phone", "customer_phone_invalid", nil)
 	}
 	in.Phone = phone
 	if len([]rune(in.Notes)) > CustomerNotesMax {

@@ -13,7 +13,7 @@ import (
 	"github.com/parleydesk/parley/models"
 )
 
-func TestNormalizePhone(t *testing.T) {
+func TestNormalizeCustomerPhone(t *testing.T) {
 	t.Parallel()
 	for raw, want := range map[string]string{
 		"":                     "",
@@ -23,12 +23,12 @@ func TestNormalizePhone(t *testing.T) {
 		"(555) 123-4567":       "5551234567",
 		"+55 11 91234/5678":    "+5511912345678",
 	} {
-		got, ok := models.NormalizePhone(raw)
+		got, ok := models.NormalizeCustomerPhone(raw)
 		assert.True(t, ok, raw)
 		assert.Equal(t, want, got, raw)
 	}
 	for _, bad := range []string{"12345", "+1234567890123456", "call me", "555-CALL-NOW", "12+3456789", "++33612345678", "+", "<b>0612345678</b>"} {
-		_, ok := models.NormalizePhone(bad)
+		_, ok := models.NormalizeCustomerPhone(bad)
 		assert.False(t, ok, bad)
 	}
 }

@@ -96,6 +96,9 @@ type ConversationView struct {
 	// session details atop a customer conversation; empty for viewers who
 	// may not see customer data.
 	FirstRequest string
+	// Support is the conversation's support session, if it was started as
+	// one (support_session.go); the app sets it for support staff.
+	Support *SupportSession
 	// Members are the staff members of an internal conversation.
 	Members []User
 	// Agents are who a customer conversation can be assigned to.

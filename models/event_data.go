@@ -36,7 +36,8 @@ func (MessageChangedEvent) Kind() string { return EventMessageChanged }
 // ConversationEvent: a conversation was created or changed state, assignee or
 // who follows it. Exactly one of the groups below is set per event.
 type ConversationEvent struct {
-	// Created: a new conversation.
+	// Created: a new conversation; ByUserID is set when an agent started
+	// it for a customer (a support session), which alerts nobody else.
 	Created bool `json:"created,omitempty"`
 	// Status: the conversation was opened or closed (StatusOpen, StatusClosed).
 	Status string `json:"status,omitempty"`

@@ -23,3 +23,11 @@ var (
 	SupportAgentSQL         = supportAgentSQL
 	UsersSeeCustomerDataSQL = usersSeeCustomerDataSQL
 )
+
+// SetSupportKeyGen replaces the support key generator until the returned
+// function restores it (tests that call it must not run in parallel).
+func SetSupportKeyGen(f func() string) (restore func()) {
+	old := newSupportKey
+	newSupportKey = f
+	return func() { newSupportKey = old }
+}

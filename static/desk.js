@@ -522,4 +522,24 @@
   }
   document.addEventListener('DOMContentLoaded', pageReady);
   document.addEventListener('htmx:afterSettle', pageReady); // boosted navigation brings a new page
+
+  // [data-copy="#input"]: copies that field's value (a support session's
+  // join link) and says so on the button for a moment.
+  document.addEventListener('click', function (e) {
+    var b = e.target.closest && e.target.closest('[data-copy]');
+    if (!b) return;
+    var field = document.querySelector(b.getAttribute('data-copy'));
+    if (!field) return;
+    var label = b.textContent;
+    var said = function () {
+      b.textContent = b.getAttribute('data-copied') || label;
+      setTimeout(function () { b.textContent = label; }, 1500);
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(field.value).then(said, function () { field.select(); });
+    } else {
+      field.select();
+      try { document.execCommand('copy'); said(); } catch (_) { /* selected: the agent copies it */ }
+    }
+  });
 })();

@@ -250,6 +250,9 @@ func systemText(ctx context.Context, m *models.Message) string {
 	if s, ok := itemSystemText(ctx, m); ok {
 		return s
 	}
+	if s, ok := sessionSystemText(ctx, m); ok {
+		return s
+	}
 	return m.Event
 }
 
@@ -363,6 +366,10 @@ func channelName(ctx context.Context, channel string) string {
 		return T(ctx, "desk.channel_widget")
 	case "internal":
 		return T(ctx, "desk.channel_internal")
+	case models.ChannelKey:
+		return T(ctx, "sessions.channel_key")
+	case models.ChannelLink:
+		return T(ctx, "sessions.channel_link")
 	}
 	return channel
 }

@@ -171,6 +171,8 @@ type AdminConversations struct {
 	Form     Form
 	// Waiting is the waiting-time thresholds form (views/waiting.templ).
 	Waiting Form
+	// SupportKey is the support-key lifetime form (views/sessions.templ).
+	SupportKey Form
 	// DeskChanges are the latest switches of the desk online or offline.
 	DeskChanges []models.DeskStatusChange
 }

@@ -103,6 +103,9 @@ func systemLine(ctx context.Context, m *models.Message) string {
 	case models.SysAutoClosed:
 		return autoClosedLine(ctx, m, true)
 	}
+	if s, ok := sessionCustomerLine(ctx, m); ok {
+		return s
+	}
 	return itemCustomerLine(ctx, m)
 }
 
