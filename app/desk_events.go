@@ -241,7 +241,7 @@ func (v *deskViewer) renderThread(ctx context.Context, b *live.Batch, evs []mode
 	}
 	conv := &row.Conversation
 	var msgs, changed []*models.Message
-	var status, assigned bool
+	var status, assigned, participants bool
 	var follow *bool
 	for _, e := range evs {
 		if e.ConversationID == nil || *e.ConversationID != conv.ID {
@@ -271,6 +271,9 @@ func (v *deskViewer) renderThread(ctx context.Context, b *live.Batch, evs []mode
 			}
 			if d.Assigned {
 				assigned = true
+			}
+			if d.Participant != nil {
+				participants = true
 			}
 			if d.Following != nil && e.UserID != nil && *e.UserID == v.user.ID {
 				f := *d.Following
@@ -310,6 +313,19 @@ func (v *deskViewer) renderThread(ctx context.Context, b *live.Batch, evs []mode
 	}
 	if follow != nil {
 		if err := add(views.FollowControl(conv, *follow, true)); err != nil {
+			return err
+		}
+	}
+	if participants && conv.Kind == models.KindCustomer {
+		p, err := models.LoadParticipants(ctx, v.a.db, conv)
+		if err != nil {
+			return err
+		}
+		withCustomer := *conv
+		if conv.CustomerID != nil {
+			withCustomer.Customer = &models.Customer{ID: *conv.CustomerID, Name: row.CustomerName, Email: row.CustomerEmail}
+		}
+		if err := add(views.ParticipantsSection(&withCustomer, p, views.Form{}, true)); err != nil {
 			return err
 		}
 	}

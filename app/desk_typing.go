@@ -87,6 +87,12 @@ func (a *App) postTyping(c echo.Context) error {
 		return c.NoContent(http.StatusNoContent)
 	}
 	u := currentUser(c)
+	// A hidden participant appears to no customer: not even typing.
+	if hidden, err := models.HiddenIn(ctxOf(c), a.db, conv, u.ID); err != nil {
+		return err
+	} else if hidden {
+		return c.NoContent(http.StatusNoContent)
+	}
 	a.sendSignal(c, "u"+strconv.FormatInt(u.ID, 10), typingEvery, live.Signal{
 		Kind: typingKind(c), ConversationID: conv.ID, CustomerID: *conv.CustomerID, UserID: u.ID, UserName: u.Name,
 	})

@@ -59,6 +59,10 @@ func (a *App) routes(e *echo.Echo) {
 	e.POST("/conversations/:pid/status", a.setConversationStatus, a.requireUser)
 	e.POST("/conversations/:pid/assign", a.assignConversation, a.requireUser)
 	e.POST("/conversations/:pid/follow", a.followConversation, a.requireUser)
+	// The Participants panel (desk_participants.go).
+	e.POST("/conversations/:pid/participants/join", a.joinConversation, a.requireUser)
+	e.POST("/conversations/:pid/participants/leave", a.leaveConversation, a.requireUser)
+	e.POST("/conversations/:pid/participants/invite", a.inviteParticipant, a.requireUser)
 	e.POST("/conversations/:pid/read", a.markConversationRead, a.requireUser)
 	// The per-message menu (desk_message_menu.go): the author's card, edit
 	// and delete, the history (admins).

@@ -35,3 +35,10 @@ func createdOrAssigned(e models.Event) bool {
 	c, ok := e.Data.(models.ConversationEvent)
 	return ok && (c.Created || c.Assigned)
 }
+
+// invited reports whether e puts an agent in a conversation on another's
+// invitation: the invitee hears of it at once (in the bell; no email).
+func invited(e models.Event) bool {
+	c, ok := e.Data.(models.ConversationEvent)
+	return ok && c.Participant != nil && c.Participant.Joined && c.Participant.ByUserID != 0
+}

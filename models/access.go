@@ -203,3 +203,38 @@ func userSeesCannedSQL(alias string) string {
 	return strings.ReplaceAll(`(r.scope = 'desk' OR (r.scope = 'personal' AND r.owner_id = @me) OR (r.scope = 'team' AND (@admin OR EXISTS (
 	SELECT 1 FROM team_members tm WHERE tm.team_id = r.team_id AND tm.user_id = @me))))`, "r.", alias+".")
 }
+
+// CanJoinConversation reports whether u may be in conv as a participant
+// (join it, hidden or not, invite others into it, or be invited): an active
+// customer-support agent (IsSupportAgent) who may see conv
+// (CanSeeConversation), and only in customer conversations (teammate chats
+// have members instead). Its SQL form, for users as rows, is
+// usersMayJoinSQL.
+func CanJoinConversation(u *User, conv *Conversation) bool {
+	return IsSupportAgent(u) && conv != nil && conv.Kind == KindCustomer && CanSeeConversation(u, conv, false)
+}
+
+// usersMayJoinSQL is CanJoinConversation as a condition on a pair of rows:
+// the users row alias users and the conversations row alias convs (the
+// invite picker lists the agents it allows).
+func usersMayJoinSQL(users, convs string) string {
+	sees := strings.ReplaceAll(userSeesConversationSQL(convs), "@support", usersSeeCustomerDataSQL(users))
+	sees = strings.ReplaceAll(sees, "@me", users+".id")
+	return "(" + supportAgentSQL(users) + " AND " + convs + ".kind = 'customer' AND " + sees + ")"
+}
+
+// CustomerAuthorName is the name a customer sees for message m (pages,
+// live stream, emails, transcripts: every customer rendering calls it):
+// the agent's name, or desk (the desk's name, DeskSettings.DeskName or its
+// default) for a message written by a hidden participant (AuthorHidden) or
+// by an agent whose name is gone. A customer's own messages are theirs:
+// callers name those themselves ("You").
+func CustomerAuthorName(m *Message, desk string) string {
+	if m.AuthorType == AuthorAgent && !m.AuthorHidden && m.AuthorUser != nil && m.AuthorUser.Name != "" {
+		return m.AuthorUser.Name
+	}
+	if m.AuthorType == AuthorCustomer && m.AuthorCustomer != nil {
+		return m.AuthorCustomer.DisplayName()
+	}
+	return desk
+}

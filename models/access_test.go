@@ -17,7 +17,8 @@ import (
 // pair of a generated population: users of both roles with and without the
 // support flag, active or not; customers; customer and internal
 // conversations with members, followers and writers; visitors scoped or
-// not; tickets and tasks; messages, notes and status lines.
+// not; tickets and tasks; messages, notes and status lines; who may join
+// a conversation as a participant.
 func TestAccessGoAndSQLAgree(t *testing.T) {
 	t.Parallel()
 	db := setup(t)
@@ -81,6 +82,23 @@ func TestAccessGoAndSQLAgree(t *testing.T) {
 		}
 	})
 
+	t.Run("participants", func(t *testing.T) {
+		// Who may join (or be invited into) a conversation, users as rows.
+		var pairs []struct{ UserID, ConvID int64 }
+		require.NoError(t, db.Raw("SELECT u.id AS user_id, c.id AS conv_id FROM users u, conversations c WHERE "+
+			models.UsersMayJoinSQL("u", "c")).Scan(&pairs).Error)
+		got := map[[2]int64]bool{}
+		for _, p := range pairs {
+			got[[2]int64{p.UserID, p.ConvID}] = true
+		}
+		for _, u := range users {
+			for _, conv := range convs {
+				require.Equal(t, models.CanJoinConversation(u, conv), got[[2]int64{u.ID, conv.ID}],
+					"user %d (%s, support %v, active %v) conversation %d (%s)", u.ID, u.Role, u.CustomerSupport, u.Active, conv.ID, conv.Kind)
+			}
+		}
+	})
+
 	t.Run("visitors", func(t *testing.T) {
 		var visitors []*models.Visitor
 		for _, cust := range customers {
@@ -102,7 +120,7 @@ func TestAccessGoAndSQLAgree(t *testing.T) {
 	})
 
 	t.Run("messages", func(t *testing.T) {
-		events := append([]string{models.SysAssigned, "unassigned", "ticket_status"}, models.CustomerEvents...)
+		events := append([]string{models.SysAssigned, "unassigned", "ticket_status", models.SysJoinedHidden, models.SysLeftHidden}, models.CustomerEvents...)
 		for _, conv := range convs {
 			if conv.Kind != models.KindCustomer {
 				continue

@@ -14,6 +14,7 @@ const (
 	ReasonMessage         = "message"          // a message or note in a conversation I'm in
 	ReasonItemAssigned    = "item_assigned"    // a ticket or task was assigned to me
 	ReasonItemChanged     = "item_changed"     // a ticket or task I follow changed
+	ReasonInvited         = "invited"          // an agent invited me into a conversation (participant.go)
 )
 
 // Audience is who should hear of one event, and why.
@@ -33,6 +34,8 @@ type Audience struct {
 //   - a new customer conversation: every active support agent, unless an
 //     agent started it (a support session, assigned to them: ByUserID);
 //   - an assignment: the new assignee, unless they assigned it themselves;
+//   - an invitation (ConversationEvent.Participant with ByUserID): the
+//     invitee, if still in it and still allowed to join it;
 //   - a message or note (not a status line): the staff "in" the conversation
 //     (assignee, members, those who wrote in it or follow it) except its
 //     author. Whether they are looking at it is for the consumer to check
@@ -65,6 +68,17 @@ func AudienceOf(ctx context.Context, db *gorm.DB, e Event) (*Audience, error) {
 		err = db.Raw(`
 			SELECT u.id FROM users u JOIN conversations c ON c.assignee_id = u.id
 			WHERE c.id = ? AND u.id = ? AND `+supportAgentSQL("u"), *e.ConversationID, *conv.AssigneeID).Scan(&a.UserIDs).Error
+	case conv.Participant != nil && conv.Participant.Joined && conv.Participant.ByUserID != 0:
+		p := conv.Participant
+		if p.ByUserID == p.UserID {
+			return nil, nil
+		}
+		a.Reason = ReasonInvited
+		err = db.Raw(`
+			SELECT u.id FROM users u
+			JOIN conversation_participants p ON p.user_id = u.id AND p.left_at IS NULL
+			JOIN conversations c ON c.id = p.conversation_id
+			WHERE c.id = ? AND u.id = ? AND `+usersMayJoinSQL("u", "c"), *e.ConversationID, p.UserID).Scan(&a.UserIDs).Error
 	case e.Kind == EventMessage && e.MessageID != nil:
 		a.Reason, a.MessageID = ReasonMessage, *e.MessageID
 		err = db.Raw(`

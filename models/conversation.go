@@ -40,12 +40,19 @@ const (
 	SysAssigned           = "assigned"
 	SysUnassigned         = "unassigned"
 	SysAutoClosed         = "auto_closed" // closed by the auto-close job (see AutoCloseIdle)
+	// An agent joined or left (participant.go); the customer sees only a
+	// visible agent's lines, never a hidden one's.
+	SysJoined       = "joined"
+	SysLeft         = "left"
+	SysJoinedHidden = "joined_hidden"
+	SysLeftHidden   = "left_hidden"
 )
 
 // customerEvents are the status lines a customer sees in the widget.
 var customerEvents = []string{SysClosed, SysReopened, SysReopenedByCustomer, SysAutoClosed,
 	SysTicketLinked, SysTicketStatus, // item.go: only a ticket's reference and resolved/closed
-	SysSessionEnded} // support_session.go
+	SysSessionEnded,    // support_session.go
+	SysJoined, SysLeft} // participant.go: visible agents only
 
 // MaxMessageLen caps a message body, in characters.
 const MaxMessageLen = 10000
@@ -106,6 +113,9 @@ type Message struct {
 	// customer first opened it (OpenPushedURL).
 	LinkPushed   bool
 	LinkOpenedAt *time.Time
+	// AuthorHidden: the author wrote as a hidden participant
+	// (participant.go); customers see the desk's name (CustomerAuthorName).
+	AuthorHidden bool
 	CreatedAt    time.Time
 	// EditedAt is set when staff changed the body (EditMessage); the thread
 	// says "edited". DeletedAt is set when staff deleted the message
@@ -415,12 +425,15 @@ func insertMessage(t Tx, conv *Conversation, actor Actor, kind, body, key, link 
 		ID           int64
 		CreatedAt    time.Time
 		WaitingSince *time.Time
+		AuthorHidden bool
 	}
 	err := tx.Raw(`
 		WITH m AS (
-			INSERT INTO messages (conversation_id, kind, author_type, author_user_id, author_customer_id, body, idempotency_key, link_url)
-			VALUES (@conv, @kind, @author_type, @user_id, @customer_id, @body, NULLIF(@key, ''), @link)
-			RETURNING id, created_at
+			INSERT INTO messages (conversation_id, kind, author_type, author_user_id, author_customer_id, body, idempotency_key, link_url, author_hidden)
+			VALUES (@conv, @kind, @author_type, @user_id, @customer_id, @body, NULLIF(@key, ''), @link,
+				-- A hidden participant writes under the desk's name (participant.go).
+				`+hiddenAuthorSQL+`)
+			RETURNING id, created_at, author_hidden
 		), c AS (
 			UPDATE conversations SET
 				last_message_id = m.id,
@@ -444,7 +457,7 @@ func insertMessage(t Tx, conv *Conversation, actor Actor, kind, body, key, link 
 		), e AS (
 			INSERT INTO events (kind, conversation_id, message_id) SELECT @event, @conv, m.id FROM m
 		)
-		SELECT m.id, m.created_at, c.waiting_since FROM m, c`,
+		SELECT m.id, m.created_at, m.author_hidden, c.waiting_since FROM m, c`,
 		map[string]any{
 			"conv": conv.ID, "kind": kind, "author_type": m.AuthorType, "user_id": userID, "customer_id": customerID,
 			"body": body, "text": kind == MessageText, "preview": preview(body), "by_customer": actor.Customer != nil,
@@ -462,7 +475,7 @@ func insertMessage(t Tx, conv *Conversation, actor Actor, kind, body, key, link 
 	if row.ID == 0 {
 		return nil, fmt.Errorf("insert message: conversation %d not found", conv.ID)
 	}
-	m.ID, m.CreatedAt = row.ID, row.CreatedAt
+	m.ID, m.CreatedAt, m.AuthorHidden = row.ID, row.CreatedAt, row.AuthorHidden
 	conv.LastMessageID = m.ID
 	if kind == MessageText {
 		conv.LastMessageAt, conv.LastMessagePreview, conv.WaitingSince = m.CreatedAt, preview(body), row.WaitingSince
@@ -503,7 +516,18 @@ func setStatus(t Tx, conv *Conversation, actor Actor, status, event string) erro
 		return err
 	}
 	conv.Status = status
-	if _, err := insertSystemLine(t, conv, event, JSONMap{"by": actorName(actor)}); err != nil {
+	data := JSONMap{"by": actorName(actor)}
+	if actor.User != nil {
+		// The customer sees this line: a hidden participant is the desk.
+		var hidden bool
+		if err := tx.Raw(`SELECT `+hiddenAuthorSQL, map[string]any{"conv": conv.ID, "user_id": actor.User.ID}).Scan(&hidden).Error; err != nil {
+			return err
+		}
+		if hidden {
+			data["by_hidden"] = true
+		}
+	}
+	if _, err := insertSystemLine(t, conv, event, data); err != nil {
 		return err
 	}
 	return appendEvent(t, Event{ConversationID: &conv.ID, Data: ConversationEvent{Status: status}})

@@ -110,6 +110,9 @@ type ConversationView struct {
 	// Context is the customer context panel (LoadCustomerContext): only
 	// for viewers with customer data rights, on customer conversations.
 	Context *CustomerContext
+	// Participants is the Participants panel of a customer conversation
+	// (participant.go).
+	Participants *ParticipantsView
 }
 
 // OpenConversation loads the conversation with publicID for u, who has
@@ -167,6 +170,9 @@ func OpenConversation(ctx context.Context, t Tx, u *User, publicID string, list 
 		return nil, fmt.Errorf("following: %w", err)
 	}
 	if v.Item, err = ConversationItem(ctx, db, u, conv, v.Agents); err != nil {
+		return nil, err
+	}
+	if v.Participants, err = LoadParticipants(ctx, db, conv); err != nil {
 		return nil, err
 	}
 	return v, nil

@@ -50,6 +50,21 @@ type ConversationEvent struct {
 	// ItemFollowing: Event.UserID started or stopped following the
 	// conversation's ticket or task (its involvement in My conversations).
 	ItemFollowing *bool `json:"item_following,omitempty"`
+	// Participant: an agent joined or left the conversation (participant.go).
+	Participant *ParticipantChange `json:"participant,omitempty"`
+}
+
+// ParticipantChange is who joined or left a conversation, and how. It is not
+// addressed to the participant (Event.UserID stays nil): every desk showing
+// the conversation updates its Participants panel.
+type ParticipantChange struct {
+	UserID int64 `json:"user_id"`
+	// Joined: they joined (false: they left).
+	Joined bool `json:"joined,omitempty"`
+	Hidden bool `json:"hidden,omitempty"`
+	// ByUserID invited them (0: they joined by themselves); the invitee is
+	// notified (AudienceOf).
+	ByUserID int64 `json:"by_user_id,omitempty"`
 }
 
 // Kind implements EventData.

@@ -22,6 +22,7 @@ var (
 	UsersSeeItemSQL         = usersSeeItemSQL
 	SupportAgentSQL         = supportAgentSQL
 	UsersSeeCustomerDataSQL = usersSeeCustomerDataSQL
+	UsersMayJoinSQL         = usersMayJoinSQL
 )
 
 // SetSupportKeyGen replaces the support key generator until the returned

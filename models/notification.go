@@ -116,7 +116,7 @@ func Notify(ctx context.Context, t Tx, ev Event, a *Audience) (int, error) {
 		case ReasonNewConversation:
 			data["preview"] = preview(c.FirstPreview)
 			n, err = insertNotifications(t, ev, a, data, c.FirstMessageID)
-		case ReasonAssigned:
+		case ReasonAssigned, ReasonInvited:
 			var by string
 			if err := tx.Raw("SELECT name FROM users WHERE id = ?", byUserID(ev)).Scan(&by).Error; err != nil {
 				return err
@@ -383,6 +383,9 @@ func notifyItem(ctx context.Context, t Tx, ev Event, a *Audience) (int, error) {
 func byUserID(ev Event) int64 {
 	switch d := ev.Data.(type) {
 	case ConversationEvent:
+		if d.Participant != nil {
+			return d.Participant.ByUserID
+		}
 		return d.ByUserID
 	case ItemEvent:
 		return d.ByUserID

@@ -240,6 +240,8 @@ func systemText(ctx context.Context, m *models.Message) string {
 		return T(ctx, "desk.system_unassigned", data)
 	case models.SysAutoClosed:
 		return autoClosedLine(ctx, m, false)
+	case models.SysJoined, models.SysLeft, models.SysJoinedHidden, models.SysLeftHidden:
+		return participantLine(ctx, m, false)
 	case models.SysURLOpened:
 		if by == "" {
 			by = T(ctx, "desk.customer")

@@ -56,7 +56,7 @@ func CustomerMailText(ctx context.Context, m CustomerMail) string {
 	b.WriteString(customerHello(ctx, m) + "\n\n")
 	b.WriteString(T(ctx, "mail.customer_intro", map[string]any{"Desk": m.Desk}) + "\n\n")
 	for _, msg := range m.Messages {
-		b.WriteString(mailAuthor(msg) + ":\n")
+		b.WriteString(models.CustomerAuthorName(&msg, m.Desk) + ":\n")
 		for _, line := range strings.Split(msg.Body, "\n") {
 			b.WriteString("> " + line + "\n")
 		}

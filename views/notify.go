@@ -46,6 +46,8 @@ func NotificationHeadline(ctx context.Context, n *models.Notification) string {
 		return T(ctx, "notify.new_conversation", data)
 	case models.ReasonAssigned:
 		return T(ctx, "notify.assigned", data)
+	case models.ReasonInvited:
+		return T(ctx, "notify.invited", data)
 	case models.ReasonItemAssigned, models.ReasonItemChanged:
 		data["Ref"], data["Title"] = n.Text("ref"), n.Text("title")
 		if n.Reason == models.ReasonItemAssigned {

@@ -80,13 +80,17 @@ func TranscriptEntries(ctx context.Context, tr *models.Transcript, o TranscriptO
 		e := TranscriptEntry{ID: m.ID, At: m.CreatedAt, Text: m.Body, Pushed: m.LinkPushed}
 		switch {
 		case m.Kind == models.MessageSystem && o.Customer:
-			e.Text = systemLine(ctx, m)
+			e.Text = systemLine(ctx, m, o.Settings)
 		case m.Kind == models.MessageSystem:
 			e.Text = systemText(ctx, m)
 		case o.Customer:
 			e.Author = customerAuthorName(ctx, m, o.Settings)
 		default:
 			e.Author = authorName(ctx, m)
+			if m.AuthorHidden {
+				// The customer read the desk's name (CustomerAuthorName).
+				e.Author += " (" + T(ctx, "participants.hidden") + ")"
+			}
 		}
 		if m.LinkURL != "" && m.LinkURL != m.Body {
 			e.Link = m.LinkURL

@@ -91,8 +91,8 @@ func BrandInk(color string) string {
 }
 
 // systemLine is a status line in the customer's language.
-func systemLine(ctx context.Context, m *models.Message) string {
-	by, _ := m.EventData["by"].(string)
+func systemLine(ctx context.Context, m *models.Message, s *models.DeskSettings) string {
+	by := models.CustomerLineActor(m, DeskName(ctx, s))
 	switch m.Event {
 	case models.SysClosed:
 		return T(ctx, "widget.system.closed", map[string]any{"By": by})
@@ -102,6 +102,10 @@ func systemLine(ctx context.Context, m *models.Message) string {
 		return T(ctx, "widget.system.reopened_by_you")
 	case models.SysAutoClosed:
 		return autoClosedLine(ctx, m, true)
+	case models.SysJoined, models.SysLeft:
+		// Only a visible agent's lines reach the customer (VisibleToCustomer);
+		// who invited them is the team's business.
+		return participantLine(ctx, m, true)
 	}
 	if s, ok := sessionCustomerLine(ctx, m); ok {
 		return s
@@ -114,10 +118,7 @@ func customerAuthorName(ctx context.Context, m *models.Message, s *models.DeskSe
 	if m.AuthorType == models.AuthorCustomer {
 		return T(ctx, "widget.you")
 	}
-	if m.AuthorUser != nil && m.AuthorUser.Name != "" {
-		return m.AuthorUser.Name
-	}
-	return DeskName(ctx, s)
+	return models.CustomerAuthorName(m, DeskName(ctx, s))
 }
 
 func conversationTitle(ctx context.Context, c *models.Conversation) string {
