@@ -78,6 +78,9 @@ func (a *App) renderConversation(c echo.Context, status int, composer views.Form
 		// Opening a conversation is a read receipt for the user's other tabs.
 		a.rt.Ring()
 	}
+	if v.Context, err = customerContext(c, a, v.Conversation); err != nil {
+		return err
+	}
 	if err := a.loadSupportSession(c, v); err != nil {
 		return err
 	}

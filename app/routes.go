@@ -119,6 +119,10 @@ func (a *App) routes(e *echo.Echo) {
 	e.GET("/conversations/:pid/transcript.txt", a.deskTranscriptText, a.requireUser)
 	e.GET("/conversations/:pid/transcript", a.deskTranscriptPrint, a.requireUser)
 
+	// The customer context panel beside a customer conversation: editing the
+	// customer's name, email, phone and notes (customer_context.go).
+	e.POST("/conversations/:pid/customer", a.updateCustomer, a.requireUser)
+
 	// Notifications (notifications.go): the bell's page and popover, marking
 	// read.
 	e.GET("/notifications", a.listNotifications, a.requireUser)

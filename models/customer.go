@@ -18,6 +18,8 @@ type Customer struct {
 	ID         int64
 	Name       string
 	Email      string
+	Phone      string // staff-edited (UpdateCustomer), normalised by NormalizeCustomerPhone
+	Notes      string // staff's free notes about the customer
 	ExternalID *string
 	Verified   bool
 	CreatedAt  time.Time

@@ -111,6 +111,9 @@ type ConversationView struct {
 	Following bool
 	// Item is the conversation's ticket or task, if any (item.go).
 	Item *ItemPanel
+	// Context is the customer context panel (LoadCustomerContext): only
+	// for viewers with customer data rights, on customer conversations.
+	Context *CustomerContext
 	// Participants is the Participants panel of a customer conversation
 	// (participant.go).
 	Participants *ParticipantsView
