@@ -52,9 +52,9 @@ func TestBrowserMessageMenu(t *testing.T) {
 		// The author's card.
 		browsertest.Click(msg+" details.msg-menu > summary"),
 		browsertest.Click(msg+" [data-msg-author]"),
-		until(`document.querySelector('#msg-panel-`+id+` .msg-card-email') && document.querySelector('#msg-panel-`+id+` .msg-card-email').textContent === 'sam@example.com'`),
-		browsertest.Click(`#msg-panel-`+id+` [data-msg-panel-close]`),
-		until(`document.getElementById('msg-panel-`+id+`').textContent === ''`),
+		until(`document.querySelector('#message-panel-`+id+` .msg-card-email') && document.querySelector('#message-panel-`+id+` .msg-card-email').textContent === 'sam@example.com'`),
+		browsertest.Click(`#message-panel-`+id+` [data-msg-panel-close]`),
+		until(`document.getElementById('message-panel-`+id+`').textContent === ''`),
 	))
 	assert.Equal(t, "/conversations/"+pid+"#msg-"+id, jsText(t, desk, `document.querySelector('`+msg+` [data-copy-link]').getAttribute('data-copy-link')`))
 	// Escape closes an open menu; the link opens on the message.
