@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -15,7 +14,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -25,13 +23,9 @@ import (
 	"syscall"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib"
-	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
 
-	"github.com/parleydesk/parley/internal/pgembed"
-	"github.com/parleydesk/parley/migrations"
+	"github.com/parleydesk/parley/internal/benchdb"
 	"github.com/parleydesk/parley/models"
 )
 
@@ -87,40 +81,12 @@ func freeAddr() string {
 
 func run(ctx context.Context, o options) error {
 	raiseNoFile()
-	dsn := os.Getenv("DATABASE_URL")
-	if dsn == "" {
-		dir := o.dataDir
-		if dir == "" {
-			d, err := os.MkdirTemp("", "parley-bench-*")
-			if err != nil {
-				return err
-			}
-			os.Chmod(d, 0o755)
-			defer os.RemoveAll(d)
-			dir = d
-		}
-		pg, err := pgembed.Start(ctx, pgembed.Options{Dir: filepath.Join(dir, "postgres"), Fsync: true, MaxConnections: 400})
-		if err != nil {
-			return err
-		}
-		defer pg.Stop(context.Background())
-		if err := pg.EnsureDatabase(ctx, "parley"); err != nil {
-			return err
-		}
-		dsn = pg.URL("parley")
-	}
-	sqlDB, err := sql.Open("pgx", dsn)
+	bdb, err := benchdb.Open(ctx, benchdb.Options{Name: "parley-bench", DataDir: o.dataDir, MaxConnections: 400})
 	if err != nil {
 		return err
 	}
-	defer sqlDB.Close()
-	if err := migrations.Up(ctx, sqlDB); err != nil {
-		return err
-	}
-	db, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), &gorm.Config{Logger: logger.Discard})
-	if err != nil {
-		return err
-	}
+	defer bdb.Close()
+	dsn, db := bdb.DSN, bdb.Gorm
 	// A fresh desk for every run.
 	if err := db.Exec("TRUNCATE users, customers, conversations, events, river_job CASCADE").Error; err != nil {
 		return err

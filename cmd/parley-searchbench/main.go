@@ -16,23 +16,17 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"flag"
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"slices"
 	"syscall"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib"
-	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
 
-	"github.com/parleydesk/parley/internal/pgembed"
-	"github.com/parleydesk/parley/migrations"
+	"github.com/parleydesk/parley/internal/benchdb"
 	"github.com/parleydesk/parley/models"
 )
 
@@ -62,40 +56,12 @@ func main() {
 }
 
 func run(ctx context.Context, o options) error {
-	dsn := os.Getenv("DATABASE_URL")
-	if dsn == "" {
-		dir := o.dataDir
-		if dir == "" {
-			d, err := os.MkdirTemp("", "parley-searchbench-*")
-			if err != nil {
-				return err
-			}
-			os.Chmod(d, 0o755)
-			defer os.RemoveAll(d)
-			dir = d
-		}
-		pg, err := pgembed.Start(ctx, pgembed.Options{Dir: filepath.Join(dir, "postgres"), Fsync: true})
-		if err != nil {
-			return err
-		}
-		defer pg.Stop(context.Background())
-		if err := pg.EnsureDatabase(ctx, "parley"); err != nil {
-			return err
-		}
-		dsn = pg.URL("parley")
-	}
-	sqlDB, err := sql.Open("pgx", dsn)
+	bdb, err := benchdb.Open(ctx, benchdb.Options{Name: "parley-searchbench", DataDir: o.dataDir})
 	if err != nil {
 		return err
 	}
-	defer sqlDB.Close()
-	if err := migrations.Up(ctx, sqlDB); err != nil {
-		return err
-	}
-	db, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), &gorm.Config{Logger: logger.Discard})
-	if err != nil {
-		return err
-	}
+	defer bdb.Close()
+	db := bdb.Gorm
 	if o.reseed || !seeded(ctx, db, o) {
 		if err := seed(ctx, db, o); err != nil {
 			return fmt.Errorf("seed: %w", err)

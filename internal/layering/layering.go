@@ -14,7 +14,7 @@ const Module = "github.com/parleydesk/parley"
 // A package belongs to the longest layer that prefixes its path; a package
 // in no layer is an error, so a new package is placed on purpose.
 var allowed = map[string][]string{
-	"cmd":                  {"app", "jobs", "views", "models", "migrations", "static", "internal/pgembed", "internal/dbtest"},
+	"cmd":                  {"app", "jobs", "views", "models", "migrations", "static", "internal/pgembed", "internal/dbtest", "internal/benchdb"},
 	"app":                  {"app/live", "jobs", "views", "models", "migrations", "static", "internal/pgembed"},
 	"app/live":             {"models"},
 	"jobs":                 {"views", "models"},
@@ -24,6 +24,7 @@ var allowed = map[string][]string{
 	"static":               nil,
 	"internal/pgembed":     nil,
 	"internal/dbtest":      {"internal/pgembed", "migrations"},
+	"internal/benchdb":     {"internal/pgembed", "migrations"},
 	"internal/smtptest":    nil,
 	"internal/browsertest": nil,
 	"internal/wait":        nil,
