@@ -85,6 +85,10 @@ func (a *App) routes(e *echo.Echo) {
 	e.POST("/sessions", a.createSession, a.requireUser)
 	e.POST("/sessions/:pid/end", a.endSession, a.requireUser)
 	e.POST("/sessions/:pid/invite", a.inviteToSession, a.requireUser)
+	// Reports (reports_<name>.go): admins and the agents an admin allowed
+	// (models.CanViewReports), 403 for anyone else.
+	e.GET("/reports/sessions", a.sessionReport, a.requireUser, a.requireReports)
+	e.GET("/reports/sessions.csv", a.sessionReportCSV, a.requireUser, a.requireReports)
 
 	// Tickets and tasks (items.go): lists, new-item form, item pages with
 	// in-place edits and following; linking conversations to items (these
@@ -142,6 +146,7 @@ func (a *App) routes(e *echo.Echo) {
 	admin.POST("/agents/:id/password", a.setAgentPassword)
 	admin.POST("/agents/:id/deactivate", a.deactivateAgent)
 	admin.POST("/agents/:id/reactivate", a.reactivateAgent)
+	admin.POST("/agents/:id/reports", a.setAgentReports)
 	admin.GET("/teams", a.listTeams)
 	admin.POST("/teams", a.createTeam)
 	admin.GET("/teams/:id", a.showTeam)

@@ -174,17 +174,19 @@ func CheckSessionReportFilters(ctx context.Context, db *gorm.DB, q SessionReport
 
 // SessionRow is one session of the report.
 type SessionRow struct {
-	ID           int64
-	PublicID     string
-	Channel      string
-	Status       string
-	CreatedAt    time.Time
-	ClosedAt     *time.Time
-	AgentID      *int64
-	AgentName    string
-	TeamID       *int64
-	TeamName     string
-	CustomerName string
+	ID            int64
+	PublicID      string
+	Channel       string
+	Status        string
+	CreatedAt     time.Time
+	ClosedAt      *time.Time
+	AgentID       *int64
+	AgentName     string
+	TeamID        *int64
+	TeamName      string
+	CustomerID    int64
+	CustomerName  string
+	CustomerEmail string
 	// Support sessions only.
 	Key       string
 	JoinedAt  *time.Time
@@ -272,7 +274,7 @@ func reportWhere(q SessionReportQuery) (string, map[string]any) {
 const reportSelect = `
 SELECT c.id, c.public_id::text AS public_id, c.channel, c.status, c.created_at, c.closed_at,
        c.assignee_id AS agent_id, COALESCE(u.name, '') AS agent_name,
-       c.team_id, COALESCE(t.name, '') AS team_name, COALESCE(cu.name, '') AS customer_name,
+       c.team_id, COALESCE(t.name, '') AS team_name, c.customer_id, COALESCE(cu.name, '') AS customer_name, COALESCE(cu.email, '') AS customer_email,
        COALESCE(s.key, '') AS key, s.joined_at, s.ended_at, s.expires_at
 FROM conversations c
 LEFT JOIN support_sessions s ON s.conversation_id = c.id
