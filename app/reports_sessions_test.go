@@ -99,7 +99,7 @@ func TestSessionReportRoutes(t *testing.T) {
 	require.Equal(t, http.StatusSeeOther, ada.post(fmt.Sprintf("/admin/agents/%d/reports", ann2.ID), url.Values{"can_view_reports": {"on"}}).StatusCode)
 	res = ann.get("/reports/sessions")
 	require.Equal(t, http.StatusOK, res.StatusCode)
-	link := res.doc.Find("#session-" + pid + " .report-chat-log").AttrOr("href", "")
+	link := res.doc.Find("#session-"+pid+" .report-chat-log").AttrOr("href", "")
 	assert.Equal(t, "/conversations/"+pid+"/transcript", link)
 	assert.Equal(t, http.StatusOK, ann.get(link).StatusCode)
 
