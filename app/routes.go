@@ -203,6 +203,9 @@ func (a *App) widgetRoutes(e *echo.Echo) {
 	// The visitor's typing signal (desk_typing.go): ephemeral, throttled per
 	// sender on top of the read allowance.
 	e.POST("/widget/conversations/:pid/typing", a.postWidgetTyping, visitorReads...)
+	// The page of the customer's site the widget is open on (widget_page.go):
+	// ephemeral, throttled per frame on top of the read allowance.
+	e.POST("/widget/page", a.postWidgetPage, visitorReads...)
 	e.GET("/chat/:token", a.openChatLink, a.limitIP(ipVisitors))
 	// Support sessions, the customer's side (support.go): public, CSRF by
 	// the signed-out token, key attempts rate-limited per IP in the handlers.

@@ -132,6 +132,7 @@ type Broker struct {
 	repoll time.Duration
 
 	presence presence
+	pages    pages
 }
 
 // NewBroker returns a broker reading events through db and ringing and
