@@ -75,7 +75,10 @@ func TestBrowserVisitorCurrentPage(t *testing.T) {
 	require.Len(t, rows, 1)
 	pid := rows[0].PublicID
 
+	t0 := time.Now()
+	step := func(what string) { t.Logf("%s after %s", what, time.Since(t0).Round(time.Millisecond)) }
 	desk := deskTab(t, e, "sam@example.com")
+	step("desk signed in")
 	require.NoError(t, chromedp.Do(desk,
 		chromedp.Navigate(e.srv.URL+"/conversations/"+pid),
 		browsertest.WaitReady("#cc-current-page"),
@@ -83,6 +86,7 @@ func TestBrowserVisitorCurrentPage(t *testing.T) {
 	// Where they wrote from (live if the report arrives after the page).
 	waitText(t, desk, "#cc-current-page", "Example shop <home>")
 	waitText(t, desk, "#cc-page-url", host.URL+"/")
+	step("first page shown")
 	require.NoError(t, chromedp.Do(desk, until(`document.querySelector('#cc-page-link').getAttribute('href') === `+jsQuote(host.URL+"/")+
 		` && document.querySelector('#cc-page-link').rel.includes('noopener')`)))
 
@@ -90,14 +94,17 @@ func TestBrowserVisitorCurrentPage(t *testing.T) {
 	require.NoError(t, chromedp.Do(cust, browsertest.Click("#go-pricing")))
 	waitText(t, desk, "#cc-current-page", "Pricing plans")
 	waitText(t, desk, "#cc-page-url", host.URL+"/pricing?plan=pro")
+	step("navigation shown")
 
 	// A reload of the conversation page shows it too (the instance's memory).
 	require.NoError(t, chromedp.Do(desk, chromedp.Reload()))
 	waitText(t, desk, "#cc-current-page", "Pricing plans")
+	step("reloaded")
 
 	// The customer leaves the site: the widget's stream ends, the page goes.
 	require.NoError(t, chromedp.Do(cust, chromedp.Navigate("about:blank")))
 	waitText(t, desk, "#cc-page-none", "Not on the site now")
+	step("gone")
 }
 
 func jsQuote(s string) string { return fmt.Sprintf("%q", s) }

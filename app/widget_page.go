@@ -30,14 +30,19 @@ var frameIDRe = regexp.MustCompile(`^[A-Za-z0-9-]{16,64}$`)
 // pageEvery is the fastest one frame's page reports are passed on.
 const pageEvery = time.Second
 
-// postWidgetPage: the widget is open on a page of the customer's site.
+// postWidgetPage: the widget is open on a page of the customer's site, or
+// (state=left) its page is going away.
 // The URL must be an http(s) URL on one of the sites the widget may run on
 // (or Parley's own demo page); anything else is a 422 and nothing is sent.
 func (a *App) postWidgetPage(c echo.Context) error {
 	v := currentVisitor(c)
 	frame := c.FormValue("frame")
 	if !frameIDRe.MatchString(frame) {
-		return echo.NewHTTPError(http.StatusUnprocessableEntity, "frame")
+		return models.Invalid("frame", "link_url_invalid", nil) // a client bug: 422
+	}
+	if c.FormValue("state") == "left" {
+		a.sendSignal(c, "f"+frame, pageEvery, live.Signal{Kind: live.SignalPageLeft, CustomerID: v.CustomerID, Frame: frame})
+		return c.NoContent(http.StatusNoContent)
 	}
 	s, err := models.GetSettings(ctxOf(c), a.db)
 	if err != nil {
@@ -46,7 +51,7 @@ func (a *App) postWidgetPage(c echo.Context) error {
 	origins := append([]string{a.cfg.BaseURL.Scheme + "://" + a.cfg.BaseURL.Host}, s.AllowedOrigins...)
 	u, title, err := models.CheckVisitorPage(c.FormValue("url"), c.FormValue("title"), origins)
 	if err != nil {
-		return echo.NewHTTPError(http.StatusUnprocessableEntity, "url")
+		return err // 422, the reason translated
 	}
 	a.sendSignal(c, "f"+frame, pageEvery, live.Signal{Kind: live.SignalPage, CustomerID: v.CustomerID, Frame: frame, URL: u, Title: title})
 	return c.NoContent(http.StatusNoContent)

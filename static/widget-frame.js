@@ -342,6 +342,20 @@
     post('/widget/page', body).catch(function () { /* the next report says the same */ });
   };
   if (frameId) setInterval(reportPage, 120000);
+  // Leaving the page may keep it frozen in the back/forward cache with its
+  // stream connected: say so now; a page restored from there starts afresh.
+  window.addEventListener('pagehide', function () {
+    if (!frameId || !token) return;
+    var body = new URLSearchParams();
+    body.set('frame', frameId);
+    body.set('state', 'left');
+    try {
+      fetch('/widget/page', { method: 'POST', keepalive: true, credentials: 'omit', headers: { 'X-Parley-Visitor': token, 'X-Parley-Lang': lang }, body: body });
+    } catch (e) { /* the stream's end will say it */ }
+  });
+  window.addEventListener('pageshow', function (e) {
+    if (e.persisted && frameId) location.reload();
+  });
 
   window.addEventListener('message', function (e) {
     if (!parentOrigin || e.source !== window.parent || e.origin !== parentOrigin) return;

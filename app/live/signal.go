@@ -37,6 +37,10 @@ const (
 	SignalPage     = "page"
 	SignalPageOpen = "page_open"
 	SignalPageGone = "page_gone"
+	// SignalPageLeft: the frame itself says it is going away (pagehide):
+	// a navigation may leave its page frozen in the browser's back/forward
+	// cache with its stream still connected.
+	SignalPageLeft = "page_left"
 )
 
 // PageTTL is how long a widget frame's page counts without a new page
@@ -84,7 +88,7 @@ type Signal struct {
 
 // IsPage reports whether s is about a visitor's current page.
 func (s Signal) IsPage() bool {
-	return s.Kind == SignalPage || s.Kind == SignalPageOpen || s.Kind == SignalPageGone
+	return s.Kind == SignalPage || s.Kind == SignalPageOpen || s.Kind == SignalPageGone || s.Kind == SignalPageLeft
 }
 
 // forCustomer reports whether the conversation's visitors are told: only an
@@ -274,12 +278,20 @@ func (p *pages) apply(sig Signal, now time.Time) {
 		p.m[sig.CustomerID] = frames
 	}
 	e := frames[sig.Frame]
+	if sig.Kind == SignalPageLeft {
+		delete(frames, sig.Frame)
+		if len(frames) == 0 {
+			delete(p.m, sig.CustomerID)
+		}
+		return
+	}
 	if e == nil {
 		if len(frames) >= maxFramesPerCustomer {
 			p.pruneLocked(sig.CustomerID, now)
 			if len(frames) >= maxFramesPerCustomer {
 				return
 			}
+			p.m[sig.CustomerID] = frames // pruning may have dropped the emptied map
 		}
 		e = &pageEntry{idle: now, until: now.Add(PageTTL)}
 		frames[sig.Frame] = e
