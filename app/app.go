@@ -46,6 +46,7 @@ type App struct {
 	pool *pgxpool.Pool
 	// poolShared: the pool came from Options.Pool, and Close leaves it open.
 	poolShared bool
+	metrics    *metrics
 	sql        *sql.DB
 	db         *gorm.DB
 
@@ -219,6 +220,8 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 
 	a.bg, a.bgCancel = context.WithCancel(context.WithoutCancel(ctx))
 	a.rt = live.NewBroker(a.log, a.db, a.pool)
+	a.metrics = a.newMetrics()
+	a.rt.ObserveLag(func(d time.Duration) { a.metrics.lag.Observe(d.Seconds()) })
 	if err = a.rt.Start(a.bg); err != nil {
 		return nil, fmt.Errorf("start realtime: %w", err)
 	}
@@ -317,6 +320,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	srv.RegisterOnShutdown(a.beginStopping)
 	if a.cfg.DebugListen != "" {
 		go a.serveDebug()
+	}
+	if a.cfg.MetricsListen != "" {
+		go a.serveMetricsListen()
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
