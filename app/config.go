@@ -43,9 +43,9 @@ type Config struct {
 	// scraper sending "Authorization: Bearer <token>" (PARLEY_METRICS_TOKEN,
 	// at least 16 characters).
 	MetricsToken string
-	SMTP        SMTPConfig
-	LogLevel    slog.Level
-	LogFormat   string // "text" or "json"
+	SMTP         SMTPConfig
+	LogLevel     slog.Level
+	LogFormat    string // "text" or "json"
 
 	// WidgetRateVisitor and WidgetRateIP cap the messages the widget accepts
 	// per minute from one visitor and from one client IP
