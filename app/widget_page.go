@@ -40,20 +40,28 @@ func (a *App) postWidgetPage(c echo.Context) error {
 	if !frameIDRe.MatchString(frame) {
 		return models.Invalid("frame", "link_url_invalid", nil) // a client bug: 422
 	}
+	kind := live.SignalPage
 	if c.FormValue("state") == "left" {
-		a.sendSignal(c, "f"+frame, pageEvery, live.Signal{Kind: live.SignalPageLeft, CustomerID: v.CustomerID, Frame: frame})
-		return c.NoContent(http.StatusNoContent)
+		kind = live.SignalPageLeft
 	}
-	s, err := models.GetSettings(ctxOf(c), a.db)
-	if err != nil {
-		return err
+	ok, forget := a.gateSignal(c, "f"+frame, kind, pageEvery)
+	if !ok {
+		return c.NoContent(http.StatusNoContent) // the frame's next report says the same
 	}
-	origins := append([]string{a.cfg.BaseURL.Scheme + "://" + a.cfg.BaseURL.Host}, s.AllowedOrigins...)
-	u, title, err := models.CheckVisitorPage(c.FormValue("url"), c.FormValue("title"), origins)
-	if err != nil {
-		return err // 422, the reason translated
+	sig := live.Signal{Kind: kind, CustomerID: v.CustomerID, Frame: frame}
+	if kind == live.SignalPage {
+		s, err := models.GetSettings(ctxOf(c), a.db)
+		if err != nil {
+			forget()
+			return err
+		}
+		origins := append([]string{a.cfg.BaseURL.Scheme + "://" + a.cfg.BaseURL.Host}, s.AllowedOrigins...)
+		if sig.URL, sig.Title, err = models.CheckVisitorPage(c.FormValue("url"), c.FormValue("title"), origins); err != nil {
+			forget()
+			return err // 422, the reason translated
+		}
 	}
-	a.sendSignal(c, "f"+frame, pageEvery, live.Signal{Kind: live.SignalPage, CustomerID: v.CustomerID, Frame: frame, URL: u, Title: title})
+	a.sendSignal(c, sig)
 	return c.NoContent(http.StatusNoContent)
 }
 
