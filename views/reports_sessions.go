@@ -66,16 +66,30 @@ func (p SessionReportPage) dayURL(d time.Time) string {
 	return "/reports/sessions?" + url.Values(q.Values()).Encode()
 }
 
+// reportChannelIDs and sessionStateIDs name channels and session states
+// (whole message ids, so the locale tests see them used).
+var (
+	reportChannelIDs = map[string]string{
+		models.ChannelWidget: "sessrep.channel_widget", models.ChannelKey: "sessrep.channel_key", models.ChannelLink: "sessrep.channel_link",
+	}
+	sessionStateIDs = map[string]string{
+		"waiting": "sessrep.state_waiting", "expired": "sessrep.state_expired", "ongoing": "sessrep.state_ongoing", "ended": "sessrep.state_ended",
+	}
+)
+
 // reportChannelText names a channel.
 func reportChannelText(ctx context.Context, ch string) string {
-	return T(ctx, "sessrep.channel_"+ch)
+	if id, ok := reportChannelIDs[ch]; ok {
+		return T(ctx, id)
+	}
+	return ch
 }
 
 // durationText says how long a session lasted, or why it has no duration.
 func durationText(ctx context.Context, r *models.SessionRow, now time.Time) string {
 	d, ok := r.Duration()
 	if !ok {
-		return T(ctx, "sessrep.state_"+r.State(now))
+		return T(ctx, sessionStateIDs[r.State(now)])
 	}
 	return DurationText(ctx, d)
 }
