@@ -59,7 +59,12 @@ func ArticleExcerpt(body string, max int) string {
 		case html.TextToken:
 			b.Write(z.Text())
 		case html.StartTagToken, html.EndTagToken, html.SelfClosingTagToken:
-			b.WriteByte(' ') // blocks and cells must not run together
+			name, _ := z.TagName()
+			switch atom.Lookup(name) {
+			case atom.Strong, atom.Em, atom.Del, atom.Code, atom.A:
+			default:
+				b.WriteByte(' ') // blocks and cells must not run together
+			}
 		}
 	}
 	text := strings.Join(strings.Fields(b.String()), " ")

@@ -112,7 +112,7 @@ func TestRenderArticleIsSafe(t *testing.T) {
 
 func TestArticleExcerpt(t *testing.T) {
 	t.Parallel()
-	assert.Equal(t, "Title Some bold text and a link .", models.ArticleExcerpt("# Title\n\nSome **bold** text and [a link](https://x.example).", 100))
+	assert.Equal(t, "Title Some bold text and a link.", models.ArticleExcerpt("# Title\n\nSome **bold** text and [a link](https://x.example).", 100))
 	ex := models.ArticleExcerpt(strings.Repeat("word ", 100), 20)
 	assert.Equal(t, 20, len([]rune(ex)))
 	assert.True(t, strings.HasSuffix(ex, "…"))
@@ -288,7 +288,7 @@ func TestSendArticle(t *testing.T) {
 	require.NotNil(t, got.Article)
 	assert.Equal(t, "How to export", got.Article.Title)
 	assert.True(t, got.Article.Published)
-	assert.Equal(t, "Click Export .", got.Article.Excerpt)
+	assert.Equal(t, "Click Export.", got.Article.Excerpt)
 
 	_, err = factory.Write1(db, func(tx models.Tx) (*models.Article, error) {
 		return models.UpdateArticle(ctx, tx, admin, a.ID, models.ArticleInput{Title: "Exporting your data", Slug: a.Slug, Body: "New.", Language: "en"})
