@@ -22,6 +22,8 @@ import (
 // they type and sends it; the card reaches the customer's chat live (title,
 // excerpt, Open) and Open shows the public page in a new tab, rendered
 // safely (the <script> the admin typed is text nowhere and runs nowhere).
+// When the admin retitles it, then makes it a draft again, the customer's
+// card follows live: the new title, then "no longer available".
 func TestBrowserAgentSendsArticleCustomerOpens(t *testing.T) {
 	browsertest.SkipShort(t)
 	t.Parallel()
@@ -99,4 +101,28 @@ func TestBrowserAgentSendsArticleCustomerOpens(t *testing.T) {
 	assert.Equal(t, "Settings", jsText(t, help, `document.querySelector('#help-article strong').textContent`))
 	assert.Equal(t, "nofollow noopener", jsText(t, help, `document.querySelector('#help-article a').getAttribute('rel')`))
 	assert.Equal(t, "false", jsText(t, help, `String(!!window.pwned || !!document.querySelector('script'))`))
+
+	// The admin edits it: the customer's card follows live, with the new
+	// title, then "unavailable" once it is a draft again.
+	edit := e.srv.URL + "/admin/articles/" + idStr(art.ID) + "/edit"
+	require.NoError(t, chromedp.Do(admin,
+		chromedp.Navigate(edit),
+		browsertest.WaitReady("#kb-form #f-title"),
+		browsertest.SetValue("#f-title", "Exporting everything"),
+		browsertest.Click("#kb-save"),
+		until(`document.querySelector('#kb-articles') && document.querySelector('#kb-articles').textContent.includes('Exporting everything')`),
+	))
+	require.NoError(t, chromedp.Do(widget,
+		until(`document.querySelector('#w-thread .w-article-title') && document.querySelector('#w-thread .w-article-title').textContent.includes('Exporting everything')`),
+	))
+	require.NoError(t, chromedp.Do(admin,
+		chromedp.Navigate(edit),
+		browsertest.WaitReady("#kb-form #f-published"),
+		browsertest.Click("#f-published"),
+		browsertest.Click("#kb-save"),
+		until(`document.querySelector('#kb-articles .badge-muted')`),
+	))
+	require.NoError(t, chromedp.Do(widget,
+		until(`document.querySelector('#w-thread .w-article-gone') && !document.querySelector('#w-thread .w-article-open')`),
+	))
 }

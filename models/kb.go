@@ -500,3 +500,21 @@ func SendArticle(ctx context.Context, t Tx, user *User, conv *Conversation, arti
 	}
 	return msg, nil
 }
+
+// ArticleMessages are the messages of conv that carry an article and that
+// its customer sees, with their articles as they are now: what a widget
+// shows again when an article changes.
+func ArticleMessages(ctx context.Context, db *gorm.DB, conv *Conversation) ([]*Message, error) {
+	var ms []*Message
+	err := db.WithContext(ctx).Joins("AuthorUser").Joins("AuthorCustomer").
+		Where("messages.conversation_id = ? AND messages.article_sent AND messages.deleted_at IS NULL", conv.ID).
+		Where(customerSeesMessageSQL("messages"), map[string]any{"customer_events": customerEvents}).
+		Order("messages.id").Limit(200).Find(&ms).Error
+	if err != nil {
+		return nil, fmt.Errorf("article messages of conversation %d: %w", conv.ID, err)
+	}
+	if err := loadArticles(ctx, db, ms); err != nil {
+		return nil, err
+	}
+	return ms, nil
+}
