@@ -47,3 +47,12 @@ func articleFormTitle(ctx context.Context, d ArticleForm) string {
 	}
 	return T(ctx, "kb.edit_title", map[string]any{"Title": d.Article.Title})
 }
+
+// articleMailURL is the public page of the article msg carries, for the
+// customer's email: only while it is published, and only with a base URL.
+func articleMailURL(m CustomerMail, msg *models.Message) string {
+	if m.BaseURL == "" || msg.Article == nil || !msg.Article.Published || msg.DeletedAt != nil {
+		return ""
+	}
+	return m.BaseURL + HelpURL(msg.Article.Slug)
+}
