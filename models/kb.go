@@ -451,11 +451,6 @@ func loadArticles(ctx context.Context, db *gorm.DB, ms []*Message) error {
 	return nil
 }
 
-// LoadMessageArticles is loadArticles for messages loaded elsewhere.
-func LoadMessageArticles(ctx context.Context, db *gorm.DB, ms []*Message) error {
-	return loadArticles(ctx, db, ms)
-}
-
 // SendArticle sends published article articleID to conv's customer: a reply
 // by user whose text is the article's title (what previews, notifications,
 // emails and transcripts say) and which carries the article, shown as a card
