@@ -135,6 +135,9 @@ type Message struct {
 	// name: loaded with every list of messages (loadRecipients), and what
 	// Message.VisibleToUser decides by.
 	Recipients []User `gorm:"-"`
+	// Files are the files the message carries (file.go: loadFiles, with
+	// every list of messages), removed ones included.
+	Files []File `gorm:"-"`
 
 	AuthorUser     *User     `gorm:"foreignKey:AuthorUserID"`
 	AuthorCustomer *Customer `gorm:"foreignKey:AuthorCustomerID"`
@@ -172,6 +175,17 @@ func preview(body string) string {
 	return p
 }
 
+// isEmptyBody reports whether err is validateBody's "empty" (a message
+// with files may have no text).
+func isEmptyBody(err error) bool {
+	var ve *ValidationError
+	if !errors.As(err, &ve) {
+		return false
+	}
+	fe, ok := ve.Field("body")
+	return ok && fe.Code == "message_empty"
+}
+
 // validateBody trims a message and checks its length.
 func validateBody(body string) (string, error) {
 	body = strings.TrimSpace(strings.ReplaceAll(body, "\r\n", "\n"))
@@ -198,6 +212,10 @@ type PostOpts struct {
 	// more teammates in the conversation (ConversationTeammates), the
 	// author aside. Required for a private message, refused for any other.
 	To []int64
+	// Files are the public ids of the author's pending uploads in the
+	// conversation to send with the message (at most the desk's files per
+	// message); a message with files may have no text.
+	Files []string
 }
 
 // ValidIdempotencyKey reports whether k can be an idempotency key: 8 to 100
@@ -360,7 +378,7 @@ func PostMessage(ctx context.Context, t Tx, actor Actor, conv *Conversation, kin
 // ValidationError.
 func PostMessageWithOpts(ctx context.Context, t Tx, actor Actor, conv *Conversation, kind, body string, opts PostOpts) (*Message, error) {
 	body, err := validateBody(body)
-	if err != nil {
+	if err != nil && !(len(opts.Files) > 0 && isEmptyBody(err)) {
 		return nil, err
 	}
 	if err := opts.validate(); err != nil {
@@ -413,9 +431,19 @@ func PostMessageWithOpts(ctx context.Context, t Tx, actor Actor, conv *Conversat
 				return err
 			}
 		}
-		msg, err = insertMessage(t, conv, actor, kind, body, opts.IdempotencyKey, opts.LinkURL)
-		if err != nil || kind != MessagePrivate {
+		files, err := lockPendingFiles(tx, actor, conv, opts.Files)
+		if err != nil {
 			return err
+		}
+		msg, err = insertMessage(t, conv, actor, kind, body, opts.IdempotencyKey, opts.LinkURL)
+		if err != nil {
+			return err
+		}
+		if err := attachFiles(tx, conv, msg, files); err != nil {
+			return err
+		}
+		if kind != MessagePrivate {
+			return nil
 		}
 		return addRecipients(tx, msg, to)
 	})

@@ -107,6 +107,8 @@
   var timeZone = function () {
     try { return Intl.DateTimeFormat().resolvedOptions().timeZone || ''; } catch (e) { return ''; }
   };
+  // files.js sends uploads with XHR: the same headers as htmx requests.
+  window.ParleyVisitorHeaders = function () { return { 'X-Parley-Visitor': token, 'X-Parley-Lang': lang }; };
   document.body.addEventListener('htmx:configRequest', function (e) {
     e.detail.headers['X-Parley-Visitor'] = token;
     e.detail.headers['X-Parley-Lang'] = lang;
