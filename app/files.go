@@ -163,6 +163,10 @@ func (a *App) uploadRefused(c echo.Context, err error) error {
 	}
 	h := c.Response().Header()
 	h.Set("Cache-Control", "no-store")
+	// The rest of the body is never read: answer at once and close the
+	// connection (net/http would otherwise try to drain up to 256 KiB of
+	// it before writing the answer).
+	h.Set("Connection", "close")
 	if ue.retry {
 		h.Set("Retry-After", strconv.Itoa(retryAfterStorage))
 	}

@@ -15,6 +15,12 @@ ALTER TABLE desk_settings
     ADD COLUMN files_per_message    integer NOT NULL DEFAULT 5 CHECK (files_per_message BETWEEN 1 AND 20),
     ADD COLUMN file_retention_days  integer CHECK (file_retention_days BETWEEN 1 AND 36500);
 
+-- A message may be files alone, without text.
+ALTER TABLE messages ADD COLUMN has_files boolean NOT NULL DEFAULT false;
+ALTER TABLE messages DROP CONSTRAINT messages_body_present;
+ALTER TABLE messages ADD CONSTRAINT messages_body_present
+    CHECK (kind = 'system' OR deleted_at IS NOT NULL OR has_files OR length(btrim(body)) > 0);
+
 -- One uploaded file. An upload is pending (message_id NULL) until the
 -- message it goes with is posted by its uploader; a pending file nobody
 -- sent is removed after a day. deleted_at marks a file removed (its message
@@ -53,6 +59,11 @@ CREATE INDEX files_customer_idx ON files (uploader_customer_id) WHERE uploader_c
 
 -- +goose Down
 DROP TABLE files;
+UPDATE messages SET body = '📎' WHERE has_files AND deleted_at IS NULL AND length(btrim(body)) = 0 AND kind <> 'system';
+ALTER TABLE messages DROP CONSTRAINT messages_body_present;
+ALTER TABLE messages ADD CONSTRAINT messages_body_present
+    CHECK (kind = 'system' OR deleted_at IS NOT NULL OR length(btrim(body)) > 0);
+ALTER TABLE messages DROP COLUMN has_files;
 ALTER TABLE desk_settings
     DROP COLUMN file_max_bytes,
     DROP COLUMN file_types,

@@ -435,7 +435,7 @@ func PostMessageWithOpts(ctx context.Context, t Tx, actor Actor, conv *Conversat
 		if err != nil {
 			return err
 		}
-		msg, err = insertMessage(t, conv, actor, kind, body, opts.IdempotencyKey, opts.LinkURL)
+		msg, err = insertMessageWithFiles(t, conv, actor, kind, body, opts.IdempotencyKey, opts.LinkURL, len(files) > 0)
 		if err != nil {
 			return err
 		}
@@ -459,6 +459,12 @@ func PostMessageWithOpts(ctx context.Context, t Tx, actor Actor, conv *Conversat
 // time, the author's participation and read marker (staff), and the event.
 // tx must hold the conversation (created or locked).
 func insertMessage(t Tx, conv *Conversation, actor Actor, kind, body, key, link string) (*Message, error) {
+	return insertMessageWithFiles(t, conv, actor, kind, body, key, link, false)
+}
+
+// insertMessageWithFiles is insertMessage for a message that will carry
+// files (attachFiles): it may have no text (messages.has_files).
+func insertMessageWithFiles(t Tx, conv *Conversation, actor Actor, kind, body, key, link string, hasFiles bool) (*Message, error) {
 	tx := t.db
 	m := &Message{ConversationID: conv.ID, Kind: kind, Body: body, EventData: JSONMap{}, LinkURL: link}
 	if key != "" {
@@ -480,8 +486,8 @@ func insertMessage(t Tx, conv *Conversation, actor Actor, kind, body, key, link 
 	}
 	err := tx.Raw(`
 		WITH m AS (
-			INSERT INTO messages (conversation_id, kind, author_type, author_user_id, author_customer_id, body, idempotency_key, link_url, author_hidden)
-			VALUES (@conv, @kind, @author_type, @user_id, @customer_id, @body, NULLIF(@key, ''), @link,
+			INSERT INTO messages (conversation_id, kind, author_type, author_user_id, author_customer_id, body, idempotency_key, link_url, has_files, author_hidden)
+			VALUES (@conv, @kind, @author_type, @user_id, @customer_id, @body, NULLIF(@key, ''), @link, @has_files,
 				-- A hidden participant writes under the desk's name (participant.go).
 				`+hiddenAuthorSQL+`)
 			RETURNING id, created_at, author_hidden
@@ -514,7 +520,7 @@ func insertMessage(t Tx, conv *Conversation, actor Actor, kind, body, key, link 
 		map[string]any{
 			"conv": conv.ID, "kind": kind, "author_type": m.AuthorType, "user_id": userID, "customer_id": customerID,
 			"body": body, "text": kind == MessageText, "preview": preview(body), "by_customer": actor.Customer != nil,
-			"event": EventMessage, "key": key, "link": link, "private": kind == MessagePrivate,
+			"event": EventMessage, "key": key, "link": link, "private": kind == MessagePrivate, "has_files": hasFiles,
 		}).Scan(&row).Error
 	if isUniqueViolation(err, "messages_customer_idempotency_key") || isUniqueViolation(err, "messages_user_idempotency_key") {
 		// The same key, at the same moment, in another conversation (the

@@ -178,8 +178,8 @@ func RecordUpload(ctx context.Context, db *gorm.DB, actor Actor, conv *Conversat
 	}
 	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		// Serialise one author's uploads in a conversation so the cap holds.
-		if err := tx.Exec(`SELECT pg_advisory_xact_lock(hashtextextended('upload:' || ? || ':' || ? || ':' || ?, 0))`,
-			conv.ID, ptrOr(f.UploaderUserID), ptrOr(f.UploaderCustomerID)).Error; err != nil {
+		lock := fmt.Sprintf("upload:%d:%d:%d", conv.ID, ptrOr(f.UploaderUserID), ptrOr(f.UploaderCustomerID))
+		if err := tx.Exec(`SELECT pg_advisory_xact_lock(hashtextextended(?, 0))`, lock).Error; err != nil {
 			return err
 		}
 		var n int64
