@@ -347,7 +347,7 @@
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229 &&
         t.matches && t.matches('textarea[data-enter-sends]')) {
       e.preventDefault();
-      if (t.value.trim() && t.form) {
+      if (t.form && (t.value.trim() || t.form.querySelector('input[name=files]'))) {
         if (t.form.requestSubmit) t.form.requestSubmit(); else htmx.trigger(t.form, 'submit');
       }
     }
