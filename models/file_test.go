@@ -67,11 +67,11 @@ func TestClassifyFile(t *testing.T) {
 func TestCleanFileName(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{
-		"report.pdf":                  "report.pdf",
+		"report.pdf":                   "report.pdf",
 		`C:\Users\ana\Desktop\a b.png`: "a b.png",
-		"../../etc/passwd":            "passwd",
-		"evil\u202egnp.exe":           "evilgnp.exe",
-		"  spaced.txt \n":             "spaced.txt",
+		"../../etc/passwd":             "passwd",
+		"evil\u202egnp.exe":            "evilgnp.exe",
+		"  spaced.txt \n":              "spaced.txt",
 	} {
 		got, err := models.CleanFileName(in)
 		require.NoError(t, err, in)
