@@ -44,9 +44,6 @@ const uploadBodyLimit = models.MaxFileBytes
 // scanner could not take.
 const retryAfterStorage = 30
 
-// errUploadInterrupted is an upload whose body ended early or failed.
-var errUploadInterrupted = errors.New("upload interrupted")
-
 // uploadError is an upload refused with a status and a translated message
 // (plain text, for files.js to show in the chip).
 type uploadError struct {

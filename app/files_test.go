@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
 	"fmt"
 	"io"
 	"net"
@@ -385,11 +384,4 @@ func TestAdminFileSettings(t *testing.T) {
 	assert.Equal(t, []string{"image", "pdf"}, []string(s.FileTypes))
 	assert.Equal(t, 3, s.FilesPerMessage)
 	assert.Equal(t, 30, *s.FileRetentionDays)
-}
-
-// randomBytes is n random bytes (benchmarks).
-func randomBytes(n int) []byte {
-	b := make([]byte, n)
-	rand.Read(b)
-	return b
 }
