@@ -487,6 +487,9 @@ func listMessages(ctx context.Context, db *gorm.DB, conv *Conversation, u *User,
 	if err := loadFiles(ctx, db, ptrs); err != nil {
 		return MessagePage{}, err
 	}
+	if err := loadArticles(ctx, db, ptrs); err != nil {
+		return MessagePage{}, err
+	}
 	p.Messages = ms
 	return p, nil
 }
@@ -514,6 +517,10 @@ func MessagesByID(ctx context.Context, db *gorm.DB, ids []int64) (map[int64]*Mes
 		return nil, err
 	}
 	if err := loadFiles(ctx, db, ptrs); err != nil {
+		return nil, err
+	}
+	// Articles as their cards show them now (title, still published).
+	if err := loadArticles(ctx, db, ptrs); err != nil {
 		return nil, err
 	}
 	return out, nil
