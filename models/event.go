@@ -31,6 +31,10 @@ const (
 	// stream of that user rechecks its session and flags before rendering
 	// anything else of the batch, on every instance.
 	EventAccess = "access"
+	// EventRTC: a media session changed state or a signal was posted
+	// (ConversationID; RTCEvent, rtc.go). Streams deliver it to the
+	// conversation's customer and the staff who may see it.
+	EventRTC = "rtc"
 )
 
 // appendAccessEvent records in tx that userID's access changed.
