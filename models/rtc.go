@@ -2,6 +2,9 @@ package models
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"strconv"
@@ -499,4 +502,18 @@ func RunningMedia(ss []RTCSession) *RTCSession {
 		}
 	}
 	return nil
+}
+
+// TURNSecret is the shared secret of the TURN REST credentials (HMAC) when
+// no PARLEY_TURN_SECRET is configured: derived from the server-only link
+// secret, so every instance of one database hands out and accepts the same
+// credentials, and it never leaves the server.
+func TURNSecret(ctx context.Context, db *gorm.DB) (string, error) {
+	k, err := linkSecret(ctx, db)
+	if err != nil {
+		return "", err
+	}
+	mac := hmac.New(sha256.New, k)
+	mac.Write([]byte("parley turn rest secret"))
+	return hex.EncodeToString(mac.Sum(nil)), nil
 }
