@@ -22,8 +22,9 @@ import (
 // sees that they are sharing, the agent's side panel shows a live
 // thumbnail (frames decoded, time advancing) that expands; the agent's
 // pointer reaches the customer's overlay over the data channel; the agent
-// stops it. Then an audio call connects and the customer hangs up; then a
-// browser that cannot capture its screen declines by itself and says so.
+// stops it. Then an audio call connects and the customer hangs up; the
+// agent shows their own screen to the customer; then a browser that cannot
+// capture its screen declines by itself and says so.
 // Every step is a status line both sides see, with the duration.
 func TestBrowserRemoteSupport(t *testing.T) {
 	browsertest.SkipShort(t)
@@ -150,7 +151,24 @@ func TestBrowserRemoteSupport(t *testing.T) {
 	assert.NotNil(t, call.StartedAt)
 	assert.Equal(t, "hangup", call.EndReason)
 
-	// 4. A browser without screen capture (a phone): declined by itself,
+	// 4. The agent shows their own screen: the customer views it.
+	require.NoError(t, chromedp.Do(desk, browsertest.Click(`#rtc-panel [data-rtc-request="agent_screen"]`)))
+	require.NoError(t, chromedp.Do(widget,
+		browsertest.WaitFor(`document.querySelector('#w-rtc [data-rtc-accept]') && document.querySelector('#w-rtc').textContent.includes('Sam would like to show you their screen')`),
+		browsertest.Click(`#w-rtc [data-rtc-accept]`),
+		browsertest.WaitFor(`(function(){var v=document.querySelector('#w-rtc-stage video.rtc-remote'); return v && v.videoWidth > 0;})()`),
+		browsertest.WaitFor(`document.querySelector('#w-rtc').textContent.includes('Sam is showing you their screen')`),
+	))
+	t.Logf("agent's screen: customer's accept → first frame at the customer %s ms", jsText(t, widget, `String(ParleyRTC.metrics.firstFrame - ParleyRTC.metrics.accepted)`))
+	require.NoError(t, chromedp.Do(desk,
+		browsertest.Click(`#rtc-panel [data-rtc-end]`),
+		until(`document.querySelector('#rtc-panel [data-rtc-request="screen"]')`),
+	))
+	require.NoError(t, chromedp.Do(widget,
+		browsertest.WaitFor(`!document.querySelector('#w-rtc-stage video')`),
+	))
+
+	// 5. A browser without screen capture (a phone): declined by itself,
 	// with the alternatives offered and a line saying why.
 	require.NoError(t, chromedp.Do(widget, chromedp.Evaluate[chromedp.Void](`delete MediaDevices.prototype.getDisplayMedia`)))
 	require.NoError(t, chromedp.Do(desk, browsertest.Click(`#rtc-panel [data-rtc-request="screen"]`)))
