@@ -96,6 +96,9 @@ func (a *App) startTURN(ctx context.Context) error {
 		a.turnSecret = s
 	}
 	if a.cfg.RTC.TURNListen == "" {
+		// An external TURN server sharing the secret (coturn's
+		// use-auth-secret): hand out its credentials the same way.
+		a.turnURL = a.cfg.RTC.TURNURL
 		return nil
 	}
 	conn, err := net.ListenPacket("udp4", a.cfg.RTC.TURNListen)
