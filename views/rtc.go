@@ -11,8 +11,14 @@ import (
 // rtcKindName names a kind of media session ("Screen sharing", "Call" …).
 func rtcKindName(ctx context.Context, kind string) string {
 	switch kind {
-	case models.RTCScreen, models.RTCAgentScreen, models.RTCAudio, models.RTCVideo:
-		return T(ctx, "rtc.kind_"+kind)
+	case models.RTCScreen:
+		return T(ctx, "rtc.kind_screen")
+	case models.RTCAgentScreen:
+		return T(ctx, "rtc.kind_agent_screen")
+	case models.RTCAudio:
+		return T(ctx, "rtc.kind_audio")
+	case models.RTCVideo:
+		return T(ctx, "rtc.kind_video")
 	}
 	return kind
 }
@@ -30,8 +36,18 @@ func rtcDuration(d time.Duration) string {
 // special: a plain hang-up or decline).
 func rtcReason(ctx context.Context, reason string) string {
 	switch reason {
-	case "cancelled", "no_answer", "failed", "left", "denied", "unsupported":
-		return T(ctx, "rtc.reason_"+reason)
+	case "cancelled":
+		return T(ctx, "rtc.reason_cancelled")
+	case "no_answer":
+		return T(ctx, "rtc.reason_no_answer")
+	case "failed":
+		return T(ctx, "rtc.reason_failed")
+	case "left":
+		return T(ctx, "rtc.reason_left")
+	case "denied":
+		return T(ctx, "rtc.reason_denied")
+	case "unsupported":
+		return T(ctx, "rtc.reason_unsupported")
 	}
 	return ""
 }
@@ -82,16 +98,29 @@ func rtcStopLabel(ctx context.Context, s *models.RTCSession) string {
 
 // rtcAsk is the request the customer answers.
 func rtcAsk(ctx context.Context, s *models.RTCSession) string {
-	key := "rtc.ask_" + s.Kind
-	if s.Kind == models.RTCScreen {
-		key = "rtc.ask_screen_customer"
+	data := map[string]any{"Name": s.UserName}
+	switch s.Kind {
+	case models.RTCScreen:
+		return T(ctx, "rtc.ask_screen_customer", data)
+	case models.RTCAgentScreen:
+		return T(ctx, "rtc.ask_agent_screen", data)
+	case models.RTCVideo:
+		return T(ctx, "rtc.ask_video", data)
 	}
-	return T(ctx, key, map[string]any{"Name": s.UserName})
+	return T(ctx, "rtc.ask_audio", data)
 }
 
 // rtcAcceptLabel is the customer's Accept button for the request.
 func rtcAcceptLabel(ctx context.Context, s *models.RTCSession) string {
-	return T(ctx, "rtc.accept_"+s.Kind)
+	switch s.Kind {
+	case models.RTCScreen:
+		return T(ctx, "rtc.accept_screen")
+	case models.RTCAgentScreen:
+		return T(ctx, "rtc.accept_agent_screen")
+	case models.RTCVideo:
+		return T(ctx, "rtc.accept_video")
+	}
+	return T(ctx, "rtc.accept_audio")
 }
 
 // rtcLiveLabel is the customer's bar while a session runs: sharing their
@@ -100,7 +129,16 @@ func rtcLiveLabel(ctx context.Context, s *models.RTCSession) string {
 	if s.State == models.RTCAccepted {
 		return T(ctx, "rtc.connecting")
 	}
-	return T(ctx, "rtc.live_"+s.Kind, map[string]any{"Name": s.UserName})
+	data := map[string]any{"Name": s.UserName}
+	switch s.Kind {
+	case models.RTCScreen:
+		return T(ctx, "rtc.live_screen", data)
+	case models.RTCAgentScreen:
+		return T(ctx, "rtc.live_agent_screen", data)
+	case models.RTCVideo:
+		return T(ctx, "rtc.live_video", data)
+	}
+	return T(ctx, "rtc.live_audio", data)
 }
 
 // rtcSystemText is a media session's status line: for the team (customer
