@@ -140,12 +140,16 @@ func TestMediaHTTPRules(t *testing.T) {
 	assert.Equal(t, http.StatusNotFound, kim.get(base+"/signals/"+jsonID(created.ID)).StatusCode)
 	assert.Equal(t, http.StatusNotFound, w.get("/widget/conversations/"+pid+"/rtc/signals/"+jsonID(created.ID)).StatusCode)
 	assert.Equal(t, http.StatusNotFound, other.get("/widget/conversations/"+otherPid+"/rtc/signals/"+jsonID(created.ID)).StatusCode)
-	assert.Equal(t, http.StatusNotFound, kim.post(base+"/"+sid+"/end", url.Values{"reason": {"hangup"}}).StatusCode, "not their session")
+	assert.Equal(t, http.StatusNotFound, kim.get(base+"/ice?session="+sid).StatusCode, "not their session")
+	assert.Equal(t, http.StatusNotFound, pat.post(base+"/"+sid+"/end", url.Values{"reason": {"hangup"}}).StatusCode)
 
-	// The customer hangs up; the agent's second end changes nothing.
+	// The customer hangs up; the agent's second end, and a colleague's (who
+	// may end a session left running), change nothing.
 	res = w.post(wbase+"/end", url.Values{"reason": {"hangup"}})
 	require.Equal(t, http.StatusOK, res.StatusCode, res.body)
 	res = sam.post(base+"/"+sid+"/end", url.Values{"reason": {"hangup"}})
+	require.Equal(t, http.StatusOK, res.StatusCode, res.body)
+	res = kim.post(base+"/"+sid+"/end", url.Values{"reason": {"hangup"}})
 	require.Equal(t, http.StatusOK, res.StatusCode, res.body)
 	assert.Equal(t, http.StatusNotFound, sam.get(base+"/signals/"+jsonID(created.ID)).StatusCode, "signals are gone with the session")
 	var n int64

@@ -256,8 +256,9 @@ func rtcTransition(t Tx, conv *Conversation, s *RTCSession, a MediaActor, line s
 }
 
 // lockSession loads conv's session pid for update; a session of another
-// conversation, or an actor who is neither of its sides, is ErrNotFound.
-func lockSession(tx *gorm.DB, a MediaActor, conv *Conversation, pid string) (*RTCSession, error) {
+// conversation, or an actor who is neither of its sides, is ErrNotFound
+// (unless anyAgent: any agent who may use media in conv, for ending).
+func lockSession(tx *gorm.DB, a MediaActor, conv *Conversation, pid string, anyAgent ...bool) (*RTCSession, error) {
 	if !a.mayUse(conv) || !validUUID(pid) {
 		return nil, ErrNotFound
 	}
@@ -269,7 +270,7 @@ func lockSession(tx *gorm.DB, a MediaActor, conv *Conversation, pid string) (*RT
 	if err != nil {
 		return nil, err
 	}
-	if !a.inSession(&s) {
+	if !a.inSession(&s) && !(len(anyAgent) > 0 && anyAgent[0] && a.User != nil) {
 		return nil, ErrNotFound
 	}
 	return &s, nil
@@ -375,8 +376,10 @@ func StartMedia(ctx context.Context, t Tx, a MediaActor, conv *Conversation, pid
 
 // EndMedia ends a running session (either side, at any time: a hang-up, a
 // request withdrawn or unanswered, a dropped connection), with its duration
-// in the status line, and deletes its signals. Ending one that is over
-// already changes nothing.
+// in the status line, and deletes its signals. Any agent who may use media
+// in the conversation may end it too, so a session whose agent left never
+// blocks the conversation's next one. Ending one that is over already
+// changes nothing.
 func EndMedia(ctx context.Context, t Tx, a MediaActor, conv *Conversation, pid, reason string) (*RTCSession, error) {
 	if !rtcReasons[reason] {
 		return nil, Invalid("reason", "rtc_reason", nil)
@@ -384,7 +387,7 @@ func EndMedia(ctx context.Context, t Tx, a MediaActor, conv *Conversation, pid, 
 	var s *RTCSession
 	err := t.run(ctx, func(tx *gorm.DB) error {
 		var err error
-		if s, err = lockSession(tx, a, conv, pid); err != nil {
+		if s, err = lockSession(tx, a, conv, pid, true); err != nil {
 			return err
 		}
 		if !s.Running() {

@@ -230,11 +230,20 @@ func TestMediaSignalAccess(t *testing.T) {
 	assert.Equal(t, answer, last.Signal)
 	assert.Equal(t, models.PeerCustomer, last.To)
 
-	// Ended: the signals are deleted.
-	_, err = factory.Write1(db, func(tx models.Tx) (*models.RTCSession, error) {
-		return models.EndMedia(ctx, tx, customer, conv, s.PublicID, "failed")
+	// A colleague may end it (a session left running must not block the
+	// conversation), though not take part in it.
+	s3, err := factory.Write1(db, func(tx models.Tx) (*models.RTCSession, error) {
+		return models.EndMedia(ctx, tx, models.MediaActor{User: noSupport}, conv, s.PublicID, "hangup")
+	})
+	assert.ErrorIs(t, err, models.ErrNotFound, "but not staff without media rights")
+	assert.Nil(t, s3)
+
+	// Ended by the colleague: the signals are deleted.
+	ended, err := factory.Write1(db, func(tx models.Tx) (*models.RTCSession, error) {
+		return models.EndMedia(ctx, tx, models.MediaActor{User: colleague}, conv, s.PublicID, "left")
 	})
 	require.NoError(t, err)
+	assert.Equal(t, models.RTCEnded, ended.State)
 	_, err = models.FindSignal(ctx, db, customer, conv, answer)
 	assert.ErrorIs(t, err, models.ErrNotFound)
 	var n int64
