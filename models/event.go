@@ -35,6 +35,10 @@ const (
 	// (ConversationID; RTCEvent, rtc.go). Streams deliver it to the
 	// conversation's customer and the staff who may see it.
 	EventRTC = "rtc"
+	// EventArticle: an admin created, edited or deleted a knowledge-base
+	// article (ArticleEvent). Desk-wide for staff; cards read the article
+	// when shown, so nothing needs it live yet.
+	EventArticle = "article"
 )
 
 // appendAccessEvent records in tx that userID's access changed.
