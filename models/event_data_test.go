@@ -45,6 +45,8 @@ func TestEventDataRoundTrip(t *testing.T) {
 		{models.NotificationEvent{ID: 9, Replaces: 8}, `{"id": 9, "replaces": 8}`},
 		{models.NotificationEvent{Read: &models.NotificationsRead{IDs: []int64{9}}}, `{"read": [9]}`},
 		{models.NotificationEvent{Read: &models.NotificationsRead{All: true}}, `{"read": "all"}`},
+		{models.RTCEvent{Session: 4, PublicID: "p", Media: models.RTCScreen, State: models.RTCRequested}, `{"session": 4, "pid": "p", "media": "screen", "state": "requested"}`},
+		{models.RTCEvent{Session: 4, PublicID: "p", Signal: 7, From: "customer", To: "u2"}, `{"session": 4, "pid": "p", "signal": 7, "from": "customer", "to": "u2"}`},
 		{models.ArticleEvent{ArticleID: 4, Action: models.ArticleUpdated, ByUserID: 2}, `{"article_id": 4, "action": "updated", "by_user_id": 2}`},
 	}
 	for _, c := range cases {
@@ -67,7 +69,7 @@ func TestEventDataRoundTrip(t *testing.T) {
 		kinds[c.data.Kind()] = true
 	}
 	for _, k := range []string{models.EventMessage, models.EventMessageChanged, models.EventConversation, models.EventRead, models.EventDeskStatus,
-		models.EventSettings, models.EventItem, models.EventAccess, models.EventNotification, models.EventArticle} {
+		models.EventSettings, models.EventItem, models.EventAccess, models.EventNotification, models.EventRTC, models.EventArticle} {
 		require.True(t, kinds[k], k)
 	}
 }
