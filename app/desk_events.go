@@ -217,6 +217,9 @@ func (v *deskViewer) render(ctx context.Context, b *live.Batch, evs []models.Eve
 	if err := v.renderItems(ctx, b, evs, add); err != nil {
 		return nil, err
 	}
+	if err := v.renderCobrowse(b, evs, add); err != nil {
+		return nil, err
+	}
 	if out.Len() == 0 {
 		return nil, nil
 	}

@@ -121,6 +121,15 @@ func (a *App) routes(e *echo.Echo) {
 	e.GET("/conversations/:pid/transcript.txt", a.deskTranscriptText, a.requireUser)
 	e.GET("/conversations/:pid/transcript", a.deskTranscriptPrint, a.requireUser)
 
+	// Co-browsing (cobrowse.go): request, end, the agent's highlight and
+	// scroll, the viewer page (framed by the desk, rrweb's replayer) and the
+	// chunks it reads.
+	e.POST("/conversations/:pid/cobrowse", a.requestCobrowse, a.requireUser)
+	e.POST("/conversations/:pid/cobrowse/:sid/end", a.endCobrowse, a.requireUser)
+	e.POST("/conversations/:pid/cobrowse/:sid/command", a.cobrowseCommand, a.requireUser)
+	e.GET("/conversations/:pid/cobrowse/:sid/view", a.showCobrowseViewer, a.requireUser)
+	e.GET("/conversations/:pid/cobrowse/:sid/chunks", a.cobrowseChunks, a.requireUser)
+
 	// The customer context panel beside a customer conversation: editing the
 	// customer's name, email, phone and notes (customer_context.go).
 	e.POST("/conversations/:pid/customer", a.updateCustomer, a.requireUser)
@@ -212,4 +221,10 @@ func (a *App) widgetRoutes(e *echo.Echo) {
 	// header (transcript.go).
 	e.POST("/widget/conversations/:pid/links/:id/opened", a.openWidgetLink, visitorReads...)
 	e.GET("/widget/conversations/:pid/transcript.txt", a.widgetTranscript, reads...)
+	// Co-browsing, the customer's side (cobrowse.go): the consent answer and
+	// End spend the message allowance; the recorder's chunks (a few a
+	// second while active) the read allowance, up to the chunk cap.
+	e.POST("/widget/conversations/:pid/cobrowse/:sid/answer", a.answerCobrowse, visitorWrites...)
+	e.POST("/widget/conversations/:pid/cobrowse/:sid/end", a.endWidgetCobrowse, visitorWrites...)
+	a.bodyLimit(e.POST("/widget/conversations/:pid/cobrowse/:sid/chunks", a.postCobrowseChunk, visitorReads...), bodyRule{limit: models.CobrowseChunkLimit})
 }

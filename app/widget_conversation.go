@@ -105,7 +105,12 @@ func (a *App) renderWidgetThread(c echo.Context, status int, conv *models.Conver
 	// A read: the frame reports what the visitor saw with its explicit
 	// read receipt (POST /widget/conversations/:pid/read) once the thread
 	// is on screen, so a prefetch or a crawler of this URL moves nothing.
+	cob, err := models.RunningCobrowse(ctxOf(c), a.db, conv.ID)
+	if err != nil {
+		return err
+	}
 	return a.renderWidget(c, status, s, views.WidgetThreadView(views.WidgetThread{
+		Cobrowse: cob,
 		Settings: s, Visitor: currentVisitor(c), Conv: conv, Messages: page.Messages, More: page.More, Composer: composer,
 		StreamURL: a.streamURL(c, since, conv.PublicID), TranscriptURL: a.widgetTranscriptURL(c, conv),
 	}))

@@ -16,6 +16,7 @@ func FollowUps(evs []models.Event, o FollowUpOptions) []river.InsertManyParams {
 	var out []river.InsertManyParams
 	for _, e := range evs {
 		out = append(out, notifyFollowUps(e)...)
+		out = append(out, cobrowseFollowUps(e)...)
 	}
 	if o.Mail {
 		out = append(out, mailFollowUps(evs)...)

@@ -71,6 +71,7 @@ func Register(w *river.Workers, d Deps) {
 	river.AddWorker(w, &CustomerEmailWorker{deps: d})
 	river.AddWorker(w, &SearchIndexWorker{deps: d})
 	river.AddWorker(w, &SessionInviteWorker{deps: d})
+	river.AddWorker(w, &CobrowsePurgeWorker{deps: d})
 }
 
 // Periodic lists the timed jobs River runs on a schedule. River elects one

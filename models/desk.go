@@ -99,6 +99,9 @@ type ConversationView struct {
 	// Support is the conversation's support session, if it was started as
 	// one (support_session.go); the app sets it for support staff.
 	Support *SupportSession
+	// Cobrowse is the conversation's running co-browsing session, if any
+	// (cobrowse.go); the app sets it for staff who may co-browse.
+	Cobrowse *CobrowseSession
 	// Members are the staff members of an internal conversation.
 	Members []User
 	// Agents are who a customer conversation can be assigned to.

@@ -31,6 +31,9 @@ const (
 	// stream of that user rechecks its session and flags before rendering
 	// anything else of the batch, on every instance.
 	EventAccess = "access"
+	// EventCobrowse: a co-browsing session changed state, got a chunk or
+	// carries an agent's command (CobrowseEvent; cobrowse.go).
+	EventCobrowse = "cobrowse"
 )
 
 // appendAccessEvent records in tx that userID's access changed.

@@ -229,6 +229,10 @@ func DecodeEventData(kind string, raw []byte) (EventData, error) {
 		var v NotificationEvent
 		into(&v)
 		d = v
+	case EventCobrowse:
+		var v CobrowseEvent
+		into(&v)
+		d = v
 	default:
 		d = UnknownEvent{EventKind: kind, Raw: append(json.RawMessage(nil), raw...)}
 	}

@@ -255,6 +255,9 @@ func systemText(ctx context.Context, m *models.Message) string {
 	if s, ok := sessionSystemText(ctx, m); ok {
 		return s
 	}
+	if s, ok := cobrowseSystemText(ctx, m); ok {
+		return s
+	}
 	return m.Event
 }
 

@@ -47,6 +47,9 @@ type WidgetThread struct {
 	// TranscriptURL is the signed link that saves the chat as a .txt file
 	// (models.TranscriptLinkToken); empty: no link.
 	TranscriptURL string
+	// Cobrowse is the conversation's running co-browsing session, if any:
+	// the consent prompt or the "Agent is viewing this page" bar.
+	Cobrowse *models.CobrowseSession
 }
 
 func deskGreeting(ctx context.Context, s *models.DeskSettings) string {
@@ -108,6 +111,9 @@ func systemLine(ctx context.Context, m *models.Message, s *models.DeskSettings) 
 		return participantLine(ctx, m, true)
 	}
 	if s, ok := sessionCustomerLine(ctx, m); ok {
+		return s
+	}
+	if s, ok := cobrowseCustomerLine(ctx, m); ok {
 		return s
 	}
 	return itemCustomerLine(ctx, m)
