@@ -11,7 +11,8 @@
  * records this page with every input masked and without the elements a site
  * marks private (class "parley-private" or attribute data-parley-private,
  * which rrweb replaces by an empty box of the same size), and hands the
- * events to the frame in batches every 250 ms; the frame posts them to
+ * events to the frame in batches (at most one per 250 ms; the first change
+ * after a quiet spell at once); the frame posts them to
  * Parley with the visitor's token. While it runs, a bar says "Agent is
  * viewing this page" with an End button.
  *
@@ -90,18 +91,21 @@
     };
 
     // ---- co-browsing ----------------------------------------------------------
-    var cob = null; // {session, stop, buf, timer, bar}
+    var cob = null; // {session, stop, buf, timer, last, bar}
     var RECORDER = base + '__PARLEY_RRWEB_RECORD__';
     var cobFlush = function () {
-      if (!cob || !cob.buf.length) return;
+      if (!cob) return;
+      cob.timer = null;
+      if (!cob.buf.length) return;
       var events = cob.buf;
       cob.buf = [];
+      cob.last = Date.now();
       send({ type: 'parley:cobrowse-events', session: cob.session, events: events });
     };
     var cobStop = function () {
       if (!cob) return;
       cobFlush();
-      clearInterval(cob.timer);
+      clearTimeout(cob.timer);
       if (cob.stop) { try { cob.stop(); } catch (e) { /* already stopped */ } }
       if (cob.bar) cob.bar.remove();
       cob = null;
@@ -124,12 +128,17 @@
       if (typeof m.session !== 'string' || !/^[0-9a-f-]{36}$/.test(m.session)) return;
       if (cob && cob.session === m.session) return;
       cobStop();
-      var me = cob = { session: m.session, buf: [], bar: cobBar(m) };
+      var me = cob = { session: m.session, buf: [], last: 0, bar: cobBar(m) };
       var go = function () {
         var lib = w.rrwebRecord;
         if (cob !== me || !lib || !lib.record) return;
         me.stop = lib.record({
-          emit: function (ev) { me.buf.push(ev); },
+          // At most one batch per 250 ms; the first change after a quiet
+          // spell goes at once (after this task's other mutations).
+          emit: function (ev) {
+            me.buf.push(ev);
+            if (!me.timer) me.timer = setTimeout(cobFlush, Math.max(0, 250 - (Date.now() - me.last)));
+          },
           maskAllInputs: true,
           blockClass: 'parley-private',
           blockSelector: '[data-parley-private], .parley-root',
@@ -138,7 +147,6 @@
           inlineImages: false
         });
         me.record = lib.record;
-        me.timer = setInterval(cobFlush, 250);
       };
       if (w.rrwebRecord) return go();
       var s = d.createElement('script');
