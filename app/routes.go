@@ -129,6 +129,10 @@ func (a *App) routes(e *echo.Echo) {
 	e.POST("/conversations/:pid/cobrowse/:sid/command", a.cobrowseCommand, a.requireUser)
 	e.GET("/conversations/:pid/cobrowse/:sid/view", a.showCobrowseViewer, a.requireUser)
 	e.GET("/conversations/:pid/cobrowse/:sid/chunks", a.cobrowseChunks, a.requireUser)
+	// Knowledge-base articles in the composer (kb.go): the picker with its
+	// search, and sending one to the customer.
+	e.GET("/conversations/:pid/articles", a.articlePicker, a.requireUser)
+	e.POST("/conversations/:pid/articles/:id", a.sendArticle, a.requireUser)
 
 	// The customer context panel beside a customer conversation: editing the
 	// customer's name, email, phone and notes (customer_context.go).
@@ -168,6 +172,13 @@ func (a *App) routes(e *echo.Echo) {
 	admin.POST("/conversations/typing-preview", a.saveTypingPreview)
 	admin.POST("/conversations/waiting", a.saveWaitingThresholds)
 	admin.POST("/conversations/support-key", a.saveSupportKeyMinutes)
+	admin.GET("/articles", a.listArticles)
+	admin.GET("/articles/new", a.newArticle)
+	a.bodyLimit(admin.POST("/articles", a.createArticle), bodyRule{limit: articleFormBodyLimit})
+	a.bodyLimit(admin.POST("/articles/preview", a.previewArticle), bodyRule{limit: articleFormBodyLimit})
+	admin.GET("/articles/:id/edit", a.editArticle)
+	a.bodyLimit(admin.POST("/articles/:id", a.updateArticle), bodyRule{limit: articleFormBodyLimit})
+	admin.POST("/articles/:id/delete", a.deleteArticle)
 	// Background jobs: River's UI (admin_jobs.go), never cached, not even
 	// its refusals: noStore comes before the admin check.
 	e.Any("/admin/jobs", a.serveJobsUI, noStore, a.requireUser, a.requireAdmin)
@@ -227,4 +238,9 @@ func (a *App) widgetRoutes(e *echo.Echo) {
 	e.POST("/widget/conversations/:pid/cobrowse/:sid/answer", a.answerCobrowse, visitorWrites...)
 	e.POST("/widget/conversations/:pid/cobrowse/:sid/end", a.endWidgetCobrowse, visitorWrites...)
 	a.bodyLimit(e.POST("/widget/conversations/:pid/cobrowse/:sid/chunks", a.postCobrowseChunk, visitorReads...), bodyRule{limit: models.CobrowseChunkLimit})
+	// Knowledge-base articles (kb.go): the widget's search before a chat
+	// (public, like the articles; the read allowance) and an article's
+	// public page (published only).
+	e.GET("/widget/articles", a.widgetArticles, reads...)
+	e.GET("/help/:slug", a.showHelpArticle, a.limitIP(ipReads))
 }

@@ -57,6 +57,7 @@ func (w *widgetStream) render(ctx context.Context, b *live.Batch, evs []models.E
 		list       bool
 		chrome     bool
 		cobrowse   []templ.Component
+		articles   bool
 	)
 	for _, e := range evs {
 		switch e.Kind {
@@ -123,7 +124,18 @@ func (w *widgetStream) render(ctx context.Context, b *live.Batch, evs []models.E
 			case d.Command != "":
 				cobrowse = append(cobrowse, views.WidgetCobrowseCommand(d, e.ID))
 			}
+		case models.EventArticle:
+			articles = w.conv != nil
 		}
+	}
+	if articles {
+		// An article was edited, unpublished or deleted: the open thread's
+		// article cards are shown again as they are now.
+		ms, err := models.ArticleMessages(ctx, w.a.db, w.conv)
+		if err != nil {
+			return nil, err
+		}
+		changed = append(changed, ms...)
 	}
 	var parts []templ.Component
 	var settings *models.DeskSettings

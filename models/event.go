@@ -34,6 +34,10 @@ const (
 	// EventCobrowse: a co-browsing session changed state, got a chunk or
 	// carries an agent's command (CobrowseEvent; cobrowse.go).
 	EventCobrowse = "cobrowse"
+	// EventArticle: an admin created, edited or deleted a knowledge-base
+	// article (ArticleEvent). Desk-wide for staff; cards read the article
+	// when shown, so nothing needs it live yet.
+	EventArticle = "article"
 )
 
 // appendAccessEvent records in tx that userID's access changed.
