@@ -70,4 +70,4 @@ func cobrowsePID(s *models.CobrowseSession) string {
 	return s.PublicID
 }
 
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+func cobrowseItoa(n int64) string { return strconv.FormatInt(n, 10) }
