@@ -93,6 +93,11 @@ func (a *App) renderConversation(c echo.Context, status int, composer views.Form
 			return err
 		}
 	}
+	if models.CanCobrowse(currentUser(c), v.Conversation) {
+		if v.Cobrowse, err = models.RunningCobrowse(ctxOf(c), a.db, v.Conversation.ID); err != nil {
+			return err
+		}
+	}
 	l, rows := listState(v.ListQuery, v.List, v.Conversation.PublicID)
 	if l.Waiting, err = models.DeskWaiting(ctxOf(c), a.db); err != nil {
 		return err

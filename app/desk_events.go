@@ -224,6 +224,9 @@ func (v *deskViewer) render(ctx context.Context, b *live.Batch, evs []models.Eve
 	if err != nil {
 		return nil, err
 	}
+	if err := v.renderCobrowse(b, evs, add); err != nil {
+		return nil, err
+	}
 	var result [][2]string
 	if out.Len() > 0 {
 		result = append(result, [2]string{"update", out.String()})

@@ -87,6 +87,10 @@ func (a *App) handleError(err error, c echo.Context) {
 		status, titleID, msgID = http.StatusNotFound, "error.not_found_title", "error.not_found"
 	case errors.Is(err, models.ErrForbidden):
 		status, titleID, msgID = http.StatusForbidden, "error.forbidden_title", "error.forbidden"
+	case errors.Is(err, models.ErrCobrowseBusy), errors.Is(err, models.ErrCobrowseState):
+		status, titleID, msgID = http.StatusConflict, "cobrowse.conflict_title", "cobrowse.conflict"
+	case errors.Is(err, models.ErrCobrowseTooLarge):
+		status, titleID, msgID = http.StatusRequestEntityTooLarge, "error.too_large_title", "error.too_large"
 	case errors.Is(err, errCSRF):
 		status, titleID, msgID = http.StatusForbidden, "error.csrf_title", "error.csrf"
 	case errors.Is(err, errBadText):

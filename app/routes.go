@@ -133,6 +133,14 @@ func (a *App) routes(e *echo.Echo) {
 	// viewer (staff or visitor), so no session or visitor header is needed.
 	e.GET("/files/:fid/:name", a.downloadFile)
 
+	// Co-browsing (cobrowse.go): request, end, the agent's highlight and
+	// scroll, the viewer page (framed by the desk, rrweb's replayer) and the
+	// chunks it reads.
+	e.POST("/conversations/:pid/cobrowse", a.requestCobrowse, a.requireUser)
+	e.POST("/conversations/:pid/cobrowse/:sid/end", a.endCobrowse, a.requireUser)
+	e.POST("/conversations/:pid/cobrowse/:sid/command", a.cobrowseCommand, a.requireUser)
+	e.GET("/conversations/:pid/cobrowse/:sid/view", a.showCobrowseViewer, a.requireUser)
+	e.GET("/conversations/:pid/cobrowse/:sid/chunks", a.cobrowseChunks, a.requireUser)
 	// Knowledge-base articles in the composer (kb.go): the picker with its
 	// search, and sending one to the customer.
 	e.GET("/conversations/:pid/articles", a.articlePicker, a.requireUser)
@@ -262,6 +270,12 @@ func (a *App) widgetRoutes(e *echo.Echo) {
 	a.bodyLimit(e.POST("/widget/conversations/:pid/rtc/:sid/signals", a.postSignal(a.rtcWidget), visitorReads...), bodyRule{limit: signalBodyLimit})
 	e.GET("/widget/conversations/:pid/rtc/signals/:id", a.showSignal(a.rtcWidget), visitorReads...)
 	e.GET("/widget/conversations/:pid/rtc/ice", a.showICE(a.rtcWidget), visitorReads...)
+	// Co-browsing, the customer's side (cobrowse.go): the consent answer and
+	// End spend the message allowance; the recorder's chunks (a few a
+	// second while active) the read allowance, up to the chunk cap.
+	e.POST("/widget/conversations/:pid/cobrowse/:sid/answer", a.answerCobrowse, visitorWrites...)
+	e.POST("/widget/conversations/:pid/cobrowse/:sid/end", a.endWidgetCobrowse, visitorWrites...)
+	a.bodyLimit(e.POST("/widget/conversations/:pid/cobrowse/:sid/chunks", a.postCobrowseChunk, visitorReads...), bodyRule{limit: models.CobrowseChunkLimit})
 	// Knowledge-base articles (kb.go): the widget's search before a chat
 	// (public, like the articles; the read allowance) and an article's
 	// public page (published only).

@@ -110,7 +110,12 @@ func (a *App) renderWidgetThread(c echo.Context, status int, conv *models.Conver
 	if err != nil {
 		return err
 	}
+	cob, err := models.RunningCobrowse(ctxOf(c), a.db, conv.ID)
+	if err != nil {
+		return err
+	}
 	return a.renderWidget(c, status, s, views.WidgetThreadView(views.WidgetThread{
+		Cobrowse: cob,
 		Settings: s, Visitor: currentVisitor(c), Conv: conv, Messages: page.Messages, More: page.More, Composer: composer,
 		StreamURL: a.streamURL(c, since, conv.PublicID), TranscriptURL: a.widgetTranscriptURL(c, conv),
 		Media: models.RunningMedia(media),

@@ -60,6 +60,7 @@ func (w *widgetStream) render(ctx context.Context, b *live.Batch, evs []models.E
 		state      *models.Conversation
 		list       bool
 		chrome     bool
+		cobrowse   []templ.Component
 		articles   bool
 	)
 	for _, e := range evs {
@@ -114,6 +115,19 @@ func (w *widgetStream) render(ctx context.Context, b *live.Batch, evs []models.E
 			}
 		case models.EventDeskStatus, models.EventSettings:
 			chrome = true
+		case models.EventCobrowse:
+			// Only the open conversation's: its consent prompt or bar, and
+			// the agent's commands for the loader (chunks are the desk's).
+			if e.ConversationID == nil || w.conv == nil || *e.ConversationID != w.conv.ID || !w.owns(b.Conversations[*e.ConversationID]) {
+				continue
+			}
+			d, _ := e.Data.(models.CobrowseEvent)
+			switch {
+			case d.State != "":
+				cobrowse = append(cobrowse, views.WidgetCobrowse(w.conv.PublicID, cobrowseFromEvent(d), true))
+			case d.Command != "":
+				cobrowse = append(cobrowse, views.WidgetCobrowseCommand(d, e.ID))
+			}
 		case models.EventArticle:
 			articles = w.conv != nil
 		}
@@ -147,6 +161,7 @@ func (w *widgetStream) render(ctx context.Context, b *live.Batch, evs []models.E
 	if other != "" {
 		parts = append(parts, views.WidgetOther(other, true))
 	}
+	parts = append(parts, cobrowse...)
 	if list {
 		convs, err := models.VisitorConversations(ctx, w.a.db, w.visitor, conversationListLimit)
 		if err != nil {

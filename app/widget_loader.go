@@ -25,12 +25,18 @@ var (
 // loaderCSSPlaceholder is replaced by the loader stylesheet's URL path.
 const loaderCSSPlaceholder = "__PARLEY_LOADER_CSS__"
 
+// recorderPlaceholder is replaced by the URL path of rrweb's recorder, which
+// the loader fetches only once the customer allowed co-browsing.
+const recorderPlaceholder = "__PARLEY_RRWEB_RECORD__"
+
 func buildLoader() (*asset, error) {
 	src, err := fs.ReadFile(static.Files, "widget.js")
 	if err != nil {
 		return nil, err
 	}
-	plain := []byte(strings.Replace(string(src), loaderCSSPlaceholder, views.AssetURL("widget-loader.css"), 1))
+	s := strings.Replace(string(src), loaderCSSPlaceholder, views.AssetURL("widget-loader.css"), 1)
+	s = strings.Replace(s, recorderPlaceholder, views.AssetURL("vendor/rrweb-record-2.1.6.min.js"), 1)
+	plain := []byte(s)
 	a := newAsset("widget.js", plain)
 	a.ctype = "text/javascript; charset=utf-8"
 	return a, nil

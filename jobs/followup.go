@@ -20,6 +20,7 @@ func FollowUps(evs []models.Event, o FollowUpOptions) []river.InsertManyParams {
 		if r, ok := e.Data.(models.FilesRemovedEvent); ok && len(r.FileIDs) > 0 {
 			out = append(out, river.InsertManyParams{Args: DeleteFilesArgs{FileIDs: r.FileIDs}})
 		}
+		out = append(out, cobrowseFollowUps(e)...)
 	}
 	if o.Mail {
 		out = append(out, mailFollowUps(evs)...)

@@ -78,6 +78,7 @@ func Register(w *river.Workers, d Deps) {
 	river.AddWorker(w, &SessionInviteWorker{deps: d})
 	river.AddWorker(w, &DeleteFilesWorker{deps: d})
 	river.AddWorker(w, &ExpireFilesWorker{deps: d})
+	river.AddWorker(w, &CobrowsePurgeWorker{deps: d})
 }
 
 // Periodic lists the timed jobs River runs on a schedule. River elects one

@@ -116,6 +116,21 @@ func (v *Visitor) Sees(conv *Conversation) bool {
 		(v.ConversationID == nil || *v.ConversationID == conv.ID)
 }
 
+// CanCobrowse reports whether the staff user u may ask to follow, follow,
+// command and end co-browsing of conv, and read its chunks: a customer
+// conversation u sees (customer data rights), as an active user. Anyone
+// else is told the session does not exist.
+func CanCobrowse(u *User, conv *Conversation) bool {
+	return u != nil && u.Active && conv != nil && conv.Kind == KindCustomer && CanSeeConversation(u, conv, true)
+}
+
+// MayRecord reports whether v may post page recordings to session s of
+// conv: its own conversation (Sees), the session of that conversation, and
+// only while it is active (accepted by the customer, not ended).
+func (v *Visitor) MayRecord(conv *Conversation, s *CobrowseSession) bool {
+	return v != nil && v.Sees(conv) && s != nil && s.ConversationID == conv.ID && s.State == CobrowseActive
+}
+
 // visitorSeesSQL is Visitor.Sees as a condition on the conversations row
 // alias, for the visitor given as the named arguments @customer and @scope
 // (visitorArgs).

@@ -57,7 +57,8 @@ var customerEvents = []string{SysClosed, SysReopened, SysReopenedByCustomer, Sys
 	SysTicketLinked, SysTicketStatus, // item.go: only a ticket's reference and resolved/closed
 	SysSessionEnded,    // support_session.go
 	SysJoined, SysLeft, // participant.go: visible agents only
-	SysRTCRequested, SysRTCAccepted, SysRTCDeclined, SysRTCStarted, SysRTCEnded} // rtc.go
+	SysRTCRequested, SysRTCAccepted, SysRTCDeclined, SysRTCStarted, SysRTCEnded, // rtc.go
+	SysCobrowseRequested, SysCobrowseAccepted, SysCobrowseDeclined, SysCobrowseStarted, SysCobrowseEnded} // cobrowse.go
 
 // MaxMessageLen caps a message body, in characters.
 const MaxMessageLen = 10000

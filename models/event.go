@@ -35,6 +35,9 @@ const (
 	// (ConversationID; RTCEvent, rtc.go). Streams deliver it to the
 	// conversation's customer and the staff who may see it.
 	EventRTC = "rtc"
+	// EventCobrowse: a co-browsing session changed state, got a chunk or
+	// carries an agent's command (CobrowseEvent; cobrowse.go).
+	EventCobrowse = "cobrowse"
 	// EventArticle: an admin created, edited or deleted a knowledge-base
 	// article (ArticleEvent). Desk-wide for staff; cards read the article
 	// when shown, so nothing needs it live yet.

@@ -248,6 +248,10 @@ func DecodeEventData(kind string, raw []byte) (EventData, error) {
 		var v RTCEvent
 		into(&v)
 		d = v
+	case EventCobrowse:
+		var v CobrowseEvent
+		into(&v)
+		d = v
 	case EventArticle:
 		var v ArticleEvent
 		into(&v)

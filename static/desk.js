@@ -550,6 +550,54 @@
   document.addEventListener('DOMContentLoaded', pageReady);
   document.addEventListener('htmx:afterSettle', pageReady); // boosted navigation brings a new page
 
+  // ---- co-browsing (app/cobrowse.go) ------------------------------------------------
+  // "Open viewer" frames the viewer page, which alone loads rrweb's replayer
+  // (and has its own CSP); new chunks announced on the stream
+  // (#cobrowse-feed, ids only) are passed to it. A tab that asked opens the
+  // viewer by itself once the customer allows it.
+  var cobAsked = '';
+  var cobOpen = function (url) {
+    var box = document.getElementById('cobrowse-viewer');
+    if (!box || !url) return;
+    var f = box.querySelector('iframe');
+    if (f && f.getAttribute('src') === url) return;
+    box.textContent = '';
+    f = document.createElement('iframe');
+    f.className = 'cobrowse-frame';
+    f.title = (document.getElementById('cobrowse-open') || {}).textContent || 'Co-browsing';
+    f.src = url;
+    box.appendChild(f);
+    box.hidden = false;
+  };
+  document.addEventListener('click', function (e) {
+    var b = e.target.closest && e.target.closest('[data-cobrowse-open]');
+    if (b) cobOpen(b.getAttribute('data-cobrowse-open'));
+  });
+  document.addEventListener('submit', function (e) {
+    if (e.target.closest && e.target.closest('#cobrowse-panel') && e.target.querySelector('#cobrowse-request')) {
+      cobAsked = (document.getElementById('cobrowse-panel') || {}).getAttribute('data-conv') || '';
+    }
+  }, true);
+  document.addEventListener('htmx:oobAfterSwap', function (e) {
+    var t = e.detail.target;
+    if (!t) return;
+    var box = document.getElementById('cobrowse-viewer');
+    if (t.id === 'cobrowse-feed') {
+      var f = box && box.querySelector('iframe'), feed = document.getElementById('cobrowse-feed');
+      if (f && f.contentWindow && feed) f.contentWindow.postMessage({ type: 'parley:cobrowse-chunk', session: feed.getAttribute('data-session') }, location.origin);
+    }
+    if (t.id === 'cobrowse-panel') {
+      var p = document.getElementById('cobrowse-panel'), open = document.getElementById('cobrowse-open');
+      if (p && p.getAttribute('data-state') !== 'active' && box) {
+        box.textContent = '';
+        box.hidden = true;
+      } else if (open && cobAsked && cobAsked === p.getAttribute('data-conv')) {
+        cobAsked = '';
+        cobOpen(open.getAttribute('data-cobrowse-open'));
+      }
+    }
+  });
+
   // [data-copy="#input"]: copies that field's value (a support session's
   // join link) and says so on the button for a moment.
   document.addEventListener('click', function (e) {

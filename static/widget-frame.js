@@ -11,9 +11,17 @@
 //     {type: 'parley:token', token}    a new visitor was created
 //     {type: 'parley:unread', count}   agent messages since the panel closed
 //     {type: 'parley:close'}           the close button or Escape
+//     {type: 'parley:cobrowse-ask'}    an agent asks to co-browse: show the chat
+//     {type: 'parley:cobrowse-start', session, viewing, end} the customer
+//                                      allowed it: load rrweb's recorder
+//     {type: 'parley:cobrowse-stop'}   it ended (either side)
+//     {type: 'parley:cobrowse-cmd', session, cmd, node, dy} highlight/scroll
 //   loader → frame (accepted only from the parent window, from that origin):
 //     {type: 'parley:open', page} / {type: 'parley:closed'}
 //     {type: 'parley:page', url, title}  the host page (on load, on navigation)
+//     {type: 'parley:cobrowse-events', session, events} recorded events,
+//                                      posted here with the visitor's token
+//     {type: 'parley:cobrowse-end', session} the End button on the host page
 // Contract with the server:
 //   every htmx request carries X-Parley-Visitor (the token) and
 //   X-Parley-Lang; a 401 means the token is unknown: start a new visitor.
@@ -562,6 +570,90 @@
       if (tz) { u.searchParams.set('tz', tz); a.href = u.toString(); }
     } catch (err) { /* the server uses the zone the conversation started in */ }
   }, true);
+
+  // ---- co-browsing (app/cobrowse.go) -------------------------------------------------
+  // #w-cobrowse's data-state says what runs: the loader records only while
+  // it is "active". Recorded events come back from the loader and are posted
+  // in order, in chunks under the server's 512 KB cap; a 404 or 409 (ended,
+  // another's) stops the recorder.
+  var cobState = '', cobSession = '', cobQueue = [], cobBusy = false;
+  var CHUNK = 400 * 1024;
+  var cobSync = function () {
+    var box = document.getElementById('w-cobrowse');
+    var state = box ? box.getAttribute('data-state') || '' : '';
+    var session = box ? box.getAttribute('data-session') || '' : '';
+    if (state === cobState && session === cobSession) return;
+    var was = cobState;
+    cobState = state;
+    cobSession = session;
+    if (state === 'active') {
+      toParent({ type: 'parley:cobrowse-start', session: session, viewing: box.getAttribute('data-msg-viewing'), end: box.getAttribute('data-msg-end') });
+    } else {
+      if (was === 'active') toParent({ type: 'parley:cobrowse-stop' });
+      cobQueue = [];
+      if (state === 'requested') toParent({ type: 'parley:cobrowse-ask' });
+    }
+  };
+  var cobPid = function () {
+    var v = document.getElementById('w-thread-view');
+    return v ? v.getAttribute('data-pid') || '' : '';
+  };
+  var cobPump = function () {
+    if (cobBusy || !cobQueue.length) return;
+    var job = cobQueue.shift();
+    cobBusy = true;
+    var url = '/widget/conversations/' + encodeURIComponent(job.pid) + '/cobrowse/' + encodeURIComponent(job.session) + '/chunks';
+    var headers = { 'X-Parley-Lang': lang, 'Content-Type': 'application/json' };
+    if (token) headers['X-Parley-Visitor'] = token;
+    fetch(url, { method: 'POST', headers: headers, body: job.body, credentials: 'omit' }).then(function (r) {
+      cobBusy = false;
+      if (r.status === 404 || r.status === 409) {
+        cobQueue = [];
+        toParent({ type: 'parley:cobrowse-stop' });
+        return;
+      }
+      cobPump();
+    }, function () { cobBusy = false; cobPump(); });
+  };
+  var cobEnqueue = function (session, events) {
+    var pid = cobPid();
+    if (!pid || session !== cobSession || cobState !== 'active') return;
+    var part = [], size = 2;
+    var flush = function () {
+      if (part.length) cobQueue.push({ pid: pid, session: session, body: '[' + part.join(',') + ']' });
+      part = [];
+      size = 2;
+    };
+    events.forEach(function (ev) {
+      var s = JSON.stringify(ev);
+      if (size + s.length + 1 > CHUNK) flush();
+      part.push(s);
+      size += s.length + 1;
+    });
+    flush();
+    cobPump();
+  };
+  window.addEventListener('message', function (e) {
+    if (!parentOrigin || e.source !== window.parent || e.origin !== parentOrigin) return;
+    var m = e.data || {};
+    if (m.type === 'parley:cobrowse-events' && Array.isArray(m.events)) {
+      cobEnqueue(m.session, m.events);
+    } else if (m.type === 'parley:cobrowse-end' && m.session === cobSession) {
+      var b = document.getElementById('w-cobrowse-end');
+      if (b) htmx.trigger(b, 'click');
+    }
+  });
+  document.body.addEventListener('htmx:oobAfterSwap', function (e) {
+    var t = e.detail.target;
+    if (!t) return;
+    if (t.id === 'w-cobrowse') cobSync();
+    var c = t.id === 'w-cobrowse-cmd' && document.getElementById('w-cobrowse-cmd');
+    if (c && c.getAttribute('data-session') === cobSession) {
+      toParent({ type: 'parley:cobrowse-cmd', session: cobSession, cmd: c.getAttribute('data-cmd'), node: parseInt(c.getAttribute('data-node'), 10) || 0, dy: parseInt(c.getAttribute('data-dy'), 10) || 0 });
+    }
+  });
+  // A view shown (the thread with a running session, or home: nothing).
+  document.body.addEventListener('htmx:afterSettle', cobSync);
 
   toParent(config('parley:ready'));
   if (token || open) start();

@@ -6,6 +6,16 @@
  * data-lang on the tag. Defines one global, window.Parley = {open, close,
  * toggle, reset}.
  *
+ * Co-browsing: only after the customer allowed it in the chat, the frame
+ * asks this loader to load rrweb's recorder (never on first load). It
+ * records this page with every input masked and without the elements a site
+ * marks private (class "parley-private" or attribute data-parley-private,
+ * which rrweb replaces by an empty box of the same size), and hands the
+ * events to the frame in batches (at most one per 250 ms; the first change
+ * after a quiet spell at once); the frame posts them to
+ * Parley with the visitor's token. While it runs, a bar says "Agent is
+ * viewing this page" with an End button.
+ *
  * It adds a launcher button and an iframe served by Parley. The visitor's
  * token lives here, in the host page's storage (first-party, so blocked
  * third-party cookies do not lose it), and reaches the iframe in the URL
@@ -80,6 +90,96 @@
       label(0);
     };
 
+    // ---- co-browsing ----------------------------------------------------------
+    var cob = null; // {session, stop, buf, timer, last, bar}
+    var RECORDER = base + '__PARLEY_RRWEB_RECORD__';
+    var cobFlush = function () {
+      if (!cob) return;
+      cob.timer = null;
+      if (!cob.buf.length) return;
+      var events = cob.buf;
+      cob.buf = [];
+      cob.last = Date.now();
+      send({ type: 'parley:cobrowse-events', session: cob.session, events: events });
+    };
+    var cobStop = function () {
+      if (!cob) return;
+      cobFlush();
+      clearTimeout(cob.timer);
+      if (cob.stop) { try { cob.stop(); } catch (e) { /* already stopped */ } }
+      if (cob.bar) cob.bar.remove();
+      cob = null;
+    };
+    var cobBar = function (m) {
+      var bar = el('div', 'parley-cobrowse-bar parley-private');
+      bar.setAttribute('role', 'status');
+      var t = el('span');
+      t.textContent = typeof m.viewing === 'string' ? m.viewing : 'Agent is viewing this page';
+      var end = el('button');
+      end.type = 'button';
+      end.textContent = typeof m.end === 'string' ? m.end : 'End';
+      end.addEventListener('click', function () { send({ type: 'parley:cobrowse-end', session: cob && cob.session }); });
+      bar.appendChild(t);
+      bar.appendChild(end);
+      d.body.appendChild(bar);
+      return bar;
+    };
+    var cobStart = function (m) {
+      if (typeof m.session !== 'string' || !/^[0-9a-f-]{36}$/.test(m.session)) return;
+      if (cob && cob.session === m.session) return;
+      cobStop();
+      var me = cob = { session: m.session, buf: [], last: 0, bar: cobBar(m) };
+      var go = function () {
+        var lib = w.rrwebRecord;
+        if (cob !== me || !lib || !lib.record) return;
+        me.stop = lib.record({
+          // At most one batch per 250 ms; the first change after a quiet
+          // spell goes at once (after this task's other mutations).
+          emit: function (ev) {
+            me.buf.push(ev);
+            if (!me.timer) me.timer = setTimeout(cobFlush, Math.max(0, 250 - (Date.now() - me.last)));
+          },
+          maskAllInputs: true,
+          blockClass: 'parley-private',
+          blockSelector: '[data-parley-private], .parley-root',
+          recordCanvas: false,
+          collectFonts: false,
+          inlineImages: false
+        });
+        me.record = lib.record;
+      };
+      if (w.rrwebRecord) return go();
+      var s = d.createElement('script');
+      s.src = RECORDER;
+      s.async = true;
+      s.onload = go;
+      d.head.appendChild(s);
+    };
+    // An agent's highlight: a short-lived outline over the element (an
+    // overlay, so the page's own styles are untouched), scrolled into view.
+    var cobCommand = function (m) {
+      if (!cob || !cob.record || m.session !== cob.session) return;
+      if (m.cmd === 'scroll' && typeof m.dy === 'number') {
+        w.scrollBy({ top: m.dy, behavior: 'smooth' });
+        return;
+      }
+      var node = m.cmd === 'highlight' && cob.record.mirror ? cob.record.mirror.getNode(m.node | 0) : null;
+      if (!node || node.nodeType !== 1) return;
+      node.scrollIntoView({ block: 'center', behavior: 'smooth' });
+      var box = el('div', 'parley-cobrowse-highlight parley-private');
+      var place = function () {
+        var r = node.getBoundingClientRect();
+        box.style.top = (r.top - 4) + 'px';
+        box.style.left = (r.left - 4) + 'px';
+        box.style.width = (r.width + 8) + 'px';
+        box.style.height = (r.height + 8) + 'px';
+      };
+      place();
+      d.body.appendChild(box);
+      var iv = setInterval(place, 50);
+      setTimeout(function () { clearInterval(iv); box.remove(); }, 2500);
+    };
+
     var onMessage = function (e) {
       if (e.origin !== origin || !frame || e.source !== frame.contentWindow) return;
       var m = e.data || {};
@@ -106,6 +206,18 @@
           break;
         case 'parley:close':
           setOpen(false, true);
+          break;
+        case 'parley:cobrowse-ask':
+          setOpen(true);
+          break;
+        case 'parley:cobrowse-start':
+          cobStart(m);
+          break;
+        case 'parley:cobrowse-stop':
+          cobStop();
+          break;
+        case 'parley:cobrowse-cmd':
+          cobCommand(m);
           break;
       }
     };
@@ -183,6 +295,7 @@
       try { localStorage.removeItem(KEY); } catch (e) { /* nothing stored */ }
       token = '';
       user = (w.ParleySettings || {}).user || null;
+      cobStop();
       if (root) root.remove();
       open = ready = cssReady = wantOpen = false;
       build();

@@ -262,6 +262,9 @@ func systemText(ctx context.Context, m *models.Message) string {
 	if s, ok := rtcSystemText(ctx, m, false, ""); ok {
 		return s
 	}
+	if s, ok := cobrowseSystemText(ctx, m); ok {
+		return s
+	}
 	return m.Event
 }
 

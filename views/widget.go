@@ -50,6 +50,9 @@ type WidgetThread struct {
 	// Media is the conversation's running media session, if any (rtc.go):
 	// a request to answer, or what is being shared.
 	Media *models.RTCSession
+	// Cobrowse is the conversation's running co-browsing session, if any:
+	// the consent prompt or the "Agent is viewing this page" bar.
+	Cobrowse *models.CobrowseSession
 }
 
 func deskGreeting(ctx context.Context, s *models.DeskSettings) string {
@@ -115,6 +118,9 @@ func systemLine(ctx context.Context, m *models.Message, s *models.DeskSettings) 
 	}
 	if line, ok := rtcSystemText(ctx, m, true, DeskName(ctx, s)); ok {
 		return line
+	}
+	if s, ok := cobrowseCustomerLine(ctx, m); ok {
+		return s
 	}
 	return itemCustomerLine(ctx, m)
 }
