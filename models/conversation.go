@@ -276,8 +276,11 @@ func startCustomerConversation(ctx context.Context, t Tx, customer *Customer, bo
 			return err
 		}
 		var err error
-		msg, err = insertMessage(t, conv, Actor{Customer: customer}, MessageText, body, key, "")
-		return err
+		if msg, err = insertMessage(t, conv, Actor{Customer: customer}, MessageText, body, key, ""); err != nil {
+			return err
+		}
+		// The team's queue, by the routing rules (routing.go).
+		return routeNewConversation(ctx, t, conv)
 	})
 	if err != nil {
 		return nil, nil, wrapUnlessDomain(err, "start conversation")

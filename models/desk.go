@@ -279,7 +279,12 @@ func (q InboxQuery) Holds(r *InboxRow) bool {
 		if r.Kind != KindCustomer || !CanSeeCustomerData(q.Viewer) {
 			return false
 		}
+		if q.Team > 0 && (r.TeamID == nil || *r.TeamID != q.Team) {
+			return false
+		}
 		switch q.Filter {
+		case FilterTeams:
+			return r.TeamID != nil && slices.Contains(q.ViewerTeams, *r.TeamID)
 		case FilterUnassigned:
 			return r.AssigneeID == nil
 		case FilterMine:

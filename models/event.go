@@ -31,6 +31,10 @@ const (
 	// stream of that user rechecks its session and flags before rendering
 	// anything else of the batch, on every instance.
 	EventAccess = "access"
+	// EventAgent: UserID's availability or capacity changed (AgentEvent).
+	EventAgent = "agent"
+	// EventRouting: the routing rules changed (RoutingEvent).
+	EventRouting = "routing"
 )
 
 // appendAccessEvent records in tx that userID's access changed.

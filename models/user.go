@@ -42,8 +42,14 @@ type User struct {
 	// FontSize is the text size of the transcript and the composer
 	// (FontSizes); Spellcheck lets the browser check spelling in the
 	// composer. Both are the user's own choice (SetComposerPrefs).
-	FontSize      string `gorm:"column:font_size;->"`
-	Spellcheck    bool   `gorm:"column:spellcheck;->"`
+	FontSize   string `gorm:"column:font_size;->"`
+	Spellcheck bool   `gorm:"column:spellcheck;->"`
+	// Availability is the agent's own online/away (team_queue.go): away
+	// agents are never auto-assigned. Capacity is how many open customer
+	// conversations auto-assign may give them at once (0: no limit), set
+	// by admins.
+	Availability  string `gorm:"column:availability;->"`
+	Capacity      int    `gorm:"column:capacity;->"`
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
 	DeactivatedAt *time.Time
