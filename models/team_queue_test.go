@@ -104,7 +104,9 @@ func TestRoutingRulesRefuseWhatNeverMatches(t *testing.T) {
 	assert.EqualValues(t, 3, countRules(t, db))
 
 	// Moving the catch-all above the French rule would hide it: refused.
-	err = factory.Write(db, func(tx models.Tx) error { return models.MoveRoutingRule(context.Background(), tx, admin, catchAll.ID, true) })
+	err = factory.Write(db, func(tx models.Tx) error {
+		return models.MoveRoutingRule(context.Background(), tx, admin, catchAll.ID, true)
+	})
 	assert.Equal(t, "routing_rule_shadowed", fieldCode(t, err, "rule"))
 	rs, err := models.ListRoutingRules(context.Background(), db)
 	require.NoError(t, err)
