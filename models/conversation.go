@@ -580,7 +580,15 @@ func SetStatus(ctx context.Context, t Tx, user *User, conv *Conversation, status
 		if status == StatusOpen {
 			event = SysReopened
 		}
-		return setStatus(t, conv, Actor{User: user}, status, event)
+		if err := setStatus(t, conv, Actor{User: user}, status, event); err != nil {
+			return err
+		}
+		if status == StatusClosed && conv.AssigneeID != nil {
+			// The assignee has room for one more: their teams' queues
+			// may go on (team_queue.go).
+			return drainTeamQueues(ctx, t, *conv.AssigneeID)
+		}
+		return nil
 	})
 	return wrapUnlessDomain(err, "set status of conversation %d", conv.ID)
 }

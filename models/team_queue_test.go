@@ -169,7 +169,7 @@ func TestRoutingSendsNewConversationsToTeams(t *testing.T) {
 
 // Auto-assign goes round the team's online agents below their capacity;
 // away agents are skipped; what waits is assigned when an agent comes
-// online or an admin raises a capacity.
+// online, closes a conversation, or an admin raises a capacity.
 func TestRoundRobinWithinCapacity(t *testing.T) {
 	t.Parallel()
 	db := setup(t)
@@ -215,12 +215,12 @@ func TestRoundRobinWithinCapacity(t *testing.T) {
 	c5 := start()
 	assert.Zero(t, assignee(c5), "Ana and Bo full, Cy away")
 	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.SetStatus(ctx, tx, ana, c1, models.StatusClosed) }))
-	// A raised capacity takes what waits, round-robin: after Cy comes Ana,
-	// who has room again.
-	setCapacity(t, db, admin, bo, 3)
-	assert.Equal(t, ana.ID, assignee(reload(t, db, c5)))
+	assert.Equal(t, ana.ID, assignee(reload(t, db, c5)), "Ana closed one: the waiting one is hers")
 	c6 := start()
-	assert.Equal(t, bo.ID, assignee(c6), "then Bo, below 3")
+	assert.Zero(t, assignee(c6), "full again")
+	// A raised capacity takes what waits.
+	setCapacity(t, db, admin, bo, 3)
+	assert.Equal(t, bo.ID, assignee(reload(t, db, c6)))
 
 	// Bad capacities.
 	for _, tc := range []struct{ in, code string }{{"-1", "capacity_negative"}, {"two", "capacity_invalid"}, {"1.5", "capacity_invalid"}, {"100000", "capacity_too_large"}} {
