@@ -126,13 +126,13 @@ const memberNames = `(SELECT COALESCE(string_agg(mu.name, ', ' ORDER BY lower(mu
 // read marker.
 var rowSelect = `SELECT c.*, c.public_id::text AS public_id,
 		       COALESCE(cu.name, '') AS customer_name, COALESCE(cu.email, '') AS customer_email,
-		       COALESCE(a.name, '') AS assignee_name, COALESCE(tm.name, '') AS team_name, ` + unreadCount + ` AS unread,
+		       COALESCE(a.name, '') AS assignee_name, COALESCE(qt.name, '') AS team_name, ` + unreadCount + ` AS unread,
 		       CASE WHEN c.kind = 'internal' THEN ` + memberNames + ` ELSE '' END AS member_names,
 		       ` + mineCondition + ` AS mine
 		FROM conversations c
 		LEFT JOIN customers cu ON cu.id = c.customer_id
 		LEFT JOIN users a ON a.id = c.assignee_id
-		LEFT JOIN teams tm ON tm.id = c.team_id
+		LEFT JOIN teams qt ON qt.id = c.team_id
 		LEFT JOIN conversation_users r ON r.conversation_id = c.id AND r.user_id = @me`
 
 // ListInbox returns one page of conversations for q.
