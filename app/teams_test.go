@@ -147,6 +147,7 @@ func TestTransferAvailabilityAndTeamLists(t *testing.T) {
 	// Bo comes online (his switch); the transfer to Billing assigns him.
 	bob := e.browser()
 	bob.login("bo@example.com")
+	assert.Equal(t, http.StatusForbidden, bob.post("/desk/availability", url.Values{"availability": {"online"}, "_csrf": {"forged"}}).StatusCode, "CSRF")
 	res = bob.post("/desk/availability", url.Values{"availability": {"sleepy"}}, "HX-Request", "true")
 	assert.Equal(t, http.StatusUnprocessableEntity, res.StatusCode)
 	res = bob.post("/desk/availability", url.Values{"availability": {"online"}}, "HX-Request", "true")

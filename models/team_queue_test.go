@@ -406,3 +406,54 @@ func lastConvEvent(t *testing.T, db *gorm.DB, conv *models.Conversation, match f
 	t.Fatal(errors.New("no such event"))
 	return models.Event{}
 }
+
+// What a rule matches, and when an earlier rule leaves a later one nothing
+// (without a database).
+func TestRoutingRuleMatchesAndCovers(t *testing.T) {
+	t.Parallel()
+	conv := func(page, lang string) *models.Conversation {
+		return &models.Conversation{PageURL: page, Language: lang}
+	}
+	contains := func(v string) models.RoutingRule { return models.RoutingRule{URLMatch: models.URLContains, URLValue: v} }
+	prefix := func(v string) models.RoutingRule { return models.RoutingRule{URLMatch: models.URLPrefix, URLValue: v} }
+	lang := func(l string) models.RoutingRule { return models.RoutingRule{Language: l} }
+	for _, tc := range []struct {
+		rule models.RoutingRule
+		conv *models.Conversation
+		want bool
+	}{
+		{contains("CHECKOUT"), conv("https://shop.example/checkout?x=1", ""), true},
+		{contains("checkout"), conv("", ""), false},
+		{prefix("/pricing"), conv("https://shop.example/pricing/eu", ""), true},
+		{prefix("/pricing"), conv("https://shop.example/en/pricing", ""), false},
+		{prefix("/pricing"), conv("not a url", ""), false},
+		{prefix("https://shop.example/pricing"), conv("https://shop.example/pricing?a", ""), true},
+		{prefix("https://shop.example/pricing"), conv("http://shop.example/pricing", ""), false},
+		{lang("pt"), conv("", "pt-BR"), true},
+		{lang("pt-BR"), conv("", "pt"), false},
+		{lang("pt"), conv("", "ptx"), false},
+		{models.RoutingRule{}, conv("", ""), true},
+	} {
+		assert.Equal(t, tc.want, tc.rule.Matches(tc.conv), "%+v on %+v", tc.rule, tc.conv)
+	}
+	for _, tc := range []struct {
+		a, b models.RoutingRule
+		want bool
+	}{
+		{models.RoutingRule{}, lang("fr"), true},
+		{lang("fr"), models.RoutingRule{}, false},
+		{lang("fr"), lang("fr-CA"), true},
+		{lang("fr-CA"), lang("fr"), false},
+		{contains("help"), contains("/help/billing"), true},
+		{contains("help"), prefix("/help"), true},
+		{prefix("/help"), contains("/help"), false},
+		{prefix("/help"), prefix("/help/billing"), true},
+		{prefix("/help"), prefix("https://shop.example/help/x"), true},
+		{prefix("/help"), prefix("https://shop.example"), false},
+		{prefix("https://a.example/"), prefix("/x"), false},
+		{contains("help"), models.RoutingRule{URLMatch: models.URLContains, URLValue: "help", Language: "fr"}, true},
+		{models.RoutingRule{URLMatch: models.URLContains, URLValue: "help", Language: "fr"}, contains("help"), false},
+	} {
+		assert.Equal(t, tc.want, tc.a.Covers(&tc.b), "%+v covers %+v", tc.a, tc.b)
+	}
+}
