@@ -414,7 +414,9 @@ func TestRoutingRuleMatchesAndCovers(t *testing.T) {
 	conv := func(page, lang string) *models.Conversation {
 		return &models.Conversation{PageURL: page, Language: lang}
 	}
-	contains := func(v string) models.RoutingRule { return models.RoutingRule{URLMatch: models.URLContains, URLValue: v} }
+	contains := func(v string) models.RoutingRule {
+		return models.RoutingRule{URLMatch: models.URLContains, URLValue: v}
+	}
 	prefix := func(v string) models.RoutingRule { return models.RoutingRule{URLMatch: models.URLPrefix, URLValue: v} }
 	lang := func(l string) models.RoutingRule { return models.RoutingRule{Language: l} }
 	for _, tc := range []struct {
