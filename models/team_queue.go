@@ -98,8 +98,11 @@ func SetCapacity(ctx context.Context, t Tx, admin *User, userID int64, capacity 
 	if !admin.IsAdmin() {
 		return ErrForbidden
 	}
-	if capacity < 0 || capacity > MaxCapacity {
+	switch {
+	case capacity < 0:
 		return Invalid("capacity", "capacity_negative", nil)
+	case capacity > MaxCapacity:
+		return Invalid("capacity", "capacity_too_large", map[string]any{"Max": MaxCapacity})
 	}
 	err := t.run(ctx, func(tx *gorm.DB) error {
 		var old []int
