@@ -35,6 +35,10 @@ const (
 	EventAgent = "agent"
 	// EventRouting: the routing rules changed (RoutingEvent).
 	EventRouting = "routing"
+	// EventArticle: an admin created, edited or deleted a knowledge-base
+	// article (ArticleEvent). Desk-wide for staff; cards read the article
+	// when shown, so nothing needs it live yet.
+	EventArticle = "article"
 )
 
 // appendAccessEvent records in tx that userID's access changed.

@@ -49,6 +49,7 @@ func TestEventDataRoundTrip(t *testing.T) {
 		{models.NotificationEvent{ID: 9, Replaces: 8}, `{"id": 9, "replaces": 8}`},
 		{models.NotificationEvent{Read: &models.NotificationsRead{IDs: []int64{9}}}, `{"read": [9]}`},
 		{models.NotificationEvent{Read: &models.NotificationsRead{All: true}}, `{"read": "all"}`},
+		{models.ArticleEvent{ArticleID: 4, Action: models.ArticleUpdated, ByUserID: 2}, `{"article_id": 4, "action": "updated", "by_user_id": 2}`},
 	}
 	for _, c := range cases {
 		t.Run(c.data.Kind()+c.stored, func(t *testing.T) {
@@ -70,7 +71,7 @@ func TestEventDataRoundTrip(t *testing.T) {
 		kinds[c.data.Kind()] = true
 	}
 	for _, k := range []string{models.EventMessage, models.EventMessageChanged, models.EventConversation, models.EventRead, models.EventDeskStatus,
-		models.EventSettings, models.EventItem, models.EventAccess, models.EventNotification, models.EventAgent, models.EventRouting} {
+		models.EventSettings, models.EventItem, models.EventAccess, models.EventNotification, models.EventAgent, models.EventRouting, models.EventArticle} {
 		require.True(t, kinds[k], k)
 	}
 }
