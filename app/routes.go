@@ -90,6 +90,10 @@ func (a *App) routes(e *echo.Echo) {
 	e.POST("/sessions", a.createSession, a.requireUser)
 	e.POST("/sessions/:pid/end", a.endSession, a.requireUser)
 	e.POST("/sessions/:pid/invite", a.inviteToSession, a.requireUser)
+	// Reports (reports_<name>.go): admins and the agents an admin allowed
+	// (models.CanViewReports), 403 for anyone else.
+	e.GET("/reports/sessions", a.sessionReport, a.requireUser, a.requireReports)
+	e.GET("/reports/sessions.csv", a.sessionReportCSV, a.requireUser, a.requireReports)
 
 	// Tickets and tasks (items.go): lists, new-item form, item pages with
 	// in-place edits and following; linking conversations to items (these
@@ -153,6 +157,7 @@ func (a *App) routes(e *echo.Echo) {
 	admin.POST("/agents/:id/deactivate", a.deactivateAgent)
 	admin.POST("/agents/:id/reactivate", a.reactivateAgent)
 	admin.POST("/agents/:id/capacity", a.setAgentCapacity)
+	admin.POST("/agents/:id/reports", a.setAgentReports)
 	admin.GET("/teams", a.listTeams)
 	admin.POST("/teams", a.createTeam)
 	admin.GET("/teams/:id", a.showTeam)
@@ -220,6 +225,9 @@ func (a *App) widgetRoutes(e *echo.Echo) {
 	// The visitor's typing signal (desk_typing.go): ephemeral, throttled per
 	// sender on top of the read allowance.
 	e.POST("/widget/conversations/:pid/typing", a.postWidgetTyping, visitorReads...)
+	// The page of the customer's site the widget is open on (widget_page.go):
+	// ephemeral, throttled per frame on top of the read allowance.
+	e.POST("/widget/page", a.postWidgetPage, visitorReads...)
 	e.GET("/chat/:token", a.openChatLink, a.limitIP(ipVisitors))
 	// Support sessions, the customer's side (support.go): public, CSRF by
 	// the signed-out token, key attempts rate-limited per IP in the handlers.

@@ -48,11 +48,14 @@ type User struct {
 	// agents are never auto-assigned. Capacity is how many open customer
 	// conversations auto-assign may give them at once (0: no limit), set
 	// by admins.
-	Availability  string `gorm:"column:availability;->"`
-	Capacity      int    `gorm:"column:capacity;->"`
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
-	DeactivatedAt *time.Time
+	Availability string `gorm:"column:availability;->"`
+	Capacity     int    `gorm:"column:capacity;->"`
+	// CanViewReports lets an agent read the reports admins read
+	// (CanViewReports; set by an admin: SetReportAccess).
+	CanViewReports bool `gorm:"column:can_view_reports;->"`
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	DeactivatedAt  *time.Time
 }
 
 // UserInput is what a form or the command line supplies to create or edit a
