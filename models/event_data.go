@@ -279,6 +279,10 @@ func DecodeEventData(kind string, raw []byte) (EventData, error) {
 		var v RoutingEvent
 		into(&v)
 		d = v
+	case EventFilesRemoved:
+		var v FilesRemovedEvent
+		into(&v)
+		d = v
 	case EventArticle:
 		var v ArticleEvent
 		into(&v)
