@@ -95,6 +95,32 @@ func (a *App) updateAgent(c echo.Context) error {
 	return a.redirect(c, "/admin/agents")
 }
 
+// setAgentCapacity sets how many open customer conversations auto-assign
+// may give the agent at once (empty or 0: no limit). Anything but a whole
+// number from 0 up is a 422 beside the field; nothing stored.
+func (a *App) setAgentCapacity(c echo.Context) error {
+	u, err := a.findAgent(c)
+	if err != nil {
+		return err
+	}
+	raw := c.FormValue("capacity")
+	n, err := models.ParseCapacity(raw)
+	if err == nil {
+		err = a.write(ctxOf(c), func(tx models.Tx) error {
+			return models.SetCapacity(ctxOf(c), tx, currentUser(c), u.ID, n)
+		})
+	}
+	if isValidation(err) {
+		c.SetRequest(c.Request().WithContext(views.WithCapacityForm(ctxOf(c), views.NewForm(map[string]string{"capacity": raw}, err))))
+		return a.render(c, http.StatusUnprocessableEntity, views.AgentForm(u, views.NewForm(userValues(u), nil), views.Form{}))
+	}
+	if err != nil {
+		return err
+	}
+	a.toast(c, "success", tr(c, "teams.capacity_saved"))
+	return a.redirect(c, fmt.Sprintf("/admin/agents/%d/edit", u.ID))
+}
+
 func (a *App) setAgentPassword(c echo.Context) error {
 	u, err := a.findAgent(c)
 	if err != nil {

@@ -3,6 +3,7 @@ package app
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -103,6 +104,9 @@ func (a *App) renderConversation(c echo.Context, status int, composer views.Form
 		return err
 	}
 	if l.Tabs, err = models.AgentTabs(ctxOf(c), a.db, currentUser(c)); err != nil {
+		return err
+	}
+	if err := a.teamState(c, &l); err != nil {
 		return err
 	}
 	l.Now = time.Now()
@@ -268,6 +272,59 @@ func (a *App) assignConversation(c echo.Context) error {
 		return err
 	}
 	return a.done(c, conv)
+}
+
+// transferConversation hands a customer conversation to a team (to=team:<id>:
+// its queue, then auto-assign) or an agent (to=agent:<id>), with an
+// optional note for the receiver (an internal note). htmx gets the form
+// back, cleared (or with the reason beside the field, 422); the thread and
+// controls update through the stream.
+func (a *App) transferConversation(c echo.Context) error {
+	conv, err := a.conversation(c)
+	if err != nil {
+		return err
+	}
+	to, note := c.FormValue("to"), c.FormValue("note")
+	in := models.TransferInput{Note: note}
+	kind, id, _ := strings.Cut(to, ":")
+	n, _ := strconv.ParseInt(id, 10, 64)
+	switch {
+	case n <= 0:
+	case kind == "team":
+		in.TeamID = n
+	case kind == "agent":
+		in.AssigneeID = n
+	}
+	err = a.write(ctxOf(c), func(tx models.Tx) error {
+		return models.Transfer(ctxOf(c), tx, currentUser(c), conv, in)
+	})
+	if err != nil && !isValidation(err) {
+		return err
+	}
+	form := views.NewForm(nil, nil)
+	status := http.StatusOK
+	if err != nil {
+		form, status = views.NewForm(map[string]string{"to": to, "note": note}, err), http.StatusUnprocessableEntity
+	}
+	if !views.Req(ctxOf(c)).Fragment {
+		if err != nil {
+			c.SetRequest(c.Request().WithContext(views.WithTransferForm(ctxOf(c), form)))
+			return a.renderConversation(c, status, views.NewForm(nil, nil))
+		}
+		return a.redirect(c, back(c, "/conversations/"+conv.PublicID))
+	}
+	teams, err := models.TeamOptions(ctxOf(c), a.db)
+	if err != nil {
+		return err
+	}
+	agents, err := models.SupportAgents(ctxOf(c), a.db)
+	if err != nil {
+		return err
+	}
+	if status == http.StatusOK {
+		a.toast(c, "success", tr(c, "teams.transferred"))
+	}
+	return a.render(c, status, views.TransferForm(conv, teams, agents, form))
 }
 
 // followConversation puts a customer conversation in (or takes it out of)

@@ -69,6 +69,9 @@ func (a *App) streamDeskEvents(c echo.Context) error {
 	if v.waiting, err = models.DeskWaiting(ctxOf(c), a.db); err != nil {
 		return err
 	}
+	if err := v.loadTeams(ctxOf(c)); err != nil {
+		return err
+	}
 	return a.streamEvents(c, 0, withSignals(v.renderSignals, v.render))
 }
 
@@ -92,7 +95,21 @@ func (v *deskViewer) recheck(ctx context.Context, now bool) (bool, error) {
 		v.list.Viewer = u
 	}
 	v.unread = nil // recount from scratch: flags or memberships may have changed
-	return true, nil
+	return true, v.loadTeams(ctx)
+}
+
+// loadTeams reads the viewer's teams, which decide what My teams holds
+// (InboxQuery.ViewerTeams).
+func (v *deskViewer) loadTeams(ctx context.Context) error {
+	if v.list == nil || v.list.Filter != models.FilterTeams {
+		return nil
+	}
+	ids, err := models.TeamIDsOf(ctx, v.a.db, v.user.ID)
+	if err != nil {
+		return err
+	}
+	v.list.ViewerTeams = ids
+	return nil
 }
 
 // render turns a batch into this viewer's update. It reads the database only
@@ -134,10 +151,21 @@ func (v *deskViewer) render(ctx context.Context, b *live.Batch, evs []models.Eve
 	var ids []int64
 	seen := map[int64]bool{}
 	deskStatus := false
+	var myAvailability string
+	roster := false
 	for _, e := range evs {
 		switch e.Kind {
 		case models.EventDeskStatus:
 			deskStatus = true
+			continue
+		case models.EventAgent:
+			// An agent's availability or capacity: the viewer's own
+			// switch, and the roster of My teams.
+			d, _ := e.Data.(models.AgentEvent)
+			if e.UserID != nil && *e.UserID == u.ID && d.Availability != "" {
+				myAvailability = d.Availability
+			}
+			roster = true
 			continue
 		case models.EventMessage, models.EventMessageChanged, models.EventConversation, models.EventRead:
 		default:
@@ -205,6 +233,9 @@ func (v *deskViewer) render(ctx context.Context, b *live.Batch, evs []models.Eve
 			}
 		}
 	}
+	if err := v.renderTeams(ctx, evs, myAvailability, roster, add); err != nil {
+		return nil, err
+	}
 	if err := v.renderNotifications(ctx, evs, add); err != nil {
 		return nil, err
 	}
@@ -257,7 +288,7 @@ func (v *deskViewer) renderThread(ctx context.Context, b *live.Batch, evs []mode
 	}
 	conv := &row.Conversation
 	var msgs, changed []*models.Message
-	var status, assigned, participants bool
+	var status, assigned, participants, team bool
 	var follow *bool
 	for _, e := range evs {
 		if e.ConversationID == nil || *e.ConversationID != conv.ID {
@@ -288,6 +319,9 @@ func (v *deskViewer) renderThread(ctx context.Context, b *live.Batch, evs []mode
 			}
 			if d.Assigned {
 				assigned = true
+			}
+			if d.Transferred {
+				assigned, team = true, true
 			}
 			if d.Participant != nil {
 				participants = true
@@ -325,6 +359,11 @@ func (v *deskViewer) renderThread(ctx context.Context, b *live.Batch, evs []mode
 			return err
 		}
 		if err := add(views.AssigneeControl(conv, agents, true)); err != nil {
+			return err
+		}
+	}
+	if team && conv.Kind == models.KindCustomer {
+		if err := add(views.ConvTeam(row.TeamName, true)); err != nil {
 			return err
 		}
 	}
@@ -435,4 +474,37 @@ func (v *deskViewer) renderAlerts(evs []models.Event, rows map[int64]*models.Inb
 		}
 	}
 	return nil
+}
+
+// renderTeams replaces the viewer's own availability switch when they
+// changed it (in another tab, or coming online), and the roster of My
+// teams when an agent's availability or load may have changed.
+func (v *deskViewer) renderTeams(ctx context.Context, evs []models.Event, mine string, roster bool, add func(templ.Component) error) error {
+	if !models.IsSupportAgent(v.user) {
+		return nil
+	}
+	if mine != "" {
+		if err := add(views.AvailabilityControl(mine, true)); err != nil {
+			return err
+		}
+	}
+	if v.list == nil || v.list.Section != models.SectionCustomers || v.list.Filter != models.FilterTeams {
+		return nil
+	}
+	for _, e := range evs {
+		if d, ok := e.Data.(models.ConversationEvent); ok && (d.Assigned || d.Status != "") {
+			roster = true
+		}
+	}
+	if !roster {
+		return nil
+	}
+	mates, err := models.MyTeamMates(ctx, v.a.db, v.user)
+	if err != nil {
+		return err
+	}
+	if mates == nil {
+		mates = []models.TeamMate{}
+	}
+	return add(views.TeamRoster(mates, true))
 }

@@ -72,7 +72,31 @@ func (a *App) showList(c echo.Context, section, view string) error {
 	if l.Waiting, err = models.DeskWaiting(ctxOf(c), a.db); err != nil {
 		return err
 	}
+	if err := a.teamState(c, &l); err != nil {
+		return err
+	}
 	l.Now = time.Now()
 	liveView(c, l.StreamParams(view))
 	return a.render(c, http.StatusOK, views.InboxPage(l, rows))
+}
+
+// teamState fills in what a customers list shows of teams: the team
+// filter's choices and, in My teams, the roster of the viewer's teams.
+func (a *App) teamState(c echo.Context, l *views.ListState) error {
+	if !l.Customers() {
+		return nil
+	}
+	var err error
+	if l.Teams, err = models.TeamOptions(ctxOf(c), a.db); err != nil {
+		return err
+	}
+	if l.Query.Filter == models.FilterTeams {
+		if l.Roster, err = models.MyTeamMates(ctxOf(c), a.db, currentUser(c)); err != nil {
+			return err
+		}
+		if l.Roster == nil {
+			l.Roster = []models.TeamMate{} // shown, saying there are no teams
+		}
+	}
+	return nil
 }

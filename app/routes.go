@@ -61,6 +61,7 @@ func (a *App) routes(e *echo.Echo) {
 	e.POST("/conversations/:pid/status", a.setConversationStatus, a.requireUser)
 	e.POST("/conversations/:pid/assign", a.assignConversation, a.requireUser)
 	e.POST("/conversations/:pid/follow", a.followConversation, a.requireUser)
+	e.POST("/conversations/:pid/transfer", a.transferConversation, a.requireUser)
 	// The Participants panel (desk_participants.go).
 	e.POST("/conversations/:pid/participants/join", a.joinConversation, a.requireUser)
 	e.POST("/conversations/:pid/participants/leave", a.leaveConversation, a.requireUser)
@@ -83,6 +84,8 @@ func (a *App) routes(e *echo.Echo) {
 	e.POST("/conversations/:pid/typing", a.postTyping, a.requireUser)
 	e.POST("/conversations/:pid/viewing", a.postViewing, a.requireUser)
 	e.POST("/desk/status", a.setDeskStatus, a.requireUser)
+	// The agent's own availability (desk_availability.go).
+	e.POST("/desk/availability", a.setAvailability, a.requireUser)
 	e.GET("/desk/events", a.streamDeskEvents, a.requireUser)
 	e.GET("/desk/unread", a.deskUnread, a.requireUser)
 	// Search (search.go): the header's box and the results page.
@@ -178,6 +181,7 @@ func (a *App) routes(e *echo.Echo) {
 	admin.POST("/agents/:id/password", a.setAgentPassword)
 	admin.POST("/agents/:id/deactivate", a.deactivateAgent)
 	admin.POST("/agents/:id/reactivate", a.reactivateAgent)
+	admin.POST("/agents/:id/capacity", a.setAgentCapacity)
 	admin.POST("/agents/:id/reports", a.setAgentReports)
 	admin.GET("/teams", a.listTeams)
 	admin.POST("/teams", a.createTeam)
@@ -186,6 +190,10 @@ func (a *App) routes(e *echo.Echo) {
 	admin.POST("/teams/:id/delete", a.deleteTeam)
 	admin.POST("/teams/:id/members", a.addTeamMember)
 	admin.POST("/teams/:id/members/:user/remove", a.removeTeamMember)
+	admin.GET("/routing", a.showRouting)
+	admin.POST("/routing", a.createRoutingRule)
+	admin.POST("/routing/:id/delete", a.deleteRoutingRule)
+	admin.POST("/routing/:id/move", a.moveRoutingRule)
 	admin.GET("/widget", a.showWidgetSettings)
 	admin.POST("/widget", a.saveWidgetSettings)
 	admin.POST("/widget/rotate-secret", a.rotateWidgetSecret)

@@ -41,6 +41,14 @@ func createdOrAssigned(e models.Event) bool {
 	return ok && (c.Created || c.Assigned)
 }
 
+// transferred reports whether e puts a conversation in a team's queue on
+// an agent's transfer: the team hears of it at once if nobody took it (in
+// the bell; no email).
+func transferred(e models.Event) bool {
+	c, ok := e.Data.(models.ConversationEvent)
+	return ok && c.Transferred && c.ByUserID != 0
+}
+
 // invited reports whether e puts an agent in a conversation on another's
 // invitation: the invitee hears of it at once (in the bell; no email).
 func invited(e models.Event) bool {

@@ -15,6 +15,7 @@ const (
 	ReasonItemAssigned    = "item_assigned"    // a ticket or task was assigned to me
 	ReasonItemChanged     = "item_changed"     // a ticket or task I follow changed
 	ReasonInvited         = "invited"          // an agent invited me into a conversation (participant.go)
+	ReasonTeamQueue       = "team_queue"       // an agent transferred a conversation to my team, and nobody took it (team_queue.go)
 )
 
 // Audience is who should hear of one event, and why.
@@ -34,6 +35,8 @@ type Audience struct {
 //   - a new customer conversation: every active support agent, unless an
 //     agent started it (a support session, assigned to them: ByUserID);
 //   - an assignment: the new assignee, unless they assigned it themselves;
+//   - a transfer to a team by an agent, still unassigned when told: the
+//     team's support agents but the one who transferred it;
 //   - an invitation (ConversationEvent.Participant with ByUserID): the
 //     invitee, if still in it and still allowed to join it;
 //   - a message or note (not a status line): the staff "in" the conversation
@@ -80,6 +83,17 @@ func AudienceOf(ctx context.Context, db *gorm.DB, e Event) (*Audience, error) {
 			JOIN conversation_participants p ON p.user_id = u.id AND p.left_at IS NULL
 			JOIN conversations c ON c.id = p.conversation_id
 			WHERE c.id = ? AND u.id = ? AND `+usersMayJoinSQL("u", "c"), *e.ConversationID, p.UserID).Scan(&a.UserIDs).Error
+	case conv.Transferred && conv.TeamID != nil && conv.ByUserID != 0:
+		// Still in that team's queue, unassigned (auto-assign found nobody):
+		// the team's support agents but who transferred it.
+		a.Reason = ReasonTeamQueue
+		err = db.Raw(`
+			SELECT u.id FROM users u
+			JOIN team_members m ON m.user_id = u.id
+			JOIN conversations c ON c.team_id = m.team_id
+			WHERE c.id = ? AND m.team_id = ? AND c.assignee_id IS NULL AND c.status = 'open'
+			  AND u.id <> ? AND `+supportAgentSQL("u")+`
+			ORDER BY u.id`, *e.ConversationID, *conv.TeamID, conv.ByUserID).Scan(&a.UserIDs).Error
 	case e.Kind == EventMessage && e.MessageID != nil:
 		a.Reason, a.MessageID = ReasonMessage, *e.MessageID
 		err = db.Raw(`

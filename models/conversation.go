@@ -302,8 +302,11 @@ func startCustomerConversation(ctx context.Context, t Tx, customer *Customer, bo
 			return err
 		}
 		var err error
-		msg, err = insertMessage(t, conv, Actor{Customer: customer}, MessageText, body, key, "")
-		return err
+		if msg, err = insertMessage(t, conv, Actor{Customer: customer}, MessageText, body, key, ""); err != nil {
+			return err
+		}
+		// The team's queue, by the routing rules (routing.go).
+		return routeNewConversation(ctx, t, conv)
 	})
 	if err != nil {
 		return nil, nil, wrapUnlessDomain(err, "start conversation")
@@ -619,7 +622,15 @@ func SetStatus(ctx context.Context, t Tx, user *User, conv *Conversation, status
 		if status == StatusOpen {
 			event = SysReopened
 		}
-		return setStatus(t, conv, Actor{User: user}, status, event)
+		if err := setStatus(t, conv, Actor{User: user}, status, event); err != nil {
+			return err
+		}
+		if status == StatusClosed && conv.AssigneeID != nil {
+			// The assignee has room for one more: their teams' queues
+			// may go on (team_queue.go).
+			return drainTeamQueues(ctx, t, *conv.AssigneeID)
+		}
+		return nil
 	})
 	return wrapUnlessDomain(err, "set status of conversation %d", conv.ID)
 }

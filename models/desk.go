@@ -123,6 +123,10 @@ type ConversationView struct {
 	// Participants is the Participants panel of a customer conversation
 	// (participant.go).
 	Participants *ParticipantsView
+	// TeamName is the team whose queue it is in; Teams are where it may be
+	// transferred (team_queue.go).
+	TeamName string
+	Teams    []TeamOption
 }
 
 // OpenConversation loads the conversation with publicID for u, who has
@@ -176,6 +180,10 @@ func OpenConversation(ctx context.Context, t Tx, u *User, publicID string, list 
 		if v.Teammates, err = ConversationTeammates(ctx, db, conv); err != nil {
 			return nil, err
 		}
+		if v.Teams, err = TeamOptions(ctx, db); err != nil {
+			return nil, err
+		}
+		v.TeamName = v.Row.TeamName
 	}
 	err = db.WithContext(ctx).Raw("SELECT EXISTS (SELECT 1 FROM conversation_users WHERE conversation_id = ? AND user_id = ? AND following)",
 		conv.ID, u.ID).Scan(&v.Following).Error
@@ -285,7 +293,12 @@ func (q InboxQuery) Holds(r *InboxRow) bool {
 		if r.Kind != KindCustomer || !CanSeeCustomerData(q.Viewer) {
 			return false
 		}
+		if q.Team > 0 && (r.TeamID == nil || *r.TeamID != q.Team) {
+			return false
+		}
 		switch q.Filter {
+		case FilterTeams:
+			return r.TeamID != nil && slices.Contains(q.ViewerTeams, *r.TeamID)
 		case FilterUnassigned:
 			return r.AssigneeID == nil
 		case FilterMine:

@@ -38,6 +38,10 @@ const (
 	// EventCobrowse: a co-browsing session changed state, got a chunk or
 	// carries an agent's command (CobrowseEvent; cobrowse.go).
 	EventCobrowse = "cobrowse"
+	// EventAgent: UserID's availability or capacity changed (AgentEvent).
+	EventAgent = "agent"
+	// EventRouting: the routing rules changed (RoutingEvent).
+	EventRouting = "routing"
 	// EventArticle: an admin created, edited or deleted a knowledge-base
 	// article (ArticleEvent). Desk-wide for staff; cards read the article
 	// when shown, so nothing needs it live yet.

@@ -52,6 +52,14 @@ type ConversationEvent struct {
 	ItemFollowing *bool `json:"item_following,omitempty"`
 	// Participant: an agent joined or left the conversation (participant.go).
 	Participant *ParticipantChange `json:"participant,omitempty"`
+	// Transferred: ByUserID (0: a routing rule) put the conversation in
+	// the team TeamID's queue (team_queue.go). An assignment that follows
+	// is its own Assigned event.
+	Transferred bool   `json:"transferred,omitempty"`
+	TeamID      *int64 `json:"team_id,omitempty"`
+	// Auto marks an Assigned event made by auto-assign (round-robin within
+	// a team), on behalf of ByUserID (0: routing or an agent's return).
+	Auto bool `json:"auto,omitempty"`
 }
 
 // ParticipantChange is who joined or left a conversation, and how. It is not
@@ -157,6 +165,29 @@ func (r *NotificationsRead) UnmarshalJSON(b []byte) error {
 	return json.Unmarshal(b, &r.IDs)
 }
 
+// AgentEvent: Event.UserID's availability (online, away) or capacity
+// changed (team_queue.go); ByUserID is who changed it (the agent, or an
+// admin for the capacity). Their desks and their teammates' rosters show it.
+type AgentEvent struct {
+	Availability string `json:"availability,omitempty"`
+	Capacity     *int   `json:"capacity,omitempty"`
+	ByUserID     int64  `json:"by_user_id,omitempty"`
+}
+
+// Kind implements EventData.
+func (AgentEvent) Kind() string { return EventAgent }
+
+// RoutingEvent: ByUserID changed the routing rules (routing.go): added,
+// deleted or moved RuleID. Nothing renders it; it is the record.
+type RoutingEvent struct {
+	RuleID   int64  `json:"rule_id"`
+	Change   string `json:"change"`
+	ByUserID int64  `json:"by_user_id,omitempty"`
+}
+
+// Kind implements EventData.
+func (RoutingEvent) Kind() string { return EventRouting }
+
 // ArticleEvent: ByUserID created, updated or deleted (Action: ArticleCreated,
 // ArticleUpdated, ArticleDeleted) knowledge-base article ArticleID.
 type ArticleEvent struct {
@@ -238,6 +269,14 @@ func DecodeEventData(kind string, raw []byte) (EventData, error) {
 		d = v
 	case EventNotification:
 		var v NotificationEvent
+		into(&v)
+		d = v
+	case EventAgent:
+		var v AgentEvent
+		into(&v)
+		d = v
+	case EventRouting:
+		var v RoutingEvent
 		into(&v)
 		d = v
 	case EventFilesRemoved:

@@ -41,6 +41,10 @@ func TestEventDataRoundTrip(t *testing.T) {
 		{models.ItemEvent{Unlinked: true}, `{"unlinked": true}`},
 		{models.ItemEvent{Following: &yes}, `{"following": true}`},
 		{models.AccessEvent{Why: "deactivated"}, `{"why": "deactivated"}`},
+		{models.ConversationEvent{Transferred: true, TeamID: id(7), ByUserID: 4}, `{"transferred": true, "team_id": 7, "by_user_id": 4}`},
+		{models.ConversationEvent{Assigned: true, AssigneeID: id(3), Auto: true}, `{"assigned": true, "assignee_id": 3, "auto": true}`},
+		{models.AgentEvent{Availability: models.AvailabilityOnline, ByUserID: 3}, `{"availability": "online", "by_user_id": 3}`},
+		{models.RoutingEvent{RuleID: 2, Change: "added", ByUserID: 1}, `{"rule_id": 2, "change": "added", "by_user_id": 1}`},
 		{models.NotificationEvent{ID: 9}, `{"id": 9}`},
 		{models.NotificationEvent{ID: 9, Replaces: 8}, `{"id": 9, "replaces": 8}`},
 		{models.NotificationEvent{Read: &models.NotificationsRead{IDs: []int64{9}}}, `{"read": [9]}`},
@@ -69,7 +73,7 @@ func TestEventDataRoundTrip(t *testing.T) {
 		kinds[c.data.Kind()] = true
 	}
 	for _, k := range []string{models.EventMessage, models.EventMessageChanged, models.EventConversation, models.EventRead, models.EventDeskStatus,
-		models.EventSettings, models.EventItem, models.EventAccess, models.EventNotification, models.EventRTC, models.EventArticle} {
+		models.EventSettings, models.EventItem, models.EventAccess, models.EventNotification, models.EventRTC, models.EventCobrowse, models.EventAgent, models.EventRouting, models.EventArticle} {
 		require.True(t, kinds[k], k)
 	}
 }

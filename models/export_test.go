@@ -42,3 +42,6 @@ func SetSupportKeyGen(f func() string) (restore func()) {
 	newSupportKey = f
 	return func() { newSupportKey = old }
 }
+
+// Covers reports whether r catches every conversation b would (routing.go).
+func (r *RoutingRule) Covers(b *RoutingRule) bool { return r.covers(b) }

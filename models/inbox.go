@@ -21,6 +21,9 @@ const (
 	// FilterUnanswered keeps the conversations whose customer waits for a
 	// reply (waiting_since set).
 	FilterUnanswered = "unanswered"
+	// FilterTeams keeps the conversations in the queues of the viewer's
+	// teams ("My teams", team_queue.go).
+	FilterTeams = "teams"
 
 	// SortActivity lists newest activity first (the default); SortWaiting
 	// lists the customers who have waited longest first, then the
@@ -37,9 +40,14 @@ type InboxQuery struct {
 	Status  string
 	Filter  string
 	// Sort is SortActivity (also "") or SortWaiting.
-	Sort   string
+	Sort string
+	// Team keeps one team's queue (customers section; 0: any team).
+	Team   int64
 	Limit  int
 	Before *InboxCursor
+	// ViewerTeams are the ids of the viewer's teams (FilterTeams), set by
+	// the handler like Viewer; not part of a link.
+	ViewerTeams []int64
 }
 
 // InboxCursor marks a position in an inbox list: the row's last activity,
@@ -56,7 +64,9 @@ type InboxRow struct {
 	CustomerName  string
 	CustomerEmail string
 	AssigneeName  string
-	Unread        int
+	// TeamName is the name of the team whose queue it is in ("": none).
+	TeamName string
+	Unread   int
 	// MemberNames lists an internal conversation's other members (not the
 	// viewer), by name.
 	MemberNames string
@@ -116,12 +126,13 @@ const memberNames = `(SELECT COALESCE(string_agg(mu.name, ', ' ORDER BY lower(mu
 // read marker.
 var rowSelect = `SELECT c.*, c.public_id::text AS public_id,
 		       COALESCE(cu.name, '') AS customer_name, COALESCE(cu.email, '') AS customer_email,
-		       COALESCE(a.name, '') AS assignee_name, ` + unreadCount + ` AS unread,
+		       COALESCE(a.name, '') AS assignee_name, COALESCE(qt.name, '') AS team_name, ` + unreadCount + ` AS unread,
 		       CASE WHEN c.kind = 'internal' THEN ` + memberNames + ` ELSE '' END AS member_names,
 		       ` + mineCondition + ` AS mine
 		FROM conversations c
 		LEFT JOIN customers cu ON cu.id = c.customer_id
 		LEFT JOIN users a ON a.id = c.assignee_id
+		LEFT JOIN teams qt ON qt.id = c.team_id
 		LEFT JOIN conversation_users r ON r.conversation_id = c.id AND r.user_id = @me`
 
 // ListInbox returns one page of conversations for q.
@@ -144,6 +155,12 @@ func ListInbox(ctx context.Context, db *gorm.DB, q InboxQuery) ([]InboxRow, erro
 			where += " AND c.assignee_id = @me"
 		case FilterUnanswered:
 			where += " AND c.waiting_since IS NOT NULL"
+		case FilterTeams:
+			where += " AND c.team_id IN (SELECT team_id FROM team_members WHERE user_id = @me)"
+		}
+		if q.Team > 0 {
+			where += " AND c.team_id = @team"
+			args["team"] = q.Team
 		}
 	case SectionMine:
 		where += " AND c.id IN " + mineIDs

@@ -13,9 +13,10 @@ import (
 // drift apart: Parse(q.Values()) gives q back for every query a page can
 // show (list_query_test.go).
 
-// Values is an inbox list (Section, Status, Filter, Sort, Before) as query
-// parameters: list (the section), status (when not open), filter
-// (customers only, when not all), sort (when not newest activity) and
+// Values is an inbox list (Section, Status, Filter, Team, Sort, Before) as
+// query parameters: list (the section), status (when not open), filter
+// (customers only, when not all), team (customers only, a team's queue),
+// sort (when not newest activity) and
 // before (the page's cursor). Viewer and
 // Limit are the handler's, not the link's. A list page's path names the
 // section already (/inbox, /mine), so its links leave "list" out.
@@ -30,6 +31,9 @@ func (q InboxQuery) Values() url.Values {
 	}
 	if q.Section == SectionCustomers && q.Filter != "" && q.Filter != FilterAll {
 		v.Set("filter", q.Filter)
+	}
+	if q.Section == SectionCustomers && q.Team > 0 {
+		v.Set("team", strconv.FormatInt(q.Team, 10))
 	}
 	if q.Sort == SortWaiting {
 		v.Set("sort", q.Sort)
@@ -55,8 +59,11 @@ func ParseInboxQuery(v url.Values) (InboxQuery, error) {
 	}
 	if section == SectionCustomers {
 		switch f := v.Get("filter"); f {
-		case FilterUnassigned, FilterMine, FilterUnanswered:
+		case FilterUnassigned, FilterMine, FilterUnanswered, FilterTeams:
 			q.Filter = f
+		}
+		if n, err := strconv.ParseInt(v.Get("team"), 10, 64); err == nil && n > 0 {
+			q.Team = n
 		}
 	}
 	if v.Get("sort") == SortWaiting {
@@ -144,7 +151,7 @@ func ParseStreamParams(v url.Values) StreamParams {
 		section = v.Get("list")
 	}
 	if section == SectionCustomers || section == SectionMine {
-		lv := url.Values{"list": {section}, "status": v["status"], "filter": v["filter"], "sort": v["sort"]}
+		lv := url.Values{"list": {section}, "status": v["status"], "filter": v["filter"], "sort": v["sort"], "team": v["team"]}
 		p.List, _ = ParseInboxQuery(lv)
 		p.Paged = v.Get("paged") == "1"
 	}

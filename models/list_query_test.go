@@ -29,6 +29,11 @@ func TestInboxQueryRoundTrip(t *testing.T) {
 			"filter=mine&list=customers&status=closed"},
 		{models.InboxQuery{Section: models.SectionCustomers, Status: models.StatusOpen, Filter: models.FilterUnassigned, Before: before},
 			"before=1772600767123456-42&filter=unassigned&list=customers"},
+		// A team's queue, and My teams (team_queue.go).
+		{models.InboxQuery{Section: models.SectionCustomers, Status: models.StatusOpen, Filter: models.FilterAll, Team: 7},
+			"list=customers&team=7"},
+		{models.InboxQuery{Section: models.SectionCustomers, Status: models.StatusOpen, Filter: models.FilterTeams, Team: 3},
+			"filter=teams&list=customers&team=3"},
 	}
 	for _, c := range cases {
 		v := c.q.Values()
@@ -55,6 +60,13 @@ func TestParseInboxQueryFallsBack(t *testing.T) {
 			models.InboxQuery{Section: models.SectionMine, Status: models.StatusOpen, Filter: models.FilterAll}, false},
 		{"list=mine&status=closed&before=garbage",
 			models.InboxQuery{Section: models.SectionMine, Status: models.StatusClosed, Filter: models.FilterAll}, true},
+		// A team that is not an id is no team; My conversations has none.
+		{"list=customers&team=-3&filter=teams",
+			models.InboxQuery{Section: models.SectionCustomers, Status: models.StatusOpen, Filter: models.FilterTeams}, false},
+		{"list=customers&team=x",
+			models.InboxQuery{Section: models.SectionCustomers, Status: models.StatusOpen, Filter: models.FilterAll}, false},
+		{"list=mine&team=3",
+			models.InboxQuery{Section: models.SectionMine, Status: models.StatusOpen, Filter: models.FilterAll}, false},
 		{"list=customers&before=0-1",
 			models.InboxQuery{Section: models.SectionCustomers, Status: models.StatusOpen, Filter: models.FilterAll}, true},
 	}
@@ -85,6 +97,8 @@ func TestStreamParamsRoundTrip(t *testing.T) {
 		{models.StreamParams{View: models.ViewInbox, List: customers, Paged: true},
 			"filter=unassigned&list=customers&paged=1&status=closed&view=inbox"},
 		{models.StreamParams{View: models.ViewMine, List: mine}, "list=mine&view=mine"},
+		{models.StreamParams{View: models.ViewInbox, List: models.InboxQuery{Section: models.SectionCustomers, Status: models.StatusOpen, Filter: models.FilterTeams, Team: 4}},
+			"filter=teams&list=customers&team=4&view=inbox"},
 		{models.StreamParams{View: models.ViewConversation, List: mine, Conv: "5f0c"}, "c=5f0c&list=mine&view=conversation"},
 		{models.StreamParams{View: models.ViewConversation, Conv: "5f0c"}, "c=5f0c&view=conversation"},
 	}

@@ -116,12 +116,15 @@ func Notify(ctx context.Context, t Tx, ev Event, a *Audience) (int, error) {
 		case ReasonNewConversation:
 			data["preview"] = preview(c.FirstPreview)
 			n, err = insertNotifications(t, ev, a, data, c.FirstMessageID)
-		case ReasonAssigned, ReasonInvited:
+		case ReasonAssigned, ReasonInvited, ReasonTeamQueue:
 			var by string
 			if err := tx.Raw("SELECT name FROM users WHERE id = ?", byUserID(ev)).Scan(&by).Error; err != nil {
 				return err
 			}
 			data["actor"], data["preview"] = by, c.Preview
+			if ce, ok := ev.Data.(ConversationEvent); ok && ce.Auto {
+				data["auto"] = true // auto-assign (team_queue.go)
+			}
 			n, err = insertNotifications(t, ev, a, data, math.MaxInt64)
 		case ReasonMessage:
 			n, err = notifyMessage(t, ev, a, data)

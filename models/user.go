@@ -44,6 +44,12 @@ type User struct {
 	// composer. Both are the user's own choice (SetComposerPrefs).
 	FontSize   string `gorm:"column:font_size;->"`
 	Spellcheck bool   `gorm:"column:spellcheck;->"`
+	// Availability is the agent's own online/away (team_queue.go): away
+	// agents are never auto-assigned. Capacity is how many open customer
+	// conversations auto-assign may give them at once (0: no limit), set
+	// by admins.
+	Availability string `gorm:"column:availability;->"`
+	Capacity     int    `gorm:"column:capacity;->"`
 	// CanViewReports lets an agent read the reports admins read
 	// (CanViewReports; set by an admin: SetReportAccess).
 	CanViewReports bool `gorm:"column:can_view_reports;->"`

@@ -65,6 +65,10 @@ type ListState struct {
 	// Tabs are the viewer's conversations shown as tabs above an open
 	// conversation (models.AgentTabs).
 	Tabs []models.InboxRow
+	// Teams are the team filter's choices (customers section); Roster the
+	// agents of the viewer's teams (shown in My teams).
+	Teams  []models.TeamOption
+	Roster []models.TeamMate
 }
 
 // Customers reports whether the list is the customers section.
@@ -72,12 +76,12 @@ func (l ListState) Customers() bool { return l.Query.Section == models.SectionCu
 
 // URL is the list page with the given tab and filter (and the list's sort).
 func (l ListState) URL(status, filter string) string {
-	return listURL(models.InboxQuery{Section: l.Query.Section, Status: status, Filter: filter, Sort: l.Query.Sort})
+	return listURL(models.InboxQuery{Section: l.Query.Section, Status: status, Filter: filter, Sort: l.Query.Sort, Team: l.Query.Team})
 }
 
 // SortURL is the list's first page in another order.
 func (l ListState) SortURL(sort string) string {
-	return listURL(models.InboxQuery{Section: l.Query.Section, Status: l.Query.Status, Filter: l.Query.Filter, Sort: sort})
+	return listURL(models.InboxQuery{Section: l.Query.Section, Status: l.Query.Status, Filter: l.Query.Filter, Sort: sort, Team: l.Query.Team})
 }
 
 // OlderURL is the next page of the list.
@@ -263,6 +267,9 @@ func systemText(ctx context.Context, m *models.Message) string {
 		return s
 	}
 	if s, ok := cobrowseSystemText(ctx, m); ok {
+		return s
+	}
+	if s, ok := teamLineText(ctx, m); ok {
 		return s
 	}
 	return m.Event

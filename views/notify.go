@@ -45,7 +45,12 @@ func NotificationHeadline(ctx context.Context, n *models.Notification) string {
 	case models.ReasonNewConversation:
 		return T(ctx, "notify.new_conversation", data)
 	case models.ReasonAssigned:
+		if n.Flag("auto") {
+			return T(ctx, "teams.notify_auto_assigned", data)
+		}
 		return T(ctx, "notify.assigned", data)
+	case models.ReasonTeamQueue:
+		return T(ctx, "teams.notify_team_queue", data)
 	case models.ReasonInvited:
 		return T(ctx, "notify.invited", data)
 	case models.ReasonItemAssigned, models.ReasonItemChanged:
