@@ -40,7 +40,9 @@ type Audience struct {
 //     (assignee, members, those who wrote in it or follow it) except its
 //     author; a private message: its recipients alone (Message.VisibleToUser),
 //     who are told of it even if they left the conversation since. Whether they are looking at it is for the consumer to check
-//     (their read marker), when it runs.
+//     (their read marker), when it runs;
+//   - a service-level breach: the conversation's assignee and its team's
+//     members when it breached, if still support agents (sla.go).
 //
 // Other events concern nobody (a nil Audience).
 func AudienceOf(ctx context.Context, db *gorm.DB, e Event) (*Audience, error) {
@@ -50,8 +52,12 @@ func AudienceOf(ctx context.Context, db *gorm.DB, e Event) (*Audience, error) {
 	db = db.WithContext(ctx)
 	a := &Audience{ConversationID: *e.ConversationID}
 	conv, _ := e.Data.(ConversationEvent)
+	breach, isBreach := e.Data.(SLABreachEvent)
 	var err error
 	switch {
+	case isBreach:
+		a.Reason = ReasonSLABreach
+		a.UserIDs, err = slaBreachAudience(db, e, breach)
 	case conv.Created && conv.ByUserID != 0:
 		return nil, nil
 	case conv.Created:

@@ -89,7 +89,10 @@ type Conversation struct {
 	// read receipts, MarkCustomerRead); the desk shows "Seen" under it.
 	CustomerLastReadMessageID int64 `gorm:"->"`
 	WaitingSince              *time.Time
-	ClosedAt                  *time.Time
+	// FirstResponseAt is the first agent reply to a waiting customer: the
+	// first-response service level runs until it is set (sla.go).
+	FirstResponseAt *time.Time
+	ClosedAt        *time.Time
 	CreatedAt                 time.Time
 	UpdatedAt                 time.Time
 
@@ -447,8 +450,9 @@ func insertMessage(t Tx, conv *Conversation, actor Actor, kind, body, key, link 
 	var row struct {
 		ID           int64
 		CreatedAt    time.Time
-		WaitingSince *time.Time
-		AuthorHidden bool
+		WaitingSince    *time.Time
+		FirstResponseAt *time.Time
+		AuthorHidden    bool
 	}
 	err := tx.Raw(`
 		WITH m AS (
@@ -468,9 +472,14 @@ func insertMessage(t Tx, conv *Conversation, actor Actor, kind, body, key, link 
 				waiting_since = CASE
 					WHEN NOT @text THEN waiting_since
 					WHEN @by_customer THEN COALESCE(waiting_since, m.created_at)
-					ELSE NULL END
+					ELSE NULL END,
+				-- The first reply that answers a waiting customer ends the
+				-- first-response clock (sla.go).
+				first_response_at = CASE
+					WHEN @text AND NOT @by_customer AND waiting_since IS NOT NULL THEN COALESCE(first_response_at, m.created_at)
+					ELSE first_response_at END
 			FROM m WHERE conversations.id = @conv
-			RETURNING conversations.waiting_since
+			RETURNING conversations.waiting_since, conversations.first_response_at
 		), p AS (
 			-- Writing puts a conversation in the writer's "My conversations"
 			-- and marks it read up to their own message.
@@ -482,7 +491,7 @@ func insertMessage(t Tx, conv *Conversation, actor Actor, kind, body, key, link 
 		), e AS (
 			INSERT INTO events (kind, conversation_id, message_id) SELECT @event, @conv, m.id FROM m
 		)
-		SELECT m.id, m.created_at, m.author_hidden, c.waiting_since FROM m, c`,
+		SELECT m.id, m.created_at, m.author_hidden, c.waiting_since, c.first_response_at FROM m, c`,
 		map[string]any{
 			"conv": conv.ID, "kind": kind, "author_type": m.AuthorType, "user_id": userID, "customer_id": customerID,
 			"body": body, "text": kind == MessageText, "preview": preview(body), "by_customer": actor.Customer != nil,
@@ -506,6 +515,7 @@ func insertMessage(t Tx, conv *Conversation, actor Actor, kind, body, key, link 
 	}
 	if kind == MessageText {
 		conv.LastMessageAt, conv.LastMessagePreview, conv.WaitingSince = m.CreatedAt, preview(body), row.WaitingSince
+		conv.FirstResponseAt = row.FirstResponseAt
 	}
 	return m, nil
 }

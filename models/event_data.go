@@ -229,6 +229,14 @@ func DecodeEventData(kind string, raw []byte) (EventData, error) {
 		var v NotificationEvent
 		into(&v)
 		d = v
+	case EventSLABreach:
+		var v SLABreachEvent
+		into(&v)
+		d = v
+	case EventSLATargets:
+		var v SLATargetsEvent
+		into(&v)
+		d = v
 	default:
 		d = UnknownEvent{EventKind: kind, Raw: append(json.RawMessage(nil), raw...)}
 	}

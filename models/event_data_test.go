@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -45,6 +46,9 @@ func TestEventDataRoundTrip(t *testing.T) {
 		{models.NotificationEvent{ID: 9, Replaces: 8}, `{"id": 9, "replaces": 8}`},
 		{models.NotificationEvent{Read: &models.NotificationsRead{IDs: []int64{9}}}, `{"read": [9]}`},
 		{models.NotificationEvent{Read: &models.NotificationsRead{All: true}}, `{"read": "all"}`},
+		{models.SLABreachEvent{BreachID: 7, Target: models.SLAFirst, TeamID: id(2), DueAt: time.Date(2026, 3, 4, 5, 6, 0, 0, time.UTC)},
+			`{"breach_id": 7, "target": "first", "team_id": 2, "due_at": "2026-03-04T05:06:00Z"}`},
+		{models.SLATargetsEvent{ByUserID: 1, TeamID: id(2), First: ptr(15)}, `{"by_user_id": 1, "team_id": 2, "first": 15}`},
 	}
 	for _, c := range cases {
 		t.Run(c.data.Kind()+c.stored, func(t *testing.T) {
@@ -66,7 +70,7 @@ func TestEventDataRoundTrip(t *testing.T) {
 		kinds[c.data.Kind()] = true
 	}
 	for _, k := range []string{models.EventMessage, models.EventMessageChanged, models.EventConversation, models.EventRead, models.EventDeskStatus,
-		models.EventSettings, models.EventItem, models.EventAccess, models.EventNotification} {
+		models.EventSettings, models.EventItem, models.EventAccess, models.EventNotification, models.EventSLABreach, models.EventSLATargets} {
 		require.True(t, kinds[k], k)
 	}
 }

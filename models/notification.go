@@ -123,6 +123,10 @@ func Notify(ctx context.Context, t Tx, ev Event, a *Audience) (int, error) {
 			}
 			data["actor"], data["preview"] = by, c.Preview
 			n, err = insertNotifications(t, ev, a, data, math.MaxInt64)
+		case ReasonSLABreach:
+			b, _ := ev.Data.(SLABreachEvent)
+			data["preview"], data["target"] = c.Preview, b.Target
+			n, err = insertNotifications(t, ev, a, data, math.MaxInt64)
 		case ReasonMessage:
 			n, err = notifyMessage(t, ev, a, data)
 		default:

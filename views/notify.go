@@ -48,6 +48,11 @@ func NotificationHeadline(ctx context.Context, n *models.Notification) string {
 		return T(ctx, "notify.assigned", data)
 	case models.ReasonInvited:
 		return T(ctx, "notify.invited", data)
+	case models.ReasonSLABreach:
+		if n.Text("target") == models.SLANext {
+			return T(ctx, "sla.notify_next", data)
+		}
+		return T(ctx, "sla.notify_first", data)
 	case models.ReasonItemAssigned, models.ReasonItemChanged:
 		data["Ref"], data["Title"] = n.Text("ref"), n.Text("title")
 		if n.Reason == models.ReasonItemAssigned {
