@@ -93,8 +93,8 @@ type Conversation struct {
 	// first-response service level runs until it is set (sla.go).
 	FirstResponseAt *time.Time
 	ClosedAt        *time.Time
-	CreatedAt                 time.Time
-	UpdatedAt                 time.Time
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 
 	Customer *Customer `gorm:"foreignKey:CustomerID"`
 	Assignee *User     `gorm:"foreignKey:AssigneeID"`
@@ -448,8 +448,8 @@ func insertMessage(t Tx, conv *Conversation, actor Actor, kind, body, key, link 
 		customerID = &actor.Customer.ID
 	}
 	var row struct {
-		ID           int64
-		CreatedAt    time.Time
+		ID              int64
+		CreatedAt       time.Time
 		WaitingSince    *time.Time
 		FirstResponseAt *time.Time
 		AuthorHidden    bool
