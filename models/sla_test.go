@@ -2,6 +2,7 @@ package models_test
 
 import (
 	"context"
+	"net/url"
 	"strconv"
 	"sync"
 	"testing"
@@ -268,3 +269,86 @@ func TestRecordBreachesExactlyOnce(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// The report's figures per day, per team and in total: volume by day of
+// creation, median first response over the answered ones, median
+// resolution by day of closing, breaches by day due; the range and team
+// filter what counts.
+func TestReportAggregates(t *testing.T) {
+	t.Parallel()
+	db := setup(t)
+	ctx := context.Background()
+	a, err := models.CreateTeam(ctx, db, "A")
+	require.NoError(t, err)
+	b, err := models.CreateTeam(ctx, db, "B")
+	require.NoError(t, err)
+	d1 := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	d2 := d1.AddDate(0, 0, 1)
+	mk := func(team *int64, created time.Time, first, closed time.Duration) int64 {
+		t.Helper()
+		_, c, _ := factory.Conversation(t, db, factory.ConversationOpts{})
+		var fr, cl any
+		status := "open"
+		if first > 0 {
+			fr = created.Add(first)
+		}
+		if closed > 0 {
+			cl, status = created.Add(closed), "closed"
+		}
+		require.NoError(t, db.Exec("UPDATE conversations SET team_id = ?, created_at = ?, first_response_at = ?, closed_at = ?, status = ? WHERE id = ?",
+			team, created, fr, cl, status, c.ID).Error)
+		return c.ID
+	}
+	c1 := mk(&a.ID, d1.Add(time.Hour), 2*time.Minute, 3*time.Hour)
+	mk(&a.ID, d1.Add(2*time.Hour), 4*time.Minute, 0)
+	mk(&b.ID, d1.Add(3*time.Hour), 6*time.Minute, 24*time.Hour) // closed on d2
+	mk(nil, d2.Add(time.Hour), 0, 0)
+	mk(nil, d2.AddDate(0, 0, 5), time.Minute, 0) // outside the range
+	require.NoError(t, db.Exec(`INSERT INTO sla_breaches (conversation_id, kind, waiting_since, due_at, team_id)
+		VALUES (?, 'first', ?, ?, ?), (?, 'next', ?, ?, ?)`,
+		c1, d1, d1.Add(10*time.Minute), a.ID, c1, d2, d2.Add(time.Hour), a.ID).Error)
+
+	q, err := models.ParseReportQuery(ctx, db, url.Values{"from": {"2026-05-01"}, "to": {"2026-05-02"}}, time.Now())
+	require.NoError(t, err)
+	r, err := models.LoadReport(ctx, db, q)
+	require.NoError(t, err)
+	require.Len(t, r.Days, 2)
+	assert.Equal(t, models.ReportStats{Volume: 3, FirstCount: 3, FirstMedian: 4 * time.Minute, Resolved: 1, ResolveMedian: 3 * time.Hour, Breaches: 1}, r.Days[0].ReportStats)
+	assert.Equal(t, models.ReportStats{Volume: 1, Resolved: 1, ResolveMedian: 24 * time.Hour, Breaches: 1}, r.Days[1].ReportStats)
+	assert.Equal(t, models.ReportStats{Volume: 4, FirstCount: 3, FirstMedian: 4 * time.Minute, Resolved: 2, ResolveMedian: (3*time.Hour + 24*time.Hour) / 2, Breaches: 2}, r.Total)
+	byName := map[string]models.ReportStats{}
+	for _, tm := range r.Teams {
+		byName[tm.Name] = tm.ReportStats
+	}
+	assert.Equal(t, models.ReportStats{Volume: 2, FirstCount: 2, FirstMedian: 3 * time.Minute, Resolved: 1, ResolveMedian: 3 * time.Hour, Breaches: 2}, byName["A"])
+	assert.Equal(t, models.ReportStats{Volume: 1, FirstCount: 1, FirstMedian: 6 * time.Minute, Resolved: 1, ResolveMedian: 24 * time.Hour}, byName["B"])
+	assert.Equal(t, models.ReportStats{Volume: 1}, byName[""], "no team")
+
+	q.Team = b.ID
+	r, err = models.LoadReport(ctx, db, q)
+	require.NoError(t, err)
+	require.Len(t, r.Teams, 1)
+	assert.Equal(t, models.ReportStats{Volume: 1, FirstCount: 1, FirstMedian: 6 * time.Minute, Resolved: 1, ResolveMedian: 24 * time.Hour}, r.Total)
+
+	// Bad parameters: the field at fault.
+	now := time.Date(2026, 5, 10, 12, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		v     url.Values
+		field string
+		code  string
+	}{
+		{url.Values{"from": {"2026-05-03"}, "to": {"2026-05-01"}}, "to", "report_order"},
+		{url.Values{"from": {"2024-01-01"}, "to": {"2026-05-01"}}, "to", "report_too_long"},
+		{url.Values{"from": {"May 1"}}, "from", "report_date"},
+		{url.Values{"team": {"424242"}}, "team", "sla_team_unknown"},
+		{url.Values{"team": {"x"}}, "team", "sla_team_unknown"},
+		{url.Values{"colour": {"red"}}, "from", "report_unknown"},
+	} {
+		_, err := models.ParseReportQuery(ctx, db, c.v, now)
+		assert.Equal(t, c.code, fieldCode(t, err, c.field), c.v)
+	}
+	q, err = models.ParseReportQuery(ctx, db, url.Values{}, now)
+	require.NoError(t, err)
+	assert.Equal(t, "2026-04-11", q.Values().Get("from"), "the last 30 days by default")
+	assert.Equal(t, "2026-05-10", q.Values().Get("to"))
+}
