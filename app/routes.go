@@ -130,6 +130,9 @@ func (a *App) routes(e *echo.Echo) {
 	e.POST("/notifications/read-all", a.readAllNotifications, a.requireUser)
 	e.POST("/notifications/:id/read", a.readNotification, a.requireUser)
 
+	// Reports (reports.go): admins only, there being no finer permission.
+	e.GET("/reports", a.showReports, a.requireUser, a.requireAdmin)
+
 	// Administration: /admin/<area> in admin_<area>.go ("/admin" itself
 	// redirects to the agents, in admin_agents.go).
 	admin := e.Group("/admin", a.requireUser, a.requireAdmin)
@@ -157,6 +160,8 @@ func (a *App) routes(e *echo.Echo) {
 	admin.POST("/conversations/typing-preview", a.saveTypingPreview)
 	admin.POST("/conversations/waiting", a.saveWaitingThresholds)
 	admin.POST("/conversations/support-key", a.saveSupportKeyMinutes)
+	admin.GET("/service-levels", a.showServiceLevels)
+	admin.POST("/service-levels", a.saveServiceLevels)
 	// Background jobs: River's UI (admin_jobs.go), never cached, not even
 	// its refusals: noStore comes before the admin check.
 	e.Any("/admin/jobs", a.serveJobsUI, noStore, a.requireUser, a.requireAdmin)
