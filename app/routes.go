@@ -97,6 +97,7 @@ func (a *App) routes(e *echo.Echo) {
 		e.GET(base+"/:number", a.showItem, a.requireUser, k)
 		a.bodyLimit(e.POST(base+"/:number/update", a.updateItem, a.requireUser, k), bodyRule{limit: itemBodyLimit})
 		e.POST(base+"/:number/follow", a.followItem, a.requireUser, k)
+		a.bodyLimit(e.POST(base+"/:number/comments", a.commentOnItem, a.requireUser, k), bodyRule{limit: itemBodyLimit})
 	}
 	e.GET("/conversations/:pid/item-search", a.searchItems, a.requireUser)
 	e.POST("/conversations/:pid/item", a.linkConversationItem, a.requireUser)

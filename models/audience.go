@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/lib/pq"
 	"gorm.io/gorm"
 )
 
@@ -118,8 +119,10 @@ func AudienceOf(ctx context.Context, db *gorm.DB, e Event) (*Audience, error) {
 // the copies addressed to its linked conversations):
 //   - created or reassigned: the new assignee (ReasonItemAssigned), unless
 //     they did it themselves;
-//   - any field changed: its followers (ReasonItemChanged), except who changed
-//     it and the new assignee (told already).
+//   - any field changed, or a comment: its followers (ReasonItemChanged),
+//     except who changed it, the new assignee and those mentioned (told
+//     already);
+//   - a comment: the agents it mentions (ReasonMentioned).
 //
 // Only users who may see the item are included: tickets need the
 // customer-support flag. Following, linking and unlinking tell nobody.
@@ -163,10 +166,23 @@ func AudiencesOf(ctx context.Context, db *gorm.DB, e Event) ([]*Audience, error)
 	if created {
 		return out, nil
 	}
+	if field == FieldComment && len(item.Mentioned) > 0 {
+		m := &Audience{Reason: ReasonMentioned, ItemID: *e.ItemID}
+		err := db.Raw(`SELECT u.id FROM users u JOIN items i ON i.id = ?
+			WHERE u.id = ANY(?) AND u.id <> ? AND `+mayRead+` ORDER BY u.id`,
+			*e.ItemID, pq.Int64Array(item.Mentioned), by).Scan(&m.UserIDs).Error
+		if err != nil {
+			return nil, fmt.Errorf("audience of item event %d: %w", e.ID, err)
+		}
+		if len(m.UserIDs) > 0 {
+			out = append(out, m)
+		}
+	}
 	a := &Audience{Reason: ReasonItemChanged, ItemID: *e.ItemID}
+	// (Those mentioned were told already.)
 	err := db.Raw(`SELECT u.id FROM item_followers f JOIN users u ON u.id = f.user_id JOIN items i ON i.id = f.item_id
-		WHERE f.item_id = ? AND u.id <> ? AND u.id <> ? AND `+mayRead+` ORDER BY u.id`,
-		*e.ItemID, by, assignee).Scan(&a.UserIDs).Error
+		WHERE f.item_id = ? AND u.id <> ? AND u.id <> ? AND NOT (u.id = ANY(?)) AND `+mayRead+` ORDER BY u.id`,
+		*e.ItemID, by, assignee, pq.Int64Array(item.Mentioned)).Scan(&a.UserIDs).Error
 	if err != nil {
 		return nil, fmt.Errorf("audience of item event %d: %w", e.ID, err)
 	}

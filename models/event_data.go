@@ -103,6 +103,10 @@ type ItemEvent struct {
 	Unlinked bool `json:"unlinked,omitempty"`
 	// Following: Event.UserID started (true) or stopped following the item.
 	Following *bool `json:"following,omitempty"`
+	// CommentID is the comment (Field FieldComment, an item_activities
+	// row); Mentioned who it mentions (CommentOnItem).
+	CommentID int64   `json:"comment_id,omitempty"`
+	Mentioned []int64 `json:"mentioned,omitempty"`
 }
 
 // Kind implements EventData.

@@ -378,6 +378,13 @@ func notifyItem(ctx context.Context, t Tx, ev Event, a *Audience) (int, error) {
 		field := item.Field
 		data := JSONMap{"kind": it.Kind, "number": it.Number, "ref": (&Item{Kind: it.Kind, Number: it.Number}).Ref(),
 			"title": it.Title, "actor": it.Actor, "field": field}
+		if item.CommentID != 0 {
+			var body string
+			if err := tx.Raw("SELECT new_value FROM item_activities WHERE id = ?", item.CommentID).Scan(&body).Error; err != nil {
+				return err
+			}
+			data["preview"] = preview(body)
+		}
 		n, err = insertNotifications(t, ev, a, data, 0)
 		if err != nil {
 			return fmt.Errorf("notify of item event %d: %w", ev.ID, err)

@@ -220,3 +220,12 @@ func targetText(ctx context.Context, team int64, p *int) string {
 	}
 	return T(ctx, "sla.inherits")
 }
+
+// commentAuthor heads a comment in an item's history.
+func commentAuthor(ctx context.Context, a *models.ItemActivity) string {
+	by := a.ActorName
+	if by == "" {
+		by = T(ctx, "desk.former_agent")
+	}
+	return T(ctx, "comments.activity", map[string]any{"By": by})
+}
