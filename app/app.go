@@ -44,8 +44,11 @@ type App struct {
 	log  *slog.Logger
 	pg   *pgembed.Server // nil when DATABASE_URL is set
 	pool *pgxpool.Pool
-	sql  *sql.DB
-	db   *gorm.DB
+	// poolShared: the pool came from Options.Pool, and Close leaves it open.
+	poolShared bool
+	metrics    *metrics
+	sql        *sql.DB
+	db         *gorm.DB
 
 	// river works jobs (pgx driver, polling for new ones); inserter puts
 	// jobs into GORM transactions (database/sql driver on the same pool).
@@ -98,6 +101,10 @@ type Options struct {
 	WidgetLimits *WidgetLimits
 	// WrapMailer wraps the configured mailer (tests inject faults with it).
 	WrapMailer func(jobs.Mailer) jobs.Mailer
+	// Pool is the database pool to use instead of opening one on
+	// DATABASE_URL; Close leaves it open (tests hand one pool, and its warm
+	// connections, from one test to the next on the same database).
+	Pool *pgxpool.Pool
 }
 
 // New connects to the database (starting the private PostgreSQL when no
@@ -137,24 +144,10 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 		dsn = a.pg.URL("parley")
 	}
 
-	pcfg, err := pgxpool.ParseConfig(dsn)
-	if err != nil {
-		return nil, fmt.Errorf("DATABASE_URL: %w", err)
-	}
-	pcfg.MaxConns = cfg.DBMaxConns
-	if pcfg.ConnConfig.RuntimeParams == nil {
-		pcfg.ConnConfig.RuntimeParams = map[string]string{}
-	}
-	pcfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
-	pcfg.ConnConfig.RuntimeParams["application_name"] = "parley"
-	// JIT compiling costs hundreds of milliseconds on the list and count
-	// queries once tables hold ~100,000 rows (their estimated cost crosses
-	// jit_above_cost) and never pays off for short OLTP queries.
-	if _, set := pcfg.ConnConfig.RuntimeParams["jit"]; !set {
-		pcfg.ConnConfig.RuntimeParams["jit"] = "off"
-	}
-	if a.pool, err = pgxpool.NewWithConfig(ctx, pcfg); err != nil {
-		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+	if opts.Pool != nil {
+		a.pool, a.poolShared = opts.Pool, true
+	} else if a.pool, err = openPool(ctx, dsn, cfg.DBMaxConns); err != nil {
+		return nil, err
 	}
 	if err = a.pool.Ping(ctx); err != nil {
 		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
@@ -227,6 +220,8 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 
 	a.bg, a.bgCancel = context.WithCancel(context.WithoutCancel(ctx))
 	a.rt = live.NewBroker(a.log, a.db, a.pool)
+	a.metrics = a.newMetrics()
+	a.rt.ObserveLag(func(d time.Duration) { a.metrics.lag.Observe(d.Seconds()) })
 	if err = a.rt.Start(a.bg); err != nil {
 		return nil, fmt.Errorf("start realtime: %w", err)
 	}
@@ -238,6 +233,31 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 	}
 	a.echo = a.newEcho()
 	return a, nil
+}
+
+// openPool opens the one pgx pool of an instance on dsn.
+func openPool(ctx context.Context, dsn string, maxConns int32) (*pgxpool.Pool, error) {
+	pcfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	pcfg.MaxConns = maxConns
+	if pcfg.ConnConfig.RuntimeParams == nil {
+		pcfg.ConnConfig.RuntimeParams = map[string]string{}
+	}
+	pcfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
+	pcfg.ConnConfig.RuntimeParams["application_name"] = "parley"
+	// JIT compiling costs hundreds of milliseconds on the list and count
+	// queries once tables hold ~100,000 rows (their estimated cost crosses
+	// jit_above_cost) and never pays off for short OLTP queries.
+	if _, set := pcfg.ConnConfig.RuntimeParams["jit"]; !set {
+		pcfg.ConnConfig.RuntimeParams["jit"] = "off"
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	return pool, nil
 }
 
 // Handler is the HTTP handler serving every route.
@@ -301,6 +321,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	if a.cfg.DebugListen != "" {
 		go a.serveDebug()
 	}
+	if a.cfg.MetricsListen != "" {
+		go a.serveMetricsListen()
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	a.log.Info("Parley is running", "url", a.cfg.BaseURL.String(), "listen", ln.Addr().String())
@@ -361,7 +384,7 @@ func (a *App) Close() error {
 		if a.sql != nil {
 			a.sql.Close()
 		}
-		if a.pool != nil {
+		if a.pool != nil && !a.poolShared {
 			a.pool.Close()
 		}
 		if a.pg != nil {

@@ -35,9 +35,17 @@ type Config struct {
 	// DebugListen, when set, serves Go's profiler (net/http/pprof) on that
 	// address (PARLEY_DEBUG_LISTEN, e.g. 127.0.0.1:6060). Keep it private.
 	DebugListen string
-	SMTP        SMTPConfig
-	LogLevel    slog.Level
-	LogFormat   string // "text" or "json"
+	// MetricsListen, when set, serves Prometheus metrics at /metrics on
+	// that address (PARLEY_METRICS_LISTEN, e.g. 127.0.0.1:9100). Keep it
+	// private.
+	MetricsListen string
+	// MetricsToken, when set, also serves /metrics on the main address to a
+	// scraper sending "Authorization: Bearer <token>" (PARLEY_METRICS_TOKEN,
+	// at least 16 characters).
+	MetricsToken string
+	SMTP         SMTPConfig
+	LogLevel     slog.Level
+	LogFormat    string // "text" or "json"
 
 	// WidgetRateVisitor and WidgetRateIP cap the messages the widget accepts
 	// per minute from one visitor and from one client IP
@@ -102,6 +110,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		DatabaseURL: get("DATABASE_URL", ""),
 		LogFormat:   get("PARLEY_LOG_FORMAT", "text"),
 		DebugListen: get("PARLEY_DEBUG_LISTEN", ""),
+
+		MetricsListen: get("PARLEY_METRICS_LISTEN", ""),
+		MetricsToken:  get("PARLEY_METRICS_TOKEN", ""),
 	}
 	var errs []string
 	bad := func(key, format string, args ...any) {
@@ -116,6 +127,14 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		if _, _, err := net.SplitHostPort(c.DebugListen); err != nil {
 			bad("PARLEY_DEBUG_LISTEN", "want host:port like 127.0.0.1:6060, got %q", c.DebugListen)
 		}
+	}
+	if c.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			bad("PARLEY_METRICS_LISTEN", "want host:port like 127.0.0.1:9100, got %q", c.MetricsListen)
+		}
+	}
+	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
+		bad("PARLEY_METRICS_TOKEN", "want at least 16 characters (a random token), got %d", len(c.MetricsToken))
 	}
 	defBase := "http://localhost:8080"
 	if err == nil {

@@ -37,15 +37,17 @@ func TestLoadConfigBaseURLFollowsListen(t *testing.T) {
 func TestLoadConfigBadValuesNameTheVariable(t *testing.T) {
 	t.Parallel()
 	cases := map[string]string{
-		"PARLEY_LISTEN":       "8080",
-		"PARLEY_BASE_URL":     "ftp://x",
-		"PARLEY_DB_MAX_CONNS": "two",
-		"PARLEY_SESSION_TTL":  "forever",
-		"PARLEY_LOG_LEVEL":    "loud",
-		"PARLEY_LOG_FORMAT":   "xml",
-		"PARLEY_SMTP_PORT":    "99999",
-		"PARLEY_SMTP_TLS":     "maybe",
-		"DATABASE_URL":        "mysql://x",
+		"PARLEY_LISTEN":         "8080",
+		"PARLEY_BASE_URL":       "ftp://x",
+		"PARLEY_DB_MAX_CONNS":   "two",
+		"PARLEY_SESSION_TTL":    "forever",
+		"PARLEY_LOG_LEVEL":      "loud",
+		"PARLEY_LOG_FORMAT":     "xml",
+		"PARLEY_SMTP_PORT":      "99999",
+		"PARLEY_SMTP_TLS":       "maybe",
+		"DATABASE_URL":          "mysql://x",
+		"PARLEY_METRICS_LISTEN": "9100",
+		"PARLEY_METRICS_TOKEN":  "short",
 	}
 	for key, val := range cases {
 		_, err := LoadConfig(env(map[string]string{key: val}))

@@ -30,6 +30,7 @@ func (e *testEnv) outage() (restore func()) {
 	u, err := url.Parse(e.url)
 	require.NoError(e.t, err)
 	name := strings.TrimPrefix(u.Path, "/")
+	dbtest.DiscardPool(e.url) // its connections are about to be ended
 	admin, err := sql.Open("pgx", base)
 	require.NoError(e.t, err)
 	ident := pgx.Identifier{name}.Sanitize()

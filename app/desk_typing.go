@@ -56,13 +56,27 @@ func (g *signalGate) allow(key string, every time.Duration, now time.Time) bool 
 	return true
 }
 
-// sendSignal passes sig on unless its sender (key) sent one within every
-// (key "" is never throttled). A lost signal is harmless (the next one says
-// the same), so a failure is logged, not answered.
-func (a *App) sendSignal(c echo.Context, key string, every time.Duration, sig live.Signal) {
-	if key != "" && !a.signals.allow(key+":"+sig.Kind+":"+strconv.FormatInt(sig.ConversationID, 10), every, time.Now()) {
-		return
-	}
+func (g *signalGate) forget(key string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	delete(g.last, key)
+}
+
+// gateSignal reports whether a signal of this kind from sender (u<id> or
+// v<id>) about the conversation named in the URL may pass now. It runs
+// before any query, so a signal sent faster than every costs no database
+// work at all.
+// A request that then fails its checks (no such conversation, not theirs)
+// calls the returned forget, so the next one is checked (and refused) too.
+func (a *App) gateSignal(c echo.Context, sender, kind string, every time.Duration) (ok bool, forget func()) {
+	key := sender + ":" + kind + ":" + c.Param("pid")
+	return a.signals.allow(key, every, time.Now()), func() { a.signals.forget(key) }
+}
+
+// sendSignal passes sig on (after gateSignal let it through). A lost
+// signal is harmless (the next one says the same), so a failure is logged,
+// not answered.
+func (a *App) sendSignal(c echo.Context, sig live.Signal) {
 	if err := a.rt.Signal(ctxOf(c), sig); err != nil {
 		reqLog(c).Warn("signal", "err", err)
 	}
@@ -80,22 +94,31 @@ func typingKind(c echo.Context) string {
 // customer's widget shows "<agent> is typing…". Notes and private messages
 // are never announced.
 func (a *App) postTyping(c echo.Context) error {
-	conv, err := a.conversation(c)
-	if err != nil {
-		return err
-	}
-	if conv.Kind != models.KindCustomer || conv.CustomerID == nil || c.FormValue("kind") == models.MessageNote || c.FormValue("kind") == models.MessagePrivate {
+	u := currentUser(c)
+	kind := typingKind(c)
+	if c.FormValue("kind") == models.MessageNote || c.FormValue("kind") == models.MessagePrivate {
 		return c.NoContent(http.StatusNoContent)
 	}
-	u := currentUser(c)
+	pass, forget := a.gateSignal(c, "u"+strconv.FormatInt(u.ID, 10), kind, typingEvery)
+	if !pass {
+		return c.NoContent(http.StatusNoContent)
+	}
+	conv, err := a.conversation(c)
+	if err != nil {
+		forget()
+		return err
+	}
+	if conv.Kind != models.KindCustomer || conv.CustomerID == nil {
+		return c.NoContent(http.StatusNoContent)
+	}
 	// A hidden participant appears to no customer: not even typing.
 	if hidden, err := models.HiddenIn(ctxOf(c), a.db, conv, u.ID); err != nil {
 		return err
 	} else if hidden {
 		return c.NoContent(http.StatusNoContent)
 	}
-	a.sendSignal(c, "u"+strconv.FormatInt(u.ID, 10), typingEvery, live.Signal{
-		Kind: typingKind(c), ConversationID: conv.ID, CustomerID: *conv.CustomerID, UserID: u.ID, UserName: u.Name,
+	a.sendSignal(c, live.Signal{
+		Kind: kind, ConversationID: conv.ID, CustomerID: *conv.CustomerID, UserID: u.ID, UserName: u.Name,
 	})
 	return c.NoContent(http.StatusNoContent)
 }
@@ -103,16 +126,21 @@ func (a *App) postTyping(c echo.Context) error {
 // postViewing: a heartbeat (state=viewing, about every 20 s) from an open
 // conversation page, or state=left when the page goes away.
 func (a *App) postViewing(c echo.Context) error {
-	conv, err := a.conversation(c)
-	if err != nil {
-		return err
-	}
 	u := currentUser(c)
 	kind := live.SignalViewing
 	if c.FormValue("state") == "left" {
 		kind = live.SignalLeft
 	}
-	a.sendSignal(c, "u"+strconv.FormatInt(u.ID, 10), viewingEvery, live.Signal{
+	pass, forget := a.gateSignal(c, "u"+strconv.FormatInt(u.ID, 10), kind, viewingEvery)
+	if !pass {
+		return c.NoContent(http.StatusNoContent)
+	}
+	conv, err := a.conversation(c)
+	if err != nil {
+		forget()
+		return err
+	}
+	a.sendSignal(c, live.Signal{
 		Kind: kind, ConversationID: conv.ID, UserID: u.ID, UserName: u.Name,
 	})
 	return c.NoContent(http.StatusNoContent)
@@ -122,11 +150,17 @@ func (a *App) postViewing(c echo.Context) error {
 // typing…", with the draft's first characters only if the desk allows it.
 func (a *App) postWidgetTyping(c echo.Context) error {
 	v := currentVisitor(c)
+	kind := typingKind(c)
+	pass, forget := a.gateSignal(c, "v"+strconv.FormatInt(v.ID, 10), kind, typingEvery)
+	if !pass {
+		return c.NoContent(http.StatusNoContent)
+	}
 	conv, err := models.FindConversationForVisitor(ctxOf(c), a.db, v, c.Param("pid"))
 	if err != nil {
+		forget()
 		return err
 	}
-	sig := live.Signal{Kind: typingKind(c), ConversationID: conv.ID, FromCustomer: true}
+	sig := live.Signal{Kind: kind, ConversationID: conv.ID, FromCustomer: true}
 	if draft := c.FormValue("draft"); draft != "" && sig.Kind == live.SignalTyping {
 		s, err := models.GetSettings(ctxOf(c), a.db)
 		if err != nil {
@@ -136,7 +170,7 @@ func (a *App) postWidgetTyping(c echo.Context) error {
 			sig.Preview = draft
 		}
 	}
-	a.sendSignal(c, "v"+strconv.FormatInt(v.ID, 10), typingEvery, sig)
+	a.sendSignal(c, sig)
 	return c.NoContent(http.StatusNoContent)
 }
 

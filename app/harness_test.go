@@ -9,12 +9,14 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
@@ -72,8 +74,14 @@ func setup(t testing.TB, opts ...envOpts) *testEnv {
 	if len(opts) > 0 {
 		o = opts[0]
 	}
+	var pool *pgxpool.Pool
 	if o.url == "" {
 		o.url = dbtest.URL(t)
+		// The database's pool, with its warm connections, goes to the
+		// next test with the database.
+		pool = dbtest.Pool(t, o.url, func(url string) (*pgxpool.Pool, error) {
+			return openPool(context.Background(), url, testMaxConns)
+		})
 	}
 	// The server's address is known before the app starts, so the
 	// configuration's base URL (links in emails) is the real one.
@@ -82,14 +90,14 @@ func setup(t testing.TB, opts ...envOpts) *testEnv {
 		if v, ok := o.config[k]; ok {
 			return v
 		}
-		return map[string]string{"DATABASE_URL": o.url, "PARLEY_DB_MAX_CONNS": "8",
+		return map[string]string{"DATABASE_URL": o.url, "PARLEY_DB_MAX_CONNS": strconv.Itoa(testMaxConns),
 			"PARLEY_BASE_URL": "http://" + srv.Listener.Addr().String()}[k]
 	})
 	require.NoError(t, err)
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx := context.Background()
-	a, err := New(ctx, cfg, Options{Logger: log, Workers: o.workers, LoginLimits: o.loginLimits, WidgetLimits: o.widgetLimits, WrapMailer: o.wrapMailer})
+	a, err := New(ctx, cfg, Options{Logger: log, Workers: o.workers, LoginLimits: o.loginLimits, WidgetLimits: o.widgetLimits, WrapMailer: o.wrapMailer, Pool: pool})
 	require.NoError(t, err)
 	if o.startJobs {
 		require.NoError(t, a.StartJobs(ctx))
@@ -106,6 +114,9 @@ func setup(t testing.TB, opts ...envOpts) *testEnv {
 	})
 	return &testEnv{t: t, app: a, srv: srv, db: a.db, url: o.url, logs: logs}
 }
+
+// testMaxConns sizes each test instance's pool (PARLEY_DB_MAX_CONNS).
+const testMaxConns = 8
 
 // user creates a staff user directly through the domain layer.
 func (e *testEnv) user(name, email string, role models.Role, support bool) *models.User {

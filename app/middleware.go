@@ -55,6 +55,7 @@ func (a *App) newEcho() *echo.Echo {
 	e.Pre(middleware.RemoveTrailingSlashWithConfig(middleware.TrailingSlashConfig{RedirectCode: http.StatusMovedPermanently}))
 	e.Use(
 		middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: func() string { return models.RandomToken(9) }}),
+		a.metrics.observe,
 		a.logRequests,
 		a.recoverPanics,
 		a.secureHeaders,

@@ -21,6 +21,8 @@ import (
 func (a *App) routes(e *echo.Echo) {
 	// health.go; static.go.
 	e.GET("/healthz", a.healthz)
+	// Prometheus metrics for a scraper with PARLEY_METRICS_TOKEN (metrics.go).
+	e.GET("/metrics", a.serveMetrics)
 	e.GET("/readyz", a.readyz)
 	e.GET("/static/*", a.serveStatic)
 	// Every layout links the icon; browsers that ask anyway get it here.

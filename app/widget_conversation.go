@@ -187,7 +187,7 @@ func (a *App) markWidgetRead(c echo.Context) error {
 	if moved && conv.Kind == models.KindCustomer {
 		// Agents see "Seen" move live: a signal, not an event (the marker
 		// itself is stored; the page shows it when loaded).
-		a.sendSignal(c, "", 0, live.Signal{Kind: live.SignalSeen, ConversationID: conv.ID, MessageID: min(upTo, conv.LastMessageID)})
+		a.sendSignal(c, live.Signal{Kind: live.SignalSeen, ConversationID: conv.ID, MessageID: min(upTo, conv.LastMessageID)})
 	}
 	return c.NoContent(http.StatusNoContent)
 }

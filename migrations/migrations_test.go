@@ -29,7 +29,7 @@ func TestUpToDateSeesEveryGap(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			db, err := sql.Open("pgx", dbtest.URL(t))
+			db, err := sql.Open("pgx", dbtest.FreshURL(t))
 			require.NoError(t, err)
 			t.Cleanup(func() { db.Close() })
 			if tc.change != "" {
@@ -48,7 +48,7 @@ func TestUpToDateSeesEveryGap(t *testing.T) {
 // must not skip it.
 func TestUpAppliesWhatIsMissing(t *testing.T) {
 	t.Parallel()
-	db, err := sql.Open("pgx", dbtest.URL(t))
+	db, err := sql.Open("pgx", dbtest.FreshURL(t))
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
 	ctx := t.Context()

@@ -2,7 +2,6 @@ package models_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"sync"
 	"testing"
@@ -14,18 +13,28 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
-	_ "github.com/jackc/pgx/v5/stdlib"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/parleydesk/parley/internal/dbtest"
 	"github.com/parleydesk/parley/internal/factory"
 	"github.com/parleydesk/parley/models"
 )
 
-// setup returns a GORM handle on a fresh, migrated database.
+// setup returns a GORM handle on a migrated database that holds only what
+// the migrations wrote, over a pool that goes to the next test with the
+// database (dbtest.Pool).
 func setup(t *testing.T) *gorm.DB {
 	t.Helper()
-	sqlDB, err := sql.Open("pgx", dbtest.URL(t))
-	require.NoError(t, err)
+	pool := dbtest.Pool(t, dbtest.URL(t), func(url string) (*pgxpool.Pool, error) {
+		cfg, err := pgxpool.ParseConfig(url)
+		if err != nil {
+			return nil, err
+		}
+		cfg.MaxConns = 20 // tests of contention run many writers at once
+		return pgxpool.NewWithConfig(context.Background(), cfg)
+	})
+	sqlDB := stdlib.OpenDBFromPool(pool)
 	t.Cleanup(func() { sqlDB.Close() })
 	db, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), &gorm.Config{Logger: logger.Discard})
 	require.NoError(t, err)

@@ -132,6 +132,21 @@ type Broker struct {
 	repoll time.Duration
 
 	presence presence
+
+	// observeLag, when set, hears how long each dispatched event took
+	// from its write (metrics).
+	observeLag func(time.Duration)
+}
+
+// ObserveLag has f called, for each event the broker dispatches, with the
+// time from the event's write to its dispatch. Call it before Start.
+func (b *Broker) ObserveLag(f func(time.Duration)) { b.observeLag = f }
+
+// Counts counts current staff and customer subscribers.
+func (b *Broker) Counts() (staff, customers int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.staff), b.count - len(b.staff)
 }
 
 // NewBroker returns a broker reading events through db and ringing and
@@ -348,6 +363,12 @@ func (b *Broker) Poll(ctx context.Context) error {
 		b.dispatch(batch)
 	}
 	b.mu.Unlock()
+	if b.observeLag != nil {
+		now := time.Now()
+		for _, e := range batch.Events {
+			b.observeLag(now.Sub(e.CreatedAt))
+		}
+	}
 	return nil
 }
 

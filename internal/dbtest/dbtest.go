@@ -30,6 +30,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 
 	"github.com/parleydesk/parley/internal/pgembed"
@@ -47,25 +49,62 @@ const EnvDir = "PARLEY_TEST_PGDIR"
 // wait for other test processes starting it at the same moment.
 const startTimeout = 2 * time.Minute
 
-// URL returns a connection string (postgres://…) for a fresh database
-// cloned from the migrated template, so each test sees the whole schema and
-// nothing another test wrote. The database is dropped when the test ends if
-// it passed, and kept for inspection (its URL is logged) if it failed.
-// Without a server URL can start, the test fails with the reason.
+// URL returns a connection string (postgres://…) for a database that
+// holds exactly what the migrated template holds: the whole schema, the rows
+// the migrations seed and nothing another test wrote. Databases are reused
+// within a test process: when a test passes, its database is emptied back to
+// the template's contents (see reset) and handed to the next test, which
+// saves a clone, a drop and the new database's cold caches per test. A
+// failed test's database is kept for inspection (its URL is logged) until
+// the next run. Without a server URL can start, the test fails with the
+// reason.
+//
+// A test that changes the schema or the database's own settings uses
+// FreshURL instead.
 func URL(t testing.TB) string {
+	t.Helper()
+	return get(t, true)
+}
+
+// FreshURL is URL for a test that changes what reset does not restore (the
+// schema, the database's settings): its database is a new clone of the
+// template, dropped after the test and never handed to another.
+func FreshURL(t testing.TB) string {
+	t.Helper()
+	return get(t, false)
+}
+
+func get(t testing.TB, reuse bool) string {
 	t.Helper()
 	srv, err := shared()
 	if err != nil {
 		t.Fatalf("dbtest: %v", err)
 	}
-	name, err := srv.clone(context.Background())
-	if err != nil {
-		t.Fatalf("dbtest: %v", err)
+	name := ""
+	if reuse {
+		name = srv.take()
+	}
+	if name == "" {
+		if name, err = srv.clone(context.Background()); err != nil {
+			t.Fatalf("dbtest: %v", err)
+		}
 	}
 	u := srv.conf.as(testRole, testPassword).url(name)
 	t.Cleanup(func() {
 		if t.Failed() {
+			srv.closePool(name)
+			srv.keep(context.Background(), name)
 			t.Logf("dbtest: the failed test's database is kept: %s", u)
+			return
+		}
+		srv.mu.Lock()
+		discard := srv.discard[name]
+		srv.mu.Unlock()
+		if discard {
+			srv.closePool(name)
+		}
+		if reuse && srv.reset(context.Background(), name) == nil {
+			srv.give(name)
 			return
 		}
 		if err := srv.drop(context.Background(), name); err != nil {
@@ -101,6 +140,19 @@ type server struct {
 	conf  config  // where the server is and who tests connect as
 	url   string  // the superuser URL, for BaseURL
 	admin *sql.DB // a superuser pool on its maintenance database
+	// owner names this process's databases; the process holds an advisory
+	// lock on it for as long as it lives, so the next process can tell
+	// databases left by a process that ended (dropped) from another's.
+	owner     string
+	ownerLock *sql.Conn
+	snap      *snapshot // the template's contents, which reset restores
+
+	mu     sync.Mutex
+	free   []string                 // reset databases, ready for the next test
+	resets map[string]*pgx.Conn     // a superuser connection into each reused database
+	pools  map[string]*pgxpool.Pool // tests' pools kept with their database (Pool)
+	// discard names the databases whose pool closes when their test ends.
+	discard map[string]bool
 }
 
 // shared starts or finds the server once per process.
@@ -145,13 +197,35 @@ func connect(conf config, superURL string) (*server, error) {
 	// Tests of a process clone and drop in parallel; a few warm
 	// connections save a backend start per operation.
 	admin.SetMaxIdleConns(4)
-	srv := &server{conf: conf, url: superURL, admin: admin}
+	var id [4]byte
+	_, _ = rand.Read(id[:])
+	srv := &server{conf: conf, url: superURL, admin: admin, owner: hex.EncodeToString(id[:]), resets: map[string]*pgx.Conn{}, pools: map[string]*pgxpool.Pool{}, discard: map[string]bool{}}
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
 	if err := srv.ensureTemplate(ctx); err != nil {
 		admin.Close()
 		return nil, err
 	}
+	if err := srv.claim(ctx); err != nil {
+		admin.Close()
+		return nil, err
+	}
+	// The template's contents, read from a first clone (a template with a
+	// session in it cannot be cloned); that clone is the first to hand out.
+	first, err := srv.clone(ctx)
+	if err != nil {
+		admin.Close()
+		return nil, err
+	}
+	conn, err := srv.resetConn(ctx, first)
+	if err == nil {
+		srv.snap, err = takeSnapshot(ctx, conn)
+	}
+	if err != nil {
+		admin.Close()
+		return nil, fmt.Errorf("read the template's contents: %w", err)
+	}
+	srv.give(first)
 	return srv, nil
 }
 
@@ -243,9 +317,9 @@ func (s *server) clone(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var id [6]byte
+	var id [3]byte
 	_, _ = rand.Read(id[:])
-	name := tpl + "_" + hex.EncodeToString(id[:])
+	name := tpl + "_" + s.owner + "_" + hex.EncodeToString(id[:])
 	q := fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s OWNER %s STRATEGY FILE_COPY", name, tpl, testRole)
 	if _, err := s.admin.ExecContext(ctx, q); err != nil {
 		return "", fmt.Errorf("clone the template: %w", err)
@@ -255,6 +329,14 @@ func (s *server) clone(ctx context.Context) (string, error) {
 
 // drop removes a test database; connections a test left open end with it.
 func (s *server) drop(ctx context.Context, name string) error {
+	s.closePool(name)
+	s.mu.Lock()
+	conn := s.resets[name]
+	delete(s.resets, name)
+	s.mu.Unlock()
+	if conn != nil {
+		conn.Close(ctx)
+	}
 	if _, err := s.admin.ExecContext(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", name)); err != nil {
 		return fmt.Errorf("drop the test database %s: %w", name, err)
 	}

@@ -1,8 +1,12 @@
 package dbtest
 
 import (
+	"context"
 	"database/sql"
+	"fmt"
+	"net/url"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -115,4 +119,95 @@ func BenchmarkURL(b *testing.B) {
 	for b.Loop() {
 		URL(b)
 	}
+}
+
+// A reused database holds what a fresh clone holds: no row a test wrote,
+// every seed row the migrations wrote, every sequence where the template
+// left it (so the next insert gets the id it would get in a fresh clone).
+func TestResetRestoresTheTemplate(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	srv, err := shared()
+	require.NoError(t, err)
+	name, err := srv.clone(ctx)
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, srv.drop(context.Background(), name)) })
+	db := open(t, srv.conf.as(testRole, testPassword).url(name))
+	n := 0
+	nextUserID := func() (id int64) {
+		n++
+		require.NoError(t, db.QueryRowContext(ctx, "INSERT INTO users (name, email) VALUES ('Ada', $1) RETURNING id", fmt.Sprintf("ada%d@example.com", n)).Scan(&id))
+		return id
+	}
+	before, err := takeSnapshot(ctx, srv.resets[mustConn(t, srv, name)])
+	require.NoError(t, err)
+	require.NotEmpty(t, before.seeds, "the migrations seed some rows")
+	firstID := nextUserID()
+
+	// A test's writes: rows added, seed rows deleted, sequences advanced.
+	nextUserID()
+	super := srv.resets[name]
+	_, err = super.Exec(ctx, "SET session_replication_role = replica")
+	require.NoError(t, err)
+	for _, sd := range before.seeds {
+		_, err = super.Exec(ctx, "DELETE FROM "+sd.table)
+		require.NoError(t, err, sd.table)
+	}
+	_, err = super.Exec(ctx, "RESET session_replication_role")
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+
+	require.NoError(t, srv.reset(ctx, name))
+	after, err := takeSnapshot(ctx, srv.resets[name])
+	require.NoError(t, err)
+	assert.Equal(t, before.seeds, after.seeds)
+	assert.Equal(t, before.sequences, after.sequences)
+
+	db = open(t, srv.conf.as(testRole, testPassword).url(name))
+	var users int
+	require.NoError(t, db.QueryRowContext(ctx, "SELECT count(*) FROM users").Scan(&users))
+	assert.Zero(t, users)
+	assert.Equal(t, firstID, nextUserID(), "ids start where a fresh clone's start")
+}
+
+// A database whose schema a test changed is not reused.
+func TestResetRefusesAChangedSchema(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	srv, err := shared()
+	require.NoError(t, err)
+	name, err := srv.clone(ctx)
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, srv.drop(context.Background(), name)) })
+	db := open(t, srv.conf.as(testRole, testPassword).url(name))
+	_, err = db.ExecContext(ctx, "CREATE TABLE scratch (id int)")
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+	assert.ErrorContains(t, srv.reset(ctx, name), "schema")
+}
+
+// A test's database goes back to the process's free list when it passes.
+func TestPassedTestsDatabaseIsReused(t *testing.T) {
+	var first string
+	t.Run("first", func(t *testing.T) { first = URL(t) })
+	srv, err := shared()
+	require.NoError(t, err)
+	srv.mu.Lock()
+	free := append([]string(nil), srv.free...)
+	srv.mu.Unlock()
+	assert.Contains(t, free, dbName(t, first))
+}
+
+func mustConn(t *testing.T, srv *server, name string) string {
+	t.Helper()
+	_, err := srv.resetConn(t.Context(), name)
+	require.NoError(t, err)
+	return name
+}
+
+func dbName(t *testing.T, raw string) string {
+	t.Helper()
+	u, err := url.Parse(raw)
+	require.NoError(t, err)
+	return strings.TrimPrefix(u.Path, "/")
 }
