@@ -181,7 +181,7 @@ func AudiencesOf(ctx context.Context, db *gorm.DB, e Event) ([]*Audience, error)
 	a := &Audience{Reason: ReasonItemChanged, ItemID: *e.ItemID}
 	// (Those mentioned were told already.)
 	err := db.Raw(`SELECT u.id FROM item_followers f JOIN users u ON u.id = f.user_id JOIN items i ON i.id = f.item_id
-		WHERE f.item_id = ? AND u.id <> ? AND u.id <> ? AND NOT (u.id = ANY(?)) AND `+mayRead+` ORDER BY u.id`,
+		WHERE f.item_id = ? AND u.id <> ? AND u.id <> ? AND NOT (u.id = ANY(COALESCE(CAST(? AS bigint[]), '{}'))) AND `+mayRead+` ORDER BY u.id`,
 		*e.ItemID, by, assignee, pq.Int64Array(item.Mentioned)).Scan(&a.UserIDs).Error
 	if err != nil {
 		return nil, fmt.Errorf("audience of item event %d: %w", e.ID, err)

@@ -85,13 +85,6 @@ type AdminServiceLevels struct {
 	Form  Form
 }
 
-func minutesText(p *int) string {
-	if p == nil {
-		return ""
-	}
-	return strconv.Itoa(*p)
-}
-
 // ReportsPage's data: the report, or the refused filter.
 type ReportsData struct {
 	Report *models.Report
