@@ -122,6 +122,11 @@ func (a *App) routes(e *echo.Echo) {
 	e.GET("/conversations/:pid/transcript.txt", a.deskTranscriptText, a.requireUser)
 	e.GET("/conversations/:pid/transcript", a.deskTranscriptPrint, a.requireUser)
 
+	// Knowledge-base articles in the composer (kb.go): the picker with its
+	// search, and sending one to the customer.
+	e.GET("/conversations/:pid/articles", a.articlePicker, a.requireUser)
+	e.POST("/conversations/:pid/articles/:id", a.sendArticle, a.requireUser)
+
 	// The customer context panel beside a customer conversation: editing the
 	// customer's name, email, phone and notes (customer_context.go).
 	e.POST("/conversations/:pid/customer", a.updateCustomer, a.requireUser)
@@ -165,6 +170,13 @@ func (a *App) routes(e *echo.Echo) {
 	admin.POST("/conversations/support-key", a.saveSupportKeyMinutes)
 	admin.GET("/service-levels", a.showServiceLevels)
 	admin.POST("/service-levels", a.saveServiceLevels)
+	admin.GET("/articles", a.listArticles)
+	admin.GET("/articles/new", a.newArticle)
+	a.bodyLimit(admin.POST("/articles", a.createArticle), bodyRule{limit: articleFormBodyLimit})
+	a.bodyLimit(admin.POST("/articles/preview", a.previewArticle), bodyRule{limit: articleFormBodyLimit})
+	admin.GET("/articles/:id/edit", a.editArticle)
+	a.bodyLimit(admin.POST("/articles/:id", a.updateArticle), bodyRule{limit: articleFormBodyLimit})
+	admin.POST("/articles/:id/delete", a.deleteArticle)
 	// Background jobs: River's UI (admin_jobs.go), never cached, not even
 	// its refusals: noStore comes before the admin check.
 	e.Any("/admin/jobs", a.serveJobsUI, noStore, a.requireUser, a.requireAdmin)
@@ -218,4 +230,9 @@ func (a *App) widgetRoutes(e *echo.Echo) {
 	// header (transcript.go).
 	e.POST("/widget/conversations/:pid/links/:id/opened", a.openWidgetLink, visitorReads...)
 	e.GET("/widget/conversations/:pid/transcript.txt", a.widgetTranscript, reads...)
+	// Knowledge-base articles (kb.go): the widget's search before a chat
+	// (public, like the articles; the read allowance) and an article's
+	// public page (published only).
+	e.GET("/widget/articles", a.widgetArticles, reads...)
+	e.GET("/help/:slug", a.showHelpArticle, a.limitIP(ipReads))
 }

@@ -56,6 +56,7 @@ func (w *widgetStream) render(ctx context.Context, b *live.Batch, evs []models.E
 		state      *models.Conversation
 		list       bool
 		chrome     bool
+		articles   bool
 	)
 	for _, e := range evs {
 		switch e.Kind {
@@ -109,7 +110,18 @@ func (w *widgetStream) render(ctx context.Context, b *live.Batch, evs []models.E
 			}
 		case models.EventDeskStatus, models.EventSettings:
 			chrome = true
+		case models.EventArticle:
+			articles = w.conv != nil
 		}
+	}
+	if articles {
+		// An article was edited, unpublished or deleted: the open thread's
+		// article cards are shown again as they are now.
+		ms, err := models.ArticleMessages(ctx, w.a.db, w.conv)
+		if err != nil {
+			return nil, err
+		}
+		changed = append(changed, ms...)
 	}
 	var parts []templ.Component
 	var settings *models.DeskSettings

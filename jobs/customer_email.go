@@ -79,6 +79,7 @@ func (w *CustomerEmailWorker) Work(ctx context.Context, job *river.Job[CustomerE
 		m := views.CustomerMail{
 			Desk: views.DeskName(vctx, settings), CustomerName: r.Conv.Customer.Name, Messages: r.Messages,
 			Link: w.deps.BaseURL + "/chat/" + url.PathEscape(token), LinkDays: int(models.ChatLinkTTL / (24 * time.Hour)),
+			BaseURL: w.deps.BaseURL,
 		}
 		var html bytes.Buffer
 		if err := views.CustomerMailHTML(m).Render(vctx, &html); err != nil {

@@ -286,3 +286,22 @@ func CustomerAuthorName(m *Message, desk string) string {
 	}
 	return desk
 }
+
+// CanManageArticles reports whether u may write, edit, preview and delete
+// knowledge-base articles and see drafts: admins (kb.go).
+func CanManageArticles(u *User) bool { return u.IsAdmin() && u.Active }
+
+// CanSendArticle reports whether u may send an article into conv: anyone
+// who may write a reply to conv's customer (support staff who see it).
+func CanSendArticle(u *User, conv *Conversation) bool {
+	return conv != nil && conv.Kind == KindCustomer && CanSeeConversation(u, conv, true)
+}
+
+// VisibleToCustomer reports whether customers, and anyone on the web, may
+// read a: published articles only; a draft is never public. Its SQL form is
+// articleVisibleToCustomerSQL.
+func (a *Article) VisibleToCustomer() bool { return a != nil && a.Published }
+
+// articleVisibleToCustomerSQL is Article.VisibleToCustomer as a condition
+// on the kb_articles row alias.
+func articleVisibleToCustomerSQL(alias string) string { return alias + ".published" }

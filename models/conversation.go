@@ -120,6 +120,12 @@ type Message struct {
 	// customer first opened it (OpenPushedURL).
 	LinkPushed   bool
 	LinkOpenedAt *time.Time
+	// ArticleSent marks a reply that carries a knowledge-base article
+	// (SendArticle); ArticleID is that article while it exists, and Article
+	// what its card shows now (loadArticles; nil once deleted).
+	ArticleSent bool
+	ArticleID   *int64
+	Article     *ArticleRef `gorm:"-"`
 	// AuthorHidden: the author wrote as a hidden participant
 	// (participant.go); customers see the desk's name (CustomerAuthorName).
 	AuthorHidden bool

@@ -31,6 +31,10 @@ const (
 	// stream of that user rechecks its session and flags before rendering
 	// anything else of the batch, on every instance.
 	EventAccess = "access"
+	// EventArticle: an admin created, edited or deleted a knowledge-base
+	// article (ArticleEvent). Desk-wide for staff; cards read the article
+	// when shown, so nothing needs it live yet.
+	EventArticle = "article"
 )
 
 // appendAccessEvent records in tx that userID's access changed.

@@ -161,6 +161,17 @@ func (r *NotificationsRead) UnmarshalJSON(b []byte) error {
 	return json.Unmarshal(b, &r.IDs)
 }
 
+// ArticleEvent: ByUserID created, updated or deleted (Action: ArticleCreated,
+// ArticleUpdated, ArticleDeleted) knowledge-base article ArticleID.
+type ArticleEvent struct {
+	ArticleID int64  `json:"article_id"`
+	Action    string `json:"action"`
+	ByUserID  int64  `json:"by_user_id,omitempty"`
+}
+
+// Kind implements EventData.
+func (ArticleEvent) Kind() string { return EventArticle }
+
 // UnknownEvent is an event of a kind this version does not know (written by
 // a newer instance during a rolling upgrade): readers ignore it.
 type UnknownEvent struct {
@@ -239,6 +250,10 @@ func DecodeEventData(kind string, raw []byte) (EventData, error) {
 		d = v
 	case EventSLATargets:
 		var v SLATargetsEvent
+		into(&v)
+		d = v
+	case EventArticle:
+		var v ArticleEvent
 		into(&v)
 		d = v
 	default:

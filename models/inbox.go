@@ -484,6 +484,9 @@ func listMessages(ctx context.Context, db *gorm.DB, conv *Conversation, u *User,
 	if err := loadRecipients(ctx, db, ptrs); err != nil {
 		return MessagePage{}, err
 	}
+	if err := loadArticles(ctx, db, ptrs); err != nil {
+		return MessagePage{}, err
+	}
 	p.Messages = ms
 	return p, nil
 }
@@ -508,6 +511,10 @@ func MessagesByID(ctx context.Context, db *gorm.DB, ids []int64) (map[int64]*Mes
 	// Private messages carry their recipients: each desk stream shows them
 	// only to those (Message.VisibleToUser).
 	if err := loadRecipients(ctx, db, ptrs); err != nil {
+		return nil, err
+	}
+	// Articles as their cards show them now (title, still published).
+	if err := loadArticles(ctx, db, ptrs); err != nil {
 		return nil, err
 	}
 	return out, nil

@@ -336,6 +336,14 @@ func TakeCustomerReplies(ctx context.Context, tx *gorm.DB, convID int64) (*Custo
 	if err != nil {
 		return nil, fmt.Errorf("customer replies of conversation %d: %w", convID, err)
 	}
+	// A sent article carries its public page's address (kb.go).
+	ptrs := make([]*Message, len(out.Messages))
+	for i := range out.Messages {
+		ptrs[i] = &out.Messages[i]
+	}
+	if err := loadArticles(ctx, db, ptrs); err != nil {
+		return nil, err
+	}
 	if n := len(out.Messages); n > 0 {
 		err := db.Exec(`UPDATE customer_email_state SET emailed_message_id = ?, updated_at = now() WHERE conversation_id = ?`,
 			out.Messages[n-1].ID, convID).Error

@@ -47,6 +47,9 @@ func FindMessage(ctx context.Context, db *gorm.DB, conv *Conversation, id int64)
 	if err := loadRecipients(ctx, db, []*Message{&m}); err != nil {
 		return nil, err
 	}
+	if err := loadArticles(ctx, db, []*Message{&m}); err != nil {
+		return nil, err
+	}
 	return &m, nil
 }
 

@@ -586,3 +586,21 @@
     }
   });
 })();
+
+// ---- knowledge-base article picker (views.ArticlePicker) ----------------------
+// [data-close-picker="<id>"] empties that picker; Escape inside it does too.
+(function () {
+  function close(id) {
+    var el = document.getElementById(id);
+    if (el) el.textContent = '';
+    var btn = document.getElementById('article-button');
+    if (btn) btn.focus();
+  }
+  document.addEventListener('click', function (e) {
+    var el = e.target.closest && e.target.closest('[data-close-picker]');
+    if (el) close(el.getAttribute('data-close-picker'));
+  });
+  document.addEventListener('keydown', function (e) {
+    if (e.key === 'Escape' && e.target.closest && e.target.closest('#article-picker')) close('article-picker');
+  });
+})();

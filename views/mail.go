@@ -65,6 +65,9 @@ func CustomerMailText(ctx context.Context, m CustomerMail) string {
 		if msg.LinkURL != "" && msg.LinkURL != msg.Body { // a pushed URL is its own text
 			b.WriteString("> " + msg.LinkURL + "\n")
 		}
+		if u := articleMailURL(m, &msg); u != "" {
+			b.WriteString("> " + u + "\n")
+		}
 		b.WriteString("\n")
 	}
 	b.WriteString(T(ctx, "mail.customer_open") + ": " + m.Link + "\n\n")

@@ -237,7 +237,9 @@ func (b *Broker) dispatch(batch *Batch) {
 	customers := map[int64]bool{}
 	for _, e := range batch.Events {
 		switch e.Kind {
-		case models.EventDeskStatus, models.EventSettings:
+		case models.EventDeskStatus, models.EventSettings, models.EventArticle:
+			// An article edit concerns every open chat that may show its
+			// card (rare: admins' edits).
 			broadcast = true
 		}
 		if e.ConversationID != nil {
