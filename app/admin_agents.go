@@ -146,3 +146,22 @@ func (a *App) reactivateAgent(c echo.Context) error {
 	a.toast(c, "success", tr(c, "agents.reactivated_toast", map[string]any{"Name": u.Name}))
 	return a.redirect(c, "/admin/agents")
 }
+
+// setAgentReports lets an agent read the reports (the Sessions report), or
+// stops it: the "Reports" box on the agent's page (admins read them
+// anyway).
+func (a *App) setAgentReports(c echo.Context) error {
+	u, err := a.findAgent(c)
+	if err != nil {
+		return err
+	}
+	on := c.FormValue("can_view_reports") != ""
+	if err := a.write(ctxOf(c), func(tx models.Tx) error {
+		return models.SetReportAccess(ctxOf(c), tx, u.ID, on)
+	}); err != nil {
+		return err
+	}
+	reqLog(c).Info("agent report access", "agent_id", u.ID, "on", on, "by", currentUser(c).ID)
+	a.toast(c, "success", tr(c, "sessrep.access_saved", map[string]any{"Name": u.Name}))
+	return a.redirect(c, fmt.Sprintf("/admin/agents/%d/edit", u.ID))
+}

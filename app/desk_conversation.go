@@ -81,6 +81,10 @@ func (a *App) renderConversation(c echo.Context, status int, composer views.Form
 	if v.Context, err = customerContext(c, a, v.Conversation); err != nil {
 		return err
 	}
+	if v.Context != nil {
+		// Where the customer's widget is open now (live memory, no query).
+		c.SetRequest(c.Request().WithContext(views.WithVisitorPage(ctxOf(c), a.visitorPage(v.Conversation.CustomerID))))
+	}
 	if err := a.loadSupportSession(c, v); err != nil {
 		return err
 	}

@@ -185,6 +185,9 @@ func (v *deskViewer) render(ctx context.Context, b *live.Batch, evs []models.Eve
 			if err := v.renderAlerts(evs, rows, add); err != nil {
 				return nil, err
 			}
+			if err := v.renderSessionJoined(b, evs, rows, add); err != nil {
+				return nil, err
+			}
 			if v.unread == nil {
 				if v.unread, err = models.LoadUnreadSet(ctx, v.a.db, u); err != nil {
 					return nil, err

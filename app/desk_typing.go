@@ -234,9 +234,16 @@ func (v *deskViewer) renderSignals(ctx context.Context, sigs []live.Signal) ([][
 		typing  *live.Signal
 		viewing bool
 		seen    int64
+		page    bool
 	)
 	for i := range sigs {
 		s := &sigs[i]
+		if s.IsPage() {
+			// The customer's widget moved, opened or closed: the context
+			// panel's current page (customer data: CanSeeCustomerData).
+			page = page || (conv.CustomerID != nil && s.CustomerID == *conv.CustomerID && models.CanSeeCustomerData(v.user))
+			continue
+		}
 		if s.ConversationID != conv.ID {
 			continue
 		}
@@ -279,6 +286,9 @@ func (v *deskViewer) renderSignals(ctx context.Context, sigs []live.Signal) ([][
 	}
 	if seen > 0 {
 		parts = append(parts, views.ConvSeen(conv, seen, true))
+	}
+	if page {
+		parts = append(parts, views.CurrentPage(v.a.visitorPage(conv.CustomerID), true))
 	}
 	return update(ctx, parts)
 }

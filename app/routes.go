@@ -87,6 +87,11 @@ func (a *App) routes(e *echo.Echo) {
 	e.POST("/sessions", a.createSession, a.requireUser)
 	e.POST("/sessions/:pid/end", a.endSession, a.requireUser)
 	e.POST("/sessions/:pid/invite", a.inviteToSession, a.requireUser)
+	// Reports (reports_<name>.go): admins and the agents an admin allowed
+	// (models.CanViewReports), 403 for anyone else.
+	e.GET("/reports/sessions", a.sessionReport, a.requireUser, a.requireReports)
+	e.GET("/reports/sessions.csv", a.sessionReportCSV, a.requireUser, a.requireReports)
+	e.GET("/reports/service-levels", a.showReports, a.requireUser, a.requireReports)
 
 	// Tickets and tasks (items.go): lists, new-item form, item pages with
 	// in-place edits and following; linking conversations to items (these
@@ -138,9 +143,6 @@ func (a *App) routes(e *echo.Echo) {
 	e.POST("/notifications/read-all", a.readAllNotifications, a.requireUser)
 	e.POST("/notifications/:id/read", a.readNotification, a.requireUser)
 
-	// Reports (reports.go): admins only, there being no finer permission.
-	e.GET("/reports", a.showReports, a.requireUser, a.requireAdmin)
-
 	// Administration: /admin/<area> in admin_<area>.go ("/admin" itself
 	// redirects to the agents, in admin_agents.go).
 	admin := e.Group("/admin", a.requireUser, a.requireAdmin)
@@ -153,6 +155,7 @@ func (a *App) routes(e *echo.Echo) {
 	admin.POST("/agents/:id/password", a.setAgentPassword)
 	admin.POST("/agents/:id/deactivate", a.deactivateAgent)
 	admin.POST("/agents/:id/reactivate", a.reactivateAgent)
+	admin.POST("/agents/:id/reports", a.setAgentReports)
 	admin.GET("/teams", a.listTeams)
 	admin.POST("/teams", a.createTeam)
 	admin.GET("/teams/:id", a.showTeam)
@@ -218,6 +221,9 @@ func (a *App) widgetRoutes(e *echo.Echo) {
 	// The visitor's typing signal (desk_typing.go): ephemeral, throttled per
 	// sender on top of the read allowance.
 	e.POST("/widget/conversations/:pid/typing", a.postWidgetTyping, visitorReads...)
+	// The page of the customer's site the widget is open on (widget_page.go):
+	// ephemeral, throttled per frame on top of the read allowance.
+	e.POST("/widget/page", a.postWidgetPage, visitorReads...)
 	e.GET("/chat/:token", a.openChatLink, a.limitIP(ipVisitors))
 	// Support sessions, the customer's side (support.go): public, CSRF by
 	// the signed-out token, key attempts rate-limited per IP in the handlers.

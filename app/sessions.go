@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/riverqueue/river"
 
+	"github.com/parleydesk/parley/app/live"
 	"github.com/parleydesk/parley/jobs"
 	"github.com/parleydesk/parley/models"
 	"github.com/parleydesk/parley/views"
@@ -166,4 +167,29 @@ func (a *App) renderSupportSession(ctx context.Context, u *models.User, conv *mo
 	return add(templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
 		return views.SupportSessionPanel(conv, s, true).Render(views.WithSessionsConf(ctx, base, sms), w)
 	}))
+}
+
+// renderSessionJoined tells the agent a support session is assigned to
+// that its customer has arrived (the session_joined status line): a toast
+// that desk.js turns into the chime (unless the user muted alerts,
+// users.notify_sound) and a desktop notification, on whatever desk page
+// the agent is, so nobody waits for a tab they are not looking at. A
+// replayed batch shares the alert's id, so desk.js chimes once.
+func (v *deskViewer) renderSessionJoined(b *live.Batch, evs []models.Event, rows map[int64]*models.InboxRow, add func(templ.Component) error) error {
+	if !models.IsSupportAgent(v.user) {
+		return nil
+	}
+	for _, e := range evs {
+		if e.Kind != models.EventMessage || e.MessageID == nil || e.ConversationID == nil {
+			continue
+		}
+		m, r := b.Messages[*e.MessageID], rows[*e.ConversationID]
+		if m == nil || m.Event != models.SysSessionJoined || r == nil || r.AssigneeID == nil || *r.AssigneeID != v.user.ID {
+			continue
+		}
+		if err := add(views.SessionJoinedAlert(r, m.ID, v.user.NotifySound)); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -110,7 +110,7 @@ func TestServiceLevelClockShows(t *testing.T) {
 	assert.Equal(t, 0, page.doc.Find("#conv-sla .sla-clock").Length(), "answered: no clock")
 }
 
-// Reports: admins only; the range and team are checked (422 beside the
+// Reports: admins and agents allowed to read reports (CanViewReports); the range and team are checked (422 beside the
 // field, no report); the charts are inline SVG with a bar per day.
 func TestReportsPage(t *testing.T) {
 	t.Parallel()
@@ -124,18 +124,24 @@ func TestReportsPage(t *testing.T) {
 
 	pb := e.browser()
 	pb.login("pat@example.com")
-	assert.Equal(t, http.StatusForbidden, pb.get("/reports").StatusCode)
+	assert.Equal(t, http.StatusForbidden, pb.get("/reports/service-levels").StatusCode)
+	// An agent an admin allowed to read reports may.
+	e.user("Rita", "rita@example.com", models.RoleAgent, true)
+	require.NoError(t, e.db.Exec("UPDATE users SET can_view_reports = true WHERE email = 'rita@example.com'").Error)
+	rb := e.browser()
+	rb.login("rita@example.com")
+	assert.Equal(t, http.StatusOK, rb.get("/reports/service-levels").StatusCode)
 
 	b := e.browser()
 	b.login("ada@example.com")
-	res := b.get("/reports")
+	res := b.get("/reports/service-levels")
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	assert.Equal(t, 4, res.doc.Find("figure.chart svg").Length())
 	assert.Equal(t, models.DefaultReportDays, res.doc.Find("#chart-volume rect.chart-bar").Length(), "a bar per day")
 	assert.Equal(t, "1", res.doc.Find("#report-total td").Eq(1).Text(), "today's conversation")
 	assert.Equal(t, 2, res.doc.Find("#report-teams tbody tr").Length(), "no team, Billing")
 
-	res = b.get("/reports?from=2026-01-01&to=2026-01-07&team=" + strconv.FormatInt(team.ID, 10))
+	res = b.get("/reports/service-levels?from=2026-01-01&to=2026-01-07&team=" + strconv.FormatInt(team.ID, 10))
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	assert.Equal(t, 7, res.doc.Find("#chart-breaches rect.chart-bar").Length())
 	assert.Equal(t, 1, res.doc.Find("#report-teams tbody tr").Length())
@@ -148,7 +154,7 @@ func TestReportsPage(t *testing.T) {
 		{"team=%27%3B--", "team"},
 		{"sort=volume", "from"},
 	} {
-		res := b.get("/reports?" + c.query)
+		res := b.get("/reports/service-levels?" + c.query)
 		require.Equal(t, http.StatusUnprocessableEntity, res.StatusCode, c.query)
 		assert.NotEmpty(t, res.text("#e-"+c.field), c.query)
 		assert.Equal(t, 0, res.doc.Find("figure.chart").Length(), c.query)

@@ -203,6 +203,11 @@ func (a *App) streamURL(c echo.Context, since uint64, pid string) string {
 	if pid != "" {
 		q.Set("conv", pid)
 	}
+	// The frame on a page of the customer's site names itself, so the
+	// stream can say while it is open (widget_page.go).
+	if f := c.Request().Header.Get(frameHeader); frameIDRe.MatchString(f) {
+		q.Set("frame", f)
+	}
 	return "/widget/events?" + q.Encode()
 }
 

@@ -31,7 +31,11 @@ func (a *App) widgetEvents(c echo.Context) error {
 		}
 	}
 	w := &widgetStream{a: a, visitor: v, token: visitorToken(c), conv: conv}
-	return a.streamEvents(c, v.CustomerID, withSignals(w.renderSignals, w.render))
+	open, gone := a.framePresence(c, v.CustomerID)
+	return a.hub.Serve(c.Response(), c.Request(), live.Stream{
+		CustomerID: v.CustomerID, Render: withSignals(w.renderSignals, w.render), Log: reqLog(c),
+		OnOpen: open, OnClose: gone,
+	})
 }
 
 type widgetStream struct {

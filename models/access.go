@@ -287,6 +287,15 @@ func CustomerAuthorName(m *Message, desk string) string {
 	return desk
 }
 
+// CanViewReports reports whether u may read the desk's reports (the
+// Sessions report): active admins, and active agents an admin allowed
+// (users.can_view_reports, SetReportAccess). A report shows who handled
+// what and for how long; the customers' names and chat logs in it still
+// follow CanSeeCustomerData and CanSeeConversation.
+func CanViewReports(u *User) bool {
+	return u != nil && u.Active && (u.IsAdmin() || u.CanViewReports)
+}
+
 // CanManageArticles reports whether u may write, edit, preview and delete
 // knowledge-base articles and see drafts: admins (kb.go).
 func CanManageArticles(u *User) bool { return u.IsAdmin() && u.Active }

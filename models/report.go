@@ -35,8 +35,6 @@ type ReportQuery struct {
 // NoTeam selects conversations without a team in a ReportQuery.
 const NoTeam = -1
 
-const reportDate = "2006-01-02"
-
 // Values is q's query string (the page's links and form).
 func (q ReportQuery) Values() url.Values {
 	v := url.Values{}
@@ -131,8 +129,8 @@ type ReportStats struct {
 	ResolveMedian time.Duration
 }
 
-// ReportDay is one day of a report.
-type ReportDay struct {
+// SLAReportDay is one day of a report.
+type SLAReportDay struct {
 	Day time.Time
 	ReportStats
 }
@@ -147,7 +145,7 @@ type ReportTeam struct {
 // Report is what the reports page shows.
 type Report struct {
 	Query ReportQuery
-	Days  []ReportDay
+	Days  []SLAReportDay
 	Teams []ReportTeam
 	Total ReportStats
 	// Timings are how long each of the report's queries took (the
@@ -175,7 +173,7 @@ func LoadReport(ctx context.Context, db *gorm.DB, q ReportQuery) (*Report, error
 	r := &Report{Query: q, Timings: map[string]time.Duration{}}
 	byDay := map[time.Time]*ReportStats{}
 	for d := q.From; !d.After(q.To); d = d.AddDate(0, 0, 1) {
-		r.Days = append(r.Days, ReportDay{Day: d})
+		r.Days = append(r.Days, SLAReportDay{Day: d})
 	}
 	for i := range r.Days {
 		byDay[r.Days[i].Day] = &r.Days[i].ReportStats

@@ -89,6 +89,7 @@ func LookupSession(ctx context.Context, db *gorm.DB, token string, ttl time.Dura
 		SELECT s.*, u.id AS u_id, u.name AS u_name, u.email AS u_email, u.password_hash AS u_password_hash,
 		       u.role AS u_role, u.customer_support AS u_customer_support, u.active AS u_active, u.locale AS u_locale,
 		       u.notify_sound AS u_notify_sound, u.font_size AS u_font_size, u.spellcheck AS u_spellcheck,
+		       u.can_view_reports AS u_can_view_reports,
 		       u.created_at AS u_created_at, u.updated_at AS u_updated_at,
 		       u.deactivated_at AS u_deactivated_at
 		FROM sessions s JOIN users u ON u.id = s.user_id

@@ -42,11 +42,14 @@ type User struct {
 	// FontSize is the text size of the transcript and the composer
 	// (FontSizes); Spellcheck lets the browser check spelling in the
 	// composer. Both are the user's own choice (SetComposerPrefs).
-	FontSize      string `gorm:"column:font_size;->"`
-	Spellcheck    bool   `gorm:"column:spellcheck;->"`
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
-	DeactivatedAt *time.Time
+	FontSize   string `gorm:"column:font_size;->"`
+	Spellcheck bool   `gorm:"column:spellcheck;->"`
+	// CanViewReports lets an agent read the reports admins read
+	// (CanViewReports; set by an admin: SetReportAccess).
+	CanViewReports bool `gorm:"column:can_view_reports;->"`
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	DeactivatedAt  *time.Time
 }
 
 // UserInput is what a form or the command line supplies to create or edit a

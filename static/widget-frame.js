@@ -13,6 +13,7 @@
 //     {type: 'parley:close'}           the close button or Escape
 //   loader → frame (accepted only from the parent window, from that origin):
 //     {type: 'parley:open', page} / {type: 'parley:closed'}
+//     {type: 'parley:page', url, title}  the host page (on load, on navigation)
 // Contract with the server:
 //   every htmx request carries X-Parley-Visitor (the token) and
 //   X-Parley-Lang; a 401 means the token is unknown: start a new visitor.
@@ -110,6 +111,7 @@
   document.body.addEventListener('htmx:configRequest', function (e) {
     e.detail.headers['X-Parley-Visitor'] = token;
     e.detail.headers['X-Parley-Lang'] = lang;
+    if (frameId) e.detail.headers['X-Parley-Frame'] = frameId; // its streams say while it is open
     var form = e.detail.elt;
     if (e.detail.verb === 'post' && isSendForm(form)) {
       // One key per composed message: kept while the text is unchanged, so
@@ -265,7 +267,7 @@
     return ensureVisitor().then(identify).then(home).catch(function (err) {
       if (err && err.stale) return ensureVisitor().then(identify).then(home); // once more, as a new visitor
       throw err;
-    }).catch(failed);
+    }).then(function () { reportPage(); }).catch(failed);
   };
   // A token the server does not know (its data was removed): start afresh,
   // at most once a minute so a misbehaving server cannot make us loop.
@@ -319,10 +321,52 @@
   var scrollThreads = function () {
     document.querySelectorAll('[data-autoscroll]').forEach(function (t) { t.scrollTop = t.scrollHeight; });
   };
+  // ---- the visitor's current page, for the team (app/widget_page.go) ---------------
+  // Reported once there is a visitor: on load, on navigation (at most every
+  // 2 s, the last one always sent) and every 2 minutes while the frame is
+  // there; the frame's streams tell when it is gone.
+  var frameId = parentOrigin ? newKey() : '';
+  var hostPage = { url: page, title: '' }, pageAt = 0, pageWait = null;
+  var reportPage = function () {
+    if (!frameId || !token || !/^https?:/.test(hostPage.url)) return;
+    var wait = 2000 - (Date.now() - pageAt);
+    if (wait > 0) {
+      if (!pageWait) pageWait = setTimeout(function () { pageWait = null; reportPage(); }, wait);
+      return;
+    }
+    pageAt = Date.now();
+    var body = new URLSearchParams();
+    body.set('frame', frameId);
+    body.set('url', hostPage.url);
+    body.set('title', hostPage.title);
+    post('/widget/page', body).catch(function () { /* the next report says the same */ });
+  };
+  if (frameId) setInterval(reportPage, 120000);
+  // Leaving the page may keep it frozen in the back/forward cache with its
+  // stream connected: say so now; a page restored from there starts afresh.
+  window.addEventListener('pagehide', function () {
+    if (!frameId || !token) return;
+    var body = new URLSearchParams();
+    body.set('frame', frameId);
+    body.set('state', 'left');
+    try {
+      fetch('/widget/page', { method: 'POST', keepalive: true, credentials: 'omit', headers: { 'X-Parley-Visitor': token, 'X-Parley-Lang': lang }, body: body });
+    } catch (e) { /* the stream's end will say it */ }
+  });
+  window.addEventListener('pageshow', function (e) {
+    if (e.persisted && frameId) location.reload();
+  });
+
   window.addEventListener('message', function (e) {
     if (!parentOrigin || e.source !== window.parent || e.origin !== parentOrigin) return;
     var m = e.data || {};
-    if (m.type === 'parley:open') {
+    if (m.type === 'parley:page') {
+      if (typeof m.url === 'string' && /^https?:/.test(m.url) && m.url.length <= 2000) {
+        hostPage = { url: m.url, title: typeof m.title === 'string' ? m.title.slice(0, 300) : '' };
+        page = m.url;
+        reportPage();
+      }
+    } else if (m.type === 'parley:open') {
       open = true;
       unread = 0;
       if (typeof m.page === 'string' && /^https?:/.test(m.page)) page = m.page;

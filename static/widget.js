@@ -89,6 +89,8 @@
           apply(m);
           ready = true;
           show();
+          sentPage = '';
+          watchPage();
           break;
         case 'parley:config':
           apply(m);
@@ -107,6 +109,22 @@
           break;
       }
     };
+
+    // The page the visitor is on, for the team (the frame reports it): sent
+    // when the frame is ready and whenever the address or title changes
+    // (single-page sites navigate without reloading us), checked every
+    // second: a comparison of two strings.
+    var sentPage = '', pageTimer = null;
+    var watchPage = function () {
+      var now = location.href + '\n' + d.title;
+      if (ready && now !== sentPage) {
+        sentPage = now;
+        send({ type: 'parley:page', url: location.href, title: String(d.title || '').slice(0, 300) });
+      }
+      if (!pageTimer) pageTimer = setInterval(watchPage, 1000);
+    };
+    w.addEventListener('popstate', function () { watchPage(); });
+    w.addEventListener('hashchange', function () { watchPage(); });
 
     var svg = function () {
       var ns = 'http://www.w3.org/2000/svg', s = d.createElementNS(ns, 'svg'), p = d.createElementNS(ns, 'path');

@@ -113,20 +113,20 @@ type ChartBar struct {
 
 // Chart geometry: the viewBox, the plot area's margins.
 const (
-	chartW      = 720.0
-	chartH      = 200.0
-	chartLeft   = 48.0
-	chartBottom = 22.0
-	chartTop    = 8.0
+	slaChartW      = 720.0
+	slaChartH      = 200.0
+	slaChartLeft   = 48.0
+	slaChartBottom = 22.0
+	slaChartTop    = 8.0
 )
 
 func f1(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
 
-func chartViewBox() string { return fmt.Sprintf("0 0 %.0f %.0f", chartW, chartH) }
+func chartViewBox() string { return fmt.Sprintf("0 0 %.0f %.0f", slaChartW, slaChartH) }
 
 // newChart lays out one bar per day of r with value(day) (text: how the
 // value reads).
-func newChart(ctx context.Context, id, title string, r *models.Report, value func(d *models.ReportDay) float64, text func(v float64) string) Chart {
+func newChart(ctx context.Context, id, title string, r *models.Report, value func(d *models.SLAReportDay) float64, text func(v float64) string) Chart {
 	c := Chart{ID: id, Title: title}
 	for i := range r.Days {
 		c.Max = math.Max(c.Max, value(&r.Days[i]))
@@ -138,14 +138,14 @@ func newChart(ctx context.Context, id, title string, r *models.Report, value fun
 	c.Max = niceCeil(c.Max)
 	c.MaxText = text(c.Max)
 	n := float64(len(r.Days))
-	plotW, plotH := chartW-chartLeft-4, chartH-chartBottom-chartTop
+	plotW, plotH := slaChartW-slaChartLeft-4, slaChartH-slaChartBottom-slaChartTop
 	slot := plotW / math.Max(n, 1)
 	every := int(math.Ceil(n / 10))
 	for i := range r.Days {
 		d := &r.Days[i]
 		v := value(d)
 		h := plotH * v / c.Max
-		b := ChartBar{X: chartLeft + float64(i)*slot + slot*0.1, W: slot * 0.8, H: h, Y: chartTop + plotH - h,
+		b := ChartBar{X: slaChartLeft + float64(i)*slot + slot*0.1, W: slot * 0.8, H: h, Y: slaChartTop + plotH - h,
 			Title: d.Day.Format("2006-01-02") + ": " + text(v)}
 		if i%every == 0 {
 			b.Label = d.Day.Format("01-02")
@@ -175,10 +175,10 @@ func reportCharts(ctx context.Context, r *models.Report) []Chart {
 	mins := func(v float64) string { return T(ctx, "sla.minutes_value", map[string]any{"Count": f1(v)}) }
 	hours := func(v float64) string { return T(ctx, "sla.hours_value", map[string]any{"Count": f1(v)}) }
 	return []Chart{
-		newChart(ctx, "chart-volume", T(ctx, "sla.chart_volume"), r, func(d *models.ReportDay) float64 { return float64(d.Volume) }, count),
-		newChart(ctx, "chart-first", T(ctx, "sla.chart_first"), r, func(d *models.ReportDay) float64 { return d.FirstMedian.Minutes() }, mins),
-		newChart(ctx, "chart-resolution", T(ctx, "sla.chart_resolution"), r, func(d *models.ReportDay) float64 { return d.ResolveMedian.Hours() }, hours),
-		newChart(ctx, "chart-breaches", T(ctx, "sla.chart_breaches"), r, func(d *models.ReportDay) float64 { return float64(d.Breaches) }, count),
+		newChart(ctx, "chart-volume", T(ctx, "sla.chart_volume"), r, func(d *models.SLAReportDay) float64 { return float64(d.Volume) }, count),
+		newChart(ctx, "chart-first", T(ctx, "sla.chart_first"), r, func(d *models.SLAReportDay) float64 { return d.FirstMedian.Minutes() }, mins),
+		newChart(ctx, "chart-resolution", T(ctx, "sla.chart_resolution"), r, func(d *models.SLAReportDay) float64 { return d.ResolveMedian.Hours() }, hours),
+		newChart(ctx, "chart-breaches", T(ctx, "sla.chart_breaches"), r, func(d *models.SLAReportDay) float64 { return float64(d.Breaches) }, count),
 	}
 }
 
@@ -200,7 +200,7 @@ func reportTeamName(ctx context.Context, t models.ReportTeam) string {
 	return t.Name
 }
 
-func chartMid(c Chart) string { return f1(chartTop + (chartH-chartBottom-chartTop)/2) }
+func chartMid(c Chart) string { return f1(slaChartTop + (slaChartH-slaChartBottom-slaChartTop)/2) }
 
 // targetText is a target as the admin table shows it: minutes, or "none"
 // (for the desk) / "the desk's" (for a team without its own).

@@ -132,6 +132,7 @@ type Broker struct {
 	repoll time.Duration
 
 	presence presence
+	pages    pages
 
 	// observeLag, when set, hears how long each dispatched event took
 	// from its write (metrics).

@@ -28,7 +28,36 @@ const (
 	SignalViewing = "viewing" // a staff user has the conversation open (a heartbeat)
 	SignalLeft    = "left"    // that user closed it
 	SignalSeen    = "seen"    // the customer read up to Message
+
+	// The visitor's current page (customer context panel): a widget frame
+	// (Frame, random per page load) of customer CustomerID reports the page
+	// of the customer's site it is on (URL, Title) on load, on navigation
+	// and every PageHeartbeat; its live streams opening and ending count
+	// whether it is still there.
+	SignalPage     = "page"
+	SignalPageOpen = "page_open"
+	SignalPageGone = "page_gone"
+	// SignalPageLeft: the frame itself says it is going away (pagehide):
+	// a navigation may leave its page frozen in the browser's back/forward
+	// cache with its stream still connected.
+	SignalPageLeft = "page_left"
 )
+
+// PageTTL is how long a widget frame's page counts without a new page
+// signal: frames repeat theirs every PageHeartbeat, so a frame whose
+// instance died without telling (no page_gone) drops out within this.
+const PageTTL = 5 * time.Minute
+
+// PageHeartbeat is how often an open widget frame repeats its page.
+const PageHeartbeat = 2 * time.Minute
+
+// pageGrace keeps a frame's page while none of its streams is open: a
+// widget switching views ends one stream as it opens the next, in either
+// order.
+const pageGrace = 30 * time.Second
+
+// maxFramesPerCustomer bounds the pages kept per customer (tabs).
+const maxFramesPerCustomer = 20
 
 // PresenceTTL is how long a viewing heartbeat counts: pages send one about
 // every 20 s, so a closed tab drops out within this.
@@ -51,6 +80,15 @@ type Signal struct {
 	FromCustomer bool   `json:"v,omitempty"`
 	Preview      string `json:"p,omitempty"`
 	MessageID    int64  `json:"m,omitempty"`
+	// Page signals: the widget frame, and the page it is on.
+	Frame string `json:"f,omitempty"`
+	URL   string `json:"url,omitempty"`
+	Title string `json:"ti,omitempty"`
+}
+
+// IsPage reports whether s is about a visitor's current page.
+func (s Signal) IsPage() bool {
+	return s.Kind == SignalPage || s.Kind == SignalPageOpen || s.Kind == SignalPageGone || s.Kind == SignalPageLeft
 }
 
 // forCustomer reports whether the conversation's visitors are told: only an
@@ -79,11 +117,12 @@ func (b *Broker) Signal(ctx context.Context, sig Signal) error {
 // instance's presence and hands the signal to the streams it may concern.
 func (b *Broker) receive(payload string) {
 	var sig Signal
-	if err := json.Unmarshal([]byte(payload), &sig); err != nil || sig.ConversationID == 0 {
+	if err := json.Unmarshal([]byte(payload), &sig); err != nil || (sig.ConversationID == 0 && !(sig.IsPage() && sig.CustomerID != 0 && sig.Frame != "")) {
 		b.log.Warn("realtime: bad signal", "err", err)
 		return
 	}
 	b.presence.apply(sig, time.Now())
+	b.pages.apply(sig, time.Now())
 	batch := &Batch{Signals: []Signal{sig}}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -181,4 +220,128 @@ func (p *presence) viewers(conv int64, now time.Time) []Viewer {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
+}
+
+// VisitorPage is the page of the customer's site a visitor's widget is
+// open on.
+type VisitorPage struct {
+	URL, Title string
+	// Since is when the widget arrived on this page (as this instance heard).
+	Since time.Time
+}
+
+// VisitorPage is the page where customer's widget is open now (the one
+// heard of last, if several tabs are), or nil: no widget of theirs has a
+// live stream, as this instance heard from page signals.
+func (b *Broker) VisitorPage(customerID int64) *VisitorPage {
+	return b.pages.current(customerID, time.Now())
+}
+
+// pages is the instance's in-memory view of where customers' widgets are
+// open, rebuilt from page signals (every instance hears every signal):
+// customer → frame → its page and how many of its streams are open.
+type pages struct {
+	mu    sync.Mutex
+	m     map[int64]map[string]*pageEntry
+	swept time.Time
+}
+
+type pageEntry struct {
+	url, title string
+	since      time.Time // arrived on url
+	heard      time.Time // last page signal
+	until      time.Time // expiry without a new page signal
+	streams    int       // open streams of the frame
+	idle       time.Time // when streams fell to 0
+}
+
+func (e *pageEntry) live(now time.Time) bool {
+	return e.streams > 0 && e.url != "" && now.Before(e.until)
+}
+
+func (e *pageEntry) dead(now time.Time) bool {
+	return !now.Before(e.until) || (e.streams <= 0 && now.Sub(e.idle) > pageGrace)
+}
+
+func (p *pages) apply(sig Signal, now time.Time) {
+	if !sig.IsPage() || sig.CustomerID == 0 || sig.Frame == "" {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.m == nil {
+		p.m = map[int64]map[string]*pageEntry{}
+	}
+	frames := p.m[sig.CustomerID]
+	if frames == nil {
+		frames = map[string]*pageEntry{}
+		p.m[sig.CustomerID] = frames
+	}
+	e := frames[sig.Frame]
+	if sig.Kind == SignalPageLeft {
+		delete(frames, sig.Frame)
+		if len(frames) == 0 {
+			delete(p.m, sig.CustomerID)
+		}
+		return
+	}
+	if e == nil {
+		if len(frames) >= maxFramesPerCustomer {
+			p.pruneLocked(sig.CustomerID, now)
+			if len(frames) >= maxFramesPerCustomer {
+				return
+			}
+			p.m[sig.CustomerID] = frames // pruning may have dropped the emptied map
+		}
+		e = &pageEntry{idle: now, until: now.Add(PageTTL)}
+		frames[sig.Frame] = e
+	}
+	switch sig.Kind {
+	case SignalPage:
+		if e.url != sig.URL {
+			e.since = now
+		}
+		e.url, e.title, e.heard, e.until = sig.URL, sig.Title, now, now.Add(PageTTL)
+	case SignalPageOpen:
+		e.streams++
+		e.until = now.Add(PageTTL)
+	case SignalPageGone:
+		if e.streams--; e.streams <= 0 {
+			e.streams, e.idle = 0, now
+		}
+	}
+	if now.Sub(p.swept) > pageGrace {
+		for c := range p.m {
+			p.pruneLocked(c, now)
+		}
+		p.swept = now
+	}
+}
+
+// pruneLocked drops the dead frames of customer c; p.mu is held.
+func (p *pages) pruneLocked(c int64, now time.Time) {
+	frames := p.m[c]
+	for f, e := range frames {
+		if e.dead(now) {
+			delete(frames, f)
+		}
+	}
+	if len(frames) == 0 {
+		delete(p.m, c)
+	}
+}
+
+func (p *pages) current(c int64, now time.Time) *VisitorPage {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var best *pageEntry
+	for _, e := range p.m[c] {
+		if e.live(now) && (best == nil || e.heard.After(best.heard)) {
+			best = e
+		}
+	}
+	if best == nil {
+		return nil
+	}
+	return &VisitorPage{URL: best.url, Title: best.title, Since: best.since}
 }

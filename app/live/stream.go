@@ -97,6 +97,9 @@ type liveStream struct {
 	// write sends bytes to the client; close ends the stream.
 	write func(b []byte) error
 	close func()
+	// onClose is the handler's Stream.OnClose, run once when the stream
+	// ends after it started (OnOpen ran).
+	onClose func()
 
 	mu        sync.Mutex
 	pos       uint64 // resume position: every event below it is handled
@@ -338,6 +341,9 @@ func (h *Hub) remove(s *liveStream) {
 	h.rt.Unsubscribe(s.sub)
 	h.hangups.remove(s)
 	s.close()
+	if s.onClose != nil {
+		go s.onClose() // it may talk to the database: never on a hub worker
+	}
 }
 
 // Count is the number of open streams.
@@ -377,6 +383,11 @@ type Stream struct {
 	// Log receives the stream's debug lines (the request's logger); nil
 	// means the hub's.
 	Log *slog.Logger
+	// OnOpen, if set, runs once the stream is live (after its replay), and
+	// then OnClose once when it ends, whatever ends it: the client leaving,
+	// a slow client dropped, shutdown. Streams that never went live run
+	// neither. OnClose runs on its own goroutine.
+	OnOpen, OnClose func()
 }
 
 // Serve serves a live stream for r on w: it resumes from the position the
@@ -410,7 +421,7 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, st Stream) error {
 	// and writes go to conn directly.
 	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
-		return h.serveInHandler(w, r, s, st.CustomerID)
+		return h.serveInHandler(w, r, s, st)
 	}
 	s.write = func(b []byte) error {
 		conn.SetWriteDeadline(time.Now().Add(writeTimeout))
@@ -441,6 +452,16 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, st Stream) error {
 		conn.Close()
 		return nil
 	}
+	if st.OnOpen != nil {
+		st.OnOpen()
+	}
+	s.mu.Lock()
+	s.onClose = st.OnClose
+	ended := s.done // a hang-up cannot have been noticed yet, but a slow write may have dropped it
+	s.mu.Unlock()
+	if ended && st.OnClose != nil {
+		go st.OnClose()
+	}
 	h.hangups.add(conn, s)
 	s.mu.Lock()
 	s.scheduled = false
@@ -468,7 +489,8 @@ func (h *Hub) replay(ctx context.Context, s *liveStream, customerID int64, cur u
 
 // serveInHandler serves a stream from the handler's goroutine, for
 // connections that cannot be hijacked (HTTP/2).
-func (h *Hub) serveInHandler(w http.ResponseWriter, r *http.Request, s *liveStream, customerID int64) error {
+func (h *Hub) serveInHandler(w http.ResponseWriter, r *http.Request, s *liveStream, st Stream) error {
+	customerID := st.CustomerID
 	rc := http.NewResponseController(w)
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")
@@ -498,6 +520,12 @@ func (h *Hub) serveInHandler(w http.ResponseWriter, r *http.Request, s *liveStre
 		if err := h.replay(ctx, s, customerID, cur); err != nil {
 			return nil
 		}
+	}
+	if st.OnOpen != nil {
+		st.OnOpen()
+	}
+	if st.OnClose != nil {
+		defer st.OnClose()
 	}
 	tick := time.NewTicker(heartbeat)
 	defer tick.Stop()

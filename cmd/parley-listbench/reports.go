@@ -108,7 +108,7 @@ func measureReports(ctx context.Context, db *gorm.DB, h http.Handler, n int) err
 			printDurations(c.name, k, per[k])
 		}
 		printDurations(c.name, "all (model)", total)
-		if err := m.measure(fmt.Sprintf("%-26s %s", c.name, "page (handler)"), "", "/reports?"+v.Encode()); err != nil {
+		if err := m.measure(fmt.Sprintf("%-26s %s", c.name, "page (handler)"), "", "/reports/service-levels?"+v.Encode()); err != nil {
 			return err
 		}
 	}

@@ -10,8 +10,8 @@ import (
 	"github.com/parleydesk/parley/views"
 )
 
-// showReports is the reports page (admins: there is no finer permission
-// yet): volume, first-response and resolution times and service-level
+// showReports is the service-level report (models.CanViewReports: admins
+// and the agents an admin allowed): volume, first-response and resolution times and service-level
 // breaches per day and per team, over a date range. A refused filter is a
 // 422 with the reason beside the field and no report.
 func (a *App) showReports(c echo.Context) error {
