@@ -62,9 +62,19 @@ deps-run: check-go
 deps-test: check-go
 	@$(call need_pkg,postgres,postgresql,have_postgres)
 	@$(call need_pkg,chromium,chromium,have_chromium)
+	@$(call need_pkg,clamd (the file tests' virus scanner),clamav-daemon,have_clamd)
+	@if ! ( $(have_versitygw) ); then \
+	  echo "Installing versitygw (the file tests' S3-compatible server; about 5 minutes to build the first time)..."; \
+	  $(GO) install $(VERSITYGW) || exit 1; \
+	fi
 
 have_postgres = command -v postgres >/dev/null || ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1
 have_chromium = test -x /usr/bin/chromium || command -v chromium >/dev/null
+have_clamd = test -x /usr/sbin/clamd || command -v clamd >/dev/null
+# versitygw: the S3-compatible server the file tests start (internal/filetest
+# finds it on PATH or in Go's bin directory).
+VERSITYGW = github.com/versity/versitygw/cmd/versitygw@v1.8.0
+have_versitygw = command -v versitygw >/dev/null || test -x "$$($(GO) env GOPATH)/bin/versitygw" || test -x "$$($(GO) env GOBIN)/versitygw"
 
 # need_pkg(what, debian-package, check): install the Debian package when the
 # check fails; as a non-root user or off Debian, print the command instead.

@@ -40,7 +40,12 @@ func (a *App) renderConversationForms(c echo.Context, status int, edit func(*vie
 	if err != nil {
 		return err
 	}
+	use, err := models.DeskStorageUse(ctxOf(c), a.db)
+	if err != nil {
+		return err
+	}
 	d := views.AdminConversations{Settings: s, Form: views.NewForm(views.AutoCloseValues(s), nil),
+		Files: views.NewForm(views.FileLimitsValues(s), nil), FilesUse: views.FilesUse{StorageUse: use, Store: a.files.Name()},
 		Waiting:    views.NewForm(views.WaitingValues(s), nil),
 		SupportKey: views.NewForm(map[string]string{"support_key_minutes": strconv.Itoa(minutes)}, nil), DeskChanges: changes}
 	edit(&d)
@@ -103,5 +108,32 @@ func (a *App) saveSupportKeyMinutes(c echo.Context) error {
 		return err
 	}
 	a.toast(c, "success", tr(c, "sessions.key_minutes_saved"))
+	return a.redirect(c, "/admin/conversations")
+}
+
+// saveFileLimits stores the desk's file rules (size, types, files per
+// message, retention); a refused input is a 422 beside the field and
+// nothing is stored.
+func (a *App) saveFileLimits(c echo.Context) error {
+	form, err := c.FormParams()
+	if err != nil {
+		return err
+	}
+	in := models.FileLimitsInput{MaxMB: c.FormValue("file_max_mb"), Types: form["file_types"],
+		PerMessage: c.FormValue("files_per_message"), RetentionDays: c.FormValue("file_retention_days")}
+	err = models.SetFileLimits(ctxOf(c), a.db, in)
+	if isValidation(err) {
+		return a.renderConversationForms(c, http.StatusUnprocessableEntity, func(d *views.AdminConversations) {
+			v := map[string]string{"file_max_mb": in.MaxMB, "files_per_message": in.PerMessage, "file_retention_days": in.RetentionDays}
+			for _, t := range in.Types {
+				v["type_"+t] = "on"
+			}
+			d.Files = views.NewForm(v, err)
+		})
+	}
+	if err != nil {
+		return err
+	}
+	a.toast(c, "success", tr(c, "files.saved"))
 	return a.redirect(c, "/admin/conversations")
 }

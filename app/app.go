@@ -35,6 +35,7 @@ import (
 	"github.com/parleydesk/parley/jobs"
 	"github.com/parleydesk/parley/migrations"
 	"github.com/parleydesk/parley/models"
+	"github.com/parleydesk/parley/storage"
 )
 
 // App is one running Parley instance. Several instances may share one
@@ -74,6 +75,14 @@ type App struct {
 	// signals throttles typing and presence signals per sender
 	// (desk_typing.go).
 	signals signalGate
+
+	// files keeps the bytes of files sent in conversations (local disk or
+	// S3); scanner, when configured, scans every upload (files.go).
+	files   storage.Store
+	scanner *storage.Clamd
+	// fileKey signs download links (loaded once: fileSecret).
+	fileKeyMu sync.Mutex
+	fileKey   []byte
 
 	// bg scopes the instance's background goroutines (the realtime broker);
 	// Close cancels it.
@@ -169,8 +178,13 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 		return nil, fmt.Errorf("open gorm: %w", err)
 	}
 
+	if a.files, err = openFileStore(ctx, cfg, a.log); err != nil {
+		return nil, err
+	}
+	a.scanner = cfg.Clamd
+
 	workers := river.NewWorkers()
-	deps := jobs.Deps{DB: a.db, Log: a.log, InsertTx: a.InsertJobsTx,
+	deps := jobs.Deps{DB: a.db, Log: a.log, InsertTx: a.InsertJobsTx, Files: a.files,
 		BaseURL: cfg.BaseURL.String(), CustomerEmailDelay: cfg.CustomerEmailDelay,
 		Ring: func() {
 			if a.rt != nil {
@@ -233,6 +247,26 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 	}
 	a.echo = a.newEcho()
 	return a, nil
+}
+
+// openFileStore opens the configured file storage: the S3-compatible
+// bucket when PARLEY_S3_ENDPOINT is set (created if missing; an unreachable
+// server is logged, and uploads answer 503 until it is back), else the
+// files directory.
+func openFileStore(ctx context.Context, cfg Config, log *slog.Logger) (storage.Store, error) {
+	if cfg.S3.Endpoint == "" {
+		return storage.NewLocal(cfg.FilesDir)
+	}
+	s3, err := storage.NewS3(cfg.S3)
+	if err != nil {
+		return nil, err
+	}
+	bctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := s3.EnsureBucket(bctx); err != nil {
+		log.Warn("file storage not reachable yet", "endpoint", cfg.S3.Endpoint, "err", err)
+	}
+	return s3, nil
 }
 
 // openPool opens the one pgx pool of an instance on dsn.

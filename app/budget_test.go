@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/parleydesk/parley/models"
+	"github.com/parleydesk/parley/views"
 )
 
 // The weight budgets: what a first visit downloads in JavaScript and CSS,
@@ -48,6 +49,23 @@ func TestFirstLoadBudgets(t *testing.T) {
 		t.Logf("%s: %d assets, %.1f KB sent (gzip), %.1f KB uncompressed", c.name, len(urls), float64(sent)/kb, float64(plain)/kb)
 		assert.LessOrEqual(t, sent, c.budget, "%s: JS+CSS sent on first load", c.name)
 	}
+
+	// The widget with a conversation open: the frame plus what the thread
+	// view loads (files.js, with the composer's attachment bar).
+	w := e.newVisitor()
+	pid := w.start("Hello")
+	frame := e.browser().get("/widget/frame")
+	thread := w.get("/widget/conversations/" + pid)
+	urls := append(pageAssets(frame.doc), pageAssets(thread.doc)...)
+	require.Contains(t, urls, views.AssetURL("files.js"))
+	sent, plain := 0, 0
+	for _, u := range urls {
+		s, p := b.fetchAsset(u)
+		sent += s
+		plain += p
+	}
+	t.Logf("widget frame with a conversation: %d assets, %.1f KB sent (gzip), %.1f KB uncompressed", len(urls), float64(sent)/kb, float64(plain)/kb)
+	assert.LessOrEqual(t, sent, 50*kb, "widget with a conversation: JS+CSS sent")
 }
 
 // pageAssets lists a page's scripts and stylesheets, and the scripts its

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/parleydesk/parley/storage"
 )
 
 // Config is everything Parley reads from its environment. The README's
@@ -66,6 +68,15 @@ type Config struct {
 
 	// SMS is the provider that sends session invitations by text message.
 	SMS SMSConfig
+
+	// Files: where the bytes of files sent in conversations are kept
+	// (storage package). FilesDir is PARLEY_FILES_DIR (default
+	// DataDir/files), used unless S3.Endpoint (PARLEY_S3_ENDPOINT) is set.
+	FilesDir string
+	S3       storage.S3Config
+	// Clamd is ClamAV's daemon scanning every upload (PARLEY_CLAMD: a
+	// socket path or tcp://host:port); nil: no scan.
+	Clamd *storage.Clamd
 }
 
 // SMSConfig chooses and configures the SMS sender (jobs/sms.go).
@@ -261,6 +272,24 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 	default:
 		bad("PARLEY_SMS_PROVIDER", "want twilio, webhook or nothing, got %q", c.SMS.Provider)
+	}
+	c.FilesDir = get("PARLEY_FILES_DIR", filepath.Join(c.DataDir, "files"))
+	if abs, err := filepath.Abs(c.FilesDir); err == nil {
+		c.FilesDir = abs
+	}
+	c.S3 = storage.S3Config{
+		Endpoint: get("PARLEY_S3_ENDPOINT", ""), Bucket: get("PARLEY_S3_BUCKET", ""), Region: get("PARLEY_S3_REGION", ""),
+		AccessKey: get("PARLEY_S3_ACCESS_KEY", ""), SecretKey: getenv("PARLEY_S3_SECRET_KEY"),
+	}
+	if c.S3.Endpoint != "" {
+		if _, err := storage.NewS3(c.S3); err != nil {
+			bad("PARLEY_S3_ENDPOINT", "%v", err)
+		}
+	}
+	if cl, err := storage.ParseClamd(get("PARLEY_CLAMD", "")); err != nil {
+		bad("PARLEY_CLAMD", "%v", err)
+	} else {
+		c.Clamd = cl
 	}
 	if c.SMTP.Host != "" && c.SMTP.From == "" {
 		bad("PARLEY_SMTP_FROM", "required when PARLEY_SMTP_HOST is set, e.g. \"Support <support@example.com>\"")

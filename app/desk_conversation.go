@@ -99,6 +99,9 @@ func (a *App) renderConversation(c echo.Context, status int, composer views.Form
 		return err
 	}
 	l.Now = time.Now()
+	if composer.FileLimits, err = a.fileLimits(ctxOf(c)); err != nil {
+		return err
+	}
 	liveView(c, l.StreamParams(models.ViewConversation))
 	return a.render(c, status, views.ConversationPage(l, rows, v, composer))
 }
@@ -136,14 +139,19 @@ func (a *App) postMessage(c echo.Context) error {
 	if kind == models.MessagePrivate {
 		to, toErr = recipientIDs(c)
 	}
+	files := formFiles(c)
 	if toErr == nil {
 		err = a.write(ctxOf(c), func(tx models.Tx) error {
 			_, err := models.PostMessageWithOpts(ctxOf(c), tx, models.Actor{User: currentUser(c)}, conv, kind, body,
-				models.PostOpts{IdempotencyKey: key, LinkURL: link, To: to})
+				models.PostOpts{IdempotencyKey: key, LinkURL: link, To: to, Files: files})
 			return err
 		})
 	} else {
 		err = toErr
+	}
+	limits, lerr := a.fileLimits(ctxOf(c))
+	if lerr != nil {
+		return lerr
 	}
 	fragment := views.Req(ctxOf(c)).Fragment
 	if err != nil && !isValidation(err) {
@@ -156,6 +164,10 @@ func (a *App) postMessage(c echo.Context) error {
 	switch {
 	case err != nil:
 		form := views.NewForm(map[string]string{"body": body, "kind": kind, "link_url": link, "to": views.PrivateToValue(to)}, err)
+		form.FileLimits = limits
+		if form.Files, err = models.PendingFiles(ctxOf(c), a.db, models.Actor{User: currentUser(c)}, conv, files); err != nil {
+			return err
+		}
 		if fragment {
 			return a.render(c, http.StatusUnprocessableEntity, views.Composer(conv, teammates, form))
 		}
@@ -167,9 +179,21 @@ func (a *App) postMessage(c echo.Context) error {
 		if kind == models.MessagePrivate {
 			values["to"] = views.PrivateToValue(to)
 		}
-		return a.render(c, http.StatusOK, views.Composer(conv, teammates, views.NewForm(values, nil)))
+		form := views.NewForm(values, nil)
+		form.FileLimits = limits
+		return a.render(c, http.StatusOK, views.Composer(conv, teammates, form))
 	}
 	return a.redirect(c, back(c, "/conversations/"+conv.PublicID))
+}
+
+// formFiles reads a message's "files" values: the public ids of the
+// author's pending uploads (models checks each).
+func formFiles(c echo.Context) []string {
+	form, err := c.FormParams()
+	if err != nil {
+		return nil
+	}
+	return form["files"]
 }
 
 // recipientIDs reads a private message's "to" values (user ids); one that is

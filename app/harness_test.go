@@ -86,12 +86,13 @@ func setup(t testing.TB, opts ...envOpts) *testEnv {
 	// The server's address is known before the app starts, so the
 	// configuration's base URL (links in emails) is the real one.
 	srv := httptest.NewUnstartedServer(nil)
+	filesDir := t.TempDir()
 	cfg, err := LoadConfig(func(k string) string {
 		if v, ok := o.config[k]; ok {
 			return v
 		}
 		return map[string]string{"DATABASE_URL": o.url, "PARLEY_DB_MAX_CONNS": strconv.Itoa(testMaxConns),
-			"PARLEY_BASE_URL": "http://" + srv.Listener.Addr().String()}[k]
+			"PARLEY_BASE_URL": "http://" + srv.Listener.Addr().String(), "PARLEY_FILES_DIR": filesDir}[k]
 	})
 	require.NoError(t, err)
 	logs := &syncBuffer{}

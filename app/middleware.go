@@ -186,6 +186,9 @@ func (a *App) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 		if !vr.Fragment {
 			vr.Toasts = a.takeFlash(c) // fragments have no toast area; the next page shows it
 		}
+		if user != nil {
+			vr.FileURL = a.fileURLs(ctx, models.FileViewerUser(user))
+		}
 		ctx = views.WithRequest(ctx, vr)
 		c.SetRequest(req.WithContext(ctx))
 		c.Response().Header().Add("Vary", "Cookie")

@@ -66,6 +66,11 @@ func (a *App) routes(e *echo.Echo) {
 	e.POST("/conversations/:pid/participants/leave", a.leaveConversation, a.requireUser)
 	e.POST("/conversations/:pid/participants/invite", a.inviteParticipant, a.requireUser)
 	e.POST("/conversations/:pid/read", a.markConversationRead, a.requireUser)
+	// Files (files.go): uploads stream the raw body (no multipart), capped
+	// by the desk's limit in the handler before anything is read; pending
+	// uploads can be discarded; downloads are signed links (below).
+	a.bodyLimit(e.POST("/conversations/:pid/files", a.uploadDeskFile, a.requireUser), bodyRule{limit: uploadBodyLimit})
+	e.POST("/conversations/:pid/files/:fid/discard", a.discardDeskUpload, a.requireUser)
 	// The per-message menu (desk_message_menu.go): the author's card, edit
 	// and delete, the history (admins).
 	e.GET("/conversations/:pid/messages/:mid", a.showMessage, a.requireUser)
@@ -126,6 +131,9 @@ func (a *App) routes(e *echo.Echo) {
 	e.POST("/conversations/:pid/push", a.pushURL, a.requireUser)
 	e.GET("/conversations/:pid/transcript.txt", a.deskTranscriptText, a.requireUser)
 	e.GET("/conversations/:pid/transcript", a.deskTranscriptPrint, a.requireUser)
+	// Downloading a file (files.go): the signed, expiring token names its
+	// viewer (staff or visitor), so no session or visitor header is needed.
+	e.GET("/files/:fid/:name", a.downloadFile)
 
 	// Knowledge-base articles in the composer (kb.go): the picker with its
 	// search, and sending one to the customer.
@@ -173,6 +181,7 @@ func (a *App) routes(e *echo.Echo) {
 	admin.POST("/conversations/support-key", a.saveSupportKeyMinutes)
 	admin.GET("/service-levels", a.showServiceLevels)
 	admin.POST("/service-levels", a.saveServiceLevels)
+	admin.POST("/conversations/files", a.saveFileLimits)
 	admin.GET("/articles", a.listArticles)
 	admin.GET("/articles/new", a.newArticle)
 	a.bodyLimit(admin.POST("/articles", a.createArticle), bodyRule{limit: articleFormBodyLimit})
@@ -213,6 +222,9 @@ func (a *App) widgetRoutes(e *echo.Echo) {
 	e.GET("/widget/conversations/:pid", a.showWidgetConversation, visitorReads...)
 	a.bodyLimit(e.POST("/widget/conversations/:pid/messages", a.postWidgetMessage, visitorWrites...), bodyRule{limit: messageBodyLimit})
 	e.POST("/widget/contact", a.saveWidgetContact, visitorWrites...)
+	// A visitor's uploads (files.go): the write allowance, like a message.
+	a.bodyLimit(e.POST("/widget/conversations/:pid/files", a.uploadWidgetFile, visitorWrites...), bodyRule{limit: uploadBodyLimit})
+	e.POST("/widget/conversations/:pid/files/:fid/discard", a.discardWidgetUpload, visitorReads...)
 	e.GET("/widget/events", a.widgetEvents, visitorReads...)
 	// Email continuity: read receipts (replies the customer saw are not
 	// emailed), and the link in a customer's email that reopens their

@@ -85,6 +85,7 @@ func (a *App) requireVisitor(next echo.HandlerFunc) echo.HandlerFunc {
 			return err
 		}
 		c.Set(ctxVisitor, v)
+		views.Req(ctxOf(c)).FileURL = a.fileURLs(ctxOf(c), models.FileViewerVisitor(v))
 		return next(c)
 	}
 }

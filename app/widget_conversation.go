@@ -102,6 +102,7 @@ func (a *App) renderWidgetThread(c echo.Context, status int, conv *models.Conver
 	if err != nil {
 		return err
 	}
+	composer.FileLimits = s.FileLimits()
 	// A read: the frame reports what the visitor saw with its explicit
 	// read receipt (POST /widget/conversations/:pid/read) once the thread
 	// is on screen, so a prefetch or a crawler of this URL moves nothing.
@@ -125,20 +126,29 @@ func (a *App) postWidgetMessage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	body := c.FormValue("body")
+	body, files := c.FormValue("body"), formFiles(c)
 	err = a.write(ctxOf(c), func(tx models.Tx) error {
-		_, err := models.PostVisitorMessage(ctxOf(c), tx, v, conv, body, models.PostOpts{IdempotencyKey: key})
+		_, err := models.PostVisitorMessage(ctxOf(c), tx, v, conv, body, models.PostOpts{IdempotencyKey: key, Files: files})
 		return err
 	})
+	limits, lerr := a.fileLimits(ctxOf(c))
+	if lerr != nil {
+		return lerr
+	}
 	switch {
 	case errors.Is(err, models.ErrIdentityRequired):
 		return a.widgetToast(c, http.StatusForbidden, tr(c, "widget.identity_required"))
 	case isValidation(err):
-		return a.render(c, http.StatusUnprocessableEntity, views.WidgetComposer(conv.PublicID, views.NewForm(map[string]string{"body": body}, err)))
+		form := views.NewForm(map[string]string{"body": body}, err)
+		form.FileLimits = limits
+		if form.Files, err = models.PendingFiles(ctxOf(c), a.db, models.Actor{Customer: v.Customer}, conv, files); err != nil {
+			return err
+		}
+		return a.render(c, http.StatusUnprocessableEntity, views.WidgetComposer(conv.PublicID, form))
 	case err != nil:
 		return err
 	}
-	return a.render(c, http.StatusOK, views.WidgetComposer(conv.PublicID, views.Form{}))
+	return a.render(c, http.StatusOK, views.WidgetComposer(conv.PublicID, views.Form{FileLimits: limits}))
 }
 
 // saveWidgetContact stores the email an anonymous visitor leaves while the

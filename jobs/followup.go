@@ -16,6 +16,10 @@ func FollowUps(evs []models.Event, o FollowUpOptions) []river.InsertManyParams {
 	var out []river.InsertManyParams
 	for _, e := range evs {
 		out = append(out, notifyFollowUps(e)...)
+		// Removed files: their bytes are deleted from storage.
+		if r, ok := e.Data.(models.FilesRemovedEvent); ok && len(r.FileIDs) > 0 {
+			out = append(out, river.InsertManyParams{Args: DeleteFilesArgs{FileIDs: r.FileIDs}})
+		}
 	}
 	if o.Mail {
 		out = append(out, mailFollowUps(evs)...)

@@ -11,6 +11,8 @@ import (
 
 	"github.com/riverqueue/river"
 	"gorm.io/gorm"
+
+	"github.com/parleydesk/parley/storage"
 )
 
 // Deps is what workers need from the running app.
@@ -35,6 +37,9 @@ type Deps struct {
 	// BaseURL is how browsers reach Parley (links in emails), without a
 	// trailing slash.
 	BaseURL string
+	// Files is the storage of files sent in conversations: delete_files
+	// removes the bytes of removed files from it (nil: nothing to remove).
+	Files storage.Store
 	// CustomerEmailDelay is how long an agent's reply waits for the visitor
 	// to read it before it is emailed (DefaultCustomerEmailDelay if zero).
 	CustomerEmailDelay time.Duration
@@ -72,6 +77,8 @@ func Register(w *river.Workers, d Deps) {
 	river.AddWorker(w, &SearchIndexWorker{deps: d})
 	river.AddWorker(w, &SessionInviteWorker{deps: d})
 	river.AddWorker(w, &SLACheckWorker{deps: d})
+	river.AddWorker(w, &DeleteFilesWorker{deps: d})
+	river.AddWorker(w, &ExpireFilesWorker{deps: d})
 }
 
 // Periodic lists the timed jobs River runs on a schedule. River elects one
@@ -83,6 +90,9 @@ func Periodic() []*river.PeriodicJob {
 			&river.PeriodicJobOpts{RunOnStart: true}),
 		river.NewPeriodicJob(river.PeriodicInterval(time.Minute),
 			func() (river.JobArgs, *river.InsertOpts) { return AutoCloseArgs{}, nil }, nil),
+		river.NewPeriodicJob(river.PeriodicInterval(ExpireFilesInterval),
+			func() (river.JobArgs, *river.InsertOpts) { return ExpireFilesArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true}),
 		river.NewPeriodicJob(river.PeriodicInterval(SearchIndexInterval),
 			func() (river.JobArgs, *river.InsertOpts) { return SearchIndexArgs{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true}),

@@ -296,6 +296,55 @@ func CanViewReports(u *User) bool {
 	return u != nil && u.Active && (u.IsAdmin() || u.CanViewReports)
 }
 
+// SeesFile reports whether v may download f, in conv, sent with m (nil
+// while f is pending): a file of a message v sees (VisibleToCustomer, so
+// never one of a note or a private message) in a conversation v sees,
+// neither removed nor its message deleted; a pending upload only its own
+// customer's. Its SQL form is visitorSeesFileSQL.
+func (v *Visitor) SeesFile(f *File, m *Message, conv *Conversation) bool {
+	if v == nil || f == nil || f.DeletedAt != nil || conv == nil || f.ConversationID != conv.ID || !v.Sees(conv) {
+		return false
+	}
+	if f.MessageID == nil {
+		return f.UploaderCustomerID != nil && *f.UploaderCustomerID == v.CustomerID
+	}
+	return m != nil && m.ID == *f.MessageID && m.DeletedAt == nil && m.VisibleToCustomer()
+}
+
+// visitorSeesFileSQL is Visitor.SeesFile as a condition on the files,
+// messages (left-joined on message_id) and conversations row aliases, with
+// visitorArgs and @customer_events.
+func visitorSeesFileSQL(files, msgs, convs string) string {
+	return `(` + files + `.deleted_at IS NULL AND ` + visitorSeesSQL(convs) + ` AND CASE WHEN ` + files + `.message_id IS NULL
+		THEN ` + files + `.uploader_customer_id = @customer
+		ELSE ` + msgs + `.deleted_at IS NULL AND ` + customerSeesMessageSQL(msgs) + ` END)`
+}
+
+// CanSeeFile reports whether the staff user u may download f, in conv
+// (member: u's membership, as CanSeeConversation), sent with m (nil while
+// pending): an active user who may see the conversation and the message
+// (VisibleToUser: a private message's files only its author and
+// recipients), neither removed nor the message deleted; a pending upload
+// only its uploader. Its SQL form is userSeesFileSQL.
+func CanSeeFile(u *User, f *File, m *Message, conv *Conversation, member bool) bool {
+	if u == nil || !u.Active || f == nil || f.DeletedAt != nil || conv == nil || f.ConversationID != conv.ID || !CanSeeConversation(u, conv, member) {
+		return false
+	}
+	if f.MessageID == nil {
+		return f.UploaderUserID != nil && *f.UploaderUserID == u.ID
+	}
+	return m != nil && m.ID == *f.MessageID && m.DeletedAt == nil && m.VisibleToUser(u)
+}
+
+// userSeesFileSQL is CanSeeFile as a condition on the files, messages
+// (left-joined on message_id) and conversations row aliases, for the user
+// given as userArgs (the user's being active is checked by the caller).
+func userSeesFileSQL(files, msgs, convs string) string {
+	return `(` + files + `.deleted_at IS NULL AND ` + userSeesConversationSQL(convs) + ` AND CASE WHEN ` + files + `.message_id IS NULL
+		THEN ` + files + `.uploader_user_id = @me
+		ELSE ` + msgs + `.deleted_at IS NULL AND ` + userSeesMessageSQL(msgs) + ` END)`
+}
+
 // CanManageArticles reports whether u may write, edit, preview and delete
 // knowledge-base articles and see drafts: admins (kb.go).
 func CanManageArticles(u *User) bool { return u.IsAdmin() && u.Active }

@@ -144,6 +144,9 @@ type Message struct {
 	// name: loaded with every list of messages (loadRecipients), and what
 	// Message.VisibleToUser decides by.
 	Recipients []User `gorm:"-"`
+	// Files are the files the message carries (file.go: loadFiles, with
+	// every list of messages), removed ones included.
+	Files []File `gorm:"-"`
 
 	AuthorUser     *User     `gorm:"foreignKey:AuthorUserID"`
 	AuthorCustomer *Customer `gorm:"foreignKey:AuthorCustomerID"`
@@ -181,6 +184,17 @@ func preview(body string) string {
 	return p
 }
 
+// isEmptyBody reports whether err is validateBody's "empty" (a message
+// with files may have no text).
+func isEmptyBody(err error) bool {
+	var ve *ValidationError
+	if !errors.As(err, &ve) {
+		return false
+	}
+	fe, ok := ve.Field("body")
+	return ok && fe.Code == "message_empty"
+}
+
 // validateBody trims a message and checks its length.
 func validateBody(body string) (string, error) {
 	body = strings.TrimSpace(strings.ReplaceAll(body, "\r\n", "\n"))
@@ -207,6 +221,10 @@ type PostOpts struct {
 	// more teammates in the conversation (ConversationTeammates), the
 	// author aside. Required for a private message, refused for any other.
 	To []int64
+	// Files are the public ids of the author's pending uploads in the
+	// conversation to send with the message (at most the desk's files per
+	// message); a message with files may have no text.
+	Files []string
 }
 
 // ValidIdempotencyKey reports whether k can be an idempotency key: 8 to 100
@@ -369,7 +387,7 @@ func PostMessage(ctx context.Context, t Tx, actor Actor, conv *Conversation, kin
 // ValidationError.
 func PostMessageWithOpts(ctx context.Context, t Tx, actor Actor, conv *Conversation, kind, body string, opts PostOpts) (*Message, error) {
 	body, err := validateBody(body)
-	if err != nil {
+	if err != nil && !(len(opts.Files) > 0 && isEmptyBody(err)) {
 		return nil, err
 	}
 	if err := opts.validate(); err != nil {
@@ -422,9 +440,19 @@ func PostMessageWithOpts(ctx context.Context, t Tx, actor Actor, conv *Conversat
 				return err
 			}
 		}
-		msg, err = insertMessage(t, conv, actor, kind, body, opts.IdempotencyKey, opts.LinkURL)
-		if err != nil || kind != MessagePrivate {
+		files, err := lockPendingFiles(tx, actor, conv, opts.Files)
+		if err != nil {
 			return err
+		}
+		msg, err = insertMessageWithFiles(t, conv, actor, kind, body, opts.IdempotencyKey, opts.LinkURL, len(files) > 0)
+		if err != nil {
+			return err
+		}
+		if err := attachFiles(tx, conv, msg, files); err != nil {
+			return err
+		}
+		if kind != MessagePrivate {
+			return nil
 		}
 		return addRecipients(tx, msg, to)
 	})
@@ -440,6 +468,12 @@ func PostMessageWithOpts(ctx context.Context, t Tx, actor Actor, conv *Conversat
 // time, the author's participation and read marker (staff), and the event.
 // tx must hold the conversation (created or locked).
 func insertMessage(t Tx, conv *Conversation, actor Actor, kind, body, key, link string) (*Message, error) {
+	return insertMessageWithFiles(t, conv, actor, kind, body, key, link, false)
+}
+
+// insertMessageWithFiles is insertMessage for a message that will carry
+// files (attachFiles): it may have no text (messages.has_files).
+func insertMessageWithFiles(t Tx, conv *Conversation, actor Actor, kind, body, key, link string, hasFiles bool) (*Message, error) {
 	tx := t.db
 	m := &Message{ConversationID: conv.ID, Kind: kind, Body: body, EventData: JSONMap{}, LinkURL: link}
 	if key != "" {
@@ -462,8 +496,8 @@ func insertMessage(t Tx, conv *Conversation, actor Actor, kind, body, key, link 
 	}
 	err := tx.Raw(`
 		WITH m AS (
-			INSERT INTO messages (conversation_id, kind, author_type, author_user_id, author_customer_id, body, idempotency_key, link_url, author_hidden)
-			VALUES (@conv, @kind, @author_type, @user_id, @customer_id, @body, NULLIF(@key, ''), @link,
+			INSERT INTO messages (conversation_id, kind, author_type, author_user_id, author_customer_id, body, idempotency_key, link_url, has_files, author_hidden)
+			VALUES (@conv, @kind, @author_type, @user_id, @customer_id, @body, NULLIF(@key, ''), @link, @has_files,
 				-- A hidden participant writes under the desk's name (participant.go).
 				`+hiddenAuthorSQL+`)
 			RETURNING id, created_at, author_hidden
@@ -501,7 +535,7 @@ func insertMessage(t Tx, conv *Conversation, actor Actor, kind, body, key, link 
 		map[string]any{
 			"conv": conv.ID, "kind": kind, "author_type": m.AuthorType, "user_id": userID, "customer_id": customerID,
 			"body": body, "text": kind == MessageText, "preview": preview(body), "by_customer": actor.Customer != nil,
-			"event": EventMessage, "key": key, "link": link, "private": kind == MessagePrivate,
+			"event": EventMessage, "key": key, "link": link, "private": kind == MessagePrivate, "has_files": hasFiles,
 		}).Scan(&row).Error
 	if isUniqueViolation(err, "messages_customer_idempotency_key") || isUniqueViolation(err, "messages_user_idempotency_key") {
 		// The same key, at the same moment, in another conversation (the

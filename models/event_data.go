@@ -252,6 +252,10 @@ func DecodeEventData(kind string, raw []byte) (EventData, error) {
 		var v SLATargetsEvent
 		into(&v)
 		d = v
+	case EventFilesRemoved:
+		var v FilesRemovedEvent
+		into(&v)
+		d = v
 	case EventArticle:
 		var v ArticleEvent
 		into(&v)

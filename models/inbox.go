@@ -484,6 +484,9 @@ func listMessages(ctx context.Context, db *gorm.DB, conv *Conversation, u *User,
 	if err := loadRecipients(ctx, db, ptrs); err != nil {
 		return MessagePage{}, err
 	}
+	if err := loadFiles(ctx, db, ptrs); err != nil {
+		return MessagePage{}, err
+	}
 	if err := loadArticles(ctx, db, ptrs); err != nil {
 		return MessagePage{}, err
 	}
@@ -511,6 +514,9 @@ func MessagesByID(ctx context.Context, db *gorm.DB, ids []int64) (map[int64]*Mes
 	// Private messages carry their recipients: each desk stream shows them
 	// only to those (Message.VisibleToUser).
 	if err := loadRecipients(ctx, db, ptrs); err != nil {
+		return nil, err
+	}
+	if err := loadFiles(ctx, db, ptrs); err != nil {
 		return nil, err
 	}
 	// Articles as their cards show them now (title, still published).

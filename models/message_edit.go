@@ -47,6 +47,9 @@ func FindMessage(ctx context.Context, db *gorm.DB, conv *Conversation, id int64)
 	if err := loadRecipients(ctx, db, []*Message{&m}); err != nil {
 		return nil, err
 	}
+	if err := loadFiles(ctx, db, []*Message{&m}); err != nil {
+		return nil, err
+	}
 	if err := loadArticles(ctx, db, []*Message{&m}); err != nil {
 		return nil, err
 	}
@@ -133,6 +136,13 @@ func changeMessage(ctx context.Context, t Tx, u *User, conv *Conversation, id in
 		}
 		if err := tx.Model(&Message{}).Where("id = ?", m.ID).Updates(updates).Error; err != nil {
 			return err
+		}
+		if action == RevisionDelete {
+			// Its files go with it: removed now, their bytes deleted by the
+			// delete_files job this transaction inserts (FilesRemovedEvent).
+			if _, err := removeFiles(t, "message_id = ?", m.ID); err != nil {
+				return err
+			}
 		}
 		if m.Kind == MessageText {
 			// The inbox row's preview shows the newest message's text.

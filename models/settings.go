@@ -41,7 +41,14 @@ type DeskSettings struct {
 	// (Waiting, SetWaitingThresholds).
 	WaitingAmberMinutes int
 	WaitingRedMinutes   int
-	UpdatedAt           time.Time
+	// File rules (FileLimits, SetFileLimits): the largest upload, the
+	// categories allowed, files per message, retention in days (nil: for
+	// ever).
+	FileMaxBytes      int64
+	FileTypes         pq.StringArray `gorm:"type:text[]"`
+	FilesPerMessage   int
+	FileRetentionDays *int
+	UpdatedAt         time.Time
 }
 
 // TableName maps DeskSettings to its table.

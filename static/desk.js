@@ -61,7 +61,9 @@
     if (e.key !== 'Enter' || e.shiftKey || e.altKey || e.isComposing || e.keyCode === 229) return;
     if (!ta.matches || !ta.matches('textarea[data-enter-sends]') || !ta.form) return;
     e.preventDefault();
-    if (!ta.value.trim()) return; // empty messages are refused (the server refuses them too)
+    // Empty messages are refused (the server refuses them too), unless
+    // they carry files (files.js's chips).
+    if (!ta.value.trim() && !ta.form.querySelector('input[name=files]')) return;
     if (ta.form.classList.contains('htmx-request')) return; // still sending the previous one
     if (ta.form.requestSubmit) ta.form.requestSubmit(); else ta.form.submit();
   });

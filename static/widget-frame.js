@@ -108,6 +108,8 @@
   var timeZone = function () {
     try { return Intl.DateTimeFormat().resolvedOptions().timeZone || ''; } catch (e) { return ''; }
   };
+  // files.js sends uploads with XHR: the same headers as htmx requests.
+  window.ParleyVisitorHeaders = function () { return { 'X-Parley-Visitor': token, 'X-Parley-Lang': lang }; };
   document.body.addEventListener('htmx:configRequest', function (e) {
     e.detail.headers['X-Parley-Visitor'] = token;
     e.detail.headers['X-Parley-Lang'] = lang;
@@ -389,7 +391,7 @@
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229 &&
         t.matches && t.matches('textarea[data-enter-sends]')) {
       e.preventDefault();
-      if (t.value.trim() && t.form) {
+      if (t.form && (t.value.trim() || t.form.querySelector('input[name=files]'))) {
         if (t.form.requestSubmit) t.form.requestSubmit(); else htmx.trigger(t.form, 'submit');
       }
     }

@@ -23,6 +23,10 @@ type Request struct {
 	// render only their content.
 	Fragment bool
 	Toasts   []Toast
+	// FileURL signs the download link of a file for this request's viewer
+	// (staff user or visitor; nil: no links, files are listed by name).
+	// inline asks for a thumbnail's or player's URL.
+	FileURL func(f *models.File, inline bool) string
 }
 
 type requestKey struct{}

@@ -244,6 +244,10 @@ func systemText(ctx context.Context, m *models.Message) string {
 		return autoClosedLine(ctx, m, false)
 	case models.SysJoined, models.SysLeft, models.SysJoinedHidden, models.SysLeftHidden:
 		return participantLine(ctx, m, false)
+	case models.SysFileRefused:
+		name, _ := m.EventData["name"].(string)
+		reason, _ := m.EventData["reason"].(string)
+		return T(ctx, "files.system_refused", map[string]any{"By": by, "Name": name, "Signature": reason})
 	case models.SysURLOpened:
 		if by == "" {
 			by = T(ctx, "desk.customer")

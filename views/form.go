@@ -12,6 +12,12 @@ import (
 type Form struct {
 	Values map[string]string
 	Errors *models.ValidationError
+	// Files are a composer's pending uploads, shown again with a rejected
+	// message (files.templ).
+	Files []models.File
+	// FileLimits are the desk's upload rules, for a composer's attachment
+	// bar (hidden while MaxBytes is 0).
+	FileLimits models.FileLimits
 }
 
 // NewForm returns a form holding values (which may be nil) and, if err is a

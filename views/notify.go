@@ -188,6 +188,10 @@ type AdminConversations struct {
 	SupportKey Form
 	// DeskChanges are the latest switches of the desk online or offline.
 	DeskChanges []models.DeskStatusChange
+	// Files is the file limits form, FilesUse what the files take
+	// (views/files.templ).
+	Files    Form
+	FilesUse FilesUse
 }
 
 func autoCloseOn(s *models.DeskSettings) bool { return s.AutoCloseAfter() > 0 }
