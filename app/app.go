@@ -23,6 +23,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/labstack/echo/v4"
+	"github.com/pion/turn/v4"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
@@ -83,6 +84,11 @@ type App struct {
 	// fileKey signs download links (loaded once: fileSecret).
 	fileKeyMu sync.Mutex
 	fileKey   []byte
+	// turn is the embedded TURN server (rtc_ice.go), nil when off; turnURL
+	// is how browsers reach it and turnSecret signs its credentials.
+	turn       *turn.Server
+	turnURL    string
+	turnSecret string
 
 	// bg scopes the instance's background goroutines (the realtime broker);
 	// Close cancels it.
@@ -242,6 +248,9 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 	a.hub = live.NewHub(a.log, a.rt)
 	a.hub.Start(a.bg)
 
+	if err = a.startTURN(ctx); err != nil {
+		return nil, err
+	}
 	if err = a.mountJobsUI(); err != nil {
 		return nil, err
 	}
@@ -405,6 +414,7 @@ func (a *App) beginStopping() {
 func (a *App) Close() error {
 	a.closeOnce.Do(func() {
 		a.beginStopping()
+		a.stopTURN()
 		if a.bgCancel != nil {
 			a.bgCancel()
 		}

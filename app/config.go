@@ -77,6 +77,42 @@ type Config struct {
 	// Clamd is ClamAV's daemon scanning every upload (PARLEY_CLAMD: a
 	// socket path or tcp://host:port); nil: no scan.
 	Clamd *storage.Clamd
+	// RTC is how browsers connect for screen sharing and calls (rtc_ice.go).
+	RTC RTCConfig
+}
+
+// RTCConfig is the connectivity of media sessions (issue 11).
+type RTCConfig struct {
+	// ICEServers are the STUN/TURN servers handed to browsers
+	// (PARLEY_ICE_SERVERS: a JSON list like
+	// [{"urls":["stun:stun.example.com:3478"]},{"urls":["turn:turn.example.com"],"username":"u","credential":"p"}]).
+	ICEServers []ICEServer
+	// TURNListen, when set, runs the embedded TURN server (pion/turn) on
+	// that UDP address (PARLEY_TURN_LISTEN, e.g. 0.0.0.0:3478), with
+	// short-lived per-session credentials (TURN REST, HMAC).
+	TURNListen string
+	// TURNPublicIP is the address relayed candidates carry
+	// (PARLEY_TURN_PUBLIC_IP; default the listen address's IP).
+	TURNPublicIP string
+	// TURNURL is how browsers reach the embedded server
+	// (PARLEY_TURN_URL; default turn:<public ip>:<port>?transport=udp).
+	TURNURL string
+	// TURNSecret signs the credentials (PARLEY_TURN_SECRET; default a
+	// secret derived from the database's link secret, shared by every
+	// instance). Set it to use an external TURN server with the same
+	// REST-style credentials (coturn's use-auth-secret).
+	TURNSecret string
+	// RelayOnly makes browsers use relayed candidates only
+	// (PARLEY_ICE_TRANSPORT_POLICY=relay; default all): hides addresses,
+	// and lets tests force the path through TURN.
+	RelayOnly bool
+}
+
+// ICEServer is one entry of RTCConfiguration.iceServers.
+type ICEServer struct {
+	URLs       []string `json:"urls"`
+	Username   string   `json:"username,omitempty"`
+	Credential string   `json:"credential,omitempty"`
 }
 
 // SMSConfig chooses and configures the SMS sender (jobs/sms.go).
@@ -290,6 +326,28 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		bad("PARLEY_CLAMD", "%v", err)
 	} else {
 		c.Clamd = cl
+	}
+	c.RTC = RTCConfig{TURNListen: get("PARLEY_TURN_LISTEN", ""), TURNPublicIP: get("PARLEY_TURN_PUBLIC_IP", ""),
+		TURNURL: get("PARLEY_TURN_URL", ""), TURNSecret: getenv("PARLEY_TURN_SECRET")}
+	if raw := get("PARLEY_ICE_SERVERS", ""); raw != "" {
+		if err := parseICEServers(raw, &c.RTC.ICEServers); err != nil {
+			bad("PARLEY_ICE_SERVERS", "want a JSON list like [{\"urls\":[\"stun:stun.example.com:3478\"]}]: %v", err)
+		}
+	}
+	if c.RTC.TURNListen != "" {
+		if _, _, err := net.SplitHostPort(c.RTC.TURNListen); err != nil {
+			bad("PARLEY_TURN_LISTEN", "want host:port like 0.0.0.0:3478, got %q", c.RTC.TURNListen)
+		}
+	}
+	if c.RTC.TURNPublicIP != "" && net.ParseIP(c.RTC.TURNPublicIP) == nil {
+		bad("PARLEY_TURN_PUBLIC_IP", "want an IP address, got %q", c.RTC.TURNPublicIP)
+	}
+	switch p := strings.ToLower(get("PARLEY_ICE_TRANSPORT_POLICY", "all")); p {
+	case "all":
+	case "relay":
+		c.RTC.RelayOnly = true
+	default:
+		bad("PARLEY_ICE_TRANSPORT_POLICY", "want all or relay, got %q", p)
 	}
 	if c.SMTP.Host != "" && c.SMTP.From == "" {
 		bad("PARLEY_SMTP_FROM", "required when PARLEY_SMTP_HOST is set, e.g. \"Support <support@example.com>\"")

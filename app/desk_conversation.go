@@ -88,6 +88,11 @@ func (a *App) renderConversation(c echo.Context, status int, composer views.Form
 	if err := a.loadSupportSession(c, v); err != nil {
 		return err
 	}
+	if models.CanUseMedia(currentUser(c), v.Conversation) {
+		if v.Media, err = models.MediaSessions(ctxOf(c), a.db, v.Conversation, mediaHistory); err != nil {
+			return err
+		}
+	}
 	l, rows := listState(v.ListQuery, v.List, v.Conversation.PublicID)
 	if l.Waiting, err = models.DeskWaiting(ctxOf(c), a.db); err != nil {
 		return err

@@ -226,10 +226,19 @@ func (v *deskViewer) render(ctx context.Context, b *live.Batch, evs []models.Eve
 	if err := v.renderItems(ctx, b, evs, add); err != nil {
 		return nil, err
 	}
-	if out.Len() == 0 {
-		return nil, nil
+	rtc, err := v.renderRTC(ctx, b, evs, add)
+	if err != nil {
+		return nil, err
 	}
-	return [][2]string{{"update", out.String()}}, nil
+	var result [][2]string
+	if out.Len() > 0 {
+		result = append(result, [2]string{"update", out.String()})
+	}
+	// After the update, which has put the panel in its new state.
+	for _, m := range rtc {
+		result = append(result, [2]string{"rtc", m})
+	}
+	return result, nil
 }
 
 // renderThread appends the open conversation's new messages (notes and

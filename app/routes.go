@@ -144,6 +144,15 @@ func (a *App) routes(e *echo.Echo) {
 	// customer's name, email, phone and notes (customer_context.go).
 	e.POST("/conversations/:pid/customer", a.updateCustomer, a.requireUser)
 
+	// Remote support over WebRTC, the agent's side (rtc.go): media
+	// sessions, their signalling and ICE servers.
+	e.POST("/conversations/:pid/rtc", a.requestMedia, a.requireUser)
+	e.POST("/conversations/:pid/rtc/:sid/start", a.startMedia(a.rtcDesk), a.requireUser)
+	e.POST("/conversations/:pid/rtc/:sid/end", a.endMedia(a.rtcDesk), a.requireUser)
+	a.bodyLimit(e.POST("/conversations/:pid/rtc/:sid/signals", a.postSignal(a.rtcDesk), a.requireUser), bodyRule{limit: signalBodyLimit})
+	e.GET("/conversations/:pid/rtc/signals/:id", a.showSignal(a.rtcDesk), a.requireUser)
+	e.GET("/conversations/:pid/rtc/ice", a.showICE(a.rtcDesk), a.requireUser)
+
 	// Notifications (notifications.go): the bell's page and popover, marking
 	// read.
 	e.GET("/notifications", a.listNotifications, a.requireUser)
@@ -248,6 +257,15 @@ func (a *App) widgetRoutes(e *echo.Echo) {
 	// header (transcript.go).
 	e.POST("/widget/conversations/:pid/links/:id/opened", a.openWidgetLink, visitorReads...)
 	e.GET("/widget/conversations/:pid/transcript.txt", a.widgetTranscript, reads...)
+	// Remote support over WebRTC, the customer's side (rtc.go): answering,
+	// reporting, signalling. Many small posts per session (ICE batches):
+	// the read allowance, like typing.
+	e.POST("/widget/conversations/:pid/rtc/:sid/answer", a.answerMedia, visitorReads...)
+	e.POST("/widget/conversations/:pid/rtc/:sid/start", a.startMedia(a.rtcWidget), visitorReads...)
+	e.POST("/widget/conversations/:pid/rtc/:sid/end", a.endMedia(a.rtcWidget), visitorReads...)
+	a.bodyLimit(e.POST("/widget/conversations/:pid/rtc/:sid/signals", a.postSignal(a.rtcWidget), visitorReads...), bodyRule{limit: signalBodyLimit})
+	e.GET("/widget/conversations/:pid/rtc/signals/:id", a.showSignal(a.rtcWidget), visitorReads...)
+	e.GET("/widget/conversations/:pid/rtc/ice", a.showICE(a.rtcWidget), visitorReads...)
 	// Knowledge-base articles (kb.go): the widget's search before a chat
 	// (public, like the articles; the read allowance) and an article's
 	// public page (published only).

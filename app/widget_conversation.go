@@ -106,9 +106,14 @@ func (a *App) renderWidgetThread(c echo.Context, status int, conv *models.Conver
 	// A read: the frame reports what the visitor saw with its explicit
 	// read receipt (POST /widget/conversations/:pid/read) once the thread
 	// is on screen, so a prefetch or a crawler of this URL moves nothing.
+	media, err := models.MediaSessions(ctxOf(c), a.db, conv, 1)
+	if err != nil {
+		return err
+	}
 	return a.renderWidget(c, status, s, views.WidgetThreadView(views.WidgetThread{
 		Settings: s, Visitor: currentVisitor(c), Conv: conv, Messages: page.Messages, More: page.More, Composer: composer,
 		StreamURL: a.streamURL(c, since, conv.PublicID), TranscriptURL: a.widgetTranscriptURL(c, conv),
+		Media: models.RunningMedia(media),
 	}))
 }
 

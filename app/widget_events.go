@@ -168,6 +168,11 @@ func (w *widgetStream) render(ctx context.Context, b *live.Batch, evs []models.E
 			parts = append(parts, views.WidgetAskEmail(v.AskEmail(settings), "", views.Form{}, true))
 		}
 	}
+	rtcParts, rtc, err := w.renderRTC(ctx, b, evs)
+	if err != nil {
+		return nil, err
+	}
+	parts = append(parts, rtcParts...)
 	var out [][2]string
 	if len(notify) > 0 {
 		// Before "update", which carries the resume position as the batch's
@@ -178,7 +183,12 @@ func (w *widgetStream) render(ctx context.Context, b *live.Batch, evs []models.E
 	if err != nil {
 		return nil, err
 	}
-	return append(out, up...), nil
+	out = append(out, up...)
+	// After the update, which has put the bar in its new state.
+	for _, m := range rtc {
+		out = append(out, [2]string{"rtc", m})
+	}
+	return out, nil
 }
 
 // batchSettings loads the desk settings once per live batch for all the

@@ -345,6 +345,21 @@ func userSeesFileSQL(files, msgs, convs string) string {
 		ELSE ` + msgs + `.deleted_at IS NULL AND ` + userSeesMessageSQL(msgs) + ` END)`
 }
 
+// CanUseMedia reports whether the staff user u may start or take part in a
+// media session (screen sharing, calls: rtc.go) in conv: support agents who
+// may see the customer conversation. The customer's side is Visitor.Sees.
+func CanUseMedia(u *User, conv *Conversation) bool {
+	return IsSupportAgent(u) && conv != nil && conv.Kind == KindCustomer && CanSeeConversation(u, conv, true)
+}
+
+// CanReadSignal reports whether a, who may use media in the signal's
+// conversation (CanUseMedia or Visitor.Sees), may read the signalling
+// message s: only its addressee (a session's signals carry SDP and network
+// addresses, for the two browsers that connect and nobody else).
+func CanReadSignal(a MediaActor, s *RTCSignal) bool {
+	return s != nil && s.ToPeer == a.Peer()
+}
+
 // CanManageArticles reports whether u may write, edit, preview and delete
 // knowledge-base articles and see drafts: admins (kb.go).
 func CanManageArticles(u *User) bool { return u.IsAdmin() && u.Active }

@@ -56,7 +56,8 @@ const (
 var customerEvents = []string{SysClosed, SysReopened, SysReopenedByCustomer, SysAutoClosed,
 	SysTicketLinked, SysTicketStatus, // item.go: only a ticket's reference and resolved/closed
 	SysSessionEnded,    // support_session.go
-	SysJoined, SysLeft} // participant.go: visible agents only
+	SysJoined, SysLeft, // participant.go: visible agents only
+	SysRTCRequested, SysRTCAccepted, SysRTCDeclined, SysRTCStarted, SysRTCEnded} // rtc.go
 
 // MaxMessageLen caps a message body, in characters.
 const MaxMessageLen = 10000

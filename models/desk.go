@@ -99,6 +99,9 @@ type ConversationView struct {
 	// Support is the conversation's support session, if it was started as
 	// one (support_session.go); the app sets it for support staff.
 	Support *SupportSession
+	// Media are the conversation's newest media sessions (rtc.go), newest
+	// first; the app sets them for viewers who may use media (CanUseMedia).
+	Media []RTCSession
 	// Members are the staff members of an internal conversation.
 	Members []User
 	// Agents are who a customer conversation can be assigned to.

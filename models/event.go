@@ -31,6 +31,10 @@ const (
 	// stream of that user rechecks its session and flags before rendering
 	// anything else of the batch, on every instance.
 	EventAccess = "access"
+	// EventRTC: a media session changed state or a signal was posted
+	// (ConversationID; RTCEvent, rtc.go). Streams deliver it to the
+	// conversation's customer and the staff who may see it.
+	EventRTC = "rtc"
 	// EventArticle: an admin created, edited or deleted a knowledge-base
 	// article (ArticleEvent). Desk-wide for staff; cards read the article
 	// when shown, so nothing needs it live yet.

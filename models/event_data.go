@@ -256,6 +256,10 @@ func DecodeEventData(kind string, raw []byte) (EventData, error) {
 		var v FilesRemovedEvent
 		into(&v)
 		d = v
+	case EventRTC:
+		var v RTCEvent
+		into(&v)
+		d = v
 	case EventArticle:
 		var v ArticleEvent
 		into(&v)

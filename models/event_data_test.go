@@ -49,6 +49,8 @@ func TestEventDataRoundTrip(t *testing.T) {
 		{models.SLABreachEvent{BreachID: 7, Target: models.SLAFirst, TeamID: id(2), DueAt: time.Date(2026, 3, 4, 5, 6, 0, 0, time.UTC)},
 			`{"breach_id": 7, "target": "first", "team_id": 2, "due_at": "2026-03-04T05:06:00Z"}`},
 		{models.SLATargetsEvent{ByUserID: 1, TeamID: id(2), First: ptr(15)}, `{"by_user_id": 1, "team_id": 2, "first": 15}`},
+		{models.RTCEvent{Session: 4, PublicID: "p", Media: models.RTCScreen, State: models.RTCRequested}, `{"session": 4, "pid": "p", "media": "screen", "state": "requested"}`},
+		{models.RTCEvent{Session: 4, PublicID: "p", Signal: 7, From: "customer", To: "u2"}, `{"session": 4, "pid": "p", "signal": 7, "from": "customer", "to": "u2"}`},
 		{models.ArticleEvent{ArticleID: 4, Action: models.ArticleUpdated, ByUserID: 2}, `{"article_id": 4, "action": "updated", "by_user_id": 2}`},
 	}
 	for _, c := range cases {
@@ -72,7 +74,7 @@ func TestEventDataRoundTrip(t *testing.T) {
 	}
 	for _, k := range []string{models.EventMessage, models.EventMessageChanged, models.EventConversation, models.EventRead, models.EventDeskStatus,
 		models.EventSettings, models.EventItem, models.EventAccess, models.EventNotification, models.EventSLABreach, models.EventSLATargets,
-		models.EventArticle} {
+		models.EventRTC, models.EventArticle} {
 		require.True(t, kinds[k], k)
 	}
 }

@@ -565,4 +565,33 @@
 
   toParent(config('parley:ready'));
   if (token || open) start();
+  // ---- remote support (WebRTC): static/rtc.js, fetched on first use -----------------
+  // The stream's "rtc" events (a session's transitions, signal ids) and the
+  // clicks on its buttons wait here until rtc.js has loaded; a page showing
+  // a session in progress loads it at once.
+  var rtcBoot = window.ParleyRTCBoot = { side: 'widget', queue: [], clicks: [], headers: function () { return { 'X-Parley-Visitor': token, 'X-Parley-Lang': lang }; }, toast: function (t) { toast(t); } };
+  var rtcLoad = function () {
+    var el = document.querySelector('[data-rtc-src]');
+    if (rtcBoot.loading || window.ParleyRTC || !el) return;
+    rtcBoot.loading = true;
+    var s = document.createElement('script');
+    s.src = el.getAttribute('data-rtc-src');
+    s.onerror = function () { rtcBoot.loading = false; };
+    document.head.appendChild(s);
+  };
+  document.addEventListener('htmx:sseBeforeMessage', function (e) {
+    if (e.detail.type !== 'rtc') return;
+    e.preventDefault();
+    rtcBoot.queue.push(e.detail.data);
+    if (window.ParleyRTC) window.ParleyRTC.drain(); else rtcLoad();
+  });
+  document.addEventListener('click', function (e) {
+    var b = e.target.closest && e.target.closest('[data-rtc-request],[data-rtc-end],[data-rtc-accept],[data-rtc-decline],[data-rtc-mute],[data-rtc-camera]');
+    if (!b || window.ParleyRTC) return;
+    rtcBoot.clicks.push(b);
+    rtcLoad();
+  });
+  htmx.onLoad(function (el) {
+    if (el.querySelector && el.querySelector('[data-rtc-src][data-state]')) rtcLoad();
+  });
 })();

@@ -148,6 +148,8 @@
       panel.id = 'parley-panel';
       frame = el('iframe', 'parley-frame');
       frame.title = 'Chat';
+      // Remote support (screen sharing, calls) asks for these inside the frame.
+      frame.allow = 'display-capture; camera; microphone; autoplay';
       var boot = JSON.stringify({ t: token, o: location.origin, p: location.href, r: d.referrer, u: user });
       frame.src = base + '/widget/frame?lang=' + encodeURIComponent(lang) + '#' + encodeURIComponent(boot);
       panel.appendChild(frame);

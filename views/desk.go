@@ -261,6 +261,9 @@ func systemText(ctx context.Context, m *models.Message) string {
 	if s, ok := sessionSystemText(ctx, m); ok {
 		return s
 	}
+	if s, ok := rtcSystemText(ctx, m, false, ""); ok {
+		return s
+	}
 	return m.Event
 }
 

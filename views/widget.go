@@ -47,6 +47,9 @@ type WidgetThread struct {
 	// TranscriptURL is the signed link that saves the chat as a .txt file
 	// (models.TranscriptLinkToken); empty: no link.
 	TranscriptURL string
+	// Media is the conversation's running media session, if any (rtc.go):
+	// a request to answer, or what is being shared.
+	Media *models.RTCSession
 }
 
 func deskGreeting(ctx context.Context, s *models.DeskSettings) string {
@@ -109,6 +112,9 @@ func systemLine(ctx context.Context, m *models.Message, s *models.DeskSettings) 
 	}
 	if s, ok := sessionCustomerLine(ctx, m); ok {
 		return s
+	}
+	if line, ok := rtcSystemText(ctx, m, true, DeskName(ctx, s)); ok {
+		return line
 	}
 	return itemCustomerLine(ctx, m)
 }

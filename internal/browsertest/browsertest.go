@@ -62,6 +62,14 @@ func start() {
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("no-proxy-server", true),
+		// Remote support (WebRTC): fake camera, microphone and screen, with
+		// every permission prompt answered yes, the whole screen picked for
+		// getDisplayMedia, and sound that may play without a gesture.
+		chromedp.Flag("use-fake-ui-for-media-stream", true),
+		chromedp.Flag("use-fake-device-for-media-stream", "display-media-type=monitor"),
+		chromedp.Flag("auto-select-desktop-capture-source", "Entire screen"),
+		chromedp.Flag("auto-accept-this-tab-capture", true),
+		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
 		chromedp.WindowSize(1280, 900),
 	)
 	allocCtx, _ = chromedp.NewExecAllocator(context.Background(), opts...)
