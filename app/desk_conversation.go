@@ -103,6 +103,9 @@ func (a *App) renderConversation(c echo.Context, status int, composer views.Form
 	if l.Waiting, err = models.DeskWaiting(ctxOf(c), a.db); err != nil {
 		return err
 	}
+	if l.SLA, err = models.LoadSLAPolicy(ctxOf(c), a.db); err != nil {
+		return err
+	}
 	if l.Tabs, err = models.AgentTabs(ctxOf(c), a.db, currentUser(c)); err != nil {
 		return err
 	}

@@ -42,6 +42,9 @@ type deskViewer struct {
 	view string
 	// waiting colours rows and tabs (read when the stream starts).
 	waiting models.WaitingThresholds
+	// sla gives rows, tabs and the open conversation their service-level
+	// clock (read when the stream starts, like waiting).
+	sla models.SLAPolicy
 	// open is conv as loaded for signals when checked was openAt
 	// (desk_typing.go).
 	open   *models.Conversation
@@ -70,6 +73,9 @@ func (a *App) streamDeskEvents(c echo.Context) error {
 		return err
 	}
 	if err := v.loadTeams(ctxOf(c)); err != nil {
+		return err
+	}
+	if v.sla, err = models.LoadSLAPolicy(ctxOf(c), a.db); err != nil {
 		return err
 	}
 	return a.streamEvents(c, 0, withSignals(v.renderSignals, v.render))
@@ -345,6 +351,12 @@ func (v *deskViewer) renderThread(ctx context.Context, b *live.Batch, evs []mode
 			return err
 		}
 	}
+	if (len(msgs) > 0 || status) && conv.Kind == models.KindCustomer {
+		// A reply stops the clock, a customer's message may start one.
+		if err := add(views.ConvSLA(conv, v.sla, time.Now(), true)); err != nil {
+			return err
+		}
+	}
 	if status {
 		if err := add(views.ConvStatus(conv, true)); err != nil {
 			return err
@@ -395,7 +407,7 @@ func (v *deskViewer) renderList(ids []int64, rows map[int64]*models.InboxRow, ad
 	if v.list == nil {
 		return nil
 	}
-	l := views.ListState{Query: *v.list, Current: v.conv, Waiting: v.waiting, Now: time.Now()}
+	l := views.ListState{Query: *v.list, Current: v.conv, Waiting: v.waiting, SLA: v.sla, Now: time.Now()}
 	for _, id := range ids {
 		r := rows[id]
 		if r == nil {
@@ -431,7 +443,7 @@ func (v *deskViewer) renderTabs(evs []models.Event, ids []int64, rows map[int64]
 			changed[*e.ConversationID] = true
 		}
 	}
-	l := views.ListState{Current: v.conv, Waiting: v.waiting, Now: time.Now()}
+	l := views.ListState{Current: v.conv, Waiting: v.waiting, SLA: v.sla, Now: time.Now()}
 	if v.list != nil {
 		l.Query = *v.list
 	}

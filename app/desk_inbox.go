@@ -75,6 +75,9 @@ func (a *App) showList(c echo.Context, section, view string) error {
 	if err := a.teamState(c, &l); err != nil {
 		return err
 	}
+	if l.SLA, err = models.LoadSLAPolicy(ctxOf(c), a.db); err != nil {
+		return err
+	}
 	l.Now = time.Now()
 	liveView(c, l.StreamParams(view))
 	return a.render(c, http.StatusOK, views.InboxPage(l, rows))

@@ -74,3 +74,58 @@ func TestTaskLinkedToTeammateChatWording(t *testing.T) {
 	require.Equal(t, http.StatusNoContent, ana.post("/conversations/"+pid+"/item/unlink", nil, "HX-Request", "true").StatusCode)
 	assert.Contains(t, ana.get("/tasks/1").text("#item-activity"), "Ana unlinked a teammate chat")
 }
+
+// Comments on tickets and tasks are staff-only discussion: a comment on a
+// ticket made from a customer's conversation reaches neither the customer's
+// thread (widget), nor their conversation's messages (transcripts, emails
+// read those), nor any event addressed to the conversation (the widget's
+// stream); agents who may not see tickets can neither read nor write them;
+// bad input is a 422 beside the field.
+func TestItemCommentsNeverReachCustomers(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.user("Sue", "sue@example.com", models.RoleAgent, true)
+	e.user("Nat", "nat@example.com", models.RoleAgent, false)
+	visitor := e.newVisitor()
+	pid := visitor.start("My refund never came")
+	sue, nat := e.browser(), e.browser()
+	sue.login("sue@example.com")
+	nat.login("nat@example.com")
+	require.Equal(t, http.StatusSeeOther, sue.post("/tickets", url.Values{"conversation": {pid}, "title": {"Refund"}}).StatusCode)
+
+	const secret = "Fraud suspected, do not refund yet"
+	res := sue.post("/tickets/1/comments", url.Values{"body": {secret}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode, res.body)
+	page := sue.get("/tickets/1")
+	assert.Contains(t, page.text("#item-activity .item-comment"), secret)
+	assert.Contains(t, page.text("#item-activity .item-comment"), "Sue commented")
+
+	// The customer's side.
+	thread := visitor.get("/widget/conversations/" + pid)
+	require.Equal(t, http.StatusOK, thread.StatusCode)
+	assert.NotContains(t, thread.body, "Fraud")
+	var leaks int64
+	require.NoError(t, e.db.Raw("SELECT count(*) FROM messages WHERE body LIKE '%Fraud%' OR event_data::text LIKE '%Fraud%'").Scan(&leaks).Error)
+	assert.Zero(t, leaks, "no message, status line or note carries it")
+	require.NoError(t, e.db.Raw(`SELECT count(*) FROM events WHERE kind = 'item' AND conversation_id IS NOT NULL AND data ? 'comment_id'`).Scan(&leaks).Error)
+	assert.Zero(t, leaks, "no event addressed to the conversation")
+
+	// Staff without tickets: 404 both ways, nothing stored.
+	assert.Equal(t, http.StatusNotFound, nat.get("/tickets/1").StatusCode)
+	assert.Equal(t, http.StatusNotFound, nat.post("/tickets/1/comments", url.Values{"body": {"hi"}}).StatusCode)
+
+	// Bad input.
+	for _, body := range []string{"", "   ", strings.Repeat("x", models.MaxCommentChars+1)} {
+		res := sue.post("/tickets/1/comments", url.Values{"body": {body}})
+		require.Equal(t, http.StatusUnprocessableEntity, res.StatusCode)
+		assert.NotEmpty(t, res.text("#e-body"))
+	}
+	var comments int64
+	require.NoError(t, e.db.Raw("SELECT count(*) FROM item_activities WHERE field = 'comment'").Scan(&comments).Error)
+	assert.EqualValues(t, 1, comments)
+
+	// Tasks are for all staff: Nat comments on one.
+	require.Equal(t, http.StatusSeeOther, nat.post("/tasks", url.Values{"title": {"Order stamps"}}).StatusCode)
+	require.Equal(t, http.StatusSeeOther, nat.post("/tasks/1/comments", url.Values{"body": {"Done by Friday"}}).StatusCode)
+	assert.Contains(t, sue.get("/tasks/1").text("#item-activity"), "Done by Friday")
+}

@@ -282,3 +282,25 @@ func (a *App) unlinkConversationItem(c echo.Context) error {
 	}
 	return a.done(c, conv)
 }
+
+// commentOnItem adds the viewer's comment to the item's history (staff
+// only, like the page; "@Name" mentions notify). An empty or oversized
+// comment is a 422 with the page and the message beside the field.
+func (a *App) commentOnItem(c echo.Context) error {
+	item, err := a.item(c)
+	if err != nil {
+		return err
+	}
+	body := c.FormValue("body")
+	err = a.write(ctxOf(c), func(tx models.Tx) error {
+		_, err := models.CommentOnItem(ctxOf(c), tx, currentUser(c), item, body)
+		return err
+	})
+	if isValidation(err) {
+		return a.renderItem(c, http.StatusUnprocessableEntity, views.NewForm(map[string]string{"body": body}, err))
+	}
+	if err != nil {
+		return err
+	}
+	return a.redirect(c, views.ItemURL(item)+"#item-activity")
+}

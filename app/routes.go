@@ -99,6 +99,7 @@ func (a *App) routes(e *echo.Echo) {
 	// (models.CanViewReports), 403 for anyone else.
 	e.GET("/reports/sessions", a.sessionReport, a.requireUser, a.requireReports)
 	e.GET("/reports/sessions.csv", a.sessionReportCSV, a.requireUser, a.requireReports)
+	e.GET("/reports/service-levels", a.showReports, a.requireUser, a.requireReports)
 
 	// Tickets and tasks (items.go): lists, new-item form, item pages with
 	// in-place edits and following; linking conversations to items (these
@@ -111,6 +112,7 @@ func (a *App) routes(e *echo.Echo) {
 		e.GET(base+"/:number", a.showItem, a.requireUser, k)
 		a.bodyLimit(e.POST(base+"/:number/update", a.updateItem, a.requireUser, k), bodyRule{limit: itemBodyLimit})
 		e.POST(base+"/:number/follow", a.followItem, a.requireUser, k)
+		a.bodyLimit(e.POST(base+"/:number/comments", a.commentOnItem, a.requireUser, k), bodyRule{limit: itemBodyLimit})
 	}
 	e.GET("/conversations/:pid/item-search", a.searchItems, a.requireUser)
 	e.POST("/conversations/:pid/item", a.linkConversationItem, a.requireUser)
@@ -202,6 +204,8 @@ func (a *App) routes(e *echo.Echo) {
 	admin.POST("/conversations/typing-preview", a.saveTypingPreview)
 	admin.POST("/conversations/waiting", a.saveWaitingThresholds)
 	admin.POST("/conversations/support-key", a.saveSupportKeyMinutes)
+	admin.GET("/service-levels", a.showServiceLevels)
+	admin.POST("/service-levels", a.saveServiceLevels)
 	admin.POST("/conversations/files", a.saveFileLimits)
 	admin.GET("/articles", a.listArticles)
 	admin.GET("/articles/new", a.newArticle)

@@ -55,3 +55,10 @@ func invited(e models.Event) bool {
 	c, ok := e.Data.(models.ConversationEvent)
 	return ok && c.Participant != nil && c.Participant.Joined && c.Participant.ByUserID != 0
 }
+
+// breached reports whether e announces a service-level breach: the
+// assignee and the team hear of it at once, in the bell and by email.
+func breached(e models.Event) bool {
+	_, ok := e.Data.(models.SLABreachEvent)
+	return ok
+}

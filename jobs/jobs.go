@@ -76,6 +76,7 @@ func Register(w *river.Workers, d Deps) {
 	river.AddWorker(w, &CustomerEmailWorker{deps: d})
 	river.AddWorker(w, &SearchIndexWorker{deps: d})
 	river.AddWorker(w, &SessionInviteWorker{deps: d})
+	river.AddWorker(w, &SLACheckWorker{deps: d})
 	river.AddWorker(w, &DeleteFilesWorker{deps: d})
 	river.AddWorker(w, &ExpireFilesWorker{deps: d})
 	river.AddWorker(w, &CobrowsePurgeWorker{deps: d})
@@ -96,6 +97,8 @@ func Periodic() []*river.PeriodicJob {
 		river.NewPeriodicJob(river.PeriodicInterval(SearchIndexInterval),
 			func() (river.JobArgs, *river.InsertOpts) { return SearchIndexArgs{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true}),
+		river.NewPeriodicJob(river.PeriodicInterval(SLACheckInterval),
+			func() (river.JobArgs, *river.InsertOpts) { return SLACheckArgs{}, nil }, nil),
 	}
 }
 

@@ -36,7 +36,7 @@ func mailFollowUps(evs []models.Event) []river.InsertManyParams {
 	for _, e := range evs {
 		switch {
 		case e.ConversationID == nil:
-		case e.Kind == models.EventMessage && e.MessageID != nil, createdOrAssigned(e):
+		case e.Kind == models.EventMessage && e.MessageID != nil, createdOrAssigned(e), breached(e):
 			mine = append(mine, e)
 		}
 	}

@@ -61,7 +61,7 @@ func notifyFollowUps(e models.Event) []river.InsertManyParams {
 		return []river.InsertManyParams{{Args: args}}
 	case e.ConversationID == nil:
 		return nil
-	case createdOrAssigned(e), invited(e), transferred(e):
+	case createdOrAssigned(e), invited(e), transferred(e), breached(e):
 		return []river.InsertManyParams{{Args: args}}
 	case e.Kind == models.EventMessage && e.MessageID != nil:
 		at := e.CreatedAt

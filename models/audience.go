@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/lib/pq"
 	"gorm.io/gorm"
 )
 
@@ -43,7 +44,9 @@ type Audience struct {
 //     (assignee, members, those who wrote in it or follow it) except its
 //     author; a private message: its recipients alone (Message.VisibleToUser),
 //     who are told of it even if they left the conversation since. Whether they are looking at it is for the consumer to check
-//     (their read marker), when it runs.
+//     (their read marker), when it runs;
+//   - a service-level breach: the conversation's assignee and its team's
+//     members when it breached, if still support agents (sla.go).
 //
 // Other events concern nobody (a nil Audience).
 func AudienceOf(ctx context.Context, db *gorm.DB, e Event) (*Audience, error) {
@@ -53,8 +56,12 @@ func AudienceOf(ctx context.Context, db *gorm.DB, e Event) (*Audience, error) {
 	db = db.WithContext(ctx)
 	a := &Audience{ConversationID: *e.ConversationID}
 	conv, _ := e.Data.(ConversationEvent)
+	breach, isBreach := e.Data.(SLABreachEvent)
 	var err error
 	switch {
+	case isBreach:
+		a.Reason = ReasonSLABreach
+		a.UserIDs, err = slaBreachAudience(db, e, breach)
 	case conv.Created && conv.ByUserID != 0:
 		return nil, nil
 	case conv.Created:
@@ -126,8 +133,10 @@ func AudienceOf(ctx context.Context, db *gorm.DB, e Event) (*Audience, error) {
 // the copies addressed to its linked conversations):
 //   - created or reassigned: the new assignee (ReasonItemAssigned), unless
 //     they did it themselves;
-//   - any field changed: its followers (ReasonItemChanged), except who changed
-//     it and the new assignee (told already).
+//   - any field changed, or a comment: its followers (ReasonItemChanged),
+//     except who changed it, the new assignee and those mentioned (told
+//     already);
+//   - a comment: the agents it mentions (ReasonMentioned).
 //
 // Only users who may see the item are included: tickets need the
 // customer-support flag. Following, linking and unlinking tell nobody.
@@ -171,10 +180,23 @@ func AudiencesOf(ctx context.Context, db *gorm.DB, e Event) ([]*Audience, error)
 	if created {
 		return out, nil
 	}
+	if field == FieldComment && len(item.Mentioned) > 0 {
+		m := &Audience{Reason: ReasonMentioned, ItemID: *e.ItemID}
+		err := db.Raw(`SELECT u.id FROM users u JOIN items i ON i.id = ?
+			WHERE u.id = ANY(?) AND u.id <> ? AND `+mayRead+` ORDER BY u.id`,
+			*e.ItemID, pq.Int64Array(item.Mentioned), by).Scan(&m.UserIDs).Error
+		if err != nil {
+			return nil, fmt.Errorf("audience of item event %d: %w", e.ID, err)
+		}
+		if len(m.UserIDs) > 0 {
+			out = append(out, m)
+		}
+	}
 	a := &Audience{Reason: ReasonItemChanged, ItemID: *e.ItemID}
+	// (Those mentioned were told already.)
 	err := db.Raw(`SELECT u.id FROM item_followers f JOIN users u ON u.id = f.user_id JOIN items i ON i.id = f.item_id
-		WHERE f.item_id = ? AND u.id <> ? AND u.id <> ? AND `+mayRead+` ORDER BY u.id`,
-		*e.ItemID, by, assignee).Scan(&a.UserIDs).Error
+		WHERE f.item_id = ? AND u.id <> ? AND u.id <> ? AND NOT (u.id = ANY(COALESCE(CAST(? AS bigint[]), '{}'))) AND `+mayRead+` ORDER BY u.id`,
+		*e.ItemID, by, assignee, pq.Int64Array(item.Mentioned)).Scan(&a.UserIDs).Error
 	if err != nil {
 		return nil, fmt.Errorf("audience of item event %d: %w", e.ID, err)
 	}

@@ -91,9 +91,12 @@ type Conversation struct {
 	// read receipts, MarkCustomerRead); the desk shows "Seen" under it.
 	CustomerLastReadMessageID int64 `gorm:"->"`
 	WaitingSince              *time.Time
-	ClosedAt                  *time.Time
-	CreatedAt                 time.Time
-	UpdatedAt                 time.Time
+	// FirstResponseAt is the first agent reply to a waiting customer: the
+	// first-response service level runs until it is set (sla.go).
+	FirstResponseAt *time.Time
+	ClosedAt        *time.Time
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 
 	Customer *Customer `gorm:"foreignKey:CustomerID"`
 	Assignee *User     `gorm:"foreignKey:AssigneeID"`
@@ -490,10 +493,11 @@ func insertMessageWithFiles(t Tx, conv *Conversation, actor Actor, kind, body, k
 		customerID = &actor.Customer.ID
 	}
 	var row struct {
-		ID           int64
-		CreatedAt    time.Time
-		WaitingSince *time.Time
-		AuthorHidden bool
+		ID              int64
+		CreatedAt       time.Time
+		WaitingSince    *time.Time
+		FirstResponseAt *time.Time
+		AuthorHidden    bool
 	}
 	err := tx.Raw(`
 		WITH m AS (
@@ -513,9 +517,14 @@ func insertMessageWithFiles(t Tx, conv *Conversation, actor Actor, kind, body, k
 				waiting_since = CASE
 					WHEN NOT @text THEN waiting_since
 					WHEN @by_customer THEN COALESCE(waiting_since, m.created_at)
-					ELSE NULL END
+					ELSE NULL END,
+				-- The first reply that answers a waiting customer ends the
+				-- first-response clock (sla.go).
+				first_response_at = CASE
+					WHEN @text AND NOT @by_customer AND waiting_since IS NOT NULL THEN COALESCE(first_response_at, m.created_at)
+					ELSE first_response_at END
 			FROM m WHERE conversations.id = @conv
-			RETURNING conversations.waiting_since
+			RETURNING conversations.waiting_since, conversations.first_response_at
 		), p AS (
 			-- Writing puts a conversation in the writer's "My conversations"
 			-- and marks it read up to their own message.
@@ -527,7 +536,7 @@ func insertMessageWithFiles(t Tx, conv *Conversation, actor Actor, kind, body, k
 		), e AS (
 			INSERT INTO events (kind, conversation_id, message_id) SELECT @event, @conv, m.id FROM m
 		)
-		SELECT m.id, m.created_at, m.author_hidden, c.waiting_since FROM m, c`,
+		SELECT m.id, m.created_at, m.author_hidden, c.waiting_since, c.first_response_at FROM m, c`,
 		map[string]any{
 			"conv": conv.ID, "kind": kind, "author_type": m.AuthorType, "user_id": userID, "customer_id": customerID,
 			"body": body, "text": kind == MessageText, "preview": preview(body), "by_customer": actor.Customer != nil,
@@ -551,6 +560,7 @@ func insertMessageWithFiles(t Tx, conv *Conversation, actor Actor, kind, body, k
 	}
 	if kind == MessageText {
 		conv.LastMessageAt, conv.LastMessagePreview, conv.WaitingSince = m.CreatedAt, preview(body), row.WaitingSince
+		conv.FirstResponseAt = row.FirstResponseAt
 	}
 	return m, nil
 }

@@ -111,6 +111,10 @@ type ItemEvent struct {
 	Unlinked bool `json:"unlinked,omitempty"`
 	// Following: Event.UserID started (true) or stopped following the item.
 	Following *bool `json:"following,omitempty"`
+	// CommentID is the comment (Field FieldComment, an item_activities
+	// row); Mentioned who it mentions (CommentOnItem).
+	CommentID int64   `json:"comment_id,omitempty"`
+	Mentioned []int64 `json:"mentioned,omitempty"`
 }
 
 // Kind implements EventData.
@@ -277,6 +281,14 @@ func DecodeEventData(kind string, raw []byte) (EventData, error) {
 		d = v
 	case EventRouting:
 		var v RoutingEvent
+		into(&v)
+		d = v
+	case EventSLABreach:
+		var v SLABreachEvent
+		into(&v)
+		d = v
+	case EventSLATargets:
+		var v SLATargetsEvent
 		into(&v)
 		d = v
 	case EventFilesRemoved:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -49,6 +50,9 @@ func TestEventDataRoundTrip(t *testing.T) {
 		{models.NotificationEvent{ID: 9, Replaces: 8}, `{"id": 9, "replaces": 8}`},
 		{models.NotificationEvent{Read: &models.NotificationsRead{IDs: []int64{9}}}, `{"read": [9]}`},
 		{models.NotificationEvent{Read: &models.NotificationsRead{All: true}}, `{"read": "all"}`},
+		{models.SLABreachEvent{BreachID: 7, Target: models.SLAFirst, TeamID: id(2), DueAt: time.Date(2026, 3, 4, 5, 6, 0, 0, time.UTC)},
+			`{"breach_id": 7, "target": "first", "team_id": 2, "due_at": "2026-03-04T05:06:00Z"}`},
+		{models.SLATargetsEvent{ByUserID: 1, TeamID: id(2), First: ptr(15)}, `{"by_user_id": 1, "team_id": 2, "first": 15}`},
 		{models.RTCEvent{Session: 4, PublicID: "p", Media: models.RTCScreen, State: models.RTCRequested}, `{"session": 4, "pid": "p", "media": "screen", "state": "requested"}`},
 		{models.RTCEvent{Session: 4, PublicID: "p", Signal: 7, From: "customer", To: "u2"}, `{"session": 4, "pid": "p", "signal": 7, "from": "customer", "to": "u2"}`},
 		{models.ArticleEvent{ArticleID: 4, Action: models.ArticleUpdated, ByUserID: 2}, `{"article_id": 4, "action": "updated", "by_user_id": 2}`},
@@ -73,7 +77,8 @@ func TestEventDataRoundTrip(t *testing.T) {
 		kinds[c.data.Kind()] = true
 	}
 	for _, k := range []string{models.EventMessage, models.EventMessageChanged, models.EventConversation, models.EventRead, models.EventDeskStatus,
-		models.EventSettings, models.EventItem, models.EventAccess, models.EventNotification, models.EventRTC, models.EventCobrowse, models.EventAgent, models.EventRouting, models.EventArticle} {
+		models.EventSettings, models.EventItem, models.EventAccess, models.EventNotification, models.EventRTC, models.EventCobrowse, models.EventAgent, models.EventRouting,
+		models.EventSLABreach, models.EventSLATargets, models.EventArticle} {
 		require.True(t, kinds[k], k)
 	}
 }

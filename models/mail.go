@@ -53,7 +53,9 @@ func (p EmailPrefs) Wants(reason string) bool {
 	switch reason {
 	case ReasonNewConversation:
 		return p.NewConversation
-	case ReasonAssigned:
+	case ReasonAssigned, ReasonSLABreach:
+		// A breach concerns what is assigned to me or my team: it follows
+		// the assignment preference (no setting of its own yet).
 		return p.Assigned
 	case ReasonMessage:
 		return p.Message
@@ -237,7 +239,9 @@ func TakeAgentDigest(ctx context.Context, tx *gorm.DB, user *User) ([]DigestItem
 		if err != nil {
 			return nil, fmt.Errorf("take digest of user %d: %w", user.ID, err)
 		}
-		if !unread.Unread || (r.Reason == ReasonAssigned && !unread.Assignee) {
+		// A breach is news even to whoever read the customer's message: it
+		// says that nobody answered it in time.
+		if (!unread.Unread && r.Reason != ReasonSLABreach) || (r.Reason == ReasonAssigned && !unread.Assignee) {
 			continue
 		}
 		i, seen := byConv[r.ConversationID]
@@ -280,6 +284,8 @@ func TakeAgentDigest(ctx context.Context, tx *gorm.DB, user *User) ([]DigestItem
 
 func reasonRank(r string) int {
 	switch r {
+	case ReasonSLABreach:
+		return 4
 	case ReasonAssigned:
 		return 3
 	case ReasonNewConversation:

@@ -126,6 +126,10 @@ func Notify(ctx context.Context, t Tx, ev Event, a *Audience) (int, error) {
 				data["auto"] = true // auto-assign (team_queue.go)
 			}
 			n, err = insertNotifications(t, ev, a, data, math.MaxInt64)
+		case ReasonSLABreach:
+			b, _ := ev.Data.(SLABreachEvent)
+			data["preview"], data["target"] = c.Preview, b.Target
+			n, err = insertNotifications(t, ev, a, data, math.MaxInt64)
 		case ReasonMessage:
 			n, err = notifyMessage(t, ev, a, data)
 		default:
@@ -377,6 +381,13 @@ func notifyItem(ctx context.Context, t Tx, ev Event, a *Audience) (int, error) {
 		field := item.Field
 		data := JSONMap{"kind": it.Kind, "number": it.Number, "ref": (&Item{Kind: it.Kind, Number: it.Number}).Ref(),
 			"title": it.Title, "actor": it.Actor, "field": field}
+		if item.CommentID != 0 {
+			var body string
+			if err := tx.Raw("SELECT new_value FROM item_activities WHERE id = ?", item.CommentID).Scan(&body).Error; err != nil {
+				return err
+			}
+			data["preview"] = preview(body)
+		}
 		n, err = insertNotifications(t, ev, a, data, 0)
 		if err != nil {
 			return fmt.Errorf("notify of item event %d: %w", ev.ID, err)

@@ -29,6 +29,8 @@
 //   [data-waiting-since][data-waiting-amber][data-waiting-red] (rows, tabs;
 //     seconds): recoloured wait-green/-amber/-red every 15 s as the wait
 //     grows; a reply arrives as a row or tab without them.
+//   [data-sla-due][data-sla-soon][data-sla-label][data-sla-over]: a
+//     service-level clock, its text and colour kept current every 15 s.
 //   #conv-tabs > a: the agent's conversations; Alt+1..9 opens one. The
 //     stream only refreshes tabs ([data-refresh-only], [data-gone]).
 //   details[data-msg-menu]: a message's menu (copy link, panel close).
@@ -401,8 +403,24 @@
       ['green', 'amber', 'red'].forEach(function (l) { el.classList.toggle('wait-' + l, l === level); });
     });
   }
-  setInterval(recolour, 15000);
-  window.ParleyDesk.tick = function () { recolour(); refreshDurations(document); };
+  // Service-level clocks (views/sla.templ): time left until due, then
+  // overdue by; "soon" in the last share of the target.
+  function refreshClocks() {
+    document.querySelectorAll('[data-sla-due]').forEach(function (el) {
+      var left = (new Date(el.getAttribute('data-sla-due')).getTime() - now()) / 1000;
+      if (isNaN(left)) return;
+      var level = left <= 0 ? 'over' : left <= +el.getAttribute('data-sla-soon') ? 'soon' : 'ok';
+      ['ok', 'soon', 'over'].forEach(function (l) { el.classList.toggle('sla-' + l, l === level); });
+      var label = el.querySelector('.sla-label');
+      var text = el.getAttribute(level === 'over' ? 'data-sla-over' : 'data-sla-label');
+      if (label && text && label.textContent !== text) label.textContent = text;
+      var t = el.querySelector('time[data-sla-left]');
+      var d = t && durationText(Math.abs(left) * 1000);
+      if (d && t.textContent !== d) t.textContent = d;
+    });
+  }
+  setInterval(function () { recolour(); refreshClocks(); }, 15000);
+  window.ParleyDesk.tick = function () { recolour(); refreshClocks(); refreshDurations(document); };
 
   // Alt+1..9: the agent's n-th tab (by key position, so layouts where Alt
   // makes another character still work).

@@ -61,7 +61,9 @@ type ListState struct {
 	Older   *models.InboxCursor // cursor of the next page, if there is one
 	// Waiting colours the rows' waits as of Now (the handler's clock).
 	Waiting models.WaitingThresholds
-	Now     time.Time
+	// SLA gives waiting rows their service-level clock (sla.templ).
+	SLA models.SLAPolicy
+	Now time.Time
 	// Tabs are the viewer's conversations shown as tabs above an open
 	// conversation (models.AgentTabs).
 	Tabs []models.InboxRow

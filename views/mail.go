@@ -23,6 +23,8 @@ func agentMailSubject(ctx context.Context, m AgentMail) string {
 		return T(ctx, "mail.subject_new_conversation", map[string]any{"Desk": m.Desk, "Name": itemTitle(ctx, it)})
 	case models.ReasonAssigned:
 		return T(ctx, "mail.subject_assigned", map[string]any{"Desk": m.Desk, "Name": itemTitle(ctx, it)})
+	case models.ReasonSLABreach:
+		return T(ctx, "sla.mail_subject", map[string]any{"Desk": m.Desk, "Name": itemTitle(ctx, it)})
 	}
 	return T(ctx, "mail.subject_message", map[string]any{"Desk": m.Desk, "Name": itemTitle(ctx, it)})
 }
@@ -87,6 +89,8 @@ func agentReason(ctx context.Context, it models.DigestItem) string {
 		return T(ctx, "mail.reason_new_conversation", map[string]any{"Name": itemTitle(ctx, it)})
 	case models.ReasonAssigned:
 		return T(ctx, "mail.reason_assigned", map[string]any{"Name": itemTitle(ctx, it)})
+	case models.ReasonSLABreach:
+		return T(ctx, "sla.mail_reason", map[string]any{"Name": itemTitle(ctx, it)})
 	}
 	return T(ctx, "mail.reason_message", map[string]any{"Name": itemTitle(ctx, it), "Count": len(it.Messages)})
 }

@@ -53,6 +53,14 @@ func NotificationHeadline(ctx context.Context, n *models.Notification) string {
 		return T(ctx, "teams.notify_team_queue", data)
 	case models.ReasonInvited:
 		return T(ctx, "notify.invited", data)
+	case models.ReasonSLABreach:
+		if n.Text("target") == models.SLANext {
+			return T(ctx, "sla.notify_next", data)
+		}
+		return T(ctx, "sla.notify_first", data)
+	case models.ReasonMentioned:
+		data["Ref"], data["Title"] = n.Text("ref"), n.Text("title")
+		return T(ctx, "comments.notify_mentioned", data)
 	case models.ReasonItemAssigned, models.ReasonItemChanged:
 		data["Ref"], data["Title"] = n.Text("ref"), n.Text("title")
 		if n.Reason == models.ReasonItemAssigned {
@@ -87,6 +95,7 @@ var itemChangeIDs = map[string]string{
 	models.FieldDue:         "notify.item_changed_due",
 	models.FieldTitle:       "notify.item_changed_title",
 	models.FieldDescription: "notify.item_changed_description",
+	models.FieldComment:     "comments.notify_commented",
 }
 
 // notifURL is what a notification opens.

@@ -8,6 +8,7 @@
 //	go run ./cmd/parley-listbench                       (seed a temporary database, measure)
 //	go run ./cmd/parley-listbench -data /tmp/lb          (keep the seeded database for the next run)
 //	go run ./cmd/parley-listbench -requests 1000 -depth 200
+//	go run ./cmd/parley-listbench -reports -requests 50  (the Reports page's query times)
 //
 // DATABASE_URL points it at an existing server instead (its database is
 // emptied and seeded).
@@ -33,6 +34,7 @@ type options struct {
 	reseed        bool
 	profile       string
 	only          string
+	reports       bool
 }
 
 func main() {
@@ -46,6 +48,7 @@ func main() {
 	flag.StringVar(&o.dataDir, "data", "", "directory for the private PostgreSQL (default: a temporary one); a seeded one is reused")
 	flag.BoolVar(&o.reseed, "reseed", false, "seed again even if the database already holds a seed of this size")
 	flag.StringVar(&o.only, "only", "", "measure only the views whose name contains this")
+	flag.BoolVar(&o.reports, "reports", false, "measure the Reports page's queries and page instead of the lists")
 	flag.StringVar(&o.profile, "profile", "", "write a CPU profile of the measured requests to this file")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -36,6 +36,9 @@ func run(ctx context.Context, o options) error {
 	} else {
 		fmt.Println("parley-listbench: reusing the seeded database")
 	}
+	if err := seedReports(ctx, db); err != nil {
+		return fmt.Errorf("seed reports: %w", err)
+	}
 
 	cfg, err := app.LoadConfig(func(k string) string {
 		return map[string]string{"DATABASE_URL": dsn, "PARLEY_LOG_LEVEL": "error"}[k]
@@ -56,6 +59,9 @@ func run(ctx context.Context, o options) error {
 	token, _, err := models.CreateSession(ctx, db, viewer.ID, models.SessionOpts{TTL: time.Hour})
 	if err != nil {
 		return err
+	}
+	if o.reports {
+		return measureReports(ctx, db, a.Handler(), o.requests)
 	}
 	m := &measurer{h: a.Handler(), cookie: &http.Cookie{Name: "parley_session", Value: token}, n: o.requests}
 
