@@ -56,6 +56,9 @@ func TestEventDataRoundTrip(t *testing.T) {
 		{models.RTCEvent{Session: 4, PublicID: "p", Media: models.RTCScreen, State: models.RTCRequested}, `{"session": 4, "pid": "p", "media": "screen", "state": "requested"}`},
 		{models.RTCEvent{Session: 4, PublicID: "p", Signal: 7, From: "customer", To: "u2"}, `{"session": 4, "pid": "p", "signal": 7, "from": "customer", "to": "u2"}`},
 		{models.ArticleEvent{ArticleID: 4, Action: models.ArticleUpdated, ByUserID: 2}, `{"article_id": 4, "action": "updated", "by_user_id": 2}`},
+		{models.CobrowseEvent{Session: 3, PublicID: "p", State: "active"}, `{"session": 3, "pid": "p", "state": "active"}`},
+		{models.CobrowseEvent{Session: 3, Chunk: 9}, `{"session": 3, "chunk": 9}`},
+		{models.CobrowseEvent{Session: 3, Command: "highlight", Node: 12}, `{"session": 3, "cmd": "highlight", "node": 12}`},
 	}
 	for _, c := range cases {
 		t.Run(c.data.Kind()+c.stored, func(t *testing.T) {
