@@ -286,6 +286,13 @@ func Pool(t testing.TB, url string, open func(url string) (*pgxpool.Pool, error)
 	srv.mu.Lock()
 	p := srv.pools[name]
 	srv.mu.Unlock()
+	if p != nil && p.Stat().AcquiredConns() > 0 {
+		// The last test left connections checked out (a goroutine that
+		// outlived its instance): they would count against this test's
+		// pool size, so it gets a fresh pool instead.
+		srv.closePoolAsync(name)
+		p = nil
+	}
 	if p != nil {
 		// reset ended the sessions the last test left busy: those
 		// connections are dead, and leave the pool here.
@@ -319,6 +326,18 @@ func DiscardPool(url string) {
 		srv.mu.Lock()
 		srv.discard[name] = true
 		srv.mu.Unlock()
+	}
+}
+
+// closePoolAsync forgets name's pool and closes it in the background
+// (Close waits for connections still checked out).
+func (s *server) closePoolAsync(name string) {
+	s.mu.Lock()
+	p := s.pools[name]
+	delete(s.pools, name)
+	s.mu.Unlock()
+	if p != nil {
+		go p.Close()
 	}
 }
 
