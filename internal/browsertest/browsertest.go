@@ -62,6 +62,11 @@ func start() {
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("no-proxy-server", true),
+		// chromedp's own list (a flag given again replaces it), plus the
+		// tab strip's WebUI that headless Chromium preloads in a renderer
+		// process of its own for every browser context: a second process
+		// per tab, which no test looks at.
+		chromedp.Flag("disable-features", "Translate,BlinkGenPropertyTrees,WebUIOmniboxPopup,WebUIOmniboxAimPopup"),
 		// Remote support (WebRTC): fake camera, microphone and screen, with
 		// every permission prompt answered yes, the whole screen picked for
 		// getDisplayMedia, and sound that may play without a gesture.
