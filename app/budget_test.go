@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"compress/gzip"
 	"io"
 	"net/http"
@@ -8,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/PuerkitoBio/goquery"
+	"github.com/andybalholm/brotli"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -107,13 +109,15 @@ func (b *browser) fetchAsset(path string) (sent, plain int) {
 	return sent, plain
 }
 
-// Static text assets are sent gzipped to clients that take it, as they are
-// to others, and revalidate with their ETag.
+// Static text assets are sent in brotli or gzip as the client prefers,
+// the same bytes once decoded, and revalidate with their ETag. Hashed names
+// are immutable; plain names, the older ?v= links and another build's hash
+// still answer, cached briefly.
 func TestStaticAssetsCompressed(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	b := e.browser()
-	get := func(path, accept string, headers ...string) *http.Response {
+	get := func(path, accept string, headers ...string) (*http.Response, []byte) {
 		req, err := http.NewRequest(http.MethodGet, e.srv.URL+path, nil)
 		require.NoError(t, err)
 		req.Header.Set("Accept-Encoding", accept)
@@ -122,29 +126,82 @@ func TestStaticAssetsCompressed(t *testing.T) {
 		}
 		res, err := b.client.Do(req)
 		require.NoError(t, err)
-		io.Copy(io.Discard, res.Body) //nolint:errcheck
+		body, err := io.ReadAll(res.Body)
+		require.NoError(t, err)
 		res.Body.Close()
-		return res
+		return res, body
 	}
-	for _, p := range []string{"/static/app.css", "/static/desk.js", "/widget.js"} {
-		zipped := get(p, "gzip")
-		require.Equal(t, http.StatusOK, zipped.StatusCode, p)
-		assert.Equal(t, "gzip", zipped.Header.Get("Content-Encoding"), p)
-		assert.Contains(t, zipped.Header.Values("Vary"), "Accept-Encoding", p)
-		for _, accept := range []string{"", "identity", "gzip;q=0", "br"} {
-			assert.Empty(t, get(p, accept).Header.Get("Content-Encoding"), "%s with Accept-Encoding %q", p, accept)
+	for _, name := range []string{"app.css", "desk.js", "vendor/htmx-2.0.11.min.js"} {
+		u := views.AssetURL(name)
+		require.Regexp(t, `^/static/.+\.[0-9a-f]{12}\.(css|js)$`, u)
+		plainRes, plain := get(u, "")
+		require.Equal(t, http.StatusOK, plainRes.StatusCode, u)
+		assert.Empty(t, plainRes.Header.Get("Content-Encoding"), u)
+		assert.Equal(t, "public, max-age=31536000, immutable", plainRes.Header.Get("Cache-Control"), u)
+		assert.Contains(t, plainRes.Header.Values("Vary"), "Accept-Encoding", u)
+
+		for accept, want := range map[string]string{
+			"gzip": "gzip", "br": "br", "gzip, deflate, br": "br", "br;q=0.1, gzip": "gzip", "gzip;q=0, br;q=0": "", "identity": "",
+		} {
+			res, body := get(u, accept)
+			require.Equal(t, http.StatusOK, res.StatusCode)
+			assert.Equal(t, want, res.Header.Get("Content-Encoding"), "%s with %q", u, accept)
+			assert.Equal(t, plain, decode(t, res.Header.Get("Content-Encoding"), body), "%s with %q", u, accept)
 		}
-		again := get(p, "gzip", "If-None-Match", zipped.Header.Get("ETag"))
-		assert.Equal(t, http.StatusNotModified, again.StatusCode, p)
+		zipped, _ := get(u, "br")
+		again, _ := get(u, "br", "If-None-Match", zipped.Header.Get("ETag"))
+		assert.Equal(t, http.StatusNotModified, again.StatusCode, u)
+
+		for _, old := range []string{"/static/" + name, "/static/" + name + "?v=0123456789ab", "/static/" + withHash(name, "0123456789ab")} {
+			res, body := get(old, "br")
+			require.Equal(t, http.StatusOK, res.StatusCode, old)
+			assert.Equal(t, "public, max-age=300", res.Header.Get("Cache-Control"), old)
+			assert.Equal(t, plain, decode(t, res.Header.Get("Content-Encoding"), body), old)
+		}
 	}
-	assert.Empty(t, get("/favicon.ico", "gzip").Header.Get("Content-Encoding"), "the icon route stays as it was")
+	res, _ := get("/widget.js", "br")
+	assert.Equal(t, "br", res.Header.Get("Content-Encoding"), "the loader too")
+	for _, missing := range []string{"/static/nope.0123456789ab.css", "/static/static.go", "/static/app.css.0123456789ab"} {
+		res, _ := get(missing, "")
+		assert.Equal(t, http.StatusNotFound, res.StatusCode, missing)
+	}
+	res, _ = get("/favicon.ico", "gzip")
+	assert.Empty(t, res.Header.Get("Content-Encoding"), "the icon route stays as it was")
 }
 
-func TestAcceptsGzip(t *testing.T) {
-	for h, want := range map[string]bool{
-		"": false, "gzip": true, "GZIP": true, "deflate, gzip;q=0.5": true, "gzip;q=0": false, "gzip; q=0.0": false,
-		"*": true, "*;q=0": false, "br, identity": false, "x-gzip": false,
-	} {
-		assert.Equal(t, want, acceptsGzip(h), "%q", h)
+// decode undoes a Content-Encoding.
+func decode(t *testing.T, coding string, body []byte) []byte {
+	t.Helper()
+	var r io.Reader
+	switch coding {
+	case "":
+		return body
+	case "gzip":
+		zr, err := gzip.NewReader(bytes.NewReader(body))
+		require.NoError(t, err)
+		r = zr
+	case "br":
+		r = brotli.NewReader(bytes.NewReader(body))
+	default:
+		t.Fatalf("unexpected coding %q", coding)
 	}
+	out, err := io.ReadAll(r)
+	require.NoError(t, err)
+	return out
+}
+
+// The coding follows the client's q-values, brotli on a tie; q=0 refuses
+// and "*" stands for what is not listed.
+func TestAcceptEncoding(t *testing.T) {
+	t.Parallel()
+	for h, want := range map[string]string{
+		"": "", "identity": "", "gzip": "gzip", "GZIP": "gzip", "deflate, gzip;q=0.5": "gzip", "gzip;q=0": "", "gzip; q=0.0": "",
+		"*": "br", "*;q=0": "", "br, identity": "br", "x-gzip": "", "br": "br", "gzip, br": "br", "br;q=0.5, gzip": "gzip",
+		"gzip;q=0.8, br;q=0.9": "br", "br;q=0, *": "gzip", "gzip, deflate, br, zstd": "br", "br;q=nonsense, gzip": "gzip",
+		"br;q=1.5": "", "gzip ; q=1": "gzip",
+	} {
+		assert.Equal(t, want, acceptEncoding(h, true, true), "%q", h)
+	}
+	assert.Equal(t, "gzip", acceptEncoding("br, gzip", false, true), "brotli not offered")
+	assert.Empty(t, acceptEncoding("br", false, true))
 }

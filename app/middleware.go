@@ -179,7 +179,7 @@ func (a *App) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		ctx = views.WithLanguage(ctx, lang)
 		vr := &views.Request{
-			User: user, CSRFToken: csrf, Path: req.URL.Path,
+			User: user, CSRFToken: maskCSRF(csrf), CSRFSecret: csrf, Path: req.URL.Path,
 			RequestID: c.Response().Header().Get(echo.HeaderXRequestID),
 			Fragment:  req.Header.Get("HX-Request") == "true" && req.Header.Get("HX-Boosted") != "true",
 		}
@@ -275,12 +275,12 @@ func (a *App) checkCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 		if isJobsAPIPath(c.Request().URL.Path) {
 			return next(c)
 		}
-		want := views.Req(c.Request().Context()).CSRFToken
+		want := views.Req(c.Request().Context()).CSRFSecret
 		got := c.Request().Header.Get("X-CSRF-Token")
 		if got == "" {
 			got = c.FormValue("_csrf")
 		}
-		if want == "" || got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+		if want == "" || got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want))|subtle.ConstantTimeCompare([]byte(unmaskCSRF(got)), []byte(want)) != 1 {
 			return errCSRF
 		}
 		return next(c)

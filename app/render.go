@@ -31,25 +31,27 @@ func (a *App) render(c echo.Context, status int, comp templ.Component) error {
 		// final address so the location bar and history are right.
 		h.Set("HX-Push-Url", c.Request().URL.RequestURI())
 	}
-	return c.HTMLBlob(status, buf.Bytes())
+	return writeHTML(c, status, buf.Bytes())
 }
 
-// assetURLs returns a function that maps an asset name to its URL with a
-// content hash, so assets can be cached for a year yet change on upgrade.
+// assetURLs returns a function that maps an asset name to its
+// content-hashed URL (/static/app.3f2a9c1b4d5e.css), so assets can be cached
+// for a year yet change on upgrade. It is views.AssetURL: the one place
+// asset URLs are made.
 func assetURLs(files fs.FS) func(string) string {
-	hashes := map[string]string{}
+	urls := map[string]string{}
 	fs.WalkDir(files, ".", func(p string, d fs.DirEntry, err error) error { //nolint:errcheck // embedded FS walk cannot fail
 		if err != nil || d.IsDir() {
 			return nil
 		}
 		b, _ := fs.ReadFile(files, p)
 		sum := sha256.Sum256(b)
-		hashes[p] = hex.EncodeToString(sum[:6])
+		urls[p] = "/static/" + withHash(p, hex.EncodeToString(sum[:6]))
 		return nil
 	})
 	return func(name string) string {
-		if h, ok := hashes[name]; ok {
-			return "/static/" + name + "?v=" + h
+		if u, ok := urls[name]; ok {
+			return u
 		}
 		return "/static/" + name
 	}

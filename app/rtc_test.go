@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/parleydesk/parley/models"
+	"github.com/parleydesk/parley/views"
 )
 
 // postJSON sends a JSON body as the desk (with its CSRF header unless csrf
@@ -55,7 +56,7 @@ func TestMediaHTTPRules(t *testing.T) {
 	require.Equal(t, http.StatusOK, page.StatusCode)
 	assert.Equal(t, 4, page.doc.Find(`#rtc-panel [data-rtc-request]`).Length(), "the panel offers the four kinds")
 	assert.Equal(t, 1, page.doc.Find(`#rtc-stage`).Length())
-	assert.True(t, strings.HasPrefix(page.doc.Find(`#rtc-panel`).AttrOr("data-rtc-src", ""), "/static/rtc.js?v="), "rtc.js is linked, not loaded")
+	assert.Equal(t, views.AssetURL("rtc.js"), page.doc.Find(`#rtc-panel`).AttrOr("data-rtc-src", ""), "rtc.js is linked, not loaded")
 	assert.Zero(t, page.doc.Find(`script[src*="rtc.js"]`).Length(), "and not loaded before use")
 
 	base := "/conversations/" + pid + "/rtc"

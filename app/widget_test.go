@@ -16,6 +16,7 @@ import (
 
 	"github.com/parleydesk/parley/internal/factory"
 	"github.com/parleydesk/parley/models"
+	"github.com/parleydesk/parley/views"
 )
 
 // Starting a conversation records where and with what the visitor writes.
@@ -170,12 +171,13 @@ func TestWidgetLoaderScript(t *testing.T) {
 	etag := res.Header.Get("ETag")
 	require.NotEmpty(t, etag)
 	plain, _ := io.ReadAll(res.Body)
-	assert.Contains(t, string(plain), "/static/widget-loader.css?v=")
+	assert.Contains(t, string(plain), views.AssetURL("widget-loader.css"))
+	assert.Regexp(t, `/static/widget-loader\.[0-9a-f]{12}\.css`, string(plain))
 	assert.NotContains(t, string(plain), loaderCSSPlaceholder)
 
 	assert.Equal(t, http.StatusNotModified, get("If-None-Match", etag).StatusCode)
 
-	res = get("Accept-Encoding", "gzip, br")
+	res = get("Accept-Encoding", "gzip, br;q=0.5")
 	require.Equal(t, "gzip", res.Header.Get("Content-Encoding"))
 	gz, _ := io.ReadAll(res.Body)
 	t.Logf("loader: %d bytes, %d gzipped", len(plain), len(gz))

@@ -15,8 +15,14 @@ type Toast struct {
 // Request is what every page needs to know about the request it renders for.
 // The app puts it in the request context; templates read it with Req(ctx).
 type Request struct {
-	User      *models.User // nil when signed out
+	User *models.User // nil when signed out
+	// CSRFToken is what pages carry: the session's token masked with a
+	// random pad of this response (app/csrf.go), so a compressed page never
+	// repeats the same secret bytes across responses (BREACH).
 	CSRFToken string
+	// CSRFSecret is the session's token itself, which posts must match; it
+	// is never rendered.
+	CSRFSecret string
 	RequestID string
 	Path      string
 	// Fragment is set for htmx requests that swap part of a page: layouts then

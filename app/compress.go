@@ -1,0 +1,57 @@
+package app
+
+import (
+	"bytes"
+	"compress/gzip"
+	"net/http"
+	"sync"
+
+	"github.com/andybalholm/brotli"
+	"github.com/labstack/echo/v4"
+)
+
+// Pages and htmx fragments are compressed by render, which holds the whole
+// body: brotli (quality 4, fast enough per request) or gzip (level 6) as
+// the client prefers, when the body is at least minCompressHTML bytes (below
+// that the saving does not pay for the work: a response that fits in a
+// packet or two). Nothing else is compressed on the way out: the SSE
+// streams (app/live/stream.go writes to the connection itself, event by
+// event) and file downloads (files.go: ranges, and formats mostly already
+// compressed) never pass through render. The CSRF token pages carry is
+// masked per response (csrf.go), against BREACH.
+const minCompressHTML = 1024
+
+var (
+	gzipWriters   = sync.Pool{New: func() any { w, _ := gzip.NewWriterLevel(nil, gzip.DefaultCompression); return w }}
+	brotliWriters = sync.Pool{New: func() any { return brotli.NewWriterLevel(nil, 4) }}
+)
+
+// writeHTML sends an HTML body with status, compressed when it pays and the
+// client accepts it.
+func writeHTML(c echo.Context, status int, body []byte) error {
+	h := c.Response().Header()
+	h.Add("Vary", "Accept-Encoding")
+	if len(body) < minCompressHTML || status == http.StatusNoContent || status == http.StatusNotModified {
+		return c.HTMLBlob(status, body)
+	}
+	var buf bytes.Buffer
+	switch acceptEncoding(c.Request().Header.Get("Accept-Encoding"), true, true) {
+	case "br":
+		w := brotliWriters.Get().(*brotli.Writer)
+		w.Reset(&buf)
+		w.Write(body) //nolint:errcheck // writes to memory
+		w.Close()
+		brotliWriters.Put(w)
+		h.Set("Content-Encoding", "br")
+	case "gzip":
+		w := gzipWriters.Get().(*gzip.Writer)
+		w.Reset(&buf)
+		w.Write(body) //nolint:errcheck // writes to memory
+		w.Close()
+		gzipWriters.Put(w)
+		h.Set("Content-Encoding", "gzip")
+	default:
+		return c.HTMLBlob(status, body)
+	}
+	return c.HTMLBlob(status, buf.Bytes())
+}
