@@ -23,8 +23,8 @@ type Request struct {
 	// CSRFSecret is the session's token itself, which posts must match; it
 	// is never rendered.
 	CSRFSecret string
-	RequestID string
-	Path      string
+	RequestID  string
+	Path       string
 	// Fragment is set for htmx requests that swap part of a page: layouts then
 	// render only their content.
 	Fragment bool
