@@ -10,6 +10,9 @@
 //     {type: 'parley:ready'|'parley:config', color, ink, open, close, title}
 //     {type: 'parley:token', token}    a new visitor was created
 //     {type: 'parley:unread', count}   agent messages since the panel closed
+//     {type: 'parley:active', on}      whether the visitor has a conversation
+//                                      running (the loader then creates the
+//                                      frame at once on the next page)
 //     {type: 'parley:close'}           the close button or Escape
 //     {type: 'parley:cobrowse-ask'}    an agent asks to co-browse: show the chat
 //     {type: 'parley:cobrowse-start', session, viewing, end} the customer
@@ -300,6 +303,28 @@
     if (n && !open) {
       unread += n;
       toParent({ type: 'parley:unread', count: unread });
+    }
+  });
+
+  // ---- a conversation running? -------------------------------------------------------
+  // The loader creates this frame only when the launcher is first opened,
+  // unless the visitor has a conversation running: then at once, so replies
+  // raise the badge. Home lists the visitor's conversations (closed ones
+  // carry a badge); a thread shown counts as running.
+  var activeSent = null;
+  document.body.addEventListener('htmx:afterSettle', function () {
+    var on = null;
+    if (document.getElementById('w-thread-view')) {
+      on = true;
+    } else if (document.getElementById('w-home')) {
+      on = false;
+      document.querySelectorAll('#w-convs .w-conv-row').forEach(function (row) {
+        if (!row.querySelector('.w-badge')) on = true;
+      });
+    }
+    if (on !== null && on !== activeSent) {
+      activeSent = on;
+      toParent({ type: 'parley:active', on: on });
     }
   });
 

@@ -16,11 +16,17 @@
  * Parley with the visitor's token. While it runs, a bar says "Agent is
  * viewing this page" with an End button.
  *
- * It adds a launcher button and an iframe served by Parley. The visitor's
- * token lives here, in the host page's storage (first-party, so blocked
- * third-party cookies do not lose it), and reaches the iframe in the URL
- * fragment, which is never sent to a server. Nothing shows until the frame
- * says it is ready, so a failed load leaves the page as it was.
+ * It adds a launcher button and, when the visitor first opens it, an
+ * iframe served by Parley: until then the host page pays for this script
+ * and its small stylesheet only. The launcher's colour and labels and the
+ * sites allowed to embed the chat come with this script (the server fills
+ * them in); on a site not allowed, or if the stylesheet fails to load,
+ * nothing shows. A visitor with a conversation running (the frame says so:
+ * parley:active, remembered in this page's storage) gets the frame at once,
+ * so agents' replies raise the unread badge. The visitor's token lives
+ * here, in the host page's storage (first-party, so blocked third-party
+ * cookies do not lose it), and reaches the iframe in the URL fragment,
+ * which is never sent to a server.
  */
 (function (w, d) {
   'use strict';
@@ -37,9 +43,18 @@
       id: data.userId, email: data.userEmail, name: data.userName, signature: data.userSignature
     } : null);
     var lang = cfg.language || data.lang || navigator.language || '';
-    var KEY = 'parley.visitor:' + origin;
-    var token = '';
-    try { token = localStorage.getItem(KEY) || ''; } catch (e) { /* storage blocked: this page view only */ }
+    var KEY = 'parley.visitor:' + origin, ACTIVE = 'parley.active:' + origin;
+    var token = '', active = false;
+    try {
+      token = localStorage.getItem(KEY) || '';
+      active = !!token && localStorage.getItem(ACTIVE) === '1';
+    } catch (e) { /* storage blocked: this page view only */ }
+    // Filled in by the server (app/widget_loader.go): {origins, color, ink,
+    // labels: {<language>: {open, close, title}}}.
+    var CONFIG = __PARLEY_CONFIG__;
+    var allowed = origin === location.origin || (CONFIG.origins || []).indexOf(location.origin) >= 0;
+    var lower = String(lang).toLowerCase();
+    var text = (CONFIG.labels || {})[lower.indexOf('pt') === 0 ? 'pt-BR' : lower.indexOf('fr') === 0 ? 'fr' : 'en'] || {};
 
     var root, panel, frame, btn, badge, timer;
     var open = false, ready = false, cssReady = false, wantOpen = false, labels = {};
@@ -62,7 +77,9 @@
       label(n);
     };
     var setOpen = function (on, focusLauncher) {
+      if (on && !frame && cssReady) makeFrame(); // the first open: now the frame
       if (!ready || !cssReady) { wantOpen = on; return; } // Parley.open() before the frame is ready
+      wantOpen = false;
       if (on === open) return;
       open = on;
       root.classList.toggle('parley-open', on);
@@ -77,7 +94,7 @@
       }
     };
     var show = function () {
-      if (!ready || !cssReady) return;
+      if (!cssReady) return;
       root.style.removeProperty('display');
       if (wantOpen) setOpen(true);
     };
@@ -86,7 +103,8 @@
       if (/^#[0-9a-f]{6}$/i.test(m.ink)) root.style.setProperty('--parley-ink', m.ink);
       if (typeof m.open === 'string') labels.open = m.open;
       if (typeof m.close === 'string') labels.close = m.close;
-      if (typeof m.title === 'string') frame.title = m.title;
+      if (typeof m.title === 'string') labels.title = m.title;
+      if (frame && labels.title) frame.title = labels.title;
       label(0);
     };
 
@@ -204,6 +222,11 @@
         case 'parley:unread':
           setUnread(m.count);
           break;
+        case 'parley:active':
+          try {
+            if (m.on) localStorage.setItem(ACTIVE, '1'); else localStorage.removeItem(ACTIVE);
+          } catch (err) { /* not remembered: the next page loads the frame on open */ }
+          break;
         case 'parley:close':
           setOpen(false, true);
           break;
@@ -251,20 +274,13 @@
 
     var build = function () {
       root = el('div', 'parley-root');
-      root.style.display = 'none'; // until the stylesheet and the frame are ready
+      root.style.display = 'none'; // until the stylesheet is ready
       var css = el('link');
       css.rel = 'stylesheet';
       css.href = base + '__PARLEY_LOADER_CSS__';
       css.onload = function () { cssReady = true; show(); };
       panel = el('div', 'parley-panel');
       panel.id = 'parley-panel';
-      frame = el('iframe', 'parley-frame');
-      frame.title = 'Chat';
-      // Remote support (screen sharing, calls) asks for these inside the frame.
-      frame.allow = 'display-capture; camera; microphone; autoplay';
-      var boot = JSON.stringify({ t: token, o: location.origin, p: location.href, r: d.referrer, u: user });
-      frame.src = base + '/widget/frame?lang=' + encodeURIComponent(lang) + '#' + encodeURIComponent(boot);
-      panel.appendChild(frame);
       btn = el('button', 'parley-launcher');
       btn.type = 'button';
       btn.setAttribute('aria-controls', panel.id);
@@ -274,10 +290,28 @@
       badge.hidden = true;
       btn.appendChild(badge);
       btn.addEventListener('click', function () { setOpen(!open, true); });
-      root.appendChild(css);
+      apply({ color: CONFIG.color, ink: CONFIG.ink, open: text.open, close: text.close, title: text.title });
       root.appendChild(panel);
       root.appendChild(btn);
       d.body.appendChild(root);
+      if (!allowed) {
+        if (w.console) console.warn('Parley: the chat is not shown: ' + location.origin + ' is not listed under Allowed sites in the widget settings.');
+        return;
+      }
+      root.insertBefore(css, panel);
+      if (active) makeFrame();
+    };
+    // makeFrame adds the chat's iframe: on the first open, or at once for a
+    // visitor with a conversation running.
+    var makeFrame = function () {
+      if (frame || !allowed) return;
+      frame = el('iframe', 'parley-frame');
+      frame.title = labels.title || 'Chat';
+      // Remote support (screen sharing, calls) asks for these inside the frame.
+      frame.allow = 'display-capture; camera; microphone; autoplay';
+      var boot = JSON.stringify({ t: token, o: location.origin, p: location.href, r: d.referrer, u: user });
+      frame.src = base + '/widget/frame?lang=' + encodeURIComponent(lang) + '#' + encodeURIComponent(boot);
+      panel.appendChild(frame);
       timer = setTimeout(function () {
         if (w.console) console.warn('Parley: the chat did not load. Is ' + location.origin + ' listed under Allowed sites in the widget settings?');
       }, 20000);
@@ -292,8 +326,10 @@
     api.toggle = function () { setOpen(!open); };
     // reset forgets the visitor (for example when the site's user signs out).
     api.reset = function () {
-      try { localStorage.removeItem(KEY); } catch (e) { /* nothing stored */ }
+      try { localStorage.removeItem(KEY); localStorage.removeItem(ACTIVE); } catch (e) { /* nothing stored */ }
       token = '';
+      active = false;
+      frame = null;
       user = (w.ParleySettings || {}).user || null;
       cobStop();
       if (root) root.remove();
