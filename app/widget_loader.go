@@ -83,7 +83,7 @@ func loaderFor(config string) (*asset, error) {
 	s := strings.Replace(trimLoader(string(src)), loaderCSSPlaceholder, views.AssetURL("widget-loader.css"), 1)
 	s = strings.Replace(s, recorderPlaceholder, views.AssetURL("vendor/rrweb-record-2.1.6.min.js"), 1)
 	s = strings.Replace(s, configPlaceholder, config, 1)
-	a := newAsset("widget.js", []byte(s))
+	a := newAsset("widget.js", minified("widget.js", []byte(s)))
 	a.ctype = "text/javascript; charset=utf-8"
 	loader, loaderConfig = a, config
 	return a, nil
