@@ -128,6 +128,9 @@ type Message struct {
 	ArticleSent bool
 	ArticleID   *int64
 	Article     *ArticleRef `gorm:"-"`
+	// HasFiles marks a message sent with files (attachFiles); loadFiles
+	// looks up files for those messages only.
+	HasFiles bool
 	// AuthorHidden: the author wrote as a hidden participant
 	// (participant.go); customers see the desk's name (CustomerAuthorName).
 	AuthorHidden bool
@@ -480,7 +483,7 @@ func insertMessage(t Tx, conv *Conversation, actor Actor, kind, body, key, link 
 // files (attachFiles): it may have no text (messages.has_files).
 func insertMessageWithFiles(t Tx, conv *Conversation, actor Actor, kind, body, key, link string, hasFiles bool) (*Message, error) {
 	tx := t.db
-	m := &Message{ConversationID: conv.ID, Kind: kind, Body: body, EventData: JSONMap{}, LinkURL: link}
+	m := &Message{ConversationID: conv.ID, Kind: kind, Body: body, EventData: JSONMap{}, LinkURL: link, HasFiles: hasFiles}
 	if key != "" {
 		m.IdempotencyKey = &key
 	}
