@@ -44,6 +44,12 @@ const (
 	notifyCoalesce = 2 * time.Millisecond
 	// safetyPoll bounds delivery time if a doorbell is ever lost.
 	safetyPoll = time.Second
+	// firstRepoll is the first look again while transactions in flight hold
+	// the horizon back, doubling up to half a second. Most are a job's or
+	// another writer's short transaction that did not ring (River's): at
+	// 20 ms, the old first step, a message waiting behind one made the
+	// idle delivery's p99.
+	firstRepoll = 2 * time.Millisecond
 )
 
 // Batch is the set of events committed in one window of transaction ids,
@@ -349,7 +355,7 @@ func (b *Broker) Poll(ctx context.Context) error {
 	// commit, but one that rolls back or commits without ringing must not
 	// strand the events behind it: look again after a while.
 	if h.InFlight {
-		b.repoll = min(max(b.repoll*2, 20*time.Millisecond), 500*time.Millisecond)
+		b.repoll = min(max(b.repoll*2, firstRepoll), 500*time.Millisecond)
 	} else {
 		b.repoll = 0
 	}
