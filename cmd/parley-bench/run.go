@@ -321,10 +321,11 @@ func connectStream(ctx context.Context, c *http.Client, u, lastID string) (*http
 		streamStats.upstreams[up]++
 		streamStats.mu.Unlock()
 	}
+	body := res.Body
 	res.Body = struct {
 		io.Reader
 		io.Closer
-	}{res.Body, closerFunc(func() error { cancel(); return res.Body.Close() })}
+	}{body, closerFunc(func() error { cancel(); return body.Close() })}
 	return res, nil
 }
 
