@@ -723,8 +723,12 @@ func load(ctx context.Context, o options, db *gorm.DB, visitorBases, agentBases 
 	}
 	slices.Sort(ackL)
 	slices.Sort(led.latencies)
-	fmt.Printf("config: instances=%d visitors=%d agents=%d mode=%s rate=%s senders=%d duration=%s (+%s warm-up)\n",
-		o.instances, o.visitors, o.agents, o.mode, rateText(o.rate), o.senders, o.duration, o.warmup)
+	where := fmt.Sprintf("instances=%d", o.instances)
+	if external {
+		where = "base=" + strings.Join(o.bases, ",")
+	}
+	fmt.Printf("config: %s visitors=%d agents=%d mode=%s rate=%s senders=%d duration=%s (+%s warm-up)\n",
+		where, o.visitors, o.agents, o.mode, rateText(o.rate), o.senders, o.duration, o.warmup)
 	fmt.Printf("posted: %d messages in %.1fs = %.0f/s (measured window: %d); failed posts: %d; slots missed (senders busy): %d\n",
 		posted, elapsed.Seconds(), float64(posted)/elapsed.Seconds(), measured, failed.Load(), missed.Load())
 	if o.typing > 0 {

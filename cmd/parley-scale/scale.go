@@ -230,6 +230,8 @@ func postgresCred() (*syscall.Credential, int, int, error) {
 // returns their figures; out receives the progress and the figures.
 func run(ctx context.Context, o options, out io.Writer) (res results, err error) {
 	res.Instances = o.instances
+	// The benchmark's stdout and stderr are copied here concurrently.
+	out = &lockedWriter{w: out}
 	if o.instances < 2 {
 		return res, errors.New("-instances: at least 2 (one is killed)")
 	}
@@ -462,6 +464,17 @@ func report(out io.Writer, r results) {
 		fmt.Fprintf(out, "  %-8s delivered %d of %d, lost %d, duplicated %d; acknowledged but not stored %d; stored though the POST failed %d; streams reconnected %d, reloads %d; streams per upstream %v\n",
 			"", b.Delivered, b.Expected, b.Lost, b.Duplicated, b.AckedMissing, b.StoredUnacked, b.Reconnects, b.Reloads, b.Upstreams)
 	}
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 func readTail(path string) string {
