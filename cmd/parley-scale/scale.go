@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -201,7 +200,7 @@ func tcpReady(addr string) func() error {
 func buildBench(ctx context.Context, dir string) (string, error) {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+		return "", fmt.Errorf("go is not on PATH, so parley-bench cannot be built: pass -bench: %w", err)
 	}
 	out := filepath.Join(dir, "parley-bench")
 	cmd := exec.CommandContext(ctx, goBin, "build", "-o", out, "github.com/parleydesk/parley/cmd/parley-bench")
