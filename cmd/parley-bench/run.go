@@ -281,6 +281,10 @@ type stream struct {
 	// with Last-Event-ID, as EventSource does (-base: an instance may go).
 	reconnect bool
 	lastID    string
+	// history notes each reconnect (when, resumed from which id), for the
+	// report of a lost delivery.
+	mu      sync.Mutex
+	history []string
 }
 
 // streamStats counts what streams went through, across all of them.
@@ -334,7 +338,7 @@ type closerFunc func() error
 func (f closerFunc) Close() error { return f() }
 
 func openStream(ctx context.Context, c *http.Client, u string, onToken func(seq int64, at time.Time, dup bool), s *stream) error {
-	res, err := connectStream(ctx, c, u, "")
+	res, err := connectStream(ctx, c, u, s.lastID)
 	if err != nil {
 		return err
 	}
@@ -363,6 +367,9 @@ func openStream(ctx context.Context, c *http.Client, u string, onToken func(seq 
 				}
 			}
 			streamStats.reconnects.Add(1)
+			s.mu.Lock()
+			s.history = append(s.history, fmt.Sprintf("reconnected at %s from id %q via %s", time.Now().Format("15:04:05.000"), s.lastID, res.Header.Get("X-Parley-Upstream")))
+			s.mu.Unlock()
 		}
 	}()
 	return nil
@@ -532,16 +539,30 @@ func load(ctx context.Context, o options, db *gorm.DB, visitorBases, agentBases 
 	led := &ledger{sentAt: map[int64]time.Time{}, ackAt: map[int64]time.Duration{}, expect: map[int64]int{}, got: map[int64]int{}, to: map[int64]string{}}
 	streamCtx, stopStreams := context.WithCancel(ctx)
 	defer stopStreams()
+	streams := map[string]*stream{}
+	// A page opens its stream at the position it was rendered at (since=),
+	// so that a stream that ends before its first event still resumes from
+	// there: the streams that reconnect start at the committed horizon.
+	var since string
+	if external {
+		h, err := models.CommittedHorizon(ctx, db)
+		if err != nil {
+			return err
+		}
+		since = strconv.FormatUint(h.XID, 10)
+	}
 	// Agents watch the Open inbox; visitors watch their conversation.
 	for i, ag := range agents {
-		s := &stream{ready: make(chan struct{}), seen: map[int64]int{}, reconnect: external}
+		s := &stream{ready: make(chan struct{}), seen: map[int64]int{}, reconnect: external, lastID: since}
+		streams[fmt.Sprintf("a%d", i)] = s
 		ac := &http.Client{Jar: ag.client.Jar, Transport: streamTr}
 		if err := openStream(streamCtx, ac, ag.base+"/desk/events?view=inbox&status=open&filter=all", led.receiver(fmt.Sprintf("a%d", i)), s); err != nil {
 			return fmt.Errorf("agent %d stream: %w", i, err)
 		}
 	}
 	for i, v := range visitors {
-		s := &stream{ready: make(chan struct{}), seen: map[int64]int{}, reconnect: external}
+		s := &stream{ready: make(chan struct{}), seen: map[int64]int{}, reconnect: external, lastID: since}
+		streams[fmt.Sprintf("v%d", i)] = s
 		if err := openStream(streamCtx, streamClient, v.base+"/widget/events?visitor="+url.QueryEscape(v.token), led.receiver(fmt.Sprintf("v%d", i)), s); err != nil {
 			return fmt.Errorf("visitor %d stream: %w", i, err)
 		}
@@ -767,6 +788,31 @@ func load(ctx context.Context, o options, db *gorm.DB, visitorBases, agentBases 
 	for n := range stored {
 		if _, ok := led.expect[n]; !ok && led.sentAt[n] != (time.Time{}) {
 			storedUnacked++
+		}
+	}
+	// Say what became of a few lost deliveries.
+	shown := 0
+	for n, want := range led.expect {
+		if led.got[n] >= want || shown >= 5 {
+			continue
+		}
+		shown++
+		var row struct {
+			ID        int64
+			CreatedAt time.Time
+			EventID   int64
+			XID       int64
+		}
+		db.WithContext(ctx).Raw(`SELECT m.id, m.created_at, e.id AS event_id, e.xid::text::bigint AS xid FROM messages m
+			LEFT JOIN events e ON e.message_id = m.id WHERE m.body LIKE ? ORDER BY e.id LIMIT 1`, fmt.Sprintf("%%bk%dx%%", n)).Scan(&row)
+		fmt.Printf("lost: bk%dx for %s, posted %s, got %d of %d; message %d created %s, event %d xid %d\n", n, led.to[n],
+			led.sentAt[n].Format("15:04:05.000"), led.got[n], want, row.ID, row.CreatedAt.Format("15:04:05.000"), row.EventID, row.XID)
+		for who, st := range streams {
+			if who == led.to[n] || led.to[n] == "agents" && strings.HasPrefix(who, "a") {
+				st.mu.Lock()
+				fmt.Printf("  stream %s: last id %q; %v\n", who, st.lastID, st.history)
+				st.mu.Unlock()
+			}
 		}
 	}
 	fmt.Printf("acknowledged: %d posts answered 2xx; missing from the database: %d; stored though their POST failed: %d\n",
