@@ -125,6 +125,10 @@ type Options struct {
 	// DATABASE_URL; Close leaves it open (tests hand one pool, and its warm
 	// connections, from one test to the next on the same database).
 	Pool *pgxpool.Pool
+	// Tracer, when set, sees every statement of the pool New opens
+	// (benchmarks count round trips with it); the direct pool
+	// (PARLEY_DIRECT_DATABASE_URL: River, LISTEN, migrations) is not traced.
+	Tracer pgx.QueryTracer
 }
 
 // New connects to the database (starting the private PostgreSQL when no
@@ -166,7 +170,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 
 	if opts.Pool != nil {
 		a.pool, a.poolShared = opts.Pool, true
-	} else if a.pool, err = openPoolFor(ctx, dsn, cfg.DBMaxConns, cfg.DBPooler); err != nil {
+	} else if a.pool, err = openPoolFor(ctx, dsn, cfg.DBMaxConns, opts.Tracer, cfg.DBPooler); err != nil {
 		return nil, err
 	}
 	if err = a.pool.Ping(ctx); err != nil {
@@ -175,7 +179,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 	a.sql = stdlib.OpenDBFromPool(a.pool)
 	a.direct = a.pool
 	if cfg.DirectDatabaseURL != "" {
-		if a.direct, err = openPool(ctx, cfg.DirectDatabaseURL, directMaxConns); err != nil {
+		if a.direct, err = openPool(ctx, cfg.DirectDatabaseURL, directMaxConns, nil); err != nil {
 			return nil, fmt.Errorf("PARLEY_DIRECT_DATABASE_URL: %w", err)
 		}
 		if err = a.direct.Ping(ctx); err != nil {
@@ -307,9 +311,10 @@ func openFileStore(ctx context.Context, cfg Config, log *slog.Logger) (storage.S
 // migrations; the broker's LISTEN has a connection of its own besides.
 const directMaxConns = 8
 
-// openPool opens a pgx pool straight to PostgreSQL (no pooler between).
-func openPool(ctx context.Context, dsn string, maxConns int32) (*pgxpool.Pool, error) {
-	return openPoolFor(ctx, dsn, maxConns, "")
+// openPool opens a pgx pool straight to PostgreSQL (no pooler between);
+// tracer, when set, sees its statements.
+func openPool(ctx context.Context, dsn string, maxConns int32, tracer pgx.QueryTracer) (*pgxpool.Pool, error) {
+	return openPoolFor(ctx, dsn, maxConns, tracer, "")
 }
 
 // openPoolFor opens a pgx pool of an instance on dsn. pooler is
@@ -320,12 +325,13 @@ func openPool(ctx context.Context, dsn string, maxConns int32) (*pgxpool.Pool, e
 // stale) unless the URL chose a default_query_exec_mode, and no startup
 // parameter PgBouncer would refuse is sent (set jit=off with PgBouncer's
 // connect_query or ALTER DATABASE instead; docs/deploy.md).
-func openPoolFor(ctx context.Context, dsn string, maxConns int32, pooler string) (*pgxpool.Pool, error) {
+func openPoolFor(ctx context.Context, dsn string, maxConns int32, tracer pgx.QueryTracer, pooler string) (*pgxpool.Pool, error) {
 	pcfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}
 	pcfg.MaxConns = maxConns
+	pcfg.ConnConfig.Tracer = tracer
 	if pcfg.ConnConfig.RuntimeParams == nil {
 		pcfg.ConnConfig.RuntimeParams = map[string]string{}
 	}

@@ -38,7 +38,7 @@ func TestOpenPoolForPgBouncer(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	// pgxpool connects lazily: no server is needed to read the config.
-	p, err := openPoolFor(ctx, "postgres://u@127.0.0.1:1/parley", 4, "pgbouncer")
+	p, err := openPoolFor(ctx, "postgres://u@127.0.0.1:1/parley", 4, nil, "pgbouncer")
 	require.NoError(t, err)
 	defer p.Close()
 	cc := p.Config().ConnConfig
@@ -46,12 +46,12 @@ func TestOpenPoolForPgBouncer(t *testing.T) {
 	assert.NotContains(t, cc.RuntimeParams, "jit")
 	assert.Equal(t, "UTC", cc.RuntimeParams["timezone"])
 
-	p2, err := openPoolFor(ctx, "postgres://u@127.0.0.1:1/parley?default_query_exec_mode=simple_protocol", 4, "pgbouncer")
+	p2, err := openPoolFor(ctx, "postgres://u@127.0.0.1:1/parley?default_query_exec_mode=simple_protocol", 4, nil, "pgbouncer")
 	require.NoError(t, err)
 	defer p2.Close()
 	assert.Equal(t, pgx.QueryExecModeSimpleProtocol, p2.Config().ConnConfig.DefaultQueryExecMode)
 
-	p3, err := openPool(ctx, "postgres://u@127.0.0.1:1/parley", 4)
+	p3, err := openPool(ctx, "postgres://u@127.0.0.1:1/parley", 4, nil)
 	require.NoError(t, err)
 	defer p3.Close()
 	assert.Equal(t, pgx.QueryExecModeCacheStatement, p3.Config().ConnConfig.DefaultQueryExecMode)
