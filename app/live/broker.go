@@ -143,7 +143,15 @@ type Broker struct {
 	// observeLag, when set, hears how long each dispatched event took
 	// from its write (metrics).
 	observeLag func(time.Duration)
+	// listenConfig is where the LISTEN connection goes; nil: pool's server.
+	listenConfig *pgx.ConnConfig
 }
+
+// ListenOn has the broker LISTEN on a connection made with cfg instead of
+// pool's configuration: a session straight to PostgreSQL when pool goes
+// through a transaction-pooling PgBouncer, where LISTEN cannot work. Call it
+// before Start.
+func (b *Broker) ListenOn(cfg *pgx.ConnConfig) { b.listenConfig = cfg }
 
 // ObserveLag has f called, for each event the broker dispatches, with the
 // time from the event's write to its dispatch. Call it before Start.
@@ -471,7 +479,11 @@ func (b *Broker) listen(ctx context.Context) {
 }
 
 func (b *Broker) listenOnce(ctx context.Context, connected func()) error {
-	conn, err := pgx.ConnectConfig(ctx, b.pool.Config().ConnConfig.Copy())
+	cfg := b.listenConfig
+	if cfg == nil {
+		cfg = b.pool.Config().ConnConfig
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg.Copy())
 	if err != nil {
 		return err
 	}
