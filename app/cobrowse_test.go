@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/parleydesk/parley/models"
+	"github.com/parleydesk/parley/views"
 )
 
 // postChunk posts a recorded chunk as widget-frame.js does: JSON with the
@@ -104,7 +105,7 @@ func TestCobrowseHTTP(t *testing.T) {
 	require.Equal(t, http.StatusOK, view.StatusCode)
 	assert.Contains(t, view.Header.Get("Content-Security-Policy"), "script-src 'self';")
 	assert.Contains(t, view.Header.Get("Content-Security-Policy"), "frame-ancestors 'self'")
-	assert.Contains(t, view.body, "rrweb-replay-2.1.6.min.js")
+	assert.Contains(t, view.body, views.AssetURL("vendor/rrweb-replay-2.1.6.min.js"))
 
 	// Commands: CSRF, bad input, then a highlight.
 	cmd := base + "/" + sid + "/command"

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/parleydesk/parley/models"
+	"github.com/parleydesk/parley/views"
 )
 
 // Every layout links Parley's icon, which is served, and the browsers'
@@ -31,7 +32,7 @@ func TestFaviconServedAndLinked(t *testing.T) {
 	pages["demo"] = e.browser().get("/demo")
 	for name, page := range pages {
 		require.Equal(t, http.StatusOK, page.StatusCode, name)
-		href, ok := page.doc.Find(`link[rel="icon"][href^="/static/favicon.svg"]`).Attr("href")
+		href, ok := page.doc.Find(`link[rel="icon"][href="` + views.AssetURL("favicon.svg") + `"]`).Attr("href")
 		require.True(t, ok, "%s links the icon", name)
 		icon := b.get(href)
 		assert.Equal(t, http.StatusOK, icon.StatusCode, name)
