@@ -419,6 +419,8 @@ func TestBrowserWidgetRecoversFromUnknownToken(t *testing.T) {
 		chromedp.Reload(),
 		chromedp.WaitVisible(chromedp.CSS(".parley-launcher")),
 		browsertest.Click(".parley-launcher"),
+		// The frame is created on this first open: wait until it is ready.
+		chromedp.WaitVisible(chromedp.CSS(".parley-root.parley-open .parley-frame")),
 	))
 	require.NoError(t, chromedp.Do(tab, chromedp.WaitVisible(chromedp.ID("w-start-body"), frameNode(t, tab))))
 	var token string
@@ -448,6 +450,8 @@ func TestBrowserWidgetRateLimitKeepsText(t *testing.T) {
 		chromedp.Navigate(e.srv.URL+"/demo"),
 		chromedp.WaitVisible(chromedp.CSS(".parley-launcher")),
 		browsertest.Click(".parley-launcher"),
+		// The frame is created on this first open: wait until it is ready.
+		chromedp.WaitVisible(chromedp.CSS(".parley-root.parley-open .parley-frame")),
 	))
 	in := frameNode(t, tab)
 	require.NoError(t, chromedp.Do(tab,
@@ -493,6 +497,8 @@ func TestBrowserWidgetSignedIdentityAcrossDevices(t *testing.T) {
 		chromedp.Navigate(host.URL+"/signed"),
 		chromedp.WaitVisible(chromedp.CSS(".parley-launcher")),
 		browsertest.Click(".parley-launcher"),
+		// The frame is created on this first open: wait until it is ready.
+		chromedp.WaitVisible(chromedp.CSS(".parley-root.parley-open .parley-frame")),
 	))
 	in := frameNode(t, laptop)
 	// Signed: no pre-chat fields (the site vouches for name and email), and
@@ -511,6 +517,8 @@ func TestBrowserWidgetSignedIdentityAcrossDevices(t *testing.T) {
 		chromedp.Navigate(host.URL+"/signed-data"),
 		chromedp.WaitVisible(chromedp.CSS(".parley-launcher")),
 		browsertest.Click(".parley-launcher"),
+		// The frame is created on this first open: wait until it is ready.
+		chromedp.WaitVisible(chromedp.CSS(".parley-root.parley-open .parley-frame")),
 	))
 	waitText(t, phone, "#w-convs", "Written on my laptop", frameNode(t, phone))
 
@@ -530,6 +538,8 @@ func TestBrowserWidgetSignedIdentityAcrossDevices(t *testing.T) {
 		chromedp.Navigate(host.URL+"/"),
 		chromedp.WaitVisible(chromedp.CSS(".parley-launcher")),
 		browsertest.Click(".parley-launcher"),
+		// The frame is created on this first open: wait until it is ready.
+		chromedp.WaitVisible(chromedp.CSS(".parley-root.parley-open .parley-frame")),
 	))
 	waitText(t, anon, "#w-identity-required", "Please sign in on this website", frameNode(t, anon))
 }
