@@ -79,7 +79,7 @@ func LoadCustomerContext(ctx context.Context, db *gorm.DB, u *User, conv *Conver
 	err = db.Raw(`
 		SELECT i.* FROM items i
 		WHERE (i.requester_id = @c
-		       OR i.id IN (SELECT item_id FROM conversations WHERE customer_id = @c AND item_id IS NOT NULL))
+		       OR i.id IN (SELECT l.item_id FROM conversation_items l JOIN conversations lc ON lc.id = l.conversation_id WHERE lc.customer_id = @c))
 		  AND `+userSeesItemSQL("i")+`
 		ORDER BY i.updated_at DESC, i.id DESC
 		LIMIT `+fmt.Sprint(ContextLimit+1), args).Scan(&cc.Items).Error
