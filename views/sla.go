@@ -143,7 +143,6 @@ func reportTeamName(ctx context.Context, t models.ReportTeam) string {
 	return t.Name
 }
 
-
 // targetText is a target as the admin table shows it: minutes, or "none"
 // (for the desk) / "the desk's" (for a team without its own).
 func targetText(ctx context.Context, team int64, p *int) string {
