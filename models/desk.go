@@ -212,11 +212,7 @@ func ConversationViewOf(ctx context.Context, db *gorm.DB, u *User, conv *Convers
 		}
 		v.TeamName = v.Row.TeamName
 	}
-	err = db.WithContext(ctx).Raw("SELECT EXISTS (SELECT 1 FROM conversation_users WHERE conversation_id = ? AND user_id = ? AND following)",
-		conv.ID, u.ID).Scan(&v.Following).Error
-	if err != nil {
-		return nil, fmt.Errorf("following: %w", err)
-	}
+	v.Following = v.Row.ViewerFollowing
 	if v.Items, err = ConversationItems(ctx, db, u, conv, v.Agents); err != nil {
 		return nil, err
 	}
