@@ -93,6 +93,9 @@ func (a *App) renderConversation(c echo.Context, status int, composer views.Form
 		if v.Media, err = models.MediaSessions(ctxOf(c), a.db, v.Conversation, mediaHistory); err != nil {
 			return err
 		}
+		if v.MediaRights, err = models.LoadMediaRights(ctxOf(c), a.db, currentUser(c), v.Conversation); err != nil {
+			return err
+		}
 	}
 	if models.CanCobrowse(currentUser(c), v.Conversation) {
 		if v.Cobrowse, err = models.RunningCobrowse(ctxOf(c), a.db, v.Conversation.ID); err != nil {

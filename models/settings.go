@@ -48,7 +48,10 @@ type DeskSettings struct {
 	FileTypes         pq.StringArray `gorm:"type:text[]"`
 	FilesPerMessage   int
 	FileRetentionDays *int
-	UpdatedAt         time.Time
+	// CustomerCalls lets customers start calls from the widget and the
+	// full-page chat (off by default; SetCustomerCalls).
+	CustomerCalls bool
+	UpdatedAt     time.Time
 }
 
 // TableName maps DeskSettings to its table.
