@@ -70,6 +70,7 @@ func TestBrowserCustomerCallAndConference(t *testing.T) {
 		browsertest.Click(`#rtc-panel [data-rtc-accept]`),
 		until(`window.ParleyRTC && ParleyRTC.connected().length === 1 && document.querySelector('#rtc-stage audio.rtc-remote')`),
 		until(`document.querySelector('#rtc-panel').getAttribute('data-state') === 'started'`),
+		until(`!document.querySelector('#toasts .rtc-ring')`), // answered: the alert goes
 	))
 	t.Logf("customer's call: agent's Accept → connected %v (relay through the embedded TURN)", time.Since(t0).Round(time.Millisecond))
 	require.NoError(t, chromedp.Do(widget,

@@ -116,14 +116,15 @@ func (w *widgetStream) renderRTC(ctx context.Context, b *live.Batch, evs []model
 
 // renderRinging alerts the viewer, on any desk page, to a customer's call
 // that rings for them (models.MayTakeCustomerCall: the assignee, or the
-// team, or the desk): a toast that chimes and opens the conversation.
+// team, or the desk): a toast that chimes and opens the conversation, and
+// takes it away once the call is answered, declined or over.
 func (v *deskViewer) renderRinging(ctx context.Context, b *live.Batch, evs []models.Event, add func(templ.Component) error) error {
 	for _, e := range evs {
 		if e.Kind != models.EventRTC || e.ConversationID == nil {
 			continue
 		}
 		d, ok := e.Data.(models.RTCEvent)
-		if !ok || !d.ByCustomer || d.State != models.RTCRequested || d.Signal != 0 {
+		if !ok || !d.ByCustomer || d.State == "" || d.Signal != 0 || d.Change != "" {
 			continue
 		}
 		cv := b.Conversations[*e.ConversationID]
@@ -138,7 +139,12 @@ func (v *deskViewer) renderRinging(ctx context.Context, b *live.Batch, evs []mod
 			continue
 		}
 		s := &models.RTCSession{PublicID: d.PublicID, Kind: d.Media, ByCustomer: true}
-		if err := add(views.CallRinging(cv, s, v.user.NotifySound)); err != nil {
+		// Answered, declined or over: the alert goes.
+		c := views.CallRingingGone(s)
+		if d.State == models.RTCRequested {
+			c = views.CallRinging(cv, s, v.user.NotifySound)
+		}
+		if err := add(c); err != nil {
 			return err
 		}
 	}
