@@ -79,9 +79,11 @@ func (v *deskViewer) renderRTC(ctx context.Context, b *live.Batch, evs []models.
 		if err != nil {
 			return nil, err
 		}
-		may, err := models.LoadMediaRights(ctx, v.a.db, v.user, changed)
-		if err != nil {
-			return nil, err
+		var may models.MediaRights
+		if r := models.RunningMedia(ss); r != nil && r.IsCall() {
+			if may, err = models.LoadMediaRights(ctx, v.a.db, v.user, changed); err != nil {
+				return nil, err
+			}
 		}
 		if err := add(views.MediaPanel(changed, ss, v.user, may, true)); err != nil {
 			return nil, err

@@ -343,6 +343,11 @@ func MarkAllNotificationsRead(ctx context.Context, t Tx, u *User) (int64, error)
 
 // readConversationNotifications marks u's notifications about a
 // conversation read: reading a conversation reads what announced it.
+// unreadConversationNotificationsSQL is true when user @u has an unread
+// notification about conversation @c: what readConversationNotifications
+// would read.
+const unreadConversationNotificationsSQL = `EXISTS (SELECT 1 FROM notifications WHERE user_id = @u AND conversation_id = @c AND read_at IS NULL)`
+
 func readConversationNotifications(tx *gorm.DB, userID, convID int64) (int64, error) {
 	res := tx.Exec("UPDATE notifications SET read_at = now() WHERE user_id = ? AND conversation_id = ? AND read_at IS NULL", userID, convID)
 	return res.RowsAffected, res.Error

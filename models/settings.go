@@ -51,7 +51,10 @@ type DeskSettings struct {
 	// CustomerCalls lets customers start calls from the widget and the
 	// full-page chat (off by default; SetCustomerCalls).
 	CustomerCalls bool
-	UpdatedAt     time.Time
+	// The desk's service-level targets (LoadSLAPolicy).
+	SlaFirstMinutes *int
+	SlaNextMinutes  *int
+	UpdatedAt       time.Time
 }
 
 // TableName maps DeskSettings to its table.
