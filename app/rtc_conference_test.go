@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -9,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/parleydesk/parley/jobs"
 	"github.com/parleydesk/parley/models"
 )
 
@@ -171,4 +173,42 @@ func TestCustomerCallHTTPRules(t *testing.T) {
 	require.Equal(t, http.StatusSeeOther, ada.post("/admin/conversations/customer-calls", url.Values{}).StatusCode)
 	assert.Zero(t, w.get("/widget/conversations/"+pid).doc.Find(`#w-rtc [data-rtc-request]`).Length())
 	assert.Equal(t, http.StatusForbidden, w.post(wbase, url.Values{"kind": {"audio"}}).StatusCode)
+}
+
+// The reaper job through River: a customer's call nobody answered is a
+// "Missed call" both sides see; a call whose browsers went silent ends
+// ("nobody was connected any more"), and its desk panel offers new calls.
+func TestReapMediaJob(t *testing.T) {
+	t.Parallel()
+	e := setup(t, envOpts{startJobs: true})
+	e.user("Sam", "sam@example.com", models.RoleAgent, true)
+	require.NoError(t, models.SetCustomerCalls(context.Background(), e.db, true))
+	w := e.newVisitor()
+	pid := w.start("Hello?")
+	res := w.post("/widget/conversations/"+pid+"/rtc", url.Values{"kind": {"audio"}})
+	require.Equal(t, http.StatusOK, res.StatusCode, res.body)
+	w2 := e.newVisitor()
+	pid2 := w2.start("Still there?")
+	sam := e.browser()
+	sam.login("sam@example.com")
+	res = sam.post("/conversations/"+pid2+"/rtc", url.Values{"kind": {"video"}})
+	require.Equal(t, http.StatusOK, res.StatusCode, res.body)
+	var st struct{ PID string }
+	require.NoError(t, json.Unmarshal([]byte(res.body), &st))
+	require.Equal(t, http.StatusOK, w2.post("/widget/conversations/"+pid2+"/rtc/"+st.PID+"/answer", url.Values{"accept": {"1"}}).StatusCode)
+	require.NoError(t, e.db.Exec("UPDATE rtc_sessions SET created_at = now() - interval '5 minutes'").Error)
+	require.NoError(t, e.db.Exec("UPDATE rtc_sessions SET alive_at = now() - interval '5 minutes' WHERE public_id = ?", st.PID).Error)
+
+	_, err := e.app.river.Insert(context.Background(), jobs.ReapMediaArgs{}, nil)
+	require.NoError(t, err)
+	eventually(t, "the reaper", func() bool {
+		var n int64
+		require.NoError(t, e.db.Raw("SELECT count(*) FROM rtc_sessions WHERE state = 'ended'").Scan(&n).Error)
+		return n == 2
+	})
+	assert.Contains(t, w.get("/widget/conversations/"+pid).doc.Find("#w-thread .w-sysline").Text(), "Missed call")
+	assert.Contains(t, sam.get("/conversations/"+pid).doc.Find("#messages .msg-system").Text(), "Missed call")
+	page := sam.get("/conversations/" + pid2)
+	assert.Contains(t, page.doc.Find("#messages .msg-system").Text(), "Video call ended: nobody was connected any more")
+	assert.Equal(t, 1, page.doc.Find(`#rtc-panel [data-rtc-request="video"]`).Length())
 }
