@@ -75,7 +75,6 @@ type Conversation struct {
 	AssigneeID         *int64
 	TeamID             *int64
 	CreatedBy          *int64
-	ItemID             *int64 // the ticket or task it belongs to (item.go)
 	Subject            string
 	Channel            string
 	PageURL            string

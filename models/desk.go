@@ -125,8 +125,9 @@ type ConversationView struct {
 	Teammates []User
 	// Following reports whether the viewer follows the conversation.
 	Following bool
-	// Item is the conversation's ticket or task, if any (item.go).
-	Item *ItemPanel
+	// Items are the conversation's tickets and tasks the viewer may see,
+	// in the order they were linked (ConversationItems).
+	Items []ItemPanel
 	// Context is the customer context panel (LoadCustomerContext): only
 	// for viewers with customer data rights, on customer conversations.
 	Context *CustomerContext
@@ -219,7 +220,7 @@ func ConversationViewOf(ctx context.Context, db *gorm.DB, u *User, conv *Convers
 	if err != nil {
 		return nil, fmt.Errorf("following: %w", err)
 	}
-	if v.Item, err = ConversationItem(ctx, db, u, conv, v.Agents); err != nil {
+	if v.Items, err = ConversationItems(ctx, db, u, conv, v.Agents); err != nil {
 		return nil, err
 	}
 	if v.Participants, err = LoadParticipants(ctx, db, conv); err != nil {
