@@ -58,6 +58,7 @@ var customerEvents = []string{SysClosed, SysReopened, SysReopenedByCustomer, Sys
 	SysSessionEnded,    // support_session.go
 	SysJoined, SysLeft, // participant.go: visible agents only
 	SysRTCRequested, SysRTCAccepted, SysRTCDeclined, SysRTCStarted, SysRTCEnded, // rtc.go
+	SysRTCJoined, SysRTCLeft, // rtc_conference.go
 	SysCobrowseRequested, SysCobrowseAccepted, SysCobrowseDeclined, SysCobrowseStarted, SysCobrowseEnded} // cobrowse.go
 
 // MaxMessageLen caps a message body, in characters.

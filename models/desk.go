@@ -109,6 +109,9 @@ type ConversationView struct {
 	// Media are the conversation's newest media sessions (rtc.go), newest
 	// first; the app sets them for viewers who may use media (CanUseMedia).
 	Media []RTCSession
+	// MediaRights: whether the viewer may join its call or answer the
+	// customer's (rtc_conference.go).
+	MediaRights MediaRights
 	// Cobrowse is the conversation's running co-browsing session, if any
 	// (cobrowse.go); the app sets it for staff who may co-browse.
 	Cobrowse *CobrowseSession
