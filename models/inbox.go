@@ -257,6 +257,12 @@ var unreadMine = `SELECT c.id FROM conversations c
 	  AND ` + visibleToUser + `
 	LIMIT @cap`
 
+// unreadSetSQL selects @me's unread conversations by section.
+var unreadSetSQL = `
+	(SELECT id, 'customers' AS section FROM (` + unreadCustomers + `) uc)
+	UNION ALL
+	(SELECT id, 'mine' AS section FROM (` + unreadMine + `) um)`
+
 // CountUnread returns u's unread summary.
 func CountUnread(ctx context.Context, db *gorm.DB, u *User) (UnreadSummary, error) {
 	set, err := LoadUnreadSet(ctx, db, u)
@@ -285,10 +291,7 @@ func LoadUnreadSet(ctx context.Context, db *gorm.DB, u *User) (*UnreadSet, error
 		ID      int64
 		Section string
 	}
-	err := db.WithContext(ctx).Raw(`
-		(SELECT id, 'customers' AS section FROM (`+unreadCustomers+`) uc)
-		UNION ALL
-		(SELECT id, 'mine' AS section FROM (`+unreadMine+`) um)`,
+	err := db.WithContext(ctx).Raw(unreadSetSQL,
 		map[string]any{"me": u.ID, "support": CanSeeCustomerData(u), "cap": UnreadCap}).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("load unread: %w", err)

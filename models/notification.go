@@ -323,18 +323,20 @@ func NotificationsByID(ctx context.Context, db *gorm.DB, u *User, ids []int64) (
 // counting stays cheap for someone who never reads their notifications.
 const MaxUnreadCount = 100
 
+// bellCountSQL counts @me's unread notifications, each part up to the cap.
+var bellCountSQL = `SELECT
+	(SELECT count(*) FROM (` + notificationSelect + ` AND n.read_at IS NULL
+	 ORDER BY n.id DESC LIMIT ` + strconv.Itoa(MaxUnreadCount) + `) x) +
+	(SELECT count(*) FROM (` + pendingEntries(`b.user_id IS NULL AND b.id > usr.notify_read_upto`) + `
+	 ORDER BY b.id DESC LIMIT ` + strconv.Itoa(MaxUnreadCount) + `) y)`
+
 // CountUnreadNotifications is the number on u's bell, up to MaxUnreadCount.
 func CountUnreadNotifications(ctx context.Context, db *gorm.DB, u *User) (int, error) {
 	// Two index ranges, each stopping at the cap: u's unread rows
 	// (notifications_unread_idx) and the broadcasts above u's watermark
 	// without a row of u's (notifications_broadcast_idx).
 	var n int
-	err := db.WithContext(ctx).Raw(`SELECT
-		(SELECT count(*) FROM (`+notificationSelect+` AND n.read_at IS NULL
-		 ORDER BY n.id DESC LIMIT `+strconv.Itoa(MaxUnreadCount)+`) x) +
-		(SELECT count(*) FROM (`+pendingEntries(`b.user_id IS NULL AND b.id > usr.notify_read_upto`)+`
-		 ORDER BY b.id DESC LIMIT `+strconv.Itoa(MaxUnreadCount)+`) y)`,
-		map[string]any{"me": u.ID, "support": CanSeeCustomerData(u)}).Scan(&n).Error
+	err := db.WithContext(ctx).Raw(bellCountSQL, map[string]any{"me": u.ID, "support": CanSeeCustomerData(u)}).Scan(&n).Error
 	if err != nil {
 		return 0, fmt.Errorf("count notifications: %w", err)
 	}
