@@ -33,7 +33,43 @@ CREATE INDEX notifications_user_order_idx ON notifications (user_id, (COALESCE(b
 ALTER TABLE users ADD COLUMN notify_read_upto bigint NOT NULL
     DEFAULT COALESCE(pg_sequence_last_value(pg_get_serial_sequence('notifications', 'id')::regclass), 0);
 
+-- Unread counts of "My conversations" (models/inbox.go unreadMine): each
+-- row of conversation_users carries its conversation's last_message_id, so
+-- the rows behind it (unread) are one partial index range per user, however
+-- many conversations the user ever wrote in, followed or joined.
+ALTER TABLE conversation_users ADD COLUMN conv_last_message_id bigint NOT NULL DEFAULT 0;
+UPDATE conversation_users r SET conv_last_message_id = c.last_message_id
+    FROM conversations c WHERE c.id = r.conversation_id AND c.last_message_id <> 0;
+
+-- +goose StatementBegin
+CREATE FUNCTION conversation_users_conv_last_message() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_TABLE_NAME = 'conversation_users' THEN
+        SELECT c.last_message_id INTO NEW.conv_last_message_id FROM conversations c WHERE c.id = NEW.conversation_id;
+        NEW.conv_last_message_id := COALESCE(NEW.conv_last_message_id, 0);
+        RETURN NEW;
+    END IF;
+    UPDATE conversation_users SET conv_last_message_id = NEW.last_message_id
+        WHERE conversation_id = NEW.id AND conv_last_message_id <> NEW.last_message_id;
+    RETURN NULL;
+END
+$$;
+-- +goose StatementEnd
+CREATE TRIGGER conversation_users_conv_last_message BEFORE INSERT ON conversation_users
+    FOR EACH ROW EXECUTE FUNCTION conversation_users_conv_last_message();
+CREATE TRIGGER conversations_last_message_to_users AFTER UPDATE OF last_message_id ON conversations
+    FOR EACH ROW WHEN (NEW.last_message_id <> OLD.last_message_id)
+    EXECUTE FUNCTION conversation_users_conv_last_message();
+CREATE INDEX conversation_users_unread_idx ON conversation_users (user_id, conversation_id)
+    WHERE (member OR participated OR following OR via_item)
+      AND (conv_last_message_id > last_read_message_id OR last_private_message_id > last_read_message_id);
+
 -- +goose Down
+DROP INDEX conversation_users_unread_idx;
+DROP TRIGGER conversations_last_message_to_users ON conversations;
+DROP TRIGGER conversation_users_conv_last_message ON conversation_users;
+DROP FUNCTION conversation_users_conv_last_message();
+ALTER TABLE conversation_users DROP COLUMN conv_last_message_id;
 ALTER TABLE users DROP COLUMN notify_read_upto;
 DELETE FROM notifications WHERE user_id IS NULL;
 DROP INDEX notifications_user_order_idx;

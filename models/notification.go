@@ -281,7 +281,12 @@ func ListNotifications(ctx context.Context, db *gorm.DB, u *User, before int64, 
 		key = b
 	}
 	args := map[string]any{"me": u.ID, "support": CanSeeCustomerData(u), "before": key, "limit": limit}
-	if _, err := materializeEntries(db, pendingEntries(`b.user_id IS NULL AND (CAST(@before AS bigint) = 0 OR b.id < @before)`)+
+	// Only broadcasts above the limit-th of u's rows can make the page:
+	// the scan stays within the page, however many u has read.
+	if _, err := materializeEntries(db, pendingEntries(`b.user_id IS NULL AND (CAST(@before AS bigint) = 0 OR b.id < @before)
+		AND b.id > COALESCE((SELECT `+notificationOrder+` FROM notifications n
+			WHERE n.user_id = @me AND NOT n.dismissed AND (CAST(@before AS bigint) = 0 OR `+notificationOrder+` < @before)
+			ORDER BY `+notificationOrder+` DESC OFFSET CAST(@limit AS int) - 1 LIMIT 1), 0)`)+
 		` ORDER BY b.id DESC LIMIT @limit`, args, false); err != nil {
 		return nil, fmt.Errorf("list notifications: %w", err)
 	}
@@ -327,7 +332,7 @@ const MaxUnreadCount = 100
 var bellCountSQL = `SELECT
 	(SELECT count(*) FROM (` + notificationSelect + ` AND n.read_at IS NULL
 	 ORDER BY n.id DESC LIMIT ` + strconv.Itoa(MaxUnreadCount) + `) x) +
-	(SELECT count(*) FROM (` + pendingEntries(`b.user_id IS NULL AND b.id > usr.notify_read_upto`) + `
+	(SELECT count(*) FROM (` + pendingEntries(`b.user_id IS NULL AND b.id > (SELECT notify_read_upto FROM users WHERE id = @me)`) + `
 	 ORDER BY b.id DESC LIMIT ` + strconv.Itoa(MaxUnreadCount) + `) y)`
 
 // CountUnreadNotifications is the number on u's bell, up to MaxUnreadCount.

@@ -152,7 +152,7 @@ func benchUnread(ctx context.Context, b *testing.B, convs int) {
 		// Made before the agent existed would hide them: backdate the agent.
 		`UPDATE users SET created_at = now() - interval '1 year'`,
 		`INSERT INTO notifications (user_id, reason, conversation_id, message_id, event_id, data, created_at)
-		 SELECT NULL, 'new_conversation', id, 1, 1000000000 + id, '{"customer": "Carla"}', created_at FROM conversations ORDER BY id`,
+		 SELECT NULL, 'new_conversation', id, NULL, 1000000000 + id, '{"customer": "Carla"}', created_at FROM conversations ORDER BY id`,
 		`INSERT INTO notifications (id, user_id, reason, conversation_id, event_id, data, read_at, created_at, broadcast_id) OVERRIDING SYSTEM VALUE
 		 SELECT (4611686018427387904 + (b.id << 24) + @me), @me, b.reason, b.conversation_id, b.event_id, b.data, now(), b.created_at, b.id
 		 FROM notifications b WHERE b.user_id IS NULL`,
