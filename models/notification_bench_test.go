@@ -31,7 +31,7 @@ import (
 func BenchmarkNotificationScale(b *testing.B) {
 	for range b.N {
 		ctx := context.Background()
-		fmt.Println("new customer conversation → notify job (20 conversations each):")
+		fmt.Println("new customer conversation → notify job (40 conversations each):")
 		fmt.Println("| support agents | notification rows written | notification events | Notify (the write) p50 | p90 | AudienceOf (read) p50 |")
 		fmt.Println("|---:|---:|---:|---:|---:|---:|")
 		for _, agents := range []int{5, 200, 2000} {
@@ -90,7 +90,7 @@ func benchNewConversation(ctx context.Context, b *testing.B, agents int) {
 		must(b, db.Raw("SELECT count(*) FROM events WHERE kind = ?", models.EventNotification).Scan(&events).Error)
 		return
 	}
-	const n = 20
+	const n = 40
 	var times, audience []time.Duration
 	for range n {
 		_, _, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {

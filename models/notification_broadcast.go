@@ -61,11 +61,20 @@ var entryIDSQL = `(` + strconv.FormatInt(broadcastEntryBase, 10) + ` + (b.id << 
 // of the user usr with no row of its own yet: usr may join bc (the audience
 // of a new conversation, AudienceOf), existed when b was made, and had not
 // read bc before b was made (reading it after writes usr's row: MarkRead).
+//
+// The checks are per broadcast (OFFSET 0 keeps the planner from turning
+// them into joins, which it costs as if every broadcast were a candidate and
+// answers by hashing whole tables): callers bound the candidates by an index
+// range (above the watermark, within a page, one conversation).
 var broadcastPending = `b.user_id IS NULL AND ` + usersMayJoinSQL("usr", "bc") + `
 	AND b.created_at >= usr.created_at
-	AND NOT EXISTS (SELECT 1 FROM notifications m WHERE m.id = ` + entryIDSQL + `)
+	AND NOT EXISTS (SELECT 1 FROM notifications m WHERE m.id = ` + entryIDSQL + ` OFFSET 0)
 	AND NOT EXISTS (SELECT 1 FROM conversation_users r
-	                WHERE r.conversation_id = b.conversation_id AND r.user_id = usr.id AND r.last_read_message_id >= b.message_id)`
+	                WHERE r.conversation_id = b.conversation_id AND r.user_id = usr.id AND r.last_read_message_id >= b.message_id OFFSET 0)`
+
+// broadcastConversation joins b's conversation as bc, one lookup per
+// broadcast (see broadcastPending).
+const broadcastConversation = `CROSS JOIN LATERAL (SELECT * FROM conversations bc0 WHERE bc0.id = b.conversation_id OFFSET 0) bc`
 
 // notificationColumns are the columns of notifications, in order.
 const notificationColumns = `id, user_id, reason, conversation_id, item_id, message_id, event_id, count, data, read_at, created_at, broadcast_id, dismissed`
@@ -79,7 +88,7 @@ func pendingEntries(cond string) string {
 		CASE WHEN b.id <= usr.notify_read_upto THEN now() END AS read_at, b.created_at, b.id AS broadcast_id, false AS dismissed
 		FROM users usr
 		JOIN notifications b ON ` + cond + `
-		JOIN conversations bc ON bc.id = b.conversation_id
+		` + broadcastConversation + `
 		WHERE usr.id = @me AND ` + broadcastPending
 }
 
@@ -111,7 +120,7 @@ func materializeEntries(tx *gorm.DB, sel string, args map[string]any, markRead b
 // once per user.
 func advanceBroadcastWatermark(tx *gorm.DB, userID int64) error {
 	return tx.Exec(`UPDATE users usr SET notify_read_upto = COALESCE(
-		(SELECT b.id - 1 FROM notifications b JOIN conversations bc ON bc.id = b.conversation_id
+		(SELECT b.id - 1 FROM notifications b `+broadcastConversation+`
 		 WHERE b.user_id IS NULL AND b.id > usr.notify_read_upto AND `+broadcastPending+`
 		 ORDER BY b.id LIMIT 1),
 		(SELECT max(b.id) FROM notifications b WHERE b.user_id IS NULL AND b.id > usr.notify_read_upto),
@@ -135,9 +144,12 @@ func insertBroadcast(t Tx, ev Event, a *Audience, data JSONMap, seen int64) (int
 			INSERT INTO events (kind, conversation_id, data)
 			SELECT @kind, conversation_id, jsonb_build_object('id', id, 'broadcast', true) FROM ins
 		)
-		SELECT count(*) FROM ins, unnest(CAST(@users AS bigint[])) AS u
-		WHERE NOT EXISTS (SELECT 1 FROM conversation_users r
-		                  WHERE r.conversation_id = @conv AND r.user_id = u AND r.last_read_message_id >= @seen)`,
+		-- The audience but those who read it already: counted from the
+		-- conversation's own rows (a few), not per agent.
+		SELECT CASE WHEN EXISTS (SELECT 1 FROM ins) THEN cardinality(CAST(@users AS bigint[])) - (
+			SELECT count(*) FROM conversation_users r
+			WHERE r.conversation_id = @conv AND r.last_read_message_id >= @seen AND r.user_id = ANY(CAST(@users AS bigint[])))
+		ELSE 0 END`,
 		map[string]any{"reason": a.Reason, "conv": a.ConversationID, "event": ev.ID, "data": data,
 			"users": pq.Int64Array(a.UserIDs), "seen": seen, "kind": EventNotification}).Scan(&n).Error
 	return n, err
