@@ -120,6 +120,9 @@ type Options struct {
 	// DATABASE_URL; Close leaves it open (tests hand one pool, and its warm
 	// connections, from one test to the next on the same database).
 	Pool *pgxpool.Pool
+	// Tracer, when set, sees every statement of the pool New opens
+	// (benchmarks count round trips with it).
+	Tracer pgx.QueryTracer
 }
 
 // New connects to the database (starting the private PostgreSQL when no
@@ -161,7 +164,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 
 	if opts.Pool != nil {
 		a.pool, a.poolShared = opts.Pool, true
-	} else if a.pool, err = openPool(ctx, dsn, cfg.DBMaxConns); err != nil {
+	} else if a.pool, err = openPool(ctx, dsn, cfg.DBMaxConns, opts.Tracer); err != nil {
 		return nil, err
 	}
 	if err = a.pool.Ping(ctx); err != nil {
@@ -279,12 +282,13 @@ func openFileStore(ctx context.Context, cfg Config, log *slog.Logger) (storage.S
 }
 
 // openPool opens the one pgx pool of an instance on dsn.
-func openPool(ctx context.Context, dsn string, maxConns int32) (*pgxpool.Pool, error) {
+func openPool(ctx context.Context, dsn string, maxConns int32, tracer pgx.QueryTracer) (*pgxpool.Pool, error) {
 	pcfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}
 	pcfg.MaxConns = maxConns
+	pcfg.ConnConfig.Tracer = tracer
 	if pcfg.ConnConfig.RuntimeParams == nil {
 		pcfg.ConnConfig.RuntimeParams = map[string]string{}
 	}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -47,6 +48,38 @@ func (a *App) showConversation(c echo.Context) error {
 	return a.renderConversation(c, http.StatusOK, views.NewForm(nil, nil))
 }
 
+// listKept reports whether the page the agent clicked in (a boosted
+// navigation, HX-Current-URL) already shows list, from its first page: the
+// inbox or My conversations page of that list, or a conversation opened from
+// it. The response then leaves the list out (hx-preserve keeps the one on
+// the page, which the stream keeps live), and its query is not run.
+func listKept(c echo.Context, list models.InboxQuery) bool {
+	h := c.Request().Header
+	if c.Request().Method != http.MethodGet || h.Get("HX-Boosted") != "true" {
+		return false
+	}
+	cur, err := url.Parse(h.Get("HX-Current-URL"))
+	if err != nil {
+		return false
+	}
+	v := cur.Query()
+	switch {
+	case cur.Path == "/inbox":
+		v.Set("list", models.SectionCustomers)
+	case cur.Path == "/mine":
+		v.Set("list", models.SectionMine)
+	case strings.HasPrefix(cur.Path, "/conversations/") && strings.Count(cur.Path, "/") == 2:
+	default:
+		return false
+	}
+	shown, err := models.ParseInboxQuery(v)
+	if err != nil || shown.Section == "" || shown.Before != nil || list.Before != nil {
+		return false
+	}
+	return shown.Section == list.Section && shown.Status == list.Status && shown.Filter == list.Filter &&
+		shown.Team == list.Team && shown.Sort == list.Sort
+}
+
 // messageCursor reads a thread's before=<message id> (0 when absent;
 // models.ParseThreadQuery); a malformed one is a 400.
 func messageCursor(c echo.Context) (int64, error) {
@@ -58,12 +91,25 @@ func messageCursor(c echo.Context) (int64, error) {
 }
 
 func (a *App) renderConversation(c echo.Context, status int, composer views.Form) error {
-	// Opening marks the conversation read: a write.
-	var v *models.ConversationView
-	err := a.write(ctxOf(c), func(tx models.Tx) (err error) {
-		v, err = models.OpenConversation(ctxOf(c), tx, currentUser(c), c.Param("pid"), conversationList(c))
+	u := currentUser(c)
+	conv, err := a.conversation(c)
+	if err != nil {
 		return err
-	})
+	}
+	// Opening marks the conversation read: a write, when there is anything
+	// to mark (reading a conversation already read writes nothing).
+	read, err := models.ReadUpToDate(ctxOf(c), a.db, u, conv)
+	if err != nil {
+		return err
+	}
+	if !read {
+		if err := a.write(ctxOf(c), func(tx models.Tx) error { return models.MarkRead(ctxOf(c), tx, u, conv) }); err != nil {
+			return err
+		}
+	}
+	list := models.ConversationList(u, conv, conversationList(c))
+	kept := status == http.StatusOK && listKept(c, list)
+	v, err := models.ConversationViewOf(ctxOf(c), a.db, u, conv, list, !kept)
 	if err != nil {
 		return err
 	}
@@ -75,9 +121,13 @@ func (a *App) renderConversation(c echo.Context, status int, composer views.Form
 		}
 		v.Messages, v.MoreMessages, v.Before = page.Messages, page.More, before
 	}
-	if status == http.StatusOK {
+	if status == http.StatusOK && !read {
 		// Opening a conversation is a read receipt for the user's other tabs.
 		a.rt.Ring()
+	}
+	settings, err := a.pageSettings(c)
+	if err != nil {
+		return err
 	}
 	if v.Context, err = customerContext(c, a, v.Conversation); err != nil {
 		return err
@@ -100,22 +150,20 @@ func (a *App) renderConversation(c echo.Context, status int, composer views.Form
 		}
 	}
 	l, rows := listState(v.ListQuery, v.List, v.Conversation.PublicID)
-	if l.Waiting, err = models.DeskWaiting(ctxOf(c), a.db); err != nil {
-		return err
-	}
-	if l.SLA, err = models.LoadSLAPolicy(ctxOf(c), a.db); err != nil {
+	l.Kept = kept
+	l.Waiting = settings.Waiting()
+	if l.SLA, err = models.SLAPolicyOf(ctxOf(c), a.db, settings); err != nil {
 		return err
 	}
 	if l.Tabs, err = models.AgentTabs(ctxOf(c), a.db, currentUser(c)); err != nil {
 		return err
 	}
+	l.Teams = v.Teams // read with the conversation's panel; teamState reads them only if not
 	if err := a.teamState(c, &l); err != nil {
 		return err
 	}
 	l.Now = time.Now()
-	if composer.FileLimits, err = a.fileLimits(ctxOf(c)); err != nil {
-		return err
-	}
+	composer.FileLimits = settings.FileLimits()
 	liveView(c, l.StreamParams(models.ViewConversation))
 	return a.render(c, status, views.ConversationPage(l, rows, v, composer))
 }

@@ -90,8 +90,10 @@ func (a *App) teamState(c echo.Context, l *views.ListState) error {
 		return nil
 	}
 	var err error
-	if l.Teams, err = models.TeamOptions(ctxOf(c), a.db); err != nil {
-		return err
+	if l.Teams == nil {
+		if l.Teams, err = models.TeamOptions(ctxOf(c), a.db); err != nil {
+			return err
+		}
 	}
 	if l.Query.Filter == models.FilterTeams {
 		if l.Roster, err = models.MyTeamMates(ctxOf(c), a.db, currentUser(c)); err != nil {

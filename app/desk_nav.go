@@ -35,12 +35,34 @@ func (a *App) loadDeskNav(c echo.Context) error {
 	if d == nil || d.NavLoaded || u == nil || views.Req(ctxOf(c)).Fragment {
 		return nil
 	}
-	nav, err := models.DeskNav(ctxOf(c), a.db, u)
+	var nav models.NavState
+	var err error
+	if s, ok := c.Get(ctxSettings).(*models.DeskSettings); ok {
+		nav, err = models.DeskNavOf(ctxOf(c), a.db, u, s.Online)
+	} else {
+		nav, err = models.DeskNav(ctxOf(c), a.db, u)
+	}
 	if err != nil {
 		return err
 	}
 	d.Nav, d.NavLoaded = nav, true
 	return nil
+}
+
+// pageSettings reads the desk settings once for everything a page shows of
+// them (waiting colours, service levels, file limits, the online switch in
+// the nav). It is for rendering only: a write reads the settings it obeys
+// inside its own transaction.
+func (a *App) pageSettings(c echo.Context) (*models.DeskSettings, error) {
+	if s, ok := c.Get(ctxSettings).(*models.DeskSettings); ok {
+		return s, nil
+	}
+	s, err := models.GetSettings(ctxOf(c), a.db)
+	if err != nil {
+		return nil, err
+	}
+	c.Set(ctxSettings, s)
+	return s, nil
 }
 
 // liveView tells the page's stream which list and conversation to keep live.

@@ -80,7 +80,7 @@ func setup(t testing.TB, opts ...envOpts) *testEnv {
 		// The database's pool, with its warm connections, goes to the
 		// next test with the database.
 		pool = dbtest.Pool(t, o.url, func(url string) (*pgxpool.Pool, error) {
-			return openPool(context.Background(), url, testMaxConns)
+			return openPool(context.Background(), url, testMaxConns, nil)
 		})
 	}
 	// The server's address is known before the app starts, so the

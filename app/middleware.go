@@ -33,6 +33,8 @@ const (
 	ctxSession = "parley.session"
 	ctxExpired = "parley.session_expired"
 	ctxLog     = "parley.log"
+	// ctxSettings holds the desk settings a page read (pageSettings).
+	ctxSettings = "parley.settings"
 )
 
 // The asset URLs depend only on the embedded files: set them once, before

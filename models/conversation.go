@@ -128,6 +128,9 @@ type Message struct {
 	ArticleSent bool
 	ArticleID   *int64
 	Article     *ArticleRef `gorm:"-"`
+	// HasFiles marks a message sent with files (attachFiles); loadFiles
+	// looks up files for those messages only.
+	HasFiles bool
 	// AuthorHidden: the author wrote as a hidden participant
 	// (participant.go); customers see the desk's name (CustomerAuthorName).
 	AuthorHidden bool
@@ -480,7 +483,7 @@ func insertMessage(t Tx, conv *Conversation, actor Actor, kind, body, key, link 
 // files (attachFiles): it may have no text (messages.has_files).
 func insertMessageWithFiles(t Tx, conv *Conversation, actor Actor, kind, body, key, link string, hasFiles bool) (*Message, error) {
 	tx := t.db
-	m := &Message{ConversationID: conv.ID, Kind: kind, Body: body, EventData: JSONMap{}, LinkURL: link}
+	m := &Message{ConversationID: conv.ID, Kind: kind, Body: body, EventData: JSONMap{}, LinkURL: link, HasFiles: hasFiles}
 	if key != "" {
 		m.IdempotencyKey = &key
 	}
@@ -688,6 +691,24 @@ func Assign(ctx context.Context, t Tx, user *User, conv *Conversation, assigneeI
 		return appendEvent(t, Event{ConversationID: &conv.ID, Data: ev})
 	})
 	return wrapUnlessDomain(err, "assign conversation %d", conv.ID)
+}
+
+// ReadUpToDate reports whether MarkRead would change nothing for user in
+// conv: their read marker is at its newest message (and the newest private
+// message to them) and no notification about it is unread. Opening a
+// conversation asks it first, so reading one already read writes nothing.
+func ReadUpToDate(ctx context.Context, db *gorm.DB, user *User, conv *Conversation) (bool, error) {
+	var ok bool
+	err := db.WithContext(ctx).Raw(`
+		SELECT COALESCE((SELECT p.last_read_message_id >= GREATEST(c.last_message_id, COALESCE(p.last_private_message_id, 0))
+		                 FROM conversations c JOIN conversation_users p ON p.conversation_id = c.id AND p.user_id = @u
+		                 WHERE c.id = @c), false)
+		   AND NOT `+unreadConversationNotificationsSQL,
+		map[string]any{"u": user.ID, "c": conv.ID}).Scan(&ok).Error
+	if err != nil {
+		return false, fmt.Errorf("read up to date: %w", err)
+	}
+	return ok, nil
 }
 
 // MarkRead records that user has read conv up to its newest message, and

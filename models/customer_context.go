@@ -76,10 +76,12 @@ func LoadCustomerContext(ctx context.Context, db *gorm.DB, u *User, conv *Conver
 	cc.Conversations, cc.MoreConversations = cut(cc.Conversations)
 	args := userArgs(u)
 	args["c"] = c.ID
+	// A union of the two index lookups (items_requester_idx, and the
+	// customer's conversations): an OR of them scans every item.
 	err = db.Raw(`
 		SELECT i.* FROM items i
-		WHERE (i.requester_id = @c
-		       OR i.id IN (SELECT item_id FROM conversations WHERE customer_id = @c AND item_id IS NOT NULL))
+		WHERE i.id IN (SELECT id FROM items WHERE requester_id = @c
+		               UNION SELECT item_id FROM conversations WHERE customer_id = @c AND item_id IS NOT NULL)
 		  AND `+userSeesItemSQL("i")+`
 		ORDER BY i.updated_at DESC, i.id DESC
 		LIMIT `+fmt.Sprint(ContextLimit+1), args).Scan(&cc.Items).Error

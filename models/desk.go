@@ -24,11 +24,18 @@ type NavState struct {
 
 // DeskNav returns u's unread counts and whether the desk is online.
 func DeskNav(ctx context.Context, db *gorm.DB, u *User) (NavState, error) {
-	var n NavState
-	var err error
-	if n.Online, err = DeskOnline(ctx, db); err != nil {
-		return n, err
+	online, err := DeskOnline(ctx, db)
+	if err != nil {
+		return NavState{}, err
 	}
+	return DeskNavOf(ctx, db, u, online)
+}
+
+// DeskNavOf is DeskNav with the desk's online switch already read (from
+// the settings a page read once for all it shows).
+func DeskNavOf(ctx context.Context, db *gorm.DB, u *User, online bool) (NavState, error) {
+	n := NavState{Online: online}
+	var err error
 	if n.Notifications, err = CountUnreadNotifications(ctx, db, u); err != nil {
 		return n, err
 	}
@@ -146,7 +153,12 @@ func OpenConversation(ctx context.Context, t Tx, u *User, publicID string, list 
 	if err := MarkRead(ctx, t, u, conv); err != nil {
 		return nil, err
 	}
-	v := &ConversationView{Conversation: conv}
+	return ConversationViewOf(ctx, db, u, conv, list, true)
+}
+
+// ConversationList is the list shown beside conv for u: the one the link
+// asked for, or (none asked, or one u may not see) the conversation's own.
+func ConversationList(u *User, conv *Conversation, list InboxQuery) InboxQuery {
 	if list.Section == "" || (list.Section == SectionCustomers && !CanSeeCustomerData(u)) {
 		list.Section, list.Status, list.Filter, list.Before = SectionMine, StatusOpen, FilterAll, nil
 		if conv.Kind == KindCustomer && CanSeeCustomerData(u) {
@@ -154,9 +166,23 @@ func OpenConversation(ctx context.Context, t Tx, u *User, publicID string, list 
 		}
 	}
 	list.Viewer = u
+	return list
+}
+
+// ConversationViewOf reads what the conversation page shows of conv, which
+// u may see (FindConversationForUser found it): the list beside it (unless
+// withList is false: the page the agent clicked in already shows it), the
+// newest messages and the side panel. It writes nothing: the page marks the
+// conversation read first (MarkRead, or OpenConversation for both).
+func ConversationViewOf(ctx context.Context, db *gorm.DB, u *User, conv *Conversation, list InboxQuery, withList bool) (*ConversationView, error) {
+	var err error
+	v := &ConversationView{Conversation: conv}
+	list = ConversationList(u, conv, list)
 	v.ListQuery = list
-	if v.List, err = ListInbox(ctx, db, list); err != nil {
-		return nil, err
+	if withList {
+		if v.List, err = ListInbox(ctx, db, list); err != nil {
+			return nil, err
+		}
 	}
 	if v.Row, err = InboxRowFor(ctx, db, u, conv.ID); err != nil {
 		return nil, err

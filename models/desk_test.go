@@ -187,11 +187,17 @@ func TestOpenConversationMarksReadAndPicksList(t *testing.T) {
 	s, err := models.CountUnread(ctx, db, me)
 	require.NoError(t, err)
 	require.Equal(t, 1, s.Customers)
+	read, err := models.ReadUpToDate(ctx, db, me, conv)
+	require.NoError(t, err)
+	require.False(t, read, "a reply I have not read")
 
 	v, err := factory.Write1(db, func(tx models.Tx) (*models.ConversationView, error) {
 		return models.OpenConversation(ctx, tx, me, conv.PublicID, models.InboxQuery{})
 	})
 	require.NoError(t, err)
+	read, err = models.ReadUpToDate(ctx, db, me, conv)
+	require.NoError(t, err)
+	require.True(t, read, "opening it read it: opening it again has nothing to write")
 	assert.Len(t, v.Messages, 3, "staff see the note")
 	assert.Equal(t, models.SectionCustomers, v.ListQuery.Section, "a customer conversation opens beside the inbox")
 	assert.Len(t, v.List, 1)

@@ -283,12 +283,13 @@ func loadFiles(ctx context.Context, db *gorm.DB, ms []*Message) error {
 	ids := make([]int64, 0, len(ms))
 	byID := make(map[int64]*Message, len(ms))
 	for _, m := range ms {
-		if m.Kind != MessageSystem {
+		m.Files = nil
+		if m.HasFiles {
 			ids = append(ids, m.ID)
 			byID[m.ID] = m
-			m.Files = nil
 		}
 	}
+	// Most pages and stream batches carry no file: no query then.
 	if len(ids) == 0 {
 		return nil
 	}

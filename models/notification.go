@@ -419,6 +419,12 @@ func MarkAllNotificationsRead(ctx context.Context, t Tx, u *User) (int64, error)
 	return n, err
 }
 
+// unreadConversationNotificationsSQL is true when user @u has an unread
+// notification about conversation @c: what readConversationNotifications
+// would read. (A broadcast without a row of @u's is pending, not unread,
+// once @u's read marker covers the conversation: nothing to read.)
+const unreadConversationNotificationsSQL = `EXISTS (SELECT 1 FROM notifications WHERE user_id = @u AND conversation_id = @c AND read_at IS NULL)`
+
 // readConversationNotifications marks u's notifications about a
 // conversation read: reading a conversation reads what announced it. It
 // runs before the read marker moves: a broadcast of the conversation still

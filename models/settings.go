@@ -48,7 +48,10 @@ type DeskSettings struct {
 	FileTypes         pq.StringArray `gorm:"type:text[]"`
 	FilesPerMessage   int
 	FileRetentionDays *int
-	UpdatedAt         time.Time
+	// The desk's service-level targets (LoadSLAPolicy).
+	SlaFirstMinutes *int
+	SlaNextMinutes  *int
+	UpdatedAt       time.Time
 }
 
 // TableName maps DeskSettings to its table.

@@ -139,16 +139,19 @@ func (p SLAPolicy) Clock(conv *Conversation) (SLAClock, bool) {
 // LoadSLAPolicy reads the desk's and the teams' targets (two small reads,
 // once per page or stream).
 func LoadSLAPolicy(ctx context.Context, db *gorm.DB) (SLAPolicy, error) {
+	var d DeskSettings
+	err := db.WithContext(ctx).Select("sla_first_minutes", "sla_next_minutes").Take(&d, 1).Error
+	if err != nil {
+		return SLAPolicy{Teams: map[int64]SLAMinutes{}}, fmt.Errorf("load service levels: %w", err)
+	}
+	return SLAPolicyOf(ctx, db, &d)
+}
+
+// SLAPolicyOf is LoadSLAPolicy with the desk's targets taken from settings
+// already read (a page that reads the settings once for all it shows).
+func SLAPolicyOf(ctx context.Context, db *gorm.DB, s *DeskSettings) (SLAPolicy, error) {
 	db = db.WithContext(ctx)
-	p := SLAPolicy{Teams: map[int64]SLAMinutes{}}
-	var d struct {
-		SlaFirstMinutes *int
-		SlaNextMinutes  *int
-	}
-	if err := db.Raw("SELECT sla_first_minutes, sla_next_minutes FROM desk_settings WHERE id = 1").Scan(&d).Error; err != nil {
-		return p, fmt.Errorf("load service levels: %w", err)
-	}
-	p.Desk = SLAMinutes{First: d.SlaFirstMinutes, Next: d.SlaNextMinutes}
+	p := SLAPolicy{Teams: map[int64]SLAMinutes{}, Desk: SLAMinutes{First: s.SlaFirstMinutes, Next: s.SlaNextMinutes}}
 	var teams []struct {
 		ID              int64
 		SlaFirstMinutes *int

@@ -555,7 +555,20 @@
     labelTabs();
   });
 
+  // A click in the list keeps the list on the page (the response leaves it
+  // out: hx-preserve); its current row follows the open conversation.
+  function markCurrentRow() {
+    var pid = openConversation();
+    if (!pid) return;
+    document.querySelectorAll('#inbox-rows > .inbox-row').forEach(function (r) {
+      var on = r.id === 'row-' + pid;
+      r.classList.toggle('is-current', on);
+      if (on) r.setAttribute('aria-current', 'true'); else r.removeAttribute('aria-current');
+    });
+  }
+
   function pageReady() {
+    markCurrentRow();
     placeSeen();
     if ((openConversation() || '') !== viewingConv) viewing();
     updateTitle();

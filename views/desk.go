@@ -71,6 +71,9 @@ type ListState struct {
 	// agents of the viewer's teams (shown in My teams).
 	Teams  []models.TeamOption
 	Roster []models.TeamMate
+	// Kept: the page the agent clicked in already shows this list, and
+	// keeps it (listPane renders an hx-preserve placeholder).
+	Kept bool
 }
 
 // Customers reports whether the list is the customers section.

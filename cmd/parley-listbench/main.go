@@ -9,6 +9,7 @@
 //	go run ./cmd/parley-listbench -data /tmp/lb          (keep the seeded database for the next run)
 //	go run ./cmd/parley-listbench -requests 1000 -depth 200
 //	go run ./cmd/parley-listbench -reports -requests 50  (the Reports page's query times)
+//	go run ./cmd/parley-listbench -open -trace            (opening a conversation, through the HTTP server)
 //
 // DATABASE_URL points it at an existing server instead (its database is
 // emptied and seeded).
@@ -21,6 +22,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 type options struct {
@@ -35,6 +37,9 @@ type options struct {
 	profile       string
 	only          string
 	reports       bool
+	open          bool
+	openFor       time.Duration
+	trace         bool
 }
 
 func main() {
@@ -49,6 +54,9 @@ func main() {
 	flag.BoolVar(&o.reseed, "reseed", false, "seed again even if the database already holds a seed of this size")
 	flag.StringVar(&o.only, "only", "", "measure only the views whose name contains this")
 	flag.BoolVar(&o.reports, "reports", false, "measure the Reports page's queries and page instead of the lists")
+	flag.BoolVar(&o.open, "open", false, "measure opening conversations through the HTTP server (c=1, 10, 50) instead of the lists")
+	flag.DurationVar(&o.openFor, "open-for", 5*time.Second, "with -open: how long each row runs")
+	flag.BoolVar(&o.trace, "trace", false, "with -open: print the statements one open sends")
 	flag.StringVar(&o.profile, "profile", "", "write a CPU profile of the measured requests to this file")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

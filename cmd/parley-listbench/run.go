@@ -46,7 +46,8 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	a, err := app.New(ctx, cfg, app.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	st := &statements{}
+	a, err := app.New(ctx, cfg, app.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Tracer: st})
 	if err != nil {
 		return err
 	}
@@ -62,6 +63,10 @@ func run(ctx context.Context, o options) error {
 	}
 	if o.reports {
 		return measureReports(ctx, db, a.Handler(), o.requests)
+	}
+	cookie := &http.Cookie{Name: "parley_session", Value: token}
+	if o.open {
+		return withProfile(o.profile, func() error { return measureOpen(ctx, db, a.Handler(), st, cookie, o) })
 	}
 	m := &measurer{h: a.Handler(), cookie: &http.Cookie{Name: "parley_session", Value: token}, n: o.requests}
 
@@ -175,6 +180,23 @@ func (m *measurer) measure(name, page, path string) error {
 	slices.Sort(ds)
 	fmt.Printf("%-44s %-10s %9s %9s %9s\n", name, page, ms(pct(ds, 50)), ms(pct(ds, 99)), ms(ds[len(ds)-1]))
 	return nil
+}
+
+// withProfile runs fn under a CPU profile written to path (none when empty).
+func withProfile(path string, fn func() error) error {
+	if path == "" {
+		return fn()
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return err
+	}
+	defer pprof.StopCPUProfile()
+	return fn()
 }
 
 func pct(d []time.Duration, p float64) time.Duration {

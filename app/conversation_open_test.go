@@ -1,0 +1,82 @@
+package app
+
+import (
+	"context"
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/parleydesk/parley/models"
+)
+
+// A click in the list (a boosted request from a page that shows the same
+// list) gets the conversation without the list: a placeholder htmx keeps
+// the page's list in place of, and the list's query is not run. A link
+// opened on its own, another list, or a deeper page of it gets the list.
+func TestOpeningFromTheListLeavesTheListOut(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.user("Ana", "ana@example.com", models.RoleAgent, true)
+	_, first := e.customerConversation("Carla", "first question")
+	_, second := e.customerConversation("Dan", "second question")
+	b := e.browser()
+	b.login("ana@example.com")
+	open := "/conversations/" + second.PublicID + "?list=customers&status=open&filter=all"
+	boosted := func(current string) *response {
+		return b.get(open, "HX-Request", "true", "HX-Boosted", "true", "HX-Current-URL", e.srv.URL+current)
+	}
+	rows := func(r *response) int { return r.doc.Find("#inbox-rows .inbox-row").Length() }
+
+	for _, current := range []string{"/inbox", "/inbox?filter=all", "/conversations/" + first.PublicID + "?list=customers&status=open&filter=all"} {
+		r := boosted(current)
+		require.Equal(t, http.StatusOK, r.StatusCode, current)
+		list := r.doc.Find("#inbox-list")
+		require.Equal(t, 1, list.Length(), current)
+		_, preserve := list.Attr("hx-preserve")
+		require.True(t, preserve, "clicked in %s: the page keeps its list", current)
+		require.Zero(t, rows(r), current)
+		require.Contains(t, r.text("#messages"), "second question", "the conversation itself is all there")
+	}
+	for _, current := range []string{"", "/inbox?filter=mine", "/inbox?status=closed", "/mine", "/inbox?sort=waiting",
+		"/conversations/" + first.PublicID, "/tickets", "/inbox?before=bogus"} {
+		var r *response
+		if current == "" {
+			r = b.get(open) // a link opened on its own
+		} else {
+			r = boosted(current)
+		}
+		require.Equal(t, http.StatusOK, r.StatusCode, current)
+		_, preserve := r.doc.Find("#inbox-list").Attr("hx-preserve")
+		require.False(t, preserve, "from %q the list is rendered", current)
+		require.Equal(t, 2, rows(r), current)
+		require.Equal(t, "true", r.doc.Find("#row-"+second.PublicID).AttrOr("aria-current", ""), current)
+	}
+}
+
+// Opening a conversation already read writes nothing: no read marker moves,
+// no event is recorded; opening one with something unread records its read.
+func TestOpeningAReadConversationWritesNothing(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.user("Ana", "ana@example.com", models.RoleAgent, true)
+	cust, conv := e.customerConversation("Carla", "first question")
+	b := e.browser()
+	b.login("ana@example.com")
+	events := func() int64 {
+		var n int64
+		require.NoError(t, e.db.WithContext(context.Background()).Raw("SELECT count(*) FROM events").Scan(&n).Error)
+		return n
+	}
+	require.Equal(t, http.StatusOK, b.get("/conversations/"+conv.PublicID).StatusCode)
+	afterFirst := events()
+	for range 3 {
+		require.Equal(t, http.StatusOK, b.get("/conversations/"+conv.PublicID).StatusCode)
+	}
+	require.Equal(t, afterFirst, events(), "reading a conversation already read records nothing")
+
+	e.customerSays(cust, conv, "one more thing")
+	before := events()
+	require.Equal(t, http.StatusOK, b.get("/conversations/"+conv.PublicID).StatusCode)
+	require.Equal(t, before+1, events(), "the new message is read: one read event for the agent's other tabs")
+}

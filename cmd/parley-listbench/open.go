@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"gorm.io/gorm"
+)
+
+// statements counts the statements an instance's pool sends (every query,
+// exec and transaction command is one round trip); with trace set it also
+// keeps their text.
+type statements struct {
+	n     atomic.Int64
+	mu    sync.Mutex
+	trace bool
+	sqls  []string
+}
+
+type traceKey struct{}
+
+type traced struct {
+	sql   string
+	start time.Time
+}
+
+func (s *statements) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	s.n.Add(1)
+	if s.trace {
+		return context.WithValue(ctx, traceKey{}, traced{strings.Join(strings.Fields(d.SQL), " "), time.Now()})
+	}
+	return ctx
+}
+
+func (s *statements) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryEndData) {
+	if t, ok := ctx.Value(traceKey{}).(traced); ok {
+		if len(t.sql) > 150 {
+			t.sql = t.sql[:150] + "…"
+		}
+		s.mu.Lock()
+		s.sqls = append(s.sqls, fmt.Sprintf("%8.2f ms  %s", float64(time.Since(t.start).Microseconds())/1000, t.sql))
+		s.mu.Unlock()
+	}
+}
+
+// openKind is one way the desk opens a conversation.
+type openKind struct {
+	name    string
+	headers map[string]string
+}
+
+// measureOpen opens the seeded desk's conversations through the real HTTP
+// server (a TCP listener, keep-alive clients) as an agent does: the full page
+// a link opens, and the boosted request a click in the list sends. For each
+// concurrency it prints requests per second, p50 and p99 of the round trip,
+// and the statements each open sends to PostgreSQL.
+func measureOpen(ctx context.Context, db *gorm.DB, h http.Handler, st *statements, cookie *http.Cookie, o options) error {
+	var pids []string
+	err := db.WithContext(ctx).Raw(`SELECT public_id FROM conversations WHERE kind = 'customer' AND status = 'open'
+		ORDER BY id DESC LIMIT 2000`).Scan(&pids).Error
+	if err != nil || len(pids) == 0 {
+		return fmt.Errorf("open conversations to open: %v (%d found)", err, len(pids))
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	kinds := []openKind{
+		{"full page (link)", nil},
+		{"click in the list (boosted)", map[string]string{"HX-Request": "true", "HX-Boosted": "true",
+			"HX-Current-URL": srv.URL + "/inbox"}},
+	}
+	client := func() *http.Client {
+		return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		}}
+	}
+	get := func(c *http.Client, k openKind, pid string) (int, error) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/conversations/"+pid, nil)
+		req.AddCookie(cookie)
+		for hk, hv := range k.headers {
+			req.Header.Set(hk, hv)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		n, _ := io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return 0, fmt.Errorf("GET /conversations/%s: status %d", pid, resp.StatusCode)
+		}
+		return int(n), nil
+	}
+
+	if o.trace {
+		st.trace = true
+		c := client()
+		if _, err := get(c, kinds[0], pids[0]); err != nil { // warm
+			return err
+		}
+		st.mu.Lock()
+		st.sqls = nil
+		st.mu.Unlock()
+		if _, err := get(c, kinds[0], pids[1]); err != nil {
+			return err
+		}
+		st.mu.Lock()
+		fmt.Printf("\nstatements of one open (full page), %d:\n", len(st.sqls))
+		for i, q := range st.sqls {
+			fmt.Printf("%3d %s\n", i+1, q)
+		}
+		st.sqls, st.trace = nil, false
+		st.mu.Unlock()
+	}
+
+	fmt.Printf("\nopening a conversation through the HTTP server, %s per row, viewer agent1\n\n", o.openFor)
+	fmt.Printf("%-30s %4s %10s %9s %9s %11s %9s\n", "request", "c", "req/s", "p50", "p99", "statements", "bytes")
+	for _, k := range kinds {
+		for _, conc := range []int{1, 10, 50} {
+			var (
+				mu    sync.Mutex
+				ds    []time.Duration
+				bytes int
+				next  atomic.Int64
+				first error
+				wg    sync.WaitGroup
+			)
+			// warm up: every worker's connection, and the plans
+			c := client()
+			for i := range 20 {
+				if _, err := get(c, k, pids[i%len(pids)]); err != nil {
+					return err
+				}
+			}
+			before := st.n.Load()
+			start := time.Now()
+			deadline := start.Add(o.openFor)
+			for range conc {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					var local []time.Duration
+					for time.Now().Before(deadline) && ctx.Err() == nil {
+						pid := pids[int(next.Add(1))%len(pids)]
+						t0 := time.Now()
+						n, err := get(c, k, pid)
+						if err != nil {
+							mu.Lock()
+							first = cmpErr(first, err)
+							mu.Unlock()
+							return
+						}
+						local = append(local, time.Since(t0))
+						mu.Lock()
+						bytes = n
+						mu.Unlock()
+					}
+					mu.Lock()
+					ds = append(ds, local...)
+					mu.Unlock()
+				}()
+			}
+			wg.Wait()
+			if first != nil {
+				return first
+			}
+			elapsed := time.Since(start)
+			slices.Sort(ds)
+			stmts := float64(st.n.Load()-before) / float64(len(ds))
+			fmt.Printf("%-30s %4d %10.0f %9s %9s %11.1f %9d\n", k.name, conc, float64(len(ds))/elapsed.Seconds(),
+				ms(pct(ds, 50)), ms(pct(ds, 99)), stmts, bytes)
+		}
+	}
+	return nil
+}
+
+func cmpErr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
