@@ -2,13 +2,15 @@
 #   make run    install what is missing, then run Parley (private PostgreSQL in ./data)
 #   make test   install what is missing, run make lint, then every test (unit, HTTP, browser)
 #   make lint   gofmt, go vet, staticcheck, and generated templ code in step with the .templ files
+#   make scale-test  PostgreSQL, PgBouncer, three instances and nginx on this machine, parley-bench
+#               through nginx, then one instance killed with -9 (cmd/parley-scale; docs/deploy.md)
 # Each installs the system packages a fresh Debian machine lacks, or stops
 # with the exact command to run where it cannot (not root, not Debian).
 
 GO ?= go
 SHELL := /bin/bash
 
-.PHONY: run test lint build generate deps-run deps-test check-go
+.PHONY: run test lint build generate deps-run deps-test deps-scale scale-test check-go
 
 # run builds bin/parley, then the recipe's shell execs it: parley itself is
 # make's child, so Ctrl-C (SIGINT to the terminal's process group) and SIGTERM
@@ -47,6 +49,12 @@ lint: check-go
 build:
 	$(GO) build -o bin/parley ./cmd/parley
 
+# scale-test: the scale-out check with its default figures (200 visitors, 6
+# agents, 100 msg/s, 10 s a run); pass others with SCALE_FLAGS="-rate 200".
+scale-test: deps-scale
+	@$(GO) build -o bin/parley-bench ./cmd/parley-bench
+	@$(GO) run ./cmd/parley-scale -bench bin/parley-bench $(SCALE_FLAGS)
+
 # Regenerate templ code after editing a .templ file (the CLI version is pinned in go.mod).
 generate:
 	$(GO) tool templ generate -path .
@@ -63,14 +71,23 @@ deps-test: check-go
 	@$(call need_pkg,postgres,postgresql,have_postgres)
 	@$(call need_pkg,chromium,chromium,have_chromium)
 	@$(call need_pkg,clamd (the file tests' virus scanner),clamav-daemon,have_clamd)
+	@$(call need_pkg,pgbouncer (the scale-out test),pgbouncer,have_pgbouncer)
+	@$(call need_pkg,nginx (the scale-out test),nginx,have_nginx)
 	@if ! ( $(have_versitygw) ); then \
 	  echo "Installing versitygw (the file tests' S3-compatible server; about 5 minutes to build the first time)..."; \
 	  $(GO) install $(VERSITYGW) || exit 1; \
 	fi
 
+deps-scale: check-go
+	@$(call need_pkg,postgres,postgresql,have_postgres)
+	@$(call need_pkg,pgbouncer (the scale-out test),pgbouncer,have_pgbouncer)
+	@$(call need_pkg,nginx (the scale-out test),nginx,have_nginx)
+
 have_postgres = command -v postgres >/dev/null || ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1
 have_chromium = test -x /usr/bin/chromium || command -v chromium >/dev/null
 have_clamd = test -x /usr/sbin/clamd || command -v clamd >/dev/null
+have_pgbouncer = test -x /usr/sbin/pgbouncer || command -v pgbouncer >/dev/null
+have_nginx = test -x /usr/sbin/nginx || command -v nginx >/dev/null
 # versitygw: the S3-compatible server the file tests start (internal/filetest
 # finds it on PATH or in Go's bin directory).
 VERSITYGW = github.com/versity/versitygw/cmd/versitygw@v1.8.0

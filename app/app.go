@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -48,9 +49,13 @@ type App struct {
 	pool *pgxpool.Pool
 	// poolShared: the pool came from Options.Pool, and Close leaves it open.
 	poolShared bool
-	metrics    *metrics
-	sql        *sql.DB
-	db         *gorm.DB
+	// direct reaches PostgreSQL itself, never through a pooler: migrations,
+	// River's worker client and the broker's LISTEN need a session of their
+	// own (PARLEY_DIRECT_DATABASE_URL). It is pool when no direct URL is set.
+	direct  *pgxpool.Pool
+	metrics *metrics
+	sql     *sql.DB
+	db      *gorm.DB
 
 	// river works jobs (pgx driver, polling for new ones); inserter puts
 	// jobs into GORM transactions (database/sql driver on the same pool).
@@ -121,7 +126,8 @@ type Options struct {
 	// connections, from one test to the next on the same database).
 	Pool *pgxpool.Pool
 	// Tracer, when set, sees every statement of the pool New opens
-	// (benchmarks count round trips with it).
+	// (benchmarks count round trips with it); the direct pool
+	// (PARLEY_DIRECT_DATABASE_URL: River, LISTEN, migrations) is not traced.
 	Tracer pgx.QueryTracer
 }
 
@@ -164,16 +170,31 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 
 	if opts.Pool != nil {
 		a.pool, a.poolShared = opts.Pool, true
-	} else if a.pool, err = openPool(ctx, dsn, cfg.DBMaxConns, opts.Tracer); err != nil {
+	} else if a.pool, err = openPoolFor(ctx, dsn, cfg.DBMaxConns, opts.Tracer, cfg.DBPooler); err != nil {
 		return nil, err
 	}
 	if err = a.pool.Ping(ctx); err != nil {
 		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
 	}
 	a.sql = stdlib.OpenDBFromPool(a.pool)
+	a.direct = a.pool
+	if cfg.DirectDatabaseURL != "" {
+		if a.direct, err = openPool(ctx, cfg.DirectDatabaseURL, directMaxConns, nil); err != nil {
+			return nil, fmt.Errorf("PARLEY_DIRECT_DATABASE_URL: %w", err)
+		}
+		if err = a.direct.Ping(ctx); err != nil {
+			return nil, fmt.Errorf("connect to PostgreSQL (PARLEY_DIRECT_DATABASE_URL): %w", err)
+		}
+	}
 
 	start := time.Now()
-	if err = migrations.Up(ctx, a.sql); err != nil {
+	// Migrations take a session advisory lock: on the direct connection.
+	migrateDB := a.sql
+	if a.direct != a.pool {
+		migrateDB = stdlib.OpenDBFromPool(a.direct)
+		defer migrateDB.Close()
+	}
+	if err = migrations.Up(ctx, migrateDB); err != nil {
 		return nil, err
 	}
 	a.log.Debug("migrations applied", "took", time.Since(start).Round(time.Millisecond))
@@ -213,7 +234,10 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 	if opts.Workers != nil {
 		opts.Workers(workers)
 	}
-	a.river, err = river.NewClient(riverpgxv5.New(a.pool), &river.Config{
+	// The worker client elects a leader and listens for River's own
+	// notifications: on the direct pool (the inserter below writes inside
+	// the app's transactions, so it stays on the main pool).
+	a.river, err = river.NewClient(riverpgxv5.New(a.direct), &river.Config{
 		Logger:       a.log.With("component", "river"),
 		Queues:       map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}, jobs.QueueMail: {MaxWorkers: jobs.MailWorkers}},
 		Workers:      workers,
@@ -243,6 +267,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 
 	a.bg, a.bgCancel = context.WithCancel(context.WithoutCancel(ctx))
 	a.rt = live.NewBroker(a.log, a.db, a.pool)
+	a.rt.ListenOn(a.direct.Config().ConnConfig)
 	a.metrics = a.newMetrics()
 	a.rt.ObserveLag(func(d time.Duration) { a.metrics.lag.Observe(d.Seconds()) })
 	if err = a.rt.Start(a.bg); err != nil {
@@ -281,8 +306,26 @@ func openFileStore(ctx context.Context, cfg Config, log *slog.Logger) (storage.S
 	return s3, nil
 }
 
-// openPool opens the one pgx pool of an instance on dsn.
+// directMaxConns sizes the direct pool (PARLEY_DIRECT_DATABASE_URL): River's
+// worker client (fetches, completions, leader election, its notifier) and
+// migrations; the broker's LISTEN has a connection of its own besides.
+const directMaxConns = 8
+
+// openPool opens a pgx pool straight to PostgreSQL (no pooler between);
+// tracer, when set, sees its statements.
 func openPool(ctx context.Context, dsn string, maxConns int32, tracer pgx.QueryTracer) (*pgxpool.Pool, error) {
+	return openPoolFor(ctx, dsn, maxConns, tracer, "")
+}
+
+// openPoolFor opens a pgx pool of an instance on dsn. pooler is
+// PARLEY_DB_POOLER: with "pgbouncer" (transaction pooling; 1.18 has no
+// prepared statements), queries use QueryExecModeExec (the extended
+// protocol with the unnamed statement: one round trip, parameters still
+// bound by the server, nothing cached that a schema change could make
+// stale) unless the URL chose a default_query_exec_mode, and no startup
+// parameter PgBouncer would refuse is sent (set jit=off with PgBouncer's
+// connect_query or ALTER DATABASE instead; docs/deploy.md).
+func openPoolFor(ctx context.Context, dsn string, maxConns int32, tracer pgx.QueryTracer, pooler string) (*pgxpool.Pool, error) {
 	pcfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
@@ -292,12 +335,17 @@ func openPool(ctx context.Context, dsn string, maxConns int32, tracer pgx.QueryT
 	if pcfg.ConnConfig.RuntimeParams == nil {
 		pcfg.ConnConfig.RuntimeParams = map[string]string{}
 	}
+	// (PgBouncer tracks TimeZone and application_name per client.)
 	pcfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
 	pcfg.ConnConfig.RuntimeParams["application_name"] = "parley"
-	// JIT compiling costs hundreds of milliseconds on the list and count
-	// queries once tables hold ~100,000 rows (their estimated cost crosses
-	// jit_above_cost) and never pays off for short OLTP queries.
-	if _, set := pcfg.ConnConfig.RuntimeParams["jit"]; !set {
+	if pooler == "pgbouncer" {
+		if !strings.Contains(dsn, "default_query_exec_mode") {
+			pcfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
+		}
+	} else if _, set := pcfg.ConnConfig.RuntimeParams["jit"]; !set {
+		// JIT compiling costs hundreds of milliseconds on the list and count
+		// queries once tables hold ~100,000 rows (their estimated cost
+		// crosses jit_above_cost) and never pays off for short OLTP queries.
 		pcfg.ConnConfig.RuntimeParams["jit"] = "off"
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
@@ -431,6 +479,9 @@ func (a *App) Close() error {
 		}
 		if a.sql != nil {
 			a.sql.Close()
+		}
+		if a.direct != nil && a.direct != a.pool {
+			a.direct.Close()
 		}
 		if a.pool != nil && !a.poolShared {
 			a.pool.Close()

@@ -28,8 +28,21 @@ type Config struct {
 	// DatabaseURL points at an existing PostgreSQL server (DATABASE_URL);
 	// empty starts the private one in DataDir.
 	DatabaseURL string
-	// DBMaxConns sizes the one pgx pool shared by GORM, River and the
-	// realtime broker (PARLEY_DB_MAX_CONNS).
+	// DirectDatabaseURL is a connection to the same database that bypasses
+	// any pooler (PARLEY_DIRECT_DATABASE_URL): migrations (a session
+	// advisory lock), River's worker client (its leader election and
+	// notifier) and the realtime broker's LISTEN need session semantics,
+	// which a transaction-pooling PgBouncer does not give. Empty: they use
+	// DATABASE_URL's pool.
+	DirectDatabaseURL string
+	// DBPooler names the connection pooler DATABASE_URL goes through
+	// (PARLEY_DB_POOLER): "pgbouncer" (transaction pooling, no prepared
+	// statements) makes the main pool use pgx's QueryExecModeExec and send
+	// no startup parameter PgBouncer refuses; it requires
+	// DirectDatabaseURL. Empty: DATABASE_URL is a PostgreSQL server.
+	DBPooler string
+	// DBMaxConns sizes the main pgx pool shared by GORM, River's job
+	// inserts and the realtime broker's reads (PARLEY_DB_MAX_CONNS).
 	DBMaxConns int32
 	// SessionTTL is how long a staff session lives without activity
 	// (PARLEY_SESSION_TTL, a Go duration like 336h).
@@ -155,8 +168,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		Listen:      get("PARLEY_LISTEN", "localhost:8080"),
 		DataDir:     get("PARLEY_DATA_DIR", "data"),
 		DatabaseURL: get("DATABASE_URL", ""),
-		LogFormat:   get("PARLEY_LOG_FORMAT", "text"),
-		DebugListen: get("PARLEY_DEBUG_LISTEN", ""),
+
+		DirectDatabaseURL: get("PARLEY_DIRECT_DATABASE_URL", ""),
+		DBPooler:          strings.ToLower(get("PARLEY_DB_POOLER", "")),
+		LogFormat:         get("PARLEY_LOG_FORMAT", "text"),
+		DebugListen:       get("PARLEY_DEBUG_LISTEN", ""),
 
 		MetricsListen: get("PARLEY_METRICS_LISTEN", ""),
 		MetricsToken:  get("PARLEY_METRICS_TOKEN", ""),
@@ -204,6 +220,22 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 
 	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") && !strings.Contains(c.DatabaseURL, "=") {
 		bad("DATABASE_URL", "want a PostgreSQL URL like postgres://user:pass@host:5432/parley")
+	}
+
+	if c.DirectDatabaseURL != "" && !strings.HasPrefix(c.DirectDatabaseURL, "postgres://") && !strings.HasPrefix(c.DirectDatabaseURL, "postgresql://") && !strings.Contains(c.DirectDatabaseURL, "=") {
+		bad("PARLEY_DIRECT_DATABASE_URL", "want a PostgreSQL URL like postgres://user:pass@db-host:5432/parley")
+	}
+	if c.DirectDatabaseURL != "" && c.DatabaseURL == "" {
+		bad("PARLEY_DIRECT_DATABASE_URL", "set only with DATABASE_URL (the private PostgreSQL needs neither)")
+	}
+	switch c.DBPooler {
+	case "":
+	case "pgbouncer":
+		if c.DatabaseURL == "" || c.DirectDatabaseURL == "" {
+			bad("PARLEY_DB_POOLER", "pgbouncer needs DATABASE_URL (through PgBouncer) and PARLEY_DIRECT_DATABASE_URL (to PostgreSQL itself, for LISTEN, River and migrations)")
+		}
+	default:
+		bad("PARLEY_DB_POOLER", "want pgbouncer or nothing, got %q", c.DBPooler)
 	}
 
 	maxConns := get("PARLEY_DB_MAX_CONNS", "20")

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -79,4 +80,30 @@ func TestOpeningAReadConversationWritesNothing(t *testing.T) {
 	before := events()
 	require.Equal(t, http.StatusOK, b.get("/conversations/"+conv.PublicID).StatusCode)
 	require.Equal(t, before+1, events(), "the new message is read: one read event for the agent's other tabs")
+}
+
+// What opening a conversation costs in round trips to PostgreSQL, counted:
+// a budget this test holds (38 statements before the page read its settings
+// once and skipped the write for a conversation already read).
+func TestOpeningAConversationStatementBudget(t *testing.T) {
+	t.Parallel()
+	st := &statementCounter{}
+	e := setup(t, envOpts{statements: st})
+	e.user("Ana", "ana@example.com", models.RoleAgent, true)
+	_, conv := e.customerConversation("Carla", "first question")
+	b := e.browser()
+	b.login("ana@example.com")
+	open := "/conversations/" + conv.PublicID + "?list=customers&status=open&filter=all"
+	require.Equal(t, http.StatusOK, b.get(open).StatusCode) // the first open reads it
+	full := st.during(func() { require.Equal(t, http.StatusOK, b.get(open).StatusCode) })
+	click := st.during(func() {
+		require.Equal(t, http.StatusOK, b.get(open, "HX-Request", "true", "HX-Boosted", "true", "HX-Current-URL", e.srv.URL+"/inbox").StatusCode)
+	})
+	t.Logf("full page: %d statements, click: %d", len(full), len(click))
+	require.LessOrEqual(t, len(full), 25, "full page:\n%s", strings.Join(full, "\n"))
+	require.Less(t, len(click), len(full), "a click leaves the list's query out")
+	for _, q := range full {
+		require.NotContains(t, q, "INSERT", "opening a conversation already read writes nothing")
+		require.NotContains(t, q, "UPDATE", "opening a conversation already read writes nothing")
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/stretchr/testify/require"
@@ -48,6 +49,46 @@ type envOpts struct {
 	config map[string]string
 	// wrapMailer wraps the SMTP mailer (to inject faults).
 	wrapMailer func(jobs.Mailer) jobs.Mailer
+	// statements, when set, counts the instance's statements (its own
+	// pool, not the database's reused one).
+	statements *statementCounter
+}
+
+// statementCounter counts the statements a pool sends (each one round
+// trip), and keeps their text while recording.
+type statementCounter struct {
+	mu        sync.Mutex
+	recording bool
+	sqls      []string
+}
+
+func (s *statementCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	q := strings.Join(strings.Fields(d.SQL), " ")
+	for _, broker := range []string{"WITH s AS (SELECT pg_current_snapshot()", "SELECT pg_notify(", "SELECT id, xid::text::bigint AS xid"} {
+		if strings.HasPrefix(q, broker) {
+			return ctx // the realtime broker's own polling, on its own schedule
+		}
+	}
+	s.mu.Lock()
+	if s.recording {
+		s.sqls = append(s.sqls, q)
+	}
+	s.mu.Unlock()
+	return ctx
+}
+
+func (s *statementCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// during returns the statements fn sent.
+func (s *statementCounter) during(fn func()) []string {
+	s.mu.Lock()
+	s.recording, s.sqls = true, nil
+	s.mu.Unlock()
+	fn()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.recording = false
+	return s.sqls
 }
 
 // syncBuffer collects log lines; they are printed only when a test fails.
@@ -75,7 +116,13 @@ func setup(t testing.TB, opts ...envOpts) *testEnv {
 		o = opts[0]
 	}
 	var pool *pgxpool.Pool
-	if o.url == "" {
+	if o.statements != nil {
+		o.url = dbtest.URL(t)
+		var err error
+		pool, err = openPool(context.Background(), o.url, testMaxConns, o.statements)
+		require.NoError(t, err)
+		t.Cleanup(pool.Close)
+	} else if o.url == "" {
 		o.url = dbtest.URL(t)
 		// The database's pool, with its warm connections, goes to the
 		// next test with the database.

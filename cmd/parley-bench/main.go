@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -39,6 +40,13 @@ type options struct {
 	warmup    time.Duration
 	profile   string
 	typing    float64
+	// bases, when set, are servers already running (a proxy in front of
+	// several instances, as parley-scale starts them): none is started, the
+	// database (DATABASE_URL) is not emptied, and streams that end
+	// reconnect and resume, as browsers do.
+	bases    []string
+	jsonPath string
+	drain    bool
 }
 
 func main() {
@@ -59,7 +67,16 @@ func main() {
 	flag.IntVar(&o.idle, "idle", 0, "instead of posting: open this many idle visitor streams and report server memory per connection")
 	flag.StringVar(&o.profile, "profile", "", "write a CPU profile of server 1 during the measured window to this file")
 	flag.StringVar(&o.dataDir, "data", "", "directory for the private PostgreSQL (default: a temporary directory); DATABASE_URL uses a server instead")
+	var bases string
+	flag.StringVar(&bases, "base", "", "comma-separated base URLs of servers already running on DATABASE_URL (e.g. a proxy in front of several instances): agents and visitors are spread over them in turn; nothing is started or emptied")
+	flag.StringVar(&o.jsonPath, "json", "", "also write the figures to this file as JSON")
+	flag.BoolVar(&o.drain, "drain", true, "before posting, wait for the set-up's follow-up jobs (notifications due within 15 s) to be done")
 	flag.Parse()
+	for _, b := range strings.Split(bases, ",") {
+		if b = strings.TrimRight(strings.TrimSpace(b), "/"); b != "" {
+			o.bases = append(o.bases, b)
+		}
+	}
 	if o.mode != "visitor" && o.mode != "agent" && o.mode != "both" {
 		fmt.Fprintln(os.Stderr, "parley-bench: -mode is visitor, agent or both")
 		os.Exit(2)

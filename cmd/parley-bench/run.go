@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -81,6 +83,9 @@ func freeAddr() string {
 
 func run(ctx context.Context, o options) error {
 	raiseNoFile()
+	if len(o.bases) > 0 {
+		return runOn(ctx, o)
+	}
 	bdb, err := benchdb.Open(ctx, benchdb.Options{Name: "parley-bench", DataDir: o.dataDir, MaxConnections: 400})
 	if err != nil {
 		return err
@@ -125,7 +130,33 @@ func run(ctx context.Context, o options) error {
 	if o.idle > 0 {
 		return idleMemory(ctx, db, visitorSrv, o.idle)
 	}
-	return load(ctx, o, db, visitorSrv, agentSrv, servers)
+	return load(ctx, o, db, []string{visitorSrv.base}, []string{agentSrv.base}, servers)
+}
+
+// runOn measures servers already running (-base): on DATABASE_URL, which is
+// not emptied (the accounts and message tokens of each run are its own).
+func runOn(ctx context.Context, o options) error {
+	if os.Getenv("DATABASE_URL") == "" {
+		return errors.New("-base needs DATABASE_URL: the database those servers use (the benchmark seeds agents and checks messages there)")
+	}
+	if o.idle > 0 {
+		return errors.New("-idle measures a server's memory, so it starts its own: leave -base out")
+	}
+	bdb, err := benchdb.Open(ctx, benchdb.Options{Name: "parley-bench"})
+	if err != nil {
+		return err
+	}
+	defer bdb.Close()
+	if err := bdb.Gorm.Exec("INSERT INTO desk_settings (id) VALUES (1) ON CONFLICT DO NOTHING").Error; err != nil {
+		return err
+	}
+	for _, b := range o.bases {
+		if err := waitReady(ctx, b); err != nil {
+			return fmt.Errorf("%s: %w", b, err)
+		}
+	}
+	fmt.Printf("parley-bench: servers at %s; agents and visitors spread over them in turn\n", strings.Join(o.bases, ", "))
+	return load(ctx, o, bdb.Gorm, o.bases, o.bases, nil)
 }
 
 func waitReady(ctx context.Context, base string) error {
@@ -151,6 +182,7 @@ func waitReady(ctx context.Context, base string) error {
 type agent struct {
 	client *http.Client
 	csrf   string
+	base   string
 }
 
 var csrfRe = regexp.MustCompile(`data-csrf-token="([^"]+)"`)
@@ -183,13 +215,14 @@ func login(ctx context.Context, base, email string, tr http.RoundTripper) (*agen
 	if tok, err = page("/account"); err != nil {
 		return nil, fmt.Errorf("login %s: %w", email, err)
 	}
-	return &agent{client: c, csrf: tok}, nil
+	return &agent{client: c, csrf: tok, base: base}, nil
 }
 
 // visitor is one widget visitor with one conversation.
 type visitor struct {
 	token string
 	pid   string
+	base  string
 }
 
 func newVisitor(ctx context.Context, db *gorm.DB, c *http.Client, base string, i int) (*visitor, error) {
@@ -204,7 +237,7 @@ func newVisitor(ctx context.Context, db *gorm.DB, c *http.Client, base string, i
 	if res.StatusCode >= 300 || m == nil {
 		return nil, fmt.Errorf("create visitor: %d %s", res.StatusCode, b)
 	}
-	v := &visitor{token: string(m[1])}
+	v := &visitor{token: string(m[1]), base: base}
 	form := url.Values{"body": {fmt.Sprintf("Hello from visitor %d", i)}, "page_url": {"https://shop.example/bench"}, "tz": {"UTC"}, "lang": {"en"}}
 	if err := postForm(ctx, c, base+"/widget/conversations", form, "X-Parley-Visitor", v.token); err != nil {
 		return nil, fmt.Errorf("start conversation: %w", err)
@@ -244,12 +277,30 @@ var tokenRe = regexp.MustCompile(`bk(\d+)x`)
 type stream struct {
 	ready chan struct{}
 	seen  map[int64]int
+	// reconnect: when the stream ends before its context, connect again
+	// with Last-Event-ID, as EventSource does (-base: an instance may go).
+	reconnect bool
+	lastID    string
+	// history notes each reconnect (when, resumed from which id), for the
+	// report of a lost delivery.
+	mu      sync.Mutex
+	history []string
 }
 
-func openStream(ctx context.Context, c *http.Client, u string, onToken func(seq int64, at time.Time, dup bool), s *stream) error {
-	ctx, cancel := context.WithCancel(ctx)
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+// streamStats counts what streams went through, across all of them.
+var streamStats struct {
+	reconnects, reloads atomic.Int64
+	mu                  sync.Mutex
+	upstreams           map[string]int // X-Parley-Upstream (the proxy's upstream) of each connection
+}
+
+func connectStream(ctx context.Context, c *http.Client, u, lastID string) (*http.Response, error) {
+	cctx, cancel := context.WithCancel(ctx)
+	req, _ := http.NewRequestWithContext(cctx, http.MethodGet, u, nil)
 	req.Header.Set("Accept", "text/event-stream")
+	if lastID != "" {
+		req.Header.Set("Last-Event-ID", lastID)
+	}
 	// A stream that does not answer within 30 s counts as failed.
 	t := time.AfterFunc(30*time.Second, cancel)
 	res, err := c.Do(req)
@@ -259,35 +310,109 @@ func openStream(ctx context.Context, c *http.Client, u string, onToken func(seq 
 			res.Body.Close()
 			err = errors.New("stream did not answer within 30s")
 		}
-		return err
+		return nil, err
 	}
 	if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/event-stream") {
 		res.Body.Close()
-		return fmt.Errorf("stream %s: status %d %s", req.URL.Path, res.StatusCode, res.Header.Get("Content-Type"))
+		cancel()
+		return nil, fmt.Errorf("stream %s: status %d %s", req.URL.Path, res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	if up := res.Header.Get("X-Parley-Upstream"); up != "" {
+		streamStats.mu.Lock()
+		if streamStats.upstreams == nil {
+			streamStats.upstreams = map[string]int{}
+		}
+		streamStats.upstreams[up]++
+		streamStats.mu.Unlock()
+	}
+	body := res.Body
+	res.Body = struct {
+		io.Reader
+		io.Closer
+	}{body, closerFunc(func() error { cancel(); return body.Close() })}
+	return res, nil
+}
+
+type closerFunc func() error
+
+func (f closerFunc) Close() error { return f() }
+
+func openStream(ctx context.Context, c *http.Client, u string, onToken func(seq int64, at time.Time, dup bool), s *stream) error {
+	res, err := connectStream(ctx, c, u, s.lastID)
+	if err != nil {
+		return err
 	}
 	close(s.ready)
 	go func() {
-		defer cancel() // the stream lives until the caller's ctx ends or the server closes it
-		defer res.Body.Close()
-		r := bufio.NewReaderSize(res.Body, 16<<10)
+		// The stream lives until the caller's ctx ends, or the server closes
+		// it (then, with reconnect, it resumes where it was).
 		for {
-			line, err := r.ReadString('\n')
-			if err != nil {
+			reload := s.read(res.Body, onToken)
+			res.Body.Close()
+			if ctx.Err() != nil || !s.reconnect {
 				return
 			}
-			if !strings.HasPrefix(line, "data:") {
-				continue
+			if reload {
+				streamStats.reloads.Add(1)
+				s.lastID = ""
 			}
-			now := time.Now()
-			for _, m := range tokenRe.FindAllStringSubmatch(line, -1) {
-				seq, _ := strconv.ParseInt(m[1], 10, 64)
-				s.seen[seq]++
-				dup := s.seen[seq] > 1
-				onToken(seq, now, dup)
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(100 * time.Millisecond):
+				}
+				if res, err = connectStream(ctx, c, u, s.lastID); err == nil {
+					break
+				}
 			}
+			streamStats.reconnects.Add(1)
+			s.mu.Lock()
+			s.history = append(s.history, fmt.Sprintf("reconnected at %s from id %q via %s", time.Now().Format("15:04:05.000"), s.lastID, res.Header.Get("X-Parley-Upstream")))
+			s.mu.Unlock()
 		}
 	}()
 	return nil
+}
+
+// read reads SSE events until the stream ends, reporting the tokens of each
+// complete event (a cut-off event is not one, as for EventSource) and
+// keeping its id; it reports whether the server asked for a reload.
+func (s *stream) read(body io.Reader, onToken func(seq int64, at time.Time, dup bool)) (reload bool) {
+	r := bufio.NewReaderSize(body, 16<<10)
+	var event, id string
+	var tokens []int64
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return false
+		}
+		line = strings.TrimRight(line, "\r\n")
+		switch {
+		case line == "":
+			if event == "reload" {
+				return true
+			}
+			now := time.Now()
+			for _, seq := range tokens {
+				s.seen[seq]++
+				onToken(seq, now, s.seen[seq] > 1)
+			}
+			if id != "" {
+				s.lastID = id
+			}
+			event, id, tokens = "", "", tokens[:0]
+		case strings.HasPrefix(line, "event:"):
+			event = strings.TrimSpace(strings.TrimPrefix(line, "event:"))
+		case strings.HasPrefix(line, "id:"):
+			id = strings.TrimSpace(strings.TrimPrefix(line, "id:"))
+		case strings.HasPrefix(line, "data:"):
+			for _, m := range tokenRe.FindAllStringSubmatch(line, -1) {
+				seq, _ := strconv.ParseInt(m[1], 10, 64)
+				tokens = append(tokens, seq)
+			}
+		}
+	}
 }
 
 // ledger records when each message was posted and when it arrived.
@@ -349,7 +474,14 @@ func pct(d []time.Duration, p float64) time.Duration {
 	return d[i]
 }
 
-func load(ctx context.Context, o options, db *gorm.DB, vs, as *server, servers []*server) error {
+func load(ctx context.Context, o options, db *gorm.DB, visitorBases, agentBases []string, servers []*server) error {
+	external := len(o.bases) > 0
+	// Accounts of their own for each run on a database that is kept.
+	tag := ""
+	if external {
+		tag = fmt.Sprintf("-%d", time.Now().UnixNano())
+	}
+	runStart := time.Now()
 	tr := &http.Transport{MaxIdleConnsPerHost: o.senders + 16, MaxConnsPerHost: 0, IdleConnTimeout: time.Minute}
 	streamTr := &http.Transport{MaxIdleConnsPerHost: 4, DisableCompression: true}
 	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
@@ -358,12 +490,12 @@ func load(ctx context.Context, o options, db *gorm.DB, vs, as *server, servers [
 	// Agents: support agents signed in on the agent instance.
 	var agents []*agent
 	for i := range o.agents {
-		email := fmt.Sprintf("agent%d@bench.example", i)
+		email := fmt.Sprintf("agent%d%s@bench.example", i, tag)
 		if _, err := models.CreateUser(ctx, db, models.UserInput{Name: fmt.Sprintf("Agent %d", i), Email: email,
 			Password: "bench password", Role: models.RoleAgent, CustomerSupport: true}); err != nil {
 			return err
 		}
-		ag, err := login(ctx, as.base, email, tr)
+		ag, err := login(ctx, agentBases[i%len(agentBases)], email, tr)
 		if err != nil {
 			return err
 		}
@@ -382,7 +514,7 @@ func load(ctx context.Context, o options, db *gorm.DB, vs, as *server, servers [
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			v, err := newVisitor(ctx, db, client, vs.base, i)
+			v, err := newVisitor(ctx, db, client, visitorBases[i%len(visitorBases)], i)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil && firstErr == nil {
@@ -398,24 +530,40 @@ func load(ctx context.Context, o options, db *gorm.DB, vs, as *server, servers [
 	fmt.Printf("set-up: %d agents signed in, %d visitors with a conversation (%.1fs)\n", len(agents), len(visitors), time.Since(start).Seconds())
 	// Starting 1,000 conversations queued their follow-up jobs (each
 	// notifies every agent); measure messaging once those are done.
-	if err := drainJobs(ctx, db); err != nil {
-		return err
+	if o.drain {
+		if err := drainJobs(ctx, db); err != nil {
+			return err
+		}
 	}
 
 	led := &ledger{sentAt: map[int64]time.Time{}, ackAt: map[int64]time.Duration{}, expect: map[int64]int{}, got: map[int64]int{}, to: map[int64]string{}}
 	streamCtx, stopStreams := context.WithCancel(ctx)
 	defer stopStreams()
+	streams := map[string]*stream{}
+	// A page opens its stream at the position it was rendered at (since=),
+	// so that a stream that ends before its first event still resumes from
+	// there: the streams that reconnect start at the committed horizon.
+	var since string
+	if external {
+		h, err := models.CommittedHorizon(ctx, db)
+		if err != nil {
+			return err
+		}
+		since = strconv.FormatUint(h.XID, 10)
+	}
 	// Agents watch the Open inbox; visitors watch their conversation.
 	for i, ag := range agents {
-		s := &stream{ready: make(chan struct{}), seen: map[int64]int{}}
+		s := &stream{ready: make(chan struct{}), seen: map[int64]int{}, reconnect: external, lastID: since}
+		streams[fmt.Sprintf("a%d", i)] = s
 		ac := &http.Client{Jar: ag.client.Jar, Transport: streamTr}
-		if err := openStream(streamCtx, ac, as.base+"/desk/events?view=inbox&status=open&filter=all", led.receiver(fmt.Sprintf("a%d", i)), s); err != nil {
+		if err := openStream(streamCtx, ac, ag.base+"/desk/events?view=inbox&status=open&filter=all", led.receiver(fmt.Sprintf("a%d", i)), s); err != nil {
 			return fmt.Errorf("agent %d stream: %w", i, err)
 		}
 	}
 	for i, v := range visitors {
-		s := &stream{ready: make(chan struct{}), seen: map[int64]int{}}
-		if err := openStream(streamCtx, streamClient, vs.base+"/widget/events?visitor="+url.QueryEscape(v.token), led.receiver(fmt.Sprintf("v%d", i)), s); err != nil {
+		s := &stream{ready: make(chan struct{}), seen: map[int64]int{}, reconnect: external, lastID: since}
+		streams[fmt.Sprintf("v%d", i)] = s
+		if err := openStream(streamCtx, streamClient, v.base+"/widget/events?visitor="+url.QueryEscape(v.token), led.receiver(fmt.Sprintf("v%d", i)), s); err != nil {
 			return fmt.Errorf("visitor %d stream: %w", i, err)
 		}
 	}
@@ -429,6 +577,10 @@ func load(ctx context.Context, o options, db *gorm.DB, vs, as *server, servers [
 	// on who wrote it. Conversations are taken in turn, so no conversation
 	// gets two messages in one delivery batch.
 	var seq, failed, missed atomic.Int64
+	if external {
+		// Tokens no earlier run on this database used.
+		seq.Store(time.Now().UnixMilli() * 1000)
+	}
 	var next atomic.Int64
 	acks := make(chan time.Duration, 1<<16)
 	post := func(ctx context.Context) {
@@ -442,11 +594,11 @@ func load(ctx context.Context, o options, db *gorm.DB, vs, as *server, servers [
 		if byAgent {
 			ag := agents[int(n)%len(agents)]
 			led.sent(n, t0, fmt.Sprintf("v%d", vi), 1)
-			err = postForm(ctx, ag.client, as.base+"/conversations/"+v.pid+"/messages",
+			err = postForm(ctx, ag.client, ag.base+"/conversations/"+v.pid+"/messages",
 				url.Values{"body": {"Reply " + token}, "kind": {"message"}}, "X-CSRF-Token", ag.csrf)
 		} else {
 			led.sent(n, t0, "agents", len(agents))
-			err = postForm(ctx, client, vs.base+"/widget/conversations/"+v.pid+"/messages",
+			err = postForm(ctx, client, v.base+"/widget/conversations/"+v.pid+"/messages",
 				url.Values{"body": {"Question " + token}}, "X-Parley-Visitor", v.token)
 		}
 		if err != nil {
@@ -479,6 +631,8 @@ func load(ctx context.Context, o options, db *gorm.DB, vs, as *server, servers [
 		}()
 	}
 	began := time.Now()
+	// (parley-scale waits for this line to time its kill -9.)
+	fmt.Println("posting: started")
 	// Typing signals alongside the messages: visitors and agents in turn,
 	// each on the next conversation (so no sender is throttled).
 	var typed, typeFailed atomic.Int64
@@ -496,11 +650,11 @@ func load(ctx context.Context, o options, db *gorm.DB, vs, as *server, servers [
 				go func() {
 					var err error
 					if i%2 == 0 {
-						err = postForm(ctx, client, vs.base+"/widget/conversations/"+v.pid+"/typing",
+						err = postForm(ctx, client, v.base+"/widget/conversations/"+v.pid+"/typing",
 							url.Values{"state": {"typing"}, "draft": {"a draft"}}, "X-Parley-Visitor", v.token)
 					} else {
 						ag := agents[i%len(agents)]
-						err = postForm(ctx, ag.client, as.base+"/conversations/"+v.pid+"/typing",
+						err = postForm(ctx, ag.client, ag.base+"/conversations/"+v.pid+"/typing",
 							url.Values{"state": {"typing"}, "kind": {"message"}}, "X-CSRF-Token", ag.csrf)
 					}
 					typed.Add(1)
@@ -511,7 +665,7 @@ func load(ctx context.Context, o options, db *gorm.DB, vs, as *server, servers [
 			}
 		}()
 	}
-	if o.profile != "" {
+	if o.profile != "" && len(servers) > 0 {
 		go func() {
 			time.Sleep(o.warmup)
 			if err := saveProfile(ctx, servers[0].debug, o.duration, o.profile); err != nil {
@@ -590,8 +744,12 @@ func load(ctx context.Context, o options, db *gorm.DB, vs, as *server, servers [
 	}
 	slices.Sort(ackL)
 	slices.Sort(led.latencies)
-	fmt.Printf("config: instances=%d visitors=%d agents=%d mode=%s rate=%s senders=%d duration=%s (+%s warm-up)\n",
-		o.instances, o.visitors, o.agents, o.mode, rateText(o.rate), o.senders, o.duration, o.warmup)
+	where := fmt.Sprintf("instances=%d", o.instances)
+	if external {
+		where = "base=" + strings.Join(o.bases, ",")
+	}
+	fmt.Printf("config: %s visitors=%d agents=%d mode=%s rate=%s senders=%d duration=%s (+%s warm-up)\n",
+		where, o.visitors, o.agents, o.mode, rateText(o.rate), o.senders, o.duration, o.warmup)
 	fmt.Printf("posted: %d messages in %.1fs = %.0f/s (measured window: %d); failed posts: %d; slots missed (senders busy): %d\n",
 		posted, elapsed.Seconds(), float64(posted)/elapsed.Seconds(), measured, failed.Load(), missed.Load())
 	if o.typing > 0 {
@@ -606,8 +764,104 @@ func load(ctx context.Context, o options, db *gorm.DB, vs, as *server, servers [
 	for i := range servers {
 		fmt.Printf("server %d RSS: %.1f MiB (%.1f MiB before posting)\n", i+1, float64(rss[i])/(1<<20), float64(rssBefore[i])/(1<<20))
 	}
+
+	// Every acknowledged message (its POST answered 2xx) must be stored:
+	// read this run's tokens back from the database.
+	stored := map[int64]bool{}
+	var bodies []string
+	if err := db.WithContext(ctx).Raw(`SELECT body FROM messages WHERE created_at >= ? AND body ~ 'bk[0-9]+x'`, runStart.Add(-time.Second)).
+		Scan(&bodies).Error; err != nil {
+		return fmt.Errorf("read the messages back: %w", err)
+	}
+	for _, b := range bodies {
+		for _, m := range tokenRe.FindAllStringSubmatch(b, -1) {
+			n, _ := strconv.ParseInt(m[1], 10, 64)
+			stored[n] = true
+		}
+	}
+	var ackedMissing, storedUnacked int64
+	for n := range led.expect {
+		if !stored[n] {
+			ackedMissing++
+		}
+	}
+	for n := range stored {
+		if _, ok := led.expect[n]; !ok && led.sentAt[n] != (time.Time{}) {
+			storedUnacked++
+		}
+	}
+	// Say what became of a few lost deliveries.
+	shown := 0
+	for n, want := range led.expect {
+		if led.got[n] >= want || shown >= 5 {
+			continue
+		}
+		shown++
+		var row struct {
+			ID        int64
+			CreatedAt time.Time
+			EventID   int64
+			XID       int64
+		}
+		db.WithContext(ctx).Raw(`SELECT m.id, m.created_at, e.id AS event_id, e.xid::text::bigint AS xid FROM messages m
+			LEFT JOIN events e ON e.message_id = m.id WHERE m.body LIKE ? ORDER BY e.id LIMIT 1`, fmt.Sprintf("%%bk%dx%%", n)).Scan(&row)
+		fmt.Printf("lost: bk%dx for %s, posted %s, got %d of %d; message %d created %s, event %d xid %d\n", n, led.to[n],
+			led.sentAt[n].Format("15:04:05.000"), led.got[n], want, row.ID, row.CreatedAt.Format("15:04:05.000"), row.EventID, row.XID)
+		for who, st := range streams {
+			if who == led.to[n] || led.to[n] == "agents" && strings.HasPrefix(who, "a") {
+				st.mu.Lock()
+				fmt.Printf("  stream %s: last id %q; %v\n", who, st.lastID, st.history)
+				st.mu.Unlock()
+			}
+		}
+	}
+	fmt.Printf("acknowledged: %d posts answered 2xx; missing from the database: %d; stored though their POST failed: %d\n",
+		posted, ackedMissing, storedUnacked)
+	streamStats.mu.Lock()
+	ups := maps.Clone(streamStats.upstreams)
+	streamStats.mu.Unlock()
+	if external {
+		fmt.Printf("streams: %d reconnected (resumed with Last-Event-ID), %d reloads; connections per upstream: %v\n",
+			streamStats.reconnects.Load(), streamStats.reloads.Load(), ups)
+	}
+	if o.jsonPath != "" {
+		r := result{Posted: posted, Failed: failed.Load(), PostsPerSec: float64(posted) / elapsed.Seconds(),
+			PostP50Ms: ms(pct(ackL, 0.50)), PostP99Ms: ms(pct(ackL, 0.99)),
+			DeliveryP50Ms: ms(pct(led.latencies, 0.50)), DeliveryP99Ms: ms(pct(led.latencies, 0.99)),
+			Expected: expected, Delivered: got, Lost: expected - got, LostToAgents: lostToAgents, LostToVisitors: lostToVisitors,
+			Duplicated: int64(led.dups), AckedMissing: ackedMissing, StoredUnacked: storedUnacked,
+			Reconnects: streamStats.reconnects.Load(), Reloads: streamStats.reloads.Load(), Upstreams: ups}
+		b, _ := json.MarshalIndent(r, "", "  ")
+		if err := os.WriteFile(o.jsonPath, b, 0o644); err != nil {
+			return err
+		}
+	}
 	return nil
 }
+
+// result is what -json writes: the figures printed above.
+type result struct {
+	Posted         int64          `json:"posted"` // acknowledged (2xx)
+	Failed         int64          `json:"failed"`
+	PostsPerSec    float64        `json:"posts_per_sec"`
+	PostP50Ms      float64        `json:"post_p50_ms"`
+	PostP99Ms      float64        `json:"post_p99_ms"`
+	DeliveryP50Ms  float64        `json:"delivery_p50_ms"`
+	DeliveryP99Ms  float64        `json:"delivery_p99_ms"`
+	Expected       int64          `json:"expected"`
+	Delivered      int64          `json:"delivered"`
+	Lost           int64          `json:"lost"`
+	LostToAgents   int64          `json:"lost_to_agents"`
+	LostToVisitors int64          `json:"lost_to_visitors"`
+	Duplicated     int64          `json:"duplicated"`
+	AckedMissing   int64          `json:"acked_missing_from_db"`
+	StoredUnacked  int64          `json:"stored_unacked"`
+	Reconnects     int64          `json:"stream_reconnects"`
+	Reloads        int64          `json:"stream_reloads"`
+	Upstreams      map[string]int `json:"stream_upstreams,omitempty"`
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 func rateText(r float64) string {
 	if r <= 0 {
