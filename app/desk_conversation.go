@@ -143,6 +143,12 @@ func (a *App) renderConversation(c echo.Context, status int, composer views.Form
 		if v.Media, err = models.MediaSessions(ctxOf(c), a.db, v.Conversation, mediaHistory); err != nil {
 			return err
 		}
+		// Join and Accept only show for a running call: no query otherwise.
+		if r := models.RunningMedia(v.Media); r != nil && r.IsCall() {
+			if v.MediaRights, err = models.LoadMediaRights(ctxOf(c), a.db, currentUser(c), v.Conversation); err != nil {
+				return err
+			}
+		}
 	}
 	if models.CanCobrowse(currentUser(c), v.Conversation) {
 		if v.Cobrowse, err = models.RunningCobrowse(ctxOf(c), a.db, v.Conversation.ID); err != nil {

@@ -12,7 +12,8 @@ import (
 )
 
 // renderItems keeps item panels and pages live: the open conversation's
-// item section when its item changed (or it was linked or unlinked), and
+// items section when one of its items changed (or was linked or unlinked:
+// the whole section, so every linked item shows), and
 // the open item page when that item changed. System lines about items
 // reach threads as ordinary message events.
 func (v *deskViewer) renderItems(ctx context.Context, b *live.Batch, evs []models.Event, add func(templ.Component) error) error {
@@ -35,11 +36,11 @@ func (v *deskViewer) renderItems(ctx context.Context, b *live.Batch, evs []model
 		}
 	}
 	if models.CanSeeConversation(v.user, conv, true) {
-		p, err := models.ConversationItem(ctx, v.a.db, v.user, conv, nil)
+		items, err := models.ConversationItems(ctx, v.a.db, v.user, conv, nil)
 		if err != nil {
 			return err
 		}
-		if err := add(views.ConvItemSection(conv, p, true)); err != nil {
+		if err := add(views.ConvItemSection(conv, items, true)); err != nil {
 			return err
 		}
 	}

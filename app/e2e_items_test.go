@@ -40,17 +40,17 @@ func TestBrowserTicketJourney(t *testing.T) {
 		browsertest.SetValue("#f-title", ""),
 		browsertest.Type("#f-title", "Lost parcel: carrier claim"),
 		browsertest.Click("#item-save"),
-		chromedp.WaitVisible(chromedp.ID("item-panel-link")),
+		chromedp.WaitVisible(chromedp.ID("item-panel-link-t-1")),
 	))
-	require.Equal(t, "T-1", jsText(t, sue, `document.getElementById('item-panel-link').textContent`))
+	require.Equal(t, "T-1", jsText(t, sue, `document.getElementById('item-panel-link-t-1').textContent`))
 	require.Equal(t, "Lost parcel: carrier claim", jsText(t, sue, `document.querySelector('#conv-item .item-panel-title').textContent`))
 	waitText(t, sue, "#messages", "Sue Support linked this conversation to T-1")
 
 	// Resolve it from the details panel, in place.
 	require.NoError(t, chromedp.Do(sue,
-		chromedp.WaitVisible(chromedp.ID("item-f-status")),
-		browsertest.SetValue("#item-f-status", "resolved"),
-		until(`document.getElementById('item-f-status').value === 'resolved' &&
+		chromedp.WaitVisible(chromedp.ID("item-f-status-t-1")),
+		browsertest.SetValue("#item-f-status-t-1", "resolved"),
+		until(`document.getElementById('item-f-status-t-1').value === 'resolved' &&
 			[...document.querySelectorAll('#messages .msg-system')].some(el => el.textContent.includes('set T-1 to Resolved'))`),
 	))
 
@@ -76,16 +76,16 @@ func TestBrowserTicketJourney(t *testing.T) {
 		browsertest.Type("#item-link-q", "carrier"),
 		chromedp.WaitVisible(chromedp.CSS(`.item-result[data-ref="T-1"]`)),
 		browsertest.Click(`.item-result[data-ref="T-1"]`),
-		chromedp.WaitVisible(chromedp.ID("item-panel-link")),
+		chromedp.WaitVisible(chromedp.ID("item-panel-link-t-1")),
 	))
-	// The link's live update re-renders the panel (with #item-panel-link) a
+	// The link's live update re-renders the panel (with #item-panel-link-t-1) a
 	// moment after the response did: wait for it, so the click below acts on
 	// the panel that stays (this click once hit the node the swap replaced).
 	waitText(t, sue, "#messages", "Sue Support linked this conversation to T-1")
 
 	// Both conversations on the ticket's page; open one to continue it.
 	require.NoError(t, chromedp.Do(sue,
-		browsertest.Click("#item-panel-link"),
+		browsertest.Click("#item-panel-link-t-1"),
 		chromedp.WaitVisible(chromedp.ID("item-conversations")),
 		until(`document.querySelectorAll('#item-conversations .item-conv').length === 2`),
 	))

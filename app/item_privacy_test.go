@@ -47,7 +47,7 @@ func TestTaskHistoryHidesCustomerFromNonSupport(t *testing.T) {
 	assert.Contains(t, act.Text(), "Sue linked a conversation with Zelda Customer")
 
 	// Unlinking is told the same way.
-	require.Equal(t, http.StatusNoContent, sue.post("/conversations/"+conv.PublicID+"/item/unlink", nil, "HX-Request", "true").StatusCode)
+	require.Equal(t, http.StatusNoContent, sue.post("/conversations/"+conv.PublicID+"/item/unlink", url.Values{"item": {"K-1"}}, "HX-Request", "true").StatusCode)
 	page = nat.get("/tasks/1")
 	assert.Contains(t, page.text("#item-activity"), "Sue unlinked a customer's conversation")
 	assert.NotContains(t, page.body, "Zelda")
@@ -71,7 +71,7 @@ func TestTaskLinkedToTeammateChatWording(t *testing.T) {
 	res = ana.get("/tasks/1")
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	assert.Contains(t, res.text("#item-activity"), "Ana linked a teammate chat")
-	require.Equal(t, http.StatusNoContent, ana.post("/conversations/"+pid+"/item/unlink", nil, "HX-Request", "true").StatusCode)
+	require.Equal(t, http.StatusNoContent, ana.post("/conversations/"+pid+"/item/unlink", url.Values{"item": {"K-1"}}, "HX-Request", "true").StatusCode)
 	assert.Contains(t, ana.get("/tasks/1").text("#item-activity"), "Ana unlinked a teammate chat")
 }
 

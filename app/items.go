@@ -190,17 +190,35 @@ func (a *App) updateItem(c echo.Context) error {
 		status = http.StatusUnprocessableEntity
 	}
 	f := views.NewForm(map[string]string{field: value}, err)
-	if views.Req(ctxOf(c)).Fragment && c.Request().Header.Get("HX-Target") == "item-details" {
+	if key, ok := panelKey(c, "item-details", item); ok {
 		panel, perr := models.ItemPanelFor(ctxOf(c), a.db, currentUser(c), item.Kind, item.Number)
 		if perr != nil {
 			return perr
 		}
+		panel.Key = key
 		return a.render(c, status, views.ItemDetails(panel, f, false))
 	}
 	if err != nil {
 		return a.renderItem(c, status, f)
 	}
 	return a.redirect(c, back(c, views.ItemURL(item)))
+}
+
+// panelKey reads which copy of item's element an htmx request targets: the
+// item page's (id, key "") or one in a conversation's panel of several items
+// (id + models.ItemPanelKey). ok is false for a request that targets
+// neither, so the answer is never rendered under another item's ids.
+func panelKey(c echo.Context, id string, item *models.Item) (string, bool) {
+	if !views.Req(ctxOf(c)).Fragment {
+		return "", false
+	}
+	switch c.Request().Header.Get("HX-Target") {
+	case id:
+		return "", true
+	case id + models.ItemPanelKey(item):
+		return models.ItemPanelKey(item), true
+	}
+	return "", false
 }
 
 // followItem toggles following an item (its conversations then show in My
@@ -221,7 +239,8 @@ func (a *App) followItem(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		return a.render(c, http.StatusOK, views.ItemFollow(panel.Item, panel.Following, false))
+		key, _ := panelKey(c, "item-follow", item)
+		return a.render(c, http.StatusOK, views.ItemFollowIn(panel.Item, panel.Following, key))
 	}
 	return a.redirect(c, back(c, views.ItemURL(item)))
 }
@@ -241,26 +260,18 @@ func (a *App) searchItems(c echo.Context) error {
 }
 
 // linkConversationItem links the conversation to an existing item, named
-// by its reference (T-1042).
+// by its reference (T-1042); its other items stay linked.
 func (a *App) linkConversationItem(c echo.Context) error {
 	conv, err := a.conversation(c)
 	if err != nil {
 		return err
 	}
-	u := currentUser(c)
-	kind, n, ok := models.ParseItemRefFor(u, c.FormValue("item"))
-	var item *models.Item
-	if ok {
-		item, err = models.FindItem(ctxOf(c), a.db, u, kind, n)
-	}
-	if !ok || err != nil {
-		if err != nil && !errors.Is(err, models.ErrNotFound) {
-			return err
-		}
-		return models.Invalid("item", "item_unknown", nil)
+	item, err := a.itemByRef(c)
+	if err != nil {
+		return err
 	}
 	err = a.write(ctxOf(c), func(tx models.Tx) error {
-		return models.LinkConversation(ctxOf(c), tx, u, item, conv)
+		return models.LinkConversation(ctxOf(c), tx, currentUser(c), item, conv)
 	})
 	if err != nil {
 		return err
@@ -268,14 +279,34 @@ func (a *App) linkConversationItem(c echo.Context) error {
 	return a.done(c, conv)
 }
 
-// unlinkConversationItem detaches the conversation from its item.
+// itemByRef finds the item named by the form's reference (T-1042) for the
+// viewer: an unknown, malformed or hidden one is a 422 on the item field.
+func (a *App) itemByRef(c echo.Context) (*models.Item, error) {
+	u := currentUser(c)
+	kind, n, ok := models.ParseItemRefFor(u, c.FormValue("item"))
+	if !ok {
+		return nil, models.Invalid("item", "item_unknown", nil)
+	}
+	item, err := models.FindItem(ctxOf(c), a.db, u, kind, n)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil, models.Invalid("item", "item_unknown", nil)
+	}
+	return item, err
+}
+
+// unlinkConversationItem detaches the conversation from one of its items,
+// named by its reference.
 func (a *App) unlinkConversationItem(c echo.Context) error {
 	conv, err := a.conversation(c)
 	if err != nil {
 		return err
 	}
+	item, err := a.itemByRef(c)
+	if err != nil {
+		return err
+	}
 	err = a.write(ctxOf(c), func(tx models.Tx) error {
-		return models.UnlinkConversation(ctxOf(c), tx, currentUser(c), conv)
+		return models.UnlinkConversation(ctxOf(c), tx, currentUser(c), conv, item)
 	})
 	if err != nil {
 		return err

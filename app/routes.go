@@ -163,6 +163,11 @@ func (a *App) routes(e *echo.Echo) {
 	a.bodyLimit(e.POST("/conversations/:pid/rtc/:sid/signals", a.postSignal(a.rtcDesk), a.requireUser), bodyRule{limit: signalBodyLimit})
 	e.GET("/conversations/:pid/rtc/signals/:id", a.showSignal(a.rtcDesk), a.requireUser)
 	e.GET("/conversations/:pid/rtc/ice", a.showICE(a.rtcDesk), a.requireUser)
+	// Calls the customer starts, conferences, heartbeats (rtc_conference.go).
+	e.POST("/conversations/:pid/rtc/:sid/answer", a.answerCall, a.requireUser)
+	e.POST("/conversations/:pid/rtc/:sid/join", a.joinCall, a.requireUser)
+	e.POST("/conversations/:pid/rtc/:sid/leave", a.leaveCall, a.requireUser)
+	e.POST("/conversations/:pid/rtc/:sid/alive", a.mediaAlive(a.rtcDesk), a.requireUser)
 
 	// Notifications (notifications.go): the bell's page and popover, marking
 	// read.
@@ -202,6 +207,7 @@ func (a *App) routes(e *echo.Echo) {
 	admin.GET("/conversations", a.showConversationSettings)
 	admin.POST("/conversations", a.saveConversationSettings)
 	admin.POST("/conversations/typing-preview", a.saveTypingPreview)
+	admin.POST("/conversations/customer-calls", a.saveCustomerCalls)
 	admin.POST("/conversations/waiting", a.saveWaitingThresholds)
 	admin.POST("/conversations/support-key", a.saveSupportKeyMinutes)
 	admin.GET("/service-levels", a.showServiceLevels)
@@ -282,6 +288,10 @@ func (a *App) widgetRoutes(e *echo.Echo) {
 	a.bodyLimit(e.POST("/widget/conversations/:pid/rtc/:sid/signals", a.postSignal(a.rtcWidget), visitorReads...), bodyRule{limit: signalBodyLimit})
 	e.GET("/widget/conversations/:pid/rtc/signals/:id", a.showSignal(a.rtcWidget), visitorReads...)
 	e.GET("/widget/conversations/:pid/rtc/ice", a.showICE(a.rtcWidget), visitorReads...)
+	// The customer's call (when the desk allows it) and heartbeat
+	// (rtc_conference.go).
+	e.POST("/widget/conversations/:pid/rtc", a.callAgents, visitorReads...)
+	e.POST("/widget/conversations/:pid/rtc/:sid/alive", a.mediaAlive(a.rtcWidget), visitorReads...)
 	// Co-browsing, the customer's side (cobrowse.go): the consent answer and
 	// End spend the message allowance; the recorder's chunks (a few a
 	// second while active) the read allowance, up to the chunk cap.

@@ -66,7 +66,7 @@ func (a *App) rtcJSON(c echo.Context, s *models.RTCSession, err error) error {
 }
 
 func rtcState(s *models.RTCSession) map[string]any {
-	out := map[string]any{"pid": s.PublicID, "media": s.Kind, "state": s.State}
+	out := map[string]any{"pid": s.PublicID, "media": s.Kind, "state": s.State, "by_customer": s.ByCustomer}
 	if s.UserID != nil {
 		out["agent"] = models.UserPeer(*s.UserID)
 	}
@@ -161,6 +161,7 @@ func (a *App) postSignal(side rtcSide) echo.HandlerFunc {
 		}
 		var in struct {
 			Kind    string          `json:"kind"`
+			To      string          `json:"to"`
 			Payload json.RawMessage `json:"payload"`
 		}
 		if err := json.Unmarshal(body, &in); err != nil {
@@ -169,7 +170,7 @@ func (a *App) postSignal(side rtcSide) echo.HandlerFunc {
 		var id int64
 		err = a.write(ctxOf(c), func(tx models.Tx) error {
 			var err error
-			id, err = models.PostSignal(ctxOf(c), tx, actor, conv, c.Param("sid"), in.Kind, in.Payload)
+			id, err = models.PostSignalTo(ctxOf(c), tx, actor, conv, c.Param("sid"), in.To, in.Kind, in.Payload)
 			return err
 		})
 		if err != nil {
@@ -216,8 +217,15 @@ func (a *App) showICE(side rtcSide) echo.HandlerFunc {
 		if len(ss) == 0 || ss[0].PublicID != sid || !ss[0].Running() {
 			return models.ErrNotFound
 		}
-		if actor.User != nil && !models.CanUseMedia(actor.User, conv) || actor.User != nil && actor.Peer() != ss[0].AgentPeer() {
+		if actor.User != nil && !models.CanUseMedia(actor.User, conv) {
 			return models.ErrNotFound
+		}
+		// Its agent, the agents who joined the call, or the customer.
+		if in, err := models.MediaPeerIn(ctxOf(c), a.db, actor, &ss[0]); err != nil || !in {
+			if err == nil {
+				err = models.ErrNotFound
+			}
+			return err
 		}
 		ice, err := a.iceFor(sid)
 		if err != nil {

@@ -22,6 +22,9 @@ type rtcMessage struct {
 	Signal  int64  `json:"signal,omitempty"`
 	From    string `json:"from,omitempty"`
 	Agent   string `json:"agent,omitempty"`
+	// Peer and Change: an agent joined or left the call.
+	Peer   string `json:"peer,omitempty"`
+	Change string `json:"change,omitempty"`
 }
 
 // rtcEvents picks the batch's rtc events about conv for the viewer peer:
@@ -40,7 +43,7 @@ func rtcEvents(b *live.Batch, evs []models.Event, may func(*models.Conversation)
 		if !ok {
 			continue
 		}
-		m := rtcMessage{Session: d.PublicID, Media: d.Media, State: d.State}
+		m := rtcMessage{Session: d.PublicID, Media: d.Media, State: d.State, Peer: d.Peer, Change: d.Change}
 		if d.Signal != 0 {
 			if d.To != peer {
 				continue
@@ -62,6 +65,9 @@ func rtcEvents(b *live.Batch, evs []models.Event, may func(*models.Conversation)
 // conversation, when the viewer may use media in it, the panel again after
 // a transition and the rtc events for rtc.js.
 func (v *deskViewer) renderRTC(ctx context.Context, b *live.Batch, evs []models.Event, add func(templ.Component) error) ([]string, error) {
+	if err := v.renderRinging(ctx, b, evs, add); err != nil {
+		return nil, err
+	}
 	if v.conv == "" {
 		return nil, nil
 	}
@@ -73,7 +79,13 @@ func (v *deskViewer) renderRTC(ctx context.Context, b *live.Batch, evs []models.
 		if err != nil {
 			return nil, err
 		}
-		if err := add(views.MediaPanel(changed, ss, v.user, true)); err != nil {
+		var may models.MediaRights
+		if r := models.RunningMedia(ss); r != nil && r.IsCall() {
+			if may, err = models.LoadMediaRights(ctx, v.a.db, v.user, changed); err != nil {
+				return nil, err
+			}
+		}
+		if err := add(views.MediaPanel(changed, ss, v.user, may, true)); err != nil {
 			return nil, err
 		}
 	}
@@ -97,5 +109,46 @@ func (w *widgetStream) renderRTC(ctx context.Context, b *live.Batch, evs []model
 	if err != nil {
 		return nil, nil, err
 	}
-	return []templ.Component{views.WidgetMedia(changed, models.RunningMedia(ss), true)}, msgs, nil
+	calls, err := models.CustomerCalls(ctx, w.a.db)
+	if err != nil {
+		return nil, nil, err
+	}
+	return []templ.Component{views.WidgetMedia(changed, models.RunningMedia(ss), calls, true)}, msgs, nil
+}
+
+// renderRinging alerts the viewer, on any desk page, to a customer's call
+// that rings for them (models.MayTakeCustomerCall: the assignee, or the
+// team, or the desk): a toast that chimes and opens the conversation, and
+// takes it away once the call is answered, declined or over.
+func (v *deskViewer) renderRinging(ctx context.Context, b *live.Batch, evs []models.Event, add func(templ.Component) error) error {
+	for _, e := range evs {
+		if e.Kind != models.EventRTC || e.ConversationID == nil {
+			continue
+		}
+		d, ok := e.Data.(models.RTCEvent)
+		if !ok || !d.ByCustomer || d.State == "" || d.Signal != 0 || d.Change != "" {
+			continue
+		}
+		cv := b.Conversations[*e.ConversationID]
+		if cv == nil {
+			continue
+		}
+		may, err := models.MayTakeCustomerCall(v.a.db.WithContext(ctx), v.user, cv)
+		if err != nil {
+			return err
+		}
+		if !may {
+			continue
+		}
+		s := &models.RTCSession{PublicID: d.PublicID, Kind: d.Media, ByCustomer: true}
+		// Answered, declined or over: the alert goes.
+		c := views.CallRingingGone(s)
+		if d.State == models.RTCRequested {
+			c = views.CallRinging(cv, s, v.user.NotifySound)
+		}
+		if err := add(c); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -80,6 +80,7 @@ func Register(w *river.Workers, d Deps) {
 	river.AddWorker(w, &DeleteFilesWorker{deps: d})
 	river.AddWorker(w, &ExpireFilesWorker{deps: d})
 	river.AddWorker(w, &CobrowsePurgeWorker{deps: d})
+	river.AddWorker(w, &ReapMediaWorker{deps: d})
 }
 
 // Periodic lists the timed jobs River runs on a schedule. River elects one
@@ -99,6 +100,9 @@ func Periodic() []*river.PeriodicJob {
 			&river.PeriodicJobOpts{RunOnStart: true}),
 		river.NewPeriodicJob(river.PeriodicInterval(SLACheckInterval),
 			func() (river.JobArgs, *river.InsertOpts) { return SLACheckArgs{}, nil }, nil),
+		river.NewPeriodicJob(river.PeriodicInterval(ReapMediaInterval),
+			func() (river.JobArgs, *river.InsertOpts) { return ReapMediaArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true}),
 	}
 }
 

@@ -299,7 +299,7 @@ func AppendCobrowseChunk(ctx context.Context, t Tx, v *Visitor, conv *Conversati
 		if s.Bytes+int64(len(data)) > CobrowseSessionLimit {
 			return ErrCobrowseTooLarge
 		}
-		if err := tx.Exec(`UPDATE cobrowse_sessions SET bytes = bytes + ? WHERE id = ?`, len(data), s.ID).Error; err != nil {
+		if err := tx.Exec(`UPDATE cobrowse_sessions SET bytes = bytes + ?, alive_at = now() WHERE id = ?`, len(data), s.ID).Error; err != nil {
 			return err
 		}
 		if err := tx.Raw(`INSERT INTO cobrowse_chunks (session_id, data) VALUES (?, ?) RETURNING id`, s.ID, data).Scan(&id).Error; err != nil {

@@ -58,6 +58,7 @@ var customerEvents = []string{SysClosed, SysReopened, SysReopenedByCustomer, Sys
 	SysSessionEnded,    // support_session.go
 	SysJoined, SysLeft, // participant.go: visible agents only
 	SysRTCRequested, SysRTCAccepted, SysRTCDeclined, SysRTCStarted, SysRTCEnded, // rtc.go
+	SysRTCJoined, SysRTCLeft, // rtc_conference.go
 	SysCobrowseRequested, SysCobrowseAccepted, SysCobrowseDeclined, SysCobrowseStarted, SysCobrowseEnded} // cobrowse.go
 
 // MaxMessageLen caps a message body, in characters.
@@ -74,7 +75,6 @@ type Conversation struct {
 	AssigneeID         *int64
 	TeamID             *int64
 	CreatedBy          *int64
-	ItemID             *int64 // the ticket or task it belongs to (item.go)
 	Subject            string
 	Channel            string
 	PageURL            string

@@ -81,7 +81,8 @@ func LoadCustomerContext(ctx context.Context, db *gorm.DB, u *User, conv *Conver
 	err = db.Raw(`
 		SELECT i.* FROM items i
 		WHERE i.id IN (SELECT id FROM items WHERE requester_id = @c
-		               UNION SELECT item_id FROM conversations WHERE customer_id = @c AND item_id IS NOT NULL)
+		               UNION SELECT l.item_id FROM conversation_items l JOIN conversations lc ON lc.id = l.conversation_id
+		                     WHERE lc.customer_id = @c)
 		  AND `+userSeesItemSQL("i")+`
 		ORDER BY i.updated_at DESC, i.id DESC
 		LIMIT `+fmt.Sprint(ContextLimit+1), args).Scan(&cc.Items).Error

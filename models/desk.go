@@ -109,6 +109,9 @@ type ConversationView struct {
 	// Media are the conversation's newest media sessions (rtc.go), newest
 	// first; the app sets them for viewers who may use media (CanUseMedia).
 	Media []RTCSession
+	// MediaRights: whether the viewer may join its call or answer the
+	// customer's (rtc_conference.go).
+	MediaRights MediaRights
 	// Cobrowse is the conversation's running co-browsing session, if any
 	// (cobrowse.go); the app sets it for staff who may co-browse.
 	Cobrowse *CobrowseSession
@@ -122,8 +125,9 @@ type ConversationView struct {
 	Teammates []User
 	// Following reports whether the viewer follows the conversation.
 	Following bool
-	// Item is the conversation's ticket or task, if any (item.go).
-	Item *ItemPanel
+	// Items are the conversation's tickets and tasks the viewer may see,
+	// in the order they were linked (ConversationItems).
+	Items []ItemPanel
 	// Context is the customer context panel (LoadCustomerContext): only
 	// for viewers with customer data rights, on customer conversations.
 	Context *CustomerContext
@@ -211,12 +215,8 @@ func ConversationViewOf(ctx context.Context, db *gorm.DB, u *User, conv *Convers
 		}
 		v.TeamName = v.Row.TeamName
 	}
-	err = db.WithContext(ctx).Raw("SELECT EXISTS (SELECT 1 FROM conversation_users WHERE conversation_id = ? AND user_id = ? AND following)",
-		conv.ID, u.ID).Scan(&v.Following).Error
-	if err != nil {
-		return nil, fmt.Errorf("following: %w", err)
-	}
-	if v.Item, err = ConversationItem(ctx, db, u, conv, v.Agents); err != nil {
+	v.Following = v.Row.ViewerFollowing
+	if v.Items, err = ConversationItems(ctx, db, u, conv, v.Agents); err != nil {
 		return nil, err
 	}
 	if v.Participants, err = LoadParticipants(ctx, db, conv); err != nil {

@@ -72,6 +72,8 @@ type InboxRow struct {
 	MemberNames string
 	// Mine reports whether the row belongs in the viewer's "My conversations".
 	Mine bool
+	// ViewerFollowing: the viewer follows the conversation.
+	ViewerFollowing bool
 }
 
 // Title is what a row or page calls the conversation: the customer, or for
@@ -128,7 +130,7 @@ var rowSelect = `SELECT c.*, c.public_id::text AS public_id,
 		       COALESCE(cu.name, '') AS customer_name, COALESCE(cu.email, '') AS customer_email,
 		       COALESCE(a.name, '') AS assignee_name, COALESCE(qt.name, '') AS team_name, ` + unreadCount + ` AS unread,
 		       CASE WHEN c.kind = 'internal' THEN ` + memberNames + ` ELSE '' END AS member_names,
-		       ` + mineCondition + ` AS mine
+		       ` + mineCondition + ` AS mine, COALESCE(r.following, false) AS viewer_following
 		FROM conversations c
 		LEFT JOIN customers cu ON cu.id = c.customer_id
 		LEFT JOIN users a ON a.id = c.assignee_id

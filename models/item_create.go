@@ -10,7 +10,8 @@ import (
 
 // CreateItem stores a new ticket or task by u, numbered next in its kind,
 // and links in.Conversation to it if given. Nothing is stored when the input
-// is invalid or the conversation already has an item.
+// is invalid or the conversation cannot take another item
+// (MaxConversationItems).
 func CreateItem(ctx context.Context, t Tx, u *User, in ItemInput) (*Item, error) {
 	if !CanSeeItems(u, in.Kind) {
 		return nil, ErrNotFound
@@ -44,7 +45,7 @@ func CreateItem(ctx context.Context, t Tx, u *User, in ItemInput) (*Item, error)
 		}
 		var conv *Conversation
 		if in.Conversation != nil {
-			if conv, err = lockLinkable(tx, v, in.Conversation.ID); err != nil {
+			if conv, err = lockLinkable(tx, v, in.Conversation.ID, 0); err != nil {
 				return err
 			}
 		}
@@ -99,7 +100,6 @@ func CreateItem(ctx context.Context, t Tx, u *User, in ItemInput) (*Item, error)
 			if err := link(t, u, item, conv); err != nil {
 				return err
 			}
-			in.Conversation.ItemID = &item.ID
 		}
 		return nil
 	})

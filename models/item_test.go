@@ -109,12 +109,13 @@ func TestCreateItemValidation(t *testing.T) {
 	plain := mkUser(t, db, "plain@example.com", models.RoleAgent)
 	inactive := mkSupport(t, db, "gone@example.com")
 	require.NoError(t, db.Exec("UPDATE users SET active = false, deactivated_at = now() WHERE id = ?", inactive.ID).Error)
-	_, linked := mkConversation(t, db, "already linked")
-	_, err := factory.Write1(db, func(tx models.Tx) (*models.Item, error) {
-		return models.CreateItem(ctx, tx, me, models.ItemInput{Kind: models.ItemTask, Title: "owner", Conversation: linked})
-	})
-	require.NoError(t, err)
-	linked.ItemID = nil // a stale copy: the rule is checked under lock
+	_, linked := mkConversation(t, db, "linked to all it may take")
+	for i := range models.MaxConversationItems {
+		_, err := factory.Write1(db, func(tx models.Tx) (*models.Item, error) {
+			return models.CreateItem(ctx, tx, me, models.ItemInput{Kind: models.ItemTask, Title: fmt.Sprint("owner ", i), Conversation: linked})
+		})
+		require.NoError(t, err)
+	}
 
 	cases := []struct {
 		name  string
@@ -133,13 +134,13 @@ func TestCreateItemValidation(t *testing.T) {
 		{"due date not a date", models.ItemInput{Kind: models.ItemTask, Title: "x", Due: "tomorrow"}, "due", "item_due_invalid"},
 		{"bad status", models.ItemInput{Kind: models.ItemTask, Title: "x", Status: models.ItemResolved}, "status", "item_status_invalid"},
 		{"bad priority", models.ItemInput{Kind: models.ItemTask, Title: "x", Priority: "whenever"}, "priority", "item_priority_invalid"},
-		{"conversation already linked", models.ItemInput{Kind: models.ItemTicket, Title: "x", Conversation: linked}, "conversation", "item_conversation_linked"},
+		{"conversation at its limit of items", models.ItemInput{Kind: models.ItemTicket, Title: "x", Conversation: linked}, "conversation", "item_conversation_too_many"},
 	}
 	for _, tc := range cases {
 		_, err := factory.Write1(db, func(tx models.Tx) (*models.Item, error) { return models.CreateItem(ctx, tx, me, tc.in) })
 		assert.Equal(t, tc.code, fieldCode(t, err, tc.field), tc.name)
 	}
-	assert.Equal(t, int64(1), count(t, db, "SELECT count(*) FROM items"), "nothing stored")
+	assert.Equal(t, int64(models.MaxConversationItems), count(t, db, "SELECT count(*) FROM items"), "nothing stored")
 	assert.Equal(t, int64(0), count(t, db, "SELECT last_number FROM item_counters WHERE kind = 'ticket'"), "no number taken")
 
 	// A 200-character title (trimmed) is fine.
@@ -188,7 +189,9 @@ func TestCreateTicketFromConversation(t *testing.T) {
 	require.NoError(t, err)
 	require.NotNil(t, it.RequesterID)
 	assert.Equal(t, cust.ID, *it.RequesterID)
-	assert.Equal(t, it.ID, *conv.ItemID)
+	linked, err := models.ConversationItemIDs(ctx, db, conv.ID)
+	require.NoError(t, err)
+	assert.Equal(t, []int64{it.ID}, linked)
 
 	msgs, err := models.ListMessages(ctx, db, conv, true)
 	require.NoError(t, err)
@@ -301,8 +304,8 @@ func TestUpdateItemValidation(t *testing.T) {
 	assert.Equal(t, int64(10), count(t, db, "SELECT count(*) FROM item_activities WHERE item_id = ?", it.ID))
 }
 
-// Linking: a conversation has at most one item, an item many
-// conversations; unlinking frees the conversation.
+// Linking: a conversation may have several items, an item many
+// conversations, each pair once; unlinking one item leaves the others.
 func TestLinkAndUnlinkConversations(t *testing.T) {
 	t.Parallel()
 	db := setup(t)
@@ -324,15 +327,25 @@ func TestLinkAndUnlinkConversations(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, v.Conversations, 2)
 
+	// A second item on the same conversation; the same one twice is refused.
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.LinkConversation(ctx, tx, me, other, c2) }))
+	ids, err := models.ConversationItemIDs(ctx, db, c2.ID)
+	require.NoError(t, err)
+	assert.Equal(t, []int64{it.ID, other.ID}, ids, "in the order linked")
 	assert.Equal(t, "item_conversation_linked", fieldCode(t, factory.Write(db, func(tx models.Tx) error { return models.LinkConversation(ctx, tx, me, other, c2) }), "conversation"))
 	ghost := &models.Item{ID: 999999, Kind: models.ItemTicket, Number: 999999}
 	_, c3 := mkConversation(t, db, "third")
 	assert.Equal(t, "item_unknown", fieldCode(t, factory.Write(db, func(tx models.Tx) error { return models.LinkConversation(ctx, tx, me, ghost, c3) }), "item"))
-	assert.Zero(t, count(t, db, "SELECT count(*) FROM conversations WHERE id = ? AND item_id IS NOT NULL", c3.ID), "nothing stored")
+	assert.Zero(t, count(t, db, "SELECT count(*) FROM conversation_items WHERE conversation_id = ?", c3.ID), "nothing stored")
 
-	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.UnlinkConversation(ctx, tx, me, c2) }))
-	assert.Equal(t, "item_conversation_not_linked", fieldCode(t, factory.Write(db, func(tx models.Tx) error { return models.UnlinkConversation(ctx, tx, me, c2) }), "conversation"))
-	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.LinkConversation(ctx, tx, me, other, c2) }))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.UnlinkConversation(ctx, tx, me, c2, it) }))
+	assert.Equal(t, "item_conversation_not_linked", fieldCode(t, factory.Write(db, func(tx models.Tx) error { return models.UnlinkConversation(ctx, tx, me, c2, it) }), "conversation"))
+	ids, err = models.ConversationItemIDs(ctx, db, c2.ID)
+	require.NoError(t, err)
+	assert.Equal(t, []int64{other.ID}, ids, "the other item stays")
+	v, err = models.OpenItem(ctx, db, me, models.ItemTicket, it.Number)
+	require.NoError(t, err)
+	assert.Len(t, v.Conversations, 1)
 	staff, err := models.ListMessages(ctx, db, c2, false)
 	require.NoError(t, err)
 	var events []string
@@ -341,7 +354,7 @@ func TestLinkAndUnlinkConversations(t *testing.T) {
 			events = append(events, m.Event)
 		}
 	}
-	assert.Equal(t, []string{models.SysTicketLinked, models.SysItemUnlinked, models.SysItemLinked}, events)
+	assert.Equal(t, []string{models.SysTicketLinked, models.SysItemLinked, models.SysItemUnlinked}, events)
 	cust, err := models.ListMessages(ctx, db, c2, true)
 	require.NoError(t, err)
 	for _, m := range cust {
@@ -385,13 +398,14 @@ func TestTicketsAreForSupportAgents(t *testing.T) {
 	})
 	require.NoError(t, err)
 	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.LinkConversation(ctx, tx, me, it, chat) }))
-	panel, err := models.ConversationItem(ctx, db, plain, chat, nil)
+	panels, err := models.ConversationItems(ctx, db, plain, chat, nil)
 	require.NoError(t, err)
-	assert.Nil(t, panel)
-	panel, err = models.ConversationItem(ctx, db, me, chat, nil)
+	assert.Empty(t, panels)
+	panels, err = models.ConversationItems(ctx, db, me, chat, nil)
 	require.NoError(t, err)
-	assert.Equal(t, "T-1", panel.Item.Ref())
-	assert.ErrorIs(t, factory.Write(db, func(tx models.Tx) error { return models.UnlinkConversation(ctx, tx, plain, chat) }), models.ErrNotFound)
+	require.Len(t, panels, 1)
+	assert.Equal(t, "T-1", panels[0].Item.Ref())
+	assert.ErrorIs(t, factory.Write(db, func(tx models.Tx) error { return models.UnlinkConversation(ctx, tx, plain, chat, it) }), models.ErrNotFound)
 	found, err = models.SearchItems(ctx, db, me, "refu", 10)
 	require.NoError(t, err)
 	assert.Len(t, found, 1)
@@ -636,7 +650,7 @@ func TestItemConversationsAreMine(t *testing.T) {
 	assert.True(t, isMine(stranger, conv2))
 	assert.True(t, isMine(creator, conv2))
 	// Unlinked, it leaves them (nobody wrote in it or follows it).
-	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.UnlinkConversation(ctx, tx, creator, conv2) }))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.UnlinkConversation(ctx, tx, creator, conv2, it) }))
 	assert.False(t, isMine(stranger, conv2))
 	assert.False(t, isMine(creator, conv2))
 	// Writing in a conversation keeps it mine after the item lets go.
@@ -644,7 +658,7 @@ func TestItemConversationsAreMine(t *testing.T) {
 		return models.PostMessage(ctx, tx, models.Actor{User: stranger}, conv, models.MessageText, "on it")
 	})
 	require.NoError(t, err)
-	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.UnlinkConversation(ctx, tx, creator, conv) }))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.UnlinkConversation(ctx, tx, creator, conv, it) }))
 	assert.True(t, isMine(stranger, conv), "wrote in it")
 	assert.False(t, isMine(creator, conv))
 }

@@ -72,7 +72,7 @@ func OpenItem(ctx context.Context, db *gorm.DB, u *User, kind string, number int
 		v.Activities[i].Redact(u)
 	}
 	// Only the conversations u may open.
-	if err := db.Raw(rowSelect+` WHERE c.item_id = @item AND `+visibleToUser+` ORDER BY c.last_message_at DESC, c.id DESC LIMIT 100`,
+	if err := db.Raw(rowSelect+` WHERE c.id IN (SELECT conversation_id FROM conversation_items WHERE item_id = @item) AND `+visibleToUser+` ORDER BY c.last_message_at DESC, c.id DESC LIMIT 100`,
 		map[string]any{"me": u.ID, "support": CanSeeCustomerData(u), "item": it.ID}).Scan(&v.Conversations).Error; err != nil {
 		return nil, fmt.Errorf("item conversations: %w", err)
 	}
@@ -104,53 +104,80 @@ func ItemChoices(ctx context.Context, db *gorm.DB, kind string) ([]User, []Team,
 	return us, ts, nil
 }
 
-// ItemPanel is a conversation's item as its side panel shows it.
+// ItemPanel is an item as a side panel or its page's details show it.
 type ItemPanel struct {
 	Item      *Item
 	Following bool
 	Assignees []User
 	Teams     []Team
+	// Key tells the element ids of one item's details apart where a
+	// conversation's panel shows several (ItemPanelKey); empty on the item
+	// page, whose ids stay plain.
+	Key string
 }
 
-// ConversationItem returns the panel of conv's item for u: nil when conv
-// has no item or u may not see it. One query for the item (with the
-// viewer's follow), one each for the choices; agents, when the caller has
-// already loaded the support agents, stand for a ticket's assignees.
-func ConversationItem(ctx context.Context, db *gorm.DB, u *User, conv *Conversation, agents []User) (*ItemPanel, error) {
-	if conv.ItemID == nil {
-		return nil, nil
-	}
-	var row struct {
+// ItemPanelKey is the id suffix of it's details in a conversation's panel
+// ("-t-12"): unique among the panel's items, and safe in an element id.
+func ItemPanelKey(it *Item) string {
+	return "-" + strings.ToLower(it.Ref())
+}
+
+// ConversationItems returns the panels of conv's items that u may see, in
+// the order they were linked: none when conv has no item or u may see none
+// of them (an agent without the support flag sees no ticket). One query for
+// the items (with the viewer's follow), one each for the choices of each
+// kind shown; agents, when the caller has already loaded the support
+// agents, stand for a ticket's assignees.
+func ConversationItems(ctx context.Context, db *gorm.DB, u *User, conv *Conversation, agents []User) ([]ItemPanel, error) {
+	var rows []struct {
 		Item
 		Following    bool
 		AssigneeName string
 	}
+	args := userArgs(u)
+	args["conv"] = conv.ID
 	err := db.WithContext(ctx).Raw(`
-		SELECT i.*, EXISTS (SELECT 1 FROM item_followers f WHERE f.item_id = i.id AND f.user_id = ?) AS following,
+		SELECT i.*, EXISTS (SELECT 1 FROM item_followers f WHERE f.item_id = i.id AND f.user_id = @me) AS following,
 		       COALESCE((SELECT name FROM users WHERE id = i.assignee_id), '') AS assignee_name
-		FROM items i WHERE i.id = ?`, u.ID, *conv.ItemID).Scan(&row).Error
+		FROM conversation_items l JOIN items i ON i.id = l.item_id
+		WHERE l.conversation_id = @conv AND `+userSeesItemSQL("i")+`
+		ORDER BY l.linked_at, l.item_id`, args).Scan(&rows).Error
 	if err != nil {
-		return nil, fmt.Errorf("conversation item: %w", err)
+		return nil, fmt.Errorf("conversation items: %w", err)
 	}
-	if row.ID == 0 || !CanSeeItems(u, row.Kind) {
+	if len(rows) == 0 {
 		return nil, nil
 	}
-	it := row.Item
-	if it.AssigneeID != nil {
-		it.Assignee = &User{ID: *it.AssigneeID, Name: row.AssigneeName}
+	type choices struct {
+		assignees []User
+		teams     []Team
 	}
-	p := &ItemPanel{Item: &it, Following: row.Following}
-	if it.Kind == ItemTicket && agents != nil {
-		p.Assignees = agents
-		if err := db.WithContext(ctx).Omit(clause.Associations).Order("lower(name), id").Find(&p.Teams).Error; err != nil {
-			return nil, fmt.Errorf("teams: %w", err)
+	byKind := map[string]*choices{}
+	panels := make([]ItemPanel, 0, len(rows))
+	for i := range rows {
+		it := rows[i].Item
+		if !CanSeeItems(u, it.Kind) {
+			continue
 		}
-		return p, nil
+		if it.AssigneeID != nil {
+			it.Assignee = &User{ID: *it.AssigneeID, Name: rows[i].AssigneeName}
+		}
+		ch := byKind[it.Kind]
+		if ch == nil {
+			ch = &choices{}
+			if it.Kind == ItemTicket && agents != nil {
+				ch.assignees = agents
+				if err := db.WithContext(ctx).Omit(clause.Associations).Order("lower(name), id").Find(&ch.teams).Error; err != nil {
+					return nil, fmt.Errorf("teams: %w", err)
+				}
+			} else if ch.assignees, ch.teams, err = ItemChoices(ctx, db, it.Kind); err != nil {
+				return nil, err
+			}
+			byKind[it.Kind] = ch
+		}
+		panels = append(panels, ItemPanel{Item: &it, Following: rows[i].Following, Assignees: ch.assignees, Teams: ch.teams, Key: ItemPanelKey(&it)})
 	}
-	if p.Assignees, p.Teams, err = ItemChoices(ctx, db, it.Kind); err != nil {
-		return nil, err
-	}
-	return p, nil
+	return panels, nil
 }
 
 // ItemDraft is the new-item form filled in from a conversation: the

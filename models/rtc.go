@@ -72,6 +72,7 @@ var rtcReasons = map[string]bool{
 	"left":        true, // the other side closed the page
 	"denied":      true, // the browser's permission was refused
 	"unsupported": true, // the browser cannot capture the screen (mobile)
+	"abandoned":   true, // nobody's connection was up for too long (rtc_reap.go)
 }
 
 // MaxSignalBytes caps one signalling payload (an SDP offer with audio,
@@ -92,6 +93,15 @@ type RTCSession struct {
 	AnsweredAt     *time.Time
 	StartedAt      *time.Time
 	EndedAt        *time.Time
+	// ByCustomer: the customer started this call; an agent answers it
+	// (rtc_conference.go).
+	ByCustomer bool
+	// AliveAt is the last sign of life of a browser in the session (the
+	// reaper ends a running session where it is too old: rtc_reap.go).
+	AliveAt time.Time `gorm:"->"`
+	// Members are the agents in the call now, in the order they joined
+	// (filled by MediaSessions for the running session).
+	Members []RTCMember `gorm:"-"`
 }
 
 // TableName maps RTCSession to rtc_sessions.
@@ -149,6 +159,11 @@ type RTCEvent struct {
 	Signal   int64  `json:"signal,omitempty"`
 	From     string `json:"from,omitempty"`
 	To       string `json:"to,omitempty"`
+	// Peer and Change: an agent joined or left a call (rtc_conference.go).
+	Peer   string `json:"peer,omitempty"`
+	Change string `json:"change,omitempty"`
+	// ByCustomer: a call the customer started (it rings for agents).
+	ByCustomer bool `json:"bc,omitempty"`
 }
 
 // Kind implements EventData.
@@ -177,12 +192,21 @@ func (a MediaActor) mayUse(conv *Conversation) bool {
 	return a.Visitor != nil && a.Visitor.Sees(conv)
 }
 
-// inSession reports whether the actor is one of s's two sides.
-func (a MediaActor) inSession(s *RTCSession) bool {
-	if a.User != nil {
-		return s.UserID != nil && *s.UserID == a.User.ID
+// inSession reports whether the actor is one of s's sides: the customer,
+// its agent, or (tx given) an agent who joined the call and has not left.
+func (a MediaActor) inSession(tx *gorm.DB, s *RTCSession) (bool, error) {
+	if a.User == nil {
+		return a.Visitor != nil, nil
 	}
-	return a.Visitor != nil
+	if s.UserID != nil && *s.UserID == a.User.ID {
+		return true, nil
+	}
+	if tx == nil {
+		return false, nil
+	}
+	var in bool
+	err := tx.Raw("SELECT EXISTS (SELECT 1 FROM rtc_members WHERE session_id = ? AND user_id = ? AND left_at IS NULL)", s.ID, a.User.ID).Scan(&in).Error
+	return in, err
 }
 
 // ErrRTCBusy is the refusal of a second session while one runs.
@@ -223,6 +247,9 @@ func RequestMedia(ctx context.Context, t Tx, u *User, conv *Conversation, kind s
 		if err := tx.Raw("SELECT public_id, created_at FROM rtc_sessions WHERE id = ?", s.ID).Row().Scan(&s.PublicID, &s.CreatedAt); err != nil {
 			return err
 		}
+		if err := addMember(tx, s, u); err != nil {
+			return err
+		}
 		return rtcTransition(t, conv, s, a, SysRTCRequested, nil)
 	})
 	if err != nil {
@@ -234,7 +261,10 @@ func RequestMedia(ctx context.Context, t Tx, u *User, conv *Conversation, kind s
 // rtcTransition writes s's status line and its RTCEvent.
 func rtcTransition(t Tx, conv *Conversation, s *RTCSession, a MediaActor, line string, extra JSONMap) error {
 	data := JSONMap{"kind": s.Kind, "session": s.PublicID}
-	if a.User != nil {
+	switch {
+	case a.User == nil && a.Visitor == nil:
+		data["by_system"] = true // the reaper (rtc_reap.go)
+	case a.User != nil:
 		data["by"] = a.User.Name
 		var hidden bool
 		if err := t.db.Raw(`SELECT `+hiddenAuthorSQL, map[string]any{"conv": conv.ID, "user_id": a.User.ID}).Scan(&hidden).Error; err != nil {
@@ -243,7 +273,7 @@ func rtcTransition(t Tx, conv *Conversation, s *RTCSession, a MediaActor, line s
 		if hidden {
 			data["by_hidden"] = true
 		}
-	} else {
+	default:
 		data["by_customer"] = true
 	}
 	for k, v := range extra {
@@ -252,7 +282,7 @@ func rtcTransition(t Tx, conv *Conversation, s *RTCSession, a MediaActor, line s
 	if _, err := insertSystemLine(t, conv, line, data); err != nil {
 		return err
 	}
-	return appendEvent(t, Event{ConversationID: &conv.ID, Data: RTCEvent{Session: s.ID, PublicID: s.PublicID, Media: s.Kind, State: s.State}})
+	return appendEvent(t, Event{ConversationID: &conv.ID, Data: RTCEvent{Session: s.ID, PublicID: s.PublicID, Media: s.Kind, State: s.State, ByCustomer: s.ByCustomer}})
 }
 
 // lockSession loads conv's session pid for update; a session of another
@@ -270,7 +300,14 @@ func lockSession(tx *gorm.DB, a MediaActor, conv *Conversation, pid string, anyA
 	if err != nil {
 		return nil, err
 	}
-	if !a.inSession(&s) && !(len(anyAgent) > 0 && anyAgent[0] && a.User != nil) {
+	if len(anyAgent) > 0 && anyAgent[0] && a.User != nil {
+		return &s, nil
+	}
+	in, err := a.inSession(tx, &s)
+	if err != nil {
+		return nil, err
+	}
+	if !in {
 		return nil, ErrNotFound
 	}
 	return &s, nil
@@ -307,11 +344,13 @@ func AnswerMedia(ctx context.Context, t Tx, a MediaActor, conv *Conversation, pi
 	var s *RTCSession
 	err := t.run(ctx, func(tx *gorm.DB) error {
 		var err error
-		if s, err = lockSession(tx, a, conv, pid); err != nil {
+		// Any agent finds it: the customer's call is answered by one of
+		// the agents it rings for (checked below).
+		if s, err = lockSession(tx, a, conv, pid, a.User != nil); err != nil {
 			return err
 		}
-		if a.User != nil {
-			return Invalid("rtc", "rtc_not_yours", nil) // agents ask; the customer answers
+		if (a.User != nil) != s.ByCustomer {
+			return Invalid("rtc", "rtc_not_yours", nil) // the side that was asked answers
 		}
 		if s.State != RTCRequested {
 			return Invalid("rtc", "rtc_not_requested", nil)
@@ -319,7 +358,24 @@ func AnswerMedia(ctx context.Context, t Tx, a MediaActor, conv *Conversation, pi
 		now := time.Now()
 		s.AnsweredAt = &now
 		line := SysRTCAccepted
-		upd := map[string]any{"answered_at": now}
+		upd := map[string]any{"answered_at": now, "alive_at": now}
+		if a.User != nil {
+			// The customer's call: the agent who answers is its agent.
+			may, err := MayTakeCustomerCall(tx, a.User, conv)
+			if err != nil {
+				return err
+			}
+			if !may {
+				return ErrNotFound
+			}
+			if accept {
+				s.UserID, s.UserName = &a.User.ID, a.User.Name
+				upd["user_id"], upd["user_name"] = a.User.ID, a.User.Name
+				if err := addMember(tx, s, a.User); err != nil {
+					return err
+				}
+			}
+		}
 		if accept {
 			s.State = RTCAccepted
 		} else {
@@ -363,7 +419,7 @@ func StartMedia(ctx context.Context, t Tx, a MediaActor, conv *Conversation, pid
 		}
 		now := time.Now()
 		s.State, s.StartedAt = RTCStarted, &now
-		if err := tx.Model(s).Updates(map[string]any{"state": s.State, "started_at": now}).Error; err != nil {
+		if err := tx.Model(s).Updates(map[string]any{"state": s.State, "started_at": now, "alive_at": now}).Error; err != nil {
 			return err
 		}
 		return rtcTransition(t, conv, s, a, SysRTCStarted, nil)
@@ -423,6 +479,15 @@ const (
 // object or array of at most MaxSignalBytes (the handler caps the body
 // before). It returns the signal's id.
 func PostSignal(ctx context.Context, t Tx, a MediaActor, conv *Conversation, pid, kind string, payload json.RawMessage) (int64, error) {
+	return PostSignalTo(ctx, t, a, conv, pid, "", kind, payload)
+}
+
+// PostSignalTo is PostSignal addressed to the peer to: in a conference
+// (a mesh) each pair of browsers signals to each other. to must be the
+// customer or an agent in the call now, not a itself (a ValidationError on
+// "to"); "" is the other side of a two-party session (the customer's
+// agent, or the customer).
+func PostSignalTo(ctx context.Context, t Tx, a MediaActor, conv *Conversation, pid, to, kind string, payload json.RawMessage) (int64, error) {
 	switch kind {
 	case SignalOffer, SignalAnswer, SignalICE, SignalBye:
 	default:
@@ -444,9 +509,24 @@ func PostSignal(ctx context.Context, t Tx, a MediaActor, conv *Conversation, pid
 		if s.State != RTCAccepted && s.State != RTCStarted {
 			return Invalid("rtc", "rtc_not_running", nil)
 		}
-		to := PeerCustomer
-		if a.User == nil {
+		switch {
+		case to == "" && a.User == nil:
 			to = s.AgentPeer()
+		case to == "":
+			to = PeerCustomer
+		case to == a.Peer():
+			return Invalid("to", "rtc_peer", nil)
+		case to != PeerCustomer:
+			in, err := peerInCall(tx, s, to)
+			if err != nil {
+				return err
+			}
+			if !in {
+				return Invalid("to", "rtc_peer", nil)
+			}
+		}
+		if err := tx.Exec("UPDATE rtc_sessions SET alive_at = now() WHERE id = ?", s.ID).Error; err != nil {
+			return err
 		}
 		sig := RTCSignal{SessionID: s.ID, FromPeer: a.Peer(), ToPeer: to, Kind: kind, Payload: json.RawMessage(p)}
 		if err := tx.Select("SessionID", "FromPeer", "ToPeer", "Kind", "Payload").Create(&sig).Error; err != nil {
@@ -493,6 +573,11 @@ func MediaSessions(ctx context.Context, db *gorm.DB, conv *Conversation, limit i
 	err := db.WithContext(ctx).Where("conversation_id = ?", conv.ID).Order("id DESC").Limit(limit).Find(&ss).Error
 	if err != nil {
 		return nil, wrapUnlessDomain(err, "media sessions of conversation %d", conv.ID)
+	}
+	if s := RunningMedia(ss); s != nil {
+		if s.Members, err = callMembers(db.WithContext(ctx), s.ID); err != nil {
+			return nil, wrapUnlessDomain(err, "members of media session %d", s.ID)
+		}
 	}
 	return ss, nil
 }

@@ -48,6 +48,9 @@ type DeskSettings struct {
 	FileTypes         pq.StringArray `gorm:"type:text[]"`
 	FilesPerMessage   int
 	FileRetentionDays *int
+	// CustomerCalls lets customers start calls from the widget and the
+	// full-page chat (off by default; SetCustomerCalls).
+	CustomerCalls bool
 	// The desk's service-level targets (LoadSLAPolicy).
 	SlaFirstMinutes *int
 	SlaNextMinutes  *int

@@ -672,7 +672,7 @@
     if (window.ParleyRTC) window.ParleyRTC.drain(); else rtcLoad();
   });
   document.addEventListener('click', function (e) {
-    var b = e.target.closest && e.target.closest('[data-rtc-request],[data-rtc-end],[data-rtc-accept],[data-rtc-decline],[data-rtc-mute],[data-rtc-camera]');
+    var b = e.target.closest && e.target.closest('[data-rtc-request],[data-rtc-end],[data-rtc-accept],[data-rtc-decline],[data-rtc-mute],[data-rtc-camera],[data-rtc-join]');
     if (!b || window.ParleyRTC) return;
     rtcBoot.clicks.push(b);
     rtcLoad();

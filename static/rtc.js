@@ -9,8 +9,18 @@
 // the other side; its id arrives on the other side's stream as an "rtc"
 // event {pid, media, signal, from}, and the addressee GETs
 // <base>/signals/:id. Transitions arrive as {pid, media, state}.
-// The side that accepts (the customer) makes the offer; ICE candidates are
-// sent in small batches (trickle), applied in order.
+// The side that accepts makes the offer (the customer for what an agent
+// asks, the agent for the customer's call); ICE candidates are sent in
+// small batches (trickle), applied in order.
+//
+// Calls are a small mesh (models.MaxCallMembers people): every pair of
+// browsers has its own RTCPeerConnection (S.peers, by the other side's
+// signalling name; every signal names its addressee). An agent who joins a
+// running call offers a connection to everyone in it; an agent who leaves
+// closes theirs, and the others close theirs with that agent.
+// While one of its connections is up, each browser sends a heartbeat
+// (POST <base>/:sid/alive every 30 s): the server's reaper ends a session
+// nobody is connected to any more.
 (function () {
   'use strict';
   var boot = window.ParleyRTCBoot;
@@ -25,6 +35,7 @@
   var conv = function () { var p = panel(); return p ? p.getAttribute('data-conv') || '' : ''; };
   var base = function (c) { return (desk ? '/conversations/' : '/widget/conversations/') + encodeURIComponent(c || (S && S.conv) || conv()) + '/rtc'; };
   var me = function () { return desk ? (panel() && panel().getAttribute('data-me')) || '' : 'customer'; };
+  var HEARTBEAT = 30000;
 
   // Link the stylesheet once (it is part of this feature's weight).
   (function () {
@@ -67,69 +78,125 @@
   function session(pid, media) {
     if (S && S.pid === pid) return S;
     if (S) teardown();
-    S = { pid: pid, media: media, conv: conv(), pc: null, local: null, remote: null, dc: null, ice: [], iceTimer: null, chain: Promise.resolve(), started: false };
+    S = { pid: pid, media: media, conv: conv(), pc: null, local: null, remote: null, dc: null, peers: {}, chain: Promise.resolve(), started: false };
     return S;
   }
 
   function teardown() {
     if (!S) return;
     var s = S; S = null;
-    clearTimeout(s.noAnswer); clearTimeout(s.iceTimer); clearTimeout(s.dropTimer);
+    clearTimeout(s.noAnswer); clearInterval(s.beat);
     if (s.local) s.local.getTracks().forEach(function (t) { t.stop(); });
-    if (s.pc) { try { s.pc.close(); } catch (e) { /* closed */ } }
+    Object.keys(s.peers).forEach(function (k) { closePeer(s, k, true); });
     var st = stage();
     if (st) { st.textContent = ''; st.hidden = true; }
     closeViewer();
   }
 
-  function ensurePC(s) {
-    if (s.pc) return Promise.resolve(s.pc);
-    return req('GET', '/ice?session=' + encodeURIComponent(s.pid)).then(function (ice) {
-      if (s !== S) throw new Error('gone');
+  // iceConfig is the session's ICE servers (with TURN credentials), once.
+  function iceConfig(s) {
+    if (!s.iceCfg) s.iceCfg = req('GET', '/ice?session=' + encodeURIComponent(s.pid));
+    return s.iceCfg;
+  }
+
+  // ensurePC is the connection with peer (the other side's signalling
+  // name; '' means the session's other side: the customer's agent, or the
+  // customer). The first one is also s.pc.
+  function ensurePC(s, peer) {
+    peer = peer || otherSide();
+    var P = s.peers[peer];
+    if (P && P.pc) return Promise.resolve(P.pc);
+    if (!P) P = s.peers[peer] = { peer: peer, pc: null, remote: null, ice: [], iceTimer: null };
+    if (P.pending) return P.pending;
+    P.pending = iceConfig(s).then(function (ice) {
+      if (s !== S || s.peers[peer] !== P) throw new Error('gone');
       var pc = new RTCPeerConnection({ iceServers: ice.iceServers || [], iceTransportPolicy: ice.iceTransportPolicy || 'all' });
-      s.pc = pc;
+      P.pc = pc;
+      if (!s.pc) s.pc = pc;
       pc.onicecandidate = function (e) {
         if (!e.candidate) return;
-        s.ice.push(e.candidate.toJSON());
-        if (!s.iceTimer) s.iceTimer = setTimeout(function () { flushICE(s); }, 80);
+        P.ice.push(e.candidate.toJSON());
+        if (!P.iceTimer) P.iceTimer = setTimeout(function () { flushICE(s, P); }, 80);
       };
       pc.ontrack = function (e) {
-        // One stream for everything the other side sends (a video call's
+        // One stream per peer for everything it sends (a video call's
         // sound and picture play in one element).
-        var first = !s.remote;
-        if (first) s.remote = new MediaStream();
-        s.remote.addTrack(e.track);
-        if (first) showRemote(s, s.remote);
-        else { var el = stage() && stage().querySelector('.rtc-remote'); if (el && el.tagName === 'AUDIO' && e.track.kind === 'video') { el.remove(); showRemote(s, s.remote); } }
+        var first = !P.remote;
+        if (first) P.remote = new MediaStream();
+        if (!s.remote) s.remote = P.remote;
+        P.remote.addTrack(e.track);
+        if (first) showRemote(s, P.remote, peer);
+        else { var el = stage() && stage().querySelector('.rtc-remote[data-peer="' + peer + '"]'); if (el && el.tagName === 'AUDIO' && e.track.kind === 'video') { el.remove(); showRemote(s, P.remote, peer); } }
       };
       pc.ondatachannel = function (e) { s.dc = e.channel; };
       pc.onconnectionstatechange = function () {
-        if (s !== S) return;
+        if (s !== S || s.peers[peer] !== P) return;
         var st = pc.connectionState;
         if (st === 'connected') {
-          clearTimeout(s.dropTimer);
+          clearTimeout(P.dropTimer);
           if (!metrics.connected) metrics.connected = Date.now();
           started(s);
+          heartbeat(s);
         } else if (st === 'failed') {
-          end('failed', msg('failed'));
+          dropPeer(s, peer);
         } else if (st === 'disconnected') {
-          clearTimeout(s.dropTimer);
-          s.dropTimer = setTimeout(function () { if (S === s && pc.connectionState !== 'connected') end('failed', msg('failed')); }, 6000);
+          clearTimeout(P.dropTimer);
+          P.dropTimer = setTimeout(function () { if (S === s && s.peers[peer] === P && pc.connectionState !== 'connected') dropPeer(s, peer); }, 6000);
         }
       };
       return pc;
     });
+    return P.pending;
   }
 
-  function flushICE(s) {
-    s.iceTimer = null;
-    if (!s.ice.length || s !== S) return;
-    var batch = s.ice; s.ice = [];
-    send(s, 'ice', batch);
+  // otherSide is the session's other side in a two-party session.
+  function otherSide() {
+    if (!desk) { var p = panel(); return (p && p.getAttribute('data-agent')) || ''; }
+    return 'customer';
   }
 
-  function send(s, kind, payload) {
-    return req('POST', '/' + encodeURIComponent(s.pid) + '/signals', { kind: kind, payload: payload }, true).catch(function () { /* the session ended */ });
+  // dropPeer: the connection with peer failed. In a call with others it
+  // is closed alone; otherwise the session ends.
+  function dropPeer(s, peer) {
+    var others = Object.keys(s.peers).filter(function (k) { return k !== peer && s.peers[k].pc && s.peers[k].pc.connectionState === 'connected'; });
+    if (others.length) { closePeer(s, peer); return; }
+    end('failed', msg('failed'));
+  }
+
+  function closePeer(s, peer, quiet) {
+    var P = s.peers[peer];
+    if (!P) return;
+    delete s.peers[peer];
+    clearTimeout(P.iceTimer); clearTimeout(P.dropTimer);
+    if (P.pc) { try { P.pc.close(); } catch (e) { /* closed */ } }
+    if (s.pc === P.pc) s.pc = null;
+    if (quiet) return;
+    var st = stage();
+    if (st) st.querySelectorAll('[data-peer="' + peer + '"]').forEach(function (el) { (el.closest('.rtc-thumb-box') || el).remove(); });
+  }
+
+  // heartbeat tells the server, every 30 s while a connection is up, that
+  // this browser is still in the session (models.MediaAlive).
+  function heartbeat(s) {
+    if (s.beat) return;
+    var beat = function () {
+      if (s !== S) return;
+      var up = Object.keys(s.peers).some(function (k) { var pc = s.peers[k].pc; return pc && pc.connectionState === 'connected'; });
+      if (!up) return;
+      req('POST', '/' + encodeURIComponent(s.pid) + '/alive', {}).catch(function (e) { if (e.status === 410 && S === s) teardown(); });
+    };
+    s.beat = setInterval(beat, HEARTBEAT);
+  }
+
+  function flushICE(s, P) {
+    P.iceTimer = null;
+    if (!P.ice.length || s !== S) return;
+    var batch = P.ice; P.ice = [];
+    send(s, 'ice', batch, P.peer);
+  }
+
+  function send(s, kind, payload, to) {
+    return req('POST', '/' + encodeURIComponent(s.pid) + '/signals', { kind: kind, to: to || '', payload: payload }, true).catch(function () { /* the session ended */ });
   }
 
   function started(s) {
@@ -175,21 +242,23 @@
     if (v.requestVideoFrameCallback) v.requestVideoFrameCallback(done); else v.addEventListener('playing', done, { once: true });
   }
 
-  function showRemote(s, stream) {
+  function showRemote(s, stream, peer) {
     if (s !== S) return;
     var st = stage();
     if (!st) return;
     st.hidden = false;
     var wantsVideo = s.media === 'video' || (desk ? s.media === 'screen' : s.media === 'agent_screen');
     if (!wantsVideo) {
-      // A voice call: an audio element, nothing to see.
+      // A voice call: an audio element per peer, nothing to see.
       var a = document.createElement('audio');
       a.className = 'rtc-remote'; a.autoplay = true; a.srcObject = stream;
+      a.setAttribute('data-peer', peer || '');
       st.appendChild(a);
       var pa = a.play(); if (pa && pa.catch) pa.catch(function () {});
       return;
     }
     var v = video(stream, false, 'rtc-remote rtc-thumb');
+    v.setAttribute('data-peer', peer || '');
     firstFrame(v, s);
     var box = document.createElement('div');
     box.className = 'rtc-thumb-box';
@@ -211,7 +280,7 @@
 
   function showLocal(s) {
     var st = stage();
-    if (!st || !s.local) return;
+    if (!st || !s.local || s.shown) return;
     st.hidden = false;
     if (s.media === 'video' || (!desk && s.media === 'screen')) {
       var wrap = document.createElement('div');
@@ -229,6 +298,7 @@
       st.appendChild(wrap);
     }
     if (desk && (s.media === 'audio' || s.media === 'video')) callControls(s, st);
+    s.shown = true;
   }
 
   function callControls(s, st) {
@@ -367,6 +437,7 @@
   }
 
   function accept() {
+    if (desk) { acceptCall(); return; }
     var p = panel();
     var pid = p && p.getAttribute('data-session'), media = p && p.getAttribute('data-media');
     if (!pid) return;
@@ -376,7 +447,7 @@
       return req('POST', '/' + encodeURIComponent(pid) + '/answer', { accept: '1' });
     }).then(function () {
       metrics.accepted = Date.now();
-      return ensurePC(s);
+      return ensurePC(s, p.getAttribute('data-agent') || '');
     }).then(function (pc) {
       if (s.local) {
         s.local.getTracks().forEach(function (t) {
@@ -392,7 +463,7 @@
       }
       showLocal(s);
       return pc.createOffer().then(function (o) { return pc.setLocalDescription(o); }).then(function () {
-        return send(s, 'offer', { type: pc.localDescription.type, sdp: pc.localDescription.sdp });
+        return send(s, 'offer', { type: pc.localDescription.type, sdp: pc.localDescription.sdp }, p.getAttribute('data-agent') || '');
       });
     }).catch(function (err) {
       if (S !== s) return;
@@ -408,6 +479,11 @@
 
   function decline() {
     var p = panel();
+    if (desk && p && p.hasAttribute('data-by-customer')) {
+      var sid = p.getAttribute('data-session');
+      if (sid) req('POST', '/' + encodeURIComponent(sid) + '/answer', { accept: '0' }).catch(function (e) { notice(e.message); });
+      return;
+    }
     var pid = p && p.getAttribute('data-session');
     if (pid) req('POST', '/' + encodeURIComponent(pid) + '/answer', { accept: '0' }).catch(function () {});
   }
@@ -415,7 +491,8 @@
   // ---- the agent's request ------------------------------------------------------------
   function request(kind) {
     var pre = Promise.resolve(null);
-    if (kind === 'agent_screen') {
+    if (!desk) pre = capture(kind); // the customer's call: microphone (and camera) first
+    else if (kind === 'agent_screen') {
       var md = navigator.mediaDevices;
       if (!md || !md.getDisplayMedia) { notice(msg('unsupported')); return; }
       pre = md.getDisplayMedia({ video: true, audio: false });
@@ -429,6 +506,7 @@
     }).then(function (j) {
       var s = session(j.pid, j.media);
       s.local = local;
+      if (!desk) return; // the customer's call: the reaper ends it if nobody answers
       s.noAnswer = setTimeout(function () {
         var p = panel();
         if (S === s && p && p.getAttribute('data-state') === 'requested') end('no_answer');
@@ -436,14 +514,14 @@
       if (local) local.getTracks().forEach(function (t) { t.addEventListener('ended', function () { if (S === s) end('hangup'); }); });
     }).catch(function (err) {
       if (local) local.getTracks().forEach(function (t) { t.stop(); });
-      notice(err && err.status ? err.message : msg('denied'));
+      notice(err && err.status ? err.message : (err && err.name === 'Unsupported' ? msg('unsupported') : msg('denied')));
     });
   }
 
   // The agent answers the customer's offer with its own media (the call's
   // microphone and camera, or the screen it shares).
-  function answerOffer(s, offer) {
-    return ensurePC(s).then(function (pc) {
+  function answerOffer(s, offer, from) {
+    return ensurePC(s, from).then(function (pc) {
       var media = s.media;
       var get = (media === 'audio' || media === 'video') && !s.local ? capture(media) : Promise.resolve(s.local);
       return get.then(function (stream) {
@@ -463,10 +541,11 @@
           showLocal(s);
           return pc.createAnswer();
         }).then(function (a) { return pc.setLocalDescription(a); }).then(function () {
-          return send(s, 'answer', { type: pc.localDescription.type, sdp: pc.localDescription.sdp });
+          return send(s, 'answer', { type: pc.localDescription.type, sdp: pc.localDescription.sdp }, from);
         });
       });
     }).catch(function (err) {
+      if (S === s && Object.keys(s.peers).length > 1) { closePeer(s, from); return; }
       if (S === s) end(err && err.name === 'NotAllowedError' ? 'denied' : 'failed', err && err.name === 'NotAllowedError' ? msg('denied') : msg('failed'));
     });
   }
@@ -488,19 +567,23 @@
       s.chain = s.chain.then(function () {
         return req('GET', '/signals/' + m.signal).then(function (sig) {
           if (S !== s) return;
-          var pl = sig.payload;
-          if (sig.kind === 'offer') return answerOffer(s, pl);
-          if (sig.kind === 'answer') return s.pc && s.pc.setRemoteDescription(pl);
-          if (sig.kind === 'ice' && s.pc) {
-            return Promise.all((Array.isArray(pl) ? pl : [pl]).map(function (c) { return s.pc.addIceCandidate(c).catch(function () {}); }));
+          var pl = sig.payload, P = s.peers[sig.from];
+          if (sig.kind === 'offer') return answerOffer(s, pl, sig.from);
+          if (sig.kind === 'answer') return P && P.pc && P.pc.setRemoteDescription(pl);
+          if (sig.kind === 'ice' && P && P.pc) {
+            return Promise.all((Array.isArray(pl) ? pl : [pl]).map(function (c) { return P.pc.addIceCandidate(c).catch(function () {}); }));
           }
-          if (sig.kind === 'bye') teardown();
+          if (sig.kind === 'bye') closePeer(s, sig.from);
         }).catch(function () { /* gone: the session ended */ });
       });
       return;
     }
     if (m.state === 'declined' || m.state === 'ended') {
       if (S && S.pid === m.pid) teardown();
+      return;
+    }
+    if (m.change === 'left' && S && S.pid === m.pid) {
+      if (m.peer === me()) teardown(); else closePeer(S, m.peer);
       return;
     }
     if (m.state === 'accepted' && S && S.pid === m.pid) metrics.accepted = Date.now();
@@ -517,18 +600,85 @@
     else if (b.hasAttribute('data-rtc-decline')) decline();
     else if (b.hasAttribute('data-rtc-mute')) toggle('audio', b);
     else if (b.hasAttribute('data-rtc-camera')) toggle('video', b);
+    else if (b.hasAttribute('data-rtc-join')) join();
     else if (b.hasAttribute('data-rtc-end')) {
       var p = panel();
       var pid = (S && S.pid) || (p && p.getAttribute('data-session'));
       if (!pid) return;
       var state = p && p.getAttribute('data-state');
+      // An agent in a call with other agents leaves it; it goes on.
+      if (desk && p && p.hasAttribute('data-in-call') && agentsBesidesMe(p).length) { leave(pid); return; }
       if (!S) session(pid, p.getAttribute('data-media'));
       end(state === 'requested' ? (desk ? 'cancelled' : 'hangup') : 'hangup');
     }
   }
 
+  // ---- conferences and the customer's calls -----------------------------------------
+  function agentsBesidesMe(p) {
+    return (p.getAttribute('data-peers') || '').split(' ').filter(function (x) { return x && x !== 'customer' && x !== me(); });
+  }
+
+  // offerTo opens this side's connection to peer with its media.
+  function offerTo(s, peer) {
+    return ensurePC(s, peer).then(function (pc) {
+      if (s.local) s.local.getTracks().forEach(function (t) { pc.addTrack(t, s.local); });
+      if (s.media === 'video' && (!s.local || !s.local.getVideoTracks().length)) pc.addTransceiver('video', { direction: 'recvonly' });
+      return pc.createOffer().then(function (o) { return pc.setLocalDescription(o); }).then(function () {
+        return send(s, 'offer', { type: pc.localDescription.type, sdp: pc.localDescription.sdp }, peer);
+      });
+    });
+  }
+
+  // acceptCall: an agent answers the customer's call, then offers.
+  function acceptCall() {
+    var p = panel();
+    var pid = p && p.getAttribute('data-session'), media = p && p.getAttribute('data-media');
+    if (!pid) return;
+    var s = session(pid, media);
+    capture(media).then(function (stream) {
+      s.local = stream;
+      return req('POST', '/' + encodeURIComponent(pid) + '/answer', { accept: '1' });
+    }).then(function () {
+      metrics.accepted = Date.now();
+      showLocal(s);
+      return offerTo(s, 'customer');
+    }).catch(function (err) {
+      if (S !== s) return;
+      teardown();
+      notice(err && err.status ? err.message : msg('denied'));
+      if (!err || !err.status) req('POST', '/' + encodeURIComponent(pid) + '/answer', { accept: '0', reason: 'denied' }).catch(function () {});
+    });
+  }
+
+  // join: another agent of the conversation joins the running call and
+  // offers a connection to everyone in it.
+  function join() {
+    var p = panel();
+    var pid = p && p.getAttribute('data-session'), media = p && p.getAttribute('data-media');
+    if (!pid) return;
+    var s = session(pid, media);
+    capture(media).then(function (stream) {
+      s.local = stream;
+      return req('POST', '/' + encodeURIComponent(pid) + '/join', {});
+    }).then(function (j) {
+      if (S !== s) return;
+      showLocal(s);
+      return Promise.all((j.peers || []).map(function (peer) { return offerTo(s, peer); }));
+    }).catch(function (err) {
+      if (S !== s) return;
+      teardown();
+      notice(err && err.status ? err.message : msg('denied'));
+    });
+  }
+
+  function leave(pid) {
+    var c = (S && S.conv) || conv();
+    teardown();
+    req('POST', '/' + encodeURIComponent(pid) + '/leave', {}, false, true, c).catch(function () {});
+  }
+
   document.addEventListener('click', function (e) {
-    var b = e.target.closest && e.target.closest('[data-rtc-request],[data-rtc-end],[data-rtc-accept],[data-rtc-decline],[data-rtc-mute],[data-rtc-camera]');
+    var b = e.target.closest && e.target.closest('[data-rtc-request],[data-rtc-end],[data-rtc-accept],[data-rtc-decline],[data-rtc-mute],[data-rtc-camera],[data-rtc-join]');
     if (b) { e.preventDefault(); click(b); }
   });
   // Leaving the conversation (boosted navigation) ends what runs here.
@@ -536,9 +686,14 @@
     if (S && conv() !== S.conv) end('left');
   });
   // Closing the page ends what runs (the other side sees "left").
-  window.addEventListener('pagehide', function () { if (S) end('left'); });
+  window.addEventListener('pagehide', function () {
+    if (!S) return;
+    var p = panel();
+    if (desk && p && p.hasAttribute('data-in-call') && agentsBesidesMe(p).length) leave(S.pid); else end('left');
+  });
 
-  var api = window.ParleyRTC = { drain: drain, metrics: metrics, lastPointer: null, session: function () { return S; } };
+  var api = window.ParleyRTC = { drain: drain, metrics: metrics, lastPointer: null, session: function () { return S; },
+    connected: function () { return S ? Object.keys(S.peers).filter(function (k) { var pc = S.peers[k].pc; return pc && pc.connectionState === 'connected'; }) : []; } };
   drain();
   boot.clicks.splice(0).forEach(click);
 })();

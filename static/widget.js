@@ -106,6 +106,7 @@
       if (!cob) return;
       cobFlush();
       clearTimeout(cob.timer);
+      clearInterval(cob.alive);
       if (cob.stop) { try { cob.stop(); } catch (e) { /* already stopped */ } }
       if (cob.bar) cob.bar.remove();
       cob = null;
@@ -147,6 +148,13 @@
           inlineImages: false
         });
         me.record = lib.record;
+        // A quiet page posts nothing: a tiny custom event every 30 s tells
+        // the server the page is still there (its reaper ends a silent
+        // session); the agent's replayer ignores it.
+        me.alive = setInterval(function () {
+          if (cob !== me) { clearInterval(me.alive); return; }
+          if (!me.buf.length && lib.record.addCustomEvent) lib.record.addCustomEvent('parley-alive', {});
+        }, 30000);
       };
       if (w.rrwebRecord) return go();
       var s = d.createElement('script');

@@ -23,6 +23,13 @@ func cobrowseSystemText(ctx context.Context, m *models.Message) (string, bool) {
 	case models.SysCobrowseStarted:
 		return T(ctx, "cobrowse.system_started"), true
 	case models.SysCobrowseEnded:
+		if sys, _ := m.EventData["by_system"].(bool); sys {
+			// Ended by the reaper (models/rtc_reap.go).
+			if r, _ := m.EventData["reason"].(string); r == models.ReasonNoAnswer {
+				return T(ctx, "rtc2.cobrowse_unanswered"), true
+			}
+			return T(ctx, "rtc2.cobrowse_abandoned"), true
+		}
 		return T(ctx, "cobrowse.system_ended", map[string]any{"By": by}), true
 	}
 	return "", false

@@ -2045,7 +2045,7 @@ func sidePanel(v *models.ConversationView) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		if models.CanUseMedia(Req(ctx).User, v.Conversation) {
-			templ_7745c5c3_Err = MediaPanel(v.Conversation, v.Media, Req(ctx).User, false).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = MediaPanel(v.Conversation, v.Media, Req(ctx).User, v.MediaRights, false).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -2058,7 +2058,7 @@ func sidePanel(v *models.ConversationView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = ConvItemSection(v.Conversation, v.Item, false).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = ConvItemSection(v.Conversation, v.Items, false).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

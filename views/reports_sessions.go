@@ -106,38 +106,31 @@ func DurationText(ctx context.Context, d time.Duration) string {
 	return T(ctx, "sessrep.duration_hm", map[string]any{"H": int(d.Hours()), "M": fmt.Sprintf("%02d", int(d.Minutes())%60)})
 }
 
-// Chart geometry (SVG user units).
-const (
-	chartHeight = 120
-	chartTop    = 14
-	chartBottom = 18
-	chartLeft   = 28
-	chartBar    = 14
-)
-
-func (p SessionReportPage) chartWidth() int { return chartLeft + len(p.Chart.Days)*chartBar + 4 }
-
-func (p SessionReportPage) chartViewBox() string {
-	return fmt.Sprintf("0 0 %d %d", p.chartWidth(), chartTop+chartHeight+chartBottom)
-}
-
-// barHeight is day's bar in user units (at least 1 for a non-zero day).
-func (p SessionReportPage) barHeight(n int) int {
-	if p.Chart.Max == 0 || n == 0 {
-		return 0
+// chart is the sessions-per-day chart as BarChart draws it: each bar a
+// link to that day's sessions.
+func (p SessionReportPage) chart(ctx context.Context) Chart {
+	ch := p.Chart
+	c := Chart{
+		ID: "report-chart",
+		Title: T(ctx, "sessrep.chart_title", map[string]any{"Total": ch.Total, "First": isoDay(ch.Days[0].Day),
+			"Last": isoDay(ch.Days[len(ch.Days)-1].Day)}),
+		Desc:    T(ctx, "sessrep.chart_desc", map[string]any{"Total": ch.Total, "Max": ch.Max}),
+		Max:     float64(max(ch.Max, 1)),
+		MaxText: strconv.Itoa(ch.Max),
 	}
-	return max(1, n*chartHeight/p.Chart.Max)
-}
-
-func (p SessionReportPage) barX(i int) string { return strconv.Itoa(chartLeft + i*chartBar + 1) }
-func (p SessionReportPage) barY(n int) string {
-	return strconv.Itoa(chartTop + chartHeight - p.barHeight(n))
-}
-func itoa(n int) string { return strconv.Itoa(n) }
-
-// chartLabelEvery spaces the date labels under the bars.
-func (p SessionReportPage) chartLabelEvery() int {
-	return max(1, (len(p.Chart.Days)+6)/7)
+	if ch.Clipped {
+		c.Note, c.NoteID = T(ctx, "sessrep.chart_clipped", map[string]any{"Days": models.MaxReportChartDays}), "report-chart-clipped"
+	}
+	for _, d := range ch.Days {
+		c.Bars = append(c.Bars, ChartBar{
+			Value: float64(d.Count),
+			Label: chartDay(d.Day),
+			Title: T(ctx, "sessrep.chart_bar", map[string]any{"Day": isoDay(d.Day), "Count": d.Count}),
+			Href:  p.dayURL(d.Day),
+			Attrs: templ.Attributes{"data-day": isoDay(d.Day), "data-count": strconv.Itoa(d.Count)},
+		})
+	}
+	return c
 }
 
 func chartDay(d time.Time) string { return d.Format("01-02") }

@@ -3,6 +3,8 @@ package views
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/parleydesk/parley/models"
@@ -48,6 +50,8 @@ func rtcReason(ctx context.Context, reason string) string {
 		return T(ctx, "rtc.reason_denied")
 	case "unsupported":
 		return T(ctx, "rtc.reason_unsupported")
+	case models.ReasonAbandoned:
+		return T(ctx, "rtc2.reason_abandoned")
 	}
 	return ""
 }
@@ -76,6 +80,13 @@ func rtcOutcome(ctx context.Context, s *models.RTCSession) string {
 // rtcDeskState is the running session's state, as the desk shows it.
 func rtcDeskState(ctx context.Context, s *models.RTCSession) string {
 	data := map[string]any{"Kind": rtcKindName(ctx, s.Kind), "By": s.UserName}
+	switch {
+	case s.ByCustomer && s.State == models.RTCRequested:
+		return T(ctx, "rtc2.state_ringing", data)
+	case s.IsCall() && len(s.Members) > 1:
+		data["Count"] = len(s.Members) + 1
+		return T(ctx, "rtc2.state_conference", data)
+	}
 	switch s.State {
 	case models.RTCRequested:
 		return T(ctx, "rtc.state_requested", data)
@@ -147,6 +158,7 @@ func rtcLiveLabel(ctx context.Context, s *models.RTCSession) string {
 func rtcSystemText(ctx context.Context, m *models.Message, customer bool, desk string) (string, bool) {
 	kind, _ := m.EventData["kind"].(string)
 	byCustomer, _ := m.EventData["by_customer"].(bool)
+	bySystem, _ := m.EventData["by_system"].(bool)
 	by, _ := m.EventData["by"].(string)
 	if customer {
 		by = models.CustomerLineActor(m, desk)
@@ -164,8 +176,31 @@ func rtcSystemText(ctx context.Context, m *models.Message, customer bool, desk s
 	if r := rtcReason(ctx, reason); r != "" {
 		why = " (" + r + ")"
 	}
+	if bySystem && m.Event == models.SysRTCEnded {
+		// The reaper (models/rtc_reap.go): a missed call, a request nobody
+		// answered, a session everybody dropped out of.
+		switch {
+		case reason == models.ReasonNoAnswer && kind == models.RTCVideo:
+			return T(ctx, "rtc2.line_missed_video"), true
+		case reason == models.ReasonNoAnswer && kind == models.RTCAudio:
+			return T(ctx, "rtc2.line_missed_call"), true
+		case reason == models.ReasonNoAnswer:
+			return T(ctx, "rtc2.line_unanswered", data), true
+		}
+		return T(ctx, "rtc2.line_abandoned", data), true
+	}
 	switch m.Event {
+	case models.SysRTCJoined:
+		return T(ctx, "rtc2.line_joined", data), true
+	case models.SysRTCLeft:
+		return T(ctx, "rtc2.line_left", data), true
 	case models.SysRTCRequested:
+		if byCustomer && customer {
+			return T(ctx, "rtc2.line_you_called", data), true
+		}
+		if byCustomer {
+			return T(ctx, "rtc2.line_customer_called", data), true
+		}
 		return T(ctx, "rtc.line_requested", data), true
 	case models.SysRTCAccepted:
 		return T(ctx, "rtc.line_accepted", data), true
@@ -189,3 +224,48 @@ func rtcSystemText(ctx context.Context, m *models.Message, customer bool, desk s
 	}
 	return "", false
 }
+
+// rtcPeers are the signalling names of everyone in s now (the customer
+// first), for rtc.js's mesh.
+func rtcPeers(s *models.RTCSession) string {
+	peers := []string{models.PeerCustomer}
+	seen := map[string]bool{}
+	for _, m := range s.Members {
+		peers = append(peers, m.Peer())
+		seen[m.Peer()] = true
+	}
+	if p := s.AgentPeer(); p != "" && !seen[p] {
+		peers = append(peers, p)
+	}
+	return strings.Join(peers, " ")
+}
+
+// rtcMemberNames are the names of the agents in a call.
+func rtcMemberNames(s *models.RTCSession) string {
+	names := make([]string, 0, len(s.Members))
+	for _, m := range s.Members {
+		names = append(names, m.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+// rtcCustomerName is the conversation's customer as the desk names them.
+func rtcCustomerName(ctx context.Context, conv *models.Conversation) string {
+	if conv.Customer != nil {
+		if n := conv.Customer.DisplayName(); n != "" {
+			return n
+		}
+	}
+	return T(ctx, "desk.customer")
+}
+
+// rtcRingText is the desk's alert of a customer's call.
+func rtcRingText(ctx context.Context, conv *models.Conversation, s *models.RTCSession) string {
+	data := map[string]any{"Name": rtcCustomerName(ctx, conv)}
+	if s.Kind == models.RTCVideo {
+		return T(ctx, "rtc2.ringing_video", data)
+	}
+	return T(ctx, "rtc2.ringing", data)
+}
+
+func boolString(b bool) string { return strconv.FormatBool(b) }

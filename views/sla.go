@@ -2,7 +2,6 @@ package views
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"strconv"
 	"time"
@@ -92,42 +91,10 @@ type ReportsData struct {
 	Form   Form
 }
 
-// Chart is one server-rendered bar chart: a bar per day.
-type Chart struct {
-	ID    string
-	Title string
-	Bars  []ChartBar
-	// Max is the value of the top of the scale; MaxText its label.
-	Max     float64
-	MaxText string
-	// Empty: nothing to chart in the range.
-	Empty bool
-}
-
-// ChartBar is one bar with its geometry in the chart's viewBox.
-type ChartBar struct {
-	X, Y, W, H float64
-	Label      string // the day, under every few bars
-	Title      string // the day and the value, for the tooltip and screen readers
-}
-
-// Chart geometry: the viewBox, the plot area's margins.
-const (
-	slaChartW      = 720.0
-	slaChartH      = 200.0
-	slaChartLeft   = 48.0
-	slaChartBottom = 22.0
-	slaChartTop    = 8.0
-)
-
-func f1(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
-
-func chartViewBox() string { return fmt.Sprintf("0 0 %.0f %.0f", slaChartW, slaChartH) }
-
 // newChart lays out one bar per day of r with value(day) (text: how the
 // value reads).
 func newChart(ctx context.Context, id, title string, r *models.Report, value func(d *models.SLAReportDay) float64, text func(v float64) string) Chart {
-	c := Chart{ID: id, Title: title}
+	c := Chart{ID: id, Title: title, EmptyText: T(ctx, "sla.chart_empty")}
 	for i := range r.Days {
 		c.Max = math.Max(c.Max, value(&r.Days[i]))
 	}
@@ -137,36 +104,12 @@ func newChart(ctx context.Context, id, title string, r *models.Report, value fun
 	}
 	c.Max = niceCeil(c.Max)
 	c.MaxText = text(c.Max)
-	n := float64(len(r.Days))
-	plotW, plotH := slaChartW-slaChartLeft-4, slaChartH-slaChartBottom-slaChartTop
-	slot := plotW / math.Max(n, 1)
-	every := int(math.Ceil(n / 10))
 	for i := range r.Days {
 		d := &r.Days[i]
 		v := value(d)
-		h := plotH * v / c.Max
-		b := ChartBar{X: slaChartLeft + float64(i)*slot + slot*0.1, W: slot * 0.8, H: h, Y: slaChartTop + plotH - h,
-			Title: d.Day.Format("2006-01-02") + ": " + text(v)}
-		if i%every == 0 {
-			b.Label = d.Day.Format("01-02")
-		}
-		c.Bars = append(c.Bars, b)
+		c.Bars = append(c.Bars, ChartBar{Value: v, Label: d.Day.Format("01-02"), Title: d.Day.Format("2006-01-02") + ": " + text(v)})
 	}
 	return c
-}
-
-// niceCeil rounds a scale's top up to 1, 2 or 5 times a power of ten.
-func niceCeil(v float64) float64 {
-	if v <= 0 {
-		return 1
-	}
-	p := math.Pow(10, math.Floor(math.Log10(v)))
-	for _, m := range []float64{1, 2, 5, 10} {
-		if v <= m*p {
-			return m * p
-		}
-	}
-	return 10 * p
 }
 
 // reportCharts are the report page's charts, in order.
@@ -199,8 +142,6 @@ func reportTeamName(ctx context.Context, t models.ReportTeam) string {
 	}
 	return t.Name
 }
-
-func chartMid(c Chart) string { return f1(slaChartTop + (slaChartH-slaChartBottom-slaChartTop)/2) }
 
 // targetText is a target as the admin table shows it: minutes, or "none"
 // (for the desk) / "the desk's" (for a team without its own).

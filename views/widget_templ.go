@@ -1634,7 +1634,7 @@ func WidgetThreadView(d WidgetThread) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = WidgetMedia(d.Conv, d.Media, false).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = WidgetMedia(d.Conv, d.Media, d.Settings != nil && d.Settings.CustomerCalls, false).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

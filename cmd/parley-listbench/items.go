@@ -89,13 +89,15 @@ func seedItems(ctx context.Context, db *gorm.DB, o options) error {
 		{"item counters", `UPDATE item_counters k SET last_number = COALESCE((SELECT max(number) FROM items i WHERE i.kind = k.kind), 0)`, nil},
 		{"item history", `INSERT INTO item_activities (item_id, actor_id, actor_name, field, created_at)
 			SELECT i.id, i.created_by, u.name, 'created', i.created_at FROM items i LEFT JOIN users u ON u.id = i.created_by`, nil},
-		{"item links", `UPDATE conversations c SET item_id = i.id
-			FROM items i WHERE i.kind = 'ticket' AND c.id % 2 = 0 AND i.number = 1 + (c.id / 2) % ?`, []any{max(1, tickets)}},
+		{"item links", `INSERT INTO conversation_items (conversation_id, item_id, linked_at)
+			SELECT c.id, i.id, c.created_at FROM conversations c
+			JOIN items i ON i.kind = 'ticket' AND i.number = 1 + (c.id / 2) % ?
+			WHERE c.id % 2 = 0`, []any{max(1, tickets)}},
 		{"item followers", `INSERT INTO item_followers (item_id, user_id)
 			SELECT i.id, u.id FROM users u, items i WHERE u.email = 'agent1@bench.example' AND i.id % 200 = 0`, nil},
 		// What linking, assigning and following keep up (models.syncItemInvolvement).
 		{"involvement", `INSERT INTO conversation_users (conversation_id, user_id, via_item)
-			SELECT c.id, x.user_id, true FROM conversations c JOIN items i ON i.id = c.item_id
+			SELECT DISTINCT l.conversation_id, x.user_id, true FROM conversation_items l JOIN items i ON i.id = l.item_id
 			CROSS JOIN LATERAL (SELECT i.assignee_id AS user_id WHERE i.assignee_id IS NOT NULL
 			                    UNION SELECT i.created_by WHERE i.created_by IS NOT NULL
 			                    UNION SELECT f.user_id FROM item_followers f WHERE f.item_id = i.id) x
