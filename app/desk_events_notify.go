@@ -13,13 +13,24 @@ import (
 // notification events (and their reads, which read notifications too) the
 // new unread count; for each new notification an alert (desk.js chimes and
 // shows a desktop notification) and, on the notifications page, the entry at
-// the top of the list. Nobody else's notifications are ever looked at.
+// the top of the list. Nobody else's notifications are ever looked at: a
+// broadcast (a new customer conversation) is rendered as the viewer's own
+// entry of it.
 func (v *deskViewer) renderNotifications(ctx context.Context, evs []models.Event, add func(templ.Component) error) error {
 	u := v.user
 	var ids []int64
 	replaces := map[int64]int64{}
 	changed := false
 	for _, e := range evs {
+		if n, ok := e.Data.(models.NotificationEvent); ok && n.Broadcast && e.UserID == nil {
+			// One event for every support agent: the viewer's own entry,
+			// if they are one (NotificationsByID checks the rest).
+			if models.IsSupportAgent(u) {
+				changed = true
+				ids = append(ids, models.BroadcastEntryID(n.ID, u.ID))
+			}
+			continue
+		}
 		if e.UserID == nil || *e.UserID != u.ID {
 			continue
 		}

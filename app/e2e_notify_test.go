@@ -60,8 +60,10 @@ func TestBrowserNotificationBell(t *testing.T) {
 	))
 	require.Equal(t, "New conversation", jsText(t, tab, `window.__notes[0].title`))
 	require.Equal(t, "Carla: My parcel never arrived", jsText(t, tab, `window.__notes[0].body`))
+	// Issue 12: one broadcast row for the conversation, not a row per
+	// support agent (Sue and Bob); Sue's alert came from it.
 	var notifications int64
-	require.NoError(t, e.db.Model(&models.Notification{}).Where("user_id = ?", sue.ID).Count(&notifications).Error)
+	require.NoError(t, e.db.Model(&models.Notification{}).Where("conversation_id = (SELECT id FROM conversations WHERE public_id = ?)", pid).Count(&notifications).Error)
 	require.EqualValues(t, 1, notifications)
 	// The desk's own new-conversation alert and the notification are one
 	// alert: one chime, one desktop notification, one toast.

@@ -131,10 +131,14 @@ func (AccessEvent) Kind() string { return EventAccess }
 
 // NotificationEvent: Event.UserID's notifications changed: one was added
 // (ID, replacing the grouped entry Replaces, if any) or some were read.
+// A broadcast (Broadcast, no UserID) is one event for every user it
+// reaches: ID is the broadcast's row, and each desk renders its own viewer's
+// entry of it (BroadcastEntryID), if the viewer is one of them.
 type NotificationEvent struct {
-	ID       int64              `json:"id,omitempty"`
-	Replaces int64              `json:"replaces,omitempty"`
-	Read     *NotificationsRead `json:"read,omitempty"`
+	ID        int64              `json:"id,omitempty"`
+	Replaces  int64              `json:"replaces,omitempty"`
+	Read      *NotificationsRead `json:"read,omitempty"`
+	Broadcast bool               `json:"broadcast,omitempty"`
 }
 
 // Kind implements EventData.

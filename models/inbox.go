@@ -249,15 +249,33 @@ var unreadCustomers = `SELECT c.id FROM conversations c
 	  AND ` + unreadMarker + `
 	ORDER BY c.last_message_at DESC, c.id DESC LIMIT @cap`
 
+// mineBehind is whether @me's row r puts its conversation in My
+// conversations and is behind it (r.conv_last_message_id mirrors
+// c.last_message_id, kept by a trigger: migration 00030): the predicate of
+// conversation_users_unread_idx, which holds only such rows.
+const mineBehind = `(r.member OR r.participated OR r.following OR r.via_item)
+	AND (r.conv_last_message_id > r.last_read_message_id OR r.last_private_message_id > r.last_read_message_id)`
+
 // unreadMine selects (up to @cap) conversations in @me's My conversations
-// with unread messages: found from @me's own rows (assigned, member, wrote,
-// follows), never by scanning every conversation.
-var unreadMine = `SELECT c.id FROM conversations c
+// with unread messages: @me's rows that are behind (one range of
+// conversation_users_unread_idx, however many conversations @me ever wrote
+// in or followed) and the conversations assigned to @me; never by scanning
+// every conversation @me touched.
+var unreadMine = `SELECT c.id FROM (
+		SELECT r.conversation_id AS id FROM conversation_users r WHERE r.user_id = @me AND ` + mineBehind + `
+		UNION
+		SELECT id FROM conversations WHERE assignee_id = @me) mi
+	JOIN conversations c ON c.id = mi.id
 	LEFT JOIN conversation_users r ON r.conversation_id = c.id AND r.user_id = @me
-	WHERE c.id IN ` + mineIDs + `
-	  AND ` + unreadMarker + `
+	WHERE ` + unreadMarker + `
 	  AND ` + visibleToUser + `
 	LIMIT @cap`
+
+// unreadSetSQL selects @me's unread conversations by section.
+var unreadSetSQL = `
+	(SELECT id, 'customers' AS section FROM (` + unreadCustomers + `) uc)
+	UNION ALL
+	(SELECT id, 'mine' AS section FROM (` + unreadMine + `) um)`
 
 // CountUnread returns u's unread summary.
 func CountUnread(ctx context.Context, db *gorm.DB, u *User) (UnreadSummary, error) {
@@ -287,10 +305,7 @@ func LoadUnreadSet(ctx context.Context, db *gorm.DB, u *User) (*UnreadSet, error
 		ID      int64
 		Section string
 	}
-	err := db.WithContext(ctx).Raw(`
-		(SELECT id, 'customers' AS section FROM (`+unreadCustomers+`) uc)
-		UNION ALL
-		(SELECT id, 'mine' AS section FROM (`+unreadMine+`) um)`,
+	err := db.WithContext(ctx).Raw(unreadSetSQL,
 		map[string]any{"me": u.ID, "support": CanSeeCustomerData(u), "cap": UnreadCap}).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("load unread: %w", err)

@@ -33,6 +33,11 @@ type Notification struct {
 	Data      JSONMap `gorm:"type:jsonb"`
 	ReadAt    *time.Time
 	CreatedAt time.Time
+	// BroadcastID is the broadcast this is the user's entry of (see
+	// notification_broadcast.go), nil for a notification of the user alone.
+	BroadcastID *int64
+	// Dismissed: a pruned entry of a broadcast still kept (never listed).
+	Dismissed bool
 
 	// ConversationPublicID is what the entry opens (empty for other kinds).
 	ConversationPublicID string `gorm:"->"`
@@ -63,9 +68,13 @@ func (n *Notification) CustomerID() *int64 {
 }
 
 // Notify records the notifications an event calls for, one per member of
-// its audience (AudienceOf), and tells each recipient's open desks. It is
+// its audience (AudienceOf), and tells each recipient's open desks; a new
+// customer conversation, which concerns every support agent, is one
+// broadcast row and one event instead (notification_broadcast.go), and
+// counts as one notification per agent it reaches. It is
 // what the notify job does, and it is safe to run again for the same event:
-// rows are keyed by (user, event), so a retried job creates no duplicates.
+// rows are keyed by (user, event) (a broadcast by its event), so a retried
+// job creates no duplicates.
 //
 // The rules beyond the audience:
 //   - a new conversation is not announced to someone who already read it;
@@ -114,8 +123,9 @@ func Notify(ctx context.Context, t Tx, ev Event, a *Audience) (int, error) {
 		}
 		switch a.Reason {
 		case ReasonNewConversation:
+			// Every support agent: one broadcast, not a row each.
 			data["preview"] = preview(c.FirstPreview)
-			n, err = insertNotifications(t, ev, a, data, c.FirstMessageID)
+			n, err = insertBroadcast(t, ev, a, data, c.FirstMessageID)
 		case ReasonAssigned, ReasonInvited, ReasonTeamQueue:
 			var by string
 			if err := tx.Raw("SELECT name FROM users WHERE id = ?", byUserID(ev)).Scan(&by).Error; err != nil {
@@ -249,18 +259,40 @@ func notifyMessage(t Tx, ev Event, a *Audience, data JSONMap) (int, error) {
 
 // notificationSelect reads notifications (alias n) of @me that they may
 // still see: about a conversation they may open (or about no conversation)
-// and an item they may see (or about no item).
+// and an item they may see (or about no item). Broadcast entries are rows
+// of @me once written (materializeEntries); pendingEntries reads the others.
 var notificationSelect = `SELECT n.*, COALESCE(c.public_id::text, '') AS conversation_public_id
 	FROM notifications n LEFT JOIN conversations c ON c.id = n.conversation_id
-	WHERE n.user_id = @me AND (n.conversation_id IS NULL OR ` + visibleToUser + `)
+	WHERE n.user_id = @me AND NOT n.dismissed AND (n.conversation_id IS NULL OR ` + visibleToUser + `)
 	  AND (n.item_id IS NULL OR EXISTS (SELECT 1 FROM items vi WHERE vi.id = n.item_id AND ` + userSeesItemSQL("vi") + `))`
 
+// notificationOrder is where an entry stands in the list: a broadcast
+// entry where its broadcast was made.
+const notificationOrder = `COALESCE(n.broadcast_id, n.id)`
+
 // ListNotifications returns u's newest notifications, newest first; before
-// (an id, 0 for none) pages to older ones.
+// (an id, 0 for none) pages to older ones. The broadcast entries it lists
+// get u's rows of them first (at most limit, once): a listed entry is then
+// an ordinary row of u's.
 func ListNotifications(ctx context.Context, db *gorm.DB, u *User, before int64, limit int) ([]Notification, error) {
+	db = db.WithContext(ctx)
+	key := before
+	if b, _, ok := splitBroadcastEntryID(before); ok {
+		key = b
+	}
+	args := map[string]any{"me": u.ID, "support": CanSeeCustomerData(u), "before": key, "limit": limit}
+	// Only broadcasts above the limit-th of u's rows can make the page:
+	// the scan stays within the page, however many u has read.
+	if _, err := materializeEntries(db, pendingEntries(`b.user_id IS NULL AND (CAST(@before AS bigint) = 0 OR b.id < @before)
+		AND b.id > COALESCE((SELECT `+notificationOrder+` FROM notifications n
+			WHERE n.user_id = @me AND NOT n.dismissed AND (CAST(@before AS bigint) = 0 OR `+notificationOrder+` < @before)
+			ORDER BY `+notificationOrder+` DESC OFFSET CAST(@limit AS int) - 1 LIMIT 1), 0)`)+
+		` ORDER BY b.id DESC LIMIT @limit`, args, false); err != nil {
+		return nil, fmt.Errorf("list notifications: %w", err)
+	}
 	var out []Notification
-	err := db.WithContext(ctx).Raw(notificationSelect+` AND (CAST(@before AS bigint) = 0 OR n.id < @before) ORDER BY n.id DESC LIMIT @limit`,
-		map[string]any{"me": u.ID, "support": CanSeeCustomerData(u), "before": before, "limit": limit}).Scan(&out).Error
+	err := db.Raw(notificationSelect+` AND (CAST(@before AS bigint) = 0 OR `+notificationOrder+` < @before)
+		ORDER BY `+notificationOrder+` DESC LIMIT @limit`, args).Scan(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("list notifications: %w", err)
 	}
@@ -273,9 +305,19 @@ func NotificationsByID(ctx context.Context, db *gorm.DB, u *User, ids []int64) (
 	if len(ids) == 0 {
 		return nil, nil
 	}
+	// u's entries of broadcasts, with or without their rows.
+	broadcasts := []int64{0}
+	for _, id := range ids {
+		if b, uid, ok := splitBroadcastEntryID(id); ok && uid == u.ID {
+			broadcasts = append(broadcasts, b)
+		}
+	}
 	var out []Notification
-	err := db.WithContext(ctx).Raw(notificationSelect+` AND n.id IN @ids ORDER BY n.id DESC`,
-		map[string]any{"me": u.ID, "support": CanSeeCustomerData(u), "ids": ids}).Scan(&out).Error
+	err := db.WithContext(ctx).Raw(`SELECT * FROM (`+notificationSelect+` AND n.id IN @ids
+		UNION ALL
+		SELECT v.*, COALESCE(c.public_id::text, '') FROM (`+pendingEntries(`b.user_id IS NULL AND b.id IN @broadcasts`)+`) v
+		LEFT JOIN conversations c ON c.id = v.conversation_id) n ORDER BY `+notificationOrder+` DESC`,
+		map[string]any{"me": u.ID, "support": CanSeeCustomerData(u), "ids": ids, "broadcasts": broadcasts}).Scan(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("notifications by id: %w", err)
 	}
@@ -286,22 +328,40 @@ func NotificationsByID(ctx context.Context, db *gorm.DB, u *User, ids []int64) (
 // counting stays cheap for someone who never reads their notifications.
 const MaxUnreadCount = 100
 
+// bellCountSQL counts @me's unread notifications, each part up to the cap.
+var bellCountSQL = `SELECT
+	(SELECT count(*) FROM (` + notificationSelect + ` AND n.read_at IS NULL
+	 ORDER BY n.id DESC LIMIT ` + strconv.Itoa(MaxUnreadCount) + `) x) +
+	(SELECT count(*) FROM (` + pendingEntries(`b.user_id IS NULL AND b.id > (SELECT notify_read_upto FROM users WHERE id = @me)`) + `
+	 ORDER BY b.id DESC LIMIT ` + strconv.Itoa(MaxUnreadCount) + `) y)`
+
 // CountUnreadNotifications is the number on u's bell, up to MaxUnreadCount.
 func CountUnreadNotifications(ctx context.Context, db *gorm.DB, u *User) (int, error) {
+	// Two index ranges, each stopping at the cap: u's unread rows
+	// (notifications_unread_idx) and the broadcasts above u's watermark
+	// without a row of u's (notifications_broadcast_idx).
 	var n int
-	err := db.WithContext(ctx).Raw(`SELECT count(*) FROM (`+notificationSelect+` AND n.read_at IS NULL
-		ORDER BY n.id DESC LIMIT `+strconv.Itoa(MaxUnreadCount)+`) x`,
-		map[string]any{"me": u.ID, "support": CanSeeCustomerData(u)}).Scan(&n).Error
+	err := db.WithContext(ctx).Raw(bellCountSQL, map[string]any{"me": u.ID, "support": CanSeeCustomerData(u)}).Scan(&n).Error
 	if err != nil {
 		return 0, fmt.Errorf("count notifications: %w", err)
 	}
-	return n, nil
+	return min(n, MaxUnreadCount), nil
 }
 
 // MarkNotificationRead marks one of u's notifications read; another user's
 // (or an unknown id) is ErrNotFound. Their other desks hear of it.
 func MarkNotificationRead(ctx context.Context, t Tx, u *User, id int64) error {
 	return t.run(ctx, func(tx *gorm.DB) error {
+		broadcast, uid, isBroadcast := splitBroadcastEntryID(id)
+		if isBroadcast {
+			if uid != u.ID {
+				return ErrNotFound
+			}
+			// Its row, if it is still pending: then it is an ordinary one.
+			if _, err := materializeEntries(tx, pendingEntries(`b.user_id IS NULL AND b.id = @b`), map[string]any{"me": u.ID, "b": broadcast}, false); err != nil {
+				return fmt.Errorf("mark notification read: %w", err)
+			}
+		}
 		var state struct {
 			Found  bool
 			Unread bool
@@ -320,6 +380,11 @@ func MarkNotificationRead(ctx context.Context, t Tx, u *User, id int64) error {
 		if err := tx.Exec("UPDATE notifications SET read_at = now() WHERE id = ?", id).Error; err != nil {
 			return fmt.Errorf("mark notification read: %w", err)
 		}
+		if isBroadcast {
+			if err := advanceBroadcastWatermark(tx, u.ID); err != nil {
+				return fmt.Errorf("mark notification read: %w", err)
+			}
+		}
 		return appendEvent(t, Event{UserID: &u.ID, Data: NotificationEvent{Read: &NotificationsRead{IDs: []int64{id}}}})
 	})
 }
@@ -333,7 +398,20 @@ func MarkAllNotificationsRead(ctx context.Context, t Tx, u *User) (int64, error)
 		if res.Error != nil {
 			return fmt.Errorf("mark all notifications read: %w", res.Error)
 		}
-		if n = res.RowsAffected; n == 0 {
+		// Broadcasts without a row of u's: unread above the watermark,
+		// which moves past them all.
+		var pending int64
+		err := tx.Raw(`SELECT count(*) FROM (`+pendingEntries(`b.user_id IS NULL AND b.id > usr.notify_read_upto`)+`) x`,
+			map[string]any{"me": u.ID}).Scan(&pending).Error
+		if err != nil {
+			return fmt.Errorf("mark all notifications read: %w", err)
+		}
+		err = tx.Exec(`UPDATE users SET notify_read_upto = GREATEST(notify_read_upto,
+			COALESCE((SELECT max(id) FROM notifications WHERE user_id IS NULL), 0)) WHERE id = ?`, u.ID).Error
+		if err != nil {
+			return fmt.Errorf("mark all notifications read: %w", err)
+		}
+		if n = res.RowsAffected + pending; n == 0 {
 			return nil
 		}
 		return appendEvent(t, Event{UserID: &u.ID, Data: NotificationEvent{Read: &NotificationsRead{All: true}}})
@@ -341,28 +419,63 @@ func MarkAllNotificationsRead(ctx context.Context, t Tx, u *User) (int64, error)
 	return n, err
 }
 
-// readConversationNotifications marks u's notifications about a
-// conversation read: reading a conversation reads what announced it.
 // unreadConversationNotificationsSQL is true when user @u has an unread
 // notification about conversation @c: what readConversationNotifications
-// would read.
+// would read. (A broadcast without a row of @u's is pending, not unread,
+// once @u's read marker covers the conversation: nothing to read.)
 const unreadConversationNotificationsSQL = `EXISTS (SELECT 1 FROM notifications WHERE user_id = @u AND conversation_id = @c AND read_at IS NULL)`
 
+// readConversationNotifications marks u's notifications about a
+// conversation read: reading a conversation reads what announced it. It
+// runs before the read marker moves: a broadcast of the conversation still
+// pending for u gets u's row, read (and so stays in u's list, read).
 func readConversationNotifications(tx *gorm.DB, userID, convID int64) (int64, error) {
 	res := tx.Exec("UPDATE notifications SET read_at = now() WHERE user_id = ? AND conversation_id = ? AND read_at IS NULL", userID, convID)
-	return res.RowsAffected, res.Error
+	if res.Error != nil {
+		return 0, res.Error
+	}
+	var made int64
+	err := tx.Raw(`SELECT count(*) FROM notifications WHERE conversation_id = ? AND user_id IS NULL`, convID).Scan(&made).Error
+	if err != nil || made == 0 {
+		return res.RowsAffected, err
+	}
+	n, err := materializeEntries(tx, pendingEntries(`b.user_id IS NULL AND b.conversation_id = @conv`),
+		map[string]any{"me": userID, "conv": convID}, true)
+	if err != nil {
+		return 0, err
+	}
+	if err := advanceBroadcastWatermark(tx, userID); err != nil {
+		return 0, err
+	}
+	return res.RowsAffected + n, nil
 }
 
 // PruneNotifications deletes notifications read longer ago than keepRead,
-// and any older than keepAll, so the table stays small.
+// and any older than keepAll, so the table stays small. A user's entry of a
+// broadcast is dismissed instead (so it does not come back unread) and
+// deleted with its broadcast, once that is older than keepAll.
 func PruneNotifications(ctx context.Context, db *gorm.DB, keepRead, keepAll time.Duration) (int64, error) {
-	res := db.WithContext(ctx).Exec(`DELETE FROM notifications
-		WHERE read_at < now() - make_interval(secs => ?) OR created_at < now() - make_interval(secs => ?)`,
-		keepRead.Seconds(), keepAll.Seconds())
-	if res.Error != nil {
-		return 0, fmt.Errorf("prune notifications: %w", res.Error)
+	var n int64
+	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		old := `(read_at < now() - make_interval(secs => @read) OR created_at < now() - make_interval(secs => @all))`
+		args := map[string]any{"read": keepRead.Seconds(), "all": keepAll.Seconds()}
+		res := tx.Exec(`UPDATE notifications SET dismissed = true, read_at = COALESCE(read_at, now())
+			WHERE broadcast_id IS NOT NULL AND NOT dismissed AND `+old, args)
+		if res.Error != nil {
+			return res.Error
+		}
+		n = res.RowsAffected
+		res = tx.Exec(`DELETE FROM notifications WHERE user_id IS NOT NULL AND broadcast_id IS NULL AND `+old, args)
+		if res.Error != nil {
+			return res.Error
+		}
+		n += res.RowsAffected
+		return tx.Exec(`DELETE FROM notifications WHERE user_id IS NULL AND created_at < now() - make_interval(secs => @all)`, args).Error
+	})
+	if err != nil {
+		return 0, fmt.Errorf("prune notifications: %w", err)
 	}
-	return res.RowsAffected, nil
+	return n, nil
 }
 
 // notifyItem records item notifications: what the entry shows (the item's
