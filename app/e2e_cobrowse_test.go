@@ -68,7 +68,8 @@ func TestBrowserCobrowse(t *testing.T) {
 	}))
 	e.user("Sam", "sam@example.com", models.RoleAgent, true)
 
-	shop := browsertest.Tab(t, 150*time.Second)
+	// The customer's browser is a Chromium process of its own.
+	shop := browsertest.SecondBrowserTab(t, 150*time.Second)
 	defer keepScreenshot(t, shop)
 	require.NoError(t, chromedp.Do(shop,
 		chromedp.Navigate(host.URL+"/"),

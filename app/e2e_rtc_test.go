@@ -37,7 +37,8 @@ func TestBrowserRemoteSupport(t *testing.T) {
 
 	boot, err := json.Marshal(map[string]string{"t": w.token, "c": pid})
 	require.NoError(t, err)
-	widget := browsertest.Tab(t, 180*time.Second)
+	// The customer's browser is a Chromium process of its own.
+	widget := browsertest.SecondBrowserTab(t, 180*time.Second)
 	defer keepScreenshot(t, widget)
 	require.NoError(t, chromedp.Do(widget,
 		chromedp.Navigate(e.srv.URL+"/widget/frame?view=page#"+url.PathEscape(string(boot))),

@@ -1,7 +1,9 @@
 // Package browsertest drives the system's Chromium with chromedp for
-// Parley's end-to-end tests: one headless browser per test process, and a
-// fresh, isolated browser context (its own cookies and storage) per tab, so
-// one test can play an admin, an agent and a customer at once.
+// Parley's end-to-end tests: one headless browser per test process (and a
+// second, on demand, for the customer's side of a journey between two
+// people's browsers), and a fresh, isolated browser context (its own
+// cookies and storage) per tab, so one test can play an admin, an agent and
+// a customer at once.
 package browsertest
 
 import (
@@ -23,12 +25,15 @@ import (
 // PARLEY_CHROMIUM overrides it.
 const ChromiumPath = "/usr/bin/chromium"
 
-var (
-	once     sync.Once
-	allocCtx context.Context
-	browser  context.Context
-	startErr error
-)
+// instance is one Chromium process, launched on first use.
+type instance struct {
+	once    sync.Once
+	browser context.Context
+	err     error
+}
+
+// main serves every tab of Tab; second, those of SecondBrowserTab.
+var main, second instance
 
 func chromium() (string, error) {
 	if p := os.Getenv("PARLEY_CHROMIUM"); p != "" {
@@ -43,16 +48,16 @@ func chromium() (string, error) {
 	return "", fmt.Errorf("Chromium is needed for browser tests: run 'make test' (it installs it) or 'apt-get install chromium'")
 }
 
-func start() {
+// launch starts a Chromium process with its own profile and returns its
+// browser context.
+func launch() (context.Context, error) {
 	path, err := chromium()
 	if err != nil {
-		startErr = err
-		return
+		return nil, err
 	}
 	dir, err := os.MkdirTemp("", "parley-chromium-*")
 	if err != nil {
-		startErr = err
-		return
+		return nil, err
 	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path),
@@ -77,12 +82,17 @@ func start() {
 		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
 		chromedp.WindowSize(1280, 900),
 	)
-	allocCtx, _ = chromedp.NewExecAllocator(context.Background(), opts...)
-	browser, _ = chromedp.NewContext(allocCtx)
+	allocCtx, _ := chromedp.NewExecAllocator(context.Background(), opts...)
+	b, _ := chromedp.NewContext(allocCtx)
 	// Launch now, so the first test does not pay for it in its timeout. The
-	// browser lives as long as the context that launched it: use browser
-	// itself, not a child with a deadline.
-	startErr = chromedp.Do(browser)
+	// browser lives as long as the context that launched it: use b itself,
+	// not a child with a deadline.
+	return b, chromedp.Do(b)
+}
+
+func (in *instance) start() (context.Context, error) {
+	in.once.Do(func() { in.browser, in.err = launch() })
+	return in.browser, in.err
 }
 
 // SkipShort skips a browser test under `go test -short`, whose budget (the
@@ -100,12 +110,26 @@ func SkipShort(t testing.TB) {
 // by timeout.
 func Tab(t testing.TB, timeout time.Duration) context.Context {
 	t.Helper()
+	return tabIn(t, &main, timeout)
+}
+
+// SecondBrowserTab is Tab in a second Chromium process of its own, for
+// journeys between two people's browsers that must not share one process
+// (WebRTC between a customer and an agent, co-browsing): the customer's
+// side runs here, the desk in Tab's.
+func SecondBrowserTab(t testing.TB, timeout time.Duration) context.Context {
+	t.Helper()
+	return tabIn(t, &second, timeout)
+}
+
+func tabIn(t testing.TB, in *instance, timeout time.Duration) context.Context {
+	t.Helper()
 	SkipShort(t)
-	once.Do(start)
-	if startErr != nil {
-		t.Fatalf("start Chromium: %v", startErr)
+	b, err := in.start()
+	if err != nil {
+		t.Fatalf("start Chromium: %v", err)
 	}
-	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
+	ctx, cancel := chromedp.NewContext(b, chromedp.WithNewBrowserContext())
 	ctx, cancelTimeout := context.WithTimeout(ctx, timeout)
 	t.Cleanup(func() {
 		cancelTimeout()
