@@ -162,6 +162,7 @@ func (a *App) routes(e *echo.Echo) {
 	e.POST("/conversations/:pid/rtc/:sid/end", a.endMedia(a.rtcDesk), a.requireUser)
 	a.bodyLimit(e.POST("/conversations/:pid/rtc/:sid/signals", a.postSignal(a.rtcDesk), a.requireUser), bodyRule{limit: signalBodyLimit})
 	e.GET("/conversations/:pid/rtc/signals/:id", a.showSignal(a.rtcDesk), a.requireUser)
+	e.GET("/conversations/:pid/rtc/:sid/signals", a.showPendingSignals(a.rtcDesk), a.requireUser)
 	e.GET("/conversations/:pid/rtc/ice", a.showICE(a.rtcDesk), a.requireUser)
 	// Calls the customer starts, conferences, heartbeats (rtc_conference.go).
 	e.POST("/conversations/:pid/rtc/:sid/answer", a.answerCall, a.requireUser)
@@ -287,6 +288,7 @@ func (a *App) widgetRoutes(e *echo.Echo) {
 	e.POST("/widget/conversations/:pid/rtc/:sid/end", a.endMedia(a.rtcWidget), visitorReads...)
 	a.bodyLimit(e.POST("/widget/conversations/:pid/rtc/:sid/signals", a.postSignal(a.rtcWidget), visitorReads...), bodyRule{limit: signalBodyLimit})
 	e.GET("/widget/conversations/:pid/rtc/signals/:id", a.showSignal(a.rtcWidget), visitorReads...)
+	e.GET("/widget/conversations/:pid/rtc/:sid/signals", a.showPendingSignals(a.rtcWidget), visitorReads...)
 	e.GET("/widget/conversations/:pid/rtc/ice", a.showICE(a.rtcWidget), visitorReads...)
 	// The customer's call (when the desk allows it) and heartbeat
 	// (rtc_conference.go).

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"io"
@@ -198,6 +199,27 @@ func (a *App) showSignal(side rtcSide) echo.HandlerFunc {
 		}
 		c.Response().Header().Set("Cache-Control", "no-store")
 		return c.JSON(http.StatusOK, sig)
+	}
+}
+
+// showPendingSignals lists the signals of session :sid addressed to the
+// caller after ?after=<id> (models.PendingSignals), for rtc.js's catch-up.
+func (a *App) showPendingSignals(side rtcSide) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		actor, conv, err := side(c)
+		if err != nil {
+			return err
+		}
+		after, err := strconv.ParseInt(cmp.Or(c.QueryParam("after"), "0"), 10, 64)
+		if err != nil || after < 0 {
+			return echo.NewHTTPError(http.StatusBadRequest, "after: a signal id")
+		}
+		sigs, err := models.PendingSignals(ctxOf(c), a.db, actor, conv, c.Param("sid"), after)
+		if err != nil {
+			return err
+		}
+		c.Response().Header().Set("Cache-Control", "no-store")
+		return c.JSON(http.StatusOK, sigs)
 	}
 }
 

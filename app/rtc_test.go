@@ -142,6 +142,17 @@ func TestMediaHTTPRules(t *testing.T) {
 	assert.Equal(t, http.StatusNotFound, w.get("/widget/conversations/"+pid+"/rtc/signals/"+jsonID(created.ID)).StatusCode)
 	assert.Equal(t, http.StatusNotFound, other.get("/widget/conversations/"+otherPid+"/rtc/signals/"+jsonID(created.ID)).StatusCode)
 	assert.Equal(t, http.StatusNotFound, kim.get(base+"/ice?session="+sid).StatusCode, "not their session")
+	// The catch-up list (a stream that resumed past a signal's id): the
+	// addressee gets it, nobody else does.
+	list := sam.get(base + "/" + sid + "/signals")
+	require.Equal(t, http.StatusOK, list.StatusCode, list.body)
+	assert.Contains(t, list.body, "v=0 customer")
+	assert.Equal(t, "no-store", list.Header.Get("Cache-Control"))
+	assert.JSONEq(t, `[]`, sam.get(base+"/"+sid+"/signals?after="+jsonID(created.ID)).body, "nothing after it")
+	assert.Equal(t, http.StatusBadRequest, sam.get(base+"/"+sid+"/signals?after=x").StatusCode)
+	assert.JSONEq(t, `[]`, kim.get(base+"/"+sid+"/signals").body, "not addressed to a colleague")
+	assert.JSONEq(t, `[]`, w.get(wbase+"/signals").body, "nor to its sender")
+	assert.JSONEq(t, `[]`, other.get("/widget/conversations/"+otherPid+"/rtc/"+sid+"/signals").body, "another customer's conversation holds none of them")
 	assert.Equal(t, http.StatusNotFound, pat.post(base+"/"+sid+"/end", url.Values{"reason": {"hangup"}}).StatusCode)
 
 	// The customer hangs up; the agent's second end, and a colleague's (who

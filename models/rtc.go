@@ -566,6 +566,34 @@ func FindSignal(ctx context.Context, db *gorm.DB, a MediaActor, conv *Conversati
 	return &sig, nil
 }
 
+// PendingSignals are the signals of conv's session sid addressed to the
+// actor a with ids above after, oldest first (at most 500): a browser that
+// missed a signal's id on its stream (a reconnect that resumed past it)
+// catches up with them. The rules are FindSignal's: only the addressee,
+// only while the session runs; anything else is an empty list or
+// ErrNotFound.
+func PendingSignals(ctx context.Context, db *gorm.DB, a MediaActor, conv *Conversation, sid string, after int64) ([]RTCSignal, error) {
+	if !a.mayUse(conv) {
+		return nil, ErrNotFound
+	}
+	var rows []RTCSignal
+	err := db.WithContext(ctx).Raw(`SELECT g.id, g.session_id, g.from_peer, g.to_peer, g.kind, g.payload, g.created_at
+		FROM rtc_signals g JOIN rtc_sessions s ON s.id = g.session_id
+		WHERE s.public_id::text = ? AND s.conversation_id = ? AND g.to_peer = ? AND g.id > ?
+		ORDER BY g.id LIMIT 500`, sid, conv.ID, a.Peer(), after).Scan(&rows).Error
+	if err != nil {
+		return nil, wrapUnlessDomain(err, "pending signals of session %s", sid)
+	}
+	out := make([]RTCSignal, 0, len(rows))
+	for i := range rows {
+		if CanReadSignal(a, &rows[i]) {
+			rows[i].Session = sid
+			out = append(out, rows[i])
+		}
+	}
+	return out, nil
+}
+
 // MediaSessions are conv's newest media sessions (at most limit), newest
 // first: the running one, if any, comes first.
 func MediaSessions(ctx context.Context, db *gorm.DB, conv *Conversation, limit int) ([]RTCSession, error) {

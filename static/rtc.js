@@ -79,13 +79,32 @@
     if (S && S.pid === pid) return S;
     if (S) teardown();
     S = { pid: pid, media: media, conv: conv(), pc: null, local: null, remote: null, dc: null, peers: {}, chain: Promise.resolve(), started: false };
+    var s = S;
+    s.catchUp = setInterval(function () { catchUp(s); }, 2500);
     return S;
+  }
+
+  // catchUp asks for the session's signals to this side that its stream
+  // has not brought (an id lost to a stream that resumed past it), while a
+  // connection is not up yet or has dropped.
+  function catchUp(s) {
+    if (S !== s) { clearInterval(s.catchUp); return; }
+    var keys = Object.keys(s.peers);
+    if (keys.length && keys.every(function (k) { var pc = s.peers[k].pc; return pc && pc.connectionState === 'connected'; })) return;
+    // All of them (a session has tens): a lost id may sit below one seen.
+    req('GET', '/' + encodeURIComponent(s.pid) + '/signals').then(function (sigs) {
+      (sigs || []).forEach(function (sig) {
+        if (seen[sig.id] || S !== s) return;
+        seen[sig.id] = 1;
+        s.chain = s.chain.then(function () { return handleSignal(s, sig); }).catch(function () { /* gone */ });
+      });
+    }).catch(function () { /* the session ended, or offline: the next tick asks again */ });
   }
 
   function teardown() {
     if (!S) return;
     var s = S; S = null;
-    clearTimeout(s.noAnswer); clearInterval(s.beat);
+    clearTimeout(s.noAnswer); clearInterval(s.beat); clearInterval(s.catchUp);
     if (s.local) s.local.getTracks().forEach(function (t) { t.stop(); });
     Object.keys(s.peers).forEach(function (k) { closePeer(s, k, true); });
     var st = stage();
@@ -551,6 +570,18 @@
   }
 
   // ---- stream events --------------------------------------------------------------------
+  // handleSignal applies one signal addressed to this side.
+  function handleSignal(s, sig) {
+    if (S !== s) return;
+    var pl = sig.payload, P = s.peers[sig.from];
+    if (sig.kind === 'offer') return answerOffer(s, pl, sig.from);
+    if (sig.kind === 'answer') return P && P.pc && P.pc.setRemoteDescription(pl);
+    if (sig.kind === 'ice' && P && P.pc) {
+      return Promise.all((Array.isArray(pl) ? pl : [pl]).map(function (c) { return P.pc.addIceCandidate(c).catch(function () {}); }));
+    }
+    if (sig.kind === 'bye') closePeer(s, sig.from);
+  }
+
   function onEvent(raw) {
     var m;
     try { m = JSON.parse(raw); } catch (e) { return; }
@@ -565,16 +596,8 @@
       }
       var s = S;
       s.chain = s.chain.then(function () {
-        return req('GET', '/signals/' + m.signal).then(function (sig) {
-          if (S !== s) return;
-          var pl = sig.payload, P = s.peers[sig.from];
-          if (sig.kind === 'offer') return answerOffer(s, pl, sig.from);
-          if (sig.kind === 'answer') return P && P.pc && P.pc.setRemoteDescription(pl);
-          if (sig.kind === 'ice' && P && P.pc) {
-            return Promise.all((Array.isArray(pl) ? pl : [pl]).map(function (c) { return P.pc.addIceCandidate(c).catch(function () {}); }));
-          }
-          if (sig.kind === 'bye') closePeer(s, sig.from);
-        }).catch(function () { /* gone: the session ended */ });
+        return req('GET', '/signals/' + m.signal).then(function (sig) { return handleSignal(s, sig); })
+          .catch(function () { /* gone: the session ended */ });
       });
       return;
     }
