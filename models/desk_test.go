@@ -293,3 +293,47 @@ func TestFollowingAndSound(t *testing.T) {
 	assert.False(t, u.NotifySound)
 	require.ErrorIs(t, models.SetNotifySound(ctx, db, 0, true), models.ErrNotFound)
 }
+
+// A row's "mine" (read from the viewer's own conversation_users row) agrees
+// with IsMine (mineCondition) for every way a conversation becomes one's
+// own, and for one that is not.
+func TestRowMineAgreesWithIsMine(t *testing.T) {
+	t.Parallel()
+	db := setup(t)
+	ctx := context.Background()
+	me := mkSupport(t, db, "me@example.com")
+	other := mkSupport(t, db, "other@example.com")
+	start := func(body string) *models.Conversation {
+		_, cust := mkCustomer(t, db)
+		conv, _, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+			return models.StartCustomerConversation(ctx, tx, cust, body, models.SessionInfo{})
+		})
+		require.NoError(t, err)
+		return conv
+	}
+	assigned, replied, followed, untouched, othersOwn := start("a"), start("b"), start("c"), start("d"), start("e")
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.Assign(ctx, tx, me, assigned, &me.ID) }))
+	_, err := factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostMessage(ctx, tx, models.Actor{User: me}, replied, models.MessageText, "on it")
+	})
+	require.NoError(t, err)
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.SetFollowing(ctx, tx, me, followed, true) }))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.Assign(ctx, tx, other, othersOwn, &other.ID) }))
+	_, err = factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostMessage(ctx, tx, models.Actor{User: other}, othersOwn, models.MessageText, "mine")
+	})
+	require.NoError(t, err)
+	internal, _, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartInternalConversation(ctx, tx, other, []int64{me.ID}, "hi")
+	})
+	require.NoError(t, err)
+
+	for conv, want := range map[*models.Conversation]bool{assigned: true, replied: true, followed: true, untouched: false, othersOwn: false, internal: true} {
+		row, err := models.InboxRowFor(ctx, db, me, conv.ID)
+		require.NoError(t, err)
+		isMine, err := models.IsMine(ctx, db, me, conv.ID)
+		require.NoError(t, err)
+		assert.Equal(t, want, row.Mine, "row of %q", conv.PublicID)
+		assert.Equal(t, isMine, row.Mine, "row and IsMine agree on %q", conv.PublicID)
+	}
+}

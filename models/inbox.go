@@ -95,6 +95,12 @@ const mineCondition = `(c.assignee_id = @me OR EXISTS (
 	SELECT 1 FROM conversation_users m WHERE m.conversation_id = c.id AND m.user_id = @me
 	  AND (m.member OR m.participated OR m.following OR m.via_item)))`
 
+// mineFromRow is mineCondition read from @me's own conversation_users row
+// r, which rowSelect joins already (one row at most: its key is
+// conversation and user): no subquery, which PostgreSQL plans as a hash of
+// every conversation @me ever touched, built again for a single row.
+const mineFromRow = `(c.assignee_id = @me OR COALESCE(r.member OR r.participated OR r.following OR r.via_item, false))`
+
 // mineIDs selects the ids of @me's "My conversations" (mineCondition, as a
 // set): found from @me's own rows, so a list or count of them never scans
 // every conversation.
@@ -130,7 +136,7 @@ var rowSelect = `SELECT c.*, c.public_id::text AS public_id,
 		       COALESCE(cu.name, '') AS customer_name, COALESCE(cu.email, '') AS customer_email,
 		       COALESCE(a.name, '') AS assignee_name, COALESCE(qt.name, '') AS team_name, ` + unreadCount + ` AS unread,
 		       CASE WHEN c.kind = 'internal' THEN ` + memberNames + ` ELSE '' END AS member_names,
-		       ` + mineCondition + ` AS mine, COALESCE(r.following, false) AS viewer_following
+		       ` + mineFromRow + ` AS mine, COALESCE(r.following, false) AS viewer_following
 		FROM conversations c
 		LEFT JOIN customers cu ON cu.id = c.customer_id
 		LEFT JOIN users a ON a.id = c.assignee_id
