@@ -229,17 +229,8 @@ func RequestMedia(ctx context.Context, t Tx, u *User, conv *Conversation, kind s
 	}
 	s := &RTCSession{ConversationID: conv.ID, Kind: kind, State: RTCRequested, UserID: &u.ID, UserName: u.Name}
 	err := t.run(ctx, func(tx *gorm.DB) error {
-		// The conversation's row lock serialises requests: the second one
-		// finds the first and is refused with a reason, not an index error.
-		if err := tx.Clauses(clause.Locking{Strength: "NO KEY UPDATE"}).Omit(clause.Associations).Take(conv, conv.ID).Error; err != nil {
+		if err := lockNoMediaRunning(tx, conv); err != nil {
 			return err
-		}
-		var running int64
-		if err := tx.Model(&RTCSession{}).Where("conversation_id = ? AND state IN ?", conv.ID, []string{RTCRequested, RTCAccepted, RTCStarted}).Count(&running).Error; err != nil {
-			return err
-		}
-		if running > 0 {
-			return Invalid("rtc", "rtc_busy", nil)
 		}
 		if err := tx.Select("ConversationID", "Kind", "State", "UserID", "UserName").Create(s).Error; err != nil {
 			return err
@@ -564,6 +555,24 @@ func FindSignal(ctx context.Context, db *gorm.DB, a MediaActor, conv *Conversati
 	sig := row.RTCSignal
 	sig.Session = row.PublicID
 	return &sig, nil
+}
+
+// lockNoMediaRunning locks conv's row and refuses (rtc_busy) when a media
+// session of it is requested or running: the lock serialises new sessions,
+// so the second one finds the first and is refused with a reason, not an
+// index error.
+func lockNoMediaRunning(tx *gorm.DB, conv *Conversation) error {
+	if err := tx.Clauses(clause.Locking{Strength: "NO KEY UPDATE"}).Omit(clause.Associations).Take(conv, conv.ID).Error; err != nil {
+		return err
+	}
+	var running int64
+	if err := tx.Model(&RTCSession{}).Where("conversation_id = ? AND state IN ?", conv.ID, []string{RTCRequested, RTCAccepted, RTCStarted}).Count(&running).Error; err != nil {
+		return err
+	}
+	if running > 0 {
+		return Invalid("rtc", "rtc_busy", nil)
+	}
+	return nil
 }
 
 // PendingSignals are the signals of conv's session sid addressed to the

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 )
 
 // Conference calls and calls the customer starts (issue 11).
@@ -181,15 +180,8 @@ func CallAgents(ctx context.Context, t Tx, v *Visitor, conv *Conversation, kind 
 		if !on {
 			return ErrCustomerCallsOff
 		}
-		if err := tx.Clauses(clause.Locking{Strength: "NO KEY UPDATE"}).Omit(clause.Associations).Take(conv, conv.ID).Error; err != nil {
+		if err := lockNoMediaRunning(tx, conv); err != nil {
 			return err
-		}
-		var running int64
-		if err := tx.Model(&RTCSession{}).Where("conversation_id = ? AND state IN ?", conv.ID, []string{RTCRequested, RTCAccepted, RTCStarted}).Count(&running).Error; err != nil {
-			return err
-		}
-		if running > 0 {
-			return Invalid("rtc", "rtc_busy", nil)
 		}
 		if err := tx.Select("ConversationID", "Kind", "State", "ByCustomer").Create(s).Error; err != nil {
 			return err

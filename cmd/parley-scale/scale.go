@@ -20,6 +20,7 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/parleydesk/parley/internal/benchresult"
 	"github.com/parleydesk/parley/internal/pgembed"
 )
 
@@ -31,27 +32,8 @@ type options struct {
 	drain, keep                          bool
 }
 
-// benchResult is what parley-bench -json writes (cmd/parley-bench's result).
-type benchResult struct {
-	Posted         int64          `json:"posted"`
-	Failed         int64          `json:"failed"`
-	PostsPerSec    float64        `json:"posts_per_sec"`
-	PostP50Ms      float64        `json:"post_p50_ms"`
-	PostP99Ms      float64        `json:"post_p99_ms"`
-	DeliveryP50Ms  float64        `json:"delivery_p50_ms"`
-	DeliveryP99Ms  float64        `json:"delivery_p99_ms"`
-	Expected       int64          `json:"expected"`
-	Delivered      int64          `json:"delivered"`
-	Lost           int64          `json:"lost"`
-	Duplicated     int64          `json:"duplicated"`
-	AckedMissing   int64          `json:"acked_missing_from_db"`
-	StoredUnacked  int64          `json:"stored_unacked"`
-	Reconnects     int64          `json:"stream_reconnects"`
-	Reloads        int64          `json:"stream_reloads"`
-	Upstreams      map[string]int `json:"stream_upstreams"`
-	LostToAgents   int64          `json:"lost_to_agents"`
-	LostToVisitors int64          `json:"lost_to_visitors"`
-}
+// benchResult is what parley-bench -json writes.
+type benchResult = benchresult.Result
 
 // results are the two runs' figures.
 type results struct {
