@@ -106,8 +106,8 @@ func SkipShort(t testing.TB) {
 }
 
 // Tab opens a new tab in its own browser context and returns its chromedp
-// context; it closes when the test ends. Every action in the test is bounded
-// by timeout.
+// context; it closes when the test ends. The tab lives timeout, or
+// MinTabLife if that is longer.
 func Tab(t testing.TB, timeout time.Duration) context.Context {
 	t.Helper()
 	return tabIn(t, &main, timeout)
@@ -122,9 +122,18 @@ func SecondBrowserTab(t testing.TB, timeout time.Duration) context.Context {
 	return tabIn(t, &second, timeout)
 }
 
+// MinTabLife is the least a tab lives. A tab's life is a backstop against a
+// test that hangs, not a measure of speed: each action has its own bound
+// (ActTimeout), and on a loaded CI machine (load average 20 and more on two
+// cores) a journey of three or four tabs takes minutes. Tabs that lived 90
+// or 120 s were cut off mid-journey there, with every action still within
+// its own bound.
+const MinTabLife = 6 * time.Minute
+
 func tabIn(t testing.TB, in *instance, timeout time.Duration) context.Context {
 	t.Helper()
 	SkipShort(t)
+	timeout = max(timeout, MinTabLife)
 	b, err := in.start()
 	if err != nil {
 		t.Fatalf("start Chromium: %v", err)
