@@ -1,6 +1,7 @@
 package browsertest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -35,6 +36,15 @@ type Opt func(*scope)
 
 type scope struct {
 	frame string // CSS selector of an iframe in the page; "" is the page itself
+	// within replaces ActTimeout for WaitFor (0: ActTimeout).
+	within time.Duration
+}
+
+// Within lets WaitFor wait up to d instead of ActTimeout: for what takes
+// longer than one page action by nature (a WebRTC connection through TURN
+// on a loaded machine), never to measure speed.
+func Within(d time.Duration) Opt {
+	return func(s *scope) { s.within = d }
 }
 
 // InFrame makes the action look inside the document of the first iframe
@@ -281,8 +291,9 @@ func WaitFor(js string, opts ...Opt) chromedp.Action[chromedp.Void] {
 	for _, o := range opts {
 		o(&sc)
 	}
+	bound := cmp.Or(sc.within, ActTimeout)
 	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		deadline := time.Now().Add(ActTimeout)
+		deadline := time.Now().Add(bound)
 		for {
 			pollOpts := []chromedp.PollOption{
 				chromedp.WithPollingInterval(20 * time.Millisecond),
@@ -300,7 +311,7 @@ func WaitFor(js string, opts ...Opt) chromedp.Action[chromedp.Void] {
 			case err == nil:
 				return nil
 			case errors.Is(err, chromedp.ErrPollingTimeout):
-				return fmt.Errorf("waited %s%s for: %s", ActTimeout, inFrame(sc), js)
+				return fmt.Errorf("waited %s%s for: %s", bound, inFrame(sc), js)
 			case ctx.Err() != nil:
 				return fmt.Errorf("waiting%s for %s: %w", inFrame(sc), js, ctx.Err())
 			case pageGone(err) && time.Now().Before(deadline):
