@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"compress/gzip"
+	"io"
 	"net/http"
 	"sync"
 
@@ -26,6 +27,12 @@ var (
 	brotliWriters = sync.Pool{New: func() any { return brotli.NewWriterLevel(nil, 4) }}
 )
 
+// resettableWriter is what both pools hold (*gzip.Writer, *brotli.Writer).
+type resettableWriter interface {
+	io.WriteCloser
+	Reset(io.Writer)
+}
+
 // writeHTML sends an HTML body with status, compressed when it pays and the
 // client accepts it.
 func writeHTML(c echo.Context, status int, body []byte) error {
@@ -34,24 +41,22 @@ func writeHTML(c echo.Context, status int, body []byte) error {
 	if len(body) < minCompressHTML || status == http.StatusNoContent || status == http.StatusNotModified {
 		return c.HTMLBlob(status, body)
 	}
-	var buf bytes.Buffer
-	switch acceptEncoding(c.Request().Header.Get("Accept-Encoding"), true, true) {
+	coding := acceptEncoding(c.Request().Header.Get("Accept-Encoding"), true, true)
+	var writers *sync.Pool
+	switch coding {
 	case "br":
-		w := brotliWriters.Get().(*brotli.Writer)
-		w.Reset(&buf)
-		w.Write(body) //nolint:errcheck // writes to memory
-		w.Close()
-		brotliWriters.Put(w)
-		h.Set("Content-Encoding", "br")
+		writers = &brotliWriters
 	case "gzip":
-		w := gzipWriters.Get().(*gzip.Writer)
-		w.Reset(&buf)
-		w.Write(body) //nolint:errcheck // writes to memory
-		w.Close()
-		gzipWriters.Put(w)
-		h.Set("Content-Encoding", "gzip")
+		writers = &gzipWriters
 	default:
 		return c.HTMLBlob(status, body)
 	}
+	var buf bytes.Buffer
+	w := writers.Get().(resettableWriter)
+	w.Reset(&buf)
+	w.Write(body) //nolint:errcheck // writes to memory
+	w.Close()
+	writers.Put(w)
+	h.Set("Content-Encoding", coding)
 	return c.HTMLBlob(status, buf.Bytes())
 }

@@ -219,16 +219,8 @@ func timeFormat(t time.Time) string {
 // ago is a short duration since t ("5 min", "3 h", "2 d"); desk.js keeps it
 // current in the page.
 func ago(ctx context.Context, t time.Time) string {
-	d := time.Since(t)
-	switch {
-	case d < time.Minute:
-		return T(ctx, "desk.ago_now")
-	case d < time.Hour:
-		return T(ctx, "desk.ago_minutes", map[string]any{"Count": int(d.Minutes())})
-	case d < 48*time.Hour:
-		return T(ctx, "desk.ago_hours", map[string]any{"Count": int(d.Hours())})
-	}
-	return T(ctx, "desk.ago_days", map[string]any{"Count": int(d.Hours() / 24)})
+	// A time a little ahead of this clock is "now", not minutes from now.
+	return shortDuration(ctx, max(time.Since(t), 0))
 }
 
 // systemText is a status line of the thread in the viewer's language.
