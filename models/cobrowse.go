@@ -254,19 +254,27 @@ func EndCobrowse(ctx context.Context, t Tx, actor Actor, conv *Conversation, pub
 		if !s.Running() {
 			return nil
 		}
-		if err := tx.Exec(`UPDATE cobrowse_sessions SET state = 'ended', ended_at = now(), ended_by = ? WHERE id = ?`, who, s.ID).Error; err != nil {
-			return err
-		}
-		if _, err := insertSystemLine(t, conv, SysCobrowseEnded, JSONMap{"by": by, "session": s.PublicID}); err != nil {
-			return err
-		}
 		ended = true
-		return cobrowseEvent(t, conv, CobrowseEvent{Session: s.ID, PublicID: s.PublicID, State: CobrowseEnded})
+		return endLockedCobrowse(t, tx, conv, s, who, JSONMap{"by": by, "session": s.PublicID})
 	})
 	if err != nil {
 		return false, wrapUnlessDomain(err, "end cobrowse in conversation %d", conv.ID)
 	}
 	return ended, nil
+}
+
+// endLockedCobrowse ends s, a running co-browsing session of conv locked by
+// tx (t's), ended by who (agent, customer, system): its state, the status
+// line with line's data, and the event. EndCobrowse and the reaper of
+// abandoned sessions both end sessions through it.
+func endLockedCobrowse(t Tx, tx *gorm.DB, conv *Conversation, s *CobrowseSession, who string, line JSONMap) error {
+	if err := tx.Exec(`UPDATE cobrowse_sessions SET state = 'ended', ended_at = now(), ended_by = ? WHERE id = ?`, who, s.ID).Error; err != nil {
+		return err
+	}
+	if _, err := insertSystemLine(t, conv, SysCobrowseEnded, line); err != nil {
+		return err
+	}
+	return cobrowseEvent(t, conv, CobrowseEvent{Session: s.ID, PublicID: s.PublicID, State: CobrowseEnded})
 }
 
 // AppendCobrowseChunk stores data, a JSON array of rrweb events from v's

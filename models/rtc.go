@@ -440,20 +440,27 @@ func EndMedia(ctx context.Context, t Tx, a MediaActor, conv *Conversation, pid, 
 		if !s.Running() {
 			return nil
 		}
-		now := time.Now()
-		s.State, s.EndedAt, s.EndReason = RTCEnded, &now, reason
-		if err := tx.Model(s).Updates(map[string]any{"state": s.State, "ended_at": now, "end_reason": reason}).Error; err != nil {
-			return err
-		}
-		if err := tx.Exec("DELETE FROM rtc_signals WHERE session_id = ?", s.ID).Error; err != nil {
-			return err
-		}
-		return rtcTransition(t, conv, s, a, SysRTCEnded, JSONMap{"reason": reason, "seconds": int64(s.Duration() / time.Second)})
+		return endLockedMedia(t, tx, conv, s, a, reason)
 	})
 	if err != nil {
 		return nil, wrapUnlessDomain(err, "end media session %s", pid)
 	}
 	return s, nil
+}
+
+// endLockedMedia ends s, a running session of conv locked by tx (t's), for
+// reason: its state, its signals gone, the status line and event. EndMedia
+// and the reaper of abandoned sessions both end sessions through it.
+func endLockedMedia(t Tx, tx *gorm.DB, conv *Conversation, s *RTCSession, a MediaActor, reason string) error {
+	now := time.Now()
+	s.State, s.EndedAt, s.EndReason = RTCEnded, &now, reason
+	if err := tx.Model(s).Updates(map[string]any{"state": s.State, "ended_at": now, "end_reason": reason}).Error; err != nil {
+		return err
+	}
+	if err := tx.Exec("DELETE FROM rtc_signals WHERE session_id = ?", s.ID).Error; err != nil {
+		return err
+	}
+	return rtcTransition(t, conv, s, a, SysRTCEnded, JSONMap{"reason": reason, "seconds": int64(s.Duration() / time.Second)})
 }
 
 // Signal kinds.

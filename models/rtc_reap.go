@@ -87,16 +87,8 @@ func ReapAbandoned(ctx context.Context, t Tx, now time.Time, o ReapOpts) (Reaped
 			if err := tx.Select("id", "kind", "public_id").Take(&conv, s.ConversationID).Error; err != nil {
 				return err
 			}
-			at := time.Now()
-			s.State, s.EndedAt, s.EndReason = RTCEnded, &at, reason
 			// The lock is held: the state checked above still holds.
-			if err := tx.Model(s).Updates(map[string]any{"state": s.State, "ended_at": at, "end_reason": reason}).Error; err != nil {
-				return err
-			}
-			if err := tx.Exec("DELETE FROM rtc_signals WHERE session_id = ?", s.ID).Error; err != nil {
-				return err
-			}
-			if err := rtcTransition(t, &conv, s, MediaActor{}, SysRTCEnded, JSONMap{"reason": reason, "seconds": int64(s.Duration() / time.Second)}); err != nil {
+			if err := endLockedMedia(t, tx, &conv, s, MediaActor{}, reason); err != nil {
 				return err
 			}
 			if reason == ReasonNoAnswer {
@@ -121,13 +113,7 @@ func ReapAbandoned(ctx context.Context, t Tx, now time.Time, o ReapOpts) (Reaped
 				reason = ReasonNoAnswer
 			}
 			conv := Conversation{ID: s.ConversationID}
-			if err := tx.Exec(`UPDATE cobrowse_sessions SET state = 'ended', ended_at = now(), ended_by = 'system' WHERE id = ?`, s.ID).Error; err != nil {
-				return err
-			}
-			if _, err := insertSystemLine(t, &conv, SysCobrowseEnded, JSONMap{"session": s.PublicID, "reason": reason, "by_system": true}); err != nil {
-				return err
-			}
-			if err := cobrowseEvent(t, &conv, CobrowseEvent{Session: s.ID, PublicID: s.PublicID, State: CobrowseEnded}); err != nil {
+			if err := endLockedCobrowse(t, tx, &conv, s, "system", JSONMap{"session": s.PublicID, "reason": reason, "by_system": true}); err != nil {
 				return err
 			}
 			r.Cobrowse++
