@@ -84,7 +84,20 @@ func TestBrowserCustomerCallAndConference(t *testing.T) {
 		browsertest.WaitFor(`document.querySelector('#w-rtc').textContent.includes('In a call with Sam')`),
 	))
 
-	// 2. Kim joins: a mesh of three.
+	// 2. Kim joins: a mesh of three. Kim's offers take a second longer to
+	// reach the server than their ICE candidates would (as under load): the
+	// candidates must still arrive after the offer they belong to, or wait
+	// for it, since one dropped relay candidate is a connection that never
+	// comes up.
+	require.NoError(t, chromedp.Do(kim, chromedp.Evaluate[chromedp.Void](`(function () {
+		var f = window.fetch;
+		window.fetch = function (u, init) {
+			if (init && typeof init.body === 'string' && init.body.indexOf('"kind":"offer"') >= 0) {
+				return new Promise(function (r) { setTimeout(r, 1000); }).then(function () { return f(u, init); });
+			}
+			return f(u, init);
+		};
+	})()`)))
 	t1 := time.Now()
 	require.NoError(t, chromedp.Do(kim,
 		until(`document.querySelector('#rtc-panel [data-rtc-join]')`),

@@ -90,6 +90,9 @@
   function catchUp(s) {
     if (S !== s) { clearInterval(s.catchUp); return; }
     var keys = Object.keys(s.peers);
+    // (A peer known only by candidates that came first waits for its offer
+    // 30 s at most: late candidates of one who left make no such wait.)
+    keys = keys.filter(function (k) { var P = s.peers[k]; return P.pc || P.pending || Date.now() - P.at < 30000; });
     if (keys.length && keys.every(function (k) { var pc = s.peers[k].pc; return pc && pc.connectionState === 'connected'; })) return;
     // All of them (a session has tens): a lost id may sit below one seen.
     req('GET', '/' + encodeURIComponent(s.pid) + '/signals').then(function (sigs) {
@@ -214,8 +217,14 @@
     send(s, 'ice', batch, P.peer);
   }
 
+  // send stores this side's signals one after another, so that the other
+  // side gets them in the order they were made (an offer or answer before
+  // its candidates).
   function send(s, kind, payload, to) {
-    return req('POST', '/' + encodeURIComponent(s.pid) + '/signals', { kind: kind, to: to || '', payload: payload }, true).catch(function () { /* the session ended */ });
+    s.out = (s.out || Promise.resolve()).then(function () {
+      return req('POST', '/' + encodeURIComponent(s.pid) + '/signals', { kind: kind, to: to || '', payload: payload }, true).catch(function () { /* the session ended */ });
+    });
+    return s.out;
   }
 
   function started(s) {
@@ -558,6 +567,8 @@
             });
           }
           showLocal(s);
+          return earlyICE(s.peers[from || otherSide()] || {});
+        }).then(function () {
           return pc.createAnswer();
         }).then(function (a) { return pc.setLocalDescription(a); }).then(function () {
           return send(s, 'answer', { type: pc.localDescription.type, sdp: pc.localDescription.sdp }, from);
@@ -575,11 +586,24 @@
     if (S !== s) return;
     var pl = sig.payload, P = s.peers[sig.from];
     if (sig.kind === 'offer') return answerOffer(s, pl, sig.from);
-    if (sig.kind === 'answer') return P && P.pc && P.pc.setRemoteDescription(pl);
-    if (sig.kind === 'ice' && P && P.pc) {
-      return Promise.all((Array.isArray(pl) ? pl : [pl]).map(function (c) { return P.pc.addIceCandidate(c).catch(function () {}); }));
+    if (sig.kind === 'answer') return P && P.pc && P.pc.setRemoteDescription(pl).then(function () { return earlyICE(P); });
+    if (sig.kind === 'ice') {
+      // Candidates that come before the description they belong to (its
+      // POST was slower) wait for it: one dropped relay candidate is a
+      // connection that never comes up.
+      if (!P) P = s.peers[sig.from] = { peer: sig.from, pc: null, remote: null, ice: [], iceTimer: null, at: Date.now() };
+      P.early = (P.early || []).concat(Array.isArray(pl) ? pl : [pl]);
+      return earlyICE(P);
     }
     if (sig.kind === 'bye') closePeer(s, sig.from);
+  }
+
+  // earlyICE applies the candidates received for P once its connection
+  // has the other side's description.
+  function earlyICE(P) {
+    if (!P.pc || !P.pc.remoteDescription || !P.early || !P.early.length) return;
+    var cs = P.early.splice(0);
+    return Promise.all(cs.map(function (c) { return P.pc.addIceCandidate(c).catch(function () {}); }));
   }
 
   function onEvent(raw) {
