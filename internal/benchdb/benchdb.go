@@ -35,6 +35,9 @@ type Options struct {
 	Name           string // names the temporary directory: "parley-bench"
 	DataDir        string // keep the server here between runs ("" = temporary)
 	MaxConnections int
+	// Settings are server settings for the private server ("name=value"),
+	// ignored with DATABASE_URL.
+	Settings []string
 }
 
 // Open starts or finds the database and brings it up to date.
@@ -59,7 +62,7 @@ func Open(ctx context.Context, o Options) (_ *DB, err error) {
 			}
 			dir = tmp
 		}
-		pg, err := pgembed.Start(ctx, pgembed.Options{Dir: filepath.Join(dir, "postgres"), Fsync: true, MaxConnections: o.MaxConnections})
+		pg, err := pgembed.Start(ctx, pgembed.Options{Dir: filepath.Join(dir, "postgres"), Fsync: true, MaxConnections: o.MaxConnections, Settings: o.Settings})
 		if err != nil {
 			return nil, err
 		}

@@ -88,6 +88,9 @@ type Options struct {
 	// MaxConnections is max_connections; 0 means 200, enough for Parley's
 	// pool, River and a realtime listener per instance.
 	MaxConnections int
+	// Settings are more server settings, "name=value" each, passed as -c
+	// after Parley's own (a benchmark's larger shared_buffers, say).
+	Settings []string
 	// Detached lets the server outlive this process, for a test harness
 	// shared by many test processes: no lifetime lock, its own session
 	// (Setsid), and no parent-death signal. Start then reuses a server
@@ -439,6 +442,9 @@ func (s *Server) run(ctx context.Context, opts Options, bins binaries, logf *os.
 	}
 	if !opts.Fsync {
 		args = append(args, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
+	}
+	for _, kv := range opts.Settings {
+		args = append(args, "-c", kv)
 	}
 	cmd := exec.Command(bins.postgres, args...)
 	cmd.Dir = s.dir
