@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -30,20 +31,33 @@ const (
 // MaxSearchLen is the longest query accepted, in characters.
 const MaxSearchLen = 200
 
-// searchProbe is how many matching documents decide between the two plans
-// of a conversation search: fewer, and the matches are gathered through the
-// GIN index and sorted; at least as many, and the newest documents are
-// walked in order until a page is full (a common word fills it at once).
-// The planner cannot tell a missing word from a rare one and, for a word
-// that matches nothing, would walk the whole recency index.
-const searchProbe = 1000
+// searchProbe is how many matching documents decide between the plans of
+// a conversation search: fewer, and the matches are gathered through the
+// GIN index and sorted (a cost in the number of matches); at least as
+// many, and the newest documents are walked in order until a page is full
+// (a cost in documents read per result: total documents / matches, times
+// 1 / the share of conversations a filter keeps), or, with a conversation
+// filter, the filtered conversations are (conversations read per result:
+// about a tenth of documents / matches, whatever the filter keeps). At
+// 10,000,000 messages both ends stay near 10,000 rows read. The planner
+// cannot tell a missing word from a rare one and, for a word that matches
+// nothing, would walk the whole recency index.
+const searchProbe = 10000
+
+// searchCountAbove: a word the planner expects in more than this many
+// probes' worth of documents (it knows the frequent words from ANALYZE)
+// is common without counting.
+const searchCountAbove = 10
+
+// searchWalkSlack widens the bound of the filtered walk (conversations
+// changed since the page's oldest result): updated_at is written by the
+// database's clock with each message, but a few updates take the
+// application's, which may be a little behind.
+const searchWalkSlack = "5 minutes"
 
 // searchByCustomer is how many conversations of matching customers head
 // the first page of conversation results.
 const searchByCustomer = 5
-
-// filteredProbeFactor raises searchProbe for a filtered search.
-const filteredProbeFactor = 5
 
 // searchConfigs are the text search configurations of search_config (the
 // migration): a query is parsed in each and their union searched, so a
@@ -450,73 +464,31 @@ func searchConversations(ctx context.Context, db *gorm.DB, q SearchQuery, tq str
 		At time.Time
 	}
 	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		// The probe reads the GIN index only (a bitmap), never the
-		// recency index: a missing word costs one index lookup.
-		if err := tx.Exec("SET LOCAL enable_indexscan = off").Error; err != nil {
+		// The plans' costs are guesses (how soon a walk fills a page):
+		// compiling them (JIT, over jit_above_cost) took longer than
+		// running them. Each plan is made for its words and dates: a
+		// prepared statement's generic plan (after five runs) read a
+		// rare word's week through the recency index.
+		if err := tx.Exec("SET LOCAL jit = off; SET LOCAL plan_cache_mode = force_custom_plan").Error; err != nil {
 			return err
 		}
-		var n int
-		// The word alone: the planner reads a common word's first
-		// matches from the table (a sequential scan that stops at once)
-		// and a rare or missing one's from the GIN index. (With a date
-		// range it would scan the table up to the range.)
-		// A filter makes the walk read more documents per result (a
-		// conversation filter passes a fraction of them): gathering stays
-		// the better plan up to more matches.
-		probe := q.probe
-		if q.Status != "" || q.Assignee != "" || q.Team > 0 || q.Channel != "" || q.From != nil || q.To != nil {
-			probe *= filteredProbeFactor
-		}
-		if err := tx.Raw(`SELECT count(*) FROM (SELECT 1 FROM search_documents d
-			WHERE d.kind = 'message' AND d.tsv @@ CAST(@tq AS tsquery) LIMIT @probe) s`,
-			map[string]any{"tq": tq, "probe": probe}).Scan(&n).Error; err != nil {
-			return err
-		}
-		if err := tx.Exec("SET LOCAL enable_indexscan = on").Error; err != nil {
+		n, err := probeMatches(tx, tq, q.probe)
+		if err != nil {
 			return err
 		}
 		switch {
 		case n == 0:
 			res.Plan = "none"
 			return nil
-		case n < probe:
-			// Rare: gather every match (few), keep each conversation's
-			// newest, sort. The planner, which cannot count a union of
-			// configurations well, would hash all conversations: fewer
-			// than probe rows join best by primary key.
+		case n < q.probe:
 			res.Plan = "rare"
-			if err := tx.Exec("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; SET LOCAL enable_seqscan = off").Error; err != nil {
-				return err
-			}
-			return tx.Raw(`
-				WITH m AS MATERIALIZED (
-					SELECT d.ref_id, d.conversation_id, d.created_at FROM search_documents d
-					WHERE d.kind = 'message' AND d.tsv @@ CAST(@tq AS tsquery)`+dateFilter(q, "d.created_at")+`)
-				SELECT m.ref_id AS id, m.created_at AS at
-				FROM m JOIN conversations c ON c.id = m.conversation_id
-				WHERE TRUE`+filters+afterFilter(q, "m.created_at", "m.ref_id")+`
-				  AND NOT EXISTS (SELECT 1 FROM m n WHERE n.conversation_id = m.conversation_id
-				                  AND (n.created_at, n.ref_id) > (m.created_at, m.ref_id))
-				ORDER BY m.created_at DESC, m.ref_id DESC
-				LIMIT @limit`, args).Scan(&ids).Error
+			return gatherMatches(tx, q, args, &ids)
+		case q.Assignee != "" || q.Team > 0 || q.Status != "":
+			res.Plan = "filtered"
+			return walkConversations(tx, q, args, &ids)
 		default:
-			// Common: walk the newest documents; a page fills quickly.
 			res.Plan = "common"
-			if err := tx.Exec("SET LOCAL enable_bitmapscan = off").Error; err != nil {
-				return err
-			}
-			to := ""
-			if q.To != nil {
-				to = " AND n.created_at < @to"
-			}
-			return tx.Raw(`
-				SELECT d.ref_id AS id, d.created_at AS at
-				FROM search_documents d JOIN conversations c ON c.id = d.conversation_id
-				WHERE d.kind = 'message' AND d.tsv @@ CAST(@tq AS tsquery)`+dateFilter(q, "d.created_at")+filters+afterFilter(q, "d.created_at", "d.ref_id")+`
-				  AND NOT EXISTS (SELECT 1 FROM search_documents n WHERE n.conversation_id = d.conversation_id
-				                  AND (n.created_at, n.ref_id) > (d.created_at, d.ref_id) AND n.tsv @@ CAST(@tq AS tsquery)`+to+`)
-				ORDER BY d.created_at DESC, d.ref_id DESC
-				LIMIT @limit`, args).Scan(&ids).Error
+			return walkDocuments(tx, q, args, &ids)
 		}
 	})
 	if err != nil || len(ids) == 0 {
@@ -608,4 +580,113 @@ func searchCustomers(ctx context.Context, db *gorm.DB, q SearchQuery, tq string,
 		WHERE d.kind = 'customer' AND d.tsv @@ CAST(@tq AS tsquery) AND @support`+dateFilter(q, "d.created_at")+afterFilter(q, "d.created_at", "d.ref_id")+`
 		ORDER BY d.created_at DESC, d.ref_id DESC
 		LIMIT @limit`, args).Scan(&res.Hits).Error
+}
+
+// probeMatches counts the messages matching tq, up to probe: from the GIN
+// index only (a bitmap), never the recency index, so a missing word costs
+// one index lookup. A word the planner's statistics put in far more
+// documents is not counted (a bitmap of a million matches costs more than
+// the walk it would decide).
+func probeMatches(tx *gorm.DB, tq string, probe int) (int, error) {
+	const match = `FROM search_documents d WHERE d.kind = 'message' AND d.tsv @@ CAST(@tq AS tsquery)`
+	var plan string
+	if err := tx.Raw(`EXPLAIN (FORMAT JSON) SELECT 1 `+match, map[string]any{"tq": tq}).Row().Scan(&plan); err != nil {
+		return 0, err
+	}
+	var est []struct {
+		Plan struct {
+			Rows float64 `json:"Plan Rows"`
+		}
+	}
+	if err := json.Unmarshal([]byte(plan), &est); err != nil || len(est) == 0 {
+		return 0, fmt.Errorf("search estimate: %w (%.100s)", err, plan)
+	}
+	if est[0].Plan.Rows >= float64(probe*searchCountAbove) {
+		return probe, nil
+	}
+	// The word alone, whatever the filters: a date range would make the
+	// planner scan the table up to the range.
+	if err := tx.Exec("SET LOCAL enable_indexscan = off; SET LOCAL enable_seqscan = off").Error; err != nil {
+		return 0, err
+	}
+	var n int
+	if err := tx.Raw(`SELECT count(*) FROM (SELECT 1 `+match+` LIMIT @probe) s`,
+		map[string]any{"tq": tq, "probe": probe}).Scan(&n).Error; err != nil {
+		return 0, err
+	}
+	return n, tx.Exec("RESET enable_indexscan; RESET enable_seqscan").Error
+}
+
+// gatherMatches: a rare word's matches (fewer than the probe), each
+// conversation's newest, the filters, newest first. The planner, which
+// cannot count a union of configurations well, would hash all
+// conversations: the sorted matches join by primary key until the page
+// is full.
+func gatherMatches(tx *gorm.DB, q SearchQuery, args map[string]any, ids any) error {
+	if err := tx.Exec("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; SET LOCAL enable_seqscan = off").Error; err != nil {
+		return err
+	}
+	return tx.Raw(`
+		WITH a AS MATERIALIZED (
+			SELECT d.ref_id, d.conversation_id, d.created_at FROM search_documents d
+			WHERE d.kind = 'message' AND d.tsv @@ CAST(@tq AS tsquery)`+dateFilter(q, "d.created_at")+`),
+		m AS (SELECT DISTINCT ON (a.conversation_id) a.* FROM a ORDER BY a.conversation_id, a.created_at DESC, a.ref_id DESC)
+		SELECT m.ref_id AS id, m.created_at AS at
+		FROM m JOIN conversations c ON c.id = m.conversation_id
+		WHERE TRUE`+conversationFilters(q)+afterFilter(q, "m.created_at", "m.ref_id")+`
+		ORDER BY m.created_at DESC, m.ref_id DESC
+		LIMIT @limit`, args).Scan(ids).Error
+}
+
+// walkDocuments: a common word, no conversation filter: the newest
+// documents, in order, until a page is full (a common word fills it at
+// once), each at its conversation's newest match.
+func walkDocuments(tx *gorm.DB, q SearchQuery, args map[string]any, ids any) error {
+	if err := tx.Exec("SET LOCAL enable_bitmapscan = off").Error; err != nil {
+		return err
+	}
+	to := ""
+	if q.To != nil {
+		to = " AND n.created_at < @to"
+	}
+	return tx.Raw(`
+		SELECT d.ref_id AS id, d.created_at AS at
+		FROM search_documents d JOIN conversations c ON c.id = d.conversation_id
+		WHERE d.kind = 'message' AND d.tsv @@ CAST(@tq AS tsquery)`+dateFilter(q, "d.created_at")+conversationFilters(q)+afterFilter(q, "d.created_at", "d.ref_id")+`
+		  AND NOT EXISTS (SELECT 1 FROM search_documents n WHERE n.conversation_id = d.conversation_id
+		                  AND (n.created_at, n.ref_id) > (d.created_at, d.ref_id) AND n.tsv @@ CAST(@tq AS tsquery)`+to+`)
+		ORDER BY d.created_at DESC, d.ref_id DESC
+		LIMIT @limit`, args).Scan(ids).Error
+}
+
+// walkConversations: a common word with a conversation filter (assignee,
+// team, status). Walking the newest documents would read 1 / (the share
+// the filter keeps) documents per result, so the filtered conversations
+// are walked instead, most recently changed first (the
+// conversations_search_* indexes of migration 00034), each at its newest
+// match. A conversation's newest searchable message is never newer than
+// its updated_at (every message sets it): the first page's worth found
+// bounds the walk, and the conversations changed since that bound are
+// all that can rank above it.
+func walkConversations(tx *gorm.DB, q SearchQuery, args map[string]any, ids any) error {
+	to, from := "", ""
+	if q.To != nil {
+		to = " AND d.created_at < @to"
+	}
+	if q.From != nil {
+		from = " AND c.updated_at >= @from"
+	}
+	newest := ` CROSS JOIN LATERAL (SELECT d.ref_id, d.created_at FROM search_documents d
+		WHERE d.conversation_id = c.id AND d.kind = 'message' AND d.tsv @@ CAST(@tq AS tsquery)` + to + `
+		ORDER BY d.created_at DESC, d.ref_id DESC LIMIT 1) m
+		WHERE TRUE` + conversationFilters(q) + from + dateFilter(q, "m.created_at") + afterFilter(q, "m.created_at", "m.ref_id")
+	return tx.Raw(`
+		WITH first AS MATERIALIZED (
+			SELECT m.created_at FROM conversations c`+newest+`
+			ORDER BY c.updated_at DESC LIMIT @limit),
+		bound AS (SELECT CASE WHEN count(*) < @limit THEN '-infinity' ELSE min(created_at) - interval '`+searchWalkSlack+`' END AS t FROM first)
+		SELECT m.ref_id AS id, m.created_at AS at FROM conversations c`+newest+`
+		  AND c.updated_at >= (SELECT t FROM bound)
+		ORDER BY m.created_at DESC, m.ref_id DESC
+		LIMIT @limit`, args).Scan(ids).Error
 }

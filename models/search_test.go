@@ -193,6 +193,24 @@ func TestSearchPlansPageAlike(t *testing.T) {
 		got, _ = pages(q)
 		assert.Equal(t, []string{want[0], want[1], want[2], want[4]}, got, plan)
 	}
+	// With a conversation filter the common plan walks the filtered
+	// conversations, bounded by their last change: a note newer than the
+	// last reply still puts its conversation first.
+	for _, c := range []*models.Conversation{convs[1], convs[3]} {
+		require.NoError(t, factory.Write(db, func(tx models.Tx) error { return models.Assign(ctx, tx, agent, c, &agent.ID) }))
+	}
+	_, err = factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostMessage(ctx, tx, models.Actor{User: agent}, convs[1], models.MessageNote, "parcel found in the back room")
+	})
+	require.NoError(t, err)
+	_, err = models.IndexSearch(ctx, db)
+	require.NoError(t, err)
+	for _, probe := range []int{1000, 1} {
+		q := models.WithSearchProbe(models.SearchQuery{Q: "parcel", Viewer: agent, Limit: 1, Assignee: "me"}, probe)
+		got, plan := pages(q)
+		assert.Equal(t, []string{convs[1].PublicID, convs[3].PublicID}, got, plan)
+		assert.Equal(t, map[int]string{1000: "rare", 1: "filtered"}[probe], plan)
+	}
 	other := factory.User(t, db, factory.UserOpts{})
 	r, err := models.Search(ctx, db, models.SearchQuery{Q: "parcel", Viewer: other})
 	require.NoError(t, err)
