@@ -665,16 +665,17 @@ func walkDocuments(tx *gorm.DB, q SearchQuery, args map[string]any, ids any) err
 // are walked instead, most recently changed first (the
 // conversations_search_* indexes of migration 00034), each at its newest
 // match. A conversation's newest searchable message is never newer than
-// its updated_at (every message sets it): the first page's worth found
-// bounds the walk, and the conversations changed since that bound are
-// all that can rank above it.
+// its updated_at (every message sets it): once a page's worth is found,
+// only the conversations changed between its oldest match and the last
+// conversation walked can still rank above it. Fewer than a page: every
+// filtered conversation was walked.
 func walkConversations(tx *gorm.DB, q SearchQuery, args map[string]any, ids any) error {
 	to, from := "", ""
 	if q.To != nil {
 		to = " AND d.created_at < @to"
 	}
 	if q.From != nil {
-		from = " AND c.updated_at >= @from"
+		from = " AND c.updated_at >= CAST(@from AS timestamptz) - interval '" + searchWalkSlack + "'"
 	}
 	newest := ` CROSS JOIN LATERAL (SELECT d.ref_id, d.created_at FROM search_documents d
 		WHERE d.conversation_id = c.id AND d.kind = 'message' AND d.tsv @@ CAST(@tq AS tsquery)` + to + `
@@ -682,11 +683,14 @@ func walkConversations(tx *gorm.DB, q SearchQuery, args map[string]any, ids any)
 		WHERE TRUE` + conversationFilters(q) + from + dateFilter(q, "m.created_at") + afterFilter(q, "m.created_at", "m.ref_id")
 	return tx.Raw(`
 		WITH first AS MATERIALIZED (
-			SELECT m.created_at FROM conversations c`+newest+`
+			SELECT m.ref_id, m.created_at, c.updated_at FROM conversations c`+newest+`
 			ORDER BY c.updated_at DESC LIMIT @limit),
-		bound AS (SELECT CASE WHEN count(*) < @limit THEN '-infinity' ELSE min(created_at) - interval '`+searchWalkSlack+`' END AS t FROM first)
-		SELECT m.ref_id AS id, m.created_at AS at FROM conversations c`+newest+`
-		  AND c.updated_at >= (SELECT t FROM bound)
-		ORDER BY m.created_at DESC, m.ref_id DESC
+		bound AS (SELECT CASE WHEN count(*) = @limit THEN min(created_at) - interval '`+searchWalkSlack+`' END AS t,
+		                 min(updated_at) AS u FROM first)
+		SELECT ref_id AS id, created_at AS at FROM first
+		UNION
+		SELECT m.ref_id, m.created_at FROM conversations c`+newest+`
+		  AND c.updated_at >= (SELECT t FROM bound) AND c.updated_at <= (SELECT u FROM bound)
+		ORDER BY at DESC, id DESC
 		LIMIT @limit`, args).Scan(ids).Error
 }
