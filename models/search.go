@@ -483,7 +483,8 @@ func searchConversations(ctx context.Context, db *gorm.DB, q SearchQuery, tq str
 		case n < q.probe:
 			res.Plan = "rare"
 			return gatherMatches(tx, q, args, &ids)
-		case q.Assignee != "" || q.Team > 0 || q.Status != "":
+		case q.Assignee != "" || q.Team > 0 || q.Status == StatusOpen || q.Status == StatusClosed:
+			// (The filters conversationFilters applies, each led by an index.)
 			res.Plan = "filtered"
 			return walkConversations(tx, q, args, &ids)
 		default:
