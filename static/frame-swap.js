@@ -97,7 +97,7 @@
       if (i > 0) { style = spec.slice(0, i); sel = spec.slice(i + 1); } else style = spec;
     }
     var target = document.querySelector(sel);
-    if (!target) { el.remove(); return; }
+    if (!target) { el.remove(); return []; }
     // An outerHTML swap puts the element itself in; the others its children.
     var frag = el;
     if (style === 'outerHTML') {
@@ -107,12 +107,12 @@
       el.remove();
     }
     var d = { shouldSwap: true, target: target, fragment: frag };
-    if (!fire(target, 'htmx:oobBeforeSwap', d, true) || !d.shouldSwap) return;
+    if (!fire(target, 'htmx:oobBeforeSwap', d, true) || !d.shouldSwap) return [];
     var added = put(style, d.target, frag instanceof DocumentFragment ? frag : fragmentOf(frag));
-    added.forEach(loaded);
     var first = style === 'outerHTML' && added.filter(function (n) { return n.nodeType === 1; })[0];
     if (first) d.target = first;
     fire(first || d.target, 'htmx:oobAfterSwap', d);
+    return added;
   };
   var fragmentOf = function (el) {
     var f = document.createDocumentFragment();
@@ -120,15 +120,19 @@
     return f;
   };
   // swap applies a response: its out-of-band parts, then the rest at target.
+  // It returns what it put in, for settle (the caller's afterSwap comes
+  // first, then htmx:load on each, then afterSettle: htmx's order).
   var swap = function (target, style, html) {
-    var t = document.createElement('template');
+    var t = document.createElement('template'), added = [];
     t.innerHTML = html;
     Array.prototype.slice.call(t.content.querySelectorAll('[hx-swap-oob]')).forEach(function (el) {
-      if (t.content.contains(el)) oob(el);
+      if (t.content.contains(el)) added = added.concat(oob(el));
     });
-    if (style !== 'none' && target) put(style, target, t.content).forEach(loaded);
+    if (style !== 'none' && target) added = added.concat(put(style, target, t.content));
     sweep();
+    return added;
   };
+  var settle = function (added) { added.forEach(loaded); };
 
   // ---- requests -----------------------------------------------------------------
   var matches = function (code, status) { return new RegExp('^' + code + '$').test(String(status)); };
@@ -213,8 +217,9 @@
         if (r.error) fire(elt, 'htmx:responseError', info);
         var s = { xhr: xhr, elt: elt, target: target, shouldSwap: !!r.swap, serverResponse: xhr.responseText, requestConfig: d };
         if (fire(elt, 'htmx:beforeSwap', s, true) && s.shouldSwap) {
-          swap(s.target, style, xhr.responseText);
+          var added = swap(s.target, style, xhr.responseText);
           fire(s.target, 'htmx:afterSwap', info);
+          settle(added);
           fire(s.target, 'htmx:afterSettle', info);
         }
         info.successful = xhr.status >= 200 && xhr.status < 400;
@@ -295,7 +300,7 @@
           if (!el.isConnected) return sweep();
           if (!fire(sw, 'htmx:sseBeforeMessage', m, true)) return;
           var style = attr(sw, 'hx-swap') || 'innerHTML';
-          swap(find(sw, attr(sw, 'hx-target')) || sw, style, m.data);
+          settle(swap(find(sw, attr(sw, 'hx-target')) || sw, style, m.data));
           fire(sw, 'htmx:afterSettle', {});
           fire(sw, 'htmx:sseMessage', m);
         });
@@ -343,7 +348,7 @@
     var target = typeof opts.target === 'string' ? document.querySelector(opts.target) : opts.target;
     return request(document.body, verb.toLowerCase(), path, target || document.body, opts.swap || 'innerHTML', null);
   };
-  htmx.swap = function (target, html, spec) { swap(target, (spec && spec.swapStyle) || 'innerHTML', html); };
+  htmx.swap = function (target, html, spec) { settle(swap(target, (spec && spec.swapStyle) || 'innerHTML', html)); };
   document.addEventListener('DOMContentLoaded', function () {
     process(document.body);
     fire(document.body, 'htmx:load');
