@@ -182,7 +182,17 @@
   // the promise settles when it is done (rejected if it could not be sent).
   var request = function (elt, verb, path, target, style, evt) {
     return new Promise(function (resolve, reject) {
-      if (elt.htmxBusy) return resolve(); // one at a time per element, as htmx's default
+      // One request at a time per element; one asked meanwhile waits and
+      // goes next, the last one asked only (htmx's default, "queue last").
+      if (elt.htmxBusy) {
+        if (elt.htmxNext) elt.htmxNext.drop();
+        var next = elt.htmxNext = function () {
+          if (!elt.isConnected && elt !== document.body) return resolve(); // swapped away meanwhile
+          request(elt, verb, path, target, style, evt).then(resolve, reject);
+        };
+        next.drop = resolve;
+        return;
+      }
       var d = {
         verb: verb, path: path, target: target, elt: elt, triggeringEvent: evt || null,
         parameters: values(elt, verb, evt && evt.submitter),
@@ -201,6 +211,9 @@
         elt.htmxBusy = false;
         elt.classList.remove('htmx-request');
         if (off) off.disabled = false;
+        var next = elt.htmxNext;
+        elt.htmxNext = null;
+        if (next) setTimeout(next);
       };
       var xhr = new XMLHttpRequest();
       xhr.open(verb.toUpperCase(), url);
