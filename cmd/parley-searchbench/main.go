@@ -310,7 +310,7 @@ func seed(ctx context.Context, db *gorm.DB, o options) error {
 		sql  string
 		args []any
 	}{
-		{"settings", `SET LOCAL session_replication_role = replica; SET LOCAL maintenance_work_mem = '1GB'; SET LOCAL work_mem = '1GB'; SET LOCAL temp_buffers = '1GB'`, nil},
+		{"settings", `SET LOCAL session_replication_role = replica; SET LOCAL maintenance_work_mem = '2GB'; SET LOCAL work_mem = '1GB'; SET LOCAL temp_buffers = '1GB'`, nil},
 		{"empty", `TRUNCATE users, teams, customers, conversations, events, search_documents, river_job RESTART IDENTITY CASCADE`, nil},
 		{"drop indexes", "", nil},
 		{"desk", `INSERT INTO desk_settings (id) VALUES (1) ON CONFLICT DO NOTHING`, nil},
