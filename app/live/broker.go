@@ -165,9 +165,10 @@ type Broker struct {
 	// listenConfig is where the LISTEN connection goes; nil: pool's server.
 	listenConfig *pgx.ConnConfig
 
-	// handed holds the transactions handed off at or above the cursor, so
-	// their events' lag is observed once (b.mu).
-	handed map[uint64]struct{}
+	// handed holds the transactions handed off at or above the cursor, with
+	// the batch that carried them (b.mu): the poll that reaches them reuses
+	// what it loaded, and observes their events' lag only once.
+	handed map[uint64]*Batch
 	// handMu guards the hand-off queue, which the hand-off loop drains.
 	handMu   sync.Mutex
 	handQ    []models.Event
@@ -199,7 +200,7 @@ func NewBroker(log *slog.Logger, db *gorm.DB, pool *pgxpool.Pool) *Broker {
 		log: log.With("component", "realtime"), db: db, pool: pool,
 		staff: map[*Subscription]struct{}{}, customers: map[int64]map[*Subscription]struct{}{},
 		wake: make(chan struct{}, 1), ring: make(chan struct{}, 1),
-		handed: map[uint64]struct{}{}, handWake: make(chan struct{}, 1),
+		handed: map[uint64]*Batch{}, handWake: make(chan struct{}, 1),
 	}
 }
 
@@ -270,7 +271,7 @@ func (b *Broker) handOver(ctx context.Context, evs []models.Event) error {
 	b.mu.Lock()
 	batch.Events = slices.DeleteFunc(batch.Events, func(e models.Event) bool { return e.XID < b.cursor })
 	for _, e := range batch.Events {
-		b.handed[e.XID] = struct{}{}
+		b.handed[e.XID] = batch
 	}
 	if len(batch.Events) > 0 {
 		b.dispatch(batch)
@@ -506,7 +507,11 @@ func (b *Broker) Poll(ctx context.Context) error {
 	if horizon <= from {
 		return nil
 	}
-	batch, err := loadBatch(ctx, b.db, from, horizon)
+	evs, err := models.EventsBetween(ctx, b.db, from, horizon)
+	if err != nil {
+		return err
+	}
+	batch, err := b.loadPolled(ctx, from, horizon, evs)
 	if err != nil {
 		return err
 	}
@@ -535,6 +540,47 @@ func (b *Broker) Poll(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// loadPolled loads what the events of a poll's window [from, to) refer
+// to. The rows of events this instance handed off were loaded then, after
+// their commit, and are reused; the rest (other instances' events, and any
+// row one of them shares with those) is read now.
+func (b *Broker) loadPolled(ctx context.Context, from, to uint64, evs []models.Event) (*Batch, error) {
+	b.mu.Lock()
+	var rest []models.Event
+	var reused []*Batch
+	for _, e := range evs {
+		if h := b.handed[e.XID]; h != nil {
+			if !slices.Contains(reused, h) {
+				reused = append(reused, h)
+			}
+		} else {
+			rest = append(rest, e)
+		}
+	}
+	b.mu.Unlock()
+	if len(reused) == 0 {
+		return loadRefs(ctx, b.db, from, to, evs)
+	}
+	batch, err := loadRefs(ctx, b.db, from, to, rest)
+	if err != nil {
+		return nil, err
+	}
+	batch.Events = evs
+	for _, h := range reused {
+		for id, m := range h.Messages {
+			if _, ok := batch.Messages[id]; !ok {
+				batch.Messages[id] = m
+			}
+		}
+		for id, c := range h.Conversations {
+			if _, ok := batch.Conversations[id]; !ok {
+				batch.Conversations[id] = c
+			}
+		}
+	}
+	return batch, nil
 }
 
 // loadBatch reads the events of transactions in [from, to) and what they
@@ -577,10 +623,15 @@ func loadRefs(ctx context.Context, db *gorm.DB, from, to uint64, evs []models.Ev
 			convIDs = append(convIDs, *e.ConversationID)
 		}
 	}
-	if batch.Messages, err = models.MessagesByID(ctx, db, msgIDs); err != nil {
-		return nil, err
+	// The two reads at once: delivery waits for the slower, not for both.
+	var msgErr error
+	var wg sync.WaitGroup
+	if len(msgIDs) > 0 {
+		wg.Go(func() { batch.Messages, msgErr = models.MessagesByID(ctx, db, msgIDs) })
 	}
-	if batch.Conversations, err = models.ConversationsByID(ctx, db, convIDs); err != nil {
+	batch.Conversations, err = models.ConversationsByID(ctx, db, convIDs)
+	wg.Wait()
+	if err = cmp.Or(err, msgErr); err != nil {
 		return nil, err
 	}
 	return batch, nil

@@ -147,6 +147,8 @@ func TestHandOffDeliversAtOnceWithoutDoorbell(t *testing.T) {
 	got := staff.Take()
 	require.Len(t, got, 1)
 	require.False(t, got[0].HandedOff)
+	require.Equal(t, "at once", got[0].Messages[m.ID].Body, "the poll reuses the rows the hand-off loaded")
+	require.Equal(t, conv.ID, got[0].Conversations[conv.ID].ID)
 	require.Greater(t, e.rt.Cursor(), cursor)
 
 	// Once the horizon has passed a transaction, a late hand-off of it is
