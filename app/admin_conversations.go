@@ -121,7 +121,10 @@ func (a *App) saveFileLimits(c echo.Context) error {
 	}
 	in := models.FileLimitsInput{MaxMB: c.FormValue("file_max_mb"), Types: form["file_types"],
 		PerMessage: c.FormValue("files_per_message"), RetentionDays: c.FormValue("file_retention_days")}
-	err = models.SetFileLimits(ctxOf(c), a.db, in)
+	err = a.write(ctxOf(c), func(tx models.Tx) error { return models.SetFileLimits(ctxOf(c), tx, in) })
+	if err == nil {
+		a.settings.invalidate() // this instance's next page shows them at once
+	}
 	if isValidation(err) {
 		return a.renderConversationForms(c, http.StatusUnprocessableEntity, func(d *views.AdminConversations) {
 			v := map[string]string{"file_max_mb": in.MaxMB, "files_per_message": in.PerMessage, "file_retention_days": in.RetentionDays}

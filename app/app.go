@@ -78,6 +78,9 @@ type App struct {
 	// shares one settings read among the widget streams of a batch.
 	widgetLimits *widgetLimiters
 	settingsMemo settingsMemo
+	// settings keeps the desk settings a response only displays (the
+	// composer's file limits after a post), dropped on their event.
+	settings settingsCache
 	// signals throttles typing and presence signals per sender
 	// (desk_typing.go).
 	signals signalGate
@@ -277,6 +280,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 	a.rt.ListenOn(a.direct.Config().ConnConfig)
 	a.metrics = a.newMetrics()
 	a.rt.ObserveLag(func(d time.Duration) { a.metrics.lag.Observe(d.Seconds()) })
+	a.rt.ObserveEvents(a.settings.observe)
 	if err = a.rt.Start(a.bg); err != nil {
 		return nil, fmt.Errorf("start realtime: %w", err)
 	}

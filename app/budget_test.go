@@ -18,16 +18,18 @@ import (
 )
 
 // The weight budgets: what a first visit downloads in JavaScript and CSS
-// for the desk (a conversation page included, with the canned-reply picker
-// it loads there), the widget frame and the host page before the launcher
-// is opened (the loader and its stylesheet: the frame comes on the first
-// open). Figures are logged (go test -v -run Budget): uncompressed, gzip and
-// brotli as sent.
+// for the desk (a conversation page included), the widget frame and the
+// host page before the launcher is opened (the loader and its stylesheet:
+// the frame comes on the first open). Scripts a page fetches only on first
+// use (canned.js on the first '#', rtc.js, the co-browsing replayer) are not
+// part of it. Figures are logged (go test -v -run Budget): uncompressed,
+// gzip and brotli as sent.
 //
 // Issue 12 asks ≤ 100 KB uncompressed for the desk and ≤ 50 KB for the
-// frame; not met yet (htmx alone is 52 KB minified, app.css 46 KB): the
-// uncompressed ceilings below hold what was reached so nothing grows back,
-// the sent budgets hold the issue's figures.
+// frame. The frame holds it (frame-swap.js instead of htmx); the desk does
+// not yet (htmx alone is 52 KB minified, app.css 46 KB): its uncompressed
+// ceilings below hold what was reached so nothing grows back, the sent
+// budgets hold the issue's figures.
 func TestFirstLoadBudgets(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
@@ -55,9 +57,9 @@ func TestFirstLoadBudgets(t *testing.T) {
 		page   *response
 		budget budget
 	}{
-		{"desk inbox", b.get("/inbox"), budget{130 * kb, 100 * kb}},
-		{"desk conversation", b.get("/conversations/" + conv.PublicID), budget{140 * kb, 100 * kb}},
-		{"widget frame", e.browser().get("/widget/frame"), budget{90 * kb, 50 * kb}},
+		{"desk inbox", b.get("/inbox"), budget{127 * kb, 100 * kb}},
+		{"desk conversation", b.get("/conversations/" + conv.PublicID), budget{131 * kb, 100 * kb}},
+		{"widget frame", e.browser().get("/widget/frame"), budget{50 * kb, 50 * kb}},
 	} {
 		require.Equal(t, http.StatusOK, c.page.StatusCode, c.name)
 		check(c.name, pageAssets(c.page.doc), c.budget)
@@ -71,7 +73,10 @@ func TestFirstLoadBudgets(t *testing.T) {
 	thread := w.get("/widget/conversations/" + pid)
 	urls := append(pageAssets(frame.doc), pageAssets(thread.doc)...)
 	require.Contains(t, urls, views.AssetURL("files.js"))
-	check("widget frame with a conversation", urls, budget{95 * kb, 50 * kb})
+	check("widget frame with a conversation", urls, budget{50 * kb, 50 * kb})
+	for _, u := range urls {
+		assert.NotContains(t, u, "htmx", "the frame runs on frame-swap.js, not htmx")
+	}
 
 	// The host page until the launcher is opened: the loader and its
 	// stylesheet.
@@ -83,12 +88,11 @@ type weight struct{ plain, gzip, br int }
 
 func (w *weight) add(o weight) { w.plain += o.plain; w.gzip += o.gzip; w.br += o.br }
 
-// pageAssets lists a page's scripts and stylesheets, and the scripts its
-// pages load by themselves (data-canned-script).
+// pageAssets lists a page's scripts and stylesheets.
 func pageAssets(doc *goquery.Document) []string {
 	var urls []string
-	doc.Find(`script[src], link[rel="stylesheet"][href], [data-canned-script]`).Each(func(_ int, s *goquery.Selection) {
-		for _, attr := range []string{"src", "href", "data-canned-script"} {
+	doc.Find(`script[src], link[rel="stylesheet"][href]`).Each(func(_ int, s *goquery.Selection) {
+		for _, attr := range []string{"src", "href"} {
 			if v, ok := s.Attr(attr); ok && strings.HasPrefix(v, "/static/") {
 				urls = append(urls, v)
 			}

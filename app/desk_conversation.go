@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -187,10 +188,6 @@ func (a *App) conversation(c echo.Context) (*models.Conversation, error) {
 // retry with the same idempotency key (desk.js sends one per composed
 // message) gets the same answer and stores nothing.
 func (a *App) postMessage(c echo.Context) error {
-	conv, err := a.conversation(c)
-	if err != nil {
-		return err
-	}
 	kind := c.FormValue("kind")
 	if kind == "" {
 		kind = models.MessageText
@@ -208,16 +205,21 @@ func (a *App) postMessage(c echo.Context) error {
 		to, toErr = recipientIDs(c)
 	}
 	files := formFiles(c)
-	if toErr == nil {
-		err = a.write(ctxOf(c), func(tx models.Tx) error {
-			_, err := models.PostMessageWithOpts(ctxOf(c), tx, models.Actor{User: currentUser(c)}, conv, kind, body,
-				models.PostOpts{IdempotencyKey: key, LinkURL: link, To: to, Files: files})
-			return err
-		})
-	} else {
-		err = toErr
+	// The conversation is looked up, scoped to the agent, and locked in the
+	// write itself: one read of its row per reply.
+	var conv *models.Conversation
+	err = a.write(ctxOf(c), func(tx models.Tx) (err error) {
+		if conv, err = models.LockConversationForUser(ctxOf(c), tx, currentUser(c), c.Param("pid")); err != nil || toErr != nil {
+			return cmp.Or(err, toErr)
+		}
+		_, err = models.PostMessageWithOpts(ctxOf(c), tx, models.Actor{User: currentUser(c)}, conv, kind, body,
+			models.PostOpts{IdempotencyKey: key, LinkURL: link, To: to, Files: files, Locked: true})
+		return err
+	})
+	if conv == nil {
+		return err // not found (or not the agent's to see), or the database failed
 	}
-	limits, lerr := a.fileLimits(ctxOf(c))
+	limits, lerr := a.composerLimits(ctxOf(c))
 	if lerr != nil {
 		return lerr
 	}

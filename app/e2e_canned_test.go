@@ -64,7 +64,9 @@ func TestBrowserCannedReply(t *testing.T) {
 		browsertest.Click(`a.nav-link[href="/inbox"]`),
 		browsertest.Click(`#inbox-rows .inbox-row`),
 		browsertest.WaitReady("#f-body"),
-		until(`window.ParleyCanned`),
+	))
+	assert.Equal(t, "undefined", jsText(t, desk, `typeof window.ParleyCanned`), "loaded on the first '#', not with the page")
+	require.NoError(t, chromedp.Do(desk,
 		browsertest.Type("#f-body", "#gre"),
 		until(`!document.getElementById('canned-picker').hidden && document.querySelectorAll('#canned-options [role=option]:not([hidden])').length === 2`),
 	))

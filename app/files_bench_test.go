@@ -63,7 +63,9 @@ func BenchmarkUpload(b *testing.B) {
 				cfg["PARLEY_CLAMD"] = filetest.StartClamd(b).Address
 			}
 			e := setup(b, envOpts{config: cfg})
-			require.NoError(b, models.SetFileLimits(context.Background(), e.db, models.FileLimitsInput{MaxMB: "200", Types: []string{"video"}, PerMessage: "5"}))
+			require.NoError(b, e.app.write(context.Background(), func(tx models.Tx) error {
+				return models.SetFileLimits(context.Background(), tx, models.FileLimitsInput{MaxMB: "200", Types: []string{"video"}, PerMessage: "5"})
+			}))
 			w := e.newVisitor()
 			pid := w.start("Here comes a recording")
 			size := uploadBenchSize()

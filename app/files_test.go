@@ -216,11 +216,15 @@ func TestFileBadInput(t *testing.T) {
 	assert.Equal(t, http.StatusUnprocessableEntity, res.StatusCode)
 	assert.Contains(t, res.body, "empty")
 
-	require.NoError(t, models.SetFileLimits(context.Background(), e.db, models.FileLimitsInput{MaxMB: "0.001", Types: []string{"image", "pdf"}, PerMessage: "2"}))
+	require.NoError(t, e.app.write(context.Background(), func(tx models.Tx) error {
+		return models.SetFileLimits(context.Background(), tx, models.FileLimitsInput{MaxMB: "0.001", Types: []string{"image", "pdf"}, PerMessage: "2"})
+	}))
 	res = w.upload(pid, "big.png", pngFile)
 	assert.Equal(t, http.StatusRequestEntityTooLarge, res.StatusCode)
 	assert.Equal(t, "This file is 2 KB; the limit is 1 KB.", res.body, "names the limit")
-	require.NoError(t, models.SetFileLimits(context.Background(), e.db, models.FileLimitsInput{MaxMB: "1", Types: []string{"image", "pdf"}, PerMessage: "2"}))
+	require.NoError(t, e.app.write(context.Background(), func(tx models.Tx) error {
+		return models.SetFileLimits(context.Background(), tx, models.FileLimitsInput{MaxMB: "1", Types: []string{"image", "pdf"}, PerMessage: "2"})
+	}))
 
 	res = w.upload(pid, "notes.txt", []byte("just text"))
 	assert.Equal(t, http.StatusUnprocessableEntity, res.StatusCode)

@@ -58,6 +58,11 @@ type envOpts struct {
 // statementCounter counts the statements a pool sends (each one round
 // trip), and keeps their text while recording.
 type statementCounter struct {
+	// requestsOnly counts only what HTTP requests send (their context
+	// comes from the server), so the broker's reads and River's work,
+	// which run on their own schedule, never blur a request's count.
+	requestsOnly bool
+
 	mu        sync.Mutex
 	recording bool
 	sqls      []string
@@ -68,9 +73,15 @@ func (s *statementCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d p
 		return ctx // the broker's polls and hand-offs, on their own schedule
 	}
 	q := strings.Join(strings.Fields(d.SQL), " ")
-	for _, broker := range []string{"WITH s AS (SELECT pg_current_snapshot()", "SELECT pg_notify(", "SELECT id, xid::text::bigint AS xid"} {
-		if strings.HasPrefix(q, broker) {
-			return ctx // the realtime broker's own polling, on its own schedule
+	if s.requestsOnly {
+		if ctx.Value(http.ServerContextKey) == nil {
+			return ctx
+		}
+	} else {
+		for _, broker := range []string{"WITH s AS (SELECT pg_current_snapshot()", "SELECT pg_notify(", "SELECT id, xid::text::bigint AS xid"} {
+			if strings.HasPrefix(q, broker) {
+				return ctx // the realtime broker's own polling, on its own schedule
+			}
 		}
 	}
 	s.mu.Lock()

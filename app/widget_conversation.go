@@ -128,20 +128,25 @@ func (a *App) renderWidgetThread(c echo.Context, status int, conv *models.Conver
 // same idempotency key gets the same answer and stores nothing.
 func (a *App) postWidgetMessage(c echo.Context) error {
 	v := currentVisitor(c)
-	conv, err := models.FindConversationForVisitor(ctxOf(c), a.db, v, c.Param("pid"))
-	if err != nil {
-		return err
-	}
 	key, err := idempotencyKey(c)
 	if err != nil {
 		return err
 	}
 	body, files := c.FormValue("body"), formFiles(c)
-	err = a.write(ctxOf(c), func(tx models.Tx) error {
-		_, err := models.PostVisitorMessage(ctxOf(c), tx, v, conv, body, models.PostOpts{IdempotencyKey: key, Files: files})
+	// The conversation is looked up, scoped to the visitor, and locked in
+	// the write itself: one read of its row per post.
+	var conv *models.Conversation
+	err = a.write(ctxOf(c), func(tx models.Tx) (err error) {
+		if conv, err = models.LockConversationForVisitor(ctxOf(c), tx, v, c.Param("pid")); err != nil {
+			return err
+		}
+		_, err = models.PostVisitorMessage(ctxOf(c), tx, v, conv, body, models.PostOpts{IdempotencyKey: key, Files: files, Locked: true})
 		return err
 	})
-	limits, lerr := a.fileLimits(ctxOf(c))
+	if conv == nil {
+		return err // not found (or not the visitor's), or the database failed
+	}
+	limits, lerr := a.composerLimits(ctxOf(c))
 	if lerr != nil {
 		return lerr
 	}

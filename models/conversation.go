@@ -230,6 +230,10 @@ type PostOpts struct {
 	// conversation to send with the message (at most the desk's files per
 	// message); a message with files may have no text.
 	Files []string
+	// Locked says the caller read conv FOR UPDATE in this transaction
+	// (LockConversationForUser, LockConversationForVisitor): the post uses
+	// that row instead of locking and reading it again.
+	Locked bool
 }
 
 // ValidIdempotencyKey reports whether k can be an idempotency key: 8 to 100
@@ -422,8 +426,10 @@ func PostMessageWithOpts(ctx context.Context, t Tx, actor Actor, conv *Conversat
 	err = t.run(ctx, func(tx *gorm.DB) error {
 		// Lock the conversation: concurrent posts keep last_message_* and the
 		// reopen rule consistent.
-		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Omit(clause.Associations).Take(conv, conv.ID).Error; err != nil {
-			return err
+		if !opts.Locked {
+			if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Omit(clause.Associations).Take(conv, conv.ID).Error; err != nil {
+				return err
+			}
 		}
 		// A retry of a post that committed: answer with what it stored.
 		prior, err := keyedMessage(tx, actor, opts.IdempotencyKey)

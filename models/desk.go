@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lib/pq"
 	"gorm.io/gorm"
 )
 
@@ -297,8 +298,10 @@ func LiveRows(ctx context.Context, db *gorm.DB, u *User, ids []int64) (map[int64
 		return out, nil
 	}
 	var rows []InboxRow
-	err := db.WithContext(ctx).Raw(rowSelect+` WHERE c.id IN @ids AND `+visibleToUser,
-		map[string]any{"me": u.ID, "support": CanSeeCustomerData(u), "ids": ids}).Scan(&rows).Error
+	// One array parameter, not one per id: every batch size is the same
+	// statement, prepared once per connection.
+	err := db.WithContext(ctx).Raw(rowSelect+` WHERE c.id = ANY(CAST(@ids AS bigint[])) AND `+visibleToUser,
+		map[string]any{"me": u.ID, "support": CanSeeCustomerData(u), "ids": pq.Int64Array(ids)}).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("live rows: %w", err)
 	}

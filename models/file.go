@@ -108,8 +108,10 @@ type FileLimitsInput struct {
 // SetFileLimits stores the desk's file rules: the largest file in MB (1 to
 // 1024), the allowed categories (at least one of FileCategories), files per
 // message (1 to 20) and the retention in days (empty for ever, else 1 to
-// 36500). A bad field is a ValidationError; nothing is stored then.
-func SetFileLimits(ctx context.Context, db *gorm.DB, in FileLimitsInput) error {
+// 36500). A bad field is a ValidationError; nothing is stored then. It
+// records a settings event: every instance drops the limits it keeps
+// (what composers show after a post) when it hears of it.
+func SetFileLimits(ctx context.Context, t Tx, in FileLimitsInput) error {
 	verr := &ValidationError{}
 	mb, err := strconv.ParseFloat(strings.TrimSpace(in.MaxMB), 64)
 	maxBytes := int64(mb * (1 << 20))
@@ -146,12 +148,14 @@ func SetFileLimits(ctx context.Context, db *gorm.DB, in FileLimitsInput) error {
 	if len(verr.Errors) > 0 {
 		return verr
 	}
-	err = db.WithContext(ctx).Exec(`UPDATE desk_settings SET file_max_bytes = ?, file_types = ?, files_per_message = ?,
-		file_retention_days = ?, updated_at = now() WHERE id = 1`, maxBytes, pq.StringArray(types), per, retention).Error
-	if err != nil {
-		return fmt.Errorf("set file limits: %w", err)
-	}
-	return nil
+	return t.run(ctx, func(tx *gorm.DB) error {
+		err := tx.Exec(`UPDATE desk_settings SET file_max_bytes = ?, file_types = ?, files_per_message = ?,
+			file_retention_days = ?, updated_at = now() WHERE id = 1`, maxBytes, pq.StringArray(types), per, retention).Error
+		if err != nil {
+			return fmt.Errorf("set file limits: %w", err)
+		}
+		return appendEvent(t, Event{Data: SettingsEvent{}})
+	})
 }
 
 // UploadInput is a stored upload to record: the bytes are in storage

@@ -128,10 +128,14 @@ func TestPostMessageWithFiles(t *testing.T) {
 	assert.Equal(t, "files_unknown", fieldCode(t, err, "files"), "someone else's upload")
 	_, err = post(t, db, me, conv, models.MessageText, "", models.PostOpts{Files: []string{"not-a-uuid"}})
 	assert.Equal(t, "files_unknown", fieldCode(t, err, "files"))
-	require.NoError(t, models.SetFileLimits(ctx, db, models.FileLimitsInput{MaxMB: "25", Types: []string{"image"}, PerMessage: "1"}))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error {
+		return models.SetFileLimits(ctx, tx, models.FileLimitsInput{MaxMB: "25", Types: []string{"image"}, PerMessage: "1"})
+	}))
 	_, err = post(t, db, me, conv, models.MessageText, "two", models.PostOpts{Files: []string{a.PublicID, b.PublicID}})
 	assert.Equal(t, "files_too_many", fieldCode(t, err, "files"))
-	require.NoError(t, models.SetFileLimits(ctx, db, models.FileLimitsInput{MaxMB: "25", Types: []string{"image"}, PerMessage: "5"}))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error {
+		return models.SetFileLimits(ctx, tx, models.FileLimitsInput{MaxMB: "25", Types: []string{"image"}, PerMessage: "5"})
+	}))
 
 	m, err := post(t, db, me, conv, models.MessageText, "", models.PostOpts{Files: []string{a.PublicID, b.PublicID}})
 	require.NoError(t, err)
@@ -193,7 +197,9 @@ func TestFilesRemoved(t *testing.T) {
 	n, err := factory.Write1(db, func(tx models.Tx) (int, error) { return models.ExpireFiles(ctx, tx, time.Now(), 100) })
 	require.NoError(t, err)
 	assert.Equal(t, 1, n, "the abandoned upload only: no retention set")
-	require.NoError(t, models.SetFileLimits(ctx, db, models.FileLimitsInput{MaxMB: "25", Types: []string{"image"}, PerMessage: "5", RetentionDays: "30"}))
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error {
+		return models.SetFileLimits(ctx, tx, models.FileLimitsInput{MaxMB: "25", Types: []string{"image"}, PerMessage: "5", RetentionDays: "30"})
+	}))
 	n, err = factory.Write1(db, func(tx models.Tx) (int, error) { return models.ExpireFiles(ctx, tx, time.Now(), 100) })
 	require.NoError(t, err)
 	assert.Equal(t, 1, n, "the 40-day-old file")

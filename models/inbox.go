@@ -7,7 +7,9 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/lib/pq"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // Inbox sections and filters.
@@ -400,6 +402,46 @@ func FindConversationForVisitor(ctx context.Context, db *gorm.DB, v *Visitor, pu
 		Where("conversations.public_id = @pid AND "+visitorSeesSQL("conversations"), args))
 }
 
+// LockConversationForUser is FindConversationForUser inside a write: the
+// conversation's row stays locked (FOR UPDATE) until the write commits, so
+// the post that follows in the same transaction (PostOpts.Locked) need not
+// read it again. One round trip fewer on every reply (issue 12 item 3).
+func LockConversationForUser(ctx context.Context, t Tx, u *User, publicID string) (*Conversation, error) {
+	if !validPublicID(publicID) {
+		return nil, ErrNotFound
+	}
+	var conv *Conversation
+	err := t.run(ctx, func(tx *gorm.DB) (err error) {
+		args := userArgs(u)
+		args["pid"] = publicID
+		conv, err = findConversation(tx.Clauses(lockConversationRow).Joins("Customer").Joins("Assignee").
+			Where("conversations.public_id = @pid AND "+userSeesConversationSQL("conversations"), args))
+		return err
+	})
+	return conv, err
+}
+
+// LockConversationForVisitor is FindConversationForVisitor inside a write,
+// the row locked as LockConversationForUser locks it.
+func LockConversationForVisitor(ctx context.Context, t Tx, v *Visitor, publicID string) (*Conversation, error) {
+	if !validPublicID(publicID) {
+		return nil, ErrNotFound
+	}
+	var conv *Conversation
+	err := t.run(ctx, func(tx *gorm.DB) (err error) {
+		args := visitorArgs(v)
+		args["pid"] = publicID
+		conv, err = findConversation(tx.Clauses(lockConversationRow).Joins("Customer").Joins("Assignee").
+			Where("conversations.public_id = @pid AND "+visitorSeesSQL("conversations"), args))
+		return err
+	})
+	return conv, err
+}
+
+// lockConversationRow locks the conversation's row only, not the joined
+// customer and assignee (the nullable side of their outer joins).
+var lockConversationRow = clause.Locking{Strength: "UPDATE", Table: clause.Table{Name: "conversations"}}
+
 // VisitorConversations lists the conversations v may see (Visitor.Sees),
 // newest first.
 func VisitorConversations(ctx context.Context, db *gorm.DB, v *Visitor, limit int) ([]Conversation, error) {
@@ -543,7 +585,7 @@ func MessagesByID(ctx context.Context, db *gorm.DB, ids []int64) (map[int64]*Mes
 	}
 	var ms []Message
 	// One query with both authors joined: the broker runs this for every batch.
-	if err := db.WithContext(ctx).Joins("AuthorUser").Joins("AuthorCustomer").Where("messages.id IN ?", ids).Find(&ms).Error; err != nil {
+	if err := db.WithContext(ctx).Joins("AuthorUser").Joins("AuthorCustomer").Where("messages.id = ANY(CAST(? AS bigint[]))", pq.Int64Array(ids)).Find(&ms).Error; err != nil {
 		return nil, fmt.Errorf("load messages: %w", err)
 	}
 	ptrs := make([]*Message, len(ms))
@@ -573,7 +615,7 @@ func ConversationsByID(ctx context.Context, db *gorm.DB, ids []int64) (map[int64
 		return out, nil
 	}
 	var cs []Conversation
-	err := db.WithContext(ctx).Joins("Customer").Joins("Assignee").Where("conversations.id IN ?", ids).Find(&cs).Error
+	err := db.WithContext(ctx).Joins("Customer").Joins("Assignee").Where("conversations.id = ANY(CAST(? AS bigint[]))", pq.Int64Array(ids)).Find(&cs).Error
 	if err != nil {
 		return nil, fmt.Errorf("load conversations: %w", err)
 	}

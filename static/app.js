@@ -116,6 +116,19 @@
   }
   if (window.htmx) htmx.onLoad(enhance); else enhance(document.body);
 
+  // A boosted navigation to a page with pages.css (views.PageStyles) that
+  // this tab has not applied yet: the page shows once it has loaded, not
+  // unstyled for a moment.
+  document.addEventListener('htmx:afterSwap', function () {
+    var l = document.querySelector('link[data-page-styles]'), root = document.documentElement;
+    if (!l || l.sheet) return;
+    var done = function () { root.classList.remove('styles-pending'); };
+    root.classList.add('styles-pending');
+    l.addEventListener('load', done);
+    l.addEventListener('error', done);
+    setTimeout(done, 3000);
+  });
+
   // Read per request, not once: a boosted navigation may carry a rotated token.
   document.body.addEventListener('htmx:configRequest', function (e) {
     var token = meta('csrf-token');

@@ -1,8 +1,9 @@
-// Parley canned replies picker — loaded by desk.js only where a composer
-// offers canned replies (textarea[data-canned-script], conversation pages). Typing '#' at the start of the composer
-// or after a space opens a listbox of the agent's canned replies, filtered
-// as they type (title, shortcut, text); ↑/↓ move, Enter or Tab inserts the
-// chosen reply, Esc closes. "#" then a digit ("order #123") is left alone.
+// Parley canned replies picker — loaded by desk.js when a composer that
+// offers canned replies (textarea[data-canned-script]) first gets a '#'.
+// Typing '#' at the start of the composer or after a space opens a listbox
+// of the agent's canned replies, filtered as they type (title, shortcut,
+// text); ↑/↓ move, Enter or Tab inserts the chosen reply, Esc closes. "#"
+// then a digit ("order #123") is left alone.
 //
 // Contract with the server (views/canned.templ, app/canned.go):
 //   textarea[data-canned="/conversations/<pid>/canned"]: GET it once for

@@ -35,7 +35,7 @@
 //     stream only refreshes tabs ([data-refresh-only], [data-gone]).
 //   details[data-msg-menu]: a message's menu (copy link, panel close).
 //   textarea[data-canned-script]: the composer offers canned replies; the
-//     picker's script (static/canned.js) is loaded then, once.
+//     picker's script (static/canned.js) is loaded on the first '#' typed.
 //   form#composer: its posts carry an Idempotency-Key, one per composed
 //     message and the same on every resend of it, so a post whose answer was
 //     lost (connection cut, 503) and is sent again is stored once. A failed
@@ -141,20 +141,24 @@
     store(function (ls) { var d = ls.getItem(k); if (d) ta.value = d; });
   }
 
-  // ---- canned replies: the '#' picker's script, where a composer offers it ----
-  // Loaded on conversation pages only (a boosted navigation may bring one),
-  // so no other page pays for it.
-
-  function loadCanned() {
-    var ta = document.querySelector('textarea[data-canned-script]');
-    if (!ta || window.ParleyCanned || document.getElementById('canned-js')) return;
+  // ---- canned replies: the '#' picker's script, on first use -------------------
+  // Loaded when a composer that offers it first gets a '#' (no page load pays
+  // for it); the input that asked is replayed once it runs, so the picker
+  // opens for what was typed meanwhile.
+  document.addEventListener('input', function (e) {
+    var ta = e.target;
+    if (window.ParleyCanned || !ta.matches || !ta.matches('textarea[data-canned-script]') || ta.value.indexOf('#') < 0) return;
+    if (document.getElementById('canned-js')) return;
     var s = document.createElement('script');
     s.id = 'canned-js';
     s.src = ta.getAttribute('data-canned-script');
+    s.onload = function () {
+      var now = document.activeElement;
+      if (now && now.matches && now.matches('textarea[data-canned]')) now.dispatchEvent(new Event('input', { bubbles: true }));
+    };
+    s.onerror = function () { s.remove(); }; // the next '#' tries again
     document.head.appendChild(s);
-  }
-  loadCanned();
-  document.addEventListener('htmx:afterSettle', loadCanned);
+  });
 
   // ---- tab title: "(n) Page · Parley" ----------------------------------------
 

@@ -1,5 +1,6 @@
 // Parley chat widget: the behaviour of the page inside the iframe. Loaded
-// with `defer` after htmx, htmx-ext-sse and live.js. No framework, no build.
+// with `defer` after frame-swap.js (the part of htmx the frame uses: the
+// same attributes and events) and live.js. No framework, no build.
 //
 // Contract with the loader on the host page (static/widget.js):
 //   the URL fragment carries JSON {t: token, o: host origin, p: page URL,
@@ -105,8 +106,6 @@
   });
 
   // ---- htmx --------------------------------------------------------------------
-  htmx.config.includeIndicatorStyles = false;
-  htmx.config.historyEnabled = false;
   // Swap 422 (a form with its errors); other errors keep the page (and
   // what the visitor typed) and show a toast.
   htmx.config.responseHandling = [

@@ -307,7 +307,7 @@ func ConversationPage(l ListState, rows []models.InboxRow, v *models.Conversatio
 			}
 			return nil
 		})
-		templ_7745c5c3_Err = Shell(convTitle(ctx, v)).Render(templ.WithChildren(ctx, templ_7745c5c3_Var2), templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = DeskShell(convTitle(ctx, v)).Render(templ.WithChildren(ctx, templ_7745c5c3_Var2), templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -88,7 +88,7 @@ func InboxPage(l ListState, rows []models.InboxRow) templ.Component {
 			}
 			return nil
 		})
-		templ_7745c5c3_Err = Shell(listTitle(ctx, l)).Render(templ.WithChildren(ctx, templ_7745c5c3_Var2), templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = DeskShell(listTitle(ctx, l)).Render(templ.WithChildren(ctx, templ_7745c5c3_Var2), templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -301,7 +301,7 @@ func NewTeammateChatPage(teammates []models.User, picked map[int64]bool, f Form)
 			}
 			return nil
 		})
-		templ_7745c5c3_Err = Shell(T(ctx, "desk.new_teammate_chat")).Render(templ.WithChildren(ctx, templ_7745c5c3_Var2), templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = DeskShell(T(ctx, "desk.new_teammate_chat")).Render(templ.WithChildren(ctx, templ_7745c5c3_Var2), templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -162,6 +162,9 @@ type Broker struct {
 	// observeLag, when set, hears how long each dispatched event took
 	// from its write (metrics).
 	observeLag func(time.Duration)
+	// observeEvents, when set, hears each batch's events before the
+	// streams do (the app drops what it keeps of the settings).
+	observeEvents func([]models.Event)
 	// listenConfig is where the LISTEN connection goes; nil: pool's server.
 	listenConfig *pgx.ConnConfig
 
@@ -185,6 +188,11 @@ func (b *Broker) ListenOn(cfg *pgx.ConnConfig) { b.listenConfig = cfg }
 // ObserveLag has f called, for each event the broker dispatches, with the
 // time from the event's write to its dispatch. Call it before Start.
 func (b *Broker) ObserveLag(f func(time.Duration)) { b.observeLag = f }
+
+// ObserveEvents registers f to hear the events of every batch this broker
+// reads, before its subscribers get them. Set it before Start; f must not
+// block.
+func (b *Broker) ObserveEvents(f func([]models.Event)) { b.observeEvents = f }
 
 // Counts counts current staff and customer subscribers.
 func (b *Broker) Counts() (staff, customers int) {
@@ -514,6 +522,9 @@ func (b *Broker) Poll(ctx context.Context) error {
 	batch, err := b.loadPolled(ctx, from, horizon, evs)
 	if err != nil {
 		return err
+	}
+	if b.observeEvents != nil && len(batch.Events) > 0 {
+		b.observeEvents(batch.Events)
 	}
 	b.mu.Lock()
 	b.cursor = horizon

@@ -1,0 +1,63 @@
+package app
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/parleydesk/parley/models"
+)
+
+// What posting a message costs in round trips to PostgreSQL, counted for
+// the two posts of every chat: a visitor's message in the widget and an
+// agent's reply in the desk (issue 12 item 3). Each still commits with its
+// event and its follow-up jobs in one transaction.
+func TestPostingAMessageStatementBudget(t *testing.T) {
+	t.Parallel()
+	st := &statementCounter{requestsOnly: true}
+	e := setup(t, envOpts{statements: st})
+	e.user("Ana", "ana@example.com", models.RoleAgent, true)
+	agent := e.browser()
+	agent.login("ana@example.com")
+	w := e.newVisitor()
+	pid := w.start("Hello")
+	// The first post of each kind warms what an instance keeps.
+	require.Equal(t, http.StatusOK, w.post("/widget/conversations/"+pid+"/messages", url.Values{"body": {"first"}}).StatusCode)
+	require.Equal(t, http.StatusOK, agent.post("/conversations/"+pid+"/messages", url.Values{"body": {"first reply"}}, "HX-Request", "true").StatusCode)
+
+	visitor := st.during(func() {
+		res := w.post("/widget/conversations/"+pid+"/messages", url.Values{"body": {"are you there?"}})
+		require.Equal(t, http.StatusOK, res.StatusCode, res.body)
+	})
+	reply := st.during(func() {
+		res := agent.post("/conversations/"+pid+"/messages", url.Values{"body": {"yes"}}, "HX-Request", "true")
+		require.Equal(t, http.StatusOK, res.StatusCode, res.body)
+	})
+	t.Logf("visitor message: %d statements, agent reply: %d", len(visitor), len(reply))
+	for _, c := range []struct {
+		name   string
+		sqls   []string
+		budget int
+	}{
+		// The visitor's token, then one transaction: the conversation
+		// scoped and locked, the desk settings it decides by (FOR SHARE),
+		// the message with its event, this transaction's events, their jobs.
+		// (11 before the composer's file limits came from the instance's
+		// copy and the lookup became the lock.)
+		{"visitor message", visitor, 8},
+		// The session, the same transaction without the settings, and the
+		// teammates the composer's "To" menu lists (10 before).
+		{"agent reply", reply, 8},
+	} {
+		all := strings.Join(c.sqls, "\n")
+		require.LessOrEqual(t, len(c.sqls), c.budget, "%s:\n%s", c.name, all)
+		require.Equal(t, 1, strings.Count(all, "\nbegin\n"), "%s: one transaction\n%s", c.name, all)
+		require.Contains(t, all, "INSERT INTO events", "%s: the message commits with its event", c.name)
+		require.Contains(t, all, "INSERT INTO river_job", "%s: and with its jobs", c.name)
+		require.NotContains(t, all, "pg_notify", "%s: no NOTIFY in the request", c.name)
+		require.Less(t, strings.Index(all, "river_job"), strings.Index(all, "\ncommit"), "%s: the jobs are inserted before the commit", c.name)
+	}
+}
