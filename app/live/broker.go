@@ -191,7 +191,8 @@ func (b *Broker) ObserveLag(f func(time.Duration)) { b.observeLag = f }
 
 // ObserveEvents registers f to hear the events of every batch this broker
 // reads, before its subscribers get them. Set it before Start; f must not
-// block.
+// block. A transaction this instance handed off is heard twice (HandOff,
+// then the poll).
 func (b *Broker) ObserveEvents(f func([]models.Event)) { b.observeEvents = f }
 
 // Counts counts current staff and customer subscribers.
@@ -276,6 +277,11 @@ func (b *Broker) handOver(ctx context.Context, evs []models.Event) error {
 		return err
 	}
 	batch.HandedOff = true
+	if b.observeEvents != nil {
+		// Before the subscribers, as for a poll's batch (which observes
+		// them again: observers must take an event twice).
+		b.observeEvents(batch.Events)
+	}
 	b.mu.Lock()
 	batch.Events = slices.DeleteFunc(batch.Events, func(e models.Event) bool { return e.XID < b.cursor })
 	for _, e := range batch.Events {
