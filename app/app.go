@@ -223,6 +223,13 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 			if a.rt != nil {
 				a.rt.Ring()
 			}
+		},
+		// What this instance commits reaches its own streams at once; the
+		// doorbell and the horizon still deliver it everywhere else.
+		Committed: func(evs []models.Event) {
+			if a.rt != nil {
+				a.rt.HandOff(evs)
+			}
 		}}
 	if deps.Mailer, err = newMailer(cfg.SMTP); err != nil {
 		return nil, err

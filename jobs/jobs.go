@@ -12,6 +12,7 @@ import (
 	"github.com/riverqueue/river"
 	"gorm.io/gorm"
 
+	"github.com/parleydesk/parley/models"
 	"github.com/parleydesk/parley/storage"
 )
 
@@ -28,6 +29,10 @@ type Deps struct {
 	// Ring wakes live streams after a worker committed events (the realtime
 	// doorbell); nil in tests that need no live delivery.
 	Ring func()
+	// Committed, if set, hears the events of every write the writer made
+	// from these deps commits (Writer.OnCommit): the app hands them to its
+	// broker for immediate local delivery.
+	Committed func([]models.Event)
 	// Mailer sends email; nil when email is disabled (no SMTP host): the
 	// email jobs then finish without doing anything.
 	Mailer Mailer
@@ -109,5 +114,7 @@ func Periodic() []*river.PeriodicJob {
 // NewWriter returns the writer of d's database, inserting the follow-ups
 // that d's configuration calls for (email jobs only with a mailer).
 func (d Deps) NewWriter() *Writer {
-	return NewWriter(d.DB, d.InsertTx, FollowUpOptions{Mail: d.Mailer != nil})
+	w := NewWriter(d.DB, d.InsertTx, FollowUpOptions{Mail: d.Mailer != nil})
+	w.OnCommit(d.Committed)
+	return w
 }

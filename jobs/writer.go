@@ -25,7 +25,18 @@ type Writer struct {
 	db       *gorm.DB
 	insertTx InsertTxFunc
 	opts     FollowUpOptions
+	// committed hears the events of each write after its commit (OnCommit).
+	committed func([]models.Event)
 }
+
+// OnCommit has f called after each write that committed events, with those
+// events as the transaction read them before its commit (ids, transaction
+// id, payload): the instance's realtime broker hands them to its own live
+// streams at once (live.Broker.HandOff) instead of waiting for its
+// doorbell and the committed horizon. f runs on the writer's goroutine and
+// must not block; it is never called for a write that rolled back. Call it
+// before the writer is used.
+func (w *Writer) OnCommit(f func(events []models.Event)) { w.committed = f }
 
 // NewWriter returns the writer over db. insertTx may be nil only where no
 // job runs (tests of models alone, internal/factory): the change and its
@@ -40,7 +51,18 @@ func NewWriter(db *gorm.DB, insertTx InsertTxFunc, o FollowUpOptions) *Writer {
 // nothing else calls): an operation that records an event cannot run
 // outside a writer.
 func (w *Writer) Write(ctx context.Context, fn func(tx models.Tx) error) error {
-	return models.Transact(ctx, w.db, w.insertFollowUps, fn)
+	if w.committed == nil {
+		return models.Transact(ctx, w.db, w.insertFollowUps, fn)
+	}
+	var evs []models.Event
+	err := models.Transact(ctx, w.db, func(ctx context.Context, tx *gorm.DB, e []models.Event) error {
+		evs = e
+		return w.insertFollowUps(ctx, tx, e)
+	}, fn)
+	if err == nil && len(evs) > 0 {
+		w.committed(evs)
+	}
+	return err
 }
 
 // insertFollowUps inserts the jobs that evs, the events written in tx,

@@ -7,9 +7,11 @@
 package live
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -37,6 +39,19 @@ import (
 // The batch's messages and conversations are loaded once, then handed to
 // each subscriber (an SSE stream), which renders what its viewer may see in
 // the viewer's own language.
+//
+// The instance that made a write need not wait for any of that: its writer
+// hands the committed events (read in the transaction before its commit)
+// straight to this broker (HandOff), which loads what they refer to and
+// delivers them to its own subscribers at once, as a batch marked HandedOff.
+// Such a batch never moves a stream's resume position, which stays at the
+// horizon (an event handed off with transaction id N may commit before
+// N-1, still in flight, which a client resuming at N+1 would miss); each
+// stream remembers the transactions it was handed above its position and
+// leaves them out when the horizon batch brings them again, and its resume
+// id names them (see liveStream.resumeID), so a reconnecting client gets
+// them neither twice nor never. The doorbell and the horizon still run for
+// every instance, this one included, as the backstop.
 
 const (
 	notifyChannel = "parley_events"
@@ -62,6 +77,10 @@ type Batch struct {
 	// Signals are ephemeral (typing, presence, read receipts): a batch
 	// carries either events or signals, and signals are never replayed.
 	Signals []Signal
+	// HandedOff marks the events of transactions this instance has just
+	// committed, delivered ahead of the horizon (Broker.HandOff): the
+	// window From/To is empty, and a stream's position does not move.
+	HandedOff bool
 }
 
 // Subscription receives the batches its viewer may care about: a staff
@@ -148,6 +167,16 @@ type Broker struct {
 	observeEvents func([]models.Event)
 	// listenConfig is where the LISTEN connection goes; nil: pool's server.
 	listenConfig *pgx.ConnConfig
+
+	// handed holds the transactions handed off at or above the cursor, with
+	// the batch that carried them (b.mu): the poll that reaches them reuses
+	// what it loaded, and observes their events' lag only once.
+	handed map[uint64]*Batch
+	// handMu guards the hand-off queue, which the hand-off loop drains.
+	handMu   sync.Mutex
+	handQ    []models.Event
+	handOn   bool
+	handWake chan struct{}
 }
 
 // ListenOn has the broker LISTEN on a connection made with cfg instead of
@@ -162,7 +191,8 @@ func (b *Broker) ObserveLag(f func(time.Duration)) { b.observeLag = f }
 
 // ObserveEvents registers f to hear the events of every batch this broker
 // reads, before its subscribers get them. Set it before Start; f must not
-// block.
+// block. A transaction this instance handed off is heard twice (HandOff,
+// then the poll).
 func (b *Broker) ObserveEvents(f func([]models.Event)) { b.observeEvents = f }
 
 // Counts counts current staff and customer subscribers.
@@ -179,7 +209,110 @@ func NewBroker(log *slog.Logger, db *gorm.DB, pool *pgxpool.Pool) *Broker {
 		log: log.With("component", "realtime"), db: db, pool: pool,
 		staff: map[*Subscription]struct{}{}, customers: map[int64]map[*Subscription]struct{}{},
 		wake: make(chan struct{}, 1), ring: make(chan struct{}, 1),
+		handed: map[uint64]*Batch{}, handWake: make(chan struct{}, 1),
 	}
+}
+
+// HandOff delivers events this instance has just committed to its own
+// subscribers without waiting for the doorbell and the committed horizon.
+// events are those of committed transactions, as read before the commit
+// (jobs.Writer.OnCommit); it never blocks, and does nothing before Start.
+// The horizon path delivers them again, here as everywhere: streams leave
+// out what they were handed already.
+func (b *Broker) HandOff(events []models.Event) {
+	if len(events) == 0 {
+		return
+	}
+	b.handMu.Lock()
+	if !b.handOn {
+		b.handMu.Unlock()
+		return
+	}
+	b.handQ = append(b.handQ, events...)
+	b.handMu.Unlock()
+	select {
+	case b.handWake <- struct{}{}:
+	default:
+	}
+}
+
+// handOffLoop delivers what HandOff queued: at idle one write at a time, at
+// once; under load whatever queued meanwhile, with one read of what it
+// refers to.
+func (b *Broker) handOffLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			b.handMu.Lock()
+			b.handOn, b.handQ = false, nil
+			b.handMu.Unlock()
+			return
+		case <-b.handWake:
+		}
+		b.handMu.Lock()
+		evs := b.handQ
+		b.handQ = nil
+		b.handMu.Unlock()
+		if err := b.handOver(ctx, evs); err != nil && ctx.Err() == nil {
+			// The horizon delivers them anyway, a few milliseconds later.
+			b.log.Warn("realtime hand-off", "err", err)
+		}
+	}
+}
+
+// handOver dispatches evs, committed by this instance, ahead of the
+// horizon. Transactions the horizon has passed already were dispatched by
+// a poll and are left out, here and (under b.mu) at dispatch.
+func (b *Broker) handOver(ctx context.Context, evs []models.Event) error {
+	cur := b.Cursor()
+	evs = slices.DeleteFunc(evs, func(e models.Event) bool { return e.XID < cur })
+	if len(evs) == 0 {
+		return nil
+	}
+	slices.SortFunc(evs, func(x, y models.Event) int { return cmp.Compare(x.ID, y.ID) })
+	ctx, cancel := context.WithTimeout(brokerRead(ctx), 10*time.Second)
+	defer cancel()
+	batch, err := loadRefs(ctx, b.db, 0, 0, evs)
+	if err != nil {
+		return err
+	}
+	batch.HandedOff = true
+	if b.observeEvents != nil {
+		// Before the subscribers, as for a poll's batch (which observes
+		// them again: observers must take an event twice).
+		b.observeEvents(batch.Events)
+	}
+	b.mu.Lock()
+	batch.Events = slices.DeleteFunc(batch.Events, func(e models.Event) bool { return e.XID < b.cursor })
+	for _, e := range batch.Events {
+		b.handed[e.XID] = batch
+	}
+	if len(batch.Events) > 0 {
+		b.dispatch(batch)
+	}
+	b.mu.Unlock()
+	if b.observeLag != nil {
+		now := time.Now()
+		for _, e := range batch.Events {
+			b.observeLag(now.Sub(e.CreatedAt))
+		}
+	}
+	return nil
+}
+
+// brokerReadKey marks the contexts of the broker's own reads.
+type brokerReadKey struct{}
+
+func brokerRead(ctx context.Context) context.Context {
+	return context.WithValue(ctx, brokerReadKey{}, true)
+}
+
+// IsBrokerRead reports whether ctx is that of one of the broker's own
+// reads (its polls and hand-offs), which run on their own schedule: for
+// tests that count a request's statements.
+func IsBrokerRead(ctx context.Context) bool {
+	v, _ := ctx.Value(brokerReadKey{}).(bool)
+	return v
 }
 
 // Ring tells every instance that new events may be committed. Call it after
@@ -314,10 +447,19 @@ func (b *Broker) Start(ctx context.Context) error {
 		return err
 	}
 	b.cursor = h.XID
+	b.startHandOff(ctx)
 	go b.listen(ctx)
 	go b.notify(ctx)
 	go b.loop(ctx)
 	return nil
+}
+
+// startHandOff runs the hand-off loop until ctx ends.
+func (b *Broker) startHandOff(ctx context.Context) {
+	b.handMu.Lock()
+	b.handOn = true
+	b.handMu.Unlock()
+	go b.handOffLoop(ctx)
 }
 
 func (b *Broker) loop(ctx context.Context) {
@@ -362,6 +504,7 @@ func (b *Broker) Poll(ctx context.Context) error {
 	// of pg_stat_activity would be invisible to that snapshot yet below the
 	// horizon. Read in the next statement, its events are visible.
 	from := b.Cursor()
+	ctx = brokerRead(ctx)
 	h, err := models.CommittedHorizon(ctx, b.db)
 	if err != nil {
 		return err
@@ -378,7 +521,11 @@ func (b *Broker) Poll(ctx context.Context) error {
 	if horizon <= from {
 		return nil
 	}
-	batch, err := loadBatch(ctx, b.db, from, horizon)
+	evs, err := models.EventsBetween(ctx, b.db, from, horizon)
+	if err != nil {
+		return err
+	}
+	batch, err := b.loadPolled(ctx, from, horizon, evs)
 	if err != nil {
 		return err
 	}
@@ -390,14 +537,67 @@ func (b *Broker) Poll(ctx context.Context) error {
 	if len(batch.Events) > 0 {
 		b.dispatch(batch)
 	}
+	// Events handed off already had their lag observed then.
+	var fresh []time.Time
+	for _, e := range batch.Events {
+		if _, ok := b.handed[e.XID]; !ok {
+			fresh = append(fresh, e.CreatedAt)
+		}
+	}
+	for x := range b.handed {
+		if x < horizon {
+			delete(b.handed, x)
+		}
+	}
 	b.mu.Unlock()
 	if b.observeLag != nil {
 		now := time.Now()
-		for _, e := range batch.Events {
-			b.observeLag(now.Sub(e.CreatedAt))
+		for _, at := range fresh {
+			b.observeLag(now.Sub(at))
 		}
 	}
 	return nil
+}
+
+// loadPolled loads what the events of a poll's window [from, to) refer
+// to. The rows of events this instance handed off were loaded then, after
+// their commit, and are reused; the rest (other instances' events, and any
+// row one of them shares with those) is read now.
+func (b *Broker) loadPolled(ctx context.Context, from, to uint64, evs []models.Event) (*Batch, error) {
+	b.mu.Lock()
+	var rest []models.Event
+	var reused []*Batch
+	for _, e := range evs {
+		if h := b.handed[e.XID]; h != nil {
+			if !slices.Contains(reused, h) {
+				reused = append(reused, h)
+			}
+		} else {
+			rest = append(rest, e)
+		}
+	}
+	b.mu.Unlock()
+	if len(reused) == 0 {
+		return loadRefs(ctx, b.db, from, to, evs)
+	}
+	batch, err := loadRefs(ctx, b.db, from, to, rest)
+	if err != nil {
+		return nil, err
+	}
+	batch.Events = evs
+	for _, h := range reused {
+		for id, m := range h.Messages {
+			if _, ok := batch.Messages[id]; !ok {
+				batch.Messages[id] = m
+			}
+		}
+		for id, c := range h.Conversations {
+			if _, ok := batch.Conversations[id]; !ok {
+				batch.Conversations[id] = c
+			}
+		}
+	}
+	return batch, nil
 }
 
 // loadBatch reads the events of transactions in [from, to) and what they
@@ -440,10 +640,15 @@ func loadRefs(ctx context.Context, db *gorm.DB, from, to uint64, evs []models.Ev
 			convIDs = append(convIDs, *e.ConversationID)
 		}
 	}
-	if batch.Messages, err = models.MessagesByID(ctx, db, msgIDs); err != nil {
-		return nil, err
+	// The two reads at once: delivery waits for the slower, not for both.
+	var msgErr error
+	var wg sync.WaitGroup
+	if len(msgIDs) > 0 {
+		wg.Go(func() { batch.Messages, msgErr = models.MessagesByID(ctx, db, msgIDs) })
 	}
-	if batch.Conversations, err = models.ConversationsByID(ctx, db, convIDs); err != nil {
+	batch.Conversations, err = models.ConversationsByID(ctx, db, convIDs)
+	wg.Wait()
+	if err = cmp.Or(err, msgErr); err != nil {
 		return nil, err
 	}
 	return batch, nil

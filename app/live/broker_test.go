@@ -33,13 +33,22 @@ type instance struct {
 // (a second instance of the same desk).
 func setup(t testing.TB, url ...string) *instance {
 	t.Helper()
-	in := &instance{}
-	if len(url) > 0 {
-		in.url = url[0]
-	} else {
+	in := newInstance(t, append(url, "")[0])
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	require.NoError(t, in.rt.Start(ctx))
+	return in
+}
+
+// newInstance is setup's instance with its broker not started, on url's
+// database (a fresh one if empty).
+func newInstance(t testing.TB, url string) *instance {
+	t.Helper()
+	in := &instance{url: url}
+	if in.url == "" {
 		in.url = dbtest.URL(t)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx := context.Background()
 	var err error
 	in.pool, err = pgxpool.New(ctx, in.url)
 	require.NoError(t, err)
@@ -50,9 +59,7 @@ func setup(t testing.TB, url ...string) *instance {
 	})
 	require.NoError(t, err)
 	in.rt = NewBroker(slog.New(slog.DiscardHandler), in.db, in.pool)
-	require.NoError(t, in.rt.Start(ctx))
 	t.Cleanup(func() {
-		cancel()
 		sqlDB.Close()
 		in.pool.Close()
 	})

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -65,15 +66,59 @@ func formatEvent(w *bytes.Buffer, event, id, data string) {
 // resumePoint is where a client's stream starts: the Last-Event-ID the
 // browser sends on reconnect, the last_event_id parameter live.js adds when
 // it opens a fresh EventSource, or the since parameter of the page that was
-// rendered. Zero means "from now".
-func resumePoint(r *http.Request) uint64 {
+// rendered; the first of them that is a resume id (see parseResumeID).
+// Zero means "from now". had lists the transactions above pos the client
+// was handed already.
+func resumePoint(r *http.Request) (pos uint64, had []uint64) {
 	q := r.URL.Query()
 	for _, v := range []string{r.Header.Get("Last-Event-ID"), q.Get("last_event_id"), q.Get("since")} {
-		if n, err := strconv.ParseUint(v, 10, 64); err == nil && n > 0 {
-			return n
+		if pos, had, ok := parseResumeID(v); ok {
+			return pos, had
 		}
 	}
-	return 0
+	return 0, nil
+}
+
+// maxAhead bounds how many handed-off transactions a stream delivers above
+// its resume position (and its resume id names): past it, it waits for the
+// horizon, as without a hand-off.
+const maxAhead = 16
+
+// formatResumeID is the SSE id that resumes a stream: its position, then
+// the transactions above it the client has had already (handed off ahead
+// of the horizon), "-"-separated in increasing order: "1042" or
+// "1042-1045-1047".
+func formatResumeID(pos uint64, ahead []uint64) string {
+	id := strconv.FormatUint(pos, 10)
+	for _, x := range ahead {
+		id += "-" + strconv.FormatUint(x, 10)
+	}
+	return id
+}
+
+// parseResumeID reads what formatResumeID wrote: a positive position, then
+// at most maxAhead transactions, the first at or above the position (the
+// horizon may be the very transaction handed off), each above the one
+// before. Anything else is no resume id.
+func parseResumeID(v string) (pos uint64, had []uint64, ok bool) {
+	parts := strings.Split(v, "-")
+	if len(parts) > 1+maxAhead {
+		return 0, nil, false
+	}
+	for i, p := range parts {
+		n, err := strconv.ParseUint(p, 10, 64)
+		switch {
+		case err != nil || n == 0:
+			return 0, nil, false
+		case i == 0:
+			pos = n
+		case n < pos || len(had) > 0 && n <= had[len(had)-1]:
+			return 0, nil, false
+		default:
+			had = append(had, n)
+		}
+	}
+	return pos, had, true
 }
 
 // errStreamEnded ends a stream after its last event (a reload).
@@ -93,6 +138,11 @@ type liveStream struct {
 	render Renderer
 	ctx    context.Context // the viewer's context (user, language), never cancelled by the request's end
 	since  uint64          // events below this the client already had
+	// ahead lists, in increasing order, the transactions at or above pos
+	// whose events the client has had already: handed off ahead of the
+	// horizon (at most maxAhead), or named by its resume id. A batch that
+	// brings them again leaves them out; they drop off as pos passes them.
+	ahead []uint64
 
 	// write sends bytes to the client; close ends the stream.
 	write func(b []byte) error
@@ -131,15 +181,59 @@ func merge(batches []*Batch) []*Batch {
 	return []*Batch{m}
 }
 
+// accept keeps, in order, the events of batches the client has not had,
+// and moves the stream's position past each horizon batch. A batch handed
+// off ahead of the horizon moves nothing: its transactions join s.ahead,
+// so the horizon batch that brings them again skips them.
+func (s *liveStream) accept(batches []*Batch) []models.Event {
+	var evs []models.Event
+	for _, b := range batches {
+		var took []uint64
+		for _, e := range b.Events {
+			switch {
+			case e.XID < s.since: // a client from a faster instance may be ahead of us
+				continue
+			case slices.Contains(s.ahead, e.XID):
+				continue // handed off earlier (or had before a reconnect)
+			case b.HandedOff:
+				if e.XID < s.pos {
+					continue // the horizon brought it already
+				}
+				if !slices.Contains(took, e.XID) {
+					if len(s.ahead)+len(took) >= maxAhead {
+						continue // too far ahead: the horizon brings it
+					}
+					took = append(took, e.XID)
+				}
+			}
+			evs = append(evs, e)
+		}
+		if b.HandedOff {
+			s.ahead = append(s.ahead, took...)
+			slices.Sort(s.ahead)
+			continue
+		}
+		s.advance(b.To)
+	}
+	return evs
+}
+
+// advance moves the stream's position to to, if that is further.
+func (s *liveStream) advance(to uint64) {
+	s.pos = max(s.pos, to)
+	s.ahead = slices.DeleteFunc(s.ahead, func(x uint64) bool { return x < s.pos })
+}
+
+// resumeID is the id that resumes this stream where its client is now.
+func (s *liveStream) resumeID() string { return formatResumeID(s.pos, s.ahead) }
+
 // deliver renders batches (and a due heartbeat) and writes them in one go.
 func (s *liveStream) deliver(batches []*Batch, beat bool) error {
 	var buf bytes.Buffer
+	evs := s.accept(batches)
 	for _, b := range merge(batches) {
-		var evs []models.Event
-		for _, e := range b.Events {
-			if e.XID >= s.since { // a client from a faster instance may be ahead of us
-				evs = append(evs, e)
-			}
+		if len(evs) == 0 && len(b.Signals) == 0 {
+			break // all had already: nothing to render
 		}
 		ctx, cancel := context.WithTimeout(s.ctx, renderTimeout)
 		out, err := s.render(ctx, b, evs)
@@ -147,7 +241,6 @@ func (s *liveStream) deliver(batches []*Batch, beat bool) error {
 		if err != nil {
 			return err
 		}
-		s.pos = max(s.pos, b.To)
 		for i, ev := range out {
 			if ev[0] == "reload" {
 				// The client reloads its page and opens a new stream: this
@@ -160,13 +253,13 @@ func (s *liveStream) deliver(batches []*Batch, beat bool) error {
 			}
 			id := ""
 			if i == len(out)-1 {
-				id = strconv.FormatUint(s.pos, 10) // the position moves once the whole batch is written
+				id = s.resumeID() // the position moves once the whole batch is written
 			}
 			formatEvent(&buf, ev[0], id, ev[1])
 		}
 	}
 	if beat && buf.Len() == 0 {
-		formatEvent(&buf, "sync", strconv.FormatUint(s.pos, 10), "")
+		formatEvent(&buf, "sync", s.resumeID(), "")
 	}
 	if buf.Len() == 0 {
 		return nil
@@ -398,7 +491,7 @@ type Stream struct {
 func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, st Stream) error {
 	ctx := r.Context()
 	log := cmp.Or(st.Log, h.log)
-	since := resumePoint(r)
+	since, had := resumePoint(r)
 	if since > 0 {
 		err := models.CheckResumePoint(ctx, h.rt.db, since)
 		if errors.Is(err, models.ErrResumeTooFar) {
@@ -415,7 +508,7 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, st Stream) error {
 	}
 	// scheduled until the replay is written: a live batch arriving meanwhile
 	// waits in the subscription instead of being delivered concurrently.
-	s := &liveStream{hub: h, render: st.Render, ctx: context.WithoutCancel(ctx), since: since, lastWrite: time.Now(), scheduled: true}
+	s := &liveStream{hub: h, render: st.Render, ctx: context.WithoutCancel(ctx), since: since, ahead: had, lastWrite: time.Now(), scheduled: true}
 
 	// Nothing is buffered for us to read: a GET stream request has no body,
 	// and writes go to conn directly.
@@ -437,6 +530,8 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, st Stream) error {
 	}
 	var cur uint64
 	s.sub, cur = h.rt.Subscribe(st.CustomerID, s.schedule)
+	// (s.ahead stays whole until the replay, which must leave out what the
+	// client was handed below cur.)
 	s.pos = max(since, cur)
 	if since > 0 && since < cur {
 		err := h.replay(ctx, s, st.CustomerID, cur)
@@ -514,7 +609,7 @@ func (h *Hub) serveInHandler(w http.ResponseWriter, r *http.Request, s *liveStre
 		}
 	})
 	defer h.rt.Unsubscribe(s.sub)
-	s.pos = max(s.since, cur)
+	s.pos = max(s.since, cur) // (s.ahead stays whole until the replay)
 	ctx := r.Context()
 	if s.since > 0 && s.since < cur {
 		if err := h.replay(ctx, s, customerID, cur); err != nil {

@@ -9,7 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"strconv"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -165,25 +165,40 @@ func TestStreamResumesExactlyAndEndsOnShutdown(t *testing.T) {
 	require.Zero(t, hub.Count())
 }
 
-// FuzzResumePoint: a stream's resume point is a positive event position
-// the client sent (Last-Event-ID first), or 0 — whatever the client sent.
+// FuzzResumePoint: a stream's resume point is the first resume id the
+// client sent (Last-Event-ID first), or 0 — whatever the client sent.
 func FuzzResumePoint(f *testing.F) {
 	f.Add("42", "", "")
 	f.Add("", "7", "3")
 	f.Add("abc", "-1", "18446744073709551615")
 	f.Add("\x00", "1e3", " 5")
 	f.Add("0x10", "+3", "٣")
+	f.Add("42-45-47", "", "")
+	f.Add("42-41", "42-43-43", "42--43")
+	f.Add("42-42", "", "")
 	f.Fuzz(func(t *testing.T, lastEventID, lastParam, since string) {
 		req := httptest.NewRequest(http.MethodGet, "/widget/events?"+url.Values{"last_event_id": {lastParam}, "since": {since}}.Encode(), nil)
 		req.Header.Set("Last-Event-ID", lastEventID)
-		got := resumePoint(req)
+		got, had := resumePoint(req)
 		if got == 0 {
+			require.Empty(t, had)
 			return
 		}
+		require.LessOrEqual(t, len(had), maxAhead)
+		for i, x := range had {
+			require.GreaterOrEqual(t, x, got, "handed-off transactions lie at or above the position")
+			if i > 0 {
+				require.Greater(t, x, had[i-1], "in increasing order")
+			}
+		}
 		for _, v := range []string{lastEventID, lastParam, since} {
-			if n, err := strconv.ParseUint(v, 10, 64); err == nil && n > 0 {
-				if n != got {
-					t.Fatalf("resume point %d, but the first position sent is %d", got, n)
+			if n, h, ok := parseResumeID(v); ok {
+				if n != got || formatResumeID(n, h) != formatResumeID(got, had) {
+					t.Fatalf("resume point %d %v, but the first position sent is %q", got, had, v)
+				}
+				n2, h2, ok2 := parseResumeID(formatResumeID(n, h))
+				if !ok2 || n2 != n || !slices.Equal(h, h2) {
+					t.Fatalf("%q reads as %d %v, which is written %q", v, n, h, formatResumeID(n, h))
 				}
 				return
 			}

@@ -100,6 +100,15 @@ func Write(db *gorm.DB, fn func(tx models.Tx) error) error {
 	return jobs.NewWriter(db, nil, jobs.FollowUpOptions{}).Write(context.Background(), fn)
 }
 
+// WriteCommitted is Write whose writer hands the events it committed to
+// committed, as the app's writer hands them to its realtime broker
+// (jobs.Writer.OnCommit; live.Broker.HandOff).
+func WriteCommitted(db *gorm.DB, committed func([]models.Event), fn func(tx models.Tx) error) error {
+	w := jobs.NewWriter(db, nil, jobs.FollowUpOptions{})
+	w.OnCommit(committed)
+	return w.Write(context.Background(), fn)
+}
+
 // Write1 is Write for an operation that returns a value.
 func Write1[A any](db *gorm.DB, fn func(tx models.Tx) (A, error)) (A, error) {
 	var a A
