@@ -407,32 +407,26 @@ func FindConversationForVisitor(ctx context.Context, db *gorm.DB, v *Visitor, pu
 // the post that follows in the same transaction (PostOpts.Locked) need not
 // read it again. One round trip fewer on every reply (issue 12 item 3).
 func LockConversationForUser(ctx context.Context, t Tx, u *User, publicID string) (*Conversation, error) {
-	if !validPublicID(publicID) {
-		return nil, ErrNotFound
-	}
-	var conv *Conversation
-	err := t.run(ctx, func(tx *gorm.DB) (err error) {
-		args := userArgs(u)
-		args["pid"] = publicID
-		conv, err = findConversation(tx.Clauses(lockConversationRow).Joins("Customer").Joins("Assignee").
-			Where("conversations.public_id = @pid AND "+userSeesConversationSQL("conversations"), args))
-		return err
-	})
-	return conv, err
+	return lockConversation(ctx, t, publicID, userArgs(u), userSeesConversationSQL("conversations"))
 }
 
 // LockConversationForVisitor is FindConversationForVisitor inside a write,
 // the row locked as LockConversationForUser locks it.
 func LockConversationForVisitor(ctx context.Context, t Tx, v *Visitor, publicID string) (*Conversation, error) {
+	return lockConversation(ctx, t, publicID, visitorArgs(v), visitorSeesSQL("conversations"))
+}
+
+// lockConversation finds and locks the conversation publicID that the
+// access condition sees (its named arguments in args).
+func lockConversation(ctx context.Context, t Tx, publicID string, args map[string]any, sees string) (*Conversation, error) {
 	if !validPublicID(publicID) {
 		return nil, ErrNotFound
 	}
+	args["pid"] = publicID
 	var conv *Conversation
 	err := t.run(ctx, func(tx *gorm.DB) (err error) {
-		args := visitorArgs(v)
-		args["pid"] = publicID
 		conv, err = findConversation(tx.Clauses(lockConversationRow).Joins("Customer").Joins("Assignee").
-			Where("conversations.public_id = @pid AND "+visitorSeesSQL("conversations"), args))
+			Where("conversations.public_id = @pid AND "+sees, args))
 		return err
 	})
 	return conv, err
