@@ -396,8 +396,11 @@ func (s *stream) read(body io.Reader, onToken func(seq int64, at time.Time, dup 
 			}
 			now := time.Now()
 			for _, seq := range tokens {
+				s.mu.Lock() // the report reads seen when the run ends
 				s.seen[seq]++
-				onToken(seq, now, s.seen[seq] > 1)
+				again := s.seen[seq] > 1
+				s.mu.Unlock()
+				onToken(seq, now, again)
 			}
 			if id != "" {
 				s.lastID = id
@@ -426,6 +429,12 @@ type ledger struct {
 	to        map[int64]string // who must receive seq: "agents" or "v<index>"
 	latencies []time.Duration
 	dups      int
+	// rerenders: an agent's inbox row shown again with the same newest
+	// message (a later event of its conversation re-renders the row):
+	// not a duplicated delivery, since the row shows the conversation as it
+	// is, not one message. Duplicates are counted on visitor streams,
+	// where every message is a thread entry of its own.
+	rerenders int
 	measureOn time.Time
 }
 
@@ -447,7 +456,11 @@ func (l *ledger) receiver(who string) func(seq int64, at time.Time, dup bool) {
 			return
 		}
 		if dup {
-			l.dups++
+			if strings.HasPrefix(who, "a") {
+				l.rerenders++
+			} else {
+				l.dups++
+			}
 			return
 		}
 		l.got[seq]++
@@ -720,8 +733,75 @@ func load(ctx context.Context, o options, db *gorm.DB, visitorBases, agentBases 
 	}
 	stopStreams()
 
+	// Every acknowledged message (its POST answered 2xx) must be stored:
+	// read this run's tokens back from the database, with the conversation
+	// and id of each.
+	type storedMsg struct{ ID, ConversationID int64 }
+	stored := map[int64]storedMsg{}
+	var backs []struct {
+		ID             int64
+		ConversationID int64
+		Body           string
+	}
+	if err := db.WithContext(ctx).Raw(`SELECT id, conversation_id, body FROM messages WHERE created_at >= ? AND body ~ 'bk[0-9]+x'`, runStart.Add(-time.Second)).
+		Scan(&backs).Error; err != nil {
+		return fmt.Errorf("read the messages back: %w", err)
+	}
+	for _, b := range backs {
+		for _, m := range tokenRe.FindAllStringSubmatch(b.Body, -1) {
+			n, _ := strconv.ParseInt(m[1], 10, 64)
+			stored[n] = storedMsg{ID: b.ID, ConversationID: b.ConversationID}
+		}
+	}
+
 	led.mu.Lock()
 	defer led.mu.Unlock()
+	// An agent's inbox row shows its conversation's newest message: a
+	// message that a newer one of the same conversation overtook before
+	// the row was rendered (both committed before the stream read the
+	// row) reaches the agent as that newer row. It counts as delivered
+	// (superseded, with no latency), as the agent's screen is current.
+	newest := map[string]map[int64]int64{} // agent stream → conversation → newest message id seen
+	for who, st := range streams {
+		if !strings.HasPrefix(who, "a") {
+			continue
+		}
+		st.mu.Lock()
+		for seq := range st.seen {
+			if m, ok := stored[seq]; ok {
+				if newest[who] == nil {
+					newest[who] = map[int64]int64{}
+				}
+				newest[who][m.ConversationID] = max(newest[who][m.ConversationID], m.ID)
+			}
+		}
+		st.mu.Unlock()
+	}
+	var superseded int64
+	for n, want := range led.expect {
+		if led.to[n] != "agents" || led.got[n] >= want {
+			continue
+		}
+		m, ok := stored[n]
+		if !ok {
+			continue
+		}
+		for who, st := range streams {
+			if !strings.HasPrefix(who, "a") {
+				continue
+			}
+			st.mu.Lock()
+			saw := st.seen[n] > 0
+			st.mu.Unlock()
+			if saw {
+				continue
+			}
+			if newest[who][m.ConversationID] > m.ID {
+				led.got[n]++
+				superseded++
+			}
+		}
+	}
 	var posted, measured, expected, got, lostToAgents, lostToVisitors int64
 	for n, want := range led.expect {
 		posted++
@@ -762,27 +842,14 @@ func load(ctx context.Context, o options, db *gorm.DB, visitorBases, agentBases 
 		pct(led.latencies, 1).Round(10*time.Microsecond), len(led.latencies))
 	fmt.Printf("delivered: %d of %d expected = %.0f deliveries/s; lost %d (to agents %d, to visitors %d); duplicated %d\n",
 		got, expected, float64(got)/elapsed.Seconds(), expected-got, lostToAgents, lostToVisitors, led.dups)
+	fmt.Printf("agents' inbox rows: %d deliveries superseded by a newer message of the conversation, %d rows shown again\n", superseded, led.rerenders)
 	for i := range servers {
 		fmt.Printf("server %d RSS: %.1f MiB (%.1f MiB before posting)\n", i+1, float64(rss[i])/(1<<20), float64(rssBefore[i])/(1<<20))
 	}
 
-	// Every acknowledged message (its POST answered 2xx) must be stored:
-	// read this run's tokens back from the database.
-	stored := map[int64]bool{}
-	var bodies []string
-	if err := db.WithContext(ctx).Raw(`SELECT body FROM messages WHERE created_at >= ? AND body ~ 'bk[0-9]+x'`, runStart.Add(-time.Second)).
-		Scan(&bodies).Error; err != nil {
-		return fmt.Errorf("read the messages back: %w", err)
-	}
-	for _, b := range bodies {
-		for _, m := range tokenRe.FindAllStringSubmatch(b, -1) {
-			n, _ := strconv.ParseInt(m[1], 10, 64)
-			stored[n] = true
-		}
-	}
 	var ackedMissing, storedUnacked int64
 	for n := range led.expect {
-		if !stored[n] {
+		if _, ok := stored[n]; !ok {
 			ackedMissing++
 		}
 	}
@@ -830,7 +897,7 @@ func load(ctx context.Context, o options, db *gorm.DB, visitorBases, agentBases 
 			PostP50Ms: ms(pct(ackL, 0.50)), PostP99Ms: ms(pct(ackL, 0.99)),
 			DeliveryP50Ms: ms(pct(led.latencies, 0.50)), DeliveryP99Ms: ms(pct(led.latencies, 0.99)),
 			Expected: expected, Delivered: got, Lost: expected - got, LostToAgents: lostToAgents, LostToVisitors: lostToVisitors,
-			Duplicated: int64(led.dups), AckedMissing: ackedMissing, StoredUnacked: storedUnacked,
+			Duplicated: int64(led.dups), Superseded: superseded, AckedMissing: ackedMissing, StoredUnacked: storedUnacked,
 			Reconnects: streamStats.reconnects.Load(), Reloads: streamStats.reloads.Load(), Upstreams: ups}
 		b, _ := json.MarshalIndent(r, "", "  ")
 		if err := os.WriteFile(o.jsonPath, b, 0o644); err != nil {
