@@ -300,8 +300,19 @@ func LiveRows(ctx context.Context, db *gorm.DB, u *User, ids []int64) (map[int64
 	var rows []InboxRow
 	// One array parameter, not one per id: every batch size is the same
 	// statement, prepared once per connection.
-	err := db.WithContext(ctx).Raw(rowSelect+` WHERE c.id = ANY(CAST(@ids AS bigint[])) AND `+visibleToUser,
-		map[string]any{"me": u.ID, "support": CanSeeCustomerData(u), "ids": pq.Int64Array(ids)}).Scan(&rows).Error
+	// Planned once per connection, not per call: PostgreSQL keeps custom
+	// plans for this statement (its id array looks selective), and
+	// planning the row query cost 2.7 ms against 1.2 ms of running it, once
+	// per agent stream and batch. The generic plan reads each id through
+	// the primary key as the custom one does. At parley-bench -rate 200:
+	// post→delivery p99 383-555 ms against 661-1,673 ms.
+	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec("SET LOCAL plan_cache_mode = force_generic_plan").Error; err != nil {
+			return err
+		}
+		return tx.Raw(rowSelect+` WHERE c.id = ANY(CAST(@ids AS bigint[])) AND `+visibleToUser,
+			map[string]any{"me": u.ID, "support": CanSeeCustomerData(u), "ids": pq.Int64Array(ids)}).Scan(&rows).Error
+	})
 	if err != nil {
 		return nil, fmt.Errorf("live rows: %w", err)
 	}
