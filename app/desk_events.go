@@ -196,6 +196,15 @@ func (v *deskViewer) render(ctx context.Context, b *live.Batch, evs []models.Eve
 	add := func(c templ.Component) error { return c.Render(ctx, &out) }
 
 	if len(ids) > 0 {
+		// The unread set is read before the rows, then takes each row's
+		// state: the counts and the rows of one update agree even when a
+		// read commits between the two reads.
+		if v.unread == nil {
+			var err error
+			if v.unread, err = models.LoadUnreadSet(ctx, v.a.db, u); err != nil {
+				return nil, err
+			}
+		}
 		rows, err := models.LiveRows(ctx, v.a.db, u, ids)
 		if err != nil {
 			return nil, err
@@ -216,14 +225,8 @@ func (v *deskViewer) render(ctx context.Context, b *live.Batch, evs []models.Eve
 			if err := v.renderSessionJoined(b, evs, rows, add); err != nil {
 				return nil, err
 			}
-			if v.unread == nil {
-				if v.unread, err = models.LoadUnreadSet(ctx, v.a.db, u); err != nil {
-					return nil, err
-				}
-			} else {
-				for _, id := range ids {
-					v.unread.Update(u, id, rows[id])
-				}
+			for _, id := range ids {
+				v.unread.Update(u, id, rows[id])
 			}
 			unread := v.unread.Summary()
 			if models.CanSeeCustomerData(u) {
