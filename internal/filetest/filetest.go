@@ -96,30 +96,58 @@ func StartS3(t testing.TB) storage.S3Config {
 	if err := os.MkdirAll(data, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	addr := freePort(t)
 	logf, err := os.Create(filepath.Join(dir, "versitygw.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "--port", addr, "-q", "posix", data)
-	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY=parleytest", "ROOT_SECRET_KEY=parleytestsecret")
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start versitygw: %v", err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		logf.Close()
-	})
+	t.Cleanup(func() { logf.Close() })
 	logs := func() string { b, _ := os.ReadFile(logf.Name()); return string(b) }
-	waitFor(t, "versitygw", func() error {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
+	// The free port is free when asked, not when versitygw binds it: a
+	// process of a parallel test may take it first, and then versitygw
+	// exits at once while the dial reaches that other listener. So the
+	// server must still be running once its port answers, or it starts
+	// again on another port.
+	var addr string
+	for attempt := 1; ; attempt++ {
+		addr = freePort(t)
+		cmd := exec.Command(bin, "--port", addr, "-q", "posix", data)
+		cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY=parleytest", "ROOT_SECRET_KEY=parleytestsecret")
+		cmd.Stdout, cmd.Stderr = logf, logf
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("start versitygw: %v", err)
 		}
-		return err
-	}, logs)
+		exited := make(chan struct{})
+		go func() { cmd.Wait(); close(exited) }()
+		t.Cleanup(func() {
+			cmd.Process.Kill()
+			<-exited
+		})
+		gone := func() bool {
+			select {
+			case <-exited:
+				return true
+			default:
+				return false
+			}
+		}
+		waitFor(t, "versitygw", func() error {
+			if gone() {
+				return nil // answered below
+			}
+			c, err := net.DialTimeout("tcp", addr, time.Second)
+			if err == nil {
+				c.Close()
+			}
+			return err
+		}, logs)
+		time.Sleep(100 * time.Millisecond)
+		if !gone() {
+			break
+		}
+		if attempt == 3 {
+			t.Fatalf("versitygw exited at start three times:\n%s", logs())
+		}
+	}
 	return storage.S3Config{Endpoint: "http://" + addr, Bucket: "parley-test", AccessKey: "parleytest", SecretKey: "parleytestsecret", Region: "us-east-1"}
 }
 
