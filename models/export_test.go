@@ -45,3 +45,6 @@ func SetSupportKeyGen(f func() string) (restore func()) {
 
 // Covers reports whether r catches every conversation b would (routing.go).
 func (r *RoutingRule) Covers(b *RoutingRule) bool { return r.covers(b) }
+
+// WithoutEvents runs a transaction the committed horizon does not wait for.
+var WithoutEvents = withoutEvents

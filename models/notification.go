@@ -456,7 +456,7 @@ func readConversationNotifications(tx *gorm.DB, userID, convID int64) (int64, er
 // deleted with its broadcast, once that is older than keepAll.
 func PruneNotifications(ctx context.Context, db *gorm.DB, keepRead, keepAll time.Duration) (int64, error) {
 	var n int64
-	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := withoutEvents(ctx, db, func(tx *gorm.DB) error {
 		old := `(read_at < now() - make_interval(secs => @read) OR created_at < now() - make_interval(secs => @all))`
 		args := map[string]any{"read": keepRead.Seconds(), "all": keepAll.Seconds()}
 		res := tx.Exec(`UPDATE notifications SET dismissed = true, read_at = COALESCE(read_at, now())

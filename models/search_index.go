@@ -53,7 +53,7 @@ func IndexSearch(ctx context.Context, db *gorm.DB) (SearchIndexStats, error) {
 		return SearchIndexStats{}, err
 	}
 	var st SearchIndexStats
-	err = db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = withoutEvents(ctx, db, func(tx *gorm.DB) error {
 		var cur []int64
 		if err := tx.Raw("SELECT indexed_xid FROM search_cursor WHERE id = 1 FOR UPDATE").Scan(&cur).Error; err != nil {
 			return err

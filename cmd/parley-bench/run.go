@@ -428,7 +428,9 @@ type ledger struct {
 	got       map[int64]int
 	to        map[int64]string // who must receive seq: "agents" or "v<index>"
 	latencies []time.Duration
-	dups      int
+	// toAgents and toVisitors split latencies by who received the message.
+	toAgents, toVisitors []time.Duration
+	dups                 int
 	// rerenders: an agent's inbox row shown again with the same newest
 	// message (a later event of its conversation re-renders the row):
 	// not a duplicated delivery, since the row shows the conversation as it
@@ -466,6 +468,11 @@ func (l *ledger) receiver(who string) func(seq int64, at time.Time, dup bool) {
 		l.got[seq]++
 		if !sent.Before(l.measureOn) {
 			l.latencies = append(l.latencies, at.Sub(sent))
+			if strings.HasPrefix(who, "a") {
+				l.toAgents = append(l.toAgents, at.Sub(sent))
+			} else {
+				l.toVisitors = append(l.toVisitors, at.Sub(sent))
+			}
 		}
 	}
 }
@@ -825,6 +832,8 @@ func load(ctx context.Context, o options, db *gorm.DB, visitorBases, agentBases 
 	}
 	slices.Sort(ackL)
 	slices.Sort(led.latencies)
+	slices.Sort(led.toAgents)
+	slices.Sort(led.toVisitors)
 	where := fmt.Sprintf("instances=%d", o.instances)
 	if external {
 		where = "base=" + strings.Join(o.bases, ",")
@@ -840,6 +849,9 @@ func load(ctx context.Context, o options, db *gorm.DB, visitorBases, agentBases 
 	fmt.Printf("post→delivery: p50 %s  p99 %s  max %s  (%d deliveries measured)\n",
 		pct(led.latencies, 0.50).Round(10*time.Microsecond), pct(led.latencies, 0.99).Round(10*time.Microsecond),
 		pct(led.latencies, 1).Round(10*time.Microsecond), len(led.latencies))
+	fmt.Printf("  to agents: p50 %s  p99 %s (%d); to visitors: p50 %s  p99 %s (%d)\n",
+		pct(led.toAgents, 0.50).Round(10*time.Microsecond), pct(led.toAgents, 0.99).Round(10*time.Microsecond), len(led.toAgents),
+		pct(led.toVisitors, 0.50).Round(10*time.Microsecond), pct(led.toVisitors, 0.99).Round(10*time.Microsecond), len(led.toVisitors))
 	fmt.Printf("delivered: %d of %d expected = %.0f deliveries/s; lost %d (to agents %d, to visitors %d); duplicated %d\n",
 		got, expected, float64(got)/elapsed.Seconds(), expected-got, lostToAgents, lostToVisitors, led.dups)
 	fmt.Printf("agents' inbox rows: %d deliveries superseded by a newer message of the conversation, %d rows shown again\n", superseded, led.rerenders)
