@@ -205,10 +205,7 @@ func ConversationViewOf(ctx context.Context, db *gorm.DB, u *User, conv *Convers
 			return nil, fmt.Errorf("conversation members: %w", err)
 		}
 	} else {
-		if v.Agents, err = SupportAgents(ctx, db); err != nil {
-			return nil, fmt.Errorf("support agents: %w", err)
-		}
-		if v.Teammates, err = ConversationTeammates(ctx, db, conv); err != nil {
+		if v.Agents, v.Teammates, err = ConversationAgents(ctx, db, conv); err != nil {
 			return nil, err
 		}
 		if v.Teams, err = TeamOptions(ctx, db); err != nil {
