@@ -9,7 +9,8 @@
 //	go run ./cmd/parley-listbench -data /tmp/lb          (keep the seeded database for the next run)
 //	go run ./cmd/parley-listbench -requests 1000 -depth 200
 //	go run ./cmd/parley-listbench -reports -requests 50  (the Reports page's query times)
-//	go run ./cmd/parley-listbench -open -trace            (opening a conversation, through the HTTP server)
+//	go run ./cmd/parley-listbench -open -trace            (opening a conversation, through the HTTP server:
+//	                                                       10,000 conversations × 10 messages unless -conversations/-messages)
 //
 // DATABASE_URL points it at an existing server instead (its database is
 // emptied and seeded).
@@ -55,10 +56,25 @@ func main() {
 	flag.StringVar(&o.only, "only", "", "measure only the views whose name contains this")
 	flag.BoolVar(&o.reports, "reports", false, "measure the Reports page's queries and page instead of the lists")
 	flag.BoolVar(&o.open, "open", false, "measure opening conversations through the HTTP server (c=1, 10, 50) instead of the lists")
-	flag.DurationVar(&o.openFor, "open-for", 5*time.Second, "with -open: how long each row runs")
+	flag.DurationVar(&o.openFor, "open-for", 5*time.Second, "with -open: how long each row (request kind × concurrency) runs")
 	flag.BoolVar(&o.trace, "trace", false, "with -open: print the statements one open sends")
 	flag.StringVar(&o.profile, "profile", "", "write a CPU profile of the measured requests to this file")
 	flag.Parse()
+	if o.open {
+		// The desk for opening conversations (10,000 conversations ×
+		// 10 messages), unless the scale is given.
+		set := map[string]bool{}
+		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["conversations"] {
+			o.conversations = 10_000
+		}
+		if !set["messages"] {
+			o.messages = 10 * o.conversations
+		}
+		if !set["items"] {
+			o.items = 1_000
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, o)
 	stop()

@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"html"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -66,26 +69,38 @@ type openKind struct {
 func measureOpen(ctx context.Context, db *gorm.DB, h http.Handler, st *statements, cookie *http.Cookie, o options) error {
 	var pids []string
 	err := db.WithContext(ctx).Raw(`SELECT public_id FROM conversations WHERE kind = 'customer' AND status = 'open'
-		ORDER BY id DESC LIMIT 2000`).Scan(&pids).Error
+		ORDER BY id DESC`).Scan(&pids).Error
 	if err != nil || len(pids) == 0 {
 		return fmt.Errorf("open conversations to open: %v (%d found)", err, len(pids))
 	}
 	srv := httptest.NewServer(h)
 	defer srv.Close()
+	client := func() *http.Client {
+		// What a browser sends: it takes brotli (the body is counted, not
+		// decoded).
+		return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true},
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	}
+	// The rows' links as the inbox renders them (the list's query string).
+	query, err := rowQuery(ctx, client(), srv.URL, cookie)
+	if err != nil {
+		return err
+	}
 	kinds := []openKind{
 		{"full page (link)", nil},
+		// What htmx sends for a click on a row (a boosted link, id
+		// row-<pid>, whose target is the body, which has no id).
 		{"click in the list (boosted)", map[string]string{"HX-Request": "true", "HX-Boosted": "true",
-			"HX-Current-URL": srv.URL + "/inbox"}},
-	}
-	client := func() *http.Client {
-		return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		}}
+			"HX-Current-URL": srv.URL + "/inbox", "HX-Trigger": "row-"}},
 	}
 	get := func(c *http.Client, k openKind, pid string) (int, error) {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/conversations/"+pid, nil)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/conversations/"+pid+query, nil)
 		req.AddCookie(cookie)
+		req.Header.Set("Accept-Encoding", "gzip, deflate, br, zstd")
 		for hk, hv := range k.headers {
+			if hk == "HX-Trigger" {
+				hv += pid
+			}
 			req.Header.Set(hk, hv)
 		}
 		resp, err := c.Do(req)
@@ -121,7 +136,8 @@ func measureOpen(ctx context.Context, db *gorm.DB, h http.Handler, st *statement
 		st.mu.Unlock()
 	}
 
-	fmt.Printf("\nopening a conversation through the HTTP server, %s per row, viewer agent1\n\n", o.openFor)
+	fmt.Printf("\nopening a conversation through the HTTP server, %s per row, viewer agent1, %d open conversations at random (/conversations/<pid>%s)\n\n",
+		o.openFor, len(pids), query)
 	fmt.Printf("%-30s %4s %10s %9s %9s %11s %9s\n", "request", "c", "req/s", "p50", "p99", "statements", "bytes")
 	for _, k := range kinds {
 		for _, conc := range []int{1, 10, 50} {
@@ -145,11 +161,12 @@ func measureOpen(ctx context.Context, db *gorm.DB, h http.Handler, st *statement
 			deadline := start.Add(o.openFor)
 			for range conc {
 				wg.Add(1)
-				go func() {
+				go func(seed uint64) {
 					defer wg.Done()
 					var local []time.Duration
+					rnd := rand.New(rand.NewPCG(seed, uint64(conc)))
 					for time.Now().Before(deadline) && ctx.Err() == nil {
-						pid := pids[int(next.Add(1))%len(pids)]
+						pid := pids[rnd.IntN(len(pids))]
 						t0 := time.Now()
 						n, err := get(c, k, pid)
 						if err != nil {
@@ -166,7 +183,7 @@ func measureOpen(ctx context.Context, db *gorm.DB, h http.Handler, st *statement
 					mu.Lock()
 					ds = append(ds, local...)
 					mu.Unlock()
-				}()
+				}(uint64(next.Add(1)))
 			}
 			wg.Wait()
 			if first != nil {
@@ -180,6 +197,30 @@ func measureOpen(ctx context.Context, db *gorm.DB, h http.Handler, st *statement
 		}
 	}
 	return nil
+}
+
+// rowQuery reads the query string of the inbox rows' links ("?list=…"), so
+// the benchmark opens what a row's link opens.
+func rowQuery(ctx context.Context, c *http.Client, base string, cookie *http.Cookie) (string, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/inbox", nil)
+	req.AddCookie(cookie)
+	resp, err := c.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", err
+	}
+	m := regexp.MustCompile(`class="inbox-row[^"]*"[^>]*href="/conversations/[^"?]+(\?[^"]*)"`).FindSubmatch(body)
+	if m == nil {
+		m = regexp.MustCompile(`href="/conversations/[^"?]+(\?[^"]*)"`).FindSubmatch(body)
+	}
+	if m == nil {
+		return "", fmt.Errorf("GET /inbox: no row link (status %d)", resp.StatusCode)
+	}
+	return html.UnescapeString(string(m[1])), nil
 }
 
 func cmpErr(a, b error) error {
