@@ -137,10 +137,20 @@ func (a *App) renderConversation(c echo.Context, status int, composer views.Form
 		// Where the customer's widget is open now (live memory, no query).
 		c.SetRequest(c.Request().WithContext(views.WithVisitorPage(ctxOf(c), a.visitorPage(v.Conversation.CustomerID))))
 	}
-	if err := a.loadSupportSession(c, v); err != nil {
-		return err
+	// Support, media and co-browsing sessions exist for customer
+	// conversations only, and for few: one probe, then only what it found.
+	var has models.SessionsOf
+	if v.Conversation.Kind == models.KindCustomer {
+		if has, err = models.ProbeSessions(ctxOf(c), a.db, v.Conversation.ID); err != nil {
+			return err
+		}
 	}
-	if models.CanUseMedia(currentUser(c), v.Conversation) {
+	if has.Support {
+		if err := a.loadSupportSession(c, v); err != nil {
+			return err
+		}
+	}
+	if has.Media && models.CanUseMedia(currentUser(c), v.Conversation) {
 		if v.Media, err = models.MediaSessions(ctxOf(c), a.db, v.Conversation, mediaHistory); err != nil {
 			return err
 		}
@@ -151,7 +161,7 @@ func (a *App) renderConversation(c echo.Context, status int, composer views.Form
 			}
 		}
 	}
-	if models.CanCobrowse(currentUser(c), v.Conversation) {
+	if has.Cobrowse && models.CanCobrowse(currentUser(c), v.Conversation) {
 		if v.Cobrowse, err = models.RunningCobrowse(ctxOf(c), a.db, v.Conversation.ID); err != nil {
 			return err
 		}
@@ -159,7 +169,9 @@ func (a *App) renderConversation(c echo.Context, status int, composer views.Form
 	l, rows := listState(v.ListQuery, v.List, v.Conversation.PublicID)
 	l.Kept = kept
 	l.Waiting = settings.Waiting()
-	if l.SLA, err = models.SLAPolicyOf(ctxOf(c), a.db, settings); err != nil {
+	if v.TeamSLA != nil {
+		l.SLA = models.SLAPolicyWith(settings, v.TeamSLA)
+	} else if l.SLA, err = models.SLAPolicyOf(ctxOf(c), a.db, settings); err != nil {
 		return err
 	}
 	if l.Tabs, err = models.AgentTabs(ctxOf(c), a.db, currentUser(c)); err != nil {

@@ -139,6 +139,9 @@ type ConversationView struct {
 	// transferred (team_queue.go).
 	TeamName string
 	Teams    []TeamOption
+	// TeamSLA are the teams' own service levels, read with Teams (nil when
+	// Teams were not read): SLAPolicyWith.
+	TeamSLA map[int64]SLAMinutes
 }
 
 // OpenConversation loads the conversation with publicID for u, who has
@@ -208,7 +211,7 @@ func ConversationViewOf(ctx context.Context, db *gorm.DB, u *User, conv *Convers
 		if v.Agents, v.Teammates, err = ConversationAgents(ctx, db, conv); err != nil {
 			return nil, err
 		}
-		if v.Teams, err = TeamOptions(ctx, db); err != nil {
+		if v.Teams, v.TeamSLA, err = TeamOptionsWithSLA(ctx, db); err != nil {
 			return nil, err
 		}
 		v.TeamName = v.Row.TeamName
@@ -221,6 +224,28 @@ func ConversationViewOf(ctx context.Context, db *gorm.DB, u *User, conv *Convers
 		return nil, err
 	}
 	return v, nil
+}
+
+// SessionsOf says which kinds of session customer conversation convID has:
+// a support session, media sessions, a running co-browsing session. Opening
+// a conversation asks it once and reads only the kinds it has (one
+// statement where there were three; most conversations have none).
+type SessionsOf struct {
+	Support, Media, Cobrowse bool
+}
+
+// ProbeSessions reads SessionsOf for convID.
+func ProbeSessions(ctx context.Context, db *gorm.DB, convID int64) (SessionsOf, error) {
+	var s SessionsOf
+	err := db.WithContext(ctx).Raw(`SELECT
+		EXISTS (SELECT 1 FROM support_sessions WHERE conversation_id = @c) AS support,
+		EXISTS (SELECT 1 FROM rtc_sessions WHERE conversation_id = @c) AS media,
+		EXISTS (SELECT 1 FROM cobrowse_sessions WHERE conversation_id = @c AND state IN ('requested', 'active')) AS cobrowse`,
+		map[string]any{"c": convID}).Scan(&s).Error
+	if err != nil {
+		return s, fmt.Errorf("sessions of conversation %d: %w", convID, err)
+	}
+	return s, nil
 }
 
 // FirstRequestLen is how much of the customer's first message the session

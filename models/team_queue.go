@@ -184,6 +184,31 @@ func TeamOptions(ctx context.Context, db *gorm.DB) ([]TeamOption, error) {
 	return out, nil
 }
 
+// TeamOptionsWithSLA is TeamOptions and the teams' own service levels
+// (SLAPolicyOf's part, SLAPolicyWith) in one statement: opening a
+// conversation shows both.
+func TeamOptionsWithSLA(ctx context.Context, db *gorm.DB) ([]TeamOption, map[int64]SLAMinutes, error) {
+	var rows []struct {
+		ID              int64
+		Name            string
+		SlaFirstMinutes *int
+		SlaNextMinutes  *int
+	}
+	err := db.WithContext(ctx).Raw("SELECT id, name, sla_first_minutes, sla_next_minutes FROM teams ORDER BY lower(name), id").Scan(&rows).Error
+	if err != nil {
+		return nil, nil, fmt.Errorf("team options: %w", err)
+	}
+	out := make([]TeamOption, 0, len(rows))
+	sla := map[int64]SLAMinutes{}
+	for _, r := range rows {
+		out = append(out, TeamOption{ID: r.ID, Name: r.Name})
+		if r.SlaFirstMinutes != nil || r.SlaNextMinutes != nil {
+			sla[r.ID] = SLAMinutes{First: r.SlaFirstMinutes, Next: r.SlaNextMinutes}
+		}
+	}
+	return out, sla, nil
+}
+
 // autoAssign gives conv (held by t: new or locked) to the next available
 // agent of team round-robin: support agents of the team who are online and
 // below their capacity, taken in id order after the last one assigned
