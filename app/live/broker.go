@@ -105,6 +105,13 @@ const maxPending = 512
 // Dropped is closed if the subscriber fell too far behind.
 func (s *Subscription) Dropped() <-chan struct{} { return s.closed }
 
+// queued reports whether batches are waiting to be taken.
+func (s *Subscription) queued() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.pending) > 0
+}
+
 // Take returns the queued batches, oldest first, and empties the queue.
 func (s *Subscription) Take() []*Batch {
 	s.mu.Lock()
