@@ -200,7 +200,11 @@ func ConversationViewOf(ctx context.Context, db *gorm.DB, u *User, conv *Convers
 		return nil, err
 	}
 	v.Messages, v.MoreMessages = page.Messages, page.More
-	if v.FirstRequest, err = FirstRequest(ctx, db, u, conv); err != nil {
+	if !page.More && conv.Kind == KindCustomer && CanSeeCustomerData(u) {
+		// The whole thread is on the page, and with it every customer
+		// message (the viewer sees them all): no statement.
+		v.FirstRequest = firstRequestIn(page.Messages)
+	} else if v.FirstRequest, err = FirstRequest(ctx, db, u, conv); err != nil {
 		return nil, err
 	}
 	if conv.Kind == KindInternal {
@@ -278,10 +282,25 @@ func firstRequest(ctx context.Context, db *gorm.DB, conv *Conversation) (string,
 	if len(bodies) == 0 {
 		return "", nil
 	}
-	if b := clip(bodies[0], FirstRequestLen); b != bodies[0] {
-		return b + "…", nil
+	return clipRequest(bodies[0]), nil
+}
+
+// firstRequestIn is firstRequest found in a whole thread ms (oldest first).
+func firstRequestIn(ms []Message) string {
+	for i := range ms {
+		if m := &ms[i]; m.Kind == MessageText && m.AuthorType == AuthorCustomer && m.DeletedAt == nil {
+			return clipRequest(m.Body)
+		}
 	}
-	return bodies[0], nil
+	return ""
+}
+
+// clipRequest cuts a first request to FirstRequestLen, "…" when cut.
+func clipRequest(body string) string {
+	if b := clip(body, FirstRequestLen); b != body {
+		return b + "…"
+	}
+	return body
 }
 
 // Number is the conversation's number as staff read and say it ("#1042"):
