@@ -154,7 +154,7 @@ func TestStaticAssetsCompressed(t *testing.T) {
 		res.Body.Close()
 		return res, body
 	}
-	for _, name := range []string{"app.css", "desk.js", "vendor/htmx-2.0.11.min.js"} {
+	for _, name := range []string{"app.css", "desk.js", "vendor/rrweb-record-2.1.6.min.js"} {
 		u := views.AssetURL(name)
 		require.Regexp(t, `^/static/.+\.[0-9a-f]{12}\.(css|js)$`, u)
 		plainRes, plain := get(u, "")
