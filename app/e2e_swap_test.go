@@ -31,7 +31,14 @@ func TestBrowserSwapLayer(t *testing.T) {
 	e := setup(t)
 	swapJS := e.srv.URL + views.AssetURL("swap.js")
 	page := func(name, other string) string {
+		// The listeners are in <head>, which a boosted navigation keeps: the
+		// stream's first event may come before the test could add them.
 		return `<!DOCTYPE html><html lang="en"><head><title>Page ` + name + `</title>
+<script>
+window.sseMessages = 0; document.addEventListener('htmx:sseMessage', function () { window.sseMessages++; });
+window.restored = ''; document.addEventListener('htmx:historyRestore', function (e) { window.restored = e.detail.path; });
+window.asked = ''; document.addEventListener('htmx:confirm', function (e) { window.asked = e.detail.question; });
+</script>
 <script src="` + swapJS + `" defer></script></head>
 <body hx-boost="true">
 <div id="keep" hx-preserve="true">fresh ` + name + `</div>
@@ -89,11 +96,7 @@ func TestBrowserSwapLayer(t *testing.T) {
 	require.NoError(t, chromedp.Do(tab,
 		chromedp.Navigate(host.URL+"/a"),
 		browsertest.WaitFor(`window.htmx && document.getElementById('page-a')`),
-		chromedp.Evaluate[chromedp.Void](`window.probe = 'same page';
-			window.sseMessages = 0; document.addEventListener('htmx:sseMessage', function () { window.sseMessages++; });
-			window.restored = ''; document.addEventListener('htmx:historyRestore', function (e) { window.restored = e.detail.path; });
-			window.asked = ''; document.addEventListener('htmx:confirm', function (e) { window.asked = e.detail.question; });
-			document.getElementById('keep').dataset.probe = 'kept';`),
+		chromedp.Evaluate[chromedp.Void](`window.probe = 'same page'; document.getElementById('keep').dataset.probe = 'kept';`),
 		// An SSE event's out-of-band part lands where it says.
 		browsertest.WaitFor(`document.getElementById('streamed') && window.sseMessages === 1`),
 	))
