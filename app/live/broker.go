@@ -105,6 +105,13 @@ const maxPending = 512
 // Dropped is closed if the subscriber fell too far behind.
 func (s *Subscription) Dropped() <-chan struct{} { return s.closed }
 
+// queued reports whether batches are waiting to be taken.
+func (s *Subscription) queued() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.pending) > 0
+}
+
 // Take returns the queued batches, oldest first, and empties the queue.
 func (s *Subscription) Take() []*Batch {
 	s.mu.Lock()
@@ -640,15 +647,16 @@ func loadRefs(ctx context.Context, db *gorm.DB, from, to uint64, evs []models.Ev
 			convIDs = append(convIDs, *e.ConversationID)
 		}
 	}
-	// The two reads at once: delivery waits for the slower, not for both.
-	var msgErr error
-	var wg sync.WaitGroup
-	if len(msgIDs) > 0 {
-		wg.Go(func() { batch.Messages, msgErr = models.MessagesByID(ctx, db, msgIDs) })
-	}
-	batch.Conversations, err = models.ConversationsByID(ctx, db, convIDs)
-	wg.Wait()
-	if err = cmp.Or(err, msgErr); err != nil {
+	// In one transaction on generic plans (models.GenericPlans): planning
+	// these lookups cost more than running them.
+	err = models.GenericPlans(ctx, db, func(tx *gorm.DB) (err error) {
+		if batch.Conversations, err = models.ConversationsByID(ctx, tx, convIDs); err != nil {
+			return err
+		}
+		batch.Messages, err = models.MessagesByID(ctx, tx, msgIDs)
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
 	return batch, nil

@@ -40,6 +40,14 @@ const (
 	// hubWorkers render and write batches for streams. Writes have deadlines,
 	// so a few slow clients cannot hold every worker for long.
 	hubWorkers = 32
+	// renderGap is the least time between two renders of one stream.
+	// Batches that arrive sooner wait for the rest of it and are rendered
+	// together: a quiet stream gets each batch at once, a busy one (an
+	// agent's desk on a busy instance, where every message is a batch)
+	// renders at most 1/renderGap times a second, each render reading its
+	// rows once for all the batches. At parley-bench -rate 200 each desk
+	// stream rendered every commit, one inbox-row query each.
+	renderGap = 20 * time.Millisecond
 )
 
 // Renderer turns a batch into the SSE events one viewer should get (name
@@ -157,6 +165,9 @@ type liveStream struct {
 	beat      bool // a heartbeat is due
 	done      bool
 	lastWrite time.Time
+	// lastRender is when the stream last rendered a batch (run and
+	// deliver only, which never run concurrently for one stream).
+	lastRender time.Time
 }
 
 // merge joins batches that queued up for a stream into one, so a busy
@@ -238,6 +249,7 @@ func (s *liveStream) deliver(batches []*Batch, beat bool) error {
 		ctx, cancel := context.WithTimeout(s.ctx, renderTimeout)
 		out, err := s.render(ctx, b, evs)
 		cancel()
+		s.lastRender = time.Now()
 		if err != nil {
 			return err
 		}
@@ -280,18 +292,29 @@ func (s *liveStream) schedule() {
 	s.hub.enqueue(s)
 }
 
-// run is a worker's turn on s: deliver until nothing is queued.
+// run is a worker's turn on s: deliver until nothing is queued. Within
+// renderGap of its last render it leaves what is queued to gather and comes
+// back when the gap is over, holding no worker meanwhile (it stays
+// scheduled, so new batches do not queue it twice).
 func (s *liveStream) run() {
 	for {
+		s.mu.Lock()
+		if s.done { // ended while it waited out a gap
+			s.scheduled = false
+			s.mu.Unlock()
+			return
+		}
+		s.mu.Unlock()
+		if wait := renderGap - time.Since(s.lastRender); wait > 0 && s.sub.queued() {
+			time.AfterFunc(wait, func() { s.hub.enqueue(s) })
+			return
+		}
 		batches := s.sub.Take()
 		s.mu.Lock()
 		beat := s.beat
 		s.beat = false
 		if len(batches) == 0 && !beat {
-			s.sub.mu.Lock()
-			more := len(s.sub.pending) > 0
-			s.sub.mu.Unlock()
-			if !more {
+			if !s.sub.queued() {
 				s.scheduled = false
 				s.mu.Unlock()
 				return
