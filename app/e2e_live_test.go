@@ -21,8 +21,7 @@ func TestBrowserLiveUpdatesSkipItemsAlreadyShown(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	page := `<!DOCTYPE html><html lang="en"><head>
-<script src="` + e.srv.URL + views.AssetURL("vendor/htmx-2.0.11.min.js") + `"></script>
-<script src="` + e.srv.URL + views.AssetURL("vendor/htmx-ext-sse-2.2.4.js") + `"></script>
+<script src="` + e.srv.URL + views.AssetURL("swap.js") + `"></script>
 <script src="` + e.srv.URL + views.AssetURL("live.js") + `"></script>
 </head><body><div id="thread"><p id="m-1">first</p></div></body></html>`
 	host := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -228,7 +228,7 @@ func minified(name string, b []byte) []byte {
 }
 
 // hashedName is a file name with its content hash before the extension:
-// app.3f2a9c1b4d5e.css, vendor/htmx-2.0.11.min.0a1b2c3d4e5f.js.
+// app.3f2a9c1b4d5e.css, vendor/rrweb-record-2.1.6.min.0a1b2c3d4e5f.js.
 var hashedName = regexp.MustCompile(`^(.+)\.([0-9a-f]{12})(\.[A-Za-z0-9]+)$`)
 
 // withHash names a file by its content: views.AssetURL's form.

@@ -1,5 +1,6 @@
-// Parley staff desk — small progressive enhancements on top of htmx 2.
-// Loaded with `defer` after htmx on every staff page. No framework, no build.
+// Parley staff desk — small progressive enhancements on top of swap.js (the
+// part of htmx 2 the pages use). Loaded with `defer` after it on every staff
+// page. No framework, no build.
 //
 // Contract with the server:
 //   <div id="page-meta" hidden data-csrf-token="…" data-msg-network-error="…" data-msg-server-error="…">

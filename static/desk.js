@@ -1,5 +1,5 @@
-// Parley desk — behaviour of the agents' desk on top of htmx, htmx-ext-sse
-// and live.js. Loaded with `defer` after them on staff pages. No framework,
+// Parley desk — behaviour of the agents' desk on top of swap.js (the part
+// of htmx and htmx-ext-sse the pages use) and live.js. Loaded with `defer` after them on staff pages. No framework,
 // no build; everything here is an enhancement: without it the desk still
 // works with plain forms and reloads.
 //

@@ -1,6 +1,6 @@
-// Parley live updates: the glue between htmx's SSE extension and Parley's
-// streams, shared by the desk and the widget. Loaded with `defer` after
-// htmx and htmx-ext-sse. No framework, no build.
+// Parley live updates: the glue between the SSE extension (swap.js's copy
+// of htmx-ext-sse) and Parley's streams, shared by the desk and the widget.
+// Loaded with `defer` after swap.js. No framework, no build.
 //
 // Contract with the server (app/sse.go):
 //   <div hx-ext="sse" sse-connect="/…/events?since=N" sse-swap="update" hx-swap="none">

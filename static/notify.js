@@ -1,5 +1,5 @@
-// Parley notifications — the bell's popover. Loaded with `defer` after htmx
-// on staff pages. Without it the bell is a plain link to /notifications.
+// Parley notifications — the bell's popover. Loaded with `defer` after swap.js
+// (htmx's API) on staff pages. Without it the bell is a plain link to /notifications.
 //
 // Contract with the server (views/notify.templ, app/desk_events_notify.go):
 //   a#nav-bell[aria-controls=notif-panel]: a click (without modifier keys)

@@ -1,5 +1,5 @@
 // Parley chat widget: the behaviour of the page inside the iframe. Loaded
-// with `defer` after frame-swap.js (the part of htmx the frame uses: the
+// with `defer` after swap.js (the part of htmx Parley's pages use: the
 // same attributes and events) and live.js. No framework, no build.
 //
 // Contract with the loader on the host page (static/widget.js):
