@@ -371,15 +371,18 @@ func (s *UnreadSet) Summary() UnreadSummary {
 // FindConversationForUser returns the conversation with publicID if u may
 // open it; otherwise ErrNotFound, the same answer as for an unknown id.
 func FindConversationForUser(ctx context.Context, db *gorm.DB, u *User, publicID string) (*Conversation, error) {
-	// One query with the customer and assignee joined (every message an
-	// agent sends looks its conversation up this way).
+	return conversationByPublicID(db.WithContext(ctx), publicID, userArgs(u), userSeesConversationSQL("conversations"))
+}
+
+// conversationByPublicID finds, on q, the conversation publicID that the
+// access condition sees (its named arguments in args): one query with the
+// customer and assignee joined. Any other id is ErrNotFound.
+func conversationByPublicID(q *gorm.DB, publicID string, args map[string]any, sees string) (*Conversation, error) {
 	if !validPublicID(publicID) {
 		return nil, ErrNotFound
 	}
-	args := userArgs(u)
 	args["pid"] = publicID
-	return findConversation(db.WithContext(ctx).Joins("Customer").Joins("Assignee").
-		Where("conversations.public_id = @pid AND "+userSeesConversationSQL("conversations"), args))
+	return findConversation(q.Joins("Customer").Joins("Assignee").Where("conversations.public_id = @pid AND "+sees, args))
 }
 
 // FindConversationForCustomer returns the customer's own conversation with
@@ -393,13 +396,7 @@ func FindConversationForCustomer(ctx context.Context, db *gorm.DB, customerID in
 // visitor started by a chat link, only that link's conversation. Anything
 // else is ErrNotFound.
 func FindConversationForVisitor(ctx context.Context, db *gorm.DB, v *Visitor, publicID string) (*Conversation, error) {
-	if !validPublicID(publicID) {
-		return nil, ErrNotFound
-	}
-	args := visitorArgs(v)
-	args["pid"] = publicID
-	return findConversation(db.WithContext(ctx).Joins("Customer").Joins("Assignee").
-		Where("conversations.public_id = @pid AND "+visitorSeesSQL("conversations"), args))
+	return conversationByPublicID(db.WithContext(ctx), publicID, visitorArgs(v), visitorSeesSQL("conversations"))
 }
 
 // LockConversationForUser is FindConversationForUser inside a write: the
@@ -419,14 +416,9 @@ func LockConversationForVisitor(ctx context.Context, t Tx, v *Visitor, publicID 
 // lockConversation finds and locks the conversation publicID that the
 // access condition sees (its named arguments in args).
 func lockConversation(ctx context.Context, t Tx, publicID string, args map[string]any, sees string) (*Conversation, error) {
-	if !validPublicID(publicID) {
-		return nil, ErrNotFound
-	}
-	args["pid"] = publicID
 	var conv *Conversation
 	err := t.run(ctx, func(tx *gorm.DB) (err error) {
-		conv, err = findConversation(tx.Clauses(lockConversationRow).Joins("Customer").Joins("Assignee").
-			Where("conversations.public_id = @pid AND "+sees, args))
+		conv, err = conversationByPublicID(tx.Clauses(lockConversationRow), publicID, args, sees)
 		return err
 	})
 	return conv, err

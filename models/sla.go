@@ -170,11 +170,7 @@ func SLAPolicyOf(ctx context.Context, db *gorm.DB, s *DeskSettings) (SLAPolicy, 
 // SLAPolicyWith is SLAPolicyOf with the teams' service levels read already
 // (TeamOptionsWithSLA).
 func SLAPolicyWith(s *DeskSettings, teams map[int64]SLAMinutes) SLAPolicy {
-	p := SLAPolicy{Teams: map[int64]SLAMinutes{}, Desk: SLAMinutes{First: s.SlaFirstMinutes, Next: s.SlaNextMinutes}}
-	for id, m := range teams {
-		p.Teams[id] = m
-	}
-	return p
+	return SLAPolicy{Teams: teams, Desk: SLAMinutes{First: s.SlaFirstMinutes, Next: s.SlaNextMinutes}}
 }
 
 // SLATargetRow is one line of the admin's targets table: the desk's
