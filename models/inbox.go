@@ -134,12 +134,17 @@ const memberNames = `(SELECT COALESCE(string_agg(mu.name, ', ' ORDER BY lower(mu
 
 // rowSelect reads conversations (alias c) as InboxRows for @me; r is @me's
 // read marker.
-var rowSelect = `SELECT c.*, c.public_id::text AS public_id,
+var rowSelect = `SELECT ` + rowColumns + ` FROM conversations c ` + rowJoins
+
+// rowColumns are an InboxRow's columns, for @me.
+var rowColumns = `c.*, c.public_id::text AS public_id,
 		       COALESCE(cu.name, '') AS customer_name, COALESCE(cu.email, '') AS customer_email,
 		       COALESCE(a.name, '') AS assignee_name, COALESCE(qt.name, '') AS team_name, ` + unreadCount + ` AS unread,
 		       CASE WHEN c.kind = 'internal' THEN ` + memberNames + ` ELSE '' END AS member_names,
-		       ` + mineFromRow + ` AS mine, COALESCE(r.following, false) AS viewer_following
-		FROM conversations c
+		       ` + mineFromRow + ` AS mine, COALESCE(r.following, false) AS viewer_following`
+
+// rowJoins join what rowColumns read to conversations c.
+const rowJoins = `
 		LEFT JOIN customers cu ON cu.id = c.customer_id
 		LEFT JOIN users a ON a.id = c.assignee_id
 		LEFT JOIN teams qt ON qt.id = c.team_id
