@@ -9,7 +9,6 @@ import (
 
 	"github.com/lib/pq"
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 )
 
 // Inbox sections and filters.
@@ -387,7 +386,7 @@ func conversationByPublicID(q *gorm.DB, publicID string, args map[string]any, se
 		return nil, ErrNotFound
 	}
 	args["pid"] = publicID
-	return findConversation(q.Joins("Customer").Joins("Assignee").Where("conversations.public_id = @pid AND "+sees, args))
+	return findConversation(q, conversationWithPeople+" WHERE conversations.public_id = @pid AND "+sees, args)
 }
 
 // FindConversationForCustomer returns the customer's own conversation with
@@ -420,18 +419,16 @@ func LockConversationForVisitor(ctx context.Context, t Tx, v *Visitor, publicID 
 
 // lockConversation finds and locks the conversation publicID that the
 // access condition sees (its named arguments in args).
+// Only the conversation's row is locked, not the customer and assignee
+// read with it.
 func lockConversation(ctx context.Context, t Tx, publicID string, args map[string]any, sees string) (*Conversation, error) {
 	var conv *Conversation
 	err := t.run(ctx, func(tx *gorm.DB) (err error) {
-		conv, err = conversationByPublicID(tx.Clauses(lockConversationRow), publicID, args, sees)
+		conv, err = conversationByPublicID(tx, publicID, args, sees+" FOR UPDATE OF conversations")
 		return err
 	})
 	return conv, err
 }
-
-// lockConversationRow locks the conversation's row only, not the joined
-// customer and assignee (the nullable side of their outer joins).
-var lockConversationRow = clause.Locking{Strength: "UPDATE", Table: clause.Table{Name: "conversations"}}
 
 // VisitorConversations lists the conversations v may see (Visitor.Sees),
 // newest first.
@@ -459,16 +456,16 @@ func validPublicID(s string) bool { return uuidRe.MatchString(s) }
 
 // findConversation runs a scoped conversation lookup: no row is ErrNotFound,
 // whether the conversation does not exist or the asker may not see it.
-func findConversation(q *gorm.DB) (*Conversation, error) {
-	var c Conversation
-	err := q.Take(&c).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, ErrNotFound
-	}
-	if err != nil {
+// The query is conversationWithPeople and its WHERE (at most one row).
+func findConversation(q *gorm.DB, query string, args ...any) (*Conversation, error) {
+	var cs []Conversation
+	if err := q.Raw(query, args...).Scan(&cs).Error; err != nil {
 		return nil, fmt.Errorf("find conversation: %w", err)
 	}
-	return &c, nil
+	if len(cs) == 0 {
+		return nil, ErrNotFound
+	}
+	return &cs[0], nil
 }
 
 // ConversationMembers lists the staff members of an internal conversation.
@@ -576,7 +573,7 @@ func MessagesByID(ctx context.Context, db *gorm.DB, ids []int64) (map[int64]*Mes
 	}
 	var ms []Message
 	// One query with both authors joined: the broker runs this for every batch.
-	if err := db.WithContext(ctx).Joins("AuthorUser").Joins("AuthorCustomer").Where("messages.id = ANY(CAST(? AS bigint[]))", pq.Int64Array(ids)).Find(&ms).Error; err != nil {
+	if err := db.WithContext(ctx).Raw(messageWithAuthors+" WHERE messages.id = ANY(CAST(? AS bigint[]))", pq.Int64Array(ids)).Scan(&ms).Error; err != nil {
 		return nil, fmt.Errorf("load messages: %w", err)
 	}
 	ptrs := make([]*Message, len(ms))
@@ -606,7 +603,7 @@ func ConversationsByID(ctx context.Context, db *gorm.DB, ids []int64) (map[int64
 		return out, nil
 	}
 	var cs []Conversation
-	err := db.WithContext(ctx).Joins("Customer").Joins("Assignee").Where("conversations.id = ANY(CAST(? AS bigint[]))", pq.Int64Array(ids)).Find(&cs).Error
+	err := db.WithContext(ctx).Raw(conversationWithPeople+" WHERE conversations.id = ANY(CAST(? AS bigint[]))", pq.Int64Array(ids)).Scan(&cs).Error
 	if err != nil {
 		return nil, fmt.Errorf("load conversations: %w", err)
 	}
