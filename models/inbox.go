@@ -1,10 +1,12 @@
 package models
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"time"
 
 	"github.com/lib/pq"
@@ -444,6 +446,32 @@ func VisitorConversations(ctx context.Context, db *gorm.DB, v *Visitor, limit in
 		return nil, fmt.Errorf("visitor conversations: %w", err)
 	}
 	return cs, nil
+}
+
+// MergeVisitorConversations brings list, what VisitorConversations
+// returned for a visitor (newest first, at most limit), up to date with
+// changed, those of the visitor's conversations read again after a change:
+// each takes its place by its newest message, and the list keeps its
+// order and limit. A conversation's newest message only moves forward, so
+// the list stays what VisitorConversations would return now; a widget's
+// live home view merges each batch's conversations instead of asking again.
+func MergeVisitorConversations(list []Conversation, changed []*Conversation, limit int) []Conversation {
+	out := make([]Conversation, 0, len(list)+len(changed))
+	for _, c := range list {
+		if !slices.ContainsFunc(changed, func(n *Conversation) bool { return n.ID == c.ID }) {
+			out = append(out, c)
+		}
+	}
+	for _, c := range changed {
+		out = append(out, *c)
+	}
+	slices.SortFunc(out, func(a, b Conversation) int {
+		if c := b.LastMessageAt.Compare(a.LastMessageAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.ID, a.ID)
+	})
+	return out[:min(len(out), limit)]
 }
 
 // uuidRe matches the canonical text form of a UUID.
