@@ -83,6 +83,21 @@ type Batch struct {
 	HandedOff bool
 }
 
+// has reports whether b read the rows e refers to.
+func (b *Batch) has(e models.Event) bool {
+	if e.MessageID != nil {
+		if _, ok := b.Messages[*e.MessageID]; !ok {
+			return false
+		}
+	}
+	if e.ConversationID != nil {
+		if _, ok := b.Conversations[*e.ConversationID]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
 // Subscription receives the batches its viewer may care about: a staff
 // stream (customerID 0) gets every batch; a visitor's stream only batches
 // touching its customer's conversations, plus desk-wide events (online
@@ -184,6 +199,24 @@ type Broker struct {
 	handQ    []models.Event
 	handOn   bool
 	handWake chan struct{}
+	// handNext is the load that will carry what is queued; loading maps
+	// each queued or loading transaction to its load (handMu), so a poll
+	// that reaches it meanwhile waits for those rows instead of reading
+	// them again.
+	handNext *handLoad
+	loading  map[uint64]*handLoad
+	// beforeHandLoad, when set (tests), runs before a hand-off reads.
+	beforeHandLoad func()
+	// handWait bounds how long a poll waits for a hand-off's rows before
+	// it reads them itself.
+	handWait time.Duration
+}
+
+// handLoad is one hand-off's read: batch is set (nil if it failed or was
+// not needed) when done closes.
+type handLoad struct {
+	done  chan struct{}
+	batch *Batch
 }
 
 // ListenOn has the broker LISTEN on a connection made with cfg instead of
@@ -216,7 +249,8 @@ func NewBroker(log *slog.Logger, db *gorm.DB, pool *pgxpool.Pool) *Broker {
 		log: log.With("component", "realtime"), db: db, pool: pool,
 		staff: map[*Subscription]struct{}{}, customers: map[int64]map[*Subscription]struct{}{},
 		wake: make(chan struct{}, 1), ring: make(chan struct{}, 1),
-		handed: map[uint64]*Batch{}, handWake: make(chan struct{}, 1),
+		handed: map[uint64]*Batch{}, handWake: make(chan struct{}, 1), loading: map[uint64]*handLoad{},
+		handWait: 50 * time.Millisecond,
 	}
 }
 
@@ -236,6 +270,12 @@ func (b *Broker) HandOff(events []models.Event) {
 		return
 	}
 	b.handQ = append(b.handQ, events...)
+	if b.handNext == nil {
+		b.handNext = &handLoad{done: make(chan struct{})}
+	}
+	for _, e := range events {
+		b.loading[e.XID] = b.handNext
+	}
 	b.handMu.Unlock()
 	select {
 	case b.handWake <- struct{}{}:
@@ -252,37 +292,62 @@ func (b *Broker) handOffLoop(ctx context.Context) {
 		case <-ctx.Done():
 			b.handMu.Lock()
 			b.handOn, b.handQ = false, nil
+			if b.handNext != nil {
+				close(b.handNext.done)
+				b.handNext = nil
+			}
+			clear(b.loading)
 			b.handMu.Unlock()
 			return
 		case <-b.handWake:
 		}
 		b.handMu.Lock()
-		evs := b.handQ
-		b.handQ = nil
+		evs, load := b.handQ, b.handNext
+		b.handQ, b.handNext = nil, nil
 		b.handMu.Unlock()
-		if err := b.handOver(ctx, evs); err != nil && ctx.Err() == nil {
+		if load == nil {
+			continue
+		}
+		batch, err := b.handOver(ctx, evs)
+		if err != nil && ctx.Err() == nil {
 			// The horizon delivers them anyway, a few milliseconds later.
 			b.log.Warn("realtime hand-off", "err", err)
 		}
+		// handOver has put the transactions in handed first: a poll looks
+		// here, then there, and finds them in one or the other.
+		load.batch = batch
+		close(load.done)
+		b.handMu.Lock()
+		for _, e := range evs {
+			if b.loading[e.XID] == load {
+				delete(b.loading, e.XID)
+			}
+		}
+		b.handMu.Unlock()
 	}
 }
 
 // handOver dispatches evs, committed by this instance, ahead of the
 // horizon. Transactions the horizon has passed already were dispatched by
 // a poll and are left out, here and (under b.mu) at dispatch.
-func (b *Broker) handOver(ctx context.Context, evs []models.Event) error {
+// It returns the batch it read (nil when there was nothing to read).
+func (b *Broker) handOver(ctx context.Context, evs []models.Event) (*Batch, error) {
 	cur := b.Cursor()
-	evs = slices.DeleteFunc(evs, func(e models.Event) bool { return e.XID < cur })
+	evs = slices.DeleteFunc(slices.Clone(evs), func(e models.Event) bool { return e.XID < cur })
 	if len(evs) == 0 {
-		return nil
+		return nil, nil
 	}
 	slices.SortFunc(evs, func(x, y models.Event) int { return cmp.Compare(x.ID, y.ID) })
+	if b.beforeHandLoad != nil {
+		b.beforeHandLoad()
+	}
 	ctx, cancel := context.WithTimeout(brokerRead(ctx), 10*time.Second)
 	defer cancel()
 	batch, err := loadRefs(ctx, b.db, 0, 0, evs)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	loaded := *batch // what a waiting poll reuses: the rows, whatever is dispatched
 	batch.HandedOff = true
 	if b.observeEvents != nil {
 		// Before the subscribers, as for a poll's batch (which observes
@@ -304,7 +369,7 @@ func (b *Broker) handOver(ctx context.Context, evs []models.Event) error {
 			b.observeLag(now.Sub(e.CreatedAt))
 		}
 	}
-	return nil
+	return &loaded, nil
 }
 
 // brokerReadKey marks the contexts of the broker's own reads.
@@ -571,11 +636,47 @@ func (b *Broker) Poll(ctx context.Context) error {
 // their commit, and are reused; the rest (other instances' events, and any
 // row one of them shares with those) is read now.
 func (b *Broker) loadPolled(ctx context.Context, from, to uint64, evs []models.Event) (*Batch, error) {
+	// Transactions still queued for or being read by the hand-off: their
+	// rows come from it, once it has read them (looked up before handed,
+	// which the hand-off fills first).
+	var waits []*handLoad
+	waiting := map[uint64]*handLoad{}
+	b.handMu.Lock()
+	for _, e := range evs {
+		if l := b.loading[e.XID]; l != nil {
+			waiting[e.XID] = l
+			if !slices.Contains(waits, l) {
+				waits = append(waits, l)
+			}
+		}
+	}
+	b.handMu.Unlock()
+	loaded := map[*handLoad]*Batch{}
+	if len(waits) > 0 {
+		timeout := time.NewTimer(b.handWait)
+		for _, l := range waits {
+			select {
+			case <-l.done:
+				loaded[l] = l.batch
+			case <-timeout.C:
+			case <-ctx.Done():
+				timeout.Stop()
+				return nil, ctx.Err()
+			}
+		}
+		timeout.Stop()
+	}
 	b.mu.Lock()
 	var rest []models.Event
 	var reused []*Batch
 	for _, e := range evs {
-		if h := b.handed[e.XID]; h != nil {
+		h := b.handed[e.XID]
+		if h == nil {
+			if l := waiting[e.XID]; l != nil && loaded[l] != nil {
+				h = loaded[l]
+			}
+		}
+		if h != nil && h.has(e) {
 			if !slices.Contains(reused, h) {
 				reused = append(reused, h)
 			}

@@ -451,3 +451,58 @@ func TestHandOffAcrossInstancesDeliversEachOnce(t *testing.T) {
 		r.mu.Unlock()
 	}
 }
+
+// A poll that reaches a transaction the hand-off is still reading waits for
+// those rows instead of reading them again: both batches carry the same
+// message.
+func TestPollReusesTheRowsOfAHandOffStillReading(t *testing.T) {
+	t.Parallel()
+	e := setupHandOffOnly(t)
+	ctx := context.Background()
+	_, v, err := models.CreateVisitor(ctx, e.db)
+	require.NoError(t, err)
+	conv, _, err := factory.Write2(e.db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartCustomerConversation(ctx, tx, v.Customer, "hello", models.SessionInfo{})
+	})
+	require.NoError(t, err)
+	require.NoError(t, e.rt.Poll(ctx))
+	wake := make(chan struct{}, 1)
+	staff, _ := e.rt.Subscribe(0, signal(wake))
+
+	reading, release := make(chan struct{}), make(chan struct{})
+	e.rt.handWait = time.Minute // the test decides when the hand-off reads
+	e.rt.beforeHandLoad = func() {
+		close(reading)
+		<-release
+	}
+	var m *models.Message
+	require.NoError(t, factory.WriteCommitted(e.db, e.rt.HandOff, func(tx models.Tx) (err error) {
+		m, err = models.PostMessage(ctx, tx, models.Actor{Customer: v.Customer}, conv, models.MessageText, "read once")
+		return err
+	}))
+	<-reading
+	polled := make(chan error, 1)
+	go func() { polled <- e.rt.Poll(ctx) }()
+	time.Sleep(20 * time.Millisecond) // the poll reaches the transaction meanwhile
+	close(release)
+	require.NoError(t, <-polled)
+
+	var handed, fromPoll *Batch
+	for handed == nil || fromPoll == nil {
+		select {
+		case <-wake:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("missing a batch: handed %v, polled %v", handed != nil, fromPoll != nil)
+		}
+		for _, b := range staff.Take() {
+			if b.HandedOff {
+				handed = b
+			} else {
+				fromPoll = b
+			}
+		}
+	}
+	require.Equal(t, "read once", fromPoll.Messages[m.ID].Body)
+	require.Same(t, handed.Messages[m.ID], fromPoll.Messages[m.ID], "the poll reused the hand-off's rows")
+	require.Same(t, handed.Conversations[conv.ID], fromPoll.Conversations[conv.ID])
+}
