@@ -39,6 +39,7 @@ type options struct {
 	dataDir   string
 	warmup    time.Duration
 	profile   string
+	allocs    string
 	typing    float64
 	// bases, when set, are servers already running (a proxy in front of
 	// several instances, as parley-scale starts them): none is started, the
@@ -66,6 +67,7 @@ func main() {
 	flag.Float64Var(&o.typing, "typing", 0, "typing signals per second sent while posting (half by visitors, half by agents; ephemeral, nothing stored)")
 	flag.IntVar(&o.idle, "idle", 0, "instead of posting: open this many idle visitor streams and report server memory per connection")
 	flag.StringVar(&o.profile, "profile", "", "write a CPU profile of server 1 during the measured window to this file")
+	flag.StringVar(&o.allocs, "allocs", "", "write the allocations of server 1 during the measured window to this file (pprof, -sample_index=alloc_space)")
 	flag.StringVar(&o.dataDir, "data", "", "directory for the private PostgreSQL (default: a temporary directory); DATABASE_URL uses a server instead")
 	var bases string
 	flag.StringVar(&bases, "base", "", "comma-separated base URLs of servers already running on DATABASE_URL (e.g. a proxy in front of several instances): agents and visitors are spread over them in turn; nothing is started or emptied")

@@ -686,11 +686,14 @@ func load(ctx context.Context, o options, db *gorm.DB, visitorBases, agentBases 
 			}
 		}()
 	}
-	if o.profile != "" && len(servers) > 0 {
+	for kind, path := range map[string]string{"profile": o.profile, "allocs": o.allocs} {
+		if path == "" || len(servers) == 0 {
+			continue
+		}
 		go func() {
 			time.Sleep(o.warmup)
-			if err := saveProfile(ctx, servers[0].debug, o.duration, o.profile); err != nil {
-				fmt.Fprintln(os.Stderr, "profile:", err)
+			if err := saveProfile(ctx, servers[0].debug, kind, o.duration, path); err != nil {
+				fmt.Fprintln(os.Stderr, kind+":", err)
 			}
 		}()
 	}
@@ -994,9 +997,10 @@ func idleMemory(ctx context.Context, db *gorm.DB, s *server, n int) error {
 	return nil
 }
 
-// saveProfile records a CPU profile of a server for d.
-func saveProfile(ctx context.Context, addr string, d time.Duration, path string) error {
-	u := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, int(d.Seconds()))
+// saveProfile records a profile of a server over d: kind "profile" (CPU)
+// or "allocs" (what was allocated meanwhile).
+func saveProfile(ctx context.Context, addr, kind string, d time.Duration, path string) error {
+	u := fmt.Sprintf("http://%s/debug/pprof/%s?seconds=%d", addr, kind, int(d.Seconds()))
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
