@@ -400,10 +400,11 @@ func LiveRowsMany(ctx context.Context, db *gorm.DB, reqs []RowsRequest) ([]map[i
 	if len(ids) == 0 {
 		return out, nil
 	}
-	var rows []struct {
+	// Sized for what is asked: GORM would make room for 20 wide rows.
+	rows := make([]struct {
 		Req int
 		InboxRow
-	}
+	}, 0, len(ids))
 	// Arrays, not a parameter per id: every batch size is the same
 	// statement, prepared once per connection, and planned once
 	// (GenericPlans: planning the one-viewer form cost 2.7 ms against 1.2 ms

@@ -486,7 +486,7 @@ func validPublicID(s string) bool { return uuidRe.MatchString(s) }
 // whether the conversation does not exist or the asker may not see it.
 // The query is conversationWithPeople and its WHERE (at most one row).
 func findConversation(q *gorm.DB, query string, args ...any) (*Conversation, error) {
-	var cs []Conversation
+	cs := make([]Conversation, 0, 1) // GORM would make room for 20
 	if err := q.Raw(query, args...).Scan(&cs).Error; err != nil {
 		return nil, fmt.Errorf("find conversation: %w", err)
 	}
@@ -599,7 +599,8 @@ func MessagesByID(ctx context.Context, db *gorm.DB, ids []int64) (map[int64]*Mes
 	if len(ids) == 0 {
 		return out, nil
 	}
-	var ms []Message
+	// Sized for what is asked: GORM would make room for 20 rows.
+	ms := make([]Message, 0, len(ids))
 	// One query with both authors joined: the broker runs this for every batch.
 	if err := db.WithContext(ctx).Raw(messageWithAuthors+" WHERE messages.id = ANY(CAST(? AS bigint[]))", pq.Int64Array(ids)).Scan(&ms).Error; err != nil {
 		return nil, fmt.Errorf("load messages: %w", err)
@@ -630,7 +631,7 @@ func ConversationsByID(ctx context.Context, db *gorm.DB, ids []int64) (map[int64
 	if len(ids) == 0 {
 		return out, nil
 	}
-	var cs []Conversation
+	cs := make([]Conversation, 0, len(ids)) // GORM would make room for 20
 	err := db.WithContext(ctx).Raw(conversationWithPeople+" WHERE conversations.id = ANY(CAST(? AS bigint[]))", pq.Int64Array(ids)).Scan(&cs).Error
 	if err != nil {
 		return nil, fmt.Errorf("load conversations: %w", err)

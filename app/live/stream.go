@@ -197,7 +197,11 @@ func merge(batches []*Batch) []*Batch {
 // off ahead of the horizon moves nothing: its transactions join s.ahead,
 // so the horizon batch that brings them again skips them.
 func (s *liveStream) accept(batches []*Batch) []models.Event {
-	var evs []models.Event
+	n := 0
+	for _, b := range batches {
+		n += len(b.Events)
+	}
+	evs := make([]models.Event, 0, n)
 	for _, b := range batches {
 		var took []uint64
 		for _, e := range b.Events {
