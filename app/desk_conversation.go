@@ -110,6 +110,9 @@ func (a *App) renderConversation(c echo.Context, status int, composer views.Form
 	}
 	list := models.ConversationList(u, conv, conversationList(c))
 	kept := status == http.StatusOK && listKept(c, list)
+	if status == http.StatusOK {
+		regionOnly(c)
+	}
 	v, err := models.ConversationViewOf(ctxOf(c), a.db, u, conv, list, !kept)
 	if err != nil {
 		return err
@@ -178,8 +181,11 @@ func (a *App) renderConversation(c echo.Context, status int, composer views.Form
 		return err
 	}
 	l.Teams = v.Teams // read with the conversation's panel; teamState reads them only if not
-	if err := a.teamState(c, &l); err != nil {
-		return err
+	// The team filter and roster belong to the list: a kept one shows them.
+	if !kept {
+		if err := a.teamState(c, &l); err != nil {
+			return err
+		}
 	}
 	l.Now = time.Now()
 	composer.FileLimits = settings.FileLimits()
