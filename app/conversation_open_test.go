@@ -3,11 +3,14 @@ package app
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/parleydesk/parley/internal/factory"
 	"github.com/parleydesk/parley/models"
 )
 
@@ -87,7 +90,9 @@ func TestOpeningAReadConversationWritesNothing(t *testing.T) {
 // once and skipped the write for a conversation already read; 25 / 24 before
 // the agents and teammates, the teams and their service levels were read in
 // one statement each, the sessions probed once and the first request read
-// from a whole thread: now 19 / 18).
+// from a whole thread: 19 / 18; then 18 / 16 with a click rendering its
+// region only (no navigation counts) and the settings from the instance's
+// copy).
 func TestOpeningAConversationStatementBudget(t *testing.T) {
 	t.Parallel()
 	st := &statementCounter{}
@@ -104,8 +109,8 @@ func TestOpeningAConversationStatementBudget(t *testing.T) {
 		require.Equal(t, http.StatusOK, b.get(open, "HX-Request", "true", "HX-Boosted", "true", "HX-Current-URL", e.srv.URL+"/inbox").StatusCode)
 	})
 	t.Logf("full page: %d statements, click: %d", len(full), len(click))
-	require.LessOrEqual(t, len(full), 19, "full page:\n%s", strings.Join(full, "\n"))
-	require.LessOrEqual(t, len(click), 17, "click:\n%s", strings.Join(click, "\n"))
+	require.LessOrEqual(t, len(full), 18, "full page:\n%s", strings.Join(full, "\n"))
+	require.LessOrEqual(t, len(click), 16, "click:\n%s", strings.Join(click, "\n"))
 	require.Less(t, len(click), len(full), "a click leaves the list's query out")
 	for _, q := range full {
 		require.NotContains(t, q, "INSERT", "opening a conversation already read writes nothing")
@@ -163,4 +168,40 @@ func TestAClickInTheDeskRendersItsRegionOnly(t *testing.T) {
 		require.False(t, oob, name)
 		require.Contains(t, vary(r), "HX-Current-URL", name)
 	}
+}
+
+// Opening a conversation draws the waiting colours and the service-level
+// clock from the instance's copy of the settings (no read per open); a
+// change is seen on the next open, saved on this instance (the handler drops
+// the copy) or anywhere else (the settings event reaches the broker).
+func TestTheConversationPageSeesSettingsChanges(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ctx := context.Background()
+	e.user("Ada", "ada@example.com", models.RoleAdmin, true)
+	_, conv := e.customerConversation("Carla", "first question")
+	require.NoError(t, e.db.Exec("UPDATE conversations SET waiting_since = now() - interval '3 minutes' WHERE id = ?", conv.ID).Error)
+	b := e.browser()
+	b.login("ada@example.com")
+	open := "/conversations/" + conv.PublicID + "?list=customers"
+	amber := func() string {
+		r := b.get(open)
+		require.Equal(t, http.StatusOK, r.StatusCode)
+		return r.doc.Find("#row-"+conv.PublicID).AttrOr("data-waiting-amber", "")
+	}
+	clock := func() string { return b.get(open).doc.Find("#conv-sla [data-sla-due]").AttrOr("data-sla-due", "") }
+
+	require.Equal(t, "120", amber(), "the default: 2 minutes")
+	require.Equal(t, http.StatusSeeOther, b.post("/admin/conversations/waiting", url.Values{"waiting_amber": {"1"}, "waiting_red": {"4"}}).StatusCode)
+	require.Equal(t, "60", amber(), "saved here: seen at once")
+
+	require.Empty(t, clock(), "no service level yet")
+	require.Equal(t, http.StatusSeeOther, b.post("/admin/service-levels", url.Values{"team": {""}, "sla_first": {"30"}}).StatusCode)
+	require.NotEmpty(t, clock(), "the desk's target, saved here: seen at once")
+
+	// Saved elsewhere (another instance): its event reaches this one.
+	require.NoError(t, factory.Write(e.db, func(tx models.Tx) error {
+		return models.SetWaitingThresholds(ctx, tx, models.WaitingInput{Amber: "2", Red: "6"})
+	}))
+	require.Eventually(t, func() bool { return amber() == "120" }, 10*time.Second, 50*time.Millisecond)
 }

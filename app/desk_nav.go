@@ -87,15 +87,17 @@ func regionOnly(c echo.Context) bool {
 	return true
 }
 
-// pageSettings reads the desk settings once for everything a page shows of
-// them (waiting colours, service levels, file limits, the online switch in
-// the nav). It is for rendering only: a write reads the settings it obeys
-// inside its own transaction.
+// pageSettings are the desk settings for everything a page shows of them
+// (waiting colours, service levels, file limits, the online switch in the
+// nav), from the instance's copy (settingsCache: each of these records an
+// event when it changes), so opening a conversation does not read them.
+// It is for rendering only: a write reads the settings it obeys inside its
+// own transaction.
 func (a *App) pageSettings(c echo.Context) (*models.DeskSettings, error) {
 	if s, ok := c.Get(ctxSettings).(*models.DeskSettings); ok {
 		return s, nil
 	}
-	s, err := models.GetSettings(ctxOf(c), a.db)
+	s, err := a.settings.get(ctxOf(c), a)
 	if err != nil {
 		return nil, err
 	}
