@@ -98,22 +98,25 @@ func (a *App) renderConversation(c echo.Context, status int, composer views.Form
 		return err
 	}
 	// Opening marks the conversation read: a write, when there is anything
-	// to mark (reading a conversation already read writes nothing).
-	read, err := models.ReadUpToDate(ctxOf(c), a.db, u, conv)
+	// to mark (reading a conversation already read writes nothing). Its row
+	// says which; once marked, the row is read again.
+	row, err := models.OpenRowFor(ctxOf(c), a.db, u, conv.ID)
 	if err != nil {
 		return err
 	}
+	read := row.ViewerRead
 	if !read {
 		if err := a.write(ctxOf(c), func(tx models.Tx) error { return models.MarkRead(ctxOf(c), tx, u, conv) }); err != nil {
 			return err
 		}
+		row = nil
 	}
 	list := models.ConversationList(u, conv, conversationList(c))
 	kept := status == http.StatusOK && listKept(c, list)
 	if status == http.StatusOK {
 		regionOnly(c)
 	}
-	v, err := models.ConversationViewOf(ctxOf(c), a.db, u, conv, list, !kept)
+	v, err := models.ConversationViewWith(ctxOf(c), a.db, u, conv, list, !kept, row)
 	if err != nil {
 		return err
 	}

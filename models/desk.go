@@ -183,8 +183,15 @@ func ConversationList(u *User, conv *Conversation, list InboxQuery) InboxQuery {
 // newest messages and the side panel. It writes nothing: the page marks the
 // conversation read first (MarkRead, or OpenConversation for both).
 func ConversationViewOf(ctx context.Context, db *gorm.DB, u *User, conv *Conversation, list InboxQuery, withList bool) (*ConversationView, error) {
+	return ConversationViewWith(ctx, db, u, conv, list, withList, nil)
+}
+
+// ConversationViewWith is ConversationViewOf with conv's row for u already
+// read (OpenRowFor, when it was read already: nothing was written since);
+// nil reads it.
+func ConversationViewWith(ctx context.Context, db *gorm.DB, u *User, conv *Conversation, list InboxQuery, withList bool, row *InboxRow) (*ConversationView, error) {
 	var err error
-	v := &ConversationView{Conversation: conv}
+	v := &ConversationView{Conversation: conv, Row: row}
 	list = ConversationList(u, conv, list)
 	v.ListQuery = list
 	if withList {
@@ -192,8 +199,10 @@ func ConversationViewOf(ctx context.Context, db *gorm.DB, u *User, conv *Convers
 			return nil, err
 		}
 	}
-	if v.Row, err = InboxRowFor(ctx, db, u, conv.ID); err != nil {
-		return nil, err
+	if v.Row == nil {
+		if v.Row, err = InboxRowFor(ctx, db, u, conv.ID); err != nil {
+			return nil, err
+		}
 	}
 	page, err := ListMessagesFor(ctx, db, conv, u, 0, MessageLimit)
 	if err != nil {
