@@ -233,7 +233,12 @@ func ConversationViewWith(ctx context.Context, db *gorm.DB, u *User, conv *Conve
 	if v.Items, err = ConversationItems(ctx, db, u, conv, v.Agents); err != nil {
 		return nil, err
 	}
-	if v.Participants, err = LoadParticipants(ctx, db, conv); err != nil {
+	if conv.Kind == KindCustomer {
+		v.Participants, err = participantsAmong(ctx, db, conv, v.Agents)
+	} else {
+		v.Participants, err = LoadParticipants(ctx, db, conv)
+	}
+	if err != nil {
 		return nil, err
 	}
 	return v, nil
