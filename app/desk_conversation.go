@@ -100,7 +100,7 @@ func (a *App) renderConversation(c echo.Context, status int, composer views.Form
 	// Opening marks the conversation read: a write, when there is anything
 	// to mark (reading a conversation already read writes nothing). Its row
 	// says which; once marked, the row is read again.
-	row, err := models.OpenRowFor(ctxOf(c), a.db, u, conv.ID)
+	row, has, err := models.OpenRowFor(ctxOf(c), a.db, u, conv.ID)
 	if err != nil {
 		return err
 	}
@@ -144,13 +144,8 @@ func (a *App) renderConversation(c echo.Context, status int, composer views.Form
 		c.SetRequest(c.Request().WithContext(views.WithVisitorPage(ctxOf(c), a.visitorPage(v.Conversation.CustomerID))))
 	}
 	// Support, media and co-browsing sessions exist for customer
-	// conversations only, and for few: one probe, then only what it found.
-	var has models.SessionsOf
-	if v.Conversation.Kind == models.KindCustomer {
-		if has, err = models.ProbeSessions(ctxOf(c), a.db, v.Conversation.ID); err != nil {
-			return err
-		}
-	}
+	// conversations only, and for few: the row said which (has), and only
+	// those are read.
 	if has.Support {
 		if err := a.loadSupportSession(c, v); err != nil {
 			return err

@@ -245,25 +245,11 @@ func ConversationViewWith(ctx context.Context, db *gorm.DB, u *User, conv *Conve
 }
 
 // SessionsOf says which kinds of session customer conversation convID has:
-// a support session, media sessions, a running co-browsing session. Opening
-// a conversation asks it once and reads only the kinds it has (one
-// statement where there were three; most conversations have none).
+// a support session, media sessions, a running co-browsing session.
+// Opening a conversation reads it with the conversation's row (OpenRowFor)
+// and reads only the kinds it has (most conversations have none).
 type SessionsOf struct {
 	Support, Media, Cobrowse bool
-}
-
-// ProbeSessions reads SessionsOf for convID.
-func ProbeSessions(ctx context.Context, db *gorm.DB, convID int64) (SessionsOf, error) {
-	var s SessionsOf
-	err := db.WithContext(ctx).Raw(`SELECT
-		EXISTS (SELECT 1 FROM support_sessions WHERE conversation_id = @c) AS support,
-		EXISTS (SELECT 1 FROM rtc_sessions WHERE conversation_id = @c) AS media,
-		EXISTS (SELECT 1 FROM cobrowse_sessions WHERE conversation_id = @c AND state IN ('requested', 'active')) AS cobrowse`,
-		map[string]any{"c": convID}).Scan(&s).Error
-	if err != nil {
-		return s, fmt.Errorf("sessions of conversation %d: %w", convID, err)
-	}
-	return s, nil
 }
 
 // FirstRequestLen is how much of the customer's first message the session
