@@ -78,6 +78,8 @@ type App struct {
 	// shares one settings read among the widget streams of a batch.
 	widgetLimits *widgetLimiters
 	settingsMemo settingsMemo
+	// rows reads the desk streams' live rows of one moment together.
+	rows rowsLoader
 	// settings keeps the desk settings a response only displays (the
 	// composer's file limits after a post), dropped on their event.
 	settings settingsCache
@@ -210,6 +212,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("open gorm: %w", err)
 	}
+	a.rows.db = a.db
 
 	if a.files, err = openFileStore(ctx, cfg, a.log); err != nil {
 		return nil, err

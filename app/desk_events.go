@@ -205,7 +205,7 @@ func (v *deskViewer) render(ctx context.Context, b *live.Batch, evs []models.Eve
 				return nil, err
 			}
 		}
-		rows, err := models.LiveRows(ctx, v.a.db, u, ids)
+		rows, err := v.a.rows.load(ctx, u, ids)
 		if err != nil {
 			return nil, err
 		}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -43,6 +44,10 @@ type widgetStream struct {
 	visitor *models.Visitor
 	token   string
 	conv    *models.Conversation // nil on the home view
+	// convs is the home view's list as last sent (nil: not read yet): a
+	// batch merges its conversations into it (models.MergeVisitorConversations)
+	// instead of reading the list again for every message.
+	convs []models.Conversation
 }
 
 // owns reports whether the stream's visitor may see conv: their customer's
@@ -59,6 +64,7 @@ func (w *widgetStream) render(ctx context.Context, b *live.Batch, evs []models.E
 		other      string
 		state      *models.Conversation
 		list       bool
+		listed     []*models.Conversation // what changed in the home view's list
 		chrome     bool
 		cobrowse   []templ.Component
 		articles   bool
@@ -78,7 +84,7 @@ func (w *widgetStream) render(ctx context.Context, b *live.Batch, evs []models.E
 			}
 			switch {
 			case w.conv == nil:
-				list = true
+				list, listed = true, appendConv(listed, cv)
 			case cv.ID == w.conv.ID:
 				appendMsgs = append(appendMsgs, m)
 			case m.AuthorType == models.AuthorAgent:
@@ -96,7 +102,7 @@ func (w *widgetStream) render(ctx context.Context, b *live.Batch, evs []models.E
 			}
 			switch {
 			case w.conv == nil:
-				list = true
+				list, listed = true, appendConv(listed, cv)
 			case cv.ID == w.conv.ID:
 				changed = append(changed, m)
 			}
@@ -109,7 +115,7 @@ func (w *widgetStream) render(ctx context.Context, b *live.Batch, evs []models.E
 				continue
 			}
 			if w.conv == nil {
-				list = true
+				list, listed = true, appendConv(listed, cv)
 			} else if cv.ID == w.conv.ID {
 				state = cv
 			}
@@ -163,12 +169,18 @@ func (w *widgetStream) render(ctx context.Context, b *live.Batch, evs []models.E
 	}
 	parts = append(parts, cobrowse...)
 	if list {
-		convs, err := models.VisitorConversations(ctx, w.a.db, w.visitor, conversationListLimit)
-		if err != nil {
-			return nil, err
+		if w.convs == nil {
+			// Read once; it holds what this batch changed already.
+			convs, err := models.VisitorConversations(ctx, w.a.db, w.visitor, conversationListLimit)
+			if err != nil {
+				return nil, err
+			}
+			w.convs = convs
+		} else {
+			w.convs = models.MergeVisitorConversations(w.convs, listed, conversationListLimit)
 		}
-		if len(convs) > 0 {
-			parts = append(parts, views.WidgetConversationList(convs, true))
+		if len(w.convs) > 0 {
+			parts = append(parts, views.WidgetConversationList(w.convs, true))
 		}
 	}
 	if chrome {
@@ -227,4 +239,12 @@ type settingsMemo struct {
 	sync.Mutex
 	batch *live.Batch
 	s     *models.DeskSettings
+}
+
+// appendConv adds cv to cs once.
+func appendConv(cs []*models.Conversation, cv *models.Conversation) []*models.Conversation {
+	if slices.ContainsFunc(cs, func(c *models.Conversation) bool { return c.ID == cv.ID }) {
+		return cs
+	}
+	return append(cs, cv)
 }

@@ -103,16 +103,24 @@ func AudienceOf(ctx context.Context, db *gorm.DB, e Event) (*Audience, error) {
 			ORDER BY u.id`, *e.ConversationID, *conv.TeamID, conv.ByUserID).Scan(&a.UserIDs).Error
 	case e.Kind == EventMessage && e.MessageID != nil:
 		a.Reason, a.MessageID = ReasonMessage, *e.MessageID
+		// The candidates come from the conversation's own rows (its
+		// assignee, its conversation_users, the message's recipients), each
+		// an index lookup: tested per user instead (EXISTS for every active
+		// user), PostgreSQL hashed every conversation and every
+		// conversation_users row of the desk for each message (3 ms at 1,000
+		// conversations, growing with the desk).
 		err = db.Raw(`
-			SELECT u.id FROM messages m
-			JOIN conversations c ON c.id = m.conversation_id
-			JOIN users u ON u.active AND (u.id = c.assignee_id OR EXISTS (
-				SELECT 1 FROM conversation_users cu WHERE cu.conversation_id = c.id AND cu.user_id = u.id
-				  AND (cu.member OR cu.participated OR cu.following))
-				OR (m.kind = 'private' AND EXISTS (
-				SELECT 1 FROM message_recipients mr WHERE mr.message_id = m.id AND mr.user_id = u.id)))
-			WHERE m.id = ? AND m.kind IN ('message', 'note', 'private')
-			  AND u.id IS DISTINCT FROM m.author_user_id
+			WITH m AS (SELECT * FROM messages WHERE id = ? AND kind IN ('message', 'note', 'private')),
+			c AS (SELECT conversations.* FROM conversations JOIN m ON conversations.id = m.conversation_id),
+			candidates AS (
+				SELECT c.assignee_id AS id FROM c WHERE c.assignee_id IS NOT NULL
+				UNION
+				SELECT cu.user_id FROM conversation_users cu JOIN c ON cu.conversation_id = c.id
+				WHERE cu.member OR cu.participated OR cu.following
+				UNION
+				SELECT mr.user_id FROM message_recipients mr JOIN m ON mr.message_id = m.id AND m.kind = 'private')
+			SELECT u.id FROM candidates JOIN users u ON u.id = candidates.id AND u.active, m, c
+			WHERE u.id IS DISTINCT FROM m.author_user_id
 			  AND (c.kind = 'internal' OR `+usersSeeCustomerDataSQL("u")+`)
 			  AND `+usersSeeMessageSQL("u", "m")+`
 			ORDER BY u.id`, *e.MessageID).Scan(&a.UserIDs).Error

@@ -117,6 +117,34 @@ func TestInboxQueryHoldsMatchesListInbox(t *testing.T) {
 	assert.True(t, rows[convs[6].ID].Mine, "its item followed")
 	assert.True(t, rows[convs[7].ID].Mine, "its item assigned to me")
 	assert.False(t, rows[convs[8].ID].Mine, "someone else's item")
+
+	// Several viewers in one statement (the desk streams of one moment):
+	// each request gets its own viewer's rows, never another's.
+	many, err := models.LiveRowsMany(ctx, db, []models.RowsRequest{
+		{Viewer: plain, IDs: ids}, {Viewer: me, IDs: ids}, {Viewer: other, IDs: ids[:2]}, {Viewer: me, IDs: nil},
+	})
+	require.NoError(t, err)
+	require.Len(t, many, 4)
+	assert.Len(t, many[0], 2, "no customer conversations without the flag")
+	assert.Equal(t, "me@example.com, other@example.com", many[0][internal.ID].MemberNames)
+	assert.NotContains(t, many[1], notMine.ID)
+	assert.Equal(t, "other@example.com, plain@example.com", many[1][internal.ID].MemberNames)
+	assert.True(t, many[1][convs[5].ID].Mine, "followed, for me")
+	assert.True(t, many[1][convs[5].ID].ViewerFollowing)
+	assert.False(t, many[1][convs[1].ID].Mine, "someone else's")
+	assert.Len(t, many[2], 2, "other started both internal conversations")
+	assert.Equal(t, "me@example.com, plain@example.com", many[2][internal.ID].MemberNames)
+	assert.Equal(t, "plain@example.com", many[2][notMine.ID].MemberNames)
+	assert.Empty(t, many[3])
+	for _, viewer := range []*models.User{me, other, plain} {
+		one, err := models.LiveRows(ctx, db, viewer, ids)
+		require.NoError(t, err)
+		for i, r := range []*models.User{plain, me} {
+			if r == viewer {
+				assert.Equal(t, one, many[i], "%s: the same rows alone and with others", viewer.Email)
+			}
+		}
+	}
 }
 
 func TestInboxCursorPaging(t *testing.T) {

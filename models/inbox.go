@@ -1,16 +1,16 @@
 package models
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"regexp"
-	"strings"
+	"slices"
 	"time"
 
 	"github.com/lib/pq"
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 )
 
 // Inbox sections and filters.
@@ -138,12 +138,17 @@ const memberNames = `(SELECT COALESCE(string_agg(mu.name, ', ' ORDER BY lower(mu
 
 // rowSelect reads conversations (alias c) as InboxRows for @me; r is @me's
 // read marker.
-var rowSelect = `SELECT c.*, c.public_id::text AS public_id,
+var rowSelect = `SELECT ` + rowColumns + ` FROM conversations c ` + rowJoins
+
+// rowColumns are an InboxRow's columns, for @me.
+var rowColumns = `c.*, c.public_id::text AS public_id,
 		       COALESCE(cu.name, '') AS customer_name, COALESCE(cu.email, '') AS customer_email,
 		       COALESCE(a.name, '') AS assignee_name, COALESCE(qt.name, '') AS team_name, ` + unreadCount + ` AS unread,
 		       CASE WHEN c.kind = 'internal' THEN ` + memberNames + ` ELSE '' END AS member_names,
-		       ` + mineFromRow + ` AS mine, COALESCE(r.following, false) AS viewer_following
-		FROM conversations c
+		       ` + mineFromRow + ` AS mine, COALESCE(r.following, false) AS viewer_following`
+
+// rowJoins join what rowColumns read to conversations c.
+const rowJoins = `
 		LEFT JOIN customers cu ON cu.id = c.customer_id
 		LEFT JOIN users a ON a.id = c.assignee_id
 		LEFT JOIN teams qt ON qt.id = c.team_id
@@ -233,13 +238,13 @@ func InboxRowFor(ctx context.Context, db *gorm.DB, u *User, convID int64) (*Inbo
 // (r): read up to the newest message and the newest private message to
 // them, and no unread notification about it; and which sessions a customer
 // conversation has (SessionsOf).
-var openRowSelect = strings.Replace(rowSelect, " AS viewer_following\n", ` AS viewer_following,
+var openRowSelect = `SELECT ` + rowColumns + `,
 		       COALESCE(r.last_read_message_id >= GREATEST(c.last_message_id, COALESCE(r.last_private_message_id, 0)), false)
 		         AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.user_id = @me AND n.conversation_id = c.id AND n.read_at IS NULL) AS viewer_read,
 		       c.kind = 'customer' AND EXISTS (SELECT 1 FROM support_sessions WHERE conversation_id = c.id) AS has_support,
 		       c.kind = 'customer' AND EXISTS (SELECT 1 FROM rtc_sessions WHERE conversation_id = c.id) AS has_media,
 		       c.kind = 'customer' AND EXISTS (SELECT 1 FROM cobrowse_sessions WHERE conversation_id = c.id AND state IN ('requested', 'active')) AS has_cobrowse
-`, 1)
+		FROM conversations c ` + rowJoins
 
 // OpenRowFor is InboxRowFor for a page that opens conv: the row also says
 // whether u has read it all (InboxRow.ViewerRead), and which sessions the
@@ -423,7 +428,7 @@ func conversationByPublicID(q *gorm.DB, publicID string, args map[string]any, se
 		return nil, ErrNotFound
 	}
 	args["pid"] = publicID
-	return findConversation(q.Joins("Customer").Joins("Assignee").Where("conversations.public_id = @pid AND "+sees, args))
+	return findConversation(q, conversationWithPeople+" WHERE conversations.public_id = @pid AND "+sees, args)
 }
 
 // FindConversationForCustomer returns the customer's own conversation with
@@ -456,18 +461,16 @@ func LockConversationForVisitor(ctx context.Context, t Tx, v *Visitor, publicID 
 
 // lockConversation finds and locks the conversation publicID that the
 // access condition sees (its named arguments in args).
+// Only the conversation's row is locked, not the customer and assignee
+// read with it.
 func lockConversation(ctx context.Context, t Tx, publicID string, args map[string]any, sees string) (*Conversation, error) {
 	var conv *Conversation
 	err := t.run(ctx, func(tx *gorm.DB) (err error) {
-		conv, err = conversationByPublicID(tx.Clauses(lockConversationRow), publicID, args, sees)
+		conv, err = conversationByPublicID(tx, publicID, args, sees+" FOR UPDATE OF conversations")
 		return err
 	})
 	return conv, err
 }
-
-// lockConversationRow locks the conversation's row only, not the joined
-// customer and assignee (the nullable side of their outer joins).
-var lockConversationRow = clause.Locking{Strength: "UPDATE", Table: clause.Table{Name: "conversations"}}
 
 // VisitorConversations lists the conversations v may see (Visitor.Sees),
 // newest first.
@@ -485,6 +488,32 @@ func VisitorConversations(ctx context.Context, db *gorm.DB, v *Visitor, limit in
 	return cs, nil
 }
 
+// MergeVisitorConversations brings list, what VisitorConversations
+// returned for a visitor (newest first, at most limit), up to date with
+// changed, those of the visitor's conversations read again after a change:
+// each takes its place by its newest message, and the list keeps its
+// order and limit. A conversation's newest message only moves forward, so
+// the list stays what VisitorConversations would return now; a widget's
+// live home view merges each batch's conversations instead of asking again.
+func MergeVisitorConversations(list []Conversation, changed []*Conversation, limit int) []Conversation {
+	out := make([]Conversation, 0, len(list)+len(changed))
+	for _, c := range list {
+		if !slices.ContainsFunc(changed, func(n *Conversation) bool { return n.ID == c.ID }) {
+			out = append(out, c)
+		}
+	}
+	for _, c := range changed {
+		out = append(out, *c)
+	}
+	slices.SortFunc(out, func(a, b Conversation) int {
+		if c := b.LastMessageAt.Compare(a.LastMessageAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.ID, a.ID)
+	})
+	return out[:min(len(out), limit)]
+}
+
 // uuidRe matches the canonical text form of a UUID.
 var uuidRe = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
@@ -495,16 +524,16 @@ func validPublicID(s string) bool { return uuidRe.MatchString(s) }
 
 // findConversation runs a scoped conversation lookup: no row is ErrNotFound,
 // whether the conversation does not exist or the asker may not see it.
-func findConversation(q *gorm.DB) (*Conversation, error) {
-	var c Conversation
-	err := q.Take(&c).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, ErrNotFound
-	}
-	if err != nil {
+// The query is conversationWithPeople and its WHERE (at most one row).
+func findConversation(q *gorm.DB, query string, args ...any) (*Conversation, error) {
+	var cs []Conversation
+	if err := q.Raw(query, args...).Scan(&cs).Error; err != nil {
 		return nil, fmt.Errorf("find conversation: %w", err)
 	}
-	return &c, nil
+	if len(cs) == 0 {
+		return nil, ErrNotFound
+	}
+	return &cs[0], nil
 }
 
 // ConversationMembers lists the staff members of an internal conversation.
@@ -612,7 +641,7 @@ func MessagesByID(ctx context.Context, db *gorm.DB, ids []int64) (map[int64]*Mes
 	}
 	var ms []Message
 	// One query with both authors joined: the broker runs this for every batch.
-	if err := db.WithContext(ctx).Joins("AuthorUser").Joins("AuthorCustomer").Where("messages.id = ANY(CAST(? AS bigint[]))", pq.Int64Array(ids)).Find(&ms).Error; err != nil {
+	if err := db.WithContext(ctx).Raw(messageWithAuthors+" WHERE messages.id = ANY(CAST(? AS bigint[]))", pq.Int64Array(ids)).Scan(&ms).Error; err != nil {
 		return nil, fmt.Errorf("load messages: %w", err)
 	}
 	ptrs := make([]*Message, len(ms))
@@ -642,7 +671,7 @@ func ConversationsByID(ctx context.Context, db *gorm.DB, ids []int64) (map[int64
 		return out, nil
 	}
 	var cs []Conversation
-	err := db.WithContext(ctx).Joins("Customer").Joins("Assignee").Where("conversations.id = ANY(CAST(? AS bigint[]))", pq.Int64Array(ids)).Find(&cs).Error
+	err := db.WithContext(ctx).Raw(conversationWithPeople+" WHERE conversations.id = ANY(CAST(? AS bigint[]))", pq.Int64Array(ids)).Scan(&cs).Error
 	if err != nil {
 		return nil, fmt.Errorf("load conversations: %w", err)
 	}
