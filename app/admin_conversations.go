@@ -57,7 +57,10 @@ func (a *App) renderConversationForms(c echo.Context, status int, edit func(*vie
 // field and nothing is stored.
 func (a *App) saveWaitingThresholds(c echo.Context) error {
 	in := models.WaitingInput{Amber: c.FormValue("waiting_amber"), Red: c.FormValue("waiting_red")}
-	err := models.SetWaitingThresholds(ctxOf(c), a.db, in)
+	err := a.write(ctxOf(c), func(tx models.Tx) error { return models.SetWaitingThresholds(ctxOf(c), tx, in) })
+	if err == nil {
+		a.settings.invalidate() // this instance's next page shows them at once
+	}
 	if isValidation(err) {
 		return a.renderConversationForms(c, http.StatusUnprocessableEntity, func(d *views.AdminConversations) {
 			d.Waiting = views.NewForm(map[string]string{"waiting_amber": in.Amber, "waiting_red": in.Red}, err)

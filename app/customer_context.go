@@ -10,11 +10,11 @@ import (
 	"github.com/parleydesk/parley/views"
 )
 
-// customerContext loads the customer context panel of conv for the current
-// user: nil (no panel) for teammate chats and viewers without customer data
-// rights (models.CanSeeCustomerData).
+// customerContext loads the customer context panel of conv, just looked up
+// with its customer, for the current user: nil (no panel) for teammate
+// chats and viewers without customer data rights (models.CanSeeCustomerData).
 func customerContext(c echo.Context, a *App, conv *models.Conversation) (*models.CustomerContext, error) {
-	cc, err := models.LoadCustomerContext(ctxOf(c), a.db, currentUser(c), conv)
+	cc, err := models.CustomerContextOf(ctxOf(c), a.db, currentUser(c), conv)
 	if errors.Is(err, models.ErrNotFound) {
 		return nil, nil
 	}

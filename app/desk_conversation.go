@@ -98,19 +98,25 @@ func (a *App) renderConversation(c echo.Context, status int, composer views.Form
 		return err
 	}
 	// Opening marks the conversation read: a write, when there is anything
-	// to mark (reading a conversation already read writes nothing).
-	read, err := models.ReadUpToDate(ctxOf(c), a.db, u, conv)
+	// to mark (reading a conversation already read writes nothing). Its row
+	// says which; once marked, the row is read again.
+	row, has, err := models.OpenRowFor(ctxOf(c), a.db, u, conv.ID)
 	if err != nil {
 		return err
 	}
+	read := row.ViewerRead
 	if !read {
 		if err := a.write(ctxOf(c), func(tx models.Tx) error { return models.MarkRead(ctxOf(c), tx, u, conv) }); err != nil {
 			return err
 		}
+		row = nil
 	}
 	list := models.ConversationList(u, conv, conversationList(c))
 	kept := status == http.StatusOK && listKept(c, list)
-	v, err := models.ConversationViewOf(ctxOf(c), a.db, u, conv, list, !kept)
+	if status == http.StatusOK {
+		regionOnly(c)
+	}
+	v, err := models.ConversationViewWith(ctxOf(c), a.db, u, conv, list, !kept, row)
 	if err != nil {
 		return err
 	}
@@ -138,13 +144,8 @@ func (a *App) renderConversation(c echo.Context, status int, composer views.Form
 		c.SetRequest(c.Request().WithContext(views.WithVisitorPage(ctxOf(c), a.visitorPage(v.Conversation.CustomerID))))
 	}
 	// Support, media and co-browsing sessions exist for customer
-	// conversations only, and for few: one probe, then only what it found.
-	var has models.SessionsOf
-	if v.Conversation.Kind == models.KindCustomer {
-		if has, err = models.ProbeSessions(ctxOf(c), a.db, v.Conversation.ID); err != nil {
-			return err
-		}
-	}
+	// conversations only, and for few: the row said which (has), and only
+	// those are read.
 	if has.Support {
 		if err := a.loadSupportSession(c, v); err != nil {
 			return err
@@ -178,8 +179,11 @@ func (a *App) renderConversation(c echo.Context, status int, composer views.Form
 		return err
 	}
 	l.Teams = v.Teams // read with the conversation's panel; teamState reads them only if not
-	if err := a.teamState(c, &l); err != nil {
-		return err
+	// The team filter and roster belong to the list: a kept one shows them.
+	if !kept {
+		if err := a.teamState(c, &l); err != nil {
+			return err
+		}
 	}
 	l.Now = time.Now()
 	composer.FileLimits = settings.FileLimits()

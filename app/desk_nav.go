@@ -3,6 +3,7 @@ package app
 import (
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -32,7 +33,7 @@ func (a *App) withDesk(c echo.Context) error {
 func (a *App) loadDeskNav(c echo.Context) error {
 	d := views.DeskOf(ctxOf(c))
 	u := currentUser(c)
-	if d == nil || d.NavLoaded || u == nil || views.Req(ctxOf(c)).Fragment {
+	if d == nil || d.NavLoaded || d.Region || u == nil || views.Req(ctxOf(c)).Fragment {
 		return nil
 	}
 	var nav models.NavState
@@ -49,15 +50,54 @@ func (a *App) loadDeskNav(c echo.Context) error {
 	return nil
 }
 
-// pageSettings reads the desk settings once for everything a page shows of
-// them (waiting colours, service levels, file limits, the online switch in
-// the nav). It is for rendering only: a write reads the settings it obeys
-// inside its own transaction.
+// deskPage reports whether path is a page drawn in the desk's own layout
+// (views.DeskShell), whose shell a click there keeps.
+func deskPage(path string) bool {
+	return path == "/inbox" || path == "/mine" ||
+		(strings.HasPrefix(path, "/conversations/") && strings.Count(path, "/") == 2 && len(path) > len("/conversations/"))
+}
+
+// regionOnly reports whether a desk page may answer with its region only
+// (views.Desk.Region): a boosted GET (a click, swap.js) from a page in the
+// desk's layout, which keeps that page's shell. A back or forward
+// (HX-History-Restore-Request), a plain link, a click from any other page,
+// or a page with a toast to show gets the whole page. If so, it marks the
+// request's desk state and tells swap.js where the region goes; every
+// answer names the headers that choose (Vary), the same URL answering both
+// ways.
+func regionOnly(c echo.Context) bool {
+	req := c.Request()
+	h := c.Response().Header()
+	h.Add("Vary", "HX-Boosted")
+	h.Add("Vary", "HX-Current-URL")
+	h.Add("Vary", "HX-History-Restore-Request")
+	d := views.DeskOf(ctxOf(c))
+	if d == nil || req.Method != http.MethodGet || req.Header.Get("HX-Request") != "true" ||
+		req.Header.Get("HX-Boosted") != "true" || req.Header.Get("HX-History-Restore-Request") == "true" ||
+		len(views.Req(ctxOf(c)).Toasts) > 0 {
+		return false
+	}
+	cur, err := url.Parse(req.Header.Get("HX-Current-URL"))
+	if err != nil || !deskPage(cur.Path) {
+		return false
+	}
+	d.Region = true
+	h.Set("HX-Retarget", "#main")
+	h.Set("HX-Reswap", "innerHTML")
+	return true
+}
+
+// pageSettings are the desk settings for everything a page shows of them
+// (waiting colours, service levels, file limits, the online switch in the
+// nav), from the instance's copy (settingsCache: each of these records an
+// event when it changes), so opening a conversation does not read them.
+// It is for rendering only: a write reads the settings it obeys inside its
+// own transaction.
 func (a *App) pageSettings(c echo.Context) (*models.DeskSettings, error) {
 	if s, ok := c.Get(ctxSettings).(*models.DeskSettings); ok {
 		return s, nil
 	}
-	s, err := models.GetSettings(ctxOf(c), a.db)
+	s, err := a.settings.get(ctxOf(c), a)
 	if err != nil {
 		return nil, err
 	}

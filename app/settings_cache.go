@@ -9,14 +9,18 @@ import (
 
 // settingsCache keeps this instance's copy of the desk settings for what a
 // response only displays, so a post need not read them again after its
-// commit (issue 12 item 3). Every instance drops its copy when its broker
-// reads a settings or desk-status event, and the handler that saved them
-// drops it at once. Only fields whose setters record such an event may be
-// read from it: today the file limits (models.SetFileLimits), which the
-// composer shows after a post; several other settings change without an
-// event. Decisions keep reading the settings themselves: a widget write in
-// its own transaction (models.settingsForWrite), an upload through
-// fileLimits.
+// commit (issue 12 item 3) and opening a conversation does not read them at
+// all (item 1). Every instance drops its copy when its broker reads a
+// settings, desk-status or service-level event, and the handler that saved
+// them drops it at once. Only fields whose setters record such an event may
+// be read from it: the file limits (models.SetFileLimits), the waiting
+// thresholds (models.SetWaitingThresholds), the desk's service-level targets
+// (models.SetSLATargets), the widget's settings (models.UpdateSettings)
+// and the online switch (models.SetOnline). Others still change without an
+// event (auto-close, typing preview, customer calls, the support key's
+// lifetime, the widget secret): read them with models.GetSettings.
+// Decisions keep reading the settings themselves: a widget write in its own
+// transaction (models.settingsForWrite), an upload through fileLimits.
 type settingsCache struct {
 	mu sync.Mutex
 	s  *models.DeskSettings
@@ -53,11 +57,11 @@ func (c *settingsCache) invalidate() {
 	c.mu.Unlock()
 }
 
-// observe is the broker's hook: a settings or desk-status event, from any
-// instance, drops the copy.
+// observe is the broker's hook: a settings, desk-status or service-level
+// targets event, from any instance, drops the copy.
 func (c *settingsCache) observe(evs []models.Event) {
 	for _, e := range evs {
-		if e.Kind == models.EventSettings || e.Kind == models.EventDeskStatus {
+		if e.Kind == models.EventSettings || e.Kind == models.EventDeskStatus || e.Kind == models.EventSLATargets {
 			c.invalidate()
 			return
 		}

@@ -36,6 +36,9 @@ func TestCobrowseStateMachine(t *testing.T) {
 	})
 	require.NoError(t, err)
 	assert.Equal(t, models.CobrowseRequested, s.State)
+	_, has, err := models.OpenRowFor(ctx, db, agent, conv.ID)
+	require.NoError(t, err)
+	assert.Equal(t, models.SessionsOf{Cobrowse: true}, has, "opening the conversation shows the request")
 	_, err = factory.Write1(db, func(tx models.Tx) (*models.CobrowseSession, error) {
 		return models.RequestCobrowse(ctx, tx, agent, conv)
 	})

@@ -54,19 +54,34 @@ type CustomerContext struct {
 // without customer data rights, or a conversation without a customer, gets
 // ErrNotFound: the panel does not exist for them.
 func LoadCustomerContext(ctx context.Context, db *gorm.DB, u *User, conv *Conversation) (*CustomerContext, error) {
+	return loadCustomerContext(ctx, db, u, conv, false)
+}
+
+// CustomerContextOf is LoadCustomerContext for a conversation just looked
+// up with its customer (FindConversationForUser joins it): the customer is
+// taken from conv.Customer, not read again. After a write to the customer,
+// use LoadCustomerContext.
+func CustomerContextOf(ctx context.Context, db *gorm.DB, u *User, conv *Conversation) (*CustomerContext, error) {
+	return loadCustomerContext(ctx, db, u, conv, true)
+}
+
+func loadCustomerContext(ctx context.Context, db *gorm.DB, u *User, conv *Conversation, joined bool) (*CustomerContext, error) {
 	if !CanSeeCustomerData(u) || conv == nil || conv.Kind != KindCustomer || conv.CustomerID == nil {
 		return nil, ErrNotFound
 	}
 	db = db.WithContext(ctx)
 	cc := &CustomerContext{}
-	var c Customer
-	if err := db.Take(&c, *conv.CustomerID).Error; err != nil {
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return nil, ErrNotFound
+	c := conv.Customer
+	if !joined || c == nil || c.ID != *conv.CustomerID {
+		c = &Customer{}
+		if err := db.Take(c, *conv.CustomerID).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return nil, ErrNotFound
+			}
+			return nil, fmt.Errorf("customer context: %w", err)
 		}
-		return nil, fmt.Errorf("customer context: %w", err)
 	}
-	cc.Customer = &c
+	cc.Customer = c
 	// conversations_customer_idx (customer_id, last_message_at DESC).
 	err := db.Where("customer_id = ? AND id <> ? AND kind = ?", c.ID, conv.ID, KindCustomer).
 		Order("last_message_at DESC, id DESC").Limit(ContextLimit + 1).Find(&cc.Conversations).Error

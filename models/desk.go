@@ -183,8 +183,15 @@ func ConversationList(u *User, conv *Conversation, list InboxQuery) InboxQuery {
 // newest messages and the side panel. It writes nothing: the page marks the
 // conversation read first (MarkRead, or OpenConversation for both).
 func ConversationViewOf(ctx context.Context, db *gorm.DB, u *User, conv *Conversation, list InboxQuery, withList bool) (*ConversationView, error) {
+	return ConversationViewWith(ctx, db, u, conv, list, withList, nil)
+}
+
+// ConversationViewWith is ConversationViewOf with conv's row for u already
+// read (OpenRowFor, when it was read already: nothing was written since);
+// nil reads it.
+func ConversationViewWith(ctx context.Context, db *gorm.DB, u *User, conv *Conversation, list InboxQuery, withList bool, row *InboxRow) (*ConversationView, error) {
 	var err error
-	v := &ConversationView{Conversation: conv}
+	v := &ConversationView{Conversation: conv, Row: row}
 	list = ConversationList(u, conv, list)
 	v.ListQuery = list
 	if withList {
@@ -192,8 +199,10 @@ func ConversationViewOf(ctx context.Context, db *gorm.DB, u *User, conv *Convers
 			return nil, err
 		}
 	}
-	if v.Row, err = InboxRowFor(ctx, db, u, conv.ID); err != nil {
-		return nil, err
+	if v.Row == nil {
+		if v.Row, err = InboxRowFor(ctx, db, u, conv.ID); err != nil {
+			return nil, err
+		}
 	}
 	page, err := ListMessagesFor(ctx, db, conv, u, 0, MessageLimit)
 	if err != nil {
@@ -224,32 +233,23 @@ func ConversationViewOf(ctx context.Context, db *gorm.DB, u *User, conv *Convers
 	if v.Items, err = ConversationItems(ctx, db, u, conv, v.Agents); err != nil {
 		return nil, err
 	}
-	if v.Participants, err = LoadParticipants(ctx, db, conv); err != nil {
+	if conv.Kind == KindCustomer {
+		v.Participants, err = participantsAmong(ctx, db, conv, v.Agents)
+	} else {
+		v.Participants, err = LoadParticipants(ctx, db, conv)
+	}
+	if err != nil {
 		return nil, err
 	}
 	return v, nil
 }
 
 // SessionsOf says which kinds of session customer conversation convID has:
-// a support session, media sessions, a running co-browsing session. Opening
-// a conversation asks it once and reads only the kinds it has (one
-// statement where there were three; most conversations have none).
+// a support session, media sessions, a running co-browsing session.
+// Opening a conversation reads it with the conversation's row (OpenRowFor)
+// and reads only the kinds it has (most conversations have none).
 type SessionsOf struct {
 	Support, Media, Cobrowse bool
-}
-
-// ProbeSessions reads SessionsOf for convID.
-func ProbeSessions(ctx context.Context, db *gorm.DB, convID int64) (SessionsOf, error) {
-	var s SessionsOf
-	err := db.WithContext(ctx).Raw(`SELECT
-		EXISTS (SELECT 1 FROM support_sessions WHERE conversation_id = @c) AS support,
-		EXISTS (SELECT 1 FROM rtc_sessions WHERE conversation_id = @c) AS media,
-		EXISTS (SELECT 1 FROM cobrowse_sessions WHERE conversation_id = @c AND state IN ('requested', 'active')) AS cobrowse`,
-		map[string]any{"c": convID}).Scan(&s).Error
-	if err != nil {
-		return s, fmt.Errorf("sessions of conversation %d: %w", convID, err)
-	}
-	return s, nil
 }
 
 // FirstRequestLen is how much of the customer's first message the session

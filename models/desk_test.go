@@ -218,6 +218,11 @@ func TestOpenConversationMarksReadAndPicksList(t *testing.T) {
 	read, err := models.ReadUpToDate(ctx, db, me, conv)
 	require.NoError(t, err)
 	require.False(t, read, "a reply I have not read")
+	row, has, err := models.OpenRowFor(ctx, db, me, conv.ID)
+	require.NoError(t, err)
+	require.False(t, row.ViewerRead, "its row says the same")
+	require.Equal(t, models.SessionsOf{}, has, "no sessions")
+	require.Equal(t, 1, row.Unread)
 
 	v, err := factory.Write1(db, func(tx models.Tx) (*models.ConversationView, error) {
 		return models.OpenConversation(ctx, tx, me, conv.PublicID, models.InboxQuery{})
@@ -226,6 +231,11 @@ func TestOpenConversationMarksReadAndPicksList(t *testing.T) {
 	read, err = models.ReadUpToDate(ctx, db, me, conv)
 	require.NoError(t, err)
 	require.True(t, read, "opening it read it: opening it again has nothing to write")
+	row, _, err = models.OpenRowFor(ctx, db, me, conv.ID)
+	require.NoError(t, err)
+	require.True(t, row.ViewerRead, "its row says the same")
+	_, _, err = models.OpenRowFor(ctx, db, plain, conv.ID)
+	require.ErrorIs(t, err, models.ErrNotFound, "without the support flag")
 	assert.Len(t, v.Messages, 3, "staff see the note")
 	assert.Equal(t, models.SectionCustomers, v.ListQuery.Section, "a customer conversation opens beside the inbox")
 	assert.Len(t, v.List, 1)

@@ -66,8 +66,10 @@ type WaitingInput struct {
 
 // SetWaitingThresholds stores the waiting thresholds: whole minutes, amber
 // from 0, red after amber, at most MaxWaitingMinutes. Anything else is a
-// ValidationError on the field at fault and nothing is stored.
-func SetWaitingThresholds(ctx context.Context, db *gorm.DB, in WaitingInput) error {
+// ValidationError on the field at fault and nothing is stored. It records a
+// settings event: every instance drops the copy of the settings its pages
+// are drawn from (the desk's waiting colours among them) when it hears of it.
+func SetWaitingThresholds(ctx context.Context, t Tx, in WaitingInput) error {
 	parse := func(field, s string) (int, error) {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n < 0 || n > MaxWaitingMinutes {
@@ -86,11 +88,13 @@ func SetWaitingThresholds(ctx context.Context, db *gorm.DB, in WaitingInput) err
 	if red <= amber {
 		return Invalid("waiting_red", "waiting_order", nil)
 	}
-	err = db.WithContext(ctx).Exec("UPDATE desk_settings SET waiting_amber_minutes = ?, waiting_red_minutes = ?, updated_at = now() WHERE id = 1", amber, red).Error
-	if err != nil {
-		return fmt.Errorf("set waiting thresholds: %w", err)
-	}
-	return nil
+	return t.run(ctx, func(tx *gorm.DB) error {
+		err := tx.Exec("UPDATE desk_settings SET waiting_amber_minutes = ?, waiting_red_minutes = ?, updated_at = now() WHERE id = 1", amber, red).Error
+		if err != nil {
+			return fmt.Errorf("set waiting thresholds: %w", err)
+		}
+		return appendEvent(t, Event{Data: SettingsEvent{}})
+	})
 }
 
 // DeskWaiting returns the desk's waiting thresholds (one small read for the

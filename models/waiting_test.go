@@ -112,18 +112,27 @@ func TestSetWaitingThresholds(t *testing.T) {
 		{models.WaitingInput{Amber: "1", Red: ""}, "waiting_red", "waiting_range"},
 		{models.WaitingInput{Amber: "1", Red: "100000"}, "waiting_red", "waiting_range"},
 	}
+	set := func(in models.WaitingInput) error {
+		return factory.Write(db, func(tx models.Tx) error { return models.SetWaitingThresholds(ctx, tx, in) })
+	}
+	settingsEvents := func() (n int64) {
+		require.NoError(t, db.Raw("SELECT count(*) FROM events WHERE kind = ?", models.EventSettings).Scan(&n).Error)
+		return n
+	}
 	for _, c := range bad {
-		err := models.SetWaitingThresholds(ctx, db, c.in)
+		err := set(c.in)
 		assert.Equal(t, c.code, fieldCode(t, err, c.field), "%+v", c.in)
 	}
 	s, err = models.GetSettings(ctx, db)
 	require.NoError(t, err)
 	assert.Equal(t, models.DefaultWaiting, s.Waiting(), "nothing stored")
+	assert.Zero(t, settingsEvents(), "nothing recorded")
 
-	require.NoError(t, models.SetWaitingThresholds(ctx, db, models.WaitingInput{Amber: " 0 ", Red: "10"}))
+	require.NoError(t, set(models.WaitingInput{Amber: " 0 ", Red: "10"}))
 	s, err = models.GetSettings(ctx, db)
 	require.NoError(t, err)
 	assert.Equal(t, models.WaitingThresholds{Amber: 0, Red: 10 * time.Minute}, s.Waiting())
+	assert.Equal(t, int64(1), settingsEvents(), "a settings event: every instance drops its copy of the settings")
 }
 
 func TestInboxQueryWaitingRoundTrip(t *testing.T) {

@@ -26,7 +26,9 @@
 //     a <title> in a response becomes the page's title; [autofocus] in new
 //     content takes the focus, or the focused element's namesake keeps it;
 //   HX-Request, HX-Current-URL, HX-Target, HX-Boosted on requests;
-//     HX-Trigger, HX-Redirect and HX-Push-Url on responses;
+//     HX-Trigger, HX-Redirect, HX-Push-Url, HX-Retarget (a selector) and
+//     HX-Reswap (a style) on responses (a desk page answers a click with
+//     its <main> only: app/desk_nav.go regionOnly);
 //   htmx.config.responseHandling (which statuses swap, which are errors),
 //     and <meta name="htmx-config"> merged into htmx.config;
 //   hx-ext="sse" sse-connect / sse-swap (htmx-ext-sse: one EventSource per
@@ -357,13 +359,21 @@
         if (to) { location.href = to; return resolve(); }
         var r = rule(xhr.status);
         if (r.error) fire(elt, 'htmx:responseError', info);
+        // The server may send the answer elsewhere (htmx's HX-Retarget and
+        // HX-Reswap). A region whose place is not on this page cannot be
+        // shown: a boosted navigation then loads the whole page instead.
+        var retarget = xhr.getResponseHeader('HX-Retarget'), swapStyle = xhr.getResponseHeader('HX-Reswap') || style;
+        if (retarget) {
+          target = info.target = document.querySelector(retarget);
+          if (!target && opts.boosted && verb === 'get') { location.href = xhr.responseURL || url; return resolve(); }
+        }
         var s = { xhr: xhr, elt: elt, target: target, shouldSwap: !!r.swap, serverResponse: xhr.responseText, requestConfig: d, boosted: !!opts.boosted, pathInfo: info.pathInfo };
         if (fire(elt, 'htmx:beforeSwap', s, true) && s.shouldSwap) {
           // Where the page goes in history (htmx's order: the server's
           // HX-Push-Url, then hx-push-url, then a boosted navigation's URL).
           var push = xhr.getResponseHeader('HX-Push-Url') || opts.pushURL || attr(elt, 'hx-push-url') || (opts.boosted && !opts.restore ? 'true' : null);
           if (push === 'true') push = xhr.responseURL || url;
-          var added = swap(s.target, style, xhr.responseText, opts.select || attr(elt, 'hx-select'));
+          var added = swap(s.target, swapStyle, xhr.responseText, opts.select || attr(elt, 'hx-select'));
           if (opts.boosted && !opts.restore) {
             var anchor = /#(.+)$/.exec(path), at = anchor && document.getElementById(decodeURIComponent(anchor[1]));
             if (at) at.scrollIntoView(); else window.scrollTo(0, 0);

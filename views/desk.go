@@ -23,6 +23,12 @@ type Desk struct {
 	// open conversation or item); zero for pages that only need the
 	// navigation kept live.
 	Stream models.StreamParams
+	// Region: the request is a click in a desk page that already shows the
+	// shell (sidebar, navigation, toasts), so the desk's layout renders
+	// only what the click changes: the title, <main>'s content and the
+	// stream, which follows the page's new view. The navigation's counts
+	// are then not read (the stream keeps the ones on screen current).
+	Region bool
 }
 
 type deskKey struct{}

@@ -134,3 +134,32 @@ func TestTranslatePluralAndData(t *testing.T) {
 		t.Errorf("pt-BR: %q", got)
 	}
 }
+
+// A message without data is kept per language after its first use: each
+// language keeps its own text, asked again it is the same, and an id the
+// bundle lacks is neither kept nor translated.
+func TestTranslateKeepsPlainMessagesPerLanguage(t *testing.T) {
+	t.Parallel()
+	want := map[string]string{"en": "Teams", "pt-BR": "Equipes"}
+	for range 2 {
+		for lang, text := range want {
+			if got := T(WithLanguage(context.Background(), lang), "nav.teams"); got != text {
+				t.Errorf("%s: %q, want %q", lang, got, text)
+			}
+		}
+	}
+	if got := T(WithLanguage(context.Background(), "xx"), "nav.teams"); got != "Teams" {
+		t.Errorf("an unshipped language is English: %q", got)
+	}
+	fr := WithLanguage(context.Background(), "fr")
+	missing := strings.Join([]string{"no", "such", "id"}, ".") // not a literal: TestMessageIDsUsedExist
+	if got := T(fr, missing); got != missing {
+		t.Errorf("missing id: %q", got)
+	}
+	if _, kept := locales["fr"].plain.Load(missing); kept {
+		t.Error("a missing id is not kept")
+	}
+	if got := T(fr, "login.rate_limited", map[string]any{"Count": 3}); !strings.Contains(got, "3 minutes") {
+		t.Errorf("with data, after plain uses: %q", got)
+	}
+}
