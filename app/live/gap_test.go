@@ -50,7 +50,7 @@ func TestBusyStreamRendersOncePerGap(t *testing.T) {
 	ch := readSSE(t, ctx, srv.URL)
 	require.Eventually(t, func() bool { return hub.Count() == 1 }, 5*time.Second, 5*time.Millisecond)
 
-	// 60 batches, one every 2 ms: one message each, on the horizon's path
+	// 60 batches, one every tenth of a millisecond: one message each, on the horizon's path
 	// (each window right after the one before).
 	const n = 60
 	base := e.rt.Cursor()
@@ -64,7 +64,7 @@ func TestBusyStreamRendersOncePerGap(t *testing.T) {
 			Events:   []models.Event{{ID: id, XID: xid, Kind: models.EventMessage, MessageID: &id}},
 			Messages: map[int64]*models.Message{id: {ID: id, Body: body}}})
 		e.rt.mu.Unlock()
-		time.Sleep(2 * time.Millisecond)
+		time.Sleep(100 * time.Microsecond)
 	}
 	var got []string
 	for len(got) < n {

@@ -44,10 +44,12 @@ const (
 	// Batches that arrive sooner wait for the rest of it and are rendered
 	// together: a quiet stream gets each batch at once, a busy one (an
 	// agent's desk on a busy instance, where every message is a batch)
-	// renders at most 1/renderGap times a second, each render reading its
-	// rows once for all the batches. At parley-bench -rate 200 each desk
-	// stream rendered every commit, one inbox-row query each.
-	renderGap = 20 * time.Millisecond
+	// renders at most 1/renderGap times a second. It was 20 ms while each
+	// desk stream read its own inbox rows per render; since the streams of
+	// a moment read them together (app's rowsLoader), the wait cost more
+	// than the renders it saved: at parley-bench -rate 200, agents' p50
+	// 35-46 ms at 20 ms, 25-40 ms at 5 ms, 21-27 ms with none.
+	renderGap = 2 * time.Millisecond
 )
 
 // Renderer turns a batch into the SSE events one viewer should get (name
