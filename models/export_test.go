@@ -10,6 +10,9 @@ func HashPasswordAtProductionCost(password string) (string, error) {
 // models only domain operations record events.
 var AppendEvent = appendEvent
 
+// NotifyStatements are what QueueNotify sends, for the horizon's test.
+var NotifyStatements = notifyStatements
+
 // The SQL forms of the access rules, for TestAccessGoAndSQLAgree.
 var (
 	UserSeesConversationSQL = userSeesConversationSQL

@@ -3,6 +3,7 @@ package models_test
 import (
 	"context"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -70,6 +71,31 @@ func TestHorizonSkipsTransactionsWithoutEvents(t *testing.T) {
 	require.LessOrEqual(t, horizon(t, db), x, "the horizon passed a running transaction that may write events")
 	release()
 	require.Greater(t, horizon(t, db), x)
+
+	// Nor for a NOTIFY (a doorbell, a typing signal) as QueueNotify sends
+	// it: it takes a transaction id as it commits, and commits one by one
+	// with the other NOTIFYs.
+	x, release = hold(func(fn func(tx *gorm.DB) error) error {
+		return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			stmts := models.NotifyStatements
+			require.Equal(t, "BEGIN", stmts[0])
+			require.Equal(t, "COMMIT", stmts[len(stmts)-1])
+			for _, q := range stmts[1 : len(stmts)-1] {
+				if strings.Contains(q, "$1") {
+					q = strings.NewReplacer("$1", "?", "$2", "?").Replace(q)
+					if err := tx.Exec(q, "parley_horizon_test", "payload").Error; err != nil {
+						return err
+					}
+				} else if err := tx.Exec(q).Error; err != nil {
+					return err
+				}
+			}
+			return fn(tx)
+		})
+	})
+	later()
+	require.Greater(t, horizon(t, db), x, "a NOTIFY held the horizon back")
+	release()
 
 	// The name reverts when the transaction ends: the connection's next
 	// transactions count again.

@@ -777,7 +777,7 @@ func (b *Broker) notify(ctx context.Context) {
 		case <-b.ring:
 		default:
 		}
-		if _, err := b.pool.Exec(ctx, "SELECT pg_notify($1, '')", notifyChannel); err != nil && ctx.Err() == nil {
+		if err := b.pgNotify(ctx, notifyChannel, ""); err != nil && ctx.Err() == nil {
 			b.log.Warn("realtime notify", "err", err)
 		}
 	}
@@ -837,4 +837,12 @@ func (b *Broker) listenOnce(ctx context.Context, connected func()) error {
 		default:
 		}
 	}
+}
+
+// pgNotify sends a NOTIFY that the committed horizon does not wait for
+// (models.QueueNotify), in one round trip.
+func (b *Broker) pgNotify(ctx context.Context, channel, payload string) error {
+	var batch pgx.Batch
+	models.QueueNotify(&batch, channel, payload)
+	return b.pool.SendBatch(ctx, &batch).Close()
 }

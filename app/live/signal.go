@@ -107,7 +107,7 @@ func (b *Broker) Signal(ctx context.Context, sig Signal) error {
 	if err != nil {
 		return err
 	}
-	if _, err := b.pool.Exec(ctx, "SELECT pg_notify($1, $2)", ephemeralChannel, string(payload)); err != nil {
+	if err := b.pgNotify(ctx, ephemeralChannel, string(payload)); err != nil {
 		return fmt.Errorf("send %s signal: %w", sig.Kind, err)
 	}
 	return nil
