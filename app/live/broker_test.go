@@ -206,12 +206,7 @@ func TestRealtimeDropsSlowSubscriber(t *testing.T) {
 	e := setup(t)
 	ctx := context.Background()
 	slow, _ := e.rt.Subscribe(0, func() {})
-	_, v, err := models.CreateVisitor(ctx, e.db)
-	require.NoError(t, err)
-	conv, _, err := factory.Write2(e.db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
-		return models.StartCustomerConversation(ctx, tx, v.Customer, "hi", models.SessionInfo{})
-	})
-	require.NoError(t, err)
+	v, conv := startConversation(t, e.db, "hi")
 	for range maxPending + 10 {
 		_, err := factory.Write1(e.db, func(tx models.Tx) (*models.Message, error) {
 			return models.PostMessage(ctx, tx, models.Actor{Customer: v.Customer}, conv, models.MessageText, "x")
@@ -262,4 +257,18 @@ func TestRealtimeRoutesVisitorsByCustomer(t *testing.T) {
 	got = sub.Take()
 	require.Len(t, got, 1, "desk-wide changes reach every visitor")
 	require.Equal(t, models.EventDeskStatus, got[0].Events[0].Kind)
+}
+
+// startConversation has a new visitor start a customer conversation with
+// body.
+func startConversation(t *testing.T, db *gorm.DB, body string) (*models.Visitor, *models.Conversation) {
+	t.Helper()
+	ctx := context.Background()
+	_, v, err := models.CreateVisitor(ctx, db)
+	require.NoError(t, err)
+	conv, _, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartCustomerConversation(ctx, tx, v.Customer, body, models.SessionInfo{})
+	})
+	require.NoError(t, err)
+	return v, conv
 }

@@ -90,12 +90,7 @@ func TestHandOffDeliversAtOnceWithoutDoorbell(t *testing.T) {
 	t.Parallel()
 	e := setupHandOffOnly(t)
 	ctx := context.Background()
-	_, v, err := models.CreateVisitor(ctx, e.db)
-	require.NoError(t, err)
-	conv, _, err := factory.Write2(e.db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
-		return models.StartCustomerConversation(ctx, tx, v.Customer, "hello", models.SessionInfo{})
-	})
-	require.NoError(t, err)
+	v, conv := startConversation(t, e.db, "hello")
 	require.NoError(t, e.rt.Poll(ctx))
 	cursor := e.rt.Cursor()
 	staffWake, visitorWake := make(chan struct{}, 1), make(chan struct{}, 1)
@@ -128,7 +123,7 @@ func TestHandOffDeliversAtOnceWithoutDoorbell(t *testing.T) {
 	t.Logf("commit → handed to subscribers: %v", time.Since(start))
 	require.Equal(t, cursor, e.rt.Cursor(), "a hand-off does not move the horizon cursor")
 
-	err = factory.WriteCommitted(e.db, e.rt.HandOff, func(tx models.Tx) error {
+	err := factory.WriteCommitted(e.db, e.rt.HandOff, func(tx models.Tx) error {
 		if _, err := models.PostMessage(ctx, tx, models.Actor{Customer: v.Customer}, conv, models.MessageText, "never"); err != nil {
 			return err
 		}
@@ -175,20 +170,10 @@ func TestHandOffThenHorizonDeliversOnceAndResumesWithoutGaps(t *testing.T) {
 	e := setupHandOffOnly(t)
 	base := bodyStreams(t, e)
 	ctx := context.Background()
-	_, v, err := models.CreateVisitor(ctx, e.db)
-	require.NoError(t, err)
-	conv, _, err := factory.Write2(e.db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
-		return models.StartCustomerConversation(ctx, tx, v.Customer, "m0", models.SessionInfo{})
-	})
-	require.NoError(t, err)
+	v, conv := startConversation(t, e.db, "m0")
 	// The late writes go to another customer's conversation (one
 	// conversation's writes queue on its row).
-	_, other, err := models.CreateVisitor(ctx, e.db)
-	require.NoError(t, err)
-	otherConv, _, err := factory.Write2(e.db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
-		return models.StartCustomerConversation(ctx, tx, other.Customer, "o0", models.SessionInfo{})
-	})
-	require.NoError(t, err)
+	other, otherConv := startConversation(t, e.db, "o0")
 	// post writes on this instance, which hands the message off.
 	post := func(body string) {
 		require.NoError(t, factory.WriteCommitted(e.db, e.rt.HandOff, func(tx models.Tx) error {
@@ -459,12 +444,7 @@ func TestPollReusesTheRowsOfAHandOffStillReading(t *testing.T) {
 	t.Parallel()
 	e := setupHandOffOnly(t)
 	ctx := context.Background()
-	_, v, err := models.CreateVisitor(ctx, e.db)
-	require.NoError(t, err)
-	conv, _, err := factory.Write2(e.db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
-		return models.StartCustomerConversation(ctx, tx, v.Customer, "hello", models.SessionInfo{})
-	})
-	require.NoError(t, err)
+	v, conv := startConversation(t, e.db, "hello")
 	require.NoError(t, e.rt.Poll(ctx))
 	wake := make(chan struct{}, 1)
 	staff, _ := e.rt.Subscribe(0, signal(wake))

@@ -114,12 +114,7 @@ func TestStreamResumesExactlyAndEndsOnShutdown(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	ctx := context.Background()
-	_, v, err := models.CreateVisitor(ctx, e.db)
-	require.NoError(t, err)
-	conv, _, err := factory.Write2(e.db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
-		return models.StartCustomerConversation(ctx, tx, v.Customer, "m0", models.SessionInfo{})
-	})
-	require.NoError(t, err)
+	v, conv := startConversation(t, e.db, "m0")
 	post := func(body string) {
 		_, err := factory.Write1(e.db, func(tx models.Tx) (*models.Message, error) {
 			return models.PostMessage(ctx, tx, models.Actor{Customer: v.Customer}, conv, models.MessageText, body)
