@@ -181,7 +181,13 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 	if err = a.pool.Ping(ctx); err != nil {
 		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
 	}
-	a.sql = sqlOverPool(a.pool, cfg.DBMaxConns)
+	a.sql = stdlib.OpenDBFromPool(a.pool)
+	// database/sql keeps 2 idle connections by default: under load every
+	// other statement gave its pool connection back and took one again,
+	// wrapping it anew (1.6% of the server's CPU at parley-bench -rate
+	// 200). Half the pool may wait idle here; the other half stays free for
+	// River and the broker, which take connections from the pool itself.
+	a.sql.SetMaxIdleConns(max(2, int(cfg.DBMaxConns)/2))
 	a.direct = a.pool
 	if cfg.DirectDatabaseURL != "" {
 		if a.direct, err = openPool(ctx, cfg.DirectDatabaseURL, directMaxConns, nil); err != nil {
@@ -510,16 +516,4 @@ func (a *App) Close() error {
 		}
 	})
 	return a.closeErr
-}
-
-// sqlOverPool is database/sql (GORM's way in) over pool, of maxConns
-// connections. database/sql keeps 2 idle connections by default: under
-// load every other statement gave its pool connection back and took one
-// again, wrapping it anew (1.6% of the server's CPU at parley-bench -rate
-// 200). Half the pool may wait idle here; the other half stays free for
-// River and the broker, which take connections from the pool itself.
-func sqlOverPool(pool *pgxpool.Pool, maxConns int32) *sql.DB {
-	db := stdlib.OpenDBFromPool(pool)
-	db.SetMaxIdleConns(max(2, int(maxConns)/2))
-	return db
 }
