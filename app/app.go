@@ -182,12 +182,6 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
 	}
 	a.sql = stdlib.OpenDBFromPool(a.pool)
-	// database/sql keeps 2 idle connections by default: under load every
-	// other statement gave its pool connection back and took one again,
-	// wrapping it anew (1.6% of the server's CPU at parley-bench -rate
-	// 200). Half the pool may wait idle here; the other half stays free for
-	// River and the broker, which take connections from the pool itself.
-	a.sql.SetMaxIdleConns(max(2, int(cfg.DBMaxConns)/2))
 	a.direct = a.pool
 	if cfg.DirectDatabaseURL != "" {
 		if a.direct, err = openPool(ctx, cfg.DirectDatabaseURL, directMaxConns, nil); err != nil {
