@@ -58,9 +58,6 @@ func (a *App) renderConversationForms(c echo.Context, status int, edit func(*vie
 func (a *App) saveWaitingThresholds(c echo.Context) error {
 	in := models.WaitingInput{Amber: c.FormValue("waiting_amber"), Red: c.FormValue("waiting_red")}
 	err := a.write(ctxOf(c), func(tx models.Tx) error { return models.SetWaitingThresholds(ctxOf(c), tx, in) })
-	if err == nil {
-		a.settings.invalidate() // this instance's next page shows them at once
-	}
 	if isValidation(err) {
 		return a.renderConversationForms(c, http.StatusUnprocessableEntity, func(d *views.AdminConversations) {
 			d.Waiting = views.NewForm(map[string]string{"waiting_amber": in.Amber, "waiting_red": in.Red}, err)
@@ -125,9 +122,6 @@ func (a *App) saveFileLimits(c echo.Context) error {
 	in := models.FileLimitsInput{MaxMB: c.FormValue("file_max_mb"), Types: form["file_types"],
 		PerMessage: c.FormValue("files_per_message"), RetentionDays: c.FormValue("file_retention_days")}
 	err = a.write(ctxOf(c), func(tx models.Tx) error { return models.SetFileLimits(ctxOf(c), tx, in) })
-	if err == nil {
-		a.settings.invalidate() // this instance's next page shows them at once
-	}
 	if isValidation(err) {
 		return a.renderConversationForms(c, http.StatusUnprocessableEntity, func(d *views.AdminConversations) {
 			v := map[string]string{"file_max_mb": in.MaxMB, "files_per_message": in.PerMessage, "file_retention_days": in.RetentionDays}

@@ -35,9 +35,6 @@ func (a *App) saveServiceLevels(c echo.Context) error {
 	err := a.write(ctxOf(c), func(tx models.Tx) error {
 		return models.SetSLATargets(ctxOf(c), tx, currentUser(c), in)
 	})
-	if err == nil {
-		a.settings.invalidate() // this instance's next page shows the desk's targets at once
-	}
 	if isValidation(err) {
 		return a.renderServiceLevels(c, http.StatusUnprocessableEntity,
 			views.NewForm(map[string]string{"team": in.Team, "sla_first": in.First, "sla_next": in.Next}, err))

@@ -228,8 +228,11 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 			}
 		},
 		// What this instance commits reaches its own streams at once; the
-		// doorbell and the horizon still deliver it everywhere else.
+		// doorbell and the horizon still deliver it everywhere else. Its
+		// copy of the settings is dropped here, before the write's answer,
+		// so the next page this instance serves shows what was saved.
 		Committed: func(evs []models.Event) {
+			a.settings.observe(evs)
 			if a.rt != nil {
 				a.rt.HandOff(evs)
 			}

@@ -208,3 +208,27 @@ func TestTheConversationPageSeesSettingsChanges(t *testing.T) {
 	}))
 	require.Eventually(t, func() bool { return amber() == "120" }, 10*time.Second, 50*time.Millisecond)
 }
+
+// A write that changes the settings drops this instance's copy as it
+// commits, before its answer: the next page cannot be served the old one
+// while the hand-off is still on its way.
+func TestSettingsWriteDropsTheCopyAsItCommits(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ctx := context.Background()
+	ada := e.user("Ada", "ada@example.com", models.RoleAdmin, true)
+	for _, change := range []func(tx models.Tx) error{
+		func(tx models.Tx) error {
+			return models.SetWaitingThresholds(ctx, tx, models.WaitingInput{Amber: "1", Red: "4"})
+		},
+		func(tx models.Tx) error { return models.SetOnline(ctx, tx, ada.ID, false) },
+	} {
+		_, err := e.app.settings.get(ctx, e.app)
+		require.NoError(t, err)
+		require.NoError(t, e.app.write(ctx, change))
+		e.app.settings.mu.Lock()
+		kept := e.app.settings.s
+		e.app.settings.mu.Unlock()
+		require.Nil(t, kept, "the copy outlived the write that changed it")
+	}
+}

@@ -36,7 +36,6 @@ func (a *App) setDeskStatus(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	a.settings.invalidate() // this instance's next page shows the switch as set
 	msg := "desk.switched_offline"
 	if online {
 		msg = "desk.switched_online"

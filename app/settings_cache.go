@@ -11,8 +11,8 @@ import (
 // response only displays, so a post need not read them again after its
 // commit (issue 12 item 3) and opening a conversation does not read them at
 // all (item 1). Every instance drops its copy when its broker reads a
-// settings, desk-status or service-level event, and the handler that saved
-// them drops it at once. Only fields whose setters record such an event may
+// settings, desk-status or service-level event; the instance that saved
+// them, as the write commits (the writer's commit hook, before the answer). Only fields whose setters record such an event may
 // be read from it: the file limits (models.SetFileLimits), the waiting
 // thresholds (models.SetWaitingThresholds), the desk's service-level targets
 // (models.SetSLATargets), the widget's settings (models.UpdateSettings)
