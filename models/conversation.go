@@ -704,17 +704,15 @@ func Assign(ctx context.Context, t Tx, user *User, conv *Conversation, assigneeI
 // message to them) and no notification about it is unread. Opening a
 // conversation asks it first, so reading one already read writes nothing.
 func ReadUpToDate(ctx context.Context, db *gorm.DB, user *User, conv *Conversation) (bool, error) {
-	var ok bool
-	err := db.WithContext(ctx).Raw(`
-		SELECT COALESCE((SELECT p.last_read_message_id >= GREATEST(c.last_message_id, COALESCE(p.last_private_message_id, 0))
-		                 FROM conversations c JOIN conversation_users p ON p.conversation_id = c.id AND p.user_id = @u
-		                 WHERE c.id = @c), false)
-		   AND NOT `+unreadConversationNotificationsSQL,
-		map[string]any{"u": user.ID, "c": conv.ID}).Scan(&ok).Error
+	var ok []bool
+	err := db.WithContext(ctx).Raw(`SELECT `+viewerReadSQL+` FROM conversations c
+		LEFT JOIN conversation_users r ON r.conversation_id = c.id AND r.user_id = @me
+		WHERE c.id = @c`,
+		map[string]any{"me": user.ID, "c": conv.ID}).Scan(&ok).Error
 	if err != nil {
 		return false, fmt.Errorf("read up to date: %w", err)
 	}
-	return ok, nil
+	return len(ok) == 1 && ok[0], nil
 }
 
 // MarkRead records that user has read conv up to its newest message, and

@@ -234,13 +234,10 @@ func InboxRowFor(ctx context.Context, db *gorm.DB, u *User, convID int64) (*Inbo
 	return &rows[0], nil
 }
 
-// openRowSelect is rowSelect with ReadUpToDate's test on the viewer's row
-// (r): read up to the newest message and the newest private message to
-// them, and no unread notification about it; and which sessions a customer
-// conversation has (SessionsOf).
+// openRowSelect is rowSelect with ReadUpToDate's test (viewerReadSQL) and
+// which sessions a customer conversation has (SessionsOf).
 var openRowSelect = `SELECT ` + rowColumns + `,
-		       COALESCE(r.last_read_message_id >= GREATEST(c.last_message_id, COALESCE(r.last_private_message_id, 0)), false)
-		         AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.user_id = @me AND n.conversation_id = c.id AND n.read_at IS NULL) AS viewer_read,
+		       ` + viewerReadSQL + ` AS viewer_read,
 		       c.kind = 'customer' AND EXISTS (SELECT 1 FROM support_sessions WHERE conversation_id = c.id) AS has_support,
 		       c.kind = 'customer' AND EXISTS (SELECT 1 FROM rtc_sessions WHERE conversation_id = c.id) AS has_media,
 		       c.kind = 'customer' AND EXISTS (SELECT 1 FROM cobrowse_sessions WHERE conversation_id = c.id AND state IN ('requested', 'active')) AS has_cobrowse

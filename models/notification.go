@@ -419,11 +419,14 @@ func MarkAllNotificationsRead(ctx context.Context, t Tx, u *User) (int64, error)
 	return n, err
 }
 
-// unreadConversationNotificationsSQL is true when user @u has an unread
-// notification about conversation @c: what readConversationNotifications
-// would read. (A broadcast without a row of @u's is pending, not unread,
-// once @u's read marker covers the conversation: nothing to read.)
-const unreadConversationNotificationsSQL = `EXISTS (SELECT 1 FROM notifications WHERE user_id = @u AND conversation_id = @c AND read_at IS NULL)`
+// viewerReadSQL is ReadUpToDate as a condition on conversation c and
+// @me's conversation_users row r (outer-joined): @me's read marker is at
+// c's newest message and the newest private message to them, and no
+// notification of @me's about c is unread, which readConversationNotifications
+// would read. (A broadcast without a row of @me's is pending, not unread,
+// once @me's read marker covers the conversation: nothing to read.)
+const viewerReadSQL = `(COALESCE(r.last_read_message_id >= GREATEST(c.last_message_id, COALESCE(r.last_private_message_id, 0)), false)
+	AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.user_id = @me AND n.conversation_id = c.id AND n.read_at IS NULL))`
 
 // readConversationNotifications marks u's notifications about a
 // conversation read: reading a conversation reads what announced it. It
