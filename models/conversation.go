@@ -507,6 +507,10 @@ func insertMessageWithFiles(t Tx, conv *Conversation, actor Actor, kind, body, k
 		WaitingSince    *time.Time
 		FirstResponseAt *time.Time
 		AuthorHidden    bool
+		// The message's event, as the transaction reports it (txEvents).
+		EventID        int64
+		EventXID       uint64 `gorm:"column:event_xid"`
+		EventCreatedAt time.Time
 	}
 	err := tx.Raw(`
 		WITH m AS (
@@ -544,8 +548,11 @@ func insertMessageWithFiles(t Tx, conv *Conversation, actor Actor, kind, body, k
 			      last_read_message_id = GREATEST(conversation_users.last_read_message_id, EXCLUDED.last_read_message_id)
 		), e AS (
 			INSERT INTO events (kind, conversation_id, message_id) SELECT @event, @conv, m.id FROM m
+			RETURNING id, xid::text::bigint AS xid, created_at
 		)
-		SELECT m.id, m.created_at, m.author_hidden, c.waiting_since, c.first_response_at FROM m, c`,
+		SELECT m.id, m.created_at, m.author_hidden, c.waiting_since, c.first_response_at,
+		       e.id AS event_id, e.xid AS event_xid, e.created_at AS event_created_at
+		FROM m, c, e`,
 		map[string]any{
 			"conv": conv.ID, "kind": kind, "author_type": m.AuthorType, "user_id": userID, "customer_id": customerID,
 			"body": body, "text": kind == MessageText, "preview": preview(body), "by_customer": actor.Customer != nil,
@@ -564,6 +571,8 @@ func insertMessageWithFiles(t Tx, conv *Conversation, actor Actor, kind, body, k
 		return nil, fmt.Errorf("insert message: conversation %d not found", conv.ID)
 	}
 	m.ID, m.CreatedAt, m.AuthorHidden = row.ID, row.CreatedAt, row.AuthorHidden
+	t.reported(Event{ID: row.EventID, XID: row.EventXID, Kind: EventMessage, ConversationID: &conv.ID, MessageID: &m.ID,
+		Data: MessageEvent{}, CreatedAt: row.EventCreatedAt})
 	if kind != MessagePrivate {
 		conv.LastMessageID = m.ID
 	}

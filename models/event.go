@@ -89,11 +89,12 @@ func appendEvent(tx Tx, e Event) error {
 	if err != nil {
 		return err
 	}
-	err = tx.db.Exec("INSERT INTO events (kind, conversation_id, message_id, user_id, item_id, data) VALUES (?, ?, ?, ?, ?, ?)",
-		e.Kind, e.ConversationID, e.MessageID, e.UserID, e.ItemID, string(data)).Error
+	evs, err := scanEvents(tx.db.Raw("INSERT INTO events (kind, conversation_id, message_id, user_id, item_id, data) VALUES (?, ?, ?, ?, ?, ?) RETURNING "+eventColumns,
+		e.Kind, e.ConversationID, e.MessageID, e.UserID, e.ItemID, string(data)))
 	if err != nil {
 		return fmt.Errorf("append %s event: %w", e.Kind, err)
 	}
+	tx.reported(evs...)
 	return nil
 }
 
@@ -311,7 +312,15 @@ func PruneEvents(ctx context.Context, db *gorm.DB, keep time.Duration) (int64, e
 // EventsOfThisTx returns the events written so far by the transaction tx, in
 // order: what the change being committed announces.
 func EventsOfThisTx(ctx context.Context, tx *gorm.DB) ([]Event, error) {
-	evs, err := scanEvents(tx.WithContext(ctx).Raw(`
+	return eventsOfThisTx(ctx, tx, "")
+}
+
+// eventsCheck heads the read-back that test binaries make of every
+// transaction's reported events (txEvents): statement counts leave it out.
+const eventsCheck = "/* reported events check */ "
+
+func eventsOfThisTx(ctx context.Context, tx *gorm.DB, head string) ([]Event, error) {
+	evs, err := scanEvents(tx.WithContext(ctx).Raw(head + `
 		SELECT ` + eventColumns + ` FROM events WHERE xid = pg_current_xact_id() ORDER BY id`))
 	if err != nil {
 		return nil, fmt.Errorf("read this transaction's events: %w", err)

@@ -51,3 +51,7 @@ func (r *RoutingRule) Covers(b *RoutingRule) bool { return r.covers(b) }
 
 // WithoutEvents runs a transaction the committed horizon does not wait for.
 var WithoutEvents = withoutEvents
+
+// Unreported declares, as the job-side notification inserts do, that tx wrote
+// events its inserts did not return.
+func Unreported(tx Tx) { tx.unreported() }

@@ -159,6 +159,7 @@ func Notify(ctx context.Context, t Tx, ev Event, a *Audience) (int, error) {
 // An item's audience (a.ItemID) has no read marker to check.
 func insertNotifications(t Tx, ev Event, a *Audience, data JSONMap, seen int64) (int, error) {
 	tx := t.db
+	t.unreported() // one event per recipient, read back before the commit
 	var n int
 	err := tx.Raw(`
 		WITH ins AS (

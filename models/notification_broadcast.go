@@ -133,6 +133,7 @@ func advanceBroadcastWatermark(tx *gorm.DB, userID int64) error {
 // audience it reaches (those who had not read the conversation up to seen);
 // a retried job finds it made and returns 0.
 func insertBroadcast(t Tx, ev Event, a *Audience, data JSONMap, seen int64) (int, error) {
+	t.unreported() // read back before the commit
 	var n int
 	err := t.db.Raw(`
 		WITH ins AS (

@@ -63,3 +63,52 @@ func TestTransactHandsTheEventsToAfter(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, s.Online, "after's error rolled the switch back")
 }
+
+// The events Transact hands on are those the inserts returned, with the ids,
+// transaction id and payload they are stored with; an insert that wrote an
+// event without reporting it fails the write in a test binary (every test
+// that writes checks the list against the table), and one that declares
+// itself unreported has its events read back.
+func TestTransactTakesTheEventsTheInsertsReturned(t *testing.T) {
+	t.Parallel()
+	db := setup(t)
+	ctx := context.Background()
+	admin := mkUser(t, db, "reported@example.com", models.RoleAdmin)
+	mate := mkUser(t, db, "reported-mate@example.com", models.RoleAgent)
+	after := func(got *[]models.Event) models.AfterFunc {
+		return func(_ context.Context, _ *gorm.DB, evs []models.Event) error { *got = evs; return nil }
+	}
+
+	var got []models.Event
+	require.NoError(t, models.Transact(ctx, db, after(&got), func(tx models.Tx) error {
+		_, _, err := models.StartInternalConversation(ctx, tx, admin, []int64{mate.ID}, "hello")
+		return err
+	}))
+	var stored []models.Event
+	require.NoError(t, db.Raw("SELECT id, xid::text::bigint AS xid, kind, conversation_id, message_id, user_id, item_id, data, created_at FROM events ORDER BY id").Scan(&stored).Error)
+	require.NotEmpty(t, stored)
+	require.Equal(t, stored, got)
+	require.NotZero(t, got[0].XID)
+
+	err := models.Transact(ctx, db, after(&got), func(tx models.Tx) error {
+		if err := models.SetOnline(ctx, tx, admin.ID, false); err != nil {
+			return err
+		}
+		return tx.DB().Exec("INSERT INTO events (kind, data) VALUES ('settings', '{}')").Error
+	})
+	require.ErrorContains(t, err, "reported events")
+	s, err := models.GetSettings(ctx, db)
+	require.NoError(t, err)
+	require.True(t, s.Online, "the write rolled back")
+
+	got = nil
+	require.NoError(t, models.Transact(ctx, db, after(&got), func(tx models.Tx) error {
+		if err := models.SetOnline(ctx, tx, admin.ID, false); err != nil {
+			return err
+		}
+		models.Unreported(tx)
+		return tx.DB().Exec("INSERT INTO events (kind, data) VALUES ('settings', '{}')").Error
+	}))
+	require.Len(t, got, 2, "read back: the switch's event and the unreported one")
+	require.Equal(t, models.SettingsEvent{}, got[1].Data)
+}
