@@ -28,12 +28,14 @@ func TestPostingAMessageStatementBudget(t *testing.T) {
 	require.Equal(t, http.StatusOK, w.post("/widget/conversations/"+pid+"/messages", url.Values{"body": {"first"}}).StatusCode)
 	require.Equal(t, http.StatusOK, agent.post("/conversations/"+pid+"/messages", url.Values{"body": {"first reply"}}, "HX-Request", "true").StatusCode)
 
+	// Each post carries its idempotency key, as the widget's and the
+	// desk's do: a first post finds its key free in the insert itself.
 	visitor := st.during(func() {
-		res := w.post("/widget/conversations/"+pid+"/messages", url.Values{"body": {"are you there?"}})
+		res := w.post("/widget/conversations/"+pid+"/messages", url.Values{"body": {"are you there?"}, "idempotency_key": {"budget-visitor-1"}})
 		require.Equal(t, http.StatusOK, res.StatusCode, res.body)
 	})
 	reply := st.during(func() {
-		res := agent.post("/conversations/"+pid+"/messages", url.Values{"body": {"yes"}}, "HX-Request", "true")
+		res := agent.post("/conversations/"+pid+"/messages", url.Values{"body": {"yes"}, "idempotency_key": {"budget-agent-1"}}, "HX-Request", "true")
 		require.Equal(t, http.StatusOK, res.StatusCode, res.body)
 	})
 	t.Logf("visitor message: %d statements, agent reply: %d", len(visitor), len(reply))
@@ -47,7 +49,8 @@ func TestPostingAMessageStatementBudget(t *testing.T) {
 		// the message with its event (which the insert returns: no read of
 		// the transaction's events back), their jobs. (11 before the
 		// composer's file limits came from the instance's copy and the
-		// lookup became the lock, 8 before the read-back went.)
+		// lookup became the lock, 8 before the read-back went, 9 with the
+		// key looked up before the insert.)
 		{"visitor message", visitor, 7},
 		// The session, the same transaction without the settings, and the
 		// teammates the composer's "To" menu lists (10, then 8, before).

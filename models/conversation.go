@@ -431,19 +431,29 @@ func PostMessageWithOpts(ctx context.Context, t Tx, actor Actor, conv *Conversat
 				return err
 			}
 		}
-		// A retry of a post that committed: answer with what it stored.
-		prior, err := keyedMessage(tx, actor, opts.IdempotencyKey)
-		if err != nil {
-			return err
-		}
-		if prior != nil {
-			if prior.ConversationID != conv.ID {
+		// A retry of a post that committed is answered with what it stored.
+		// Where the post changes something before its message (a reopening,
+		// files taken from pending), the key is looked up first; otherwise
+		// the insert itself finds it taken (errKeyTaken), which saves every
+		// first post a round trip.
+		replay := func() error {
+			prior, err := keyedMessage(tx, actor, opts.IdempotencyKey)
+			switch {
+			case err != nil || prior == nil:
+				return err
+			case prior.ConversationID != conv.ID:
 				return Invalid("idempotency_key", "idempotency_key_invalid", nil)
 			}
 			msg = prior
 			return nil
 		}
-		if actor.Customer != nil && conv.Status == StatusClosed {
+		reopens := actor.Customer != nil && conv.Status == StatusClosed
+		if opts.IdempotencyKey != "" && (reopens || len(opts.Files) > 0) {
+			if err := replay(); err != nil || msg != nil {
+				return err
+			}
+		}
+		if reopens {
 			if err := setStatus(t, conv, Actor{Customer: actor.Customer}, StatusOpen, SysReopenedByCustomer); err != nil {
 				return err
 			}
@@ -458,7 +468,14 @@ func PostMessageWithOpts(ctx context.Context, t Tx, actor Actor, conv *Conversat
 		if err != nil {
 			return err
 		}
-		msg, err = insertMessageWithFiles(t, conv, actor, kind, body, opts.IdempotencyKey, opts.LinkURL, len(files) > 0)
+		msg, err = insertKeyedMessage(t, conv, actor, kind, body, opts.IdempotencyKey, opts.LinkURL, len(files) > 0)
+		if errors.Is(err, errKeyTaken) {
+			msg = nil
+			if err := replay(); err != nil || msg != nil {
+				return err
+			}
+			return errors.New("post message: its idempotency key is taken, yet no message of its author has it")
+		}
 		if err != nil {
 			return err
 		}
@@ -488,6 +505,23 @@ func insertMessage(t Tx, conv *Conversation, actor Actor, kind, body, key, link 
 // insertMessageWithFiles is insertMessage for a message that will carry
 // files (attachFiles): it may have no text (messages.has_files).
 func insertMessageWithFiles(t Tx, conv *Conversation, actor Actor, kind, body, key, link string, hasFiles bool) (*Message, error) {
+	m, err := insertKeyedMessage(t, conv, actor, kind, body, key, link, hasFiles)
+	if errors.Is(err, errKeyTaken) {
+		// Callers that looked the key up first: the same key, at the same
+		// moment, in another conversation (the conversation lock serializes
+		// retries within one), a client bug or a hostile one.
+		return nil, Invalid("idempotency_key", "idempotency_key_invalid", nil)
+	}
+	return m, err
+}
+
+// errKeyTaken is insertKeyedMessage finding its idempotency key used: it
+// stored nothing.
+var errKeyTaken = errors.New("idempotency key taken")
+
+// insertKeyedMessage is insertMessageWithFiles, but a key the author already
+// used is errKeyTaken (the insert skips it, ON CONFLICT DO NOTHING).
+func insertKeyedMessage(t Tx, conv *Conversation, actor Actor, kind, body, key, link string, hasFiles bool) (*Message, error) {
 	tx := t.db
 	m := &Message{ConversationID: conv.ID, Kind: kind, Body: body, EventData: JSONMap{}, LinkURL: link, HasFiles: hasFiles}
 	if key != "" {
@@ -518,6 +552,9 @@ func insertMessageWithFiles(t Tx, conv *Conversation, actor Actor, kind, body, k
 			VALUES (@conv, @kind, @author_type, @user_id, @customer_id, @body, NULLIF(@key, ''), @link, @has_files,
 				-- A hidden participant writes under the desk's name (participant.go).
 				`+hiddenAuthorSQL+`)
+			-- The author's idempotency keys are unique (the messages' only
+			-- unique indexes but the primary key): a used one stores nothing.
+			ON CONFLICT DO NOTHING
 			RETURNING id, created_at, author_hidden
 		), c AS (
 			UPDATE conversations SET
@@ -558,16 +595,13 @@ func insertMessageWithFiles(t Tx, conv *Conversation, actor Actor, kind, body, k
 			"body": body, "text": kind == MessageText, "preview": preview(body), "by_customer": actor.Customer != nil,
 			"event": EventMessage, "key": key, "link": link, "private": kind == MessagePrivate, "has_files": hasFiles,
 		}).Scan(&row).Error
-	if isUniqueViolation(err, "messages_customer_idempotency_key") || isUniqueViolation(err, "messages_user_idempotency_key") {
-		// The same key, at the same moment, in another conversation (the
-		// conversation lock serializes retries within one): a client bug or
-		// a hostile one, refused like the sequential case.
-		return nil, Invalid("idempotency_key", "idempotency_key_invalid", nil)
-	}
 	if err != nil {
 		return nil, err
 	}
 	if row.ID == 0 {
+		if key != "" {
+			return nil, errKeyTaken
+		}
 		return nil, fmt.Errorf("insert message: conversation %d not found", conv.ID)
 	}
 	m.ID, m.CreatedAt, m.AuthorHidden = row.ID, row.CreatedAt, row.AuthorHidden

@@ -52,6 +52,22 @@ func TestPostMessageIdempotencyKey(t *testing.T) {
 	var events int64
 	require.NoError(t, db.Raw("SELECT count(*) FROM events WHERE message_id = ?", first.ID).Scan(&events).Error)
 	assert.EqualValues(t, 1, events, "a replay announces nothing")
+	// A retry that arrives once the conversation is closed replays too: it
+	// does not reopen the conversation for a message already stored.
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error {
+		return models.SetStatus(ctx, tx, ann, conv, models.StatusClosed)
+	}))
+	again, err = factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostMessageWithOpts(ctx, tx, models.Actor{Customer: cust}, conv, models.MessageText, "anyone?", opts)
+	})
+	require.NoError(t, err)
+	assert.True(t, again.Replayed)
+	var status string
+	require.NoError(t, db.Raw("SELECT status FROM conversations WHERE id = ?", conv.ID).Scan(&status).Error)
+	assert.Equal(t, models.StatusClosed, status)
+	require.NoError(t, factory.Write(db, func(tx models.Tx) error {
+		return models.SetStatus(ctx, tx, ann, conv, models.StatusOpen)
+	}))
 
 	// Another author with the same key is another message; so is a note.
 	_, err = factory.Write1(db, func(tx models.Tx) (*models.Message, error) {

@@ -594,7 +594,8 @@ func load(ctx context.Context, o options, db *gorm.DB, visitorBases, agentBases 
 	}
 	time.Sleep(500 * time.Millisecond)
 
-	// Post: each message carries a unique token; who must receive it depends
+	// Post: each message carries a unique token (and an idempotency key, as
+	// the widget's and the desk's posts do); who must receive it depends
 	// on who wrote it. Conversations are taken in turn, so no conversation
 	// gets two messages in one delivery batch.
 	var seq, failed, missed atomic.Int64
@@ -616,11 +617,11 @@ func load(ctx context.Context, o options, db *gorm.DB, visitorBases, agentBases 
 			ag := agents[int(n)%len(agents)]
 			led.sent(n, t0, fmt.Sprintf("v%d", vi), 1)
 			err = postForm(ctx, ag.client, ag.base+"/conversations/"+v.pid+"/messages",
-				url.Values{"body": {"Reply " + token}, "kind": {"message"}}, "X-CSRF-Token", ag.csrf)
+				url.Values{"body": {"Reply " + token}, "kind": {"message"}}, "X-CSRF-Token", ag.csrf, "Idempotency-Key", "key-"+token)
 		} else {
 			led.sent(n, t0, "agents", len(agents))
 			err = postForm(ctx, client, v.base+"/widget/conversations/"+v.pid+"/messages",
-				url.Values{"body": {"Question " + token}}, "X-Parley-Visitor", v.token)
+				url.Values{"body": {"Question " + token}}, "X-Parley-Visitor", v.token, "Idempotency-Key", "key-"+token)
 		}
 		if err != nil {
 			if failed.Add(1) <= 3 {
