@@ -80,6 +80,9 @@ type App struct {
 	settingsMemo settingsMemo
 	// rows reads the desk streams' live rows of one moment together.
 	rows rowsLoader
+	// generic keeps connections on generic plans for live delivery's
+	// reads (models.GenericReads; nil behind PgBouncer).
+	generic *models.GenericReads
 	// settings keeps the desk settings a response only displays (the
 	// composer's file limits after a post), dropped on their event.
 	settings settingsCache
@@ -213,6 +216,12 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 		return nil, fmt.Errorf("open gorm: %w", err)
 	}
 	a.rows.db = a.db
+	if cfg.DBPooler != "pgbouncer" {
+		if a.generic, err = models.NewGenericReads(a.db); err != nil {
+			return nil, fmt.Errorf("generic reads: %w", err)
+		}
+		a.rows.reads = a.generic
+	}
 
 	if a.files, err = openFileStore(ctx, cfg, a.log); err != nil {
 		return nil, err
@@ -283,6 +292,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 
 	a.bg, a.bgCancel = context.WithCancel(context.WithoutCancel(ctx))
 	a.rt = live.NewBroker(a.log, a.db, a.pool)
+	a.rt.UseGenericReads(a.generic)
 	a.rt.ListenOn(a.direct.Config().ConnConfig)
 	a.metrics = a.newMetrics()
 	a.rt.ObserveLag(func(d time.Duration) { a.metrics.lag.Observe(d.Seconds()) })
@@ -494,6 +504,7 @@ func (a *App) Close() error {
 			}
 			cancel()
 		}
+		a.generic.Close() // its connections go back before the pool closes
 		if a.sql != nil {
 			a.sql.Close()
 		}

@@ -22,6 +22,9 @@ const maxRowsRound = 256
 // rows it gets were read after it asked, so after its batch committed.
 type rowsLoader struct {
 	db *gorm.DB
+	// reads keeps connections on generic plans for the reads (nil: each
+	// read opens its own transaction for them).
+	reads *models.GenericReads
 	// read is models.LiveRowsMany on db (a test's stand-in when set).
 	read func(context.Context, []models.RowsRequest) ([]map[int64]*models.InboxRow, error)
 
@@ -77,8 +80,12 @@ func (l *rowsLoader) run(ctx context.Context) {
 		}
 		read := l.read
 		if read == nil {
-			read = func(ctx context.Context, reqs []models.RowsRequest) ([]map[int64]*models.InboxRow, error) {
-				return models.LiveRowsMany(ctx, l.db, reqs)
+			read = func(ctx context.Context, reqs []models.RowsRequest) (rows []map[int64]*models.InboxRow, err error) {
+				err = l.reads.Do(ctx, l.db, func(db *gorm.DB) error {
+					rows, err = models.LiveRowsMany(ctx, db, reqs)
+					return err
+				})
+				return rows, err
 			}
 		}
 		rows, err := read(ctx, reqs)

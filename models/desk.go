@@ -339,7 +339,13 @@ func SetFollowing(ctx context.Context, t Tx, u *User, conv *Conversation, follow
 // planning was 0.4-2.7 ms per statement, more than running them, and a
 // quarter of the database's time. Their generic plans read each id through
 // the primary key as the custom ones do.
+//
+// On a connection GenericReads keeps (set to generic plans for its session),
+// fn runs at once, without the transaction.
 func GenericPlans(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) error) error {
+	if _, kept := db.Statement.ConnPool.(*genericConn); kept {
+		return fn(db.WithContext(ctx))
+	}
 	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Exec("SET LOCAL plan_cache_mode = force_generic_plan").Error; err != nil {
 			return err

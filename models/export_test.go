@@ -1,5 +1,7 @@
 package models
 
+import "time"
+
 // HashPasswordAtProductionCost is HashPassword as a server runs it: this
 // package's TestMain lowers the cost for the rest of its tests.
 func HashPasswordAtProductionCost(password string) (string, error) {
@@ -55,3 +57,13 @@ var WithoutEvents = withoutEvents
 // Unreported declares, as the job-side notification inserts do, that tx wrote
 // events its inserts did not return.
 func Unreported(tx Tx) { tx.unreported() }
+
+// AgeGenericConns makes g's kept connections look idle for d (so the next
+// read pings them first).
+func AgeGenericConns(g *GenericReads, d time.Duration) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, c := range g.free {
+		c.used = c.used.Add(-d)
+	}
+}

@@ -189,6 +189,9 @@ type Broker struct {
 	observeEvents func([]models.Event)
 	// listenConfig is where the LISTEN connection goes; nil: pool's server.
 	listenConfig *pgx.ConnConfig
+	// reads keeps connections on generic plans for the batches' reads
+	// (nil: each read opens its own transaction for them).
+	reads *models.GenericReads
 
 	// handed holds the transactions handed off at or above the cursor, with
 	// the batch that carried them (b.mu): the poll that reaches them reuses
@@ -224,6 +227,10 @@ type handLoad struct {
 // through a transaction-pooling PgBouncer, where LISTEN cannot work. Call it
 // before Start.
 func (b *Broker) ListenOn(cfg *pgx.ConnConfig) { b.listenConfig = cfg }
+
+// UseGenericReads has the batches' reads run on g's connections. Call it
+// before Start.
+func (b *Broker) UseGenericReads(g *models.GenericReads) { b.reads = g }
 
 // ObserveLag has f called, for each event the broker dispatches, with the
 // time from the event's write to its dispatch. Call it before Start.
@@ -343,7 +350,7 @@ func (b *Broker) handOver(ctx context.Context, evs []models.Event) (*Batch, erro
 	}
 	ctx, cancel := context.WithTimeout(brokerRead(ctx), 10*time.Second)
 	defer cancel()
-	batch, err := loadRefs(ctx, b.db, 0, 0, evs)
+	batch, err := b.loadRefs(ctx, 0, 0, evs)
 	if err != nil {
 		return nil, err
 	}
@@ -686,9 +693,9 @@ func (b *Broker) loadPolled(ctx context.Context, from, to uint64, evs []models.E
 	}
 	b.mu.Unlock()
 	if len(reused) == 0 {
-		return loadRefs(ctx, b.db, from, to, evs)
+		return b.loadRefs(ctx, from, to, evs)
 	}
-	batch, err := loadRefs(ctx, b.db, from, to, rest)
+	batch, err := b.loadRefs(ctx, from, to, rest)
 	if err != nil {
 		return nil, err
 	}
@@ -728,6 +735,18 @@ func loadReplay(ctx context.Context, db *gorm.DB, customerID int64, from, to uin
 		return nil, err
 	}
 	return loadRefs(ctx, db, from, to, evs)
+}
+
+// loadRefs is loadRefs on the broker's connections for generic plans.
+func (b *Broker) loadRefs(ctx context.Context, from, to uint64, evs []models.Event) (batch *Batch, err error) {
+	if len(evs) == 0 {
+		return loadRefs(ctx, b.db, from, to, evs)
+	}
+	err = b.reads.Do(ctx, b.db, func(db *gorm.DB) error {
+		batch, err = loadRefs(ctx, db, from, to, evs)
+		return err
+	})
+	return batch, err
 }
 
 // loadRefs loads the messages and conversations that evs refer to, once.

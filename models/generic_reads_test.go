@@ -1,0 +1,112 @@
+package models_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
+
+	"github.com/parleydesk/parley/models"
+)
+
+// GenericReads runs reads on connections set to generic plans for their
+// session, without GenericPlans' transaction around them; no connection the
+// pool gives anyone else keeps the setting; and a connection the server
+// closed is replaced, not handed out broken.
+func TestGenericReads(t *testing.T) {
+	t.Parallel()
+	db := setup(t)
+	ctx := context.Background()
+	g, err := models.NewGenericReads(db)
+	require.NoError(t, err)
+	t.Cleanup(g.Close)
+
+	show := func(db *gorm.DB) string {
+		var mode string
+		require.NoError(t, db.Raw("SHOW plan_cache_mode").Scan(&mode).Error)
+		return mode
+	}
+	// In GenericPlans on a kept connection: each statement is its own
+	// transaction (now() moves), on generic plans.
+	require.NoError(t, g.Do(ctx, db, func(db *gorm.DB) error {
+		return models.GenericPlans(ctx, db, func(tx *gorm.DB) error {
+			require.Equal(t, "force_generic_plan", show(tx))
+			require.NoError(t, tx.Exec("SELECT pg_current_xact_id()").Error)
+			var own bool
+			require.NoError(t, tx.Raw("SELECT pg_current_xact_id_if_assigned() IS NULL").Scan(&own).Error)
+			require.True(t, own, "no transaction around the reads")
+			return nil
+		})
+	}))
+	// The nil reader: GenericPlans' transaction, as before.
+	require.NoError(t, (*models.GenericReads)(nil).Do(ctx, db, func(db *gorm.DB) error {
+		return models.GenericPlans(ctx, db, func(tx *gorm.DB) error {
+			require.Equal(t, "force_generic_plan", show(tx))
+			require.NoError(t, tx.Exec("SELECT pg_current_xact_id()").Error)
+			var own bool
+			require.NoError(t, tx.Raw("SELECT pg_current_xact_id_if_assigned() IS NULL").Scan(&own).Error)
+			require.False(t, own, "one transaction around the reads")
+			return nil
+		})
+	}))
+
+	// More readers at once than are kept: those let go are reset.
+	var wg sync.WaitGroup
+	hold := make(chan struct{})
+	for range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			assert := g.Do(ctx, db, func(db *gorm.DB) error {
+				<-hold
+				return db.Exec("SELECT 1").Error
+			})
+			require.NoError(t, assert)
+		}()
+	}
+	time.Sleep(100 * time.Millisecond)
+	close(hold)
+	wg.Wait()
+	s, err := db.DB()
+	require.NoError(t, err)
+	var conns []interface{ Close() error }
+	for range 8 {
+		c, err := s.Conn(ctx)
+		require.NoError(t, err)
+		conns = append(conns, c)
+		var mode string
+		require.NoError(t, c.QueryRowContext(ctx, "SHOW plan_cache_mode").Scan(&mode))
+		require.Equal(t, "auto", mode, "a connection of the pool keeps no generic setting")
+	}
+	for _, c := range conns {
+		require.NoError(t, c.Close())
+	}
+
+	// The server closes the kept connections (a restart): the next read,
+	// a while later, gets a working one.
+	var pids []int32
+	require.NoError(t, db.Raw("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND query = 'SELECT 1'").Scan(&pids).Error)
+	require.NotEmpty(t, pids)
+	for _, pid := range pids {
+		require.NoError(t, db.Exec("SELECT pg_terminate_backend(?)", pid).Error)
+	}
+	models.AgeGenericConns(g, 2*time.Second)
+	require.NoError(t, g.Do(ctx, db, func(db *gorm.DB) error {
+		require.Equal(t, "force_generic_plan", show(db))
+		return nil
+	}))
+
+	// Closed, the reader gives its connections back reset, and reads fall
+	// back to GenericPlans' transaction.
+	g.Close()
+	require.NoError(t, g.Do(ctx, db, func(db *gorm.DB) error {
+		return models.GenericPlans(ctx, db, func(tx *gorm.DB) error {
+			require.Equal(t, "force_generic_plan", show(tx))
+			return nil
+		})
+	}))
+	require.Equal(t, "auto", show(db))
+}
