@@ -29,29 +29,26 @@ func TestGenericReads(t *testing.T) {
 		require.NoError(t, db.Raw("SHOW plan_cache_mode").Scan(&mode).Error)
 		return mode
 	}
-	// In GenericPlans on a kept connection: each statement is its own
-	// transaction (now() moves), on generic plans.
-	require.NoError(t, g.Do(ctx, db, func(db *gorm.DB) error {
-		return models.GenericPlans(ctx, db, func(tx *gorm.DB) error {
-			require.Equal(t, "force_generic_plan", show(tx))
-			require.NoError(t, tx.Exec("SELECT pg_current_xact_id()").Error)
-			var own bool
-			require.NoError(t, tx.Raw("SELECT pg_current_xact_id_if_assigned() IS NULL").Scan(&own).Error)
-			require.True(t, own, "no transaction around the reads")
-			return nil
-		})
-	}))
+	// GenericPlans under r: its reads' plan setting, and whether they share
+	// one transaction (an id taken by the first is still the second's).
+	under := func(r *models.GenericReads) (mode string, shared bool) {
+		require.NoError(t, r.Do(ctx, db, func(db *gorm.DB) error {
+			return models.GenericPlans(ctx, db, func(tx *gorm.DB) error {
+				mode = show(tx)
+				require.NoError(t, tx.Exec("SELECT pg_current_xact_id()").Error)
+				return tx.Raw("SELECT pg_current_xact_id_if_assigned() IS NOT NULL").Scan(&shared).Error
+			})
+		}))
+		return mode, shared
+	}
+	// On a kept connection: generic plans, no transaction around the reads.
+	mode, shared := under(g)
+	require.Equal(t, "force_generic_plan", mode)
+	require.False(t, shared, "no transaction around the reads")
 	// The nil reader: GenericPlans' transaction, as before.
-	require.NoError(t, (*models.GenericReads)(nil).Do(ctx, db, func(db *gorm.DB) error {
-		return models.GenericPlans(ctx, db, func(tx *gorm.DB) error {
-			require.Equal(t, "force_generic_plan", show(tx))
-			require.NoError(t, tx.Exec("SELECT pg_current_xact_id()").Error)
-			var own bool
-			require.NoError(t, tx.Raw("SELECT pg_current_xact_id_if_assigned() IS NULL").Scan(&own).Error)
-			require.False(t, own, "one transaction around the reads")
-			return nil
-		})
-	}))
+	mode, shared = under(nil)
+	require.Equal(t, "force_generic_plan", mode)
+	require.True(t, shared, "one transaction around the reads")
 
 	// More readers at once than are kept: those let go are reset.
 	var wg sync.WaitGroup
