@@ -61,24 +61,36 @@ func NewGenericReads(db *gorm.DB) (*GenericReads, error) {
 }
 
 // Do runs fn with a handle whose reads run on generic plans, on a kept
-// connection: GenericPlans inside fn runs its reads there as they are. An
-// error from fn that broke the connection drops it. On the nil reader, fn
+// connection: GenericPlans inside fn runs its reads there as they are. fn
+// only reads, so if its connection turns out closed (the server restarted
+// while it was kept) fn runs once more, on a new one. On the nil reader, fn
 // gets db (and GenericPlans opens its transaction).
 func (g *GenericReads) Do(ctx context.Context, db *gorm.DB, fn func(db *gorm.DB) error) error {
 	if g == nil {
 		return fn(db)
 	}
-	c, err := g.take(ctx)
-	if errors.Is(err, errGenericClosed) {
-		return fn(db) // the instance is stopping: GenericPlans' own transaction
+	for try := 0; ; try++ {
+		c, err := g.take(ctx)
+		if errors.Is(err, errGenericClosed) {
+			return fn(db) // the instance is stopping: GenericPlans' own transaction
+		}
+		if err != nil {
+			return err
+		}
+		closed, err := g.run(ctx, c, fn)
+		if err == nil || !closed || try > 0 || ctx.Err() != nil {
+			return err
+		}
 	}
-	if err != nil {
-		return err
-	}
-	defer g.give(c)
+}
+
+// run runs fn on c and gives c back; closed reports that c's connection
+// was closed under it.
+func (g *GenericReads) run(ctx context.Context, c *genericConn, fn func(db *gorm.DB) error) (closed bool, err error) {
+	defer func() { closed = g.give(c) }()
 	on := g.db.Session(&gorm.Session{NewDB: true, Context: ctx})
 	on.Statement.ConnPool = c
-	return fn(on)
+	return false, fn(on)
 }
 
 // take returns a kept connection, or sets a new one.
@@ -115,12 +127,12 @@ func (g *GenericReads) take(ctx context.Context) (*genericConn, error) {
 	return &genericConn{Conn: conn}, nil
 }
 
-// give keeps c for the next read, or lets it go if it broke or enough are
-// kept.
-func (g *GenericReads) give(c *genericConn) {
-	if !c.alive() {
+// give keeps c for the next read, or lets it go if it broke (then it
+// reports whether its connection was closed) or enough are kept.
+func (g *GenericReads) give(c *genericConn) (closed bool) {
+	if open, idle := c.state(); !idle {
 		c.drop()
-		return
+		return !open
 	}
 	c.used = time.Now()
 	g.mu.Lock()
@@ -132,6 +144,7 @@ func (g *GenericReads) give(c *genericConn) {
 	if !keep {
 		c.release()
 	}
+	return false
 }
 
 // Close gives the kept connections back to the pool (before it closes: a
@@ -149,18 +162,19 @@ func (g *GenericReads) Close() {
 	}
 }
 
-// alive reports whether c's connection is still open and idle (a read
-// that failed or was cancelled may have closed it, or left it mid-way).
-func (c *genericConn) alive() bool {
-	ok := false
+// state reports whether c's connection is still open, and open and idle
+// (a read that failed or was cancelled may have closed it, or left it
+// mid-way).
+func (c *genericConn) state() (open, idle bool) {
 	_ = c.Raw(func(dc any) error {
 		if pc, is := dc.(interface{ Conn() *pgx.Conn }); is {
 			p := pc.Conn().PgConn()
-			ok = !p.IsClosed() && !p.IsBusy() && p.TxStatus() == 'I'
+			open = !p.IsClosed()
+			idle = open && !p.IsBusy() && p.TxStatus() == 'I'
 		}
 		return nil
 	})
-	return ok
+	return open, idle
 }
 
 // release gives c back to the pool as other callers expect connections: on

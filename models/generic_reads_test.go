@@ -2,6 +2,7 @@ package models_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -82,19 +83,37 @@ func TestGenericReads(t *testing.T) {
 		require.NoError(t, c.Close())
 	}
 
-	// The server closes the kept connections (a restart): the next read,
-	// a while later, gets a working one.
-	var pids []int32
-	require.NoError(t, db.Raw("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND query = 'SELECT 1'").Scan(&pids).Error)
-	require.NotEmpty(t, pids)
-	for _, pid := range pids {
-		require.NoError(t, db.Exec("SELECT pg_terminate_backend(?)", pid).Error)
-	}
-	models.AgeGenericConns(g, 2*time.Second)
-	require.NoError(t, g.Do(ctx, db, func(db *gorm.DB) error {
-		require.Equal(t, "force_generic_plan", show(db))
+	// The server closes the kept connections (a restart). A read pings a
+	// connection kept idle for over a second; one used just before is
+	// found closed by the read itself, which then runs again.
+	calls := 0
+	read := func(db *gorm.DB) error {
+		calls++
+		var mode string
+		if err := db.Raw("SELECT current_setting('plan_cache_mode') /* kept read */").Scan(&mode).Error; err != nil {
+			return err
+		}
+		if mode != "force_generic_plan" {
+			return fmt.Errorf("plan_cache_mode %q", mode)
+		}
 		return nil
-	}))
+	}
+	kill := func(query string) {
+		var pids []int32
+		require.NoError(t, db.Raw("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND query = ?", query).Scan(&pids).Error)
+		require.NotEmpty(t, pids)
+		for _, pid := range pids {
+			require.NoError(t, db.Exec("SELECT pg_terminate_backend(?, 5000)", pid).Error) // waits for it to end
+		}
+	}
+	kill("SELECT 1")
+	models.AgeGenericConns(g, 2*time.Second)
+	require.NoError(t, g.Do(ctx, db, read))
+	require.Equal(t, 1, calls, "the ping found them closed")
+	kill("SELECT current_setting('plan_cache_mode') /* kept read */")
+	calls = 0
+	require.NoError(t, g.Do(ctx, db, read))
+	require.Equal(t, 2, calls, "the read found its connection closed and ran again")
 
 	// Closed, the reader gives its connections back reset, and reads fall
 	// back to GenericPlans' transaction.
