@@ -10,8 +10,11 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/nicksnyder/go-i18n/v2/i18n"
 	"golang.org/x/text/language"
@@ -99,7 +102,16 @@ type locale struct {
 	// the text of an id without data is always the same. Only ids the
 	// bundle has are kept: the map is bounded by the locale files.
 	plain sync.Map
+	// withData keeps messages rendered with data the same way, by id and
+	// data (dataKey): the attach bar's limits, a visitor's name, a count.
+	// Data comes from users and grows without end, so the map is emptied
+	// once it holds maxWithData entries.
+	withData  sync.Map
+	withCount atomic.Int64
 }
+
+// maxWithData bounds each locale's withData.
+const maxWithData = 4096
 
 // locales are the shipped languages' locales, made once.
 var locales = func() map[string]*locale {
@@ -135,8 +147,13 @@ func T(ctx context.Context, id string, data ...map[string]any) string {
 	if !ok {
 		l = locales[DefaultLanguage]
 	}
+	var key string
 	if len(data) == 0 {
 		if s, ok := l.plain.Load(id); ok {
+			return s.(string)
+		}
+	} else if key = dataKey(id, data[0]); key != "" {
+		if s, ok := l.withData.Load(key); ok {
 			return s.(string)
 		}
 	}
@@ -151,10 +168,58 @@ func T(ctx context.Context, id string, data ...map[string]any) string {
 	if err != nil {
 		return id
 	}
-	if len(data) == 0 {
+	switch {
+	case len(data) == 0:
 		l.plain.Store(id, s)
+	case key != "":
+		if l.withCount.Add(1) > maxWithData {
+			l.withData.Clear()
+			l.withCount.Store(1)
+		}
+		l.withData.Store(key, s)
 	}
 	return s
+}
+
+// dataKey is what identifies a message rendered with data: its id and each
+// value by name, type and printed form (1 and "1" and 1.0 may render
+// differently: plural rules). Values of other kinds than strings, numbers
+// and booleans are not kept ("").
+func dataKey(id string, data map[string]any) string {
+	names := make([]string, 0, len(data))
+	for k := range data {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	var b strings.Builder
+	b.WriteString(id)
+	for _, k := range names {
+		b.WriteByte(0)
+		b.WriteString(k)
+		b.WriteByte('=')
+		switch v := data[k].(type) {
+		case string: // its length first: no text can pass for another key
+			b.WriteString("s")
+			b.WriteString(strconv.Itoa(len(v)))
+			b.WriteByte(':')
+			b.WriteString(v)
+		case int:
+			b.WriteString("i:")
+			b.WriteString(strconv.Itoa(v))
+		case int64:
+			b.WriteString("l:")
+			b.WriteString(strconv.FormatInt(v, 10))
+		case float64:
+			b.WriteString("f:")
+			b.WriteString(strconv.FormatFloat(v, 'g', -1, 64))
+		case bool:
+			b.WriteString("b:")
+			b.WriteString(strconv.FormatBool(v))
+		default:
+			return ""
+		}
+	}
+	return b.String()
 }
 
 // messageIDs lists every id of a language, across its files (one per area,

@@ -163,3 +163,47 @@ func TestTranslateKeepsPlainMessagesPerLanguage(t *testing.T) {
 		t.Errorf("with data, after plain uses: %q", got)
 	}
 }
+
+// A message with data is kept by its id and data: asked again with the same
+// data it is the same text, other data is rendered anew (plural forms, a
+// float against an int, a string that spells another key), and the kept
+// texts are bounded.
+func TestTranslateKeepsMessagesWithData(t *testing.T) {
+	t.Parallel()
+	ctx := WithLanguage(context.Background(), "fr")
+	one := map[string]any{"Count": 1}
+	for range 2 {
+		if got := T(ctx, "login.rate_limited", one); !strings.Contains(got, "1 minute.") {
+			t.Errorf("singular: %q", got)
+		}
+		if got := T(ctx, "login.rate_limited", map[string]any{"Count": 3}); !strings.Contains(got, "3 minutes") {
+			t.Errorf("plural: %q", got)
+		}
+	}
+	if _, kept := locales["fr"].withData.Load(dataKey("login.rate_limited", one)); !kept {
+		t.Error("the text with data is kept")
+	}
+	if dataKey("x", map[string]any{"Count": 1}) == dataKey("x", map[string]any{"Count": 1.0}) ||
+		dataKey("x", map[string]any{"Count": 1}) == dataKey("x", map[string]any{"Count": "1"}) {
+		t.Error("values of different types share a key")
+	}
+	if dataKey("x", map[string]any{"A": "v\x00B=s1:w"}) == dataKey("x", map[string]any{"A": "v", "B": "w"}) {
+		t.Error("a string spells another key")
+	}
+	if dataKey("x", map[string]any{"A": []int{1}}) != "" {
+		t.Error("a value of another kind is not kept")
+	}
+	l := locales["en"]
+	en := WithLanguage(context.Background(), "en")
+	for i := range maxWithData + 10 {
+		T(en, "login.rate_limited", map[string]any{"Count": i})
+	}
+	n := 0
+	l.withData.Range(func(any, any) bool { n++; return true })
+	if n > maxWithData {
+		t.Errorf("%d texts kept, at most %d", n, maxWithData)
+	}
+	if got := T(en, "login.rate_limited", map[string]any{"Count": 3}); !strings.Contains(got, "3 minutes") {
+		t.Errorf("after the map was emptied: %q", got)
+	}
+}
