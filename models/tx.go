@@ -31,7 +31,9 @@ type Tx struct {
 // the list unreported, and the events are then read back (EventsOfThisTx).
 // In test binaries every transaction also reads them back and fails if the
 // list differs: an event insert that reports nothing is caught by any test
-// that reaches it.
+// that reaches it. A reported event is one the commit keeps: a Tx opens no
+// savepoints (nested db.Transaction calls join it), so nothing inside it
+// rolls back alone.
 type txEvents struct {
 	list       []Event
 	unreported bool
