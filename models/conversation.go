@@ -758,11 +758,25 @@ func ReadUpToDate(ctx context.Context, db *gorm.DB, user *User, conv *Conversati
 	return len(ok) == 1 && ok[0], nil
 }
 
+// holdConversationKey takes the conversation's key lock (what the event it
+// will record takes anyway) before a write to one of its conversation_users
+// rows. A post locks the conversation (FOR UPDATE) and then moves every
+// reader's marker in those rows (the conversations_last_message_to_users
+// trigger); a write that held a reader's row while it waited for the
+// conversation deadlocked with a message posted at that moment. Taken first,
+// the lock makes such a write wait for the post instead.
+func holdConversationKey(tx *gorm.DB, convID int64) error {
+	return tx.Exec("SELECT 1 FROM conversations WHERE id = ? FOR KEY SHARE", convID).Error
+}
+
 // MarkRead records that user has read conv up to its newest message, and
 // reads their notifications about it; their other tabs hear of it to clear
 // the unread marks and the bell.
 func MarkRead(ctx context.Context, t Tx, user *User, conv *Conversation) error {
 	return t.run(ctx, func(tx *gorm.DB) error {
+		if err := holdConversationKey(tx, conv.ID); err != nil {
+			return fmt.Errorf("mark read: %w", err)
+		}
 		notes, err := readConversationNotifications(tx, user.ID, conv.ID)
 		if err != nil {
 			return fmt.Errorf("mark read: %w", err)

@@ -317,6 +317,9 @@ func SetFollowing(ctx context.Context, t Tx, u *User, conv *Conversation, follow
 		return Invalid("following", "follow_invalid", nil)
 	}
 	return t.run(ctx, func(tx *gorm.DB) error {
+		if err := holdConversationKey(tx, conv.ID); err != nil {
+			return fmt.Errorf("set following: %w", err)
+		}
 		res := tx.Exec(`
 			INSERT INTO conversation_users (conversation_id, user_id, following) VALUES (?, ?, ?)
 			ON CONFLICT (conversation_id, user_id) DO UPDATE SET following = EXCLUDED.following

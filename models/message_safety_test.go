@@ -283,3 +283,49 @@ func TestIdempotencyKeyReusedConcurrentlyElsewhere(t *testing.T) {
 	assert.Equal(t, "idempotency_key_invalid", fieldCode(t, err, "idempotency_key"))
 	assert.Zero(t, countBodies(t, db, b.ID, "in b"))
 }
+
+// Marking a conversation read, or following it, while a message is being
+// posted in it waits for the post before it takes the reader's row, so the
+// two never deadlock: the post holds the conversation and then moves every
+// reader's marker (conversation_users), and a write that held the reader's
+// row while it waited for the conversation deadlocked with it.
+func TestReaderWritesWaitForAPostBeforeTheReadersRow(t *testing.T) {
+	t.Parallel()
+	db := setup(t)
+	ctx := context.Background()
+	ann := mkSupport(t, db, "ann-read@example.com")
+	_, cust := mkCustomer(t, db)
+	conv, _, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
+		return models.StartCustomerConversation(ctx, tx, cust, "hi", models.SessionInfo{})
+	})
+	require.NoError(t, err)
+	_, err = factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostMessage(ctx, tx, models.Actor{User: ann}, conv, models.MessageText, "hello")
+	})
+	require.NoError(t, err)
+	for name, write := range map[string]func(models.Tx) error{
+		"mark read": func(tx models.Tx) error { return models.MarkRead(ctx, tx, ann, conv) },
+		"follow":    func(tx models.Tx) error { return models.SetFollowing(ctx, tx, ann, conv, true) },
+	} {
+		_, err = factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
+			return models.PostMessage(ctx, tx, models.Actor{Customer: cust}, conv, models.MessageText, "unread")
+		})
+		require.NoError(t, err)
+		// A post in progress: it holds the conversation.
+		post := db.Begin()
+		require.NoError(t, post.Error)
+		t.Cleanup(func() { post.Rollback() }) // a failed check lets the write go
+		require.NoError(t, post.Exec("SELECT 1 FROM conversations WHERE id = ? FOR UPDATE", conv.ID).Error)
+		done := make(chan error, 1)
+		go func() { done <- factory.Write(db, write) }()
+		require.Eventually(t, func() bool {
+			var waiting int
+			require.NoError(t, db.Raw("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'").Scan(&waiting).Error)
+			return waiting > 0
+		}, 10*time.Second, 10*time.Millisecond, "%s waits for the post", name)
+		// The reader's row is free: the post can move its marker.
+		require.NoError(t, post.Exec("SELECT 1 FROM conversation_users WHERE conversation_id = ? AND user_id = ? FOR UPDATE NOWAIT", conv.ID, ann.ID).Error, name)
+		require.NoError(t, post.Commit().Error)
+		require.NoError(t, <-done, name)
+	}
+}
