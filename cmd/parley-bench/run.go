@@ -885,7 +885,7 @@ func load(ctx context.Context, o options, db *gorm.DB, visitorBases, agentBases 
 			ID        int64
 			CreatedAt time.Time
 			EventID   int64
-			XID       int64
+			XID       int64 `gorm:"column:xid"`
 		}
 		db.WithContext(ctx).Raw(`SELECT m.id, m.created_at, e.id AS event_id, e.xid::text::bigint AS xid FROM messages m
 			LEFT JOIN events e ON e.message_id = m.id WHERE m.body LIKE ? ORDER BY e.id LIMIT 1`, fmt.Sprintf("%%bk%dx%%", n)).Scan(&row)
