@@ -294,22 +294,14 @@ func TestReaderWritesWaitForAPostBeforeTheReadersRow(t *testing.T) {
 	db := setup(t)
 	ctx := context.Background()
 	ann := mkSupport(t, db, "ann-read@example.com")
-	_, cust := mkCustomer(t, db)
-	conv, _, err := factory.Write2(db, func(tx models.Tx) (*models.Conversation, *models.Message, error) {
-		return models.StartCustomerConversation(ctx, tx, cust, "hi", models.SessionInfo{})
-	})
-	require.NoError(t, err)
-	_, err = factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
-		return models.PostMessage(ctx, tx, models.Actor{User: ann}, conv, models.MessageText, "hello")
-	})
+	cust, conv := mkConversation(t, db, "hi")
+	_, err := post(t, db, models.Actor{User: ann}, conv, models.MessageText, "hello", models.PostOpts{})
 	require.NoError(t, err)
 	for name, write := range map[string]func(models.Tx) error{
 		"mark read": func(tx models.Tx) error { return models.MarkRead(ctx, tx, ann, conv) },
 		"follow":    func(tx models.Tx) error { return models.SetFollowing(ctx, tx, ann, conv, true) },
 	} {
-		_, err = factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
-			return models.PostMessage(ctx, tx, models.Actor{Customer: cust}, conv, models.MessageText, "unread")
-		})
+		_, err = post(t, db, models.Actor{Customer: cust}, conv, models.MessageText, "unread", models.PostOpts{})
 		require.NoError(t, err)
 		// A post in progress: it holds the conversation.
 		post := db.Begin()
