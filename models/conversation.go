@@ -468,9 +468,8 @@ func PostMessageWithOpts(ctx context.Context, t Tx, actor Actor, conv *Conversat
 		if err != nil {
 			return err
 		}
-		msg, err = insertKeyedMessage(t, conv, actor, kind, body, opts.IdempotencyKey, opts.LinkURL, len(files) > 0)
+		msg, err = insertMessageWithFiles(t, conv, actor, kind, body, opts.IdempotencyKey, opts.LinkURL, len(files) > 0)
 		if errors.Is(err, errKeyTaken) {
-			msg = nil
 			if err := replay(); err != nil || msg != nil {
 				return err
 			}
@@ -497,31 +496,27 @@ func PostMessageWithOpts(ctx context.Context, t Tx, actor Actor, conv *Conversat
 // and announces it, in one statement (this is the hot path of every chat):
 // the message row, the conversation's last message, preview and waiting
 // time, the author's participation and read marker (staff), and the event.
-// tx must hold the conversation (created or locked).
+// tx must hold the conversation (created or locked). Its callers with a key
+// looked it up first: a key taken at insert is the same key, at the same
+// moment, in another conversation (the conversation lock serializes retries
+// within one), a client bug or a hostile one.
 func insertMessage(t Tx, conv *Conversation, actor Actor, kind, body, key, link string) (*Message, error) {
-	return insertMessageWithFiles(t, conv, actor, kind, body, key, link, false)
-}
-
-// insertMessageWithFiles is insertMessage for a message that will carry
-// files (attachFiles): it may have no text (messages.has_files).
-func insertMessageWithFiles(t Tx, conv *Conversation, actor Actor, kind, body, key, link string, hasFiles bool) (*Message, error) {
-	m, err := insertKeyedMessage(t, conv, actor, kind, body, key, link, hasFiles)
+	m, err := insertMessageWithFiles(t, conv, actor, kind, body, key, link, false)
 	if errors.Is(err, errKeyTaken) {
-		// Callers that looked the key up first: the same key, at the same
-		// moment, in another conversation (the conversation lock serializes
-		// retries within one), a client bug or a hostile one.
 		return nil, Invalid("idempotency_key", "idempotency_key_invalid", nil)
 	}
 	return m, err
 }
 
-// errKeyTaken is insertKeyedMessage finding its idempotency key used: it
-// stored nothing.
+// errKeyTaken is insertMessageWithFiles finding its idempotency key used:
+// it stored nothing.
 var errKeyTaken = errors.New("idempotency key taken")
 
-// insertKeyedMessage is insertMessageWithFiles, but a key the author already
-// used is errKeyTaken (the insert skips it, ON CONFLICT DO NOTHING).
-func insertKeyedMessage(t Tx, conv *Conversation, actor Actor, kind, body, key, link string, hasFiles bool) (*Message, error) {
+// insertMessageWithFiles is insertMessage for a message that may carry files
+// (attachFiles: it may have no text, messages.has_files), and a key the
+// author already used is errKeyTaken (the insert skips it, ON CONFLICT DO
+// NOTHING).
+func insertMessageWithFiles(t Tx, conv *Conversation, actor Actor, kind, body, key, link string, hasFiles bool) (*Message, error) {
 	tx := t.db
 	m := &Message{ConversationID: conv.ID, Kind: kind, Body: body, EventData: JSONMap{}, LinkURL: link, HasFiles: hasFiles}
 	if key != "" {
