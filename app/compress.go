@@ -12,13 +12,14 @@ import (
 )
 
 // Pages and htmx fragments are compressed by render, which holds the whole
-// body: brotli (quality 2) or gzip (level 6) as the client prefers, when
-// the body is at least minCompressHTML bytes (below that the saving does
-// not pay for the work: a response that fits in a packet or two). Nothing else is compressed on the way out: the SSE
-// streams (app/live/stream.go writes to the connection itself, event by
-// event) and file downloads (files.go: ranges, and formats mostly already
-// compressed) never pass through render. The CSRF token pages carry is
-// masked per response (csrf.go), against BREACH.
+// body: brotli (quality 2) or gzip (level 6) as the client prefers, when the
+// body is at least minCompressHTML bytes (below that the saving does not pay
+// for the work: a response that fits in a packet or two). Nothing else is
+// compressed on the way out: the SSE streams (app/live/stream.go writes to
+// the connection itself, event by event) and file downloads (files.go:
+// ranges, and formats mostly already compressed) never pass through render.
+// The CSRF token pages carry is masked per response (csrf.go), against
+// BREACH.
 const minCompressHTML = 1024
 
 var (

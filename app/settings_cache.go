@@ -11,16 +11,17 @@ import (
 // response only displays, so a post need not read them again after its
 // commit (issue 12 item 3) and opening a conversation does not read them at
 // all (item 1). Every instance drops its copy when its broker reads a
-// settings, desk-status or service-level event; the instance that saved
-// them, as the write commits (the writer's commit hook, before the answer). Only fields whose setters record such an event may
-// be read from it: the file limits (models.SetFileLimits), the waiting
-// thresholds (models.SetWaitingThresholds), the desk's service-level targets
-// (models.SetSLATargets), the widget's settings (models.UpdateSettings)
-// and the online switch (models.SetOnline). Others still change without an
-// event (auto-close, typing preview, customer calls, the support key's
-// lifetime, the widget secret): read them with models.GetSettings.
-// Decisions keep reading the settings themselves: a widget write in its own
-// transaction (models.settingsForWrite), an upload through fileLimits.
+// settings, desk-status or service-level event, and the instance that saved
+// them drops it as the write commits (the writer's commit hook, before the
+// answer). Only fields whose setters record such an event may be read from
+// it: the file limits (models.SetFileLimits), the waiting thresholds
+// (models.SetWaitingThresholds), the desk's service-level targets
+// (models.SetSLATargets), the widget's settings (models.UpdateSettings) and
+// the online switch (models.SetOnline). Others still change without an event
+// (auto-close, typing preview, customer calls, the support key's lifetime,
+// the widget secret): read them with models.GetSettings. Decisions keep
+// reading the settings themselves: a widget write in its own transaction
+// (models.settingsForWrite), an upload through fileLimits.
 type settingsCache struct {
 	mu sync.Mutex
 	s  *models.DeskSettings

@@ -16,11 +16,11 @@ type InsertTxFunc func(ctx context.Context, tx *gorm.DB, params []river.InsertMa
 // Writer is Parley's one unit of work, shared by request handlers and
 // workers: it runs a change in one transaction together with what must
 // follow it. The change is made through models (whose operations record
-// their realtime events); before the commit the writer takes the events
-// that transaction wrote (as its inserts returned them, models.Transact)
-// and inserts the jobs FollowUps maps them to. The change, its events and its jobs commit or
-// roll back together: a rolled-back reply never notifies anyone and a
-// committed one always does.
+// their realtime events); before the commit the writer takes the events that
+// transaction wrote (as its inserts returned them, models.Transact) and
+// inserts the jobs FollowUps maps them to. The change, its events and its
+// jobs commit or roll back together: a rolled-back reply never notifies
+// anyone and a committed one always does.
 type Writer struct {
 	db       *gorm.DB
 	insertTx InsertTxFunc

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
 	"slices"
 	"strconv"
@@ -186,14 +187,9 @@ func T(ctx context.Context, id string, data ...map[string]any) string {
 // differently: plural rules). Values of other kinds than strings, numbers
 // and booleans are not kept ("").
 func dataKey(id string, data map[string]any) string {
-	names := make([]string, 0, len(data))
-	for k := range data {
-		names = append(names, k)
-	}
-	slices.Sort(names)
 	var b strings.Builder
 	b.WriteString(id)
-	for _, k := range names {
+	for _, k := range slices.Sorted(maps.Keys(data)) {
 		b.WriteByte(0)
 		b.WriteString(k)
 		b.WriteByte('=')
