@@ -216,16 +216,48 @@ func frameNode(ctx context.Context, t *chromedp.Target, frameSel string) (*chrom
 // pendingXHR runs in every document of a tab before its own scripts: it
 // counts the XMLHttpRequests in flight. A request ends at loadend, which
 // comes after load, where htmx has already swapped its response in.
+//
+// It also keeps the document's trail for a failed test's log (Trail): each
+// request's method, path and outcome, and each uncaught error, the last
+// trailSize of them. A journey that stalls in CI then says whether a
+// response never came, came as an error, or broke a script.
 const pendingXHR = `(() => {
 	if (window.__browsertestXHR !== undefined) return;
 	window.__browsertestXHR = 0;
+	const trail = window.__browsertestTrail = [], t0 = Date.now();
+	const note = (s) => { trail.push('+' + (Date.now() - t0) + 'ms ' + s); if (trail.length > ` + trailSize + `) trail.shift(); };
+	const open = XMLHttpRequest.prototype.open;
+	XMLHttpRequest.prototype.open = function (method, url) {
+		this.__browsertestWhat = method + ' ' + String(url).replace(location.origin, '');
+		return open.apply(this, arguments);
+	};
 	const send = XMLHttpRequest.prototype.send;
 	XMLHttpRequest.prototype.send = function () {
 		window.__browsertestXHR++;
-		this.addEventListener('loadend', () => { window.__browsertestXHR--; }, {once: true});
+		const what = this.__browsertestWhat;
+		note(what + ' sent');
+		this.addEventListener('loadend', () => {
+			window.__browsertestXHR--;
+			note(what + ' -> ' + (this.status ? this.status + ' (' + this.responseText.length + ' chars)' : 'no response'));
+		}, {once: true});
 		return send.apply(this, arguments);
 	};
+	window.addEventListener('error', (e) => note('error: ' + e.message + ' at ' + e.filename + ':' + e.lineno));
+	window.addEventListener('unhandledrejection', (e) => note('unhandled rejection: ' + e.reason));
 })()`
+
+// trailSize is how many entries a document's trail keeps.
+const trailSize = "40"
+
+// Trail returns the tab's address and what its document did lately (see
+// pendingXHR), one entry a line, or why it could not be read.
+func Trail(ctx context.Context) string {
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`[location.pathname].concat(window.__browsertestTrail || []).join('\n')`))
+	if err != nil {
+		return "trail unknown: " + err.Error()
+	}
+	return s
+}
 
 // Click clicks the element sel matches once it is ready (see above). It is
 // a DOM click (el.click()): the events htmx and the page listen to, without

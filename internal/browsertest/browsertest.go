@@ -144,6 +144,11 @@ func tabIn(t testing.TB, in *instance, timeout time.Duration) context.Context {
 		cancelTimeout()
 		cancel()
 	})
+	t.Cleanup(func() { // first, while the tab is open
+		if t.Failed() {
+			t.Logf("the tab's page, lately: %s", Trail(ctx))
+		}
+	})
 	if err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: pendingXHR})
 		return err
