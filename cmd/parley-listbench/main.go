@@ -53,7 +53,7 @@ func main() {
 	flag.IntVar(&o.depth, "depth", 100, "the deep page: how many pages in, following the Older links")
 	flag.StringVar(&o.dataDir, "data", "", "directory for the private PostgreSQL (default: a temporary one); a seeded one is reused")
 	flag.BoolVar(&o.reseed, "reseed", false, "seed again even if the database already holds a seed of this size")
-	flag.StringVar(&o.only, "only", "", "measure only the views whose name contains this")
+	flag.StringVar(&o.only, "only", "", "measure only the views (with -open: the requests, \"click\" or \"full\") whose name contains this")
 	flag.BoolVar(&o.reports, "reports", false, "measure the Reports page's queries and page instead of the lists")
 	flag.BoolVar(&o.open, "open", false, "measure opening conversations through the HTTP server (c=1, 10, 50) instead of the lists")
 	flag.DurationVar(&o.openFor, "open-for", 5*time.Second, "with -open: how long each row (request kind × concurrency) runs")

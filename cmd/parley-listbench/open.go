@@ -114,24 +114,25 @@ func measureOpen(ctx context.Context, db *gorm.DB, h http.Handler, st *statement
 	}
 
 	if o.trace {
-		st.trace = true
 		c := client()
-		if _, err := get(c, kinds[0], pids[0]); err != nil { // warm
-			return err
+		for _, k := range kinds {
+			if _, err := get(c, k, pids[0]); err != nil { // warm
+				return err
+			}
+			st.mu.Lock()
+			st.sqls, st.trace = nil, true
+			st.mu.Unlock()
+			if _, err := get(c, k, pids[1]); err != nil {
+				return err
+			}
+			st.mu.Lock()
+			fmt.Printf("\nstatements of one open (%s), %d:\n", k.name, len(st.sqls))
+			for i, q := range st.sqls {
+				fmt.Printf("%3d %s\n", i+1, q)
+			}
+			st.sqls, st.trace = nil, false
+			st.mu.Unlock()
 		}
-		st.mu.Lock()
-		st.sqls = nil
-		st.mu.Unlock()
-		if _, err := get(c, kinds[0], pids[1]); err != nil {
-			return err
-		}
-		st.mu.Lock()
-		fmt.Printf("\nstatements of one open (full page), %d:\n", len(st.sqls))
-		for i, q := range st.sqls {
-			fmt.Printf("%3d %s\n", i+1, q)
-		}
-		st.sqls, st.trace = nil, false
-		st.mu.Unlock()
 	}
 
 	fmt.Printf("\nopening a conversation through the HTTP server, %s per row, viewer agent1, %d open conversations at random (/conversations/<pid>%s)\n\n",
@@ -140,6 +141,9 @@ func measureOpen(ctx context.Context, db *gorm.DB, h http.Handler, st *statement
 	// PostgreSQL) per request: what the machine's load moves least.
 	fmt.Printf("%-30s %4s %10s %9s %9s %11s %9s %9s\n", "request", "c", "req/s", "p50", "p99", "statements", "bytes", "cpu/req")
 	for _, k := range kinds {
+		if !strings.Contains(k.name, o.only) {
+			continue
+		}
 		for _, conc := range []int{1, 10, 50} {
 			var (
 				mu    sync.Mutex
