@@ -392,12 +392,11 @@ func (a *App) transferConversation(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	agents, err := models.SupportAgents(ctxOf(c), a.db)
-	if err != nil {
-		return err
-	}
+	var agents []models.User // the form comes back cleared: the agents load when the menu is used again
 	if status == http.StatusOK {
 		a.toast(c, "success", tr(c, "teams.transferred"))
+	} else if agents, err = models.SupportAgents(ctxOf(c), a.db); err != nil { // the refused choice stays chosen
+		return err
 	}
 	return a.render(c, status, views.TransferForm(conv, teams, agents, form))
 }

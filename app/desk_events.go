@@ -369,11 +369,7 @@ func (v *deskViewer) renderThread(ctx context.Context, b *live.Batch, evs []mode
 		}
 	}
 	if assigned && conv.Kind == models.KindCustomer {
-		agents, err := models.SupportAgents(ctx, v.a.db)
-		if err != nil {
-			return err
-		}
-		if err := add(views.AssigneeControl(conv, agents, true)); err != nil {
+		if err := add(views.AssigneeControl(conv, row.AssigneeName, true)); err != nil {
 			return err
 		}
 	}

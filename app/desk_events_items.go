@@ -36,7 +36,7 @@ func (v *deskViewer) renderItems(ctx context.Context, b *live.Batch, evs []model
 		}
 	}
 	if models.CanSeeConversation(v.user, conv, true) {
-		items, err := models.ConversationItems(ctx, v.a.db, v.user, conv, nil)
+		items, err := models.ConversationItems(ctx, v.a.db, v.user, conv)
 		if err != nil {
 			return err
 		}
@@ -55,7 +55,7 @@ func (v *deskViewer) renderItems(ctx context.Context, b *live.Batch, evs []model
 		for _, c := range []templ.Component{
 			views.ItemHeading(iv.Item, true),
 			views.ItemFollow(iv.Item, iv.Following, true),
-			views.ItemDetails(&models.ItemPanel{Item: iv.Item, Following: iv.Following, Assignees: iv.Assignees, Teams: iv.Teams}, views.NewForm(nil, nil), true),
+			views.ItemDetails(&models.ItemPanel{Item: iv.Item, Following: iv.Following, Teams: iv.Teams}, views.NewForm(nil, nil), true),
 			views.ItemConversations(iv.Item, iv.Conversations, true),
 			views.ItemActivityList(iv.Item, iv.Activities, true),
 		} {

@@ -41,10 +41,15 @@ func TestParticipantsHTTPRules(t *testing.T) {
 	require.Equal(t, 1, page.doc.Find("#conv-participants .participant-customer").Length(), "the customer is listed")
 	require.Equal(t, 1, page.doc.Find("#participants-join").Length())
 	require.Equal(t, 1, page.doc.Find("#participants-join-hidden").Length())
-	opts := page.doc.Find(`#f-invite option[value="` + fmt.Sprint(bo.ID) + `"]`)
-	require.Equal(t, 1, opts.Length(), "Bo may be invited")
-	require.Zero(t, page.doc.Find(`#f-invite option[value="`+fmt.Sprint(pat.ID)+`"]`).Length(), "Pat may not see customer conversations")
-	require.Zero(t, page.doc.Find(`#f-invite option[value="`+fmt.Sprint(gil.ID)+`"]`).Length(), "Gil is deactivated")
+	// The Invite menu loads who may be invited when it is used.
+	menu := page.doc.Find("#f-invite").AttrOr("data-options", "")
+	require.Equal(t, "/conversations/"+pid+"/menus/invite", menu)
+	require.Equal(t, 1, page.doc.Find("#f-invite option").Length(), "the page carries the prompt only")
+	opts := ana.get(menu, hx...)
+	require.Equal(t, http.StatusOK, opts.StatusCode)
+	require.Equal(t, 1, opts.doc.Find(`option[value="`+fmt.Sprint(bo.ID)+`"]`).Length(), "Bo may be invited")
+	require.Zero(t, opts.doc.Find(`option[value="`+fmt.Sprint(pat.ID)+`"]`).Length(), "Pat may not see customer conversations")
+	require.Zero(t, opts.doc.Find(`option[value="`+fmt.Sprint(gil.ID)+`"]`).Length(), "Gil is deactivated")
 
 	// CSRF: a forged post changes nothing.
 	for _, action := range []string{"join", "leave", "invite"} {

@@ -364,6 +364,11 @@ func TestItemPanelShowsDeactivatedAssignee(t *testing.T) {
 		res := b.get(path)
 		require.Equal(t, http.StatusOK, res.StatusCode)
 		assert.Equal(t, "Max Gone", res.text(`select[id^="item-f-assignee"] option[selected]`), path)
+		// Its menu loads the others when used, Max still chosen.
+		menu := b.get(res.doc.Find(`select[id^="item-f-assignee"]`).AttrOr("data-options", ""), "HX-Request", "true")
+		require.Equal(t, http.StatusOK, menu.StatusCode, path)
+		assert.Equal(t, "Max Gone", menu.text("option[selected]"), path)
+		assert.Equal(t, "Sue", menu.text(fmt.Sprintf(`option[value="%d"]`, sue.ID)), path)
 	}
 }
 

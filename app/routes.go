@@ -62,6 +62,7 @@ func (a *App) routes(e *echo.Echo) {
 	e.POST("/conversations/:pid/assign", a.assignConversation, a.requireUser)
 	e.POST("/conversations/:pid/follow", a.followConversation, a.requireUser)
 	e.POST("/conversations/:pid/transfer", a.transferConversation, a.requireUser)
+	e.GET("/conversations/:pid/menus/:menu", a.showMenu, a.requireUser)
 	// The Participants panel (desk_participants.go).
 	e.POST("/conversations/:pid/participants/join", a.joinConversation, a.requireUser)
 	e.POST("/conversations/:pid/participants/leave", a.leaveConversation, a.requireUser)
@@ -110,6 +111,7 @@ func (a *App) routes(e *echo.Echo) {
 		e.GET(base+"/new", a.newItem, a.requireUser, k)
 		a.bodyLimit(e.POST(base, a.createItem, a.requireUser, k), bodyRule{limit: itemBodyLimit})
 		e.GET(base+"/:number", a.showItem, a.requireUser, k)
+		e.GET(base+"/:number/menus/assignee", a.showItemAssigneeMenu, a.requireUser, k)
 		a.bodyLimit(e.POST(base+"/:number/update", a.updateItem, a.requireUser, k), bodyRule{limit: itemBodyLimit})
 		e.POST(base+"/:number/follow", a.followItem, a.requireUser, k)
 		a.bodyLimit(e.POST(base+"/:number/comments", a.commentOnItem, a.requireUser, k), bodyRule{limit: itemBodyLimit})

@@ -122,7 +122,10 @@ func TestTransferAvailabilityAndTeamLists(t *testing.T) {
 	page := sam.get("/conversations/" + conv.PublicID)
 	require.Equal(t, http.StatusOK, page.StatusCode)
 	assert.Equal(t, 1, page.doc.Find(`#conv-transfer option[value="team:`+idStr(team.ID)+`"]`).Length())
-	assert.Contains(t, page.text(`#conv-transfer option[value="agent:`+idStr(bo.ID)+`"]`), "(away)")
+	assert.Zero(t, page.doc.Find(`#conv-transfer option[value^="agent:"]`).Length(), "the agents load when the menu is used")
+	menu := sam.get(page.doc.Find("#f-transfer-to").AttrOr("data-options", ""), "HX-Request", "true")
+	assert.Equal(t, 1, menu.doc.Find(`option[value="team:`+idStr(team.ID)+`"]`).Length())
+	assert.Contains(t, menu.text(`option[value="agent:`+idStr(bo.ID)+`"]`), "(away)")
 	assert.Equal(t, "away", page.doc.Find("#my-availability button").AttrOr("data-availability", ""))
 
 	before := messages()
@@ -135,6 +138,7 @@ func TestTransferAvailabilityAndTeamLists(t *testing.T) {
 	res := sam.post(transfer, url.Values{"to": {"agent:" + idStr(bo.ID)}, "note": {strings.Repeat("n", models.MaxMessageLen+1)}}, "HX-Request", "true")
 	require.Equal(t, http.StatusUnprocessableEntity, res.StatusCode)
 	assert.NotEmpty(t, res.text("#conv-transfer #e-note"))
+	assert.Equal(t, "agent:"+idStr(bo.ID), res.doc.Find("#f-transfer-to option[selected]").AttrOr("value", ""), "the refused choice stays chosen")
 	assert.Equal(t, http.StatusForbidden, sam.post(transfer, url.Values{"to": {"team:" + idStr(team.ID)}, "_csrf": {"forged"}}).StatusCode, "CSRF")
 	assert.Equal(t, before, messages(), "nothing stored")
 

@@ -118,8 +118,6 @@ type ConversationView struct {
 	Cobrowse *CobrowseSession
 	// Members are the staff members of an internal conversation.
 	Members []User
-	// Agents are who a customer conversation can be assigned to.
-	Agents []User
 	// Teammates are the agents in a customer conversation
 	// (ConversationTeammates): the composer's "To" menu offers them, but the
 	// viewer, as recipients of a private message.
@@ -221,7 +219,10 @@ func ConversationViewWith(ctx context.Context, db *gorm.DB, u *User, conv *Conve
 			return nil, fmt.Errorf("conversation members: %w", err)
 		}
 	} else {
-		if v.Agents, v.Teammates, err = ConversationAgents(ctx, db, conv); err != nil {
+		// Who it may be assigned, transferred or invited to is read when
+		// a menu is first used (app/desk_menus.go): the page of a desk of
+		// 2,000 agents reads and renders what one of 5 does.
+		if v.Teammates, err = ConversationTeammates(ctx, db, conv); err != nil {
 			return nil, err
 		}
 		if v.Teams, v.TeamSLA, err = TeamOptionsWithSLA(ctx, db); err != nil {
@@ -230,15 +231,10 @@ func ConversationViewWith(ctx context.Context, db *gorm.DB, u *User, conv *Conve
 		v.TeamName = v.Row.TeamName
 	}
 	v.Following = v.Row.ViewerFollowing
-	if v.Items, err = ConversationItems(ctx, db, u, conv, v.Agents); err != nil {
+	if v.Items, err = ConversationItems(ctx, db, u, conv); err != nil {
 		return nil, err
 	}
-	if conv.Kind == KindCustomer {
-		v.Participants, err = participantsAmong(ctx, db, conv, v.Agents)
-	} else {
-		v.Participants, err = LoadParticipants(ctx, db, conv)
-	}
-	if err != nil {
+	if v.Participants, err = LoadParticipants(ctx, db, conv); err != nil {
 		return nil, err
 	}
 	return v, nil

@@ -240,7 +240,7 @@ func TestOpenConversationMarksReadAndPicksList(t *testing.T) {
 	assert.Equal(t, models.SectionCustomers, v.ListQuery.Section, "a customer conversation opens beside the inbox")
 	assert.Len(t, v.List, 1)
 	assert.Zero(t, v.Row.Unread)
-	assert.NotEmpty(t, v.Agents)
+	assert.NotEmpty(t, v.Teammates, "I wrote in it: the composer offers me to the others")
 	assert.True(t, v.Row.Mine, "I wrote a note in it")
 	s, err = models.CountUnread(ctx, db, me)
 	require.NoError(t, err)
@@ -261,7 +261,7 @@ func TestOpenConversationMarksReadAndPicksList(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, models.SectionMine, v.ListQuery.Section, "no customers list without the flag")
 	assert.Len(t, v.Members, 2)
-	assert.Empty(t, v.Agents)
+	assert.Empty(t, v.Teammates)
 }
 
 func TestUnreadTotalCountsEachConversationOnce(t *testing.T) {

@@ -42,14 +42,13 @@ func TestConversationWithSeveralItems(t *testing.T) {
 
 	refs := func(u *models.User) (out []string) {
 		t.Helper()
-		panels, err := models.ConversationItems(ctx, db, u, conv, nil)
+		panels, err := models.ConversationItems(ctx, db, u, conv)
 		require.NoError(t, err)
 		keys := map[string]bool{}
 		for _, p := range panels {
 			out = append(out, p.Item.Ref())
 			assert.False(t, keys[p.Key], "element ids apart")
 			keys[p.Key] = true
-			assert.NotEmpty(t, p.Assignees)
 		}
 		return out
 	}

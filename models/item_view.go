@@ -48,9 +48,9 @@ type ItemView struct {
 	Activities    []ItemActivity
 	Conversations []InboxRow
 	Following     bool
-	// Assignees are who the item may be assigned to; Teams the teams.
-	Assignees []User
-	Teams     []Team
+	// Teams are where the item may be sent (who it may be assigned to
+	// loads with the menu: ItemAssignees).
+	Teams []Team
 }
 
 // ItemActivityLimit is how much history an item page shows (newest).
@@ -79,14 +79,29 @@ func OpenItem(ctx context.Context, db *gorm.DB, u *User, kind string, number int
 	if err := db.Raw("SELECT EXISTS (SELECT 1 FROM item_followers WHERE item_id = ? AND user_id = ?)", it.ID, u.ID).Scan(&v.Following).Error; err != nil {
 		return nil, fmt.Errorf("item following: %w", err)
 	}
-	if v.Assignees, v.Teams, err = ItemChoices(ctx, db, it.Kind); err != nil {
+	if v.Teams, err = itemTeams(ctx, db); err != nil {
 		return nil, err
 	}
 	return v, nil
 }
 
-// ItemChoices lists who items of kind may be assigned to, and the teams.
+// ItemChoices lists who items of kind may be assigned to, and the teams
+// (the lists' filters, the new-item form).
 func ItemChoices(ctx context.Context, db *gorm.DB, kind string) ([]User, []Team, error) {
+	us, err := ItemAssignees(ctx, db, kind)
+	if err != nil {
+		return nil, nil, err
+	}
+	ts, err := itemTeams(ctx, db)
+	if err != nil {
+		return nil, nil, err
+	}
+	return us, ts, nil
+}
+
+// ItemAssignees lists who items of kind may be assigned to, by name:
+// support agents for a ticket, any active user for a task.
+func ItemAssignees(ctx context.Context, db *gorm.DB, kind string) ([]User, error) {
 	var us []User
 	var err error
 	if kind == ItemTicket {
@@ -95,21 +110,27 @@ func ItemChoices(ctx context.Context, db *gorm.DB, kind string) ([]User, []Team,
 		us, err = ActiveUsers(ctx, db)
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("item assignees: %w", err)
+		return nil, fmt.Errorf("item assignees: %w", err)
 	}
+	return us, nil
+}
+
+// itemTeams lists the teams an item may be sent to, by name.
+func itemTeams(ctx context.Context, db *gorm.DB) ([]Team, error) {
 	var ts []Team
 	if err := db.WithContext(ctx).Omit(clause.Associations).Order("lower(name), id").Find(&ts).Error; err != nil {
-		return nil, nil, fmt.Errorf("teams: %w", err)
+		return nil, fmt.Errorf("teams: %w", err)
 	}
-	return us, ts, nil
+	return ts, nil
 }
 
 // ItemPanel is an item as a side panel or its page's details show it.
 type ItemPanel struct {
 	Item      *Item
 	Following bool
-	Assignees []User
-	Teams     []Team
+	// Teams are where the item may be sent; who it may be assigned to
+	// loads with the menu (ItemAssignees).
+	Teams []Team
 	// Key tells the element ids of one item's details apart where a
 	// conversation's panel shows several (ItemPanelKey); empty on the item
 	// page, whose ids stay plain.
@@ -125,10 +146,9 @@ func ItemPanelKey(it *Item) string {
 // ConversationItems returns the panels of conv's items that u may see, in
 // the order they were linked: none when conv has no item or u may see none
 // of them (an agent without the support flag sees no ticket). One query for
-// the items (with the viewer's follow), one each for the choices of each
-// kind shown; agents, when the caller has already loaded the support
-// agents, stand for a ticket's assignees.
-func ConversationItems(ctx context.Context, db *gorm.DB, u *User, conv *Conversation, agents []User) ([]ItemPanel, error) {
+// the items (with the viewer's follow), and one for the teams if there are
+// any.
+func ConversationItems(ctx context.Context, db *gorm.DB, u *User, conv *Conversation) ([]ItemPanel, error) {
 	var rows []struct {
 		Item
 		Following    bool
@@ -148,11 +168,6 @@ func ConversationItems(ctx context.Context, db *gorm.DB, u *User, conv *Conversa
 	if len(rows) == 0 {
 		return nil, nil
 	}
-	type choices struct {
-		assignees []User
-		teams     []Team
-	}
-	byKind := map[string]*choices{}
 	panels := make([]ItemPanel, 0, len(rows))
 	for i := range rows {
 		it := rows[i].Item
@@ -162,20 +177,16 @@ func ConversationItems(ctx context.Context, db *gorm.DB, u *User, conv *Conversa
 		if it.AssigneeID != nil {
 			it.Assignee = &User{ID: *it.AssigneeID, Name: rows[i].AssigneeName}
 		}
-		ch := byKind[it.Kind]
-		if ch == nil {
-			ch = &choices{}
-			if it.Kind == ItemTicket && agents != nil {
-				ch.assignees = agents
-				if err := db.WithContext(ctx).Omit(clause.Associations).Order("lower(name), id").Find(&ch.teams).Error; err != nil {
-					return nil, fmt.Errorf("teams: %w", err)
-				}
-			} else if ch.assignees, ch.teams, err = ItemChoices(ctx, db, it.Kind); err != nil {
-				return nil, err
-			}
-			byKind[it.Kind] = ch
+		panels = append(panels, ItemPanel{Item: &it, Following: rows[i].Following, Key: ItemPanelKey(&it)})
+	}
+	if len(panels) > 0 {
+		teams, err := itemTeams(ctx, db)
+		if err != nil {
+			return nil, err
 		}
-		panels = append(panels, ItemPanel{Item: &it, Following: rows[i].Following, Assignees: ch.assignees, Teams: ch.teams, Key: ItemPanelKey(&it)})
+		for i := range panels {
+			panels[i].Teams = teams
+		}
 	}
 	return panels, nil
 }
@@ -247,7 +258,7 @@ func ItemPanelFor(ctx context.Context, db *gorm.DB, u *User, kind string, number
 		Scan(&p.Following).Error; err != nil {
 		return nil, fmt.Errorf("item following: %w", err)
 	}
-	if p.Assignees, p.Teams, err = ItemChoices(ctx, db, it.Kind); err != nil {
+	if p.Teams, err = itemTeams(ctx, db); err != nil {
 		return nil, err
 	}
 	return p, nil

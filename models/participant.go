@@ -234,10 +234,10 @@ func CustomerLineActor(m *Message, desk string) string {
 }
 
 // ParticipantsView is what the Participants panel shows: the agents in the
-// conversation and those who may be invited into it.
+// conversation. Who may be invited into it loads when the Invite menu is
+// used (InvitableAgents).
 type ParticipantsView struct {
 	Participants []Participant
-	Invitable    []User
 }
 
 // In reports whether userID is in the conversation now, and hidden.
@@ -260,34 +260,5 @@ func LoadParticipants(ctx context.Context, db *gorm.DB, conv *Conversation) (*Pa
 	if err != nil {
 		return nil, err
 	}
-	inv, err := InvitableAgents(ctx, db, conv)
-	if err != nil {
-		return nil, err
-	}
-	return &ParticipantsView{Participants: ps, Invitable: inv}, nil
-}
-
-// participantsAmong is LoadParticipants for a page that has read the
-// support agents already (ConversationAgents, by name): the invitable are
-// those of them who may join (CanJoinConversation) and are not in it now,
-// so the page asks one statement fewer and scans the agents once.
-func participantsAmong(ctx context.Context, db *gorm.DB, conv *Conversation, agents []User) (*ParticipantsView, error) {
-	if conv.Kind != KindCustomer {
-		return nil, nil
-	}
-	ps, err := Participants(ctx, db, conv)
-	if err != nil {
-		return nil, err
-	}
-	in := make(map[int64]bool, len(ps))
-	for _, p := range ps {
-		in[p.UserID] = true
-	}
-	var inv []User
-	for i := range agents {
-		if !in[agents[i].ID] && CanJoinConversation(&agents[i], conv) {
-			inv = append(inv, agents[i])
-		}
-	}
-	return &ParticipantsView{Participants: ps, Invitable: inv}, nil
+	return &ParticipantsView{Participants: ps}, nil
 }

@@ -74,22 +74,6 @@ func TestConversationTeammates(t *testing.T) {
 	us, err = models.ConversationTeammates(ctx, s.db, s.conv)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"ann@example.com", "bob@example.com"}, names(us))
-	sameAsApart(t, s.db, s.conv)
-}
-
-// sameAsApart checks that ConversationAgents (one statement, opening a
-// conversation) gives what SupportAgents and ConversationTeammates give.
-func sameAsApart(t *testing.T, db *gorm.DB, conv *models.Conversation) {
-	t.Helper()
-	ctx := context.Background()
-	agents, teammates, err := models.ConversationAgents(ctx, db, conv)
-	require.NoError(t, err)
-	wantAgents, err := models.SupportAgents(ctx, db)
-	require.NoError(t, err)
-	wantTeammates, err := models.ConversationTeammates(ctx, db, conv)
-	require.NoError(t, err)
-	assert.Equal(t, names(wantAgents), names(agents))
-	assert.Equal(t, names(wantTeammates), names(teammates))
 }
 
 // A private message is stored with its recipients, and every reader sees

@@ -13,6 +13,8 @@
 //   <div id="toasts" aria-live="polite"> with optional server-rendered
 //     <div class="toast toast-success" data-autodismiss>…</div>
 //   <select data-autosubmit>  submits its form on change
+//   <select data-options="url">  holds its current choice; the first pointer
+//     over it, touch or focus loads its whole list of <option>s from url
 //   <form data-confirm="…">   (or a submit button with data-confirm) asks confirm() first
 //   <button data-copy="#field" data-copied="…">  copies the field's text, then toasts
 (function () {
@@ -164,6 +166,31 @@
     // requestSubmit fires the submit event (CSRF field, data-confirm, htmx
     // all still apply); submit() is the fallback for very old browsers.
     if (el.form.requestSubmit) el.form.requestSubmit(); else el.form.submit();
+  });
+
+  // <select data-options="url">: a menu of a desk's agents comes with its
+  // current choice only (a desk may have 2,000 of them) and loads the rest
+  // as the pointer reaches it or it gets the focus, before it opens. A
+  // choice made while they load stays chosen.
+  function loadOptions(e) {
+    var sel = e.target && e.target.closest && e.target.closest('select[data-options]');
+    if (!sel || sel.parleyOptions) return;
+    sel.parleyOptions = true;
+    var asked = sel.value, url = new URL(sel.getAttribute('data-options'), location.href), xhr = new XMLHttpRequest();
+    xhr.open('GET', url.href);
+    xhr.setRequestHeader('HX-Request', 'true');
+    xhr.onload = function () {
+      // (a signed-out session ends at the sign-in page: not options)
+      if (xhr.status !== 200 || new URL(xhr.responseURL).pathname !== url.pathname) { sel.parleyOptions = false; return; }
+      var now = sel.value;
+      sel.innerHTML = xhr.responseText;
+      if (now !== asked && Array.prototype.some.call(sel.options, function (o) { return o.value === now; })) sel.value = now;
+    };
+    xhr.onerror = function () { sel.parleyOptions = false; }; // the next pointer tries again
+    xhr.send();
+  }
+  ['pointerover', 'focusin', 'touchstart'].forEach(function (name) {
+    document.addEventListener(name, loadOptions, { capture: true, passive: true });
   });
 
   // <button data-copy="#id" data-copied="…"> copies that field's text (the

@@ -83,6 +83,13 @@ const readyJS = `function (sel, doName, state) {
 		if (document.activeElement !== el) { state.el = null; return false; }
 		break;
 	case 'set':
+		if (el.tagName === 'SELECT' && el.hasAttribute('data-options') && !Array.from(el.options).some((o) => o.value === state.value)) {
+			// A menu that loads its options when first used (app.js): as a
+			// person would, use it and wait for them.
+			el.focus();
+			state.el = null;
+			return false;
+		}
 		el.focus();
 		el.value = state.value;
 		el.dispatchEvent(new Event('input', {bubbles: true}));
@@ -286,7 +293,9 @@ func Type(sel, keys string, opts ...Opt) chromedp.Action[chromedp.Void] {
 
 // SetValue sets the value of the input, textarea or select sel matches once
 // it is ready, and fires input and change (a select's autosubmit form
-// submits, an hx-trigger on input runs).
+// submits, an hx-trigger on input runs). A select whose options load when
+// it is first used (data-options) is focused first, and set once the
+// option is there.
 func SetValue(sel, value string, opts ...Opt) chromedp.Action[chromedp.Void] {
 	return act(sel, "set", value, opts)
 }
