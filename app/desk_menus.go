@@ -1,7 +1,9 @@
 package app
 
 import (
+	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -87,4 +89,44 @@ func (a *App) showItemAssigneeMenu(c echo.Context) error {
 		return err
 	}
 	return a.render(c, http.StatusOK, views.ItemAssigneeOptions(it, nonNil(us)))
+}
+
+// showPeopleMenu answers a menu of people when it is first used
+// (views.PeopleMenuURL): who items of kind may be assigned to, after what
+// the menu's style offers first, the person with id selected chosen. For
+// staff who may see items of kind (the lists, the form and search show the
+// menu to them): 404 for anyone else, or an unknown kind or style.
+func (a *App) showPeopleMenu(c echo.Context) error {
+	kind, style := c.QueryParam("kind"), c.QueryParam("style")
+	if (kind != models.ItemTicket && kind != models.ItemTask) || !models.CanSeeItems(currentUser(c), kind) {
+		return echo.ErrNotFound
+	}
+	switch style {
+	case views.PeopleFilter, views.PeopleForm, views.PeopleSearch:
+	default:
+		return echo.ErrNotFound
+	}
+	us, err := models.ItemAssignees(ctxOf(c), a.db, kind)
+	if err != nil {
+		return err
+	}
+	return a.render(c, http.StatusOK, views.PeopleOptions(style, us, c.QueryParam("selected")))
+}
+
+// chosenPerson is the person a menu of people has chosen (value: a user
+// id), for the page to show before the menu loads the others: none for
+// another value or an unknown id.
+func (a *App) chosenPerson(c echo.Context, value string) ([]models.User, error) {
+	id, err := strconv.ParseInt(value, 10, 64)
+	if err != nil || id <= 0 {
+		return nil, nil
+	}
+	u, err := models.FindUser(ctxOf(c), a.db, id)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return []models.User{*u}, nil
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/PuerkitoBio/goquery"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -137,4 +138,62 @@ func TestItemAssigneeMenu(t *testing.T) {
 	p.login("pat@example.com")
 	assert.Equal(t, http.StatusNotFound, p.get("/tickets/1/menus/assignee", "HX-Request", "true").StatusCode)
 	assert.Equal(t, http.StatusOK, p.get("/tasks/1/menus/assignee", "HX-Request", "true").StatusCode)
+}
+
+// The assignee menus of the item lists, the new-item form and search carry
+// their chosen person only and load who items may be assigned to when used:
+// a ticket's support agents, a task's anyone active, after what each
+// offers first. Tickets' menus are for who sees tickets; an unknown kind or
+// style is a 404.
+func TestPeopleMenus(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	sue := e.user("Sue", "sue@example.com", models.RoleAgent, true)
+	pat := e.user("Pat", "pat@example.com", models.RoleAgent, false)
+	for i := range 30 {
+		e.user(fmt.Sprintf("Agent Number %02d", i), fmt.Sprintf("agent%d@example.com", i), models.RoleAgent, true)
+	}
+	b := e.browser()
+	b.login("sue@example.com")
+	values := func(doc *goquery.Selection) (vs []string) {
+		doc.Find("option").Each(func(_ int, s *goquery.Selection) { vs = append(vs, s.AttrOr("value", "")) })
+		return vs
+	}
+	id := fmt.Sprint(sue.ID)
+
+	list := b.get("/tickets?assignee=" + id)
+	require.Equal(t, http.StatusOK, list.StatusCode)
+	assert.NotContains(t, list.body, "Agent Number", "the list does not carry the desk's agents")
+	assert.Equal(t, []string{"", id}, values(list.doc.Find("#flt-assignee")), "Anyone, and the chosen one")
+	assert.Equal(t, id, list.doc.Find("#flt-assignee option[selected]").AttrOr("value", ""))
+	filter := list.doc.Find("#flt-assignee").AttrOr("data-options", "")
+	require.Equal(t, "/desk/menus/people?kind=ticket&style=filter", filter)
+	menu := b.get(filter+"&selected="+id, "HX-Request", "true")
+	require.Equal(t, http.StatusOK, menu.StatusCode)
+	assert.Len(t, values(menu.doc.Selection), 32, "Anyone and the 31 support agents")
+	assert.Equal(t, id, menu.doc.Find("option[selected]").AttrOr("value", ""))
+	assert.Zero(t, menu.doc.Find(`option[value="`+fmt.Sprint(pat.ID)+`"]`).Length(), "tickets go to support agents")
+
+	form := b.get("/tasks/new")
+	require.Equal(t, http.StatusOK, form.StatusCode)
+	assert.Equal(t, []string{""}, values(form.doc.Find("#f-assignee")), "Nobody, until used")
+	menu = b.get(form.doc.Find("#f-assignee").AttrOr("data-options", ""), "HX-Request", "true")
+	assert.Equal(t, form.text(`#f-assignee option[value=""]`), menu.text(`option[value=""]`), "what the form offers first")
+	assert.Equal(t, 1, menu.doc.Find(`option[value="`+fmt.Sprint(pat.ID)+`"]`).Length(), "tasks go to anyone active")
+
+	search := b.get("/search?q=x&assignee=me")
+	require.Equal(t, http.StatusOK, search.StatusCode)
+	assert.Equal(t, []string{"", "me", "none"}, values(search.doc.Find("#search-assignee")))
+	assert.Equal(t, "me", search.doc.Find("#search-assignee option[selected]").AttrOr("value", ""))
+	menu = b.get(search.doc.Find("#search-assignee").AttrOr("data-options", "")+"&selected=me", "HX-Request", "true")
+	assert.Len(t, values(menu.doc.Selection), 34)
+	assert.Equal(t, "me", menu.doc.Find("option[selected]").AttrOr("value", ""))
+
+	for _, q := range []string{"kind=ticket&style=nope", "kind=nope&style=filter", "style=filter", "kind=ticket"} {
+		assert.Equal(t, http.StatusNotFound, b.get("/desk/menus/people?"+q, "HX-Request", "true").StatusCode, q)
+	}
+	p := e.browser()
+	p.login("pat@example.com")
+	assert.Equal(t, http.StatusNotFound, p.get(filter, "HX-Request", "true").StatusCode, "Pat sees no tickets")
+	assert.Equal(t, http.StatusOK, p.get("/desk/menus/people?kind=task&style=filter", "HX-Request", "true").StatusCode)
 }

@@ -59,11 +59,15 @@ func (a *App) listItems(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	assignees, teams, err := models.ItemChoices(ctxOf(c), a.db, q.Kind)
+	teams, err := models.Teams(ctxOf(c), a.db)
 	if err != nil {
 		return err
 	}
-	return a.render(c, http.StatusOK, views.ItemsPage(views.ItemList{Query: q, Page: page, Assignees: assignees, Teams: teams}))
+	chosen, err := a.chosenPerson(c, strconv.FormatInt(q.AssigneeID, 10))
+	if err != nil {
+		return err
+	}
+	return a.render(c, http.StatusOK, views.ItemsPage(views.ItemList{Query: q, Page: page, Assignees: chosen, Teams: teams}))
 }
 
 // itemNumber reads the route's item number; anything else is a 404.
@@ -127,11 +131,15 @@ func (a *App) newItem(c echo.Context) error {
 }
 
 func (a *App) renderNewItem(c echo.Context, status int, conv *models.Conversation, f views.Form) error {
-	assignees, teams, err := models.ItemChoices(ctxOf(c), a.db, kindOf(c))
+	teams, err := models.Teams(ctxOf(c), a.db)
 	if err != nil {
 		return err
 	}
-	return a.render(c, status, views.NewItemPage(kindOf(c), conv, f, assignees, teams))
+	chosen, err := a.chosenPerson(c, f.Get("assignee"))
+	if err != nil {
+		return err
+	}
+	return a.render(c, status, views.NewItemPage(kindOf(c), conv, f, chosen, teams))
 }
 
 // createItem saves the new-item form; from a conversation, the agent goes

@@ -63,6 +63,7 @@ func (a *App) routes(e *echo.Echo) {
 	e.POST("/conversations/:pid/follow", a.followConversation, a.requireUser)
 	e.POST("/conversations/:pid/transfer", a.transferConversation, a.requireUser)
 	e.GET("/conversations/:pid/menus/:menu", a.showMenu, a.requireUser)
+	e.GET("/desk/menus/people", a.showPeopleMenu, a.requireUser)
 	// The Participants panel (desk_participants.go).
 	e.POST("/conversations/:pid/participants/join", a.joinConversation, a.requireUser)
 	e.POST("/conversations/:pid/participants/leave", a.leaveConversation, a.requireUser)

@@ -33,11 +33,14 @@ func (a *App) search(c echo.Context) error {
 		// The tab does not exist for them.
 		p.Query.Kind, q.Kind = models.SearchKindConversations, models.SearchKindConversations
 	}
-	kind := models.ItemTask
+	p.AssigneeKind = models.ItemTask
 	if models.CanSeeCustomerData(u) {
-		kind = models.ItemTicket
+		p.AssigneeKind = models.ItemTicket
 	}
-	if p.Assignees, p.Teams, err = models.ItemChoices(ctxOf(c), a.db, kind); err != nil {
+	if p.Teams, err = models.Teams(ctxOf(c), a.db); err != nil {
+		return err
+	}
+	if p.Assignees, err = a.chosenPerson(c, p.Query.Assignee); err != nil {
 		return err
 	}
 	if p.Error != nil {

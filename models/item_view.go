@@ -9,7 +9,6 @@ import (
 	"unicode/utf8"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 )
 
 // ItemActivity is one entry of an item's history.
@@ -79,7 +78,7 @@ func OpenItem(ctx context.Context, db *gorm.DB, u *User, kind string, number int
 	if err := db.Raw("SELECT EXISTS (SELECT 1 FROM item_followers WHERE item_id = ? AND user_id = ?)", it.ID, u.ID).Scan(&v.Following).Error; err != nil {
 		return nil, fmt.Errorf("item following: %w", err)
 	}
-	if v.Teams, err = itemTeams(ctx, db); err != nil {
+	if v.Teams, err = Teams(ctx, db); err != nil {
 		return nil, err
 	}
 	return v, nil
@@ -92,7 +91,7 @@ func ItemChoices(ctx context.Context, db *gorm.DB, kind string) ([]User, []Team,
 	if err != nil {
 		return nil, nil, err
 	}
-	ts, err := itemTeams(ctx, db)
+	ts, err := Teams(ctx, db)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -113,15 +112,6 @@ func ItemAssignees(ctx context.Context, db *gorm.DB, kind string) ([]User, error
 		return nil, fmt.Errorf("item assignees: %w", err)
 	}
 	return us, nil
-}
-
-// itemTeams lists the teams an item may be sent to, by name.
-func itemTeams(ctx context.Context, db *gorm.DB) ([]Team, error) {
-	var ts []Team
-	if err := db.WithContext(ctx).Omit(clause.Associations).Order("lower(name), id").Find(&ts).Error; err != nil {
-		return nil, fmt.Errorf("teams: %w", err)
-	}
-	return ts, nil
 }
 
 // ItemPanel is an item as a side panel or its page's details show it.
@@ -180,7 +170,7 @@ func ConversationItems(ctx context.Context, db *gorm.DB, u *User, conv *Conversa
 		panels = append(panels, ItemPanel{Item: &it, Following: rows[i].Following, Key: ItemPanelKey(&it)})
 	}
 	if len(panels) > 0 {
-		teams, err := itemTeams(ctx, db)
+		teams, err := Teams(ctx, db)
 		if err != nil {
 			return nil, err
 		}
@@ -258,7 +248,7 @@ func ItemPanelFor(ctx context.Context, db *gorm.DB, u *User, kind string, number
 		Scan(&p.Following).Error; err != nil {
 		return nil, fmt.Errorf("item following: %w", err)
 	}
-	if p.Teams, err = itemTeams(ctx, db); err != nil {
+	if p.Teams, err = Teams(ctx, db); err != nil {
 		return nil, err
 	}
 	return p, nil

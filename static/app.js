@@ -15,6 +15,7 @@
 //   <select data-autosubmit>  submits its form on change
 //   <select data-options="url">  holds its current choice; the first pointer
 //     over it, touch or focus loads its whole list of <option>s from url
+//     (?selected=<its value>)
 //   <form data-confirm="…">   (or a submit button with data-confirm) asks confirm() first
 //   <button data-copy="#field" data-copied="…">  copies the field's text, then toasts
 (function () {
@@ -177,6 +178,7 @@
     if (!sel || sel.parleyOptions) return;
     sel.parleyOptions = true;
     var asked = sel.value, url = new URL(sel.getAttribute('data-options'), location.href), xhr = new XMLHttpRequest();
+    url.searchParams.set('selected', asked); // chosen in what comes back
     xhr.open('GET', url.href);
     xhr.setRequestHeader('HX-Request', 'true');
     xhr.onload = function () {

@@ -13,8 +13,10 @@ import (
 
 // ItemList is what a Tickets or Tasks list page shows.
 type ItemList struct {
-	Query     models.ItemQuery
-	Page      *models.ItemPage
+	Query models.ItemQuery
+	Page  *models.ItemPage
+	// Assignees are the assignee filter's chosen person (none or one: the
+	// menu loads the others when used).
 	Assignees []models.User
 	Teams     []models.Team
 }
@@ -253,6 +255,14 @@ func itemCustomerLine(ctx context.Context, m *models.Message) string {
 		return T(ctx, "items.widget_resolved", d)
 	}
 	return ""
+}
+
+// optionalID is id as a menu's value; 0 (none) is "".
+func optionalID(id int64) string {
+	if id == 0 {
+		return ""
+	}
+	return idString(id)
 }
 
 func optID(id *int64) string {

@@ -19,9 +19,13 @@ type SearchPage struct {
 	Query  models.SearchQuery
 	Result models.SearchResult
 	// Error is why the query did not run (shown beside the box).
-	Error     *models.SearchError
-	Assignees []models.User
-	Teams     []models.Team
+	Error *models.SearchError
+	// Assignees are the assignee filter's chosen person (none or one: the
+	// menu loads the others, who items of AssigneeKind may be assigned to,
+	// when used); Teams the teams.
+	Assignees    []models.User
+	AssigneeKind string
+	Teams        []models.Team
 }
 
 // searchURL is the search page for q (models.SearchQuery.Values).
