@@ -123,10 +123,10 @@ func AgentTabs(ctx context.Context, db *gorm.DB, u *User) ([]InboxRow, error) {
 	var rows []InboxRow
 	err := db.WithContext(ctx).Raw(`
 		`+rowSelect+`
-		WHERE c.assignee_id = @me AND c.status = 'open' AND c.kind = 'customer' AND `+visibleToUser+`
+		WHERE c.assignee_id = @me AND c.status = 'open' AND c.kind = 'customer' AND `+visibleToUserAs(true)+`
 		ORDER BY c.last_message_at DESC, c.id DESC
-		LIMIT @limit`,
-		map[string]any{"me": u.ID, "support": true, "limit": TabLimit}).Scan(&rows).Error
+		`+limitSQL(TabLimit),
+		map[string]any{"me": u.ID}).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("agent tabs: %w", err)
 	}
