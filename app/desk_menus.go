@@ -49,7 +49,7 @@ func (a *App) showMenu(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		return a.render(c, http.StatusOK, views.TransferOptions(teams, nonNil(agents), ""))
+		return a.render(c, http.StatusOK, views.TransferOptions(teams, nonNil(agents), c.QueryParam("selected")))
 	case views.MenuInvite:
 		if !models.CanJoinConversation(u, conv) {
 			return echo.ErrNotFound

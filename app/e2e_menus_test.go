@@ -15,8 +15,9 @@ import (
 // The assignee menu comes with the page holding its current choice only;
 // used (focused), it loads the agents, and picking one assigns the
 // conversation. The control the stream swaps in names the new assignee,
-// and the pointer reaching it loads the agents again.
-func TestBrowserAssigneeMenuLoadsWhenUsed(t *testing.T) {
+// and the pointer reaching it loads the agents again. A choice made in the
+// transfer menu before its agents arrive stays chosen.
+func TestBrowserAgentMenusLoadWhenUsed(t *testing.T) {
 	browsertest.SkipShort(t)
 	t.Parallel()
 	e := setup(t)
@@ -24,6 +25,8 @@ func TestBrowserAssigneeMenuLoadsWhenUsed(t *testing.T) {
 	bo := e.user("Bo Buddy", "bo@example.com", models.RoleAgent, true)
 	e.user("Cy Clerk", "cy@example.com", models.RoleAgent, true)
 	_, conv := e.customerConversation("Carla", "where is my parcel?")
+	team, err := models.CreateTeam(t.Context(), e.db, "Billing")
+	require.NoError(t, err)
 
 	tab := deskTab(t, e, "ana@example.com")
 	options := `document.querySelectorAll('#f-assignee option').length`
@@ -52,5 +55,15 @@ func TestBrowserAssigneeMenuLoadsWhenUsed(t *testing.T) {
 		chromedp.MouseEvent(chromedp.MouseMoved, box[0], box[1]),
 		until(options+` === 4`),
 		until(fmt.Sprintf(`document.getElementById('f-assignee').value === '%d'`, bo.ID)),
+	))
+
+	// The transfer menu holds the teams; a team picked at once stays picked
+	// when the agents arrive.
+	transfer := `document.querySelectorAll('#f-transfer-to option').length`
+	require.Equal(t, "2", jsText(t, tab, "String("+transfer+")"), "the prompt and the team")
+	require.NoError(t, chromedp.Do(tab,
+		browsertest.SetValue("#f-transfer-to", fmt.Sprintf("team:%d", team.ID)),
+		until(transfer+` === 5`),
+		until(fmt.Sprintf(`document.getElementById('f-transfer-to').value === 'team:%d'`, team.ID)),
 	))
 }

@@ -171,22 +171,22 @@
 
   // <select data-options="url">: a menu of a desk's agents comes with its
   // current choice only (a desk may have 2,000 of them) and loads the rest
-  // as the pointer reaches it or it gets the focus, before it opens. A
-  // choice made while they load stays chosen.
+  // as the pointer reaches it or it gets the focus, before it opens. The
+  // choice it holds, made before or while they load, stays chosen.
   function loadOptions(e) {
     var sel = e.target && e.target.closest && e.target.closest('select[data-options]');
     if (!sel || sel.parleyOptions) return;
     sel.parleyOptions = true;
-    var asked = sel.value, url = new URL(sel.getAttribute('data-options'), location.href), xhr = new XMLHttpRequest();
-    url.searchParams.set('selected', asked); // chosen in what comes back
+    var url = new URL(sel.getAttribute('data-options'), location.href), xhr = new XMLHttpRequest();
+    url.searchParams.set('selected', sel.value); // chosen in what comes back
     xhr.open('GET', url.href);
     xhr.setRequestHeader('HX-Request', 'true');
     xhr.onload = function () {
       // (a signed-out session ends at the sign-in page: not options)
       if (xhr.status !== 200 || new URL(xhr.responseURL).pathname !== url.pathname) { sel.parleyOptions = false; return; }
-      var now = sel.value;
+      var now = sel.value; // loading the list changes no choice
       sel.innerHTML = xhr.responseText;
-      if (now !== asked && Array.prototype.some.call(sel.options, function (o) { return o.value === now; })) sel.value = now;
+      if (Array.prototype.some.call(sel.options, function (o) { return o.value === now; })) sel.value = now;
     };
     xhr.onerror = function () { sel.parleyOptions = false; }; // the next pointer tries again
     xhr.send();
