@@ -48,7 +48,7 @@ func TestBrowserAgentMenusLoadWhenUsed(t *testing.T) {
 	var box []float64
 	require.NoError(t, chromedp.Do(tab, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		var err error
-		box, err = chromedp.Evaluate[[]float64](`(function(){ var r = document.getElementById('f-assignee').getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]; })()`)(ctx, tg)
+		box, err = chromedp.Evaluate[[]float64](`(function(){ var el = document.getElementById('f-assignee'); el.scrollIntoView({block: 'center'}); var r = el.getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]; })()`)(ctx, tg)
 		return err
 	})))
 	require.NoError(t, chromedp.Do(tab,
