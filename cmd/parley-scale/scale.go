@@ -442,7 +442,7 @@ func report(out io.Writer, r results) {
 		b := x.b
 		fmt.Fprintf(out, "  %-8s posted %d acknowledged (%.0f/s), %d failed; post p50 %.1f ms p99 %.1f ms; delivery p50 %.1f ms p99 %.1f ms\n",
 			x.name, b.Posted, b.PostsPerSec, b.Failed, b.PostP50Ms, b.PostP99Ms, b.DeliveryP50Ms, b.DeliveryP99Ms)
-		fmt.Fprintf(out, "  %-8s delivered %d of %d (%d of them agents' rows already newer), lost %d, duplicated %d; acknowledged but not stored %d; stored though the POST failed %d; streams reconnected %d, reloads %d; streams per upstream %v\n",
+		fmt.Fprintf(out, "  %-8s delivered %d of %d (%d of them rows already newer), lost %d, duplicated %d; acknowledged but not stored %d; stored though the POST failed %d; streams reconnected %d, reloads %d; streams per upstream %v\n",
 			"", b.Delivered, b.Expected, b.Superseded, b.Lost, b.Duplicated, b.AckedMissing, b.StoredUnacked, b.Reconnects, b.Reloads, b.Upstreams)
 	}
 }

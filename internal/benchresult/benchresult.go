@@ -17,8 +17,9 @@ type Result struct {
 	LostToAgents   int64   `json:"lost_to_agents"`
 	LostToVisitors int64   `json:"lost_to_visitors"`
 	Duplicated     int64   `json:"duplicated"`
-	// Superseded: deliveries to an agent whose inbox row already showed a
-	// newer message of the conversation (counted as delivered).
+	// Superseded: deliveries to an agent's inbox row or a visitor's home
+	// view that already showed a newer message of the conversation
+	// (counted as delivered).
 	Superseded    int64          `json:"superseded"`
 	AckedMissing  int64          `json:"acked_missing_from_db"`
 	StoredUnacked int64          `json:"stored_unacked"`
