@@ -12,11 +12,11 @@ import (
 	"github.com/parleydesk/parley/models"
 )
 
-// The assignee menu comes with the page holding its current choice only;
-// used (focused), it loads the agents, and picking one assigns the
-// conversation. The control the stream swaps in names the new assignee,
-// and the pointer reaching it loads the agents again. A choice made in the
-// transfer menu before its agents arrive stays chosen.
+// On a desktop (the test browser's kind), the assignee menu comes with the page holding its current
+// choice only; used (focused), it loads the agents, and picking one assigns
+// the conversation: the control the stream swaps in names the new
+// assignee. Opened again, the pointer on its way to the menu loads the
+// agents. A team picked in the transfer menu stays picked as they load.
 func TestBrowserAgentMenusLoadWhenUsed(t *testing.T) {
 	browsertest.SkipShort(t)
 	t.Parallel()
@@ -30,8 +30,9 @@ func TestBrowserAgentMenusLoadWhenUsed(t *testing.T) {
 
 	tab := deskTab(t, e, "ana@example.com")
 	options := `document.querySelectorAll('#f-assignee option').length`
+	page := e.srv.URL + "/conversations/" + conv.PublicID
 	require.NoError(t, chromedp.Do(tab,
-		chromedp.Navigate(e.srv.URL+"/conversations/"+conv.PublicID),
+		chromedp.Navigate(page),
 		chromedp.WaitVisible(chromedp.ID("f-assignee")),
 	))
 	require.Equal(t, "1", jsText(t, tab, "String("+options+")"), "Unassigned only, until used")
@@ -41,10 +42,15 @@ func TestBrowserAgentMenusLoadWhenUsed(t *testing.T) {
 		until(fmt.Sprintf(`(document.querySelector('#f-assignee option[selected]') || {}).value === '%d'`, bo.ID)),
 	))
 	waitText(t, tab, "#messages", "Ana Agent assigned the conversation to Bo Buddy")
-	require.Equal(t, "2", jsText(t, tab, "String("+options+")"), "the swapped control: Unassigned and Bo")
-	require.Equal(t, "Bo Buddy", jsText(t, tab, `document.querySelector('#f-assignee option[selected]').textContent`))
+	require.Equal(t, "Bo Buddy", jsText(t, tab, `document.querySelector('#f-assignee option[selected]').textContent`), "the swapped control names him")
 
-	// The pointer on its way to the menu loads the agents.
+	// Opened again, the menu holds Unassigned and Bo; the pointer on its
+	// way to it loads the agents.
+	require.NoError(t, chromedp.Do(tab,
+		chromedp.Navigate(page),
+		chromedp.WaitVisible(chromedp.ID("f-assignee")),
+	))
+	require.Equal(t, "2", jsText(t, tab, "String("+options+")"))
 	var box []float64
 	require.NoError(t, chromedp.Do(tab, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		var err error
@@ -57,13 +63,43 @@ func TestBrowserAgentMenusLoadWhenUsed(t *testing.T) {
 		until(fmt.Sprintf(`document.getElementById('f-assignee').value === '%d'`, bo.ID)),
 	))
 
-	// The transfer menu holds the teams; a team picked at once stays picked
-	// when the agents arrive.
+	// A team picked in the transfer menu stays picked when its agents load,
+	// and when they load again (as into a control the stream swapped in).
 	transfer := `document.querySelectorAll('#f-transfer-to option').length`
-	require.Equal(t, "2", jsText(t, tab, "String("+transfer+")"), "the prompt and the team")
+	picked := fmt.Sprintf(`document.getElementById('f-transfer-to').value === 'team:%d'`, team.ID)
 	require.NoError(t, chromedp.Do(tab,
 		browsertest.SetValue("#f-transfer-to", fmt.Sprintf("team:%d", team.ID)),
+		until(transfer+` === 5`), // the prompt, the team, three agents
+		until(picked),
+		chromedp.Evaluate[chromedp.Void](`(function () {
+			var s = document.getElementById('f-transfer-to');
+			s.parleyOptions = false;
+			s.innerHTML = s.options[s.selectedIndex].outerHTML;
+			s.dispatchEvent(new Event('focusin', {bubbles: true}));
+		})()`),
 		until(transfer+` === 5`),
-		until(fmt.Sprintf(`document.getElementById('f-transfer-to').value === 'team:%d'`, team.ID)),
+		until(picked),
 	))
+}
+
+// On a touch screen, whose native picker opens at the tap, a menu of agents
+// loads its options once it is on screen.
+func TestBrowserAgentMenusLoadOnATouchScreen(t *testing.T) {
+	browsertest.SkipShort(t)
+	t.Parallel()
+	e := setup(t)
+	e.user("Ana Agent", "ana@example.com", models.RoleAgent, true)
+	e.user("Bo Buddy", "bo@example.com", models.RoleAgent, true)
+	_, conv := e.customerConversation("Carla", "where is my parcel?")
+
+	tab := deskTab(t, e, "ana@example.com")
+	require.NoError(t, chromedp.Do(tab,
+		browsertest.TouchScreen(),
+		chromedp.Navigate(e.srv.URL+"/conversations/"+conv.PublicID),
+		chromedp.WaitVisible(chromedp.ID("f-assignee")),
+		until(`matchMedia('(hover: none)').matches`),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById('f-assignee').scrollIntoView({block: 'center'})`),
+		until(`document.querySelectorAll('#f-assignee option').length === 3`), // Unassigned, Ana, Bo: no touch, no focus
+	))
+	require.NotEqual(t, `"f-assignee"`, jsText(t, tab, `JSON.stringify(document.activeElement && document.activeElement.id)`), "loaded without the focus")
 }

@@ -194,6 +194,23 @@
   ['pointerover', 'focusin', 'touchstart'].forEach(function (name) {
     document.addEventListener(name, loadOptions, { capture: true, passive: true });
   });
+  // A touch screen has no pointer on its way to the menu, and its native
+  // picker opens at the tap, before a list could arrive: there, a menu
+  // loads once it is on screen.
+  if (window.matchMedia && window.matchMedia('(hover: none)').matches && window.IntersectionObserver) {
+    var onScreen = new IntersectionObserver(function (entries) {
+      entries.forEach(function (en) {
+        if (!en.isIntersecting) return;
+        onScreen.unobserve(en.target);
+        loadOptions({ target: en.target });
+      });
+    });
+    var watchMenus = function () {
+      document.querySelectorAll('select[data-options]').forEach(function (sel) { if (!sel.parleyOptions) onScreen.observe(sel); });
+    };
+    document.addEventListener('DOMContentLoaded', watchMenus);
+    document.addEventListener('htmx:afterSettle', watchMenus); // swapped in, live or by a click
+  }
 
   // <button data-copy="#id" data-copied="…"> copies that field's text (the
   // widget's embed code) and says so.

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
@@ -81,6 +82,10 @@ func launch() (context.Context, error) {
 		chromedp.Flag("auto-accept-this-tab-capture", true),
 		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
 		chromedp.WindowSize(1280, 900),
+		// A desktop with a mouse, as the desk's agents have: headless
+		// Chromium otherwise reports no hover and no pointer, as a device
+		// without either would (Screen(true) makes a tab a touch screen).
+		chromedp.Flag("blink-settings", "primaryHoverType=2,availableHoverTypes=2,primaryPointerType=4,availablePointerTypes=4"),
 	)
 	allocCtx, _ := chromedp.NewExecAllocator(context.Background(), opts...)
 	b, _ := chromedp.NewContext(allocCtx)
@@ -156,6 +161,15 @@ func tabIn(t testing.TB, in *instance, timeout time.Duration) context.Context {
 		t.Fatalf("open tab: %v", err)
 	}
 	return ctx
+}
+
+// TouchScreen makes the tab a touch screen, as a phone or tablet is: its
+// pages see hover: none and pointer: coarse, and may get touch events.
+func TouchScreen() chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetTouchEmulationEnabled, emulation.SetTouchEmulationEnabledParams{Enabled: true, MaxTouchPoints: 5})
+		return err
+	})
 }
 
 // Screenshot saves a PNG of the tab's viewport to path (tests use it to keep
