@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -240,4 +241,34 @@ func TestBrowserOnlineSwitchIsLive(t *testing.T) {
 	admin := deskTab(t, e, "ada@example.com")
 	require.NoError(t, chromedp.Do(admin, chromedp.Navigate(e.srv.URL+"/admin/conversations"), chromedp.WaitVisible(chromedp.ID("desk-status-changes"))))
 	require.Contains(t, jsText(t, admin, `document.querySelector('#desk-status-changes li').textContent`), "Sue Support set the desk offline at ")
+}
+
+// A large team's new chat offers a box that narrows the teammates as one
+// types, in any case and without the accents; a ticked one stays, and the
+// chat starts with who is ticked.
+func TestBrowserNewTeammateChatFindsATeammate(t *testing.T) {
+	browsertest.SkipShort(t)
+	t.Parallel()
+	e := setup(t)
+	e.user("Ana Agent", "ana@example.com", models.RoleAgent, false)
+	zoe := e.user("Zoé Ferreira", "zoe@example.com", models.RoleAgent, false)
+	for i := range 10 {
+		e.user(fmt.Sprintf("Mate %02d", i), fmt.Sprintf("mate%d@example.com", i), models.RoleAgent, false)
+	}
+	visible := `Array.from(document.querySelectorAll('#teammate-picks > label')).filter(function (l) { return !l.hidden; }).length`
+	tab := deskTab(t, e, "ana@example.com")
+	require.NoError(t, chromedp.Do(tab,
+		chromedp.Navigate(e.srv.URL+"/mine/new"),
+		chromedp.WaitVisible(chromedp.ID("teammate-filter")),
+		until(visible+` === 11`),
+		browsertest.Type("#teammate-filter", "ZOE"),
+		until(visible+` === 1`),
+		browsertest.Click(`input[name="members"][value="`+strconv.FormatInt(zoe.ID, 10)+`"]`),
+		browsertest.SetValue("#teammate-filter", "mate 0"),
+		until(visible+` === 11`), // the ten mates, and Zoé, ticked
+		browsertest.Type("#f-body", "Lunch?"),
+		browsertest.Click(`#teammate-chat button[type="submit"]`),
+		chromedp.WaitVisible(chromedp.CSS(`#messages .msg-out`)),
+	))
+	require.Contains(t, jsText(t, tab, `document.querySelector('#conv h1').textContent`), "Zoé Ferreira")
 }

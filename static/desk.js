@@ -6,6 +6,8 @@
 // Contract with the server (views/desk_*.templ, app/desk_events.go):
 //   <textarea data-enter-sends> in a form: Enter sends, Shift+Enter adds a
 //     line; a blank message is not sent.
+//   <input data-filter="#list">: narrows #list's children to those with
+//     what is typed (ticked ones stay).
 //   #desk-unread-total[data-count]: conversations with unread messages; the
 //     tab title shows it as "(3) Inbox · Parley". The stream replaces it.
 //   #toasts > .desk-alert[data-alert-title][data-alert-body][data-alert-url]
@@ -66,6 +68,27 @@
     if (!ta.value.trim() && !ta.form.querySelector('input[name=files]')) return;
     if (ta.form.classList.contains('htmx-request')) return; // still sending the previous one
     if (ta.form.requestSubmit) ta.form.requestSubmit(); else ta.form.submit();
+  });
+
+  // ---- a box that narrows a list as one types -----------------------------------
+  // <input data-filter="#list">: the list's children whose text has what is
+  // typed (any case, any accents) stay; the others hide, but never a
+  // ticked one. The new teammate chat has one for a large team.
+  function folded(t) { return t.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase(); }
+  document.addEventListener('input', function (e) {
+    var box = e.target;
+    if (!box.matches || !box.matches('input[data-filter]')) return;
+    var list = document.querySelector(box.getAttribute('data-filter'));
+    if (!list) return;
+    var q = folded(box.value.trim());
+    Array.prototype.forEach.call(list.children, function (item) {
+      var ticked = item.querySelector('input:checked');
+      item.hidden = !!q && !ticked && folded(item.textContent).indexOf(q) < 0;
+    });
+  });
+  // Enter in the box does not send the form half-filled.
+  document.addEventListener('keydown', function (e) {
+    if (e.key === 'Enter' && e.target.matches && e.target.matches('input[data-filter]')) e.preventDefault();
   });
 
   // ---- "/" focuses the search box ---------------------------------------------

@@ -44,3 +44,8 @@ const (
 func PeopleMenuURL(kind, style string) string {
 	return "/desk/menus/people?" + url.Values{"kind": {kind}, "style": {style}}.Encode()
 }
+
+// teammateFilterFrom is how many teammates the new teammate chat lists
+// before it offers a box that narrows the list as one types (desk.js,
+// data-filter).
+const teammateFilterFrom = 8
