@@ -36,7 +36,7 @@ func (v *deskViewer) renderItems(ctx context.Context, b *live.Batch, evs []model
 		}
 	}
 	if models.CanSeeConversation(v.user, conv, true) {
-		items, err := models.ConversationItems(ctx, v.a.db, v.user, conv)
+		items, err := models.ConversationItems(ctx, v.a.db, v.user, conv, nil)
 		if err != nil {
 			return err
 		}

@@ -59,7 +59,7 @@ func (a *App) listItems(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	teams, err := models.Teams(ctxOf(c), a.db)
+	teams, err := models.TeamOptions(ctxOf(c), a.db)
 	if err != nil {
 		return err
 	}
@@ -131,7 +131,7 @@ func (a *App) newItem(c echo.Context) error {
 }
 
 func (a *App) renderNewItem(c echo.Context, status int, conv *models.Conversation, f views.Form) error {
-	teams, err := models.Teams(ctxOf(c), a.db)
+	teams, err := models.TeamOptions(ctxOf(c), a.db)
 	if err != nil {
 		return err
 	}

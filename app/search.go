@@ -37,7 +37,7 @@ func (a *App) search(c echo.Context) error {
 	if models.CanSeeCustomerData(u) {
 		p.AssigneeKind = models.ItemTicket
 	}
-	if p.Teams, err = models.Teams(ctxOf(c), a.db); err != nil {
+	if p.Teams, err = models.TeamOptions(ctxOf(c), a.db); err != nil {
 		return err
 	}
 	if p.Assignees, err = a.chosenPerson(c, p.Query.Assignee); err != nil {

@@ -231,7 +231,7 @@ func ConversationViewWith(ctx context.Context, db *gorm.DB, u *User, conv *Conve
 		v.TeamName = v.Row.TeamName
 	}
 	v.Following = v.Row.ViewerFollowing
-	if v.Items, err = ConversationItems(ctx, db, u, conv); err != nil {
+	if v.Items, err = ConversationItems(ctx, db, u, conv, v.Teams); err != nil {
 		return nil, err
 	}
 	if v.Participants, err = LoadParticipants(ctx, db, conv); err != nil {

@@ -237,8 +237,8 @@ func InboxRowFor(ctx context.Context, db *gorm.DB, u *User, convID int64) (*Inbo
 	var rows []InboxRow
 	err := db.WithContext(ctx).Raw(`
 		`+rowSelect+`
-		WHERE c.id = @id AND `+visibleToUser,
-		map[string]any{"me": u.ID, "support": CanSeeCustomerData(u), "id": convID}).Scan(&rows).Error
+		WHERE c.id = @id AND `+visibleToUserAs(CanSeeCustomerData(u)),
+		map[string]any{"me": u.ID, "id": convID}).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("inbox row: %w", err)
 	}

@@ -42,7 +42,7 @@ func TestConversationWithSeveralItems(t *testing.T) {
 
 	refs := func(u *models.User) (out []string) {
 		t.Helper()
-		panels, err := models.ConversationItems(ctx, db, u, conv)
+		panels, err := models.ConversationItems(ctx, db, u, conv, nil)
 		require.NoError(t, err)
 		keys := map[string]bool{}
 		for _, p := range panels {

@@ -49,7 +49,7 @@ type ItemView struct {
 	Following     bool
 	// Teams are where the item may be sent (who it may be assigned to
 	// loads with the menu: ItemAssignees).
-	Teams []Team
+	Teams []TeamOption
 }
 
 // ItemActivityLimit is how much history an item page shows (newest).
@@ -78,24 +78,10 @@ func OpenItem(ctx context.Context, db *gorm.DB, u *User, kind string, number int
 	if err := db.Raw("SELECT EXISTS (SELECT 1 FROM item_followers WHERE item_id = ? AND user_id = ?)", it.ID, u.ID).Scan(&v.Following).Error; err != nil {
 		return nil, fmt.Errorf("item following: %w", err)
 	}
-	if v.Teams, err = Teams(ctx, db); err != nil {
+	if v.Teams, err = TeamOptions(ctx, db); err != nil {
 		return nil, err
 	}
 	return v, nil
-}
-
-// ItemChoices lists who items of kind may be assigned to, and the teams
-// (the lists' filters, the new-item form).
-func ItemChoices(ctx context.Context, db *gorm.DB, kind string) ([]User, []Team, error) {
-	us, err := ItemAssignees(ctx, db, kind)
-	if err != nil {
-		return nil, nil, err
-	}
-	ts, err := Teams(ctx, db)
-	if err != nil {
-		return nil, nil, err
-	}
-	return us, ts, nil
 }
 
 // ItemAssignees lists who items of kind may be assigned to, by name:
@@ -120,7 +106,7 @@ type ItemPanel struct {
 	Following bool
 	// Teams are where the item may be sent; who it may be assigned to
 	// loads with the menu (ItemAssignees).
-	Teams []Team
+	Teams []TeamOption
 	// Key tells the element ids of one item's details apart where a
 	// conversation's panel shows several (ItemPanelKey); empty on the item
 	// page, whose ids stay plain.
@@ -137,8 +123,9 @@ func ItemPanelKey(it *Item) string {
 // the order they were linked: none when conv has no item or u may see none
 // of them (an agent without the support flag sees no ticket). One query for
 // the items (with the viewer's follow), and one for the teams if there are
-// any.
-func ConversationItems(ctx context.Context, db *gorm.DB, u *User, conv *Conversation) ([]ItemPanel, error) {
+// any and the caller has not read them (teams nil; the conversation page
+// has, with their service levels).
+func ConversationItems(ctx context.Context, db *gorm.DB, u *User, conv *Conversation, teams []TeamOption) ([]ItemPanel, error) {
 	var rows []struct {
 		Item
 		Following    bool
@@ -169,14 +156,13 @@ func ConversationItems(ctx context.Context, db *gorm.DB, u *User, conv *Conversa
 		}
 		panels = append(panels, ItemPanel{Item: &it, Following: rows[i].Following, Key: ItemPanelKey(&it)})
 	}
-	if len(panels) > 0 {
-		teams, err := Teams(ctx, db)
-		if err != nil {
+	if len(panels) > 0 && teams == nil {
+		if teams, err = TeamOptions(ctx, db); err != nil {
 			return nil, err
 		}
-		for i := range panels {
-			panels[i].Teams = teams
-		}
+	}
+	for i := range panels {
+		panels[i].Teams = teams
 	}
 	return panels, nil
 }
@@ -248,7 +234,7 @@ func ItemPanelFor(ctx context.Context, db *gorm.DB, u *User, kind string, number
 		Scan(&p.Following).Error; err != nil {
 		return nil, fmt.Errorf("item following: %w", err)
 	}
-	if p.Teams, err = Teams(ctx, db); err != nil {
+	if p.Teams, err = TeamOptions(ctx, db); err != nil {
 		return nil, err
 	}
 	return p, nil

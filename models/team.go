@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 )
 
 // Team groups agents, e.g. "Billing" or "Tier 2"; conversations and tickets
@@ -96,16 +95,6 @@ func ListTeams(ctx context.Context, db *gorm.DB) ([]Team, error) {
 		return nil, fmt.Errorf("list teams: %w", err)
 	}
 	return teams, nil
-}
-
-// Teams returns all teams by name, without their members (the teams an
-// item may be sent to, the filters' and forms' menus).
-func Teams(ctx context.Context, db *gorm.DB) ([]Team, error) {
-	var ts []Team
-	if err := db.WithContext(ctx).Omit(clause.Associations).Order("lower(name), id").Find(&ts).Error; err != nil {
-		return nil, fmt.Errorf("teams: %w", err)
-	}
-	return ts, nil
 }
 
 // FindTeam returns one team with its members.

@@ -18,7 +18,7 @@ type ItemList struct {
 	// Assignees are the assignee filter's chosen person (none or one: the
 	// menu loads the others when used).
 	Assignees []models.User
-	Teams     []models.Team
+	Teams     []models.TeamOption
 }
 
 // ItemBase is the path of kind's list: /tickets or /tasks.
@@ -270,6 +270,14 @@ func optID(id *int64) string {
 		return ""
 	}
 	return idString(*id)
+}
+
+// userName is u's name; "" for nobody.
+func userName(u *models.User) string {
+	if u == nil {
+		return ""
+	}
+	return u.Name
 }
 
 func userNameIn(us []models.User, id *int64) string {

@@ -12,7 +12,7 @@ import "github.com/parleydesk/parley/models"
 
 // NewItemPage is the new ticket or task form; made from a conversation, it
 // comes filled in from it and the agent edits before saving.
-func NewItemPage(kind string, conv *models.Conversation, f Form, assignees []models.User, teams []models.Team) templ.Component {
+func NewItemPage(kind string, conv *models.Conversation, f Form, assignees []models.User, teams []models.TeamOption) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {

@@ -12,9 +12,8 @@ import (
 // current choice only, and load the agents when first used: static/app.js
 // (select[data-options]) asks MenuURL, ItemMenuURL or PeopleMenuURL (with
 // the menu's value as "selected"), app/desk_menus.go answers with the
-// options. A page, and every
-// live update of the control, then costs the same in a desk of 2,000 agents
-// as in one of 5.
+// options. A page, and every live update of the control, then costs the
+// same in a desk of 2,000 agents as in one of 5.
 const (
 	MenuAssignee = "assignee"
 	MenuTransfer = "transfer"

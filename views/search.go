@@ -25,7 +25,7 @@ type SearchPage struct {
 	// when used); Teams the teams.
 	Assignees    []models.User
 	AssigneeKind string
-	Teams        []models.Team
+	Teams        []models.TeamOption
 }
 
 // searchURL is the search page for q (models.SearchQuery.Values).
