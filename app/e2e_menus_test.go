@@ -103,3 +103,25 @@ func TestBrowserAgentMenusLoadOnATouchScreen(t *testing.T) {
 	))
 	require.NotEqual(t, `"f-assignee"`, jsText(t, tab, `JSON.stringify(document.activeElement && document.activeElement.id)`), "loaded without the focus")
 }
+
+// A menu whose options cannot be loaded says so (the desk's network-error
+// toast) and keeps its choice; the next use tries again.
+func TestBrowserAgentMenuLoadFailureIsSaid(t *testing.T) {
+	browsertest.SkipShort(t)
+	t.Parallel()
+	e := setup(t)
+	e.user("Ana Agent", "ana@example.com", models.RoleAgent, true)
+	_, conv := e.customerConversation("Carla", "where is my parcel?")
+
+	tab := deskTab(t, e, "ana@example.com")
+	require.NoError(t, chromedp.Do(tab,
+		chromedp.Navigate(e.srv.URL+"/conversations/"+conv.PublicID),
+		chromedp.WaitVisible(chromedp.ID("f-assignee")),
+		// Where nothing answers: the request fails as on a lost network.
+		chromedp.Evaluate[chromedp.Void](`document.getElementById('f-assignee').setAttribute('data-options', 'http://127.0.0.1:1/menus/assignee')`),
+		browsertest.Focus("#f-assignee"),
+		until(`Array.from(document.querySelectorAll('#toasts .toast-error')).some(function (t) { return t.textContent === document.getElementById('page-meta').dataset.msgNetworkError; })`),
+		until(`document.querySelectorAll('#f-assignee option').length === 1 && document.getElementById('f-assignee').value === ''`),
+		until(`document.getElementById('f-assignee').parleyOptions === false`),
+	))
+}

@@ -152,12 +152,13 @@
     if (e.detail.boosted && cfg && cfg.verb === 'get') {
       return window.location.assign(e.detail.pathInfo.finalRequestPath || e.detail.pathInfo.requestPath);
     }
-    showToast('error', meta('msg-server-error') || 'Something went wrong. Please try again.');
+    serverError();
   });
 
-  document.body.addEventListener('htmx:sendError', function () {
-    showToast('error', meta('msg-network-error') || 'Could not reach the server. Check your connection.');
-  });
+  document.body.addEventListener('htmx:sendError', networkError);
+
+  function serverError() { showToast('error', meta('msg-server-error') || 'Something went wrong. Please try again.'); }
+  function networkError() { showToast('error', meta('msg-network-error') || 'Could not reach the server. Check your connection.'); }
 
   // ---- plain forms -------------------------------------------------------
 
@@ -183,12 +184,19 @@
     xhr.setRequestHeader('HX-Request', 'true');
     xhr.onload = function () {
       // (a signed-out session ends at the sign-in page: not options)
-      if (xhr.status !== 200 || new URL(xhr.responseURL).pathname !== url.pathname) { sel.parleyOptions = false; return; }
+      if (xhr.status !== 200 || new URL(xhr.responseURL).pathname !== url.pathname) {
+        sel.parleyOptions = false; // the next pointer tries again
+        if (xhr.status >= 500) serverError();
+        return;
+      }
       var now = sel.value; // loading the list changes no choice
       sel.innerHTML = xhr.responseText;
       if (Array.prototype.some.call(sel.options, function (o) { return o.value === now; })) sel.value = now;
     };
-    xhr.onerror = function () { sel.parleyOptions = false; }; // the next pointer tries again
+    xhr.onerror = function () {
+      sel.parleyOptions = false;
+      networkError();
+    };
     xhr.send();
   }
   ['pointerover', 'focusin', 'touchstart'].forEach(function (name) {

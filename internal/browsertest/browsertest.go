@@ -84,7 +84,7 @@ func launch() (context.Context, error) {
 		chromedp.WindowSize(1280, 900),
 		// A desktop with a mouse, as the desk's agents have: headless
 		// Chromium otherwise reports no hover and no pointer, as a device
-		// without either would (Screen(true) makes a tab a touch screen).
+		// without either would (TouchScreen makes a tab a touch screen).
 		chromedp.Flag("blink-settings", "primaryHoverType=2,availableHoverTypes=2,primaryPointerType=4,availablePointerTypes=4"),
 	)
 	allocCtx, _ := chromedp.NewExecAllocator(context.Background(), opts...)
