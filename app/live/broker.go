@@ -527,11 +527,26 @@ func (b *Broker) Start(ctx context.Context) error {
 	}
 	b.cursor = h.XID
 	b.startHandOff(ctx)
-	go b.listen(ctx)
+	listening := make(chan struct{})
+	go b.listen(ctx, listening)
 	go b.notify(ctx)
 	go b.loop(ctx)
+	// Signals (typing, presence, the visitor's page) are heard on the LISTEN
+	// connection only, never replayed: an instance that served requests
+	// before it listened would drop those sent meanwhile. Wait for it, for
+	// a bounded time: a database that refuses a connection now is retried
+	// in the background, and events are caught up when it comes.
+	select {
+	case <-listening:
+	case <-ctx.Done():
+	case <-time.After(listenWait):
+		b.log.Warn("realtime: not listening yet; starting anyway, still trying")
+	}
 	return nil
 }
+
+// listenWait bounds how long Start waits for the LISTEN connection.
+const listenWait = 10 * time.Second
 
 // startHandOff runs the hand-off loop until ctx ends.
 func (b *Broker) startHandOff(ctx context.Context) {
@@ -804,11 +819,16 @@ func (b *Broker) notify(ctx context.Context) {
 
 // listen keeps one dedicated connection LISTENing for other instances'
 // doorbells, reconnecting with backoff; each (re)connect triggers a poll in
-// case a doorbell rang while it was away.
-func (b *Broker) listen(ctx context.Context) {
+// case a doorbell rang while it was away. listening is closed once the
+// first connection listens.
+func (b *Broker) listen(ctx context.Context, listening chan struct{}) {
 	backoff := 100 * time.Millisecond
+	var once sync.Once
 	for ctx.Err() == nil {
-		err := b.listenOnce(ctx, func() { backoff = 100 * time.Millisecond })
+		err := b.listenOnce(ctx, func() {
+			backoff = 100 * time.Millisecond
+			once.Do(func() { close(listening) })
+		})
 		if ctx.Err() != nil {
 			return
 		}

@@ -157,3 +157,22 @@ func BenchmarkSignalAcrossInstances(b *testing.B) {
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
 }
+
+// TestStartReturnsListening: once Start returns, the instance listens, so a
+// signal sent at once (a visitor's page reported as the first request
+// arrives) is heard, not lost.
+func TestStartReturnsListening(t *testing.T) {
+	t.Parallel()
+	in := setup(t)
+	ctx := context.Background()
+	var listeners int64
+	require.NoError(t, in.db.WithContext(ctx).Raw(
+		`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN ' || ?`,
+		ephemeralChannel).Scan(&listeners).Error)
+	require.EqualValues(t, 1, listeners, "listening when Start returns")
+
+	// Sent once each, never repeated.
+	require.NoError(t, in.rt.Signal(ctx, Signal{Kind: SignalPage, CustomerID: 5, Frame: "f1", URL: "https://a.example/"}))
+	require.NoError(t, in.rt.Signal(ctx, Signal{Kind: SignalPageOpen, CustomerID: 5, Frame: "f1"}))
+	require.Eventually(t, func() bool { return in.rt.VisitorPage(5) != nil }, 5*time.Second, 10*time.Millisecond)
+}
