@@ -69,21 +69,40 @@ type statementCounter struct {
 }
 
 func (s *statementCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
-	if live.IsBrokerRead(ctx) {
-		return ctx // the broker's polls and hand-offs, on their own schedule
+	s.record(ctx, d.SQL)
+	return ctx
+}
+
+// TraceBatchStart counts a batch, pipelined in one round trip, as one
+// statement: its statements joined by " ; ".
+func (s *statementCounter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchStartData) context.Context {
+	qs := make([]string, len(d.Batch.QueuedQueries))
+	for i, q := range d.Batch.QueuedQueries {
+		qs[i] = q.SQL
 	}
-	q := strings.Join(strings.Fields(d.SQL), " ")
+	s.record(ctx, strings.Join(qs, " ; "))
+	return ctx
+}
+
+func (s *statementCounter) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+func (s *statementCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
+
+func (s *statementCounter) record(ctx context.Context, sql string) {
+	if live.IsBrokerRead(ctx) {
+		return // the broker's polls and hand-offs, on their own schedule
+	}
+	q := strings.Join(strings.Fields(sql), " ")
 	if strings.HasPrefix(q, "/* reported events check */") {
-		return ctx // test binaries only (models.txEvents): a production write sends no such read
+		return // test binaries only (models.txEvents): a production write sends no such read
 	}
 	if s.requestsOnly {
 		if ctx.Value(http.ServerContextKey) == nil {
-			return ctx
+			return
 		}
 	} else {
 		for _, broker := range []string{"WITH s AS (SELECT pg_current_snapshot()", "SELECT pg_notify(", "SELECT id, xid::text::bigint AS xid"} {
 			if strings.HasPrefix(q, broker) {
-				return ctx // the realtime broker's own polling, on its own schedule
+				return // the realtime broker's own polling, on its own schedule
 			}
 		}
 	}
@@ -92,7 +111,6 @@ func (s *statementCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d p
 		s.sqls = append(s.sqls, q)
 	}
 	s.mu.Unlock()
-	return ctx
 }
 
 func (s *statementCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}

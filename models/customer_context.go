@@ -82,33 +82,26 @@ func loadCustomerContext(ctx context.Context, db *gorm.DB, u *User, conv *Conver
 		}
 	}
 	cc.Customer = c
-	// conversations_customer_idx (customer_id, last_message_at DESC).
-	err := db.Where("customer_id = ? AND id <> ? AND kind = ?", c.ID, conv.ID, KindCustomer).
-		Order("last_message_at DESC, id DESC").Limit(ContextLimit + 1).Find(&cc.Conversations).Error
+	// The three lists in one round trip. The customer's other conversations
+	// by conversations_customer_idx (customer_id, last_message_at DESC);
+	// their items as a union of two index lookups (items_requester_idx, and
+	// the customer's conversations: an OR of them scans every item).
+	err := pipelined(ctx, db,
+		readInto(&cc.Conversations, `SELECT * FROM conversations WHERE customer_id = $1 AND id <> $2 AND kind = $3
+			ORDER BY last_message_at DESC, id DESC `+limitSQL(ContextLimit+1), c.ID, conv.ID, KindCustomer),
+		readInto(&cc.Items, `
+			SELECT i.* FROM items i
+			WHERE i.id IN (SELECT id FROM items WHERE requester_id = $1
+			               UNION SELECT l.item_id FROM conversation_items l JOIN conversations lc ON lc.id = l.conversation_id
+			                     WHERE lc.customer_id = $1)
+			  AND `+strings.ReplaceAll(userSeesItemSQL("i"), "@support", "$2")+`
+			ORDER BY i.updated_at DESC, i.id DESC `+limitSQL(ContextLimit+1), c.ID, CanSeeCustomerData(u)),
+		readInto(&cc.Changes, `SELECT * FROM customer_changes WHERE customer_id = $1 ORDER BY id DESC `+limitSQL(ContextLimit+1), c.ID))
 	if err != nil {
-		return nil, fmt.Errorf("customer conversations: %w", err)
+		return nil, fmt.Errorf("customer context: %w", err)
 	}
 	cc.Conversations, cc.MoreConversations = cut(cc.Conversations)
-	args := userArgs(u)
-	args["c"] = c.ID
-	// A union of the two index lookups (items_requester_idx, and the
-	// customer's conversations): an OR of them scans every item.
-	err = db.Raw(`
-		SELECT i.* FROM items i
-		WHERE i.id IN (SELECT id FROM items WHERE requester_id = @c
-		               UNION SELECT l.item_id FROM conversation_items l JOIN conversations lc ON lc.id = l.conversation_id
-		                     WHERE lc.customer_id = @c)
-		  AND `+userSeesItemSQL("i")+`
-		ORDER BY i.updated_at DESC, i.id DESC
-		LIMIT `+fmt.Sprint(ContextLimit+1), args).Scan(&cc.Items).Error
-	if err != nil {
-		return nil, fmt.Errorf("customer items: %w", err)
-	}
 	cc.Items, cc.MoreItems = cut(cc.Items)
-	err = db.Where("customer_id = ?", c.ID).Order("id DESC").Limit(ContextLimit + 1).Find(&cc.Changes).Error
-	if err != nil {
-		return nil, fmt.Errorf("customer changes: %w", err)
-	}
 	cc.Changes, cc.MoreChanges = cut(cc.Changes)
 	return cc, nil
 }

@@ -1,6 +1,11 @@
 package models
 
-import "time"
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm"
+)
 
 // HashPasswordAtProductionCost is HashPassword as a server runs it: this
 // package's TestMain lowers the cost for the rest of its tests.
@@ -66,4 +71,15 @@ func AgeGenericConns(g *GenericReads, d time.Duration) {
 	for _, c := range g.free {
 		c.used = c.used.Add(-d)
 	}
+}
+
+// ReadPipelined runs the queries given as statement and arguments in one
+// pipelined round trip, each read into a []T of its own (scanRows).
+func ReadPipelined[T any](ctx context.Context, db *gorm.DB, queries ...[]any) ([][]T, error) {
+	out := make([][]T, len(queries))
+	reads := make([]pipelinedRead, len(queries))
+	for i, q := range queries {
+		reads[i] = readInto(&out[i], q[0].(string), q[1:]...)
+	}
+	return out, pipelined(ctx, db, reads...)
 }

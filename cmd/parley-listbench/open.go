@@ -46,6 +46,31 @@ func (s *statements) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.Tra
 }
 
 func (s *statements) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryEndData) {
+	s.traceEnd(ctx)
+}
+
+// TraceBatchStart counts a pipelined batch as one statement (one round
+// trip); its trace shows the batch's statements joined by " ; ".
+func (s *statements) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchStartData) context.Context {
+	s.n.Add(1)
+	if s.trace {
+		qs := make([]string, len(d.Batch.QueuedQueries))
+		for i, q := range d.Batch.QueuedQueries {
+			qs[i] = strings.Join(strings.Fields(q.SQL), " ")
+		}
+		return context.WithValue(ctx, traceKey{}, traced{"batch: " + strings.Join(qs, " ; "), time.Now()})
+	}
+	return ctx
+}
+
+func (s *statements) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+
+func (s *statements) TraceBatchEnd(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchEndData) {
+	s.traceEnd(ctx)
+}
+
+// traceEnd keeps the trace of the statement (or batch) ctx started.
+func (s *statements) traceEnd(ctx context.Context) {
 	if t, ok := ctx.Value(traceKey{}).(traced); ok {
 		if len(t.sql) > 150 {
 			t.sql = t.sql[:150] + "…"
