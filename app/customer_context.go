@@ -1,7 +1,6 @@
 package app
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -9,17 +8,6 @@ import (
 	"github.com/parleydesk/parley/models"
 	"github.com/parleydesk/parley/views"
 )
-
-// customerContext loads the customer context panel of conv, just looked up
-// with its customer, for the current user: nil (no panel) for teammate
-// chats and viewers without customer data rights (models.CanSeeCustomerData).
-func customerContext(c echo.Context, a *App, conv *models.Conversation) (*models.CustomerContext, error) {
-	cc, err := models.CustomerContextOf(ctxOf(c), a.db, currentUser(c), conv)
-	if errors.Is(err, models.ErrNotFound) {
-		return nil, nil
-	}
-	return cc, err
-}
 
 // updateCustomer saves the context panel's edit of the conversation's
 // customer (models.UpdateCustomer: validated, each changed field audited).

@@ -136,9 +136,6 @@ func (a *App) renderConversation(c echo.Context, status int, composer views.Form
 	if err != nil {
 		return err
 	}
-	if v.Context, err = customerContext(c, a, v.Conversation); err != nil {
-		return err
-	}
 	if v.Context != nil {
 		// Where the customer's widget is open now (live memory, no query).
 		c.SetRequest(c.Request().WithContext(views.WithVisitorPage(ctxOf(c), a.visitorPage(v.Conversation.CustomerID))))
@@ -175,9 +172,7 @@ func (a *App) renderConversation(c echo.Context, status int, composer views.Form
 	} else if l.SLA, err = models.SLAPolicyOf(ctxOf(c), a.db, settings); err != nil {
 		return err
 	}
-	if l.Tabs, err = models.AgentTabs(ctxOf(c), a.db, currentUser(c)); err != nil {
-		return err
-	}
+	l.Tabs = v.Tabs   // read with the conversation's panel
 	l.Teams = v.Teams // read with the conversation's panel; teamState reads them only if not
 	// The team filter and roster belong to the list: a kept one shows them.
 	if !kept {

@@ -104,7 +104,7 @@ const visibleToUser = `((c.kind = 'customer' AND @support) OR (c.kind = 'interna
 // visibleToUserAs is visibleToUser for a user whose CanSeeCustomerData is
 // support, that answer written into the text (@support is not used). The
 // statements every desk page runs on conversations' rows (ListInbox,
-// AgentTabs, OpenRowFor, InboxRowFor) use it, with limitSQL: with either as a parameter,
+// agentTabsRead, OpenRowFor, InboxRowFor) use it, with limitSQL: with either as a parameter,
 // PostgreSQL never settled on a generic plan for them and planned each
 // call (1.1-2.3 ms, more than running them).
 func visibleToUserAs(support bool) string {

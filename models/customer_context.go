@@ -57,36 +57,43 @@ func LoadCustomerContext(ctx context.Context, db *gorm.DB, u *User, conv *Conver
 	return loadCustomerContext(ctx, db, u, conv, false)
 }
 
-// CustomerContextOf is LoadCustomerContext for a conversation just looked
-// up with its customer (FindConversationForUser joins it): the customer is
-// taken from conv.Customer, not read again. After a write to the customer,
-// use LoadCustomerContext.
-func CustomerContextOf(ctx context.Context, db *gorm.DB, u *User, conv *Conversation) (*CustomerContext, error) {
-	return loadCustomerContext(ctx, db, u, conv, true)
-}
-
 func loadCustomerContext(ctx context.Context, db *gorm.DB, u *User, conv *Conversation, joined bool) (*CustomerContext, error) {
-	if !CanSeeCustomerData(u) || conv == nil || conv.Kind != KindCustomer || conv.CustomerID == nil {
+	if !hasCustomerContext(u, conv) {
 		return nil, ErrNotFound
 	}
-	db = db.WithContext(ctx)
-	cc := &CustomerContext{}
 	c := conv.Customer
 	if !joined || c == nil || c.ID != *conv.CustomerID {
 		c = &Customer{}
-		if err := db.Take(c, *conv.CustomerID).Error; err != nil {
+		if err := db.WithContext(ctx).Take(c, *conv.CustomerID).Error; err != nil {
 			if errors.Is(err, gorm.ErrRecordNotFound) {
 				return nil, ErrNotFound
 			}
 			return nil, fmt.Errorf("customer context: %w", err)
 		}
 	}
-	cc.Customer = c
-	// The three lists in one round trip. The customer's other conversations
-	// by conversations_customer_idx (customer_id, last_message_at DESC);
-	// their items as a union of two index lookups (items_requester_idx, and
-	// the customer's conversations: an OR of them scans every item).
-	err := pipelined(ctx, db,
+	cc, reads, done := customerContextReads(u, conv, c)
+	if err := pipelined(ctx, db, reads...); err != nil {
+		return nil, fmt.Errorf("customer context: %w", err)
+	}
+	done()
+	return cc, nil
+}
+
+// hasCustomerContext reports whether u gets the context panel of conv.
+func hasCustomerContext(u *User, conv *Conversation) bool {
+	return CanSeeCustomerData(u) && conv != nil && conv.Kind == KindCustomer && conv.CustomerID != nil
+}
+
+// customerContextReads are the statements of the context panel of conv,
+// whose customer is c, and done, which trims the lists they read once they
+// are in.
+func customerContextReads(u *User, conv *Conversation, c *Customer) (cc *CustomerContext, reads []pipelinedRead, done func()) {
+	cc = &CustomerContext{Customer: c}
+	// The customer's other conversations by conversations_customer_idx
+	// (customer_id, last_message_at DESC); their items as a union of two
+	// index lookups (items_requester_idx, and the customer's conversations:
+	// an OR of them scans every item).
+	reads = []pipelinedRead{
 		readInto(&cc.Conversations, `SELECT * FROM conversations WHERE customer_id = $1 AND id <> $2 AND kind = $3
 			ORDER BY last_message_at DESC, id DESC `+limitSQL(ContextLimit+1), c.ID, conv.ID, KindCustomer),
 		readInto(&cc.Items, `
@@ -96,14 +103,13 @@ func loadCustomerContext(ctx context.Context, db *gorm.DB, u *User, conv *Conver
 			                     WHERE lc.customer_id = $1)
 			  AND `+strings.ReplaceAll(userSeesItemSQL("i"), "@support", "$2")+`
 			ORDER BY i.updated_at DESC, i.id DESC `+limitSQL(ContextLimit+1), c.ID, CanSeeCustomerData(u)),
-		readInto(&cc.Changes, `SELECT * FROM customer_changes WHERE customer_id = $1 ORDER BY id DESC `+limitSQL(ContextLimit+1), c.ID))
-	if err != nil {
-		return nil, fmt.Errorf("customer context: %w", err)
+		readInto(&cc.Changes, `SELECT * FROM customer_changes WHERE customer_id = $1 ORDER BY id DESC `+limitSQL(ContextLimit+1), c.ID),
 	}
-	cc.Conversations, cc.MoreConversations = cut(cc.Conversations)
-	cc.Items, cc.MoreItems = cut(cc.Items)
-	cc.Changes, cc.MoreChanges = cut(cc.Changes)
-	return cc, nil
+	return cc, reads, func() {
+		cc.Conversations, cc.MoreConversations = cut(cc.Conversations)
+		cc.Items, cc.MoreItems = cut(cc.Items)
+		cc.Changes, cc.MoreChanges = cut(cc.Changes)
+	}
 }
 
 // cut trims a list read with one row to spare to ContextLimit and says

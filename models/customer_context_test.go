@@ -77,14 +77,14 @@ func TestLoadCustomerContext(t *testing.T) {
 	found, err := models.FindConversationForUser(ctx, db, sam, second.PublicID)
 	require.NoError(t, err)
 	require.NotNil(t, found.Customer)
-	of, err := models.CustomerContextOf(ctx, db, sam, found)
+	page, err := models.ConversationViewOf(ctx, db, sam, found, models.InboxQuery{}, false)
 	require.NoError(t, err)
+	of := page.Context
+	require.NotNil(t, of)
 	assert.Same(t, found.Customer, of.Customer, "not read again")
 	assert.Equal(t, cc.Customer.Name, of.Customer.Name)
 	assert.Equal(t, cc.Conversations[0].ID, of.Conversations[0].ID)
 	assert.Len(t, of.Items, len(cc.Items))
-	_, err = models.CustomerContextOf(ctx, db, pat, found)
-	assert.ErrorIs(t, err, models.ErrNotFound, "the same rule")
 
 	for range models.ContextLimit + 1 {
 		factory.Conversation(t, db, factory.ConversationOpts{Customer: cust})

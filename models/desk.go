@@ -130,6 +130,8 @@ type ConversationView struct {
 	// Context is the customer context panel (LoadCustomerContext): only
 	// for viewers with customer data rights, on customer conversations.
 	Context *CustomerContext
+	// Tabs are the viewer's tabs above the page (agentTabsRead).
+	Tabs []InboxRow
 	// Participants is the Participants panel of a customer conversation
 	// (participant.go).
 	Participants *ParticipantsView
@@ -202,7 +204,44 @@ func ConversationViewWith(ctx context.Context, db *gorm.DB, u *User, conv *Conve
 			return nil, err
 		}
 	}
-	page, err := ListMessagesFor(ctx, db, conv, u, 0, MessageLimit)
+	if conv.Kind == KindInternal {
+		if v.Members, err = ConversationMembers(ctx, db, conv.ID); err != nil {
+			return nil, fmt.Errorf("conversation members: %w", err)
+		}
+	}
+	// The thread, the side panel and the tabs above the page, in one round
+	// trip. Who it may be assigned, transferred or invited to is read when
+	// a menu is first used (app/desk_menus.go): the page of a desk of 2,000
+	// agents reads and renders what one of 5 does.
+	var (
+		msgs     []Message
+		teamRows []teamSLARow
+		itemRows []conversationItemRow
+		ps       []Participant
+		ccDone   func()
+	)
+	msgsRead, limit := messagesRead(conv, u, false, 0, MessageLimit, &msgs)
+	reads := []pipelinedRead{msgsRead}
+	if conv.Kind == KindCustomer {
+		reads = append(reads, teammatesRead(conv, &v.Teammates), participantsRead(conv, &ps))
+	}
+	if conv.Kind != KindInternal {
+		reads = append(reads, teamsWithSLARead(&teamRows))
+		v.TeamName = v.Row.TeamName
+	}
+	reads = append(reads, conversationItemsRead(u, conv, &itemRows))
+	if hasCustomerContext(u, conv) && conv.Customer != nil && conv.Customer.ID == *conv.CustomerID {
+		var ccReads []pipelinedRead
+		v.Context, ccReads, ccDone = customerContextReads(u, conv, conv.Customer)
+		reads = append(reads, ccReads...)
+	}
+	if CanSeeCustomerData(u) {
+		reads = append(reads, agentTabsRead(u, &v.Tabs))
+	}
+	if err := pipelined(ctx, db, reads...); err != nil {
+		return nil, fmt.Errorf("conversation page: %w", err)
+	}
+	page, err := messagePage(ctx, db, msgs, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -214,29 +253,37 @@ func ConversationViewWith(ctx context.Context, db *gorm.DB, u *User, conv *Conve
 	} else if v.FirstRequest, err = FirstRequest(ctx, db, u, conv); err != nil {
 		return nil, err
 	}
-	if conv.Kind == KindInternal {
-		if v.Members, err = ConversationMembers(ctx, db, conv.ID); err != nil {
-			return nil, fmt.Errorf("conversation members: %w", err)
-		}
-	} else {
-		// Who it may be assigned, transferred or invited to is read when
-		// a menu is first used (app/desk_menus.go): the page of a desk of
-		// 2,000 agents reads and renders what one of 5 does.
-		if v.Teammates, err = ConversationTeammates(ctx, db, conv); err != nil {
-			return nil, err
-		}
-		if v.Teams, v.TeamSLA, err = TeamOptionsWithSLA(ctx, db); err != nil {
-			return nil, err
-		}
-		v.TeamName = v.Row.TeamName
+	if conv.Kind != KindInternal {
+		v.Teams, v.TeamSLA = teamsWithSLA(teamRows)
 	}
 	v.Following = v.Row.ViewerFollowing
-	if v.Items, err = ConversationItems(ctx, db, u, conv, v.Teams); err != nil {
-		return nil, err
+	if v.Items = itemPanels(u, itemRows); len(v.Items) > 0 {
+		teams := v.Teams
+		if teams == nil {
+			if teams, err = TeamOptions(ctx, db); err != nil {
+				return nil, err
+			}
+		}
+		for i := range v.Items {
+			v.Items[i].Teams = teams
+		}
 	}
-	if v.Participants, err = LoadParticipants(ctx, db, conv); err != nil {
-		return nil, err
+	if conv.Kind == KindCustomer {
+		if err := participantUsers(ctx, db, ps); err != nil {
+			return nil, err
+		}
+		v.Participants = &ParticipantsView{Participants: ps}
 	}
+	if ccDone != nil {
+		ccDone()
+	} else if hasCustomerContext(u, conv) {
+		// A conversation looked up without its customer (none of the
+		// desk's lookups).
+		if v.Context, err = LoadCustomerContext(ctx, db, u, conv); err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+	}
+	sortTabs(v.Tabs)
 	return v, nil
 }
 

@@ -83,3 +83,9 @@ func ReadPipelined[T any](ctx context.Context, db *gorm.DB, queries ...[]any) ([
 	}
 	return out, pipelined(ctx, db, reads...)
 }
+
+// Positional is positional, for its test.
+var Positional = positional
+
+// MessageWithAuthors is messageWithAuthors, for pipelined reads' test.
+var MessageWithAuthors = messageWithAuthors

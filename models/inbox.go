@@ -599,33 +599,50 @@ func ListMessagesFor(ctx context.Context, db *gorm.DB, conv *Conversation, u *Us
 }
 
 func listMessages(ctx context.Context, db *gorm.DB, conv *Conversation, u *User, forCustomer bool, before int64, limit int) (MessagePage, error) {
+	var ms []Message
+	read, limit := messagesRead(conv, u, forCustomer, before, limit, &ms)
+	if err := pipelined(ctx, db, read); err != nil {
+		return MessagePage{}, fmt.Errorf("list messages: %w", err)
+	}
+	return messagePage(ctx, db, ms, limit)
+}
+
+// messagesRead is listMessages' statement: the page of conv's messages
+// before the message id before (0: the newest), newest first, one more than
+// limit (which it returns, as bounded) to tell whether there are more.
+func messagesRead(conv *Conversation, u *User, forCustomer bool, before int64, limit int, dst *[]Message) (pipelinedRead, int) {
 	if limit <= 0 || limit > MessageLimit*4 {
 		limit = MessageLimit
 	}
 	// One query with both authors joined, like MessagesByID.
-	q := db.WithContext(ctx).Joins("AuthorUser").Joins("AuthorCustomer").Where("messages.conversation_id = ?", conv.ID)
+	where := "messages.conversation_id = @conv"
+	args := map[string]any{"conv": conv.ID}
 	if before > 0 {
-		q = q.Where("messages.id < ?", before)
+		where += " AND messages.id < @before"
+		args["before"] = before
 	}
 	switch {
 	case forCustomer:
-		q = q.Where(customerSeesMessageSQL("messages"), map[string]any{"customer_events": customerEvents})
+		where += " AND " + customerSeesMessageSQL("messages")
+		args["customer_events"] = customerEvents
 	case u != nil:
-		q = q.Where(userSeesMessageSQL("messages"), map[string]any{"me": u.ID})
+		where += " AND " + userSeesMessageSQL("messages")
+		args["me"] = u.ID
 	default:
-		q = q.Where("messages.kind <> ?", MessagePrivate)
+		where += " AND messages.kind <> @private"
+		args["private"] = MessagePrivate
 	}
-	var ms []Message
-	if err := q.Order("messages.id DESC").Limit(limit + 1).Find(&ms).Error; err != nil {
-		return MessagePage{}, fmt.Errorf("list messages: %w", err)
-	}
+	return readNamed(dst, messageWithAuthors+" WHERE "+where+" ORDER BY messages.id DESC "+limitSQL(limit+1), args), limit
+}
+
+// messagePage makes the page of the messages messagesRead read: oldest
+// first, with their recipients, files and articles.
+func messagePage(ctx context.Context, db *gorm.DB, ms []Message, limit int) (MessagePage, error) {
 	p := MessagePage{More: len(ms) > limit}
 	if p.More {
 		ms = ms[:limit]
 	}
-	for i, j := 0, len(ms)-1; i < j; i, j = i+1, j-1 {
-		ms[i], ms[j] = ms[j], ms[i]
-	}
+	slices.Reverse(ms)
 	ptrs := make([]*Message, len(ms))
 	for i := range ms {
 		ptrs[i] = &ms[i]

@@ -126,24 +126,46 @@ func ItemPanelKey(it *Item) string {
 // any and the caller has not read them (teams nil; the conversation page
 // has, with their service levels).
 func ConversationItems(ctx context.Context, db *gorm.DB, u *User, conv *Conversation, teams []TeamOption) ([]ItemPanel, error) {
-	var rows []struct {
-		Item
-		Following    bool
-		AssigneeName string
+	var rows []conversationItemRow
+	if err := pipelined(ctx, db, conversationItemsRead(u, conv, &rows)); err != nil {
+		return nil, fmt.Errorf("conversation items: %w", err)
 	}
+	panels := itemPanels(u, rows)
+	if len(panels) > 0 && teams == nil {
+		var err error
+		if teams, err = TeamOptions(ctx, db); err != nil {
+			return nil, err
+		}
+	}
+	for i := range panels {
+		panels[i].Teams = teams
+	}
+	return panels, nil
+}
+
+// conversationItemRow is an item as ConversationItems reads it.
+type conversationItemRow struct {
+	Item
+	Following    bool
+	AssigneeName string
+}
+
+// conversationItemsRead is ConversationItems' statement.
+func conversationItemsRead(u *User, conv *Conversation, dst *[]conversationItemRow) pipelinedRead {
 	args := userArgs(u)
 	args["conv"] = conv.ID
-	err := db.WithContext(ctx).Raw(`
+	return readNamed(dst, `
 		SELECT i.*, EXISTS (SELECT 1 FROM item_followers f WHERE f.item_id = i.id AND f.user_id = @me) AS following,
 		       COALESCE((SELECT name FROM users WHERE id = i.assignee_id), '') AS assignee_name
 		FROM conversation_items l JOIN items i ON i.id = l.item_id
 		WHERE l.conversation_id = @conv AND `+userSeesItemSQL("i")+`
-		ORDER BY l.linked_at, l.item_id`, args).Scan(&rows).Error
-	if err != nil {
-		return nil, fmt.Errorf("conversation items: %w", err)
-	}
+		ORDER BY l.linked_at, l.item_id`, args)
+}
+
+// itemPanels are the panels of the rows u may see, without their teams.
+func itemPanels(u *User, rows []conversationItemRow) []ItemPanel {
 	if len(rows) == 0 {
-		return nil, nil
+		return nil
 	}
 	panels := make([]ItemPanel, 0, len(rows))
 	for i := range rows {
@@ -156,15 +178,7 @@ func ConversationItems(ctx context.Context, db *gorm.DB, u *User, conv *Conversa
 		}
 		panels = append(panels, ItemPanel{Item: &it, Following: rows[i].Following, Key: ItemPanelKey(&it)})
 	}
-	if len(panels) > 0 && teams == nil {
-		if teams, err = TeamOptions(ctx, db); err != nil {
-			return nil, err
-		}
-	}
-	for i := range panels {
-		panels[i].Teams = teams
-	}
-	return panels, nil
+	return panels
 }
 
 // ItemDraft is the new-item form filled in from a conversation: the

@@ -43,13 +43,51 @@ func (Participant) TableName() string { return "conversation_participants" }
 // users.
 func Participants(ctx context.Context, db *gorm.DB, conv *Conversation) ([]Participant, error) {
 	var ps []Participant
-	err := db.WithContext(ctx).Preload("User").Preload("Inviter").
-		Where("conversation_id = ? AND left_at IS NULL AND user_id IN (SELECT id FROM users WHERE active)", conv.ID).
-		Order("joined_at, user_id").Find(&ps).Error
-	if err != nil {
+	if err := pipelined(ctx, db, participantsRead(conv, &ps)); err != nil {
 		return nil, fmt.Errorf("participants of conversation %d: %w", conv.ID, err)
 	}
+	if err := participantUsers(ctx, db, ps); err != nil {
+		return nil, err
+	}
 	return ps, nil
+}
+
+// participantsRead is Participants' statement (the rows, without their
+// users: participantUsers).
+func participantsRead(conv *Conversation, dst *[]Participant) pipelinedRead {
+	return readInto(dst, `SELECT * FROM conversation_participants
+		WHERE conversation_id = $1 AND left_at IS NULL AND user_id IN (SELECT id FROM users WHERE active)
+		ORDER BY joined_at, user_id`, conv.ID)
+}
+
+// participantUsers reads the users of ps, and those who invited them, in
+// one statement (none when ps is empty, as most conversations' is).
+func participantUsers(ctx context.Context, db *gorm.DB, ps []Participant) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	ids := make([]int64, 0, 2*len(ps))
+	for _, p := range ps {
+		ids = append(ids, p.UserID)
+		if p.InvitedBy != nil {
+			ids = append(ids, *p.InvitedBy)
+		}
+	}
+	var us []User
+	if err := db.WithContext(ctx).Where("id IN ?", ids).Find(&us).Error; err != nil {
+		return fmt.Errorf("participants' users: %w", err)
+	}
+	byID := make(map[int64]*User, len(us))
+	for i := range us {
+		byID[us[i].ID] = &us[i]
+	}
+	for i := range ps {
+		ps[i].User = byID[ps[i].UserID]
+		if ps[i].InvitedBy != nil {
+			ps[i].Inviter = byID[*ps[i].InvitedBy]
+		}
+	}
+	return nil
 }
 
 // InvitableAgents lists the agents who may be invited into conv

@@ -3,15 +3,16 @@ package models
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 	"gorm.io/gorm/schema"
 )
@@ -20,9 +21,9 @@ import (
 // batch on one connection of db's pool) and scans each answer with pgx,
 // without database/sql's and GORM's per-row reflection. Each read is a
 // statement with positional arguments and the function that takes its
-// rows, in order. Reads only: db must be the pool (or a connection kept
-// from it), never a transaction, whose connection database/sql does not
-// hand out.
+// rows, in order. Inside a transaction, whose connection database/sql does
+// not hand out, the reads run one after the other on it, scanned the same
+// way.
 func pipelined(ctx context.Context, db *gorm.DB, reads ...pipelinedRead) error {
 	var conn *sql.Conn
 	switch p := db.Statement.ConnPool.(type) {
@@ -37,6 +38,13 @@ func pipelined(ctx context.Context, db *gorm.DB, reads ...pipelinedRead) error {
 		conn = p
 	case *genericConn:
 		conn = p.Conn
+	case *sql.Tx:
+		for _, r := range reads {
+			if err := r.scanSQL(p.QueryContext(ctx, r.sql, r.args...)); err != nil {
+				return err
+			}
+		}
+		return nil
 	default:
 		return fmt.Errorf("models: pipelined reads on %T", p)
 	}
@@ -53,7 +61,7 @@ func pipelined(ctx context.Context, db *gorm.DB, reads ...pipelinedRead) error {
 		for _, r := range reads {
 			rows, err := res.Query()
 			if err == nil {
-				err = r.scan(rows)
+				err = r.scan(pgxRows{rows})
 			}
 			if err != nil {
 				return errors.Join(err, res.Close())
@@ -67,13 +75,49 @@ func pipelined(ctx context.Context, db *gorm.DB, reads ...pipelinedRead) error {
 type pipelinedRead struct {
 	sql  string
 	args []any
-	scan func(pgx.Rows) error
+	scan func(rows) error
 }
+
+func (r pipelinedRead) scanSQL(rs *sql.Rows, err error) error {
+	if err != nil {
+		return err
+	}
+	return r.scan(sqlRows{rs})
+}
+
+// rows are a statement's answer, from pgx or database/sql.
+type rows interface {
+	Columns() []string
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close()
+}
+
+type pgxRows struct{ pgx.Rows }
+
+func (r pgxRows) Columns() []string {
+	fs := r.FieldDescriptions()
+	cols := make([]string, len(fs))
+	for i, f := range fs {
+		cols[i] = f.Name
+	}
+	return cols
+}
+
+type sqlRows struct{ *sql.Rows }
+
+func (r sqlRows) Columns() []string {
+	cols, _ := r.Rows.Columns() // an error here is the one Next and Err report
+	return cols
+}
+
+func (r sqlRows) Close() { _ = r.Rows.Close() }
 
 // readInto is the pipelinedRead that collects its rows into *dst (scanRows).
 func readInto[T any](dst *[]T, query string, args ...any) pipelinedRead {
-	return pipelinedRead{sql: query, args: args, scan: func(rows pgx.Rows) (err error) {
-		*dst, err = scanRows[T](rows)
+	return pipelinedRead{sql: query, args: args, scan: func(rs rows) (err error) {
+		*dst, err = scanRows[T](rs)
 		return err
 	}}
 }
@@ -81,17 +125,23 @@ func readInto[T any](dst *[]T, query string, args ...any) pipelinedRead {
 // scanRows reads each row into a T as GORM would: a column goes to the
 // field GORM names it by (its column tag, or the field's name in snake
 // case: LastMessageAt for last_message_at; embedded structs' fields too,
-// the outer one winning a name both have); a column without a field is
-// skipped, and so is a field without a column (relations); NULL leaves a
-// field that cannot hold it at its zero value. The mapping is worked out
-// once per type and column list.
-func scanRows[T any](rows pgx.Rows) ([]T, error) {
+// the outer one winning a name both have), and a nested column
+// ("AuthorUser__name", as people_join.go selects them) to that field of
+// the struct a pointer field points to, made only if one of its columns is
+// not NULL; a column without a field is skipped, and so is a field without
+// a column (relations not selected); NULL leaves a field that cannot hold
+// it at its zero value. The mapping is worked out once per type and
+// column list.
+func scanRows[T any](rows rows) ([]T, error) {
 	defer rows.Close()
-	cols := columnFields(reflect.TypeFor[T](), rows.FieldDescriptions())
-	var out []T
+	cols := columnFields(reflect.TypeFor[T](), rows.Columns())
+	var (
+		out     []T
+		skipped any // the columns without a field
+	)
 	targets := make([]any, len(cols))
-	// A field that cannot hold NULL (a string, a time) is read through a
-	// pointer to one, which NULL leaves nil.
+	// A field that cannot hold NULL (a string, a time), and any field of
+	// a relation, is read through a pointer to one, which NULL leaves nil.
 	via := make([]reflect.Value, len(cols))
 	for i, c := range cols {
 		if c.viaPtr {
@@ -104,7 +154,7 @@ func scanRows[T any](rows pgx.Rows) ([]T, error) {
 		for i, c := range cols {
 			switch {
 			case c.path == nil:
-				targets[i] = nil // pgx skips the column
+				targets[i] = &skipped
 			case c.viaPtr:
 				via[i].Elem().SetZero()
 				targets[i] = via[i].Interface()
@@ -116,9 +166,18 @@ func scanRows[T any](rows pgx.Rows) ([]T, error) {
 			return nil, err
 		}
 		for i, c := range cols {
-			if c.viaPtr && !via[i].Elem().IsNil() {
-				v.FieldByIndex(c.path).Set(via[i].Elem().Elem())
+			if !c.viaPtr || via[i].Elem().IsNil() {
+				continue
 			}
+			dst := v
+			if c.rel != nil {
+				r := v.FieldByIndex(c.rel)
+				if r.IsNil() {
+					r.Set(reflect.New(r.Type().Elem()))
+				}
+				dst = r.Elem()
+			}
+			dst.FieldByIndex(c.path).Set(via[i].Elem().Elem())
 		}
 	}
 	return out, rows.Err()
@@ -126,9 +185,10 @@ func scanRows[T any](rows pgx.Rows) ([]T, error) {
 
 // columnField is where one column goes in a struct.
 type columnField struct {
-	path   []int // nil: nowhere
+	rel    []int // the pointer field of the relation it belongs to (nil: none)
+	path   []int // its field (in the relation's struct, for a relation's); nil: none
 	typ    reflect.Type
-	viaPtr bool // the field cannot hold NULL itself
+	viaPtr bool // read through a pointer (the field cannot hold NULL, or is a relation's)
 }
 
 type columnFieldsKey struct {
@@ -141,16 +201,40 @@ var columnFieldsCache sync.Map // columnFieldsKey → []columnField
 var scannerType = reflect.TypeFor[sql.Scanner]()
 
 // columnFields is, for each column, its field in t.
-func columnFields(t reflect.Type, cols []pgconn.FieldDescription) []columnField {
+func columnFields(t reflect.Type, cols []string) []columnField {
 	var key strings.Builder
 	for _, c := range cols {
-		key.WriteString(c.Name)
+		key.WriteString(c)
 		key.WriteByte(0)
 	}
 	k := columnFieldsKey{t, key.String()}
 	if p, ok := columnFieldsCache.Load(k); ok {
 		return p.([]columnField)
 	}
+	top := fieldsByColumn(t)
+	out := make([]columnField, len(cols))
+	for i, c := range cols {
+		rel, col, nested := strings.Cut(c, "__")
+		if !nested {
+			out[i] = top[c]
+			continue
+		}
+		f, ok := t.FieldByName(rel)
+		if !ok || f.Type.Kind() != reflect.Pointer || f.Type.Elem().Kind() != reflect.Struct {
+			continue
+		}
+		if in, ok := fieldsByColumn(f.Type.Elem())[col]; ok {
+			in.rel, in.viaPtr = f.Index, true
+			out[i] = in
+		}
+	}
+	columnFieldsCache.Store(k, out)
+	return out
+}
+
+// fieldsByColumn maps the column names of t's fields (as GORM names them)
+// to where they are.
+func fieldsByColumn(t reflect.Type) map[string]columnField {
 	byName := map[string]columnField{}
 	var walk func(t reflect.Type, index []int)
 	walk = func(t reflect.Type, index []int) {
@@ -180,10 +264,87 @@ func columnFields(t reflect.Type, cols []pgconn.FieldDescription) []columnField 
 		}
 	}
 	walk(t, nil)
-	out := make([]columnField, len(cols))
-	for i, c := range cols {
-		out[i] = byName[c.Name]
+	return byName
+}
+
+// readNamed is readInto for a statement written with named arguments
+// (@name, as GORM takes them), so a pipelined read shares its SQL with
+// GORM's readings of it.
+func readNamed[T any](dst *[]T, query string, args map[string]any) pipelinedRead {
+	q, pos := positional(query, args)
+	return readInto(dst, q, pos...)
+}
+
+// positional rewrites query's named arguments (@name) as $1, $2, … in order
+// of first use, with their values; a slice becomes a list of its elements,
+// ($3,$4,$5), as GORM writes it (for IN). A quoted literal or identifier,
+// and a name args does not hold, are left as written.
+func positional(query string, args map[string]any) (string, []any) {
+	var (
+		b     strings.Builder
+		vals  []any
+		index = map[string]int{}
+		quote byte
+	)
+	for i := 0; i < len(query); i++ {
+		ch := query[i]
+		switch {
+		case quote != 0:
+			if ch == quote {
+				quote = 0
+			}
+		case ch == '\'' || ch == '"':
+			quote = ch
+		case ch == '@':
+			j := i + 1
+			for j < len(query) && (query[j] == '_' || 'a' <= query[j] && query[j] <= 'z' || 'A' <= query[j] && query[j] <= 'Z' || '0' <= query[j] && query[j] <= '9') {
+				j++
+			}
+			name := query[i+1 : j]
+			if v, ok := args[name]; ok && name != "" {
+				if list, ok := listArg(v); ok {
+					// As GORM writes a slice: a parenthesised list.
+					b.WriteByte('(')
+					for k, e := range list {
+						if k > 0 {
+							b.WriteByte(',')
+						}
+						vals = append(vals, e)
+						b.WriteString("$" + strconv.Itoa(len(vals)))
+					}
+					b.WriteByte(')')
+					i = j - 1
+					continue
+				}
+				n, seen := index[name]
+				if !seen {
+					vals = append(vals, v)
+					n = len(vals)
+					index[name] = n
+				}
+				b.WriteString("$" + strconv.Itoa(n))
+				i = j - 1
+				continue
+			}
+		}
+		b.WriteByte(ch)
 	}
-	columnFieldsCache.Store(k, out)
-	return out
+	return b.String(), vals
+}
+
+// listArg is v's elements if GORM writes v as a list: a slice other than
+// bytes that is not a driver.Valuer (pq.Int64Array goes as one array).
+func listArg(v any) ([]any, bool) {
+	if _, valuer := v.(driver.Valuer); valuer {
+		return nil, false
+	}
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Slice || rv.Type().Elem().Kind() == reflect.Uint8 {
+		return nil, false
+	}
+	out := make([]any, rv.Len())
+	for i := range out {
+		out[i] = rv.Index(i).Interface()
+	}
+	return out, true
 }

@@ -4,9 +4,17 @@ import (
 	"context"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/lib/pq"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
 
+	"github.com/parleydesk/parley/internal/dbtest"
 	"github.com/parleydesk/parley/internal/factory"
 	"github.com/parleydesk/parley/models"
 )
@@ -44,6 +52,16 @@ func TestPipelinedReadsScanAsGORM(t *testing.T) {
 	require.Len(t, items[0], 1)
 	assert.Equal(t, wantItems, items[0])
 
+	// Inside a transaction the reads run one by one, scanned the same way.
+	require.NoError(t, db.Transaction(func(tx *gorm.DB) error {
+		inTx, err := models.ReadPipelined[models.Conversation](ctx, tx,
+			[]any{"SELECT * FROM conversations ORDER BY id"},
+			[]any{"SELECT * FROM conversations WHERE id = $1", first.ID})
+		require.NoError(t, err)
+		assert.Equal(t, convs, inTx)
+		return nil
+	}))
+
 	// A column without a field is skipped; NULL leaves a string or a time
 	// at its zero value and a pointer nil; an embedded struct's fields are
 	// filled, the outer field winning a name both have.
@@ -65,7 +83,77 @@ func TestPipelinedReadsScanAsGORM(t *testing.T) {
 	require.NotNil(t, r.Extra)
 	assert.Equal(t, "e", *r.Extra)
 
+	require.NoError(t, db.Transaction(func(tx *gorm.DB) error {
+		inTx, err := models.ReadPipelined[row](ctx, tx, []any{`SELECT 7::bigint AS id, NULL::text AS subject, NULL::timestamptz AS created_at,
+			NULL::bigint AS assignee_id, 'x' AS no_such_field, 'e' AS extra, 'win' AS subject`})
+		require.NoError(t, err)
+		assert.Equal(t, rows, inTx)
+		return nil
+	}))
+
+	// Nested columns fill the relation they name, made only when its row
+	// is there: a customer's message has no AuthorUser.
+	_, err = factory.Write1(db, func(tx models.Tx) (*models.Message, error) {
+		return models.PostMessageWithOpts(ctx, tx, models.Actor{User: sam}, first, models.MessageText, "hello", models.PostOpts{})
+	})
+	require.NoError(t, err)
+	msgs, err := models.ReadPipelined[models.Message](ctx, db, []any{models.MessageWithAuthors + " ORDER BY messages.id"})
+	require.NoError(t, err)
+	var wantMsgs []models.Message
+	require.NoError(t, db.Raw(models.MessageWithAuthors+" ORDER BY messages.id").Scan(&wantMsgs).Error)
+	require.Equal(t, wantMsgs, msgs[0])
+	var authors, customers int
+	for _, m := range msgs[0] {
+		if m.AuthorUser != nil {
+			authors++
+			assert.Equal(t, "Sam", m.AuthorUser.Name)
+			assert.Nil(t, m.AuthorCustomer)
+		}
+		if m.AuthorCustomer != nil {
+			customers++
+		}
+	}
+	assert.Equal(t, 1, authors)
+	assert.Positive(t, customers)
+
 	// A failing statement fails the whole read.
 	_, err = models.ReadPipelined[row](ctx, db, []any{"SELECT 1 AS id"}, []any{"SELECT * FROM no_such_table"})
 	require.Error(t, err)
+}
+
+func TestPositionalArguments(t *testing.T) {
+	t.Parallel()
+	q, args := models.Positional(`SELECT @me, '@me', "@conv", @conv, @me, @unknown, x@conv_2 FROM t WHERE a = @conv`,
+		map[string]any{"me": 1, "conv": 2, "conv_2": 3})
+	assert.Equal(t, `SELECT $1, '@me', "@conv", $2, $1, @unknown, x$3 FROM t WHERE a = $2`, q)
+	assert.Equal(t, []any{1, 2, 3}, args)
+
+	q, args = models.Positional(`a IN @list AND b = ANY(@arr) AND c = @me`,
+		map[string]any{"list": []string{"x", "y"}, "arr": pq.Int64Array{4, 5}, "me": 1})
+	assert.Equal(t, `a IN ($1,$2) AND b = ANY($3) AND c = $4`, q)
+	assert.Equal(t, []any{"x", "y", pq.Int64Array{4, 5}, 1}, args)
+}
+
+// Behind PgBouncer the pool sends no prepared statements
+// (QueryExecModeExec, app.openPool): a pipelined read works there too.
+func TestPipelinedReadsWithoutPreparedStatements(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cfg, err := pgxpool.ParseConfig(dbtest.URL(t))
+	require.NoError(t, err)
+	cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	sqlDB := stdlib.OpenDBFromPool(pool)
+	t.Cleanup(func() { sqlDB.Close() })
+	db, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), &gorm.Config{Logger: logger.Discard})
+	require.NoError(t, err)
+	got, err := models.ReadPipelined[models.Conversation](ctx, db,
+		[]any{"SELECT * FROM conversations WHERE id = $1", int64(1)},
+		[]any{"SELECT 5::bigint AS id, 'x' AS subject"})
+	require.NoError(t, err)
+	require.Empty(t, got[0])
+	require.Len(t, got[1], 1)
+	assert.Equal(t, "x", got[1][0].Subject)
 }

@@ -42,11 +42,16 @@ func ConversationTeammates(ctx context.Context, db *gorm.DB, conv *Conversation)
 	if conv == nil || conv.Kind != KindCustomer {
 		return nil, nil
 	}
-	err := db.WithContext(ctx).Raw(teammatesSQL+` ORDER BY lower(u.name), u.id`, map[string]any{"conv": conv.ID}).Scan(&us).Error
-	if err != nil {
+	if err := pipelined(ctx, db, teammatesRead(conv, &us)); err != nil {
 		return nil, fmt.Errorf("teammates of conversation %d: %w", conv.ID, err)
 	}
 	return us, nil
+}
+
+// teammatesRead is ConversationTeammates' statement, for a customer
+// conversation.
+func teammatesRead(conv *Conversation, dst *[]User) pipelinedRead {
+	return readNamed(dst, teammatesSQL+` ORDER BY lower(u.name), u.id`, map[string]any{"conv": conv.ID})
 }
 
 // privateRecipients checks the "To" of a private message by author in conv

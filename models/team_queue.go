@@ -188,16 +188,29 @@ func TeamOptions(ctx context.Context, db *gorm.DB) ([]TeamOption, error) {
 // (SLAPolicyOf's part, SLAPolicyWith) in one statement: opening a
 // conversation shows both.
 func TeamOptionsWithSLA(ctx context.Context, db *gorm.DB) ([]TeamOption, map[int64]SLAMinutes, error) {
-	var rows []struct {
-		ID              int64
-		Name            string
-		SlaFirstMinutes *int
-		SlaNextMinutes  *int
-	}
-	err := db.WithContext(ctx).Raw("SELECT id, name, sla_first_minutes, sla_next_minutes FROM teams ORDER BY lower(name), id").Scan(&rows).Error
-	if err != nil {
+	var rows []teamSLARow
+	if err := pipelined(ctx, db, teamsWithSLARead(&rows)); err != nil {
 		return nil, nil, fmt.Errorf("team options: %w", err)
 	}
+	teams, sla := teamsWithSLA(rows)
+	return teams, sla, nil
+}
+
+// teamSLARow is a team as TeamOptionsWithSLA reads it.
+type teamSLARow struct {
+	ID              int64
+	Name            string
+	SlaFirstMinutes *int
+	SlaNextMinutes  *int
+}
+
+// teamsWithSLARead is TeamOptionsWithSLA's statement.
+func teamsWithSLARead(dst *[]teamSLARow) pipelinedRead {
+	return readInto(dst, "SELECT id, name, sla_first_minutes, sla_next_minutes FROM teams ORDER BY lower(name), id")
+}
+
+// teamsWithSLA is what TeamOptionsWithSLA makes of its rows.
+func teamsWithSLA(rows []teamSLARow) ([]TeamOption, map[int64]SLAMinutes) {
 	out := make([]TeamOption, 0, len(rows))
 	sla := map[int64]SLAMinutes{}
 	for _, r := range rows {
@@ -206,7 +219,7 @@ func TeamOptionsWithSLA(ctx context.Context, db *gorm.DB) ([]TeamOption, map[int
 			sla[r.ID] = SLAMinutes{First: r.SlaFirstMinutes, Next: r.SlaNextMinutes}
 		}
 	}
-	return out, sla, nil
+	return out, sla
 }
 
 // autoAssign gives conv (held by t: new or locked) to the next available

@@ -112,29 +112,26 @@ func DeskWaiting(ctx context.Context, db *gorm.DB) (WaitingThresholds, error) {
 // shows as tabs (Alt+1..9 switches between them).
 const TabLimit = 9
 
-// AgentTabs returns the tabs above u's conversation page: the open customer
-// conversations assigned to u, the TabLimit with the newest activity, in a
-// stable order (by id, so a tab's number does not move as messages arrive).
-// Agents without the customer-support flag have none.
-func AgentTabs(ctx context.Context, db *gorm.DB, u *User) ([]InboxRow, error) {
-	if !CanSeeCustomerData(u) {
-		return nil, nil
-	}
-	var rows []InboxRow
-	err := db.WithContext(ctx).Raw(`
+// agentTabsRead reads the tabs above u's conversation page (ConversationView
+// Tabs), for a viewer who may see customer data: the open customer
+// conversations assigned to u, the TabLimit with the newest activity, to
+// be put in a stable order (sortTabs: by id, so a tab's number does not
+// move as messages arrive).
+func agentTabsRead(u *User, dst *[]InboxRow) pipelinedRead {
+	return readNamed(dst, `
 		`+rowSelect+`
 		WHERE c.assignee_id = @me AND c.status = 'open' AND c.kind = 'customer' AND `+visibleToUserAs(true)+`
 		ORDER BY c.last_message_at DESC, c.id DESC
 		`+limitSQL(TabLimit),
-		map[string]any{"me": u.ID}).Scan(&rows).Error
-	if err != nil {
-		return nil, fmt.Errorf("agent tabs: %w", err)
-	}
-	slices.SortFunc(rows, func(a, b InboxRow) int { return cmp.Compare(a.ID, b.ID) })
-	return rows, nil
+		map[string]any{"me": u.ID})
 }
 
-// IsTab reports whether r belongs among u's tabs (AgentTabs' condition, less
+// sortTabs puts tabs in their stable order, by id.
+func sortTabs(rows []InboxRow) {
+	slices.SortFunc(rows, func(a, b InboxRow) int { return cmp.Compare(a.ID, b.ID) })
+}
+
+// IsTab reports whether r belongs among u's tabs (agentTabsRead's condition, less
 // the limit).
 func IsTab(u *User, r *InboxRow) bool {
 	return CanSeeCustomerData(u) && r.Kind == KindCustomer && r.Status == StatusOpen && r.AssigneeID != nil && *r.AssigneeID == u.ID

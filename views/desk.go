@@ -71,7 +71,7 @@ type ListState struct {
 	SLA models.SLAPolicy
 	Now time.Time
 	// Tabs are the viewer's conversations shown as tabs above an open
-	// conversation (models.AgentTabs).
+	// conversation (models.ConversationView Tabs).
 	Tabs []models.InboxRow
 	// Teams are the team filter's choices (customers section); Roster the
 	// agents of the viewer's teams (shown in My teams).
