@@ -268,10 +268,10 @@ func OpenRowFor(ctx context.Context, db *gorm.DB, u *User, convID int64) (*Inbox
 		InboxRow
 		HasSupport, HasMedia, HasCobrowse bool
 	}
-	err := db.WithContext(ctx).Raw(`
+	err := pipelined(ctx, db, readNamed(&rows, `
 		`+openRowSelect+`
 		WHERE c.id = @id AND `+visibleToUserAs(CanSeeCustomerData(u)),
-		map[string]any{"me": u.ID, "id": convID}).Scan(&rows).Error
+		map[string]any{"me": u.ID, "id": convID}))
 	if err != nil {
 		return nil, SessionsOf{}, fmt.Errorf("open row: %w", err)
 	}
@@ -536,9 +536,9 @@ func validPublicID(s string) bool { return uuidRe.MatchString(s) }
 // findConversation runs a scoped conversation lookup: no row is ErrNotFound,
 // whether the conversation does not exist or the asker may not see it.
 // The query is conversationWithPeople and its WHERE (at most one row).
-func findConversation(q *gorm.DB, query string, args ...any) (*Conversation, error) {
-	cs := make([]Conversation, 0, 1) // GORM would make room for 20
-	if err := q.Raw(query, args...).Scan(&cs).Error; err != nil {
+func findConversation(q *gorm.DB, query string, args map[string]any) (*Conversation, error) {
+	var cs []Conversation
+	if err := pipelined(q.Statement.Context, q, readNamed(&cs, query, args)); err != nil {
 		return nil, fmt.Errorf("find conversation: %w", err)
 	}
 	if len(cs) == 0 {

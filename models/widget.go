@@ -145,8 +145,8 @@ func startVisitorConversation(ctx context.Context, t Tx, tx *gorm.DB, v *Visitor
 			return nil, nil, err
 		}
 		if prior != nil {
-			conv, err := findConversation(tx, conversationWithPeople+" WHERE conversations.id = ? AND conversations.customer_id = ?",
-				prior.ConversationID, v.CustomerID)
+			conv, err := findConversation(tx, conversationWithPeople+" WHERE conversations.id = @id AND conversations.customer_id = @customer",
+				map[string]any{"id": prior.ConversationID, "customer": v.CustomerID})
 			return conv, prior, err
 		}
 	}
