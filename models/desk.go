@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lib/pq"
 	"gorm.io/gorm"
 )
 
@@ -452,20 +451,19 @@ func LiveRowsMany(ctx context.Context, db *gorm.DB, reqs []RowsRequest) ([]map[i
 	if len(ids) == 0 {
 		return out, nil
 	}
-	// Sized for what is asked: GORM would make room for 20 wide rows.
-	rows := make([]struct {
+	var rows []struct {
 		Req int
 		InboxRow
-	}, 0, len(ids))
+	}
 	// Arrays, not a parameter per id: every batch size is the same
 	// statement, prepared once per connection, and planned once
 	// (GenericPlans: planning the one-viewer form cost 2.7 ms against 1.2 ms
 	// of running it, once per agent stream and batch; at parley-bench -rate
 	// 200 post→delivery p99 went from 661-1,673 to 383-555 ms).
 	err := GenericPlans(ctx, db, func(tx *gorm.DB) error {
-		return tx.Raw(liveRowsMany, map[string]any{
-			"req": pq.Int32Array(req), "me": pq.Int64Array(me), "support": pq.BoolArray(support), "ids": pq.Int64Array(ids),
-		}).Scan(&rows).Error
+		return pipelined(ctx, tx, readNamed(&rows, liveRowsMany, map[string]any{
+			"req": asArray(req), "me": asArray(me), "support": asArray(support), "ids": asArray(ids),
+		}))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("live rows: %w", err)

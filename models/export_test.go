@@ -89,3 +89,6 @@ var Positional = positional
 
 // MessageWithAuthors is messageWithAuthors, for pipelined reads' test.
 var MessageWithAuthors = messageWithAuthors
+
+// AsArray is asArray, for its test.
+var AsArray = asArray

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/lib/pq"
 	"gorm.io/gorm"
 )
 
@@ -667,12 +666,23 @@ func MessagesByID(ctx context.Context, db *gorm.DB, ids []int64) (map[int64]*Mes
 	if len(ids) == 0 {
 		return out, nil
 	}
-	// Sized for what is asked: GORM would make room for 20 rows.
-	ms := make([]Message, 0, len(ids))
-	// One query with both authors joined: the broker runs this for every batch.
-	if err := db.WithContext(ctx).Raw(messageWithAuthors+" WHERE messages.id = ANY(CAST(? AS bigint[]))", pq.Int64Array(ids)).Scan(&ms).Error; err != nil {
+	var ms []Message
+	if err := pipelined(ctx, db, messagesByIDRead(ids, &ms)); err != nil {
 		return nil, fmt.Errorf("load messages: %w", err)
 	}
+	return messagesByID(ctx, db, ms)
+}
+
+// messagesByIDRead is MessagesByID's statement: one query with both
+// authors joined (the broker runs it for every batch).
+func messagesByIDRead(ids []int64, dst *[]Message) pipelinedRead {
+	return readInto(dst, messageWithAuthors+" WHERE messages.id = ANY($1::bigint[])", ids)
+}
+
+// messagesByID keys the messages MessagesByID read by id, with their
+// recipients, files and articles.
+func messagesByID(ctx context.Context, db *gorm.DB, ms []Message) (map[int64]*Message, error) {
+	out := make(map[int64]*Message, len(ms))
 	ptrs := make([]*Message, len(ms))
 	for i := range ms {
 		out[ms[i].ID] = &ms[i]
@@ -699,15 +709,47 @@ func ConversationsByID(ctx context.Context, db *gorm.DB, ids []int64) (map[int64
 	if len(ids) == 0 {
 		return out, nil
 	}
-	cs := make([]Conversation, 0, len(ids)) // GORM would make room for 20
-	err := db.WithContext(ctx).Raw(conversationWithPeople+" WHERE conversations.id = ANY(CAST(? AS bigint[]))", pq.Int64Array(ids)).Scan(&cs).Error
-	if err != nil {
+	var cs []Conversation
+	if err := pipelined(ctx, db, conversationsByIDRead(ids, &cs)); err != nil {
 		return nil, fmt.Errorf("load conversations: %w", err)
 	}
 	for i := range cs {
 		out[cs[i].ID] = &cs[i]
 	}
 	return out, nil
+}
+
+// conversationsByIDRead is ConversationsByID's statement.
+func conversationsByIDRead(ids []int64, dst *[]Conversation) pipelinedRead {
+	return readInto(dst, conversationWithPeople+" WHERE conversations.id = ANY($1::bigint[])", ids)
+}
+
+// MessagesAndConversations is MessagesByID and ConversationsByID in one
+// round trip: what the realtime broker loads for each batch of events.
+func MessagesAndConversations(ctx context.Context, db *gorm.DB, msgIDs, convIDs []int64) (map[int64]*Message, map[int64]*Conversation, error) {
+	var (
+		ms    []Message
+		cs    []Conversation
+		reads []pipelinedRead
+	)
+	if len(msgIDs) > 0 {
+		reads = append(reads, messagesByIDRead(msgIDs, &ms))
+	}
+	if len(convIDs) > 0 {
+		reads = append(reads, conversationsByIDRead(convIDs, &cs))
+	}
+	if err := pipelined(ctx, db, reads...); err != nil {
+		return nil, nil, fmt.Errorf("load messages and conversations: %w", err)
+	}
+	msgs, err := messagesByID(ctx, db, ms)
+	if err != nil {
+		return nil, nil, err
+	}
+	convs := make(map[int64]*Conversation, len(cs))
+	for i := range cs {
+		convs[cs[i].ID] = &cs[i]
+	}
+	return msgs, convs, nil
 }
 
 // SupportAgents lists active users with the customer-support flag, for the

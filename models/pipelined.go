@@ -302,7 +302,9 @@ func positional(query string, args map[string]any) (string, []any) {
 			}
 			name := query[i+1 : j]
 			if v, ok := args[name]; ok && name != "" {
-				if list, ok := listArg(v); ok {
+				if a, ok := v.(arrayArg); ok {
+					v = a.v // one array, as pgx sends a slice
+				} else if list, ok := listArg(v); ok {
 					// As GORM writes a slice: a parenthesised list.
 					b.WriteByte('(')
 					for k, e := range list {
@@ -331,6 +333,13 @@ func positional(query string, args map[string]any) (string, []any) {
 	}
 	return b.String(), vals
 }
+
+// asArray passes slice v to a pipelined read's named argument as one array
+// parameter (CAST(@ids AS bigint[])), which pgx sends natively, where a
+// bare slice is a list as GORM writes it (for IN).
+func asArray(v any) any { return arrayArg{v} }
+
+type arrayArg struct{ v any }
 
 // listArg is v's elements if GORM writes v as a list: a slice other than
 // bytes that is not a driver.Valuer (pq.Int64Array goes as one array).

@@ -128,10 +128,10 @@ func TestPositionalArguments(t *testing.T) {
 	assert.Equal(t, `SELECT $1, '@me', "@conv", $2, $1, @unknown, x$3 FROM t WHERE a = $2`, q)
 	assert.Equal(t, []any{1, 2, 3}, args)
 
-	q, args = models.Positional(`a IN @list AND b = ANY(@arr) AND c = @me`,
-		map[string]any{"list": []string{"x", "y"}, "arr": pq.Int64Array{4, 5}, "me": 1})
-	assert.Equal(t, `a IN ($1,$2) AND b = ANY($3) AND c = $4`, q)
-	assert.Equal(t, []any{"x", "y", pq.Int64Array{4, 5}, 1}, args)
+	q, args = models.Positional(`a IN @list AND b = ANY(@arr) AND c = @me AND d = ANY(@native)`,
+		map[string]any{"list": []string{"x", "y"}, "arr": pq.Int64Array{4, 5}, "me": 1, "native": models.AsArray([]int64{6, 7})})
+	assert.Equal(t, `a IN ($1,$2) AND b = ANY($3) AND c = $4 AND d = ANY($5)`, q)
+	assert.Equal(t, []any{"x", "y", pq.Int64Array{4, 5}, 1, []int64{6, 7}}, args)
 }
 
 // Behind PgBouncer the pool sends no prepared statements

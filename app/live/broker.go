@@ -785,10 +785,7 @@ func loadRefs(ctx context.Context, db *gorm.DB, from, to uint64, evs []models.Ev
 	// In one transaction on generic plans (models.GenericPlans): planning
 	// these lookups cost more than running them.
 	err = models.GenericPlans(ctx, db, func(tx *gorm.DB) (err error) {
-		if batch.Conversations, err = models.ConversationsByID(ctx, tx, convIDs); err != nil {
-			return err
-		}
-		batch.Messages, err = models.MessagesByID(ctx, tx, msgIDs)
+		batch.Messages, batch.Conversations, err = models.MessagesAndConversations(ctx, tx, msgIDs, convIDs)
 		return err
 	})
 	if err != nil {
