@@ -25,6 +25,9 @@ import (
 // not hand out, the reads run one after the other on it, scanned the same
 // way.
 func pipelined(ctx context.Context, db *gorm.DB, reads ...pipelinedRead) error {
+	if len(reads) == 0 {
+		return nil
+	}
 	var conn *sql.Conn
 	switch p := db.Statement.ConnPool.(type) {
 	case *sql.DB:
