@@ -128,7 +128,8 @@ func readInto[T any](dst *[]T, query string, args ...any) pipelinedRead {
 // scanRows reads each row into a T as GORM would: a column goes to the
 // field GORM names it by (its column tag, or the field's name in snake
 // case: LastMessageAt for last_message_at; embedded structs' fields too,
-// the outer one winning a name both have), and a nested column
+// after their embeddedPrefix, the outer one winning a name both have), and
+// a nested column
 // ("AuthorUser__name", as people_join.go selects them) to that field of
 // the struct a pointer field points to, made only if one of its columns is
 // not NULL; a column without a field is skipped, and so is a field without
@@ -239,8 +240,8 @@ func columnFields(t reflect.Type, cols []string) []columnField {
 // to where they are.
 func fieldsByColumn(t reflect.Type) map[string]columnField {
 	byName := map[string]columnField{}
-	var walk func(t reflect.Type, index []int)
-	walk = func(t reflect.Type, index []int) {
+	var walk func(t reflect.Type, index []int, prefix string)
+	walk = func(t reflect.Type, index []int, prefix string) {
 		for i := range t.NumField() {
 			f := t.Field(i)
 			tag := f.Tag.Get("gorm")
@@ -248,16 +249,24 @@ func fieldsByColumn(t reflect.Type) map[string]columnField {
 				continue
 			}
 			path := append(slices.Clone(index), i)
-			if f.Anonymous && f.Type.Kind() == reflect.Struct {
-				walk(f.Type, path)
-				continue
-			}
 			name := schema.NamingStrategy{}.ColumnName("", f.Name)
+			embedded, inner := f.Anonymous, ""
 			for part := range strings.SplitSeq(tag, ";") {
 				if c, ok := strings.CutPrefix(part, "column:"); ok {
 					name = c
 				}
+				if part == "embedded" {
+					embedded = true
+				}
+				if p, ok := strings.CutPrefix(part, "embeddedPrefix:"); ok {
+					inner = p
+				}
 			}
+			if embedded && f.Type.Kind() == reflect.Struct {
+				walk(f.Type, path, prefix+inner) // its columns, as GORM's embedded struct (with its prefix)
+				continue
+			}
+			name = prefix + name
 			if had, taken := byName[name]; taken && len(had.path) <= len(path) {
 				continue // the outer struct's field wins, as in Go
 			}
@@ -266,7 +275,7 @@ func fieldsByColumn(t reflect.Type) map[string]columnField {
 			byName[name] = columnField{path: path, typ: f.Type, viaPtr: !nullable}
 		}
 	}
-	walk(t, nil)
+	walk(t, nil, "")
 	return byName
 }
 

@@ -116,6 +116,23 @@ func TestPipelinedReadsScanAsGORM(t *testing.T) {
 	assert.Equal(t, 1, authors)
 	assert.Positive(t, customers)
 
+	// A struct embedded with a prefix takes the prefixed columns, as GORM's
+	// embeddedPrefix (the session lookup's user).
+	type prefixed struct {
+		models.Conversation
+		Owner models.User `gorm:"embedded;embeddedPrefix:u_"`
+	}
+	const prefixedSQL = `SELECT 3::bigint AS id, 9::bigint AS u_id, 'Ann' AS u_name, true AS u_active, 'x' AS name`
+	pre, err := models.ReadPipelined[prefixed](ctx, db, []any{prefixedSQL})
+	require.NoError(t, err)
+	var wantPre []prefixed
+	require.NoError(t, db.Raw(prefixedSQL).Scan(&wantPre).Error)
+	require.Equal(t, wantPre, pre[0])
+	assert.EqualValues(t, 3, pre[0][0].ID)
+	assert.EqualValues(t, 9, pre[0][0].Owner.ID)
+	assert.Equal(t, "Ann", pre[0][0].Owner.Name)
+	assert.True(t, pre[0][0].Owner.Active)
+
 	// A failing statement fails the whole read.
 	_, err = models.ReadPipelined[row](ctx, db, []any{"SELECT 1 AS id"}, []any{"SELECT * FROM no_such_table"})
 	require.Error(t, err)

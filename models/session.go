@@ -81,11 +81,11 @@ func LookupSession(ctx context.Context, db *gorm.DB, token string, ttl time.Dura
 	}
 	db = db.WithContext(ctx)
 	// One round trip for the session and its user: this runs on every request.
-	var row struct {
+	var rows []struct {
 		Session
 		User `gorm:"embedded;embeddedPrefix:u_"`
 	}
-	err := db.Raw(`
+	err := pipelined(ctx, db, readInto(&rows, `
 		SELECT s.*, u.id AS u_id, u.name AS u_name, u.email AS u_email, u.password_hash AS u_password_hash,
 		       u.role AS u_role, u.customer_support AS u_customer_support, u.active AS u_active, u.locale AS u_locale,
 		       u.notify_sound AS u_notify_sound, u.font_size AS u_font_size, u.spellcheck AS u_spellcheck,
@@ -93,14 +93,14 @@ func LookupSession(ctx context.Context, db *gorm.DB, token string, ttl time.Dura
 		       u.created_at AS u_created_at, u.updated_at AS u_updated_at,
 		       u.deactivated_at AS u_deactivated_at
 		FROM sessions s JOIN users u ON u.id = s.user_id
-		WHERE s.token_hash = ?`, hashToken(token)).Scan(&row).Error
+		WHERE s.token_hash = $1`, hashToken(token)))
 	if err != nil {
 		return nil, nil, fmt.Errorf("lookup session: %w", err)
 	}
-	if row.Session.UserID == 0 {
+	if len(rows) == 0 {
 		return nil, nil, ErrNotFound
 	}
-	s, u := row.Session, row.User
+	s, u := rows[0].Session, rows[0].User
 	now := time.Now()
 	if !s.ExpiresAt.After(now) {
 		db.Where("token_hash = ?", s.TokenHash).Delete(&Session{})
