@@ -74,14 +74,30 @@ func (s *statementCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d p
 }
 
 // TraceBatchStart counts a batch, pipelined in one round trip, as one
-// statement: its statements joined by " ; ".
+// statement: its statements joined by " ; ". The broker's doorbell is a
+// batch too (BEGIN, SET LOCAL, pg_notify, COMMIT), sent on its own
+// schedule: it is left out as its statements are.
 func (s *statementCounter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchStartData) context.Context {
 	qs := make([]string, len(d.Batch.QueuedQueries))
 	for i, q := range d.Batch.QueuedQueries {
 		qs[i] = q.SQL
+		if !s.requestsOnly && brokersOwn(strings.Join(strings.Fields(q.SQL), " ")) {
+			return ctx
+		}
 	}
 	s.record(ctx, strings.Join(qs, " ; "))
 	return ctx
+}
+
+// brokersOwn reports whether q is one of the realtime broker's own
+// statements (its polls and its doorbell).
+func brokersOwn(q string) bool {
+	for _, broker := range []string{"WITH s AS (SELECT pg_current_snapshot()", "SELECT pg_notify(", "SELECT id, xid::text::bigint AS xid"} {
+		if strings.HasPrefix(q, broker) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *statementCounter) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
@@ -99,12 +115,8 @@ func (s *statementCounter) record(ctx context.Context, sql string) {
 		if ctx.Value(http.ServerContextKey) == nil {
 			return
 		}
-	} else {
-		for _, broker := range []string{"WITH s AS (SELECT pg_current_snapshot()", "SELECT pg_notify(", "SELECT id, xid::text::bigint AS xid"} {
-			if strings.HasPrefix(q, broker) {
-				return // the realtime broker's own polling, on its own schedule
-			}
-		}
+	} else if brokersOwn(q) {
+		return // the realtime broker's own polling, on its own schedule
 	}
 	s.mu.Lock()
 	if s.recording {
