@@ -96,13 +96,13 @@ func customerContextReads(u *User, conv *Conversation, c *Customer) (cc *Custome
 	reads = []pipelinedRead{
 		readInto(&cc.Conversations, `SELECT * FROM conversations WHERE customer_id = $1 AND id <> $2 AND kind = $3
 			ORDER BY last_message_at DESC, id DESC `+limitSQL(ContextLimit+1), c.ID, conv.ID, KindCustomer),
-		readInto(&cc.Items, `
+		readNamed(&cc.Items, `
 			SELECT i.* FROM items i
-			WHERE i.id IN (SELECT id FROM items WHERE requester_id = $1
+			WHERE i.id IN (SELECT id FROM items WHERE requester_id = @c
 			               UNION SELECT l.item_id FROM conversation_items l JOIN conversations lc ON lc.id = l.conversation_id
-			                     WHERE lc.customer_id = $1)
-			  AND `+strings.ReplaceAll(userSeesItemSQL("i"), "@support", "$2")+`
-			ORDER BY i.updated_at DESC, i.id DESC `+limitSQL(ContextLimit+1), c.ID, CanSeeCustomerData(u)),
+			                     WHERE lc.customer_id = @c)
+			  AND `+userSeesItemSQL("i")+`
+			ORDER BY i.updated_at DESC, i.id DESC `+limitSQL(ContextLimit+1), map[string]any{"c": c.ID, "support": CanSeeCustomerData(u)}),
 		readInto(&cc.Changes, `SELECT * FROM customer_changes WHERE customer_id = $1 ORDER BY id DESC `+limitSQL(ContextLimit+1), c.ID),
 	}
 	return cc, reads, func() {

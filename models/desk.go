@@ -256,16 +256,9 @@ func ConversationViewWith(ctx context.Context, db *gorm.DB, u *User, conv *Conve
 		v.Teams, v.TeamSLA = teamsWithSLA(teamRows)
 	}
 	v.Following = v.Row.ViewerFollowing
-	if v.Items = itemPanels(u, itemRows); len(v.Items) > 0 {
-		teams := v.Teams
-		if teams == nil {
-			if teams, err = TeamOptions(ctx, db); err != nil {
-				return nil, err
-			}
-		}
-		for i := range v.Items {
-			v.Items[i].Teams = teams
-		}
+	v.Items = itemPanels(u, itemRows)
+	if err := withTeams(ctx, db, v.Items, v.Teams); err != nil {
+		return nil, err
 	}
 	if conv.Kind == KindCustomer {
 		if err := participantUsers(ctx, db, ps); err != nil {

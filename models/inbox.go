@@ -659,73 +659,17 @@ func messagePage(ctx context.Context, db *gorm.DB, ms []Message, limit int) (Mes
 	return p, nil
 }
 
-// MessagesByID loads messages with their authors, keyed by id (the realtime
-// broker loads each batch's messages once for all subscribers).
+// MessagesByID loads messages with their authors, keyed by id
+// (MessagesAndConversations, without conversations).
 func MessagesByID(ctx context.Context, db *gorm.DB, ids []int64) (map[int64]*Message, error) {
-	out := map[int64]*Message{}
-	if len(ids) == 0 {
-		return out, nil
-	}
-	var ms []Message
-	if err := pipelined(ctx, db, messagesByIDRead(ids, &ms)); err != nil {
-		return nil, fmt.Errorf("load messages: %w", err)
-	}
-	return messagesByID(ctx, db, ms)
+	ms, _, err := MessagesAndConversations(ctx, db, ids, nil)
+	return ms, err
 }
 
-// messagesByIDRead is MessagesByID's statement: one query with both
-// authors joined (the broker runs it for every batch).
-func messagesByIDRead(ids []int64, dst *[]Message) pipelinedRead {
-	return readInto(dst, messageWithAuthors+" WHERE messages.id = ANY($1::bigint[])", ids)
-}
-
-// messagesByID keys the messages MessagesByID read by id, with their
-// recipients, files and articles.
-func messagesByID(ctx context.Context, db *gorm.DB, ms []Message) (map[int64]*Message, error) {
-	out := make(map[int64]*Message, len(ms))
-	ptrs := make([]*Message, len(ms))
-	for i := range ms {
-		out[ms[i].ID] = &ms[i]
-		ptrs[i] = &ms[i]
-	}
-	// Private messages carry their recipients: each desk stream shows them
-	// only to those (Message.VisibleToUser).
-	if err := loadRecipients(ctx, db, ptrs); err != nil {
-		return nil, err
-	}
-	if err := loadFiles(ctx, db, ptrs); err != nil {
-		return nil, err
-	}
-	// Articles as their cards show them now (title, still published).
-	if err := loadArticles(ctx, db, ptrs); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-// ConversationsByID loads conversations with customer and assignee, keyed by id.
-func ConversationsByID(ctx context.Context, db *gorm.DB, ids []int64) (map[int64]*Conversation, error) {
-	out := map[int64]*Conversation{}
-	if len(ids) == 0 {
-		return out, nil
-	}
-	var cs []Conversation
-	if err := pipelined(ctx, db, conversationsByIDRead(ids, &cs)); err != nil {
-		return nil, fmt.Errorf("load conversations: %w", err)
-	}
-	for i := range cs {
-		out[cs[i].ID] = &cs[i]
-	}
-	return out, nil
-}
-
-// conversationsByIDRead is ConversationsByID's statement.
-func conversationsByIDRead(ids []int64, dst *[]Conversation) pipelinedRead {
-	return readInto(dst, conversationWithPeople+" WHERE conversations.id = ANY($1::bigint[])", ids)
-}
-
-// MessagesAndConversations is MessagesByID and ConversationsByID in one
-// round trip: what the realtime broker loads for each batch of events.
+// MessagesAndConversations loads the messages msgIDs with their authors,
+// recipients, files and articles, and the conversations convIDs with their
+// customer and assignee, each keyed by id, in one round trip: the realtime
+// broker loads each batch's once for all subscribers.
 func MessagesAndConversations(ctx context.Context, db *gorm.DB, msgIDs, convIDs []int64) (map[int64]*Message, map[int64]*Conversation, error) {
 	var (
 		ms    []Message
@@ -733,16 +677,30 @@ func MessagesAndConversations(ctx context.Context, db *gorm.DB, msgIDs, convIDs 
 		reads []pipelinedRead
 	)
 	if len(msgIDs) > 0 {
-		reads = append(reads, messagesByIDRead(msgIDs, &ms))
+		reads = append(reads, readInto(&ms, messageWithAuthors+" WHERE messages.id = ANY($1::bigint[])", msgIDs))
 	}
 	if len(convIDs) > 0 {
-		reads = append(reads, conversationsByIDRead(convIDs, &cs))
+		reads = append(reads, readInto(&cs, conversationWithPeople+" WHERE conversations.id = ANY($1::bigint[])", convIDs))
 	}
 	if err := pipelined(ctx, db, reads...); err != nil {
 		return nil, nil, fmt.Errorf("load messages and conversations: %w", err)
 	}
-	msgs, err := messagesByID(ctx, db, ms)
-	if err != nil {
+	msgs := make(map[int64]*Message, len(ms))
+	ptrs := make([]*Message, len(ms))
+	for i := range ms {
+		msgs[ms[i].ID] = &ms[i]
+		ptrs[i] = &ms[i]
+	}
+	// Private messages carry their recipients: each desk stream shows them
+	// only to those (Message.VisibleToUser).
+	if err := loadRecipients(ctx, db, ptrs); err != nil {
+		return nil, nil, err
+	}
+	if err := loadFiles(ctx, db, ptrs); err != nil {
+		return nil, nil, err
+	}
+	// Articles as their cards show them now (title, still published).
+	if err := loadArticles(ctx, db, ptrs); err != nil {
 		return nil, nil, err
 	}
 	convs := make(map[int64]*Conversation, len(cs))

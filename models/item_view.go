@@ -131,16 +131,28 @@ func ConversationItems(ctx context.Context, db *gorm.DB, u *User, conv *Conversa
 		return nil, fmt.Errorf("conversation items: %w", err)
 	}
 	panels := itemPanels(u, rows)
-	if len(panels) > 0 && teams == nil {
+	if err := withTeams(ctx, db, panels, teams); err != nil {
+		return nil, err
+	}
+	return panels, nil
+}
+
+// withTeams gives each panel the teams its item may be sent to: teams, or
+// read here if the caller has not (nil) and there is a panel.
+func withTeams(ctx context.Context, db *gorm.DB, panels []ItemPanel, teams []TeamOption) error {
+	if len(panels) == 0 {
+		return nil
+	}
+	if teams == nil {
 		var err error
 		if teams, err = TeamOptions(ctx, db); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	for i := range panels {
 		panels[i].Teams = teams
 	}
-	return panels, nil
+	return nil
 }
 
 // conversationItemRow is an item as ConversationItems reads it.

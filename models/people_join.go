@@ -9,7 +9,7 @@ import (
 )
 
 // The conversation and message reads that live delivery and every write run
-// (ConversationsByID, MessagesByID, the scoped and locked conversation
+// (MessagesAndConversations, the scoped and locked conversation
 // lookups) bring the customer and staff user they refer to. GORM's joined
 // preload wrote them as plain LEFT JOINs, which the generic plans those
 // reads run on (GenericPlans) hash: every customer of the desk read for

@@ -38,7 +38,7 @@ func TestConversationAndMessageReadsBringTheirPeople(t *testing.T) {
 	require.NotEmpty(t, wantAgent.PasswordHash)
 	wantAgent.PasswordHash = ""
 
-	convs, err := models.ConversationsByID(ctx, db, []int64{conv.ID, unassigned.ID})
+	_, convs, err := models.MessagesAndConversations(ctx, db, nil, []int64{conv.ID, unassigned.ID})
 	require.NoError(t, err)
 	require.Len(t, convs, 2)
 	got := convs[conv.ID]
