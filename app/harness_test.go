@@ -211,6 +211,16 @@ func setup(t testing.TB, opts ...envOpts) *testEnv {
 	return &testEnv{t: t, app: a, srv: srv, db: a.db, url: o.url, logs: logs}
 }
 
+// horizon is the stream position past every write committed so far, for a
+// stream that must not replay them: the broker is polled first, since its
+// cursor moves on its own schedule (a reply just posted may still be ahead
+// of it).
+func (e *testEnv) horizon() uint64 {
+	e.t.Helper()
+	require.NoError(e.t, e.app.rt.Poll(context.Background()))
+	return e.app.rt.Cursor()
+}
+
 // testMaxConns sizes each test instance's pool (PARLEY_DB_MAX_CONNS).
 const testMaxConns = 8
 

@@ -286,7 +286,7 @@ func TestWidgetNeverSeesItemInternals(t *testing.T) {
 	require.NoError(t, err)
 	w := e.newVisitor()
 	pid := w.start("Where is my order?")
-	stream := w.stream(t, e.app.rt.Cursor(), pid)
+	stream := w.stream(t, e.horizon(), pid)
 	b := e.browser()
 	b.login("sue@example.com")
 	res := b.post("/tickets", url.Values{"conversation": {pid}, "title": {"VIPSECRET churn risk"}, "description": {"internal analysis"},

@@ -67,7 +67,7 @@ func TestMessageMenuRules(t *testing.T) {
 	assert.Zero(t, page.doc.Find("#msg-"+strconv.FormatInt(first, 10)+" [data-msg-edit]").Length(), "nor Sam on the customer's")
 	assert.Zero(t, page.doc.Find("[data-msg-history]").Length(), "no history for non-admins")
 
-	thread := w.stream(t, e.app.rt.Cursor(), pid)
+	thread := w.stream(t, e.horizon(), pid)
 	patDesk := pat.streamFor(pat.get(base))
 
 	// Someone else's message: 403 with a clear message, nothing stored.

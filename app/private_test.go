@@ -232,8 +232,7 @@ func TestPrivateMessageNeverLeaks(t *testing.T) {
 	e.allMail()
 	const secret = "SECRET-PRIVATE-4242"
 	ctx := context.Background()
-	require.NoError(t, e.app.rt.Poll(ctx))
-	before := e.app.rt.Cursor()
+	before := e.horizon()
 
 	// Everyone is watching: the customer's widget, Bob, Cat and Dan.
 	widget := d.w.stream(t, before, d.pid)

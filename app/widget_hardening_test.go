@@ -72,7 +72,7 @@ func TestChatLinkScopedToItsConversation(t *testing.T) {
 	assert.Equal(t, "zoe@client.test", email)
 
 	// The home stream carries A's news and nothing of B's.
-	s := link.stream(t, e.app.rt.Cursor(), "")
+	s := link.stream(t, e.horizon(), "")
 	_, err = factory.Write1(e.db, func(tx models.Tx) (*models.Message, error) {
 		return models.PostMessage(ctx, tx, models.Actor{User: ana}, convB, models.MessageText, "Secret answer about B")
 	})
