@@ -10,7 +10,9 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -134,11 +136,10 @@ func StartS3(t testing.TB) storage.S3Config {
 			if gone() {
 				return nil // answered below
 			}
-			c, err := net.DialTimeout("tcp", addr, time.Second)
-			if err == nil {
-				c.Close()
-			}
-			return err
+			// Its own answer, not just an open port: the port may be
+			// another process's (a dial alone once passed, and the tests
+			// then met a closed port).
+			return answersAsVersityGW(addr)
 		}, logs)
 		time.Sleep(100 * time.Millisecond)
 		if !gone() {
@@ -208,4 +209,20 @@ func StartClamd(t testing.TB) *storage.Clamd {
 	logs := func() string { b, _ := os.ReadFile(out.Name()); return string(b) }
 	waitFor(t, "clamd", func() error { return c.Ping(t.Context()) }, logs)
 	return c
+}
+
+// answersAsVersityGW asks addr for its root, as S3 clients do first, and
+// requires versitygw's answer (its Server header).
+func answersAsVersityGW(addr string) error {
+	c := http.Client{Timeout: time.Second}
+	res, err := c.Get("http://" + addr + "/")
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	io.Copy(io.Discard, res.Body) //nolint:errcheck // only the header matters
+	if got := res.Header.Get("Server"); got != "VERSITYGW" {
+		return fmt.Errorf("%s answers as %q, not versitygw", addr, got)
+	}
+	return nil
 }
