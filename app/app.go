@@ -26,7 +26,6 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/pion/turn/v4"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
@@ -58,9 +57,10 @@ type App struct {
 	db      *gorm.DB
 
 	// river works jobs (pgx driver, polling for new ones); inserter puts
-	// jobs into GORM transactions (database/sql driver on the same pool).
+	// jobs into the app's transactions (pgx driver on the transaction's
+	// own connection, lent by models.WithPgxTx).
 	river    *river.Client[pgx.Tx]
-	inserter *river.Client[*sql.Tx]
+	inserter *river.Client[pgx.Tx]
 	// writer runs every change with its events and follow-up jobs (App.write);
 	// the workers share it.
 	writer *jobs.Writer
@@ -261,7 +261,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 	}
 	// The worker client elects a leader and listens for River's own
 	// notifications: on the direct pool (the inserter below writes inside
-	// the app's transactions, so it stays on the main pool).
+	// the app's transactions, on their own connections).
 	a.river, err = river.NewClient(riverpgxv5.New(a.direct), &river.Config{
 		Logger:       a.log.With("component", "river"),
 		Queues:       map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}, jobs.QueueMail: {MaxWorkers: jobs.MailWorkers}},
@@ -276,7 +276,10 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("river client: %w", err)
 	}
-	a.inserter, err = river.NewClient(riverdatabasesql.New(a.sql), &river.Config{
+	// It has no pool of its own: it only inserts, inside transactions it is
+	// given (models.WithPgxTx), with pgx's encoding (database/sql's driver
+	// spelled its arrays as text for pgx to parse again).
+	a.inserter, err = river.NewClient(riverpgxv5.New(nil), &river.Config{
 		Logger:  a.log.With("component", "river-insert"),
 		Workers: workers,
 		// River sends a NOTIFY from the inserting transaction at most once
@@ -400,14 +403,14 @@ func (a *App) StartJobs(ctx context.Context) error {
 	return nil
 }
 
-// InsertJobTx inserts a job inside tx, a GORM transaction: the job exists if
-// and only if tx commits.
+// InsertJobTx inserts a job inside tx, a transaction opened by
+// models.Transaction: the job exists if and only if tx commits.
 func (a *App) InsertJobTx(ctx context.Context, tx *gorm.DB, args river.JobArgs, opts *river.InsertOpts) error {
-	sqlTx, ok := tx.Statement.ConnPool.(*sql.Tx)
-	if !ok {
-		return errors.New("insert job: not inside a transaction")
-	}
-	if _, err := a.inserter.InsertTx(ctx, sqlTx, args, opts); err != nil {
+	err := models.WithPgxTx(tx, func(ptx pgx.Tx) error {
+		_, err := a.inserter.InsertTx(ctx, ptx, args, opts)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("insert %s job: %w", args.Kind(), err)
 	}
 	return nil

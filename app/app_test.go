@@ -125,7 +125,7 @@ func TestJobInsertedInTransactionRunsOnlyIfCommitted(t *testing.T) {
 	e := setup(t, envOpts{startJobs: true, workers: func(w *river.Workers) { river.AddWorker(w, &probeWorker{ran: ran}) }})
 	ctx := context.Background()
 
-	rolledBack := e.db.Transaction(func(tx *gorm.DB) error {
+	rolledBack := models.Transaction(context.Background(), e.db, func(tx *gorm.DB) error {
 		if _, err := models.CreateTeam(ctx, tx, "Doomed"); err != nil {
 			return err
 		}
@@ -136,7 +136,7 @@ func TestJobInsertedInTransactionRunsOnlyIfCommitted(t *testing.T) {
 	})
 	require.ErrorIs(t, rolledBack, sql.ErrTxDone)
 
-	require.NoError(t, e.db.Transaction(func(tx *gorm.DB) error {
+	require.NoError(t, models.Transaction(context.Background(), e.db, func(tx *gorm.DB) error {
 		if _, err := models.CreateTeam(ctx, tx, "Kept"); err != nil {
 			return err
 		}
@@ -159,6 +159,11 @@ func TestJobInsertedInTransactionRunsOnlyIfCommitted(t *testing.T) {
 	}
 	err := e.app.InsertJobTx(ctx, e.db, probeArgs{Tag: "outside"}, nil)
 	require.Error(t, err, "InsertJobTx refuses to run outside a transaction")
+	err = e.db.Transaction(func(tx *gorm.DB) error {
+		return e.app.InsertJobTx(ctx, tx, probeArgs{Tag: "unheld"}, nil)
+	})
+	require.ErrorContains(t, err, "not opened by models.Transaction",
+		"a transaction whose connection is not held cannot lend it to River")
 }
 
 func TestCleanupJobDeletesExpiredSessions(t *testing.T) {
@@ -168,7 +173,7 @@ func TestCleanupJobDeletesExpiredSessions(t *testing.T) {
 	b := e.browser()
 	b.login("ada@example.com")
 	require.NoError(t, e.db.Exec("UPDATE sessions SET expires_at = now() - interval '1 hour'").Error)
-	require.NoError(t, e.db.Transaction(func(tx *gorm.DB) error {
+	require.NoError(t, models.Transaction(context.Background(), e.db, func(tx *gorm.DB) error {
 		return e.app.InsertJobTx(context.Background(), tx, cleanupArgs(), nil)
 	}))
 	require.Eventually(t, func() bool {

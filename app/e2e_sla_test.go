@@ -62,7 +62,7 @@ func TestBrowserServiceLevelBreach(t *testing.T) {
 	// what counts).
 	require.NoError(t, e.db.Exec("UPDATE conversations SET waiting_since = now() - interval '11 minutes' WHERE id = ?", conv.ID).Error)
 	for range 2 {
-		require.NoError(t, e.db.Transaction(func(tx *gorm.DB) error {
+		require.NoError(t, models.Transaction(context.Background(), e.db, func(tx *gorm.DB) error {
 			return e.app.InsertJobsTx(ctx, tx, []river.InsertManyParams{{Args: jobs.SLACheckArgs{}}})
 		}))
 		e.waitJobs("sla_check", "notify")

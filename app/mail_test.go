@@ -258,12 +258,12 @@ func TestEmailExactlyOnce(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(fan[0].Args), &args))
 	require.Len(t, args.Events, 2, "the new conversation and its first message")
 	for range 2 {
-		require.NoError(t, e.db.Transaction(func(tx *gorm.DB) error {
+		require.NoError(t, models.Transaction(context.Background(), e.db, func(tx *gorm.DB) error {
 			return e.app.InsertJobsTx(context.Background(), tx, []river.InsertManyParams{{Args: args}})
 		}))
 	}
 	// And the send job itself, for the same event and recipient.
-	require.NoError(t, e.db.Transaction(func(tx *gorm.DB) error {
+	require.NoError(t, models.Transaction(context.Background(), e.db, func(tx *gorm.DB) error {
 		return e.app.InsertJobsTx(context.Background(), tx, []river.InsertManyParams{{Args: jobs.AgentEmailArgs{EventID: args.Events[0].ID, UserID: ana.ID}}})
 	}))
 	e.allMail()

@@ -2,10 +2,9 @@ package app
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"gorm.io/gorm"
 
@@ -20,17 +19,17 @@ func (a *App) write(ctx context.Context, fn func(tx models.Tx) error) error {
 	return a.writer.Write(ctx, fn)
 }
 
-// InsertJobsTx inserts jobs inside tx, a GORM transaction: they exist if and
-// only if tx commits.
+// InsertJobsTx inserts jobs inside tx, a transaction opened by
+// models.Transaction: they exist if and only if tx commits.
 func (a *App) InsertJobsTx(ctx context.Context, tx *gorm.DB, params []river.InsertManyParams) error {
 	if len(params) == 0 {
 		return nil
 	}
-	sqlTx, ok := tx.Statement.ConnPool.(*sql.Tx)
-	if !ok {
-		return errors.New("insert jobs: not inside a transaction")
-	}
-	if _, err := a.inserter.InsertManyTx(ctx, sqlTx, params); err != nil {
+	err := models.WithPgxTx(tx, func(ptx pgx.Tx) error {
+		_, err := a.inserter.InsertManyTx(ctx, ptx, params)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("insert %d jobs (%s…): %w", len(params), params[0].Args.Kind(), err)
 	}
 	return nil

@@ -57,7 +57,7 @@ func (w *MailEventWorker) Work(ctx context.Context, job *river.Job[MailEventArgs
 	if w.deps.Mailer == nil {
 		return nil
 	}
-	return w.deps.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return models.Transaction(ctx, w.deps.DB, func(tx *gorm.DB) error {
 		var params []river.InsertManyParams
 		now := time.Now()
 		for _, e := range job.Args.Events {

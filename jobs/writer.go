@@ -9,8 +9,9 @@ import (
 	"github.com/parleydesk/parley/models"
 )
 
-// InsertTxFunc inserts jobs inside tx, a GORM transaction, so they exist if
-// and only if tx commits (River's InsertManyTx).
+// InsertTxFunc inserts jobs inside tx, a transaction opened by
+// models.Transaction, so they exist if and only if tx commits (River's
+// InsertManyTx).
 type InsertTxFunc func(ctx context.Context, tx *gorm.DB, params []river.InsertManyParams) error
 
 // Writer is Parley's one unit of work, shared by request handlers and

@@ -21,9 +21,10 @@ import (
 // batch on one connection of db's pool) and scans each answer with pgx,
 // without database/sql's and GORM's per-row reflection. Each read is a
 // statement with positional arguments and the function that takes its
-// rows, in order. Inside a transaction, whose connection database/sql does
-// not hand out, the reads run one after the other on it, scanned the same
-// way.
+// rows, in order. Inside a transaction opened by Transaction the batch runs
+// on its held connection; inside any other, whose connection database/sql
+// does not hand out, the reads run one after the other on it, scanned the
+// same way.
 func pipelined(ctx context.Context, db *gorm.DB, reads ...pipelinedRead) error {
 	if len(reads) == 0 {
 		return nil
@@ -42,6 +43,10 @@ func pipelined(ctx context.Context, db *gorm.DB, reads ...pipelinedRead) error {
 	case *genericConn:
 		conn = p.Conn
 	case *sql.Tx:
+		if c := heldConn(p); c != nil {
+			conn = c
+			break
+		}
 		for _, r := range reads {
 			if err := r.scanSQL(p.QueryContext(ctx, r.sql, r.args...)); err != nil {
 				return err

@@ -105,7 +105,7 @@ func Transact(ctx context.Context, db *gorm.DB, after AfterFunc, fn func(Tx) err
 	if after == nil {
 		return errors.New("models: Transact without an after function")
 	}
-	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return Transaction(ctx, db, func(tx *gorm.DB) error {
 		written := &txEvents{}
 		if err := fn(Tx{db: tx.Session(&gorm.Session{DisableNestedTransaction: true}), events: written}); err != nil {
 			return err
