@@ -21,8 +21,8 @@ type Deps struct {
 	DB  *gorm.DB
 	Log *slog.Logger
 	// InsertTx inserts jobs inside tx, a transaction opened by
-	// models.Transaction, so a worker's
-	// change and the jobs that follow it commit together.
+	// models.Transaction, so a worker's change and the jobs that follow it
+	// commit together.
 	InsertTx InsertTxFunc
 	// Writer runs workers' changes (the same writer as the app's handlers);
 	// Register makes it from DB, InsertTx and Mailer if nil.
