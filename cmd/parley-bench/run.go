@@ -87,7 +87,11 @@ func run(ctx context.Context, o options) error {
 	if len(o.bases) > 0 {
 		return runOn(ctx, o)
 	}
-	bdb, err := benchdb.Open(ctx, benchdb.Options{Name: "parley-bench", DataDir: o.dataDir, MaxConnections: 400})
+	var settings []string
+	if o.statements > 0 {
+		settings = []string{"shared_preload_libraries=pg_stat_statements"}
+	}
+	bdb, err := benchdb.Open(ctx, benchdb.Options{Name: "parley-bench", DataDir: o.dataDir, MaxConnections: 400, Settings: settings})
 	if err != nil {
 		return err
 	}
@@ -125,6 +129,7 @@ func run(ctx context.Context, o options) error {
 			return fmt.Errorf("instance %d: %w", i+1, err)
 		}
 	}
+	o.pgCPU = bdb.PostgresCPU
 	visitorSrv, agentSrv := servers[0], servers[len(servers)-1]
 	fmt.Printf("parley-bench: %d instance(s) on one database; visitors on %s, agents on %s\n", len(servers), visitorSrv.base, agentSrv.base)
 
@@ -652,6 +657,21 @@ func load(ctx context.Context, o options, db *gorm.DB, visitorBases, agentBases 
 			}
 		}()
 	}
+	// CPU over the measured window (from the warm-up's end until the
+	// deliveries drain): the servers' and the private PostgreSQL's.
+	var cpuStart cpuSample
+	cpuStarted := make(chan struct{})
+	go func() {
+		defer close(cpuStarted)
+		time.Sleep(time.Until(led.measureOn))
+		cpuStart = sampleCPU(servers, o.pgCPU)
+		if o.statements > 0 {
+			if err := db.Exec("CREATE EXTENSION IF NOT EXISTS pg_stat_statements").Error; err != nil {
+				fmt.Fprintln(os.Stderr, "pg_stat_statements:", err)
+			}
+			db.Exec("SELECT pg_stat_statements_reset()")
+		}
+	}()
 	began := time.Now()
 	// (parley-scale waits for this line to time its kill -9.)
 	fmt.Println("posting: started")
@@ -737,6 +757,13 @@ func load(ctx context.Context, o options, db *gorm.DB, visitorBases, agentBases 
 	drainBy := time.Now().Add(10 * time.Second)
 	for led.outstanding() > 0 && time.Now().Before(drainBy) {
 		time.Sleep(20 * time.Millisecond)
+	}
+	<-cpuStarted
+	cpuEnd := sampleCPU(servers, o.pgCPU)
+	var top []topStatement
+	if o.statements > 0 {
+		db.Raw(`SELECT regexp_replace(query, '\s+', ' ', 'g') AS query, calls, total_exec_time AS total_ms
+			FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT ?`, o.statements).Scan(&top)
 	}
 	rss := make([]int64, len(servers))
 	for i, s := range servers {
@@ -860,6 +887,26 @@ func load(ctx context.Context, o options, db *gorm.DB, visitorBases, agentBases 
 	fmt.Printf("inbox rows and visitors' home views: %d deliveries superseded by a newer message of the conversation; agents' rows shown again: %d\n", superseded, led.rerenders)
 	for i := range servers {
 		fmt.Printf("server %d RSS: %.1f MiB (%.1f MiB before posting)\n", i+1, float64(rss[i])/(1<<20), float64(rssBefore[i])/(1<<20))
+	}
+	if len(top) > 0 {
+		fmt.Printf("statements PostgreSQL spent most time on in the measured window (per message posted in it, and per call):\n")
+		for _, t := range top {
+			q := t.Query
+			if len(q) > 100 {
+				q = q[:100] + "…"
+			}
+			fmt.Printf("  %7.3f ms/msg  %7.3f ms/call  %7d calls  %s\n", t.TotalMs/float64(max(measured, 1)), t.TotalMs/float64(max(t.Calls, 1)), t.Calls, q)
+		}
+	}
+	if len(servers) > 0 && measured > 0 {
+		srv := (cpuEnd.servers - cpuStart.servers) / time.Duration(measured)
+		if cpuEnd.pgOK && cpuStart.pgOK {
+			pg := (cpuEnd.pg - cpuStart.pg) / time.Duration(measured)
+			fmt.Printf("CPU per message posted in the measured window: servers %.2f ms, PostgreSQL %.2f ms, together %.2f ms\n",
+				ms(srv), ms(pg), ms(srv+pg))
+		} else {
+			fmt.Printf("CPU per message posted in the measured window: servers %.2f ms (PostgreSQL: not this machine's to read)\n", ms(srv))
+		}
 	}
 
 	var ackedMissing, storedUnacked int64
@@ -1037,4 +1084,29 @@ func drainJobs(ctx context.Context, db *gorm.DB) error {
 		}
 	}
 	return errors.New("follow-up jobs of the set-up still running after a minute")
+}
+
+// cpuSample is the CPU time used so far by the servers and the private
+// PostgreSQL.
+type cpuSample struct {
+	servers, pg time.Duration
+	pgOK        bool
+}
+
+func sampleCPU(servers []*server, pgCPU func() (time.Duration, bool)) cpuSample {
+	var c cpuSample
+	for _, s := range servers {
+		c.servers += benchdb.ProcessCPU(s.cmd.Process.Pid)
+	}
+	if pgCPU != nil {
+		c.pg, c.pgOK = pgCPU()
+	}
+	return c
+}
+
+// topStatement is a row of pg_stat_statements.
+type topStatement struct {
+	Query   string
+	Calls   int64
+	TotalMs float64
 }

@@ -85,6 +85,9 @@ func (s *statements) traceEnd(ctx context.Context) {
 type openKind struct {
 	name    string
 	headers map[string]string
+	// path is the request's path for a conversation (its public id): the
+	// conversation's own page unless set.
+	path func(pid string) string
 }
 
 // measureOpen opens the seeded desk's conversations through the real HTTP
@@ -92,7 +95,7 @@ type openKind struct {
 // a link opens, and the boosted request a click in the list sends. For each
 // concurrency it prints requests per second, p50 and p99 of the round trip,
 // and the statements each open sends to PostgreSQL.
-func measureOpen(ctx context.Context, db *gorm.DB, h http.Handler, st *statements, cookie *http.Cookie, o options) error {
+func measureOpen(ctx context.Context, db *gorm.DB, h http.Handler, st *statements, cookie *http.Cookie, pgCPU func() (time.Duration, bool), o options) error {
 	var pids []string
 	err := db.WithContext(ctx).Raw(`SELECT public_id FROM conversations WHERE kind = 'customer' AND status = 'open'
 		ORDER BY id DESC`).Scan(&pids).Error
@@ -113,14 +116,20 @@ func measureOpen(ctx context.Context, db *gorm.DB, h http.Handler, st *statement
 		return err
 	}
 	kinds := []openKind{
-		{"full page (link)", nil},
+		{"full page (link)", nil, nil},
 		// What the desk's swap.js sends for a click on a row (a boosted
 		// link; its target is the body, which has no id: no HX-Target).
 		{"click in the list (boosted)", map[string]string{"HX-Request": "true", "HX-Boosted": "true",
-			"HX-Current-URL": srv.URL + "/inbox"}},
+			"HX-Current-URL": srv.URL + "/inbox"}, nil},
+		// The inbox's first page as a link opens it, for comparison.
+		{"inbox page 1 (link)", nil, func(string) string { return "/inbox" }},
 	}
 	get := func(c *http.Client, k openKind, pid string) (int, error) {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/conversations/"+pid+query, nil)
+		path := "/conversations/" + pid + query
+		if k.path != nil {
+			path = k.path(pid)
+		}
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+path, nil)
 		req.AddCookie(cookie)
 		req.Header.Set("Accept-Encoding", "gzip, deflate, br, zstd")
 		for hk, hv := range k.headers {
@@ -133,7 +142,7 @@ func measureOpen(ctx context.Context, db *gorm.DB, h http.Handler, st *statement
 		n, _ := io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
-			return 0, fmt.Errorf("GET /conversations/%s: status %d", pid, resp.StatusCode)
+			return 0, fmt.Errorf("GET %s: status %d", path, resp.StatusCode)
 		}
 		return int(n), nil
 	}
@@ -162,9 +171,10 @@ func measureOpen(ctx context.Context, db *gorm.DB, h http.Handler, st *statement
 
 	fmt.Printf("\nopening a conversation through the HTTP server, %s per row, viewer agent1, %d open conversations at random (/conversations/<pid>%s)\n\n",
 		o.openFor, len(pids), query)
-	// cpu/req is this process's CPU time (server and clients, not
-	// PostgreSQL) per request: what the machine's load moves least.
-	fmt.Printf("%-30s %4s %10s %9s %9s %11s %9s %9s\n", "request", "c", "req/s", "p50", "p99", "statements", "bytes", "cpu/req")
+	// cpu/req is this process's CPU time (server and clients) per request,
+	// pg cpu/req the private PostgreSQL's: what the machine's load moves
+	// least.
+	fmt.Printf("%-30s %4s %10s %9s %9s %11s %9s %9s %11s\n", "request", "c", "req/s", "p50", "p99", "statements", "bytes", "cpu/req", "pg cpu/req")
 	for _, k := range kinds {
 		if !strings.Contains(k.name, o.only) {
 			continue
@@ -187,6 +197,7 @@ func measureOpen(ctx context.Context, db *gorm.DB, h http.Handler, st *statement
 			}
 			before := st.n.Load()
 			cpu0 := cpuTime()
+			pg0, pgOK := pgCPU()
 			start := time.Now()
 			deadline := start.Add(o.openFor)
 			for range conc {
@@ -221,10 +232,14 @@ func measureOpen(ctx context.Context, db *gorm.DB, h http.Handler, st *statement
 			}
 			elapsed := time.Since(start)
 			cpu := cpuTime() - cpu0
+			pgPer := "-"
+			if pg1, ok := pgCPU(); ok && pgOK {
+				pgPer = ms((pg1 - pg0) / time.Duration(len(ds)))
+			}
 			slices.Sort(ds)
 			stmts := float64(st.n.Load()-before) / float64(len(ds))
-			fmt.Printf("%-30s %4d %10.0f %9s %9s %11.1f %9d %9s\n", k.name, conc, float64(len(ds))/elapsed.Seconds(),
-				ms(pct(ds, 50)), ms(pct(ds, 99)), stmts, bytes, ms(cpu/time.Duration(len(ds))))
+			fmt.Printf("%-30s %4d %10.0f %9s %9s %11.1f %9d %9s %11s\n", k.name, conc, float64(len(ds))/elapsed.Seconds(),
+				ms(pct(ds, 50)), ms(pct(ds, 99)), stmts, bytes, ms(cpu/time.Duration(len(ds))), pgPer)
 		}
 	}
 	return nil

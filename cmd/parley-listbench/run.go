@@ -66,7 +66,7 @@ func run(ctx context.Context, o options) error {
 	}
 	cookie := &http.Cookie{Name: "parley_session", Value: token}
 	if o.open {
-		return withProfile(o.profile, func() error { return measureOpen(ctx, db, a.Handler(), st, cookie, o) })
+		return withProfile(o.profile, func() error { return measureOpen(ctx, db, a.Handler(), st, cookie, bdb.PostgresCPU, o) })
 	}
 	m := &measurer{h: a.Handler(), cookie: &http.Cookie{Name: "parley_session", Value: token}, n: o.requests}
 

@@ -26,6 +26,7 @@ type DB struct {
 	Gorm *gorm.DB // for seeding and checks
 	SQL  *sql.DB
 
+	pgDir   string // the private server's data directory ("" with DATABASE_URL)
 	closers []func()
 }
 
@@ -67,6 +68,7 @@ func Open(ctx context.Context, o Options) (_ *DB, err error) {
 			return nil, err
 		}
 		d.closers = append(d.closers, func() { pg.Stop(context.Background()) })
+		d.pgDir = pg.Dir()
 		if err := pg.EnsureDatabase(ctx, "parley"); err != nil {
 			return nil, err
 		}
