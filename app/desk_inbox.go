@@ -69,13 +69,23 @@ func (a *App) showList(c echo.Context, section, view string) error {
 		return err
 	}
 	l, rows := listState(q, rows, "")
-	if l.Waiting, err = models.DeskWaiting(ctxOf(c), a.db); err != nil {
+	// The waiting colours and the desk's service levels from the
+	// instance's copy of the settings; the teams with their service
+	// levels in one read, as a conversation's page reads them.
+	settings, err := a.pageSettings(c)
+	if err != nil {
 		return err
+	}
+	l.Waiting = settings.Waiting()
+	teams, teamSLA, err := models.TeamOptionsWithSLA(ctxOf(c), a.db)
+	if err != nil {
+		return err
+	}
+	l.SLA = models.SLAPolicyWith(settings, teamSLA)
+	if l.Customers() {
+		l.Teams = teams
 	}
 	if err := a.teamState(c, &l); err != nil {
-		return err
-	}
-	if l.SLA, err = models.LoadSLAPolicy(ctxOf(c), a.db); err != nil {
 		return err
 	}
 	l.Now = time.Now()
