@@ -72,7 +72,7 @@ func main() {
 	flag.StringVar(&o.mode, "mode", "both", "who posts: visitor (visitors write, agents receive), agent (agents reply, visitors receive) or both")
 	flag.Float64Var(&o.typing, "typing", 0, "typing signals per second sent while posting (half by visitors, half by agents; ephemeral, nothing stored)")
 	flag.IntVar(&o.statements, "statements", 0, "print the N statements the private PostgreSQL spent most time on in the measured window (pg_stat_statements)")
-	flag.IntVar(&o.idle, "idle", 0, "instead of posting: open this many idle visitor streams and report server memory per connection")
+	flag.IntVar(&o.idle, "idle", 0, "instead of posting: open this many idle visitor streams (with -mode agent: desk streams, spread over -agents agents) and report server memory per connection")
 	flag.StringVar(&o.profile, "profile", "", "write a CPU profile of server 1 during the measured window to this file")
 	flag.StringVar(&o.allocs, "allocs", "", "write the allocations of server 1 during the measured window to this file (pprof, -sample_index=alloc_space)")
 	flag.StringVar(&o.dataDir, "data", "", "directory for the private PostgreSQL (default: a temporary directory); DATABASE_URL uses a server instead")

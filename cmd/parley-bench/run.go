@@ -133,6 +133,9 @@ func run(ctx context.Context, o options) error {
 	visitorSrv, agentSrv := servers[0], servers[len(servers)-1]
 	fmt.Printf("parley-bench: %d instance(s) on one database; visitors on %s, agents on %s\n", len(servers), visitorSrv.base, agentSrv.base)
 
+	if o.idle > 0 && o.mode == "agent" {
+		return idleAgentMemory(ctx, db, agentSrv, o.idle, max(o.agents, 1))
+	}
 	if o.idle > 0 {
 		return idleMemory(ctx, db, visitorSrv, o.idle)
 	}
@@ -1010,24 +1013,68 @@ func idleMemory(ctx context.Context, db *gorm.DB, s *server, n int) error {
 		}
 	}
 	fmt.Printf("set-up: %d visitors (%.1fs)\n", n, time.Since(start).Seconds())
-	time.Sleep(time.Second)
+	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1, DisableCompression: true}}
+	return holdIdleStreams(ctx, s, n, func(i int) (*http.Client, string) {
+		return c, s.base + "/widget/events?visitor=" + url.QueryEscape(tokens[i])
+	})
+}
+
+// idleAgentMemory opens n idle desk streams (the inbox's, as an open desk
+// tab keeps) over agents signed-in support agents, and reports the
+// server's memory per stream.
+func idleAgentMemory(ctx context.Context, db *gorm.DB, s *server, n, agents int) error {
+	start := time.Now()
+	tr := &http.Transport{MaxIdleConnsPerHost: 4}
+	streamTr := &http.Transport{MaxIdleConnsPerHost: 1, DisableCompression: true}
+	var clients []*http.Client
+	for i := range agents {
+		email := fmt.Sprintf("idle-agent%d@bench.example", i)
+		if _, err := models.CreateUser(ctx, db, models.UserInput{Name: fmt.Sprintf("Agent %d", i), Email: email,
+			Password: "bench password", Role: models.RoleAgent, CustomerSupport: true}); err != nil {
+			return err
+		}
+		ag, err := login(ctx, s.base, email, tr)
+		if err != nil {
+			return err
+		}
+		clients = append(clients, &http.Client{Jar: ag.client.Jar, Transport: streamTr})
+	}
+	fmt.Printf("set-up: %d agents signed in (%.1fs)\n", agents, time.Since(start).Seconds())
+	return holdIdleStreams(ctx, s, n, func(i int) (*http.Client, string) {
+		return clients[i%len(clients)], s.base + "/desk/events?view=inbox&status=open&filter=all"
+	})
+}
+
+// holdIdleStreams opens n streams (stream i from open(i)), waits for the
+// server to settle and prints its memory per stream.
+func holdIdleStreams(ctx context.Context, s *server, n int, open func(i int) (*http.Client, string)) error {
+	// What the set-up allocated is collected and handed back first.
+	settle := func() {
+		for range 3 {
+			if res, err := http.Get("http://" + s.debug + "/debug/pprof/heap?gc=1"); err == nil {
+				io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+			}
+			time.Sleep(time.Second)
+		}
+	}
+	settle()
 	before := s.rss()
-	tr := &http.Transport{MaxIdleConnsPerHost: 1, DisableCompression: true}
-	c := &http.Client{Transport: tr}
 	streamCtx, stop := context.WithCancel(ctx)
 	defer stop()
-	start = time.Now()
+	start := time.Now()
 	sem := make(chan struct{}, 64)
 	var wg sync.WaitGroup
 	var failed atomic.Int64
-	for _, tok := range tokens {
+	for i := range n {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
+			c, u := open(i)
 			st := &stream{ready: make(chan struct{}), seen: map[int64]int{}}
-			if err := openStream(streamCtx, c, s.base+"/widget/events?visitor="+url.QueryEscape(tok), func(int64, time.Time, bool) {}, st); err != nil {
+			if err := openStream(streamCtx, c, u, func(int64, time.Time, bool) {}, st); err != nil {
 				if failed.Add(1) <= 3 {
 					fmt.Fprintln(os.Stderr, err)
 				}
@@ -1036,9 +1083,9 @@ func idleMemory(ctx context.Context, db *gorm.DB, s *server, n int) error {
 	}
 	wg.Wait()
 	fmt.Printf("connected: %d idle streams in %.1fs (%d failed)\n", n-int(failed.Load()), time.Since(start).Seconds(), failed.Load())
-	time.Sleep(3 * time.Second)
+	settle()
 	after := s.rss()
-	per := float64(after-before) / float64(n-int(failed.Load()))
+	per := float64(after-before) / float64(max(n-int(failed.Load()), 1))
 	fmt.Printf("server RSS: %.1f MiB before, %.1f MiB with %d idle streams: %.1f KiB per connection\n",
 		float64(before)/(1<<20), float64(after)/(1<<20), n, per/1024)
 	return nil
