@@ -116,7 +116,7 @@ func (a *App) renderConversation(c echo.Context, status int, composer views.Form
 	if status == http.StatusOK {
 		regionOnly(c)
 	}
-	v, err := models.ConversationViewWith(ctxOf(c), a.db, u, conv, list, !kept, row)
+	v, err := models.ConversationViewWith(ctxOf(c), a.db, u, conv, list, models.PageReads{List: !kept, Bell: deskNavWanted(c)}, row)
 	if err != nil {
 		return err
 	}
@@ -136,6 +136,7 @@ func (a *App) renderConversation(c echo.Context, status int, composer views.Form
 	if err != nil {
 		return err
 	}
+	setDeskNav(c, settings, v.BellCount)
 	if v.Context != nil {
 		// Where the customer's widget is open now (live memory, no query).
 		c.SetRequest(c.Request().WithContext(views.WithVisitorPage(ctxOf(c), a.visitorPage(v.Conversation.CustomerID))))

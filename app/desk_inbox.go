@@ -64,26 +64,24 @@ func (a *App) showList(c echo.Context, section, view string) error {
 	if err != nil {
 		return err
 	}
-	rows, err := models.ListInbox(ctxOf(c), a.db, q)
+	// The rows, the teams with their service levels and the bell's count
+	// in one round trip; the waiting colours and the desk's service levels
+	// from the instance's copy of the settings, as a conversation's page
+	// has them.
+	page, err := models.InboxPage(ctxOf(c), a.db, q, deskNavWanted(c))
 	if err != nil {
 		return err
 	}
-	l, rows := listState(q, rows, "")
-	// The waiting colours and the desk's service levels from the
-	// instance's copy of the settings; the teams with their service
-	// levels in one read, as a conversation's page reads them.
 	settings, err := a.pageSettings(c)
 	if err != nil {
 		return err
 	}
+	setDeskNav(c, settings, page.BellCount)
+	l, rows := listState(q, page.Rows, "")
 	l.Waiting = settings.Waiting()
-	teams, teamSLA, err := models.TeamOptionsWithSLA(ctxOf(c), a.db)
-	if err != nil {
-		return err
-	}
-	l.SLA = models.SLAPolicyWith(settings, teamSLA)
+	l.SLA = models.SLAPolicyWith(settings, page.TeamSLA)
 	if l.Customers() {
-		l.Teams = teams
+		l.Teams = page.Teams
 	}
 	if err := a.teamState(c, &l); err != nil {
 		return err

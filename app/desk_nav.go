@@ -31,11 +31,10 @@ func (a *App) withDesk(c echo.Context) error {
 // loadDeskNav fills in the navigation counts of a full staff page about to
 // be rendered.
 func (a *App) loadDeskNav(c echo.Context) error {
-	d := views.DeskOf(ctxOf(c))
-	u := currentUser(c)
-	if d == nil || d.NavLoaded || d.Region || u == nil || views.Req(ctxOf(c)).Fragment {
+	if !deskNavWanted(c) {
 		return nil
 	}
+	d, u := views.DeskOf(ctxOf(c)), currentUser(c)
 	var nav models.NavState
 	var err error
 	if s, ok := c.Get(ctxSettings).(*models.DeskSettings); ok {
@@ -48,6 +47,27 @@ func (a *App) loadDeskNav(c echo.Context) error {
 	}
 	d.Nav, d.NavLoaded = nav, true
 	return nil
+}
+
+// deskNavWanted reports whether the page c renders shows the desk's
+// navigation and has not read its counts yet: a whole staff page, not a
+// region (a click in the desk), a fragment or a stream. A handler that
+// reads them with its own page (models.PageReads.Bell) asks first, and
+// gives them to setDeskNav.
+func deskNavWanted(c echo.Context) bool {
+	d := views.DeskOf(ctxOf(c))
+	return d != nil && !d.NavLoaded && !d.Region && currentUser(c) != nil && !views.Req(ctxOf(c)).Fragment
+}
+
+// setDeskNav gives the page the navigation counts its handler read
+// (bell: nil if it did not), with the online switch from the page's
+// settings.
+func setDeskNav(c echo.Context, settings *models.DeskSettings, bell *int) {
+	d := views.DeskOf(ctxOf(c))
+	if d == nil || bell == nil {
+		return
+	}
+	d.Nav, d.NavLoaded = models.NavState{Online: settings.Online, Notifications: *bell}, true
 }
 
 // deskPage reports whether path is a page drawn in the desk's own layout

@@ -87,6 +87,9 @@ func SetNotifySound(ctx context.Context, db *gorm.DB, userID int64, on bool) err
 // ConversationView is everything the desk's conversation page shows.
 type ConversationView struct {
 	Conversation *Conversation
+	// BellCount is the viewer's unread notifications, when the page asked
+	// for them (PageReads.Bell); nil otherwise.
+	BellCount *int
 	// List is the first page of the list shown beside the conversation, as
 	// selected by ListQuery (its limit may leave one row more than a page).
 	List      []InboxRow
@@ -182,22 +185,28 @@ func ConversationList(u *User, conv *Conversation, list InboxQuery) InboxQuery {
 // newest messages and the side panel. It writes nothing: the page marks the
 // conversation read first (MarkRead, or OpenConversation for both).
 func ConversationViewOf(ctx context.Context, db *gorm.DB, u *User, conv *Conversation, list InboxQuery, withList bool) (*ConversationView, error) {
-	return ConversationViewWith(ctx, db, u, conv, list, withList, nil)
+	return ConversationViewWith(ctx, db, u, conv, list, PageReads{List: withList}, nil)
+}
+
+// PageReads says what else a desk page reads in the round trip of its own
+// reads.
+type PageReads struct {
+	// List: the list beside the conversation (not for a click, whose page
+	// keeps its own).
+	List bool
+	// Bell: the bell's count (a whole page's navigation): the view's
+	// BellCount.
+	Bell bool
 }
 
 // ConversationViewWith is ConversationViewOf with conv's row for u already
 // read (OpenRowFor, when it was read already: nothing was written since);
-// nil reads it.
-func ConversationViewWith(ctx context.Context, db *gorm.DB, u *User, conv *Conversation, list InboxQuery, withList bool, row *InboxRow) (*ConversationView, error) {
+// nil reads it. with says what else is read with the page.
+func ConversationViewWith(ctx context.Context, db *gorm.DB, u *User, conv *Conversation, list InboxQuery, with PageReads, row *InboxRow) (*ConversationView, error) {
 	var err error
 	v := &ConversationView{Conversation: conv, Row: row}
 	list = ConversationList(u, conv, list)
 	v.ListQuery = list
-	if withList {
-		if v.List, err = ListInbox(ctx, db, list); err != nil {
-			return nil, err
-		}
-	}
 	if v.Row == nil {
 		if v.Row, err = InboxRowFor(ctx, db, u, conv.ID); err != nil {
 			return nil, err
@@ -221,6 +230,23 @@ func ConversationViewWith(ctx context.Context, db *gorm.DB, u *User, conv *Conve
 	)
 	msgsRead, limit := messagesRead(conv, u, false, 0, MessageLimit, &msgs)
 	reads := []pipelinedRead{msgsRead}
+	if with.List {
+		listRead, ok, err := listInboxRead(list, &v.List)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			reads = append(reads, listRead)
+		}
+	}
+	bellDone := func() {}
+	if with.Bell {
+		var n int
+		var bellRead pipelinedRead
+		bellRead, bellDone = bellCountRead(u, &n)
+		reads = append(reads, bellRead)
+		v.BellCount = &n
+	}
 	if conv.Kind == KindCustomer {
 		reads = append(reads, teammatesRead(conv, &v.Teammates), participantsRead(conv, &ps))
 	}
@@ -240,6 +266,7 @@ func ConversationViewWith(ctx context.Context, db *gorm.DB, u *User, conv *Conve
 	if err := pipelined(ctx, db, reads...); err != nil {
 		return nil, fmt.Errorf("conversation page: %w", err)
 	}
+	bellDone()
 	page, err := messagePage(ctx, db, msgs, limit)
 	if err != nil {
 		return nil, err

@@ -92,3 +92,14 @@ var MessageWithAuthors = messageWithAuthors
 
 // AsArray is asArray, for its test.
 var AsArray = asArray
+
+// ListInboxByGORM reads ListInbox's statement with GORM, for the test that
+// pipelined reads scan as GORM does.
+func ListInboxByGORM(ctx context.Context, db *gorm.DB, q InboxQuery) ([]InboxRow, error) {
+	var rows []InboxRow
+	read, ok, err := listInboxRead(q, &rows)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return rows, db.WithContext(ctx).Raw(read.sql, read.args...).Scan(&rows).Error
+}

@@ -166,6 +166,20 @@ func limitSQL(n int) string {
 
 // ListInbox returns one page of conversations for q.
 func ListInbox(ctx context.Context, db *gorm.DB, q InboxQuery) ([]InboxRow, error) {
+	var rows []InboxRow
+	read, ok, err := listInboxRead(q, &rows)
+	if err != nil || !ok {
+		return nil, err
+	}
+	if err := pipelined(ctx, db, read); err != nil {
+		return nil, fmt.Errorf("list inbox: %w", err)
+	}
+	return rows, nil
+}
+
+// listInboxRead is ListInbox's statement, reading into dst; ok is false
+// when the viewer may see nothing of the section (no statement to run).
+func listInboxRead(q InboxQuery, dst *[]InboxRow) (_ pipelinedRead, ok bool, _ error) {
 	if q.Limit <= 0 || q.Limit > 100 {
 		q.Limit = 50
 	}
@@ -174,7 +188,7 @@ func ListInbox(ctx context.Context, db *gorm.DB, q InboxQuery) ([]InboxRow, erro
 	switch q.Section {
 	case SectionCustomers:
 		if !CanSeeCustomerData(q.Viewer) {
-			return nil, nil
+			return pipelinedRead{}, false, nil
 		}
 		where += " AND c.kind = 'customer'"
 		switch q.Filter {
@@ -194,7 +208,7 @@ func ListInbox(ctx context.Context, db *gorm.DB, q InboxQuery) ([]InboxRow, erro
 	case SectionMine:
 		where += " AND c.id IN " + mineIDs
 	default:
-		return nil, fmt.Errorf("list inbox: unknown section %q", q.Section)
+		return pipelinedRead{}, false, fmt.Errorf("list inbox: unknown section %q", q.Section)
 	}
 	order := "c.last_message_at DESC, c.id DESC"
 	if q.Sort == SortWaiting {
@@ -219,15 +233,10 @@ func ListInbox(ctx context.Context, db *gorm.DB, q InboxQuery) ([]InboxRow, erro
 	// joins and per-row subqueries run for the page only, not for every
 	// conversation the section holds (My conversations of an agent in
 	// 2,832 of them, 666 open: 16 ms, 11 ms so).
-	var rows []InboxRow
-	err := db.WithContext(ctx).Raw(`
+	return readNamed(dst, `
 		SELECT `+rowColumns+`
 		FROM (SELECT * FROM conversations c WHERE `+where+` ORDER BY `+order+` `+limitSQL(q.Limit)+`) c `+rowJoins+`
-		ORDER BY `+order, args).Scan(&rows).Error
-	if err != nil {
-		return nil, fmt.Errorf("list inbox: %w", err)
-	}
-	return rows, nil
+		ORDER BY `+order, args), true, nil
 }
 
 // InboxRowFor returns conv as a row of u's lists (for live updates), or
@@ -723,4 +732,46 @@ func ActiveUsers(ctx context.Context, db *gorm.DB) ([]User, error) {
 	var us []User
 	err := db.WithContext(ctx).Where("active").Order("lower(name), id").Find(&us).Error
 	return us, err
+}
+
+// InboxPageView is what a list page (the inbox, My conversations) reads.
+type InboxPageView struct {
+	Rows []InboxRow
+	// Teams are every team, with the service levels of those that have
+	// their own (TeamOptionsWithSLA).
+	Teams   []TeamOption
+	TeamSLA map[int64]SLAMinutes
+	// BellCount is the viewer's unread notifications when asked for
+	// (bell); nil otherwise.
+	BellCount *int
+}
+
+// InboxPage reads a list page in one round trip: the rows q selects
+// (ListInbox), the teams with their service levels, and with bell the
+// count on the viewer's bell (for a whole page's navigation).
+func InboxPage(ctx context.Context, db *gorm.DB, q InboxQuery, bell bool) (*InboxPageView, error) {
+	v := &InboxPageView{}
+	var teamRows []teamSLARow
+	reads := []pipelinedRead{teamsWithSLARead(&teamRows)}
+	listRead, ok, err := listInboxRead(q, &v.Rows)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		reads = append(reads, listRead)
+	}
+	bellDone := func() {}
+	if bell {
+		var n int
+		var bellRead pipelinedRead
+		bellRead, bellDone = bellCountRead(q.Viewer, &n)
+		reads = append(reads, bellRead)
+		v.BellCount = &n
+	}
+	if err := pipelined(ctx, db, reads...); err != nil {
+		return nil, fmt.Errorf("list page: %w", err)
+	}
+	bellDone()
+	v.Teams, v.TeamSLA = teamsWithSLA(teamRows)
+	return v, nil
 }

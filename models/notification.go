@@ -334,19 +334,32 @@ var bellCountSQL = `SELECT
 	(SELECT count(*) FROM (` + notificationSelect + ` AND n.read_at IS NULL
 	 ORDER BY n.id DESC LIMIT ` + strconv.Itoa(MaxUnreadCount) + `) x) +
 	(SELECT count(*) FROM (` + pendingEntries(`b.user_id IS NULL AND b.id > (SELECT notify_read_upto FROM users WHERE id = @me)`) + `
-	 ORDER BY b.id DESC LIMIT ` + strconv.Itoa(MaxUnreadCount) + `) y)`
+	 ORDER BY b.id DESC LIMIT ` + strconv.Itoa(MaxUnreadCount) + `) y) AS unread`
 
 // CountUnreadNotifications is the number on u's bell, up to MaxUnreadCount.
 func CountUnreadNotifications(ctx context.Context, db *gorm.DB, u *User) (int, error) {
-	// Two index ranges, each stopping at the cap: u's unread rows
-	// (notifications_unread_idx) and the broadcasts above u's watermark
-	// without a row of u's (notifications_broadcast_idx).
 	var n int
-	err := db.WithContext(ctx).Raw(bellCountSQL, map[string]any{"me": u.ID, "support": CanSeeCustomerData(u)}).Scan(&n).Error
-	if err != nil {
+	read, done := bellCountRead(u, &n)
+	if err := pipelined(ctx, db, read); err != nil {
 		return 0, fmt.Errorf("count notifications: %w", err)
 	}
-	return min(n, MaxUnreadCount), nil
+	done()
+	return n, nil
+}
+
+// bellCountRead is CountUnreadNotifications' statement, for a page that
+// reads it with others; once the batch has run, done leaves the count in
+// dst. Two index ranges, each stopping at the cap: u's unread rows
+// (notifications_unread_idx) and the broadcasts above u's watermark
+// without a row of u's (notifications_broadcast_idx).
+func bellCountRead(u *User, dst *int) (read pipelinedRead, done func()) {
+	var rows []struct{ Unread int }
+	return readNamed(&rows, bellCountSQL, map[string]any{"me": u.ID, "support": CanSeeCustomerData(u)}), func() {
+		*dst = 0
+		if len(rows) > 0 {
+			*dst = min(rows[0].Unread, MaxUnreadCount)
+		}
+	}
 }
 
 // MarkNotificationRead marks one of u's notifications read; another user's

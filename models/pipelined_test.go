@@ -62,6 +62,21 @@ func TestPipelinedReadsScanAsGORM(t *testing.T) {
 		return nil
 	}))
 
+	// The desk's list rows (a conversation with the columns its row
+	// shows), as ListInbox now reads them, equal GORM's.
+	require.NoError(t, db.Exec("UPDATE conversations SET assignee_id = ? WHERE id = ?", sam.ID, first.ID).Error)
+	for _, q := range []models.InboxQuery{
+		{Viewer: sam, Section: models.SectionCustomers, Status: models.StatusOpen},
+		{Viewer: sam, Section: models.SectionMine, Status: models.StatusOpen},
+	} {
+		got, err := models.ListInbox(ctx, db, q)
+		require.NoError(t, err)
+		want, err := models.ListInboxByGORM(ctx, db, q)
+		require.NoError(t, err)
+		require.NotEmpty(t, want, q.Section)
+		assert.Equal(t, want, got, q.Section)
+	}
+
 	// A column without a field is skipped; NULL leaves a string or a time
 	// at its zero value and a pointer nil; an embedded struct's fields are
 	// filled, the outer field winning a name both have.
