@@ -188,12 +188,28 @@ func measureOpen(ctx context.Context, db *gorm.DB, h http.Handler, st *statement
 				first error
 				wg    sync.WaitGroup
 			)
-			// warm up: every worker's connection, and the plans
+			// Warm up as many connections as the row will use, each past
+			// PostgreSQL's first five (custom) plans of every statement:
+			// a server that has run a while has its connections and their
+			// plans, which a cold row would spend its first seconds making.
 			c := client()
-			for i := range 20 {
-				if _, err := get(c, k, pids[i%len(pids)]); err != nil {
-					return err
-				}
+			var (
+				warm    sync.WaitGroup
+				warmErr atomic.Pointer[error]
+			)
+			for w := range conc {
+				warm.Go(func() {
+					for i := range 8 {
+						if _, err := get(c, k, pids[(w*8+i)%len(pids)]); err != nil {
+							warmErr.CompareAndSwap(nil, &err)
+							return
+						}
+					}
+				})
+			}
+			warm.Wait()
+			if err := warmErr.Load(); err != nil {
+				return *err
 			}
 			before := st.n.Load()
 			cpu0 := cpuTime()
