@@ -446,8 +446,28 @@ func conversationByPublicID(q *gorm.DB, publicID string, args map[string]any, se
 	if !validPublicID(publicID) {
 		return nil, ErrNotFound
 	}
+	var cs []Conversation
+	err := pipelined(q.Statement.Context, q, conversationByPublicIDRead(&cs, publicID, args, sees))
+	return firstConversation(cs, err)
+}
+
+// conversationByPublicIDRead is conversationByPublicID's statement (the
+// public id already checked), reading into dst.
+func conversationByPublicIDRead(dst *[]Conversation, publicID string, args map[string]any, sees string) pipelinedRead {
 	args["pid"] = publicID
-	return findConversation(q, conversationWithPeople+" WHERE conversations.public_id = @pid AND "+sees, args)
+	return readNamed(dst, conversationWithPeople+" WHERE conversations.public_id = @pid AND "+sees, args)
+}
+
+// firstConversation is what a lookup found: its first row, ErrNotFound if
+// none, or the lookup's error.
+func firstConversation(cs []Conversation, err error) (*Conversation, error) {
+	if err != nil {
+		return nil, fmt.Errorf("find conversation: %w", err)
+	}
+	if len(cs) == 0 {
+		return nil, ErrNotFound
+	}
+	return &cs[0], nil
 }
 
 // FindConversationForCustomer returns the customer's own conversation with
@@ -475,7 +495,24 @@ func LockConversationForUser(ctx context.Context, t Tx, u *User, publicID string
 // LockConversationForVisitor is FindConversationForVisitor inside a write,
 // the row locked as LockConversationForUser locks it.
 func LockConversationForVisitor(ctx context.Context, t Tx, v *Visitor, publicID string) (*Conversation, error) {
-	return lockConversation(ctx, t, publicID, visitorArgs(v), visitorSeesSQL("conversations"))
+	if !validPublicID(publicID) {
+		return nil, ErrNotFound
+	}
+	// The desk settings the visitor's write decides by (settingsForWrite)
+	// are held with the conversation, in the same round trip.
+	var (
+		cs       []Conversation
+		settings []DeskSettings
+	)
+	err := t.run(ctx, func(tx *gorm.DB) error {
+		return pipelined(ctx, tx,
+			conversationByPublicIDRead(&cs, publicID, visitorArgs(v), visitorSeesSQL("conversations")+" FOR UPDATE OF conversations"),
+			settingsForWriteRead(&settings))
+	})
+	if err == nil && len(settings) > 0 && t.held != nil {
+		t.held.settings = &settings[0]
+	}
+	return firstConversation(cs, err)
 }
 
 // lockConversation finds and locks the conversation publicID that the
@@ -546,13 +583,8 @@ func validPublicID(s string) bool { return uuidRe.MatchString(s) }
 // The query is conversationWithPeople and its WHERE (at most one row).
 func findConversation(q *gorm.DB, query string, args map[string]any) (*Conversation, error) {
 	var cs []Conversation
-	if err := pipelined(q.Statement.Context, q, readNamed(&cs, query, args)); err != nil {
-		return nil, fmt.Errorf("find conversation: %w", err)
-	}
-	if len(cs) == 0 {
-		return nil, ErrNotFound
-	}
-	return &cs[0], nil
+	err := pipelined(q.Statement.Context, q, readNamed(&cs, query, args))
+	return firstConversation(cs, err)
 }
 
 // ConversationMembers lists the staff members of an internal conversation.

@@ -144,6 +144,14 @@ func readInto[T any](dst *[]T, query string, args ...any) pipelinedRead {
 func scanRows[T any](rows rows) ([]T, error) {
 	defer rows.Close()
 	cols := columnFields(reflect.TypeFor[T](), rows.Columns())
+	if _, native := rows.(pgxRows); !native {
+		// database/sql hands lib/pq's arrays their text form, which they
+		// parse themselves.
+		cols = slices.Clone(cols)
+		for i := range cols {
+			cols[i].asSlice = nil
+		}
+	}
 	var (
 		out     []T
 		skipped any // the columns without a field
@@ -153,7 +161,10 @@ func scanRows[T any](rows rows) ([]T, error) {
 	// a relation, is read through a pointer to one, which NULL leaves nil.
 	via := make([]reflect.Value, len(cols))
 	for i, c := range cols {
-		if c.viaPtr {
+		switch {
+		case c.asSlice != nil:
+			via[i] = reflect.New(c.asSlice)
+		case c.viaPtr:
 			via[i] = reflect.New(reflect.PointerTo(c.typ))
 		}
 	}
@@ -164,6 +175,9 @@ func scanRows[T any](rows rows) ([]T, error) {
 			switch {
 			case c.path == nil:
 				targets[i] = &skipped
+			case c.asSlice != nil:
+				via[i].Elem().SetZero()
+				targets[i] = via[i].Interface()
 			case c.viaPtr:
 				via[i].Elem().SetZero()
 				targets[i] = via[i].Interface()
@@ -175,7 +189,7 @@ func scanRows[T any](rows rows) ([]T, error) {
 			return nil, err
 		}
 		for i, c := range cols {
-			if !c.viaPtr || via[i].Elem().IsNil() {
+			if (!c.viaPtr && c.asSlice == nil) || via[i].Elem().IsNil() {
 				continue
 			}
 			dst := v
@@ -185,6 +199,10 @@ func scanRows[T any](rows rows) ([]T, error) {
 					r.Set(reflect.New(r.Type().Elem()))
 				}
 				dst = r.Elem()
+			}
+			if c.asSlice != nil {
+				dst.FieldByIndex(c.path).Set(via[i].Elem().Convert(c.typ))
+				continue
 			}
 			dst.FieldByIndex(c.path).Set(via[i].Elem().Elem())
 		}
@@ -198,6 +216,10 @@ type columnField struct {
 	path   []int // its field (in the relation's struct, for a relation's); nil: none
 	typ    reflect.Type
 	viaPtr bool // read through a pointer (the field cannot hold NULL, or is a relation's)
+	// asSlice, for an array type of lib/pq's (pq.StringArray …), is the
+	// plain slice pgx reads the column into: pgx would hand such a
+	// sql.Scanner the array's binary form, which lib/pq cannot parse.
+	asSlice reflect.Type
 }
 
 type columnFieldsKey struct {
@@ -275,9 +297,14 @@ func fieldsByColumn(t reflect.Type) map[string]columnField {
 			if had, taken := byName[name]; taken && len(had.path) <= len(path) {
 				continue // the outer struct's field wins, as in Go
 			}
+			scanner := reflect.PointerTo(f.Type).Implements(scannerType)
 			nullable := f.Type.Kind() == reflect.Pointer || f.Type.Kind() == reflect.Slice ||
-				f.Type.Kind() == reflect.Map || reflect.PointerTo(f.Type).Implements(scannerType)
-			byName[name] = columnField{path: path, typ: f.Type, viaPtr: !nullable}
+				f.Type.Kind() == reflect.Map || scanner
+			cf := columnField{path: path, typ: f.Type, viaPtr: !nullable}
+			if scanner && f.Type.Kind() == reflect.Slice && f.Type.Name() != "" {
+				cf.asSlice = reflect.SliceOf(f.Type.Elem())
+			}
+			byName[name] = cf
 		}
 	}
 	walk(t, nil, "")

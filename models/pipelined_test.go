@@ -77,6 +77,25 @@ func TestPipelinedReadsScanAsGORM(t *testing.T) {
 		assert.Equal(t, want, got, q.Section)
 	}
 
+	// The desk settings, arrays and NULLs included, as the widget's writes
+	// hold them (settingsForWrite).
+	require.NoError(t, db.Exec(`UPDATE desk_settings SET allowed_origins = '{"https://shop.example","https://b.example"}',
+		file_types = '{}', auto_close_after_minutes = NULL, sla_first_minutes = 30 WHERE id = 1`).Error)
+	settings, err := models.ReadPipelined[models.DeskSettings](ctx, db, []any{"SELECT * FROM desk_settings WHERE id = 1 FOR SHARE"})
+	require.NoError(t, err)
+	var wantSettings models.DeskSettings
+	require.NoError(t, db.Take(&wantSettings, 1).Error)
+	require.Len(t, settings[0], 1)
+	assert.Equal(t, wantSettings, settings[0][0])
+	// Also through database/sql, in a transaction GORM opened itself
+	// (lib/pq's arrays then parse their text form).
+	require.NoError(t, db.Transaction(func(tx *gorm.DB) error {
+		inTx, err := models.ReadPipelined[models.DeskSettings](ctx, tx, []any{"SELECT * FROM desk_settings WHERE id = 1 FOR SHARE"})
+		require.NoError(t, err)
+		assert.Equal(t, settings, inTx)
+		return nil
+	}))
+
 	// A column without a field is skipped; NULL leaves a string or a time
 	// at its zero value and a pointer nil; an embedded struct's fields are
 	// filled, the outer field winning a name both have.

@@ -22,6 +22,16 @@ type Tx struct {
 	// events collects what the transaction's event inserts returned, so
 	// the commit needs no read of them back (txEvents).
 	events *txEvents
+	// held is what the transaction holds locked and read already, for the
+	// operations after the first that need it again.
+	held *txHeld
+}
+
+// txHeld is what a transaction read under a lock it keeps until it ends,
+// so a later operation in it need not read it again.
+type txHeld struct {
+	// settings are the desk settings, held FOR SHARE (settingsForWrite).
+	settings *DeskSettings
 }
 
 // txEvents are the events a transaction wrote, as its inserts returned
@@ -107,7 +117,7 @@ func Transact(ctx context.Context, db *gorm.DB, after AfterFunc, fn func(Tx) err
 	}
 	return Transaction(ctx, db, func(tx *gorm.DB) error {
 		written := &txEvents{}
-		if err := fn(Tx{db: tx.Session(&gorm.Session{DisableNestedTransaction: true}), events: written}); err != nil {
+		if err := fn(Tx{db: tx.Session(&gorm.Session{DisableNestedTransaction: true}), events: written, held: &txHeld{}}); err != nil {
 			return err
 		}
 		evs, err := written.written(ctx, tx)

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 )
 
 // What a visitor may do from the widget. These wrap the conversation
@@ -55,11 +54,33 @@ func (v *Visitor) AskEmail(settings *DeskSettings) bool {
 // settings waits for the write, so the write decides by the settings as
 // they are when it commits, never by what a page read before it began.
 func settingsForWrite(tx *gorm.DB) (*DeskSettings, error) {
-	var s DeskSettings
-	if err := tx.Clauses(clause.Locking{Strength: "SHARE"}).Take(&s, 1).Error; err != nil {
+	var s []DeskSettings
+	if err := pipelined(tx.Statement.Context, tx, settingsForWriteRead(&s)); err != nil {
 		return nil, fmt.Errorf("load desk settings: %w", err)
 	}
-	return &s, nil
+	if len(s) == 0 {
+		return nil, fmt.Errorf("load desk settings: %w", ErrNotFound)
+	}
+	return &s[0], nil
+}
+
+// settingsForWriteRead is settingsForWrite's statement.
+func settingsForWriteRead(dst *[]DeskSettings) pipelinedRead {
+	return readInto(dst, "SELECT * FROM desk_settings WHERE id = 1 FOR SHARE")
+}
+
+// settingsHeld is settingsForWrite inside t: the settings t already holds
+// (read with the conversation the write locked: LockConversationForVisitor),
+// or read and held now.
+func (t Tx) settingsHeld(tx *gorm.DB) (*DeskSettings, error) {
+	if t.held != nil && t.held.settings != nil {
+		return t.held.settings, nil
+	}
+	s, err := settingsForWrite(tx)
+	if err == nil && t.held != nil {
+		t.held.settings = s
+	}
+	return s, err
 }
 
 // StartVisitorConversation opens a conversation for the visitor's customer,
@@ -76,7 +97,7 @@ func StartVisitorConversation(ctx context.Context, t Tx, v *Visitor, in VisitorS
 	var conv *Conversation
 	var msg *Message
 	err := t.run(ctx, func(tx *gorm.DB) error {
-		settings, err := settingsForWrite(tx)
+		settings, err := t.settingsHeld(tx)
 		if err != nil {
 			return err
 		}
@@ -176,7 +197,7 @@ func PostVisitorMessage(ctx context.Context, t Tx, v *Visitor, conv *Conversatio
 	}
 	var msg *Message
 	err := t.run(ctx, func(tx *gorm.DB) error {
-		settings, err := settingsForWrite(tx)
+		settings, err := t.settingsHeld(tx)
 		if err != nil {
 			return err
 		}

@@ -219,11 +219,27 @@ func TestWidgetWritesReadSettingsInTheirTransaction(t *testing.T) {
 			return err
 		})
 	}
+	// As the widget's handler posts: the conversation locked first, the
+	// settings held with it in the same round trip.
+	postLocked := func(body string, hold func()) error {
+		return factory.Write(db, func(tx models.Tx) error {
+			locked, err := models.LockConversationForVisitor(ctx, tx, v, conv.PublicID)
+			if err != nil {
+				return err
+			}
+			_, err = models.PostVisitorMessage(ctx, tx, v, locked, body, models.PostOpts{Locked: true})
+			if err == nil && hold != nil {
+				hold()
+			}
+			return err
+		})
+	}
 
 	// Signed identities become required after that read: refused.
 	require.NoError(t, db.Exec("UPDATE desk_settings SET require_signed_identity = true").Error)
 	require.True(t, v.MayWrite(stale))
 	require.ErrorIs(t, postIn("more", nil), models.ErrIdentityRequired)
+	require.ErrorIs(t, postLocked("more", nil), models.ErrIdentityRequired)
 	_, err = start(models.VisitorStart{Body: "again"})
 	require.ErrorIs(t, err, models.ErrIdentityRequired)
 	_, err = models.IdentifyVisitor(ctx, db, v, models.Identity{Name: "Zoe"})
@@ -235,34 +251,39 @@ func TestWidgetWritesReadSettingsInTheirTransaction(t *testing.T) {
 	admin, err := models.CreateUser(ctx, db, models.UserInput{Name: "Ada", Email: "ada@example.com",
 		Password: "correct horse", Role: models.RoleAdmin})
 	require.NoError(t, err)
-	written, release := make(chan struct{}), make(chan struct{})
-	wrote := make(chan error, 1)
-	go func() {
-		wrote <- postIn("still there?", func() { close(written); <-release })
-	}()
-	select {
-	case <-written:
-	case err := <-wrote:
-		t.Fatalf("the post failed: %v", err)
-	}
-	switched := make(chan error, 1)
-	go func() {
-		switched <- factory.Write(db, func(tx models.Tx) error { return models.SetOnline(ctx, tx, admin.ID, true) })
-	}()
-	select {
-	case err := <-switched:
-		t.Fatalf("the desk switched during a write that decided by it being away (err %v)", err)
-	case <-time.After(300 * time.Millisecond):
-	}
-	close(release)
-	require.NoError(t, <-wrote)
-	select {
-	case err := <-switched:
+	for name, post := range map[string]func(string, func()) error{"post": postIn, "locked post": postLocked} {
+		require.NoError(t, db.Exec("UPDATE desk_settings SET online = false").Error)
+		written, release := make(chan struct{}), make(chan struct{})
+		wrote := make(chan error, 1)
+		go func() {
+			wrote <- post("still there?", func() { close(written); <-release })
+		}()
+		select {
+		case <-written:
+		case err := <-wrote:
+			t.Fatalf("%s: the post failed: %v", name, err)
+		}
+		switched := make(chan error, 1)
+		go func() {
+			switched <- factory.Write(db, func(tx models.Tx) error { return models.SetOnline(ctx, tx, admin.ID, true) })
+		}()
+		select {
+		case err := <-switched:
+			close(release)
+			<-wrote
+			t.Fatalf("%s: the desk switched during a write that decided by it being away (err %v)", name, err)
+		case <-time.After(300 * time.Millisecond):
+		}
+		close(release)
+		require.NoError(t, <-wrote, name)
+		select {
+		case err := <-switched:
+			require.NoError(t, err, name)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: the switch never happened", name)
+		}
+		now, err := models.GetSettings(ctx, db)
 		require.NoError(t, err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("the switch never happened")
+		assert.True(t, now.Online, name)
 	}
-	now, err := models.GetSettings(ctx, db)
-	require.NoError(t, err)
-	assert.True(t, now.Online)
 }
