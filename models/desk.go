@@ -229,23 +229,9 @@ func ConversationViewWith(ctx context.Context, db *gorm.DB, u *User, conv *Conve
 		ccDone   func()
 	)
 	msgsRead, limit := messagesRead(conv, u, false, 0, MessageLimit, &msgs)
-	reads := []pipelinedRead{msgsRead}
-	if with.List {
-		listRead, ok, err := listInboxRead(list, &v.List)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			reads = append(reads, listRead)
-		}
-	}
-	bellDone := func() {}
-	if with.Bell {
-		var n int
-		var bellRead pipelinedRead
-		bellRead, bellDone = bellCountRead(u, &n)
-		reads = append(reads, bellRead)
-		v.BellCount = &n
+	reads, bellDone, err := listAndBellReads([]pipelinedRead{msgsRead}, list, &v.List, with, &v.BellCount)
+	if err != nil {
+		return nil, err
 	}
 	if conv.Kind == KindCustomer {
 		reads = append(reads, teammatesRead(conv, &v.Teammates), participantsRead(conv, &ps))

@@ -7,14 +7,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
 
-	"github.com/parleydesk/parley/internal/dbtest"
 	"github.com/parleydesk/parley/models"
 )
 
@@ -39,19 +35,10 @@ func (b *batchCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchE
 func TestTransactionLendsItsConnection(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	cfg, err := pgxpool.ParseConfig(dbtest.URL(t))
-	require.NoError(t, err)
 	batches := &batchCounter{}
-	cfg.ConnConfig.Tracer = batches
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	require.NoError(t, err)
-	t.Cleanup(pool.Close)
-	sqlDB := stdlib.OpenDBFromPool(pool)
-	t.Cleanup(func() { sqlDB.Close() })
-	db, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), &gorm.Config{Logger: logger.Discard})
-	require.NoError(t, err)
+	db := gormOnPool(t, func(cfg *pgxpool.Config) { cfg.ConnConfig.Tracer = batches })
 
-	err = models.Transaction(ctx, db, func(tx *gorm.DB) error {
+	err := models.Transaction(ctx, db, func(tx *gorm.DB) error {
 		require.NoError(t, tx.Exec("CREATE TEMP TABLE lent (id bigint, subject text) ON COMMIT DROP").Error)
 		require.NoError(t, tx.Exec("INSERT INTO lent VALUES (1, 'gorm')").Error)
 		before := batches.n

@@ -784,21 +784,9 @@ type InboxPageView struct {
 func InboxPage(ctx context.Context, db *gorm.DB, q InboxQuery, bell bool) (*InboxPageView, error) {
 	v := &InboxPageView{}
 	var teamRows []teamSLARow
-	reads := []pipelinedRead{teamsWithSLARead(&teamRows)}
-	listRead, ok, err := listInboxRead(q, &v.Rows)
+	reads, bellDone, err := listAndBellReads([]pipelinedRead{teamsWithSLARead(&teamRows)}, q, &v.Rows, PageReads{List: true, Bell: bell}, &v.BellCount)
 	if err != nil {
 		return nil, err
-	}
-	if ok {
-		reads = append(reads, listRead)
-	}
-	bellDone := func() {}
-	if bell {
-		var n int
-		var bellRead pipelinedRead
-		bellRead, bellDone = bellCountRead(q.Viewer, &n)
-		reads = append(reads, bellRead)
-		v.BellCount = &n
 	}
 	if err := pipelined(ctx, db, reads...); err != nil {
 		return nil, fmt.Errorf("list page: %w", err)
@@ -806,4 +794,28 @@ func InboxPage(ctx context.Context, db *gorm.DB, q InboxQuery, bell bool) (*Inbo
 	bellDone()
 	v.Teams, v.TeamSLA = teamsWithSLA(teamRows)
 	return v, nil
+}
+
+// listAndBellReads adds to reads what a desk page reads of its list and
+// navigation (with): the rows q selects, into rows, and the count on the
+// viewer's bell, which done leaves in *bell once the batch has run.
+func listAndBellReads(reads []pipelinedRead, q InboxQuery, rows *[]InboxRow, with PageReads, bell **int) (_ []pipelinedRead, done func(), _ error) {
+	done = func() {}
+	if with.List {
+		read, ok, err := listInboxRead(q, rows)
+		if err != nil {
+			return nil, nil, err
+		}
+		if ok {
+			reads = append(reads, read)
+		}
+	}
+	if with.Bell {
+		var n int
+		var read pipelinedRead
+		read, done = bellCountRead(q.Viewer, &n)
+		reads = append(reads, read)
+		*bell = &n
+	}
+	return reads, done, nil
 }

@@ -190,16 +190,7 @@ func TestPositionalArguments(t *testing.T) {
 func TestPipelinedReadsWithoutPreparedStatements(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	cfg, err := pgxpool.ParseConfig(dbtest.URL(t))
-	require.NoError(t, err)
-	cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	require.NoError(t, err)
-	t.Cleanup(pool.Close)
-	sqlDB := stdlib.OpenDBFromPool(pool)
-	t.Cleanup(func() { sqlDB.Close() })
-	db, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), &gorm.Config{Logger: logger.Discard})
-	require.NoError(t, err)
+	db := gormOnPool(t, func(cfg *pgxpool.Config) { cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec })
 	got, err := models.ReadPipelined[models.Conversation](ctx, db,
 		[]any{"SELECT * FROM conversations WHERE id = $1", int64(1)},
 		[]any{"SELECT 5::bigint AS id, 'x' AS subject"})
@@ -207,4 +198,21 @@ func TestPipelinedReadsWithoutPreparedStatements(t *testing.T) {
 	require.Empty(t, got[0])
 	require.Len(t, got[1], 1)
 	assert.Equal(t, "x", got[1][0].Subject)
+}
+
+// gormOnPool is GORM over a pgx pool of the test's own database, configured
+// by set, as the app opens its own (app.openPool).
+func gormOnPool(t *testing.T, set func(*pgxpool.Config)) *gorm.DB {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(dbtest.URL(t))
+	require.NoError(t, err)
+	set(cfg)
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	sqlDB := stdlib.OpenDBFromPool(pool)
+	t.Cleanup(func() { sqlDB.Close() })
+	db, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), &gorm.Config{Logger: logger.Discard})
+	require.NoError(t, err)
+	return db
 }
