@@ -34,10 +34,18 @@ func setup(t *testing.T) *gorm.DB {
 		cfg.MaxConns = 20 // tests of contention run many writers at once
 		return pgxpool.NewWithConfig(context.Background(), cfg)
 	})
+	return gormOver(t, pool)
+}
+
+// gormOver is GORM over pool, as the app opens it (database/sql on pgx).
+func gormOver(tb testing.TB, pool *pgxpool.Pool) *gorm.DB {
+	tb.Helper()
 	sqlDB := stdlib.OpenDBFromPool(pool)
-	t.Cleanup(func() { sqlDB.Close() })
+	tb.Cleanup(func() { sqlDB.Close() })
 	db, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), &gorm.Config{Logger: logger.Discard})
-	require.NoError(t, err)
+	if err != nil {
+		tb.Fatal(err)
+	}
 	return db
 }
 

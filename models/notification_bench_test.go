@@ -10,10 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/jackc/pgx/v5/stdlib"
-	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
 
 	"github.com/parleydesk/parley/internal/dbtest"
 	"github.com/parleydesk/parley/internal/factory"
@@ -56,13 +53,7 @@ func benchDB(tb testing.TB) *gorm.DB {
 		cfg.MaxConns = 4
 		return pgxpool.NewWithConfig(context.Background(), cfg)
 	})
-	sqlDB := stdlib.OpenDBFromPool(pool)
-	tb.Cleanup(func() { sqlDB.Close() })
-	db, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), &gorm.Config{Logger: logger.Discard})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return db
+	return gormOver(tb, pool)
 }
 
 func must(tb testing.TB, err error) {

@@ -6,13 +6,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/lib/pq"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
 
 	"github.com/parleydesk/parley/internal/dbtest"
 	"github.com/parleydesk/parley/internal/factory"
@@ -200,8 +197,10 @@ func TestPipelinedReadsWithoutPreparedStatements(t *testing.T) {
 	assert.Equal(t, "x", got[1][0].Subject)
 }
 
-// gormOnPool is GORM over a pgx pool of the test's own database, configured
-// by set, as the app opens its own (app.openPool).
+// gormOnPool is GORM over a pool of the test's own database, configured by
+// set (a tracer, PgBouncer's exec mode). The pool is the test's alone and
+// closes with it: dbtest.Pool would hand it, configured so, to the next
+// test on the database.
 func gormOnPool(t *testing.T, set func(*pgxpool.Config)) *gorm.DB {
 	t.Helper()
 	cfg, err := pgxpool.ParseConfig(dbtest.URL(t))
@@ -210,9 +209,5 @@ func gormOnPool(t *testing.T, set func(*pgxpool.Config)) *gorm.DB {
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
-	sqlDB := stdlib.OpenDBFromPool(pool)
-	t.Cleanup(func() { sqlDB.Close() })
-	db, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), &gorm.Config{Logger: logger.Discard})
-	require.NoError(t, err)
-	return db
+	return gormOver(t, pool)
 }
